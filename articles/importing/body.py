@@ -1,0 +1,124 @@
+"""Turning a post body (East Money HTML and/or Markdown) into an article body.
+
+What belonged to the old Jekyll site rather than to the article is taken out: the trailer
+lines (East Money news link, share link, an empty ``<>``, the ``返回…`` navigation), the
+K-line chart blocks (hot-linked images whose tokens expire) and hidden placeholders.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, Comment
+from markdown_it import MarkdownIt
+
+from articles.sanitize import plain_text, sanitize_html
+
+from .stocks import StockMention, extract_stocks
+
+_markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+
+_SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
+_SHARE_LINK_LINE = re.compile(r"^<[^>\s]*NewsShare\.html[^>\s]*>$", re.IGNORECASE)
+_NAVIGATION_LINE = re.compile(r"^(?:\[返回[^\]]*\]\([^)]*\)[\s｜|]*)+$")
+_STOCK_CHART_HOST = re.compile(r"^(?:https?:)?//webquoteklinepic\.eastmoney\.com/", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_SOURCE_CREDIT = re.compile(r"文章来源\s*[:：]\s*([^）)]{1,40})")
+_TRAILING_CREDIT = re.compile(r"[（(]([^（）()]{2,12})[）)]\s*$")
+MAX_SUMMARY_CHARS = 2000
+
+
+@dataclass
+class CleanBody:
+    html: str
+    summary: str = ""
+    source_url: str = ""
+    source_name: str = ""
+    stocks: list[StockMention] = field(default_factory=list)
+
+
+def clean_body(text):
+    """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
+    lines, source_url = _without_trailer(text.split("\n"))
+    digest, lines = _leading_digest(lines)
+    summary = plain_text(_markdown.render(digest), keep_newlines=True)[:MAX_SUMMARY_CHARS] if digest else ""
+
+    rendered = _markdown.render("\n".join(lines))
+    # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.
+    soup = BeautifulSoup(f"<body>{rendered}</body>", "lxml")
+    stocks = extract_stocks(soup)
+    source_name = _source_name(soup, summary)
+    _remove_old_site_parts(soup)
+    body_html = "".join(str(child) for child in soup.body.children) if soup.body else ""
+    return CleanBody(
+        html=sanitize_html(body_html),
+        summary=summary,
+        source_url=source_url,
+        source_name=source_name,
+        stocks=stocks,
+    )
+
+
+def _without_trailer(lines):
+    kept, source_url = [], ""
+    for line in lines:
+        stripped = line.strip()
+        source_match = _SOURCE_LINK_LINE.match(stripped)
+        if source_match:
+            source_url = source_url or source_match[1]
+            continue
+        if stripped == "<>" or _SHARE_LINK_LINE.match(stripped) or _NAVIGATION_LINE.match(stripped):
+            continue
+        kept.append(line)
+    return kept, source_url
+
+
+def _leading_digest(lines):
+    """Split off the ``> digest`` blockquote that opens the body, if there is one."""
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and lines[end].lstrip().startswith(">"):
+        end += 1
+    if end == start:
+        return "", lines
+    digest = "\n".join(lines[start:end])
+    return digest, lines[end:]
+
+
+def _source_name(soup, summary):
+    for credit in soup.select(".em_media"):
+        match = _SOURCE_CREDIT.search(credit.get_text())
+        if match:
+            return match[1].strip()
+    match = _SOURCE_CREDIT.search(soup.get_text()) or _TRAILING_CREDIT.search(summary)
+    return match[1].strip() if match else ""
+
+
+def _remove_old_site_parts(soup):
+    _remove_stock_charts(soup)
+    for image in soup.find_all("img", src=_STOCK_CHART_HOST):
+        (image.find_parent("a") or image).decompose()
+    for hidden in soup.find_all(style=_HIDDEN_STYLE):
+        hidden.decompose()
+    # East Money's automatic glossary links (class "infokey") point at its data pages, not the story.
+    for glossary_link in soup.select("a.infokey"):
+        glossary_link.unwrap()
+    for credit in soup.select(".em_media a"):
+        credit.unwrap()
+
+
+def _is_marker(node, text):
+    return isinstance(node, Comment) and node.strip() == text
+
+
+def _remove_stock_charts(soup):
+    """Remove what stands between ``<!-- EM_StockImg_Start -->`` and its ``End`` marker."""
+    for start in soup.find_all(string=lambda node: _is_marker(node, "EM_StockImg_Start")):
+        block = []
+        for sibling in start.next_siblings:
+            if _is_marker(sibling, "EM_StockImg_End"):
+                for node in [start, *block, sibling]:
+                    node.extract()
+                break
+            block.append(sibling)

@@ -1,0 +1,216 @@
+"""Reading the raw parts of a Jekyll post: text encoding, front matter, file-name facts.
+
+The scraper that wrote these files did not escape its YAML, so a strict YAML load fails on
+real posts (a title with unescaped ``"`` inside ``"..."``, an unquoted title containing ``: ``).
+Each front matter is first loaded as safe YAML and, when that fails, read line by line the
+way a person would read it.
+"""
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+import yaml
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+MAX_FRONT_MATTER_CHARS = 64 * 1024
+MAX_INFO_CODE_LENGTH = 64
+
+
+class PostError(ValueError):
+    """A file that cannot be imported; the message is the reason shown to the operator."""
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+# C0 controls but tab and newlines, DEL, C1 controls: never part of an article.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def decode_post(raw):
+    """Return ``(text, warnings)`` for the file bytes: UTF-8 (BOM or not), UTF-16 with a BOM or GBK.
+
+    Line endings become ``\\n`` and control characters are removed.
+    """
+    warnings = []
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            text = raw[len(bom) :].decode(encoding, errors="replace")
+            break
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start >= len(raw) - 3:
+                # A truncated file cut through its last multi-byte character: keep the rest.
+                text = raw[: error.start].decode("utf-8")
+                warnings.append("file ends in the middle of a UTF-8 character (truncated?)")
+            else:
+                try:
+                    text = raw.decode("gb18030")
+                    warnings.append("decoded as GBK")
+                except UnicodeDecodeError:
+                    raise PostError("not text in UTF-8 or GBK encoding") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_CHARACTERS.sub("", text), warnings
+
+
+def split_front_matter(text):
+    """Return ``(front_matter_text, body_text)``; blank lines before the opening ``---`` are allowed."""
+    lines = text.lstrip("\ufeff").split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines):
+        raise PostError("empty file")
+    if lines[start].rstrip() != "---":
+        raise PostError("no front matter: the file does not start with a '---' line")
+    for end in range(start + 1, len(lines)):
+        if lines[end].rstrip() in ("---", "..."):
+            return "\n".join(lines[start + 1 : end]), "\n".join(lines[end + 1 :])
+    raise PostError("front matter is not closed by a '---' line")
+
+
+class _NoAliasLoader(yaml.BaseLoader):
+    """Safe YAML (every scalar a string, no object tags) that refuses aliases, so no alias bomb."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_front_matter(block):
+    """Return the front matter as a dict of strings and lists of strings."""
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        raise PostError(f"front matter is larger than {MAX_FRONT_MATTER_CHARS // 1024} KB")
+    try:
+        data = yaml.load(block, Loader=_NoAliasLoader)
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        data = _parse_front_matter_lines(block)
+    return data
+
+
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?$")
+_LIST_ITEM_LINE = re.compile(r"^[ \t]*-[ \t]+(.*)$")
+
+
+def _parse_front_matter_lines(block):
+    data, current_key = {}, None
+    for line in block.split("\n"):
+        key_match = _KEY_LINE.match(line)
+        if key_match:
+            current_key = key_match[1]
+            value = (key_match[2] or "").strip()
+            data[current_key] = _flow_list(value) if value.startswith("[") else _unquote(value)
+            continue
+        item_match = _LIST_ITEM_LINE.match(line)
+        if item_match and current_key:
+            existing = data.get(current_key)
+            items = existing if isinstance(existing, list) else ([existing] if existing else [])
+            items.append(_unquote(item_match[1].strip()))
+            data[current_key] = items
+    return data
+
+
+def _unquote(value):
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+def _flow_list(value):
+    inner = value[1:-1] if value.endswith("]") else value[1:]
+    return [_unquote(item.strip()) for item in inner.split(",") if item.strip()]
+
+
+def as_text(value):
+    """A front-matter value as one string (lists joined, mappings and nulls empty)."""
+    if isinstance(value, list):
+        return " ".join(as_text(item) for item in value)
+    if isinstance(value, dict) or value is None:
+        return ""
+    return str(value).strip()
+
+
+def as_list(value, split_spaces):
+    """A front-matter value as a list of non-empty strings.
+
+    Jekyll splits a string of tags on spaces, but a category string is one name: the old site
+    has names with spaces such as ``21shijijingjibaodao  nancailicaitong``.
+    """
+    if isinstance(value, list):
+        return [text for text in (as_text(item) for item in value) if text]
+    text = as_text(value)
+    if not text:
+        return []
+    return text.split() if split_spaces else [text]
+
+
+_DATE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+    r"[ \t]*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_date(value):
+    """Parse a Jekyll date (``2022-01-07 12:35:20 +0800``); no zone means Asia/Shanghai.
+
+    Returns an aware datetime, or None when the value is empty or not a valid date.
+    """
+    match = _DATE.match(as_text(value))
+    if not match:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    if zone is None:
+        tzinfo = SHANGHAI
+    elif zone == "Z":
+        tzinfo = dt.timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if offset >= dt.timedelta(hours=24):
+            return None
+        tzinfo = dt.timezone(sign * offset)
+    try:
+        return dt.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=tzinfo
+        )
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class FileName:
+    info_code: str
+    date: dt.datetime | None
+
+
+_FILE_NAME = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-(.*)$")
+_INFO_CODE = re.compile(r"^[\w.-]+$")
+
+
+def parse_file_name(path):
+    """The info code and date that a post's file name (``2022-01-07-NW2022….md``) carries."""
+    stem = path.stem
+    match = _FILE_NAME.match(stem)
+    if match:
+        date_text, info_code = match.groups()
+        date = parse_date(date_text)
+    else:
+        # Jekyll's date is missing ("-202205262391921712.md"): the code is what follows the dash.
+        info_code, date = stem[1:] if stem.startswith("-") else stem, None
+    if not info_code or len(info_code) > MAX_INFO_CODE_LENGTH or not _INFO_CODE.match(info_code):
+        raise PostError(f"file name gives no usable info code ({stem!r})")
+    return FileName(info_code=info_code, date=date)

@@ -1,0 +1,170 @@
+"""Importing Jekyll post files into articles: idempotent, incremental, one transaction per file."""
+
+import enum
+import hashlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from articles.models import Article, Category, StockReference
+
+from .frontmatter import PostError, parse_file_name
+from .posts import parse_post
+
+POST_EXTENSIONS = {".md", ".markdown", ".html"}
+MAX_FILE_BYTES = 20 * 1024 * 1024
+CONFLICT_REASON = "changed in the admin since its import; not overwritten (use --force)"
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass
+class FileReport:
+    path: Path
+    outcome: Outcome
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, report):
+        self.counts[report.outcome] += 1
+
+    def __str__(self):
+        return ", ".join(f"{self.counts[outcome]} {outcome}" for outcome in Outcome)
+
+
+def find_post_files(paths):
+    """Yield ``(path, error)`` for every post under ``paths`` (files or folders, searched recursively).
+
+    A path that does not exist yields an error instead of a path. Hidden files and folders are
+    skipped, as Jekyll does.
+    """
+    for given in map(Path, paths):
+        if given.is_file():
+            yield given, None
+        elif given.is_dir():
+            for folder, folder_names, file_names in os.walk(given):
+                folder_names[:] = sorted(name for name in folder_names if not name.startswith("."))
+                for name in sorted(file_names):
+                    candidate = Path(folder) / name
+                    if not name.startswith(".") and candidate.suffix.lower() in POST_EXTENSIONS:
+                        yield candidate, None
+        else:
+            yield given, "no such file or folder"
+
+
+def file_digest(raw):
+    return hashlib.sha256(raw).hexdigest()
+
+
+class PostImporter:
+    """Imports post files one at a time; ``force`` overwrites editors' changes, ``dry_run`` writes nothing."""
+
+    def __init__(self, force=False, dry_run=False):
+        self.force = force
+        self.dry_run = dry_run
+
+    def import_file(self, path):
+        path = Path(path)
+        try:
+            raw = _read_post_bytes(path)
+            info_code = parse_file_name(path).info_code
+            digest = file_digest(raw)
+            existing = Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
+            if existing and existing.source_hash == digest:
+                return FileReport(path, Outcome.UNCHANGED)
+            parsed = parse_post(path, raw)
+        except PostError as error:
+            return FileReport(path, Outcome.REJECTED, str(error))
+
+        if existing and existing.edited_since_import and not self.force:
+            return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
+        if existing and existing.body and not parsed.body.html and not self.force:
+            return FileReport(path, Outcome.REJECTED, "the new file would blank the article's body (use --force)", parsed.warnings)
+        if self.dry_run:
+            return FileReport(path, Outcome.UPDATED if existing else Outcome.CREATED, warnings=parsed.warnings)
+        try:
+            outcome = self._save(parsed, existing, path, digest)
+        except IntegrityError:
+            # Another import created the same article (or tag, stock, category) meanwhile:
+            # this file's transaction was rolled back; try once more against what is there now.
+            existing = Article.objects.filter(info_code=parsed.info_code).first()
+            if existing and existing.source_hash == digest:
+                return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
+            if existing and existing.edited_since_import and not self.force:
+                return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
+            outcome = self._save(parsed, existing, path, digest)
+        return FileReport(path, outcome, warnings=parsed.warnings)
+
+    @transaction.atomic
+    def _save(self, parsed, existing, path, digest):
+        article = existing or Article(info_code=parsed.info_code)
+        article.title = parsed.title
+        article.summary = parsed.body.summary
+        article.body = parsed.body.html
+        article.category = _category(parsed)
+        article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
+        article.published_at = parsed.published_at
+        article.source_url = parsed.body.source_url
+        article.source_name = parsed.body.source_name
+        article.source_path = str(path)[:1000]
+        article.source_hash = digest
+        article.edited_since_import = False
+        article.save()
+        article.tags.set(parsed.tag_names)
+        article.stocks.set(_stock_references(parsed.body.stocks))
+        return Outcome.UPDATED if existing else Outcome.CREATED
+
+
+def _read_post_bytes(path):
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise PostError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as error:
+        raise PostError(f"cannot read the file: {error.strerror or error}") from None
+
+
+def _category(parsed):
+    category = Category.objects.filter(name=parsed.category_name).first()
+    if category is None:
+        category = Category.objects.create(name=parsed.category_name, title=parsed.category_title)
+    return category
+
+
+def _stock_references(mentions):
+    if not mentions:
+        return []
+    keys = Q()
+    for mention in mentions:
+        keys |= Q(code=mention.code, market=mention.market)
+    known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
+    missing = [
+        StockReference(code=mention.code, market=mention.market, name=mention.name)
+        for mention in mentions
+        if (mention.market, mention.code) not in known
+    ]
+    if missing:
+        StockReference.objects.bulk_create(missing, ignore_conflicts=True)
+        known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
+    for mention in mentions:
+        stock = known[(mention.market, mention.code)]
+        if mention.name and not stock.name:
+            stock.name = mention.name
+            stock.save(update_fields=["name"])
+    return list(known.values())

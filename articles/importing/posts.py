@@ -1,0 +1,91 @@
+"""Parsing one Jekyll post file into the fields of an article (no database access)."""
+
+from dataclasses import dataclass, field
+
+from articles.models import DEFAULT_CATEGORY_NAME
+from articles.sanitize import plain_text
+
+from .body import CleanBody, clean_body
+from .frontmatter import (
+    PostError,
+    as_list,
+    as_text,
+    decode_post,
+    parse_date,
+    parse_file_name,
+    parse_front_matter,
+    split_front_matter,
+)
+
+MAX_TITLE_LENGTH = 300
+MAX_CATEGORY_LENGTH = 200
+MAX_TAG_LENGTH = 100
+_FALSE_VALUES = {"false", "no", "off", "0"}
+
+
+@dataclass
+class ParsedPost:
+    info_code: str
+    title: str
+    published_at: object
+    is_draft: bool
+    category_name: str
+    tag_names: list[str]
+    body: CleanBody
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def category_title(self):
+        """A display title for a new category: the source's tag without its 新闻 suffix (财联社新闻 -> 财联社)."""
+        for tag in self.tag_names:
+            if tag.endswith("新闻") and len(tag) > 2:
+                return tag.removesuffix("新闻")
+        return ""
+
+
+def parse_post(path, raw):
+    """Return the ``ParsedPost`` of the file at ``path`` whose bytes are ``raw``; raise PostError."""
+    file_name = parse_file_name(path)
+    text, warnings = decode_post(raw)
+    front_matter_text, body_text = split_front_matter(text)
+    front_matter = parse_front_matter(front_matter_text)
+
+    title = plain_text(as_text(front_matter.get("title")))[:MAX_TITLE_LENGTH]
+    published_at = parse_date(front_matter.get("date"))
+    problems = []
+    if not title:
+        problems.append("empty title")
+    if published_at is None:
+        if file_name.date is None:
+            problems.append("no usable date in the front matter or the file name")
+        else:
+            published_at = file_name.date
+            date_text = as_text(front_matter.get("date"))
+            warnings.append(f"date {date_text!r} is missing or invalid; used the file name's date")
+    if problems:
+        raise PostError("; ".join(problems))
+
+    categories = [
+        name for name in (plain_text(item)[:MAX_CATEGORY_LENGTH] for item in as_list(front_matter.get("categories"), split_spaces=False)) if name
+    ]
+    tags = [plain_text(item)[:MAX_TAG_LENGTH] for item in as_list(front_matter.get("tags"), split_spaces=True)]
+    return ParsedPost(
+        info_code=file_name.info_code,
+        title=title,
+        published_at=published_at,
+        is_draft=as_text(front_matter.get("published")).lower() in _FALSE_VALUES,
+        category_name=categories[0] if categories else DEFAULT_CATEGORY_NAME,
+        # A list of categories: the first is the category, the others become tags.
+        tag_names=_unique_case_insensitive(categories[1:] + tags),
+        body=clean_body(body_text),
+        warnings=warnings,
+    )
+
+
+def _unique_case_insensitive(names):
+    seen, unique = set(), []
+    for name in names:
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            unique.append(name)
+    return unique

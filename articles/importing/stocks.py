@@ -1,0 +1,87 @@
+"""Finding the stocks and sector boards an East Money article mentions.
+
+East Money marks them in several ways, all in the corpus:
+``data-code="601601|1|1"`` (code|market|kind, on K-line chart links), ``data-code="1,600160"``
+and ``data-code="90,BK0493"`` (market,code, on auto-linked names) and quote links
+``quote.eastmoney.com/unify/r/<market>.<code>``. The link text, where there is one, is the name.
+"""
+
+import re
+from dataclasses import dataclass
+
+from articles.models import EASTMONEY_MARKET_IDS, Market
+from articles.sanitize import plain_text
+
+_CODE_PATTERNS = {
+    Market.SHANGHAI: re.compile(r"^\d{6}$"),
+    Market.SHENZHEN: re.compile(r"^\d{6}$"),
+    Market.HONG_KONG: re.compile(r"^\d{5}$"),
+    Market.NASDAQ: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
+    Market.NYSE: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
+    Market.AMEX: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
+    Market.BOARD: re.compile(r"^BK\d{4}$"),
+}
+_PIPE_FORM = re.compile(r"^(?:K\s+)?([A-Za-z0-9._]+)\|(\d+)\|")
+_COMMA_FORM = re.compile(r"^(\d+),([A-Za-z0-9._]+)$")
+_QUOTE_LINK = re.compile(r"quote\.eastmoney\.com/unify/r/(\d+)\.([A-Za-z0-9._]+)")
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class StockMention:
+    code: str
+    market: str
+    name: str = ""
+
+
+def normalise(market_id, code):
+    """Return ``(market, code)`` for an East Money market id and code, or None if either is invalid."""
+    market = EASTMONEY_MARKET_IDS.get(market_id.strip())
+    if market is None:
+        return None
+    code = code.strip().upper()
+    if market == Market.HONG_KONG and code.isdigit():
+        code = code.zfill(5)
+    if not _CODE_PATTERNS[market].match(code):
+        return None
+    return market, code
+
+
+def _reference_of(element):
+    data_code = (element.get("data-code") or "").strip()
+    match = _PIPE_FORM.match(data_code)
+    if match:
+        return normalise(match[2], match[1])
+    match = _COMMA_FORM.match(data_code)
+    if match:
+        return normalise(match[1], match[2])
+    match = _QUOTE_LINK.search(element.get("href") or "")
+    if match:
+        return normalise(match[1], match[2])
+    return None
+
+
+def _is_in_source_line(element):
+    # East Money auto-links words inside the attribution line too: in （文章来源：上海证券报）
+    # the word 证券 links to board BK0473, which the article is not about.
+    return any("em_media" in (parent.get("class") or []) for parent in element.parents)
+
+
+def _mentions_stock(tag):
+    return tag.has_attr("data-code") or (tag.name == "a" and _QUOTE_LINK.search(tag.get("href") or ""))
+
+
+def extract_stocks(soup):
+    """Every stock mentioned in ``soup`` (a BeautifulSoup tree), in order of first mention.
+
+    The name is the first non-empty link text given for that stock (chart links have none).
+    """
+    names = {}
+    for element in soup.find_all(_mentions_stock):
+        reference = _reference_of(element)
+        if reference is None or _is_in_source_line(element):
+            continue
+        name = plain_text(element.get_text())[:MAX_NAME_LENGTH]
+        if not names.get(reference):
+            names[reference] = name
+    return [StockMention(code=code, market=market, name=name) for (market, code), name in names.items()]

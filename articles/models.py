@@ -1,0 +1,175 @@
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+from taggit.models import TagBase, TaggedItemBase
+
+from .slugs import pinyin_slug, unique_slug
+
+DEFAULT_CATEGORY_NAME = "未分类"
+
+
+class Category(models.Model):
+    name = models.CharField("名称", max_length=200, unique=True, help_text="来源文件中的分类名，如 cailianshe。")
+    slug = models.SlugField("网址别名", max_length=200, unique=True, help_text="网址中使用的英文别名，留空则由名称的拼音生成。")
+    title = models.CharField("显示名称", max_length=200, blank=True, help_text="读者看到的名称，如 财联社。")
+    description = models.TextField("简介", blank=True)
+
+    class Meta:
+        verbose_name = "分类"
+        verbose_name_plural = "分类"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return self.title or self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Category, self.name, max_length=200, instance_pk=self.pk)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:category", kwargs={"slug": self.slug})
+
+
+class Tag(TagBase):
+    """A taggit tag whose slug is pinyin, so Chinese tag names get readable ASCII URLs."""
+
+    name = models.CharField("名称", max_length=100, unique=True)
+    slug = models.SlugField("网址别名", max_length=100, unique=True, allow_unicode=False)
+
+    class Meta:
+        verbose_name = "标签"
+        verbose_name_plural = "标签"
+        ordering = ["name"]
+
+    def slugify(self, tag, i=None):
+        slug = pinyin_slug(tag, max_length=90)
+        return f"{slug}-{i}" if i is not None else slug
+
+    def get_absolute_url(self):
+        return reverse("articles:tag", kwargs={"slug": self.slug})
+
+
+class TaggedArticle(TaggedItemBase):
+    content_object = models.ForeignKey("Article", on_delete=models.CASCADE, related_name="tagged_items")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="tagged_articles")
+
+    class Meta:
+        verbose_name = "文章标签"
+        verbose_name_plural = "文章标签"
+        constraints = [
+            models.UniqueConstraint(fields=["content_object", "tag"], name="unique_article_tag"),
+        ]
+
+
+class Market(models.TextChoices):
+    SHANGHAI = "sh", "上海"
+    SHENZHEN = "sz", "深圳"
+    HONG_KONG = "hk", "香港"
+    NASDAQ = "nasdaq", "纳斯达克"
+    NYSE = "nyse", "纽约证券交易所"
+    AMEX = "amex", "美国证券交易所"
+    BOARD = "board", "板块"
+
+
+# East Money's numeric market ids, as they appear in data-code attributes and quote links.
+EASTMONEY_MARKET_IDS = {
+    "1": Market.SHANGHAI,
+    "0": Market.SHENZHEN,
+    "116": Market.HONG_KONG,
+    "105": Market.NASDAQ,
+    "106": Market.NYSE,
+    "107": Market.AMEX,
+    "90": Market.BOARD,
+}
+MARKET_EASTMONEY_IDS = {market: market_id for market_id, market in EASTMONEY_MARKET_IDS.items()}
+
+
+class StockReference(models.Model):
+    code = models.CharField("代码", max_length=20, help_text="如 601601、02601、NIO、BK0493。")
+    market = models.CharField("市场", max_length=10, choices=Market.choices)
+    name = models.CharField("名称", max_length=100, blank=True, help_text="如 中国太保、蔚来、新能源。")
+
+    class Meta:
+        verbose_name = "股票"
+        verbose_name_plural = "股票"
+        ordering = ["market", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "market"], name="unique_stock_code_market"),
+        ]
+
+    def __str__(self):
+        label = f"{self.code}（{self.get_market_display()}）"
+        return f"{self.name} {label}" if self.name else label
+
+    def get_absolute_url(self):
+        return reverse("articles:stock", kwargs={"market": self.market, "code": self.code})
+
+    @property
+    def quote_url(self):
+        """The East Money quote page of this stock or board."""
+        return f"https://quote.eastmoney.com/unify/r/{MARKET_EASTMONEY_IDS[self.market]}.{self.code}"
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """What the public may see: the one definition used by every page, feed and sitemap."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        PUBLISHED = "published", "已发布"
+
+    info_code = models.CharField(
+        "资讯编号", max_length=64, unique=True, help_text="东方财富资讯编号（来源文件名中日期后的部分），唯一标识一篇文章。"
+    )
+    title = models.CharField("标题", max_length=300)
+    slug = models.SlugField("网址别名", max_length=100, blank=True, help_text="留空则由标题的拼音生成。")
+    summary = models.TextField("摘要", blank=True, help_text="纯文本，显示在正文之上，也用作搜索引擎描述。")
+    body = models.TextField("正文", blank=True, help_text="保存时按白名单清理 HTML。")
+    category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.PROTECT, related_name="articles")
+    tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
+    stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
+    source_url = models.URLField("原文链接", max_length=500, blank=True)
+    source_name = models.CharField("来源", max_length=100, blank=True, help_text="如 财联社。")
+    cover_image = models.ImageField("封面图", upload_to="covers/%Y/%m/", blank=True)
+
+    source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
+    source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)
+    edited_since_import = models.BooleanField(
+        "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "文章"
+        verbose_name_plural = "文章"
+        ordering = ["-published_at", "-id"]
+        get_latest_by = "published_at"
+        indexes = [
+            models.Index(fields=["status", "-published_at", "-id"], name="article_public_order"),
+            models.Index(fields=["category", "status", "-published_at", "-id"], name="article_category_order"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = pinyin_slug(self.title, max_length=80)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:article", kwargs={"info_code": self.info_code, "slug": self.slug})

@@ -1,0 +1,56 @@
+"""The one HTML allow-list, used by the import and by the admin when an editor saves.
+
+Imported HTML comes from a scraper and is untrusted: only the tags and attributes below survive,
+links may only be http(s)/mailto, and nothing that executes (scripts, event handlers, styles,
+iframes, forms, SVG/MathML) is kept.
+"""
+
+import html
+import re
+
+import nh3
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "em", "figcaption", "figure",
+    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+
+_body_cleaner = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+    set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
+)
+_text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
+
+_EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def sanitize_html(fragment):
+    """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed."""
+    cleaned = _body_cleaner.clean(fragment or "")
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def plain_text(fragment, keep_newlines=False):
+    """Return ``fragment`` as plain text: tags and the content of scripts/styles dropped.
+
+    Used for titles, summaries, category, tag and stock names, which the templates escape.
+    """
+    text = html.unescape(_text_cleaner.clean(fragment or ""))
+    if keep_newlines:
+        lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
+        return "\n".join(line for line in lines if line)
+    return _WHITESPACE.sub(" ", text).strip()

@@ -1,0 +1,34 @@
+"""ASCII slugs for Chinese text.
+
+Django's slugify() drops every Chinese character, so 财联社新闻 would get an empty slug;
+the text is transliterated to pinyin first (财联社新闻 -> cai-lian-she-xin-wen).
+"""
+
+import hashlib
+
+from django.utils.text import slugify
+from pypinyin import lazy_pinyin
+
+
+def pinyin_slug(text, max_length=80):
+    """Return a non-empty ASCII slug for ``text``, cut on a word boundary at ``max_length``."""
+    words = lazy_pinyin(text or "", errors="default")
+    slug = slugify(" ".join(words))
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    slug = slug.strip("-")
+    if not slug:
+        # Text with nothing transliterable (emoji, symbols): a stable name-derived slug.
+        slug = "x-" + hashlib.sha1((text or "").encode()).hexdigest()[:10]
+    return slug
+
+
+def unique_slug(model, text, max_length=80, instance_pk=None):
+    """``pinyin_slug`` made unique within ``model`` by a numeric suffix (homophones collide)."""
+    base = pinyin_slug(text, max_length=max_length - 4)
+    candidate, number = base, 2
+    others = model._default_manager.exclude(pk=instance_pk) if instance_pk else model._default_manager
+    while others.filter(slug=candidate).exists():
+        candidate = f"{base}-{number}"
+        number += 1
+    return candidate
