@@ -44,13 +44,17 @@ def sanitize_html(fragment):
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
-def plain_text(fragment, keep_newlines=False):
+def plain_text(fragment, whitespace="collapse"):
     """Return ``fragment`` as plain text: tags and the content of scripts/styles dropped.
 
     Used for titles, summaries, category, tag and stock names, which the templates escape.
+    ``whitespace`` is "collapse" (one line), "lines" (keep line breaks) or "keep" (only trim:
+    the old site's category names carry meaningful double spaces).
     """
-    text = html.unescape(_text_cleaner.clean(fragment or ""))
-    if keep_newlines:
+    text = html.unescape(_text_cleaner.clean(fragment or "")).strip()
+    if whitespace == "keep":
+        return text
+    if whitespace == "lines":
         lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
         return "\n".join(line for line in lines if line)
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", text)

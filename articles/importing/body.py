@@ -40,7 +40,7 @@ def clean_body(text):
     """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
     lines, source_url = _without_trailer(text.split("\n"))
     digest, lines = _leading_digest(lines)
-    summary = plain_text(_markdown.render(digest), keep_newlines=True)[:MAX_SUMMARY_CHARS] if digest else ""
+    summary = plain_text(_markdown.render(digest), whitespace="lines")[:MAX_SUMMARY_CHARS] if digest else ""
 
     rendered = _markdown.render("\n".join(lines))
     # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.

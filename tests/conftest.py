@@ -1,0 +1,49 @@
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "finews-posts"
+SEED_POST = "2022-01-07-NW202201072239950893.md"
+BROKEN_POST = "-202205262391921712.md"
+
+
+@pytest.fixture
+def corpus_dir():
+    assert CORPUS_DIR.is_dir(), f"the shared corpus is expected at {CORPUS_DIR}"
+    return CORPUS_DIR
+
+
+def run_import(*args):
+    """Run import_posts; return (exit_ok, stdout, stderr)."""
+    stdout, stderr = StringIO(), StringIO()
+    try:
+        call_command("import_posts", *map(str, args), stdout=stdout, stderr=stderr)
+        succeeded = True
+    except CommandError as error:
+        stderr.write(str(error))
+        succeeded = False
+    return succeeded, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def imported_corpus(db, corpus_dir):
+    run_import(corpus_dir)
+    return corpus_dir
+
+
+@pytest.fixture
+def write_post(tmp_path):
+    """Write a post file and return its path: write_post("2022-01-07-X1.md", text, encoding="utf-8")."""
+
+    def write(name, text, encoding="utf-8"):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+        return path
+
+    return write
+
+
+def post_text(title='"测试标题"', date="2022-01-07 12:35:20 +0800", extra="", body="<p>正文</p>"):
+    return f"---\nlayout: post\ntitle: {title}\ndate: {date}\ncategories: cailianshe\ntags: 财联社新闻\n{extra}---\n{body}\n"

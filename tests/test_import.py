@@ -1,0 +1,336 @@
+import datetime as dt
+
+import pytest
+
+from articles.models import Article, Category, Market, StockReference, Tag
+from tests.conftest import BROKEN_POST, SEED_POST, post_text, run_import
+
+pytestmark = pytest.mark.django_db
+
+
+def only_article():
+    assert Article.objects.count() == 1
+    return Article.objects.get()
+
+
+class TestCorpusImport:
+    def test_every_post_but_the_broken_one_is_imported(self, corpus_dir):
+        succeeded, stdout, stderr = run_import(corpus_dir)
+
+        post_count = len(list(corpus_dir.glob("*.md")))
+        assert Article.objects.count() == post_count - 1
+        assert not succeeded, "a rejected file must make the command fail"
+        assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
+        assert f"{post_count - 1} created" in stderr and "1 rejected" in stderr
+
+    def test_seed_post(self, imported_corpus):
+        article = Article.objects.get(info_code="NW202201072239950893")
+
+        assert article.title == "“太保服务”质量行业认可 中国太保以优质服务构建差异化竞争能力"
+        assert article.category.name == "cailianshe"
+        assert article.category.title == "财联社"
+        assert list(article.tags.names()) == ["财联社新闻"]
+        assert {(s.code, s.market) for s in article.stocks.all()} == {("601601", Market.SHANGHAI), ("02601", Market.HONG_KONG)}
+        assert article.published_at == dt.datetime(2022, 1, 7, 4, 35, 20, tzinfo=dt.UTC)
+        assert article.source_name == "财联社"
+        assert article.status == Article.Status.PUBLISHED
+        assert "EM_StockImg" not in article.body and "webquoteklinepic" not in article.body
+        assert "NewsShare" not in article.body and "返回" not in article.body
+        assert "备受关注的2021年上半年保险服务质量指数" in article.body
+
+    def test_reimport_changes_nothing(self, imported_corpus):
+        before = {a.info_code: (a.updated_at, a.body) for a in Article.objects.all()}
+
+        succeeded, stdout, stderr = run_import(imported_corpus)
+
+        assert {a.info_code: (a.updated_at, a.body) for a in Article.objects.all()} == before
+        assert f"{len(before)} unchanged" in stderr and "0 created" in stderr
+
+    def test_digest_becomes_the_summary_and_is_not_repeated(self, imported_corpus):
+        article = Article.objects.get(info_code="202205302396671645")
+
+        assert article.summary.startswith("近日，加拿大主权财富基金")
+        assert not article.body.startswith("<blockquote")
+        assert article.source_url == "http://finance.eastmoney.com/news/1353,202205302396671645.html"
+        assert article.source_name == "中国证券报"
+
+    def test_links_in_the_source_line_are_not_stock_references(self, imported_corpus):
+        article = Article.objects.get(info_code="202205302396671645")
+        codes = {s.code for s in article.stocks.all()}
+
+        assert {"00700", "000333", "BABA", "PDD", "600519"} <= codes
+        assert "BK0473" not in codes
+        assert StockReference.objects.get(code="00700", market=Market.HONG_KONG).name == "腾讯控股"
+
+    def test_duplicate_news_in_two_categories_are_two_articles(self, imported_corpus):
+        emnews = Article.objects.get(info_code="202205302396671645")
+        paper = Article.objects.get(info_code="NW202205302396671645")
+
+        assert emnews.category.name == "emnews" and paper.category.name == "zhongguozhengquanbao"
+
+    def test_crlf_body_is_clean(self, imported_corpus):
+        article = Article.objects.get(info_code="NW202201072239307540")
+
+        assert "\r" not in article.body and "\r" not in article.title
+
+    def test_info_code_is_what_follows_the_date(self, imported_corpus):
+        assert Article.objects.get(info_code="init").title == "开站大吉"
+
+
+class TestIncrementalImport:
+    def test_changed_file_updates_its_article(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
+        run_import(path)
+        path.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and "1 updated" in stdout
+        assert only_article().body == "<p>第二版</p>"
+
+    def test_editor_changes_are_not_overwritten_without_force(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
+        run_import(path)
+        Article.objects.update(body="<p>编辑改过</p>", edited_since_import=True)
+        path.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+        assert f"conflict {path}" in stderr and "1 conflict" in stdout
+        assert only_article().body == "<p>编辑改过</p>"
+
+        succeeded, stdout, stderr = run_import(path, "--force")
+        assert "1 updated" in stdout
+        assert only_article().body == "<p>第二版</p>"
+        assert not only_article().edited_since_import
+
+    def test_unchanged_file_of_an_edited_article_is_not_a_conflict(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text())
+        run_import(path)
+        Article.objects.update(edited_since_import=True)
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and "1 unchanged" in stdout and "conflict" not in stderr
+
+    def test_dry_run_writes_nothing(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text())
+
+        succeeded, stdout, stderr = run_import(path, "--dry-run")
+
+        assert succeeded and "Dry run" in stdout and "1 created" in stdout
+        assert not Article.objects.exists() and not Category.objects.exists()
+
+    def test_one_bad_file_does_not_stop_the_others(self, write_post):
+        write_post("2022-01-07-A1.md", post_text())
+        write_post("2022-01-07-B2.md", "no front matter at all")
+        write_post("2022-01-07-C3.md", post_text(title='"另一篇"'))
+
+        succeeded, stdout, stderr = run_import(write_post("x.txt", "").parent)
+
+        assert not succeeded
+        assert "B2.md: no front matter" in stderr
+        assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "C3"}
+
+    def test_a_file_that_would_blank_an_article_is_refused(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>正文</p>"))
+        run_import(path)
+        path.write_text(post_text(body=""), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert not succeeded and "would blank" in stderr
+        assert only_article().body == "<p>正文</p>"
+
+    def test_missing_path_is_reported(self, tmp_path):
+        succeeded, stdout, stderr = run_import(tmp_path / "nope")
+
+        assert not succeeded and "no such file or folder" in stderr
+
+    def test_other_files_in_a_folder_are_ignored(self, write_post):
+        write_post("notes.txt", "not a post")
+        write_post("2022-01-07-A1.markdown", post_text())
+        write_post("2022-01-07-A2.html", post_text())
+
+        succeeded, stdout, stderr = run_import(write_post("x.png", b"").parent)
+
+        assert succeeded and "2 created" in stdout
+
+
+class TestFrontMatter:
+    def test_unescaped_quotes_inside_a_quoted_title(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(title='"他说"降准"来了"')))
+        assert only_article().title == '他说"降准"来了'
+
+    def test_unquoted_title_with_colon(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(title="快讯: 央行宣布降准")))
+        assert only_article().title == "快讯: 央行宣布降准"
+
+    def test_date_without_zone_is_shanghai_time(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(date="2022-01-07 12:35:20")))
+        assert only_article().published_at == dt.datetime(2022, 1, 7, 4, 35, 20, tzinfo=dt.UTC)
+
+    @pytest.mark.parametrize("date", ["", "  +0800", "2022-13-45 99:00:00", "昨天"])
+    def test_missing_or_broken_date_falls_back_to_the_file_name(self, write_post, date):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(date=date)))
+
+        assert succeeded and "used the file name's date" in stderr
+        assert only_article().published_at == dt.datetime(2022, 1, 6, 16, 0, tzinfo=dt.UTC)
+
+    def test_category_string_with_spaces_is_one_category(self, write_post):
+        text = post_text().replace("categories: cailianshe", "categories: 21shijijingjibaodao  nancailicaitong")
+        run_import(write_post("2022-01-07-A1.md", text))
+
+        category = only_article().category
+        assert category.name == "21shijijingjibaodao  nancailicaitong"
+        assert category.slug == "21shijijingjibaodao-nancailicaitong"
+
+    def test_category_list_first_is_category_rest_are_tags(self, write_post):
+        text = post_text().replace("categories: cailianshe", "categories:\n  - 宏观\n  - 债市")
+        run_import(write_post("2022-01-07-A1.md", text))
+
+        article = only_article()
+        assert article.category.name == "宏观" and article.category.slug == "hong-guan"
+        assert set(article.tags.names()) == {"债市", "财联社新闻"}
+
+    def test_tags_string_is_split_on_spaces(self, write_post):
+        text = post_text().replace("tags: 财联社新闻", "tags: 宏观 A股  港股")
+        run_import(write_post("2022-01-07-A1.md", text))
+        assert set(only_article().tags.names()) == {"宏观", "A股", "港股"}
+
+    def test_chinese_tag_gets_a_pinyin_slug(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text()))
+        assert Tag.objects.get(name="财联社新闻").slug == "cai-lian-she-xin-wen"
+
+    def test_no_category_goes_to_the_default(self, write_post):
+        text = post_text().replace("categories: cailianshe\n", "")
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", text))
+        assert succeeded and only_article().category.name == "未分类"
+
+    def test_published_false_is_a_draft(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(extra="published: false\n")))
+        assert only_article().status == Article.Status.DRAFT
+        assert not Article.objects.published().exists()
+
+    def test_unknown_keys_are_ignored(self, write_post):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(extra="author: 某人\nfoo: [1, 2]\n")))
+        assert succeeded and only_article().title == "测试标题"
+
+    def test_html_in_title_is_stripped(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(title='"<b>重磅</b><script>alert(1)</script>消息"')))
+        assert only_article().title == "重磅消息"
+
+    def test_yaml_object_tags_are_never_constructed(self, write_post, tmp_path):
+        marker = tmp_path / "pwned"
+        title = f"!!python/object/apply:os.system [\"touch {marker}\"]"
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(title=title)))
+        assert not marker.exists()
+        assert succeeded and only_article().title == f"touch {marker}"
+
+    def test_yaml_alias_bomb_is_bounded(self, write_post):
+        bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        bomb += "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(extra=bomb)))
+        assert succeeded and only_article().title == "测试标题"
+
+    def test_utf8_bom_and_crlf(self, write_post):
+        text = "\ufeff" + post_text(body="<p>第一段</p>\n\n第二段").replace("\n", "\r\n")
+        run_import(write_post("2022-01-07-A1.md", text))
+
+        article = only_article()
+        assert article.title == "测试标题"
+        assert article.body == "<p>第一段</p>\n<p>第二段</p>"
+
+    def test_gbk_file_is_decoded(self, write_post):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(title='"人民币汇率"'), encoding="gbk"))
+        assert succeeded and only_article().title == "人民币汇率"
+
+    def test_blank_lines_before_front_matter(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", "\n\n" + post_text()))
+        assert only_article().title == "测试标题"
+
+    def test_title_with_empty_body_is_a_flash_item(self, write_post):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(body="")))
+        assert succeeded and only_article().body == ""
+
+    def test_file_without_date_in_name_uses_what_follows_the_dash(self, write_post):
+        run_import(write_post("-202205262391921712.md", post_text()))
+        assert only_article().info_code == "202205262391921712"
+
+    def test_unclosed_front_matter_is_rejected(self, write_post):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", "---\ntitle: x\n"))
+        assert not succeeded and "not closed" in stderr
+
+    def test_binary_garbage_is_rejected_with_a_reason(self, write_post):
+        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", bytes(range(128, 256)) * 20))
+        assert not succeeded and "A1.md:" in stderr and not Article.objects.exists()
+
+
+class TestBody:
+    def test_nul_and_control_characters_are_stripped(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(title='"标\x00题\x07"', body="<p>正\x00文\x1b</p>")))
+        article = only_article()
+        assert article.title == "标题" and article.body == "<p>正文</p>"
+
+    def test_markdown_is_rendered(self, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text(body="**要点**\n\n- 一\n- 二")))
+        assert only_article().body == "<p><strong>要点</strong></p>\n<ul>\n<li>一</li>\n<li>二</li>\n</ul>"
+
+    def test_dangerous_html_is_removed(self, write_post):
+        body = (
+            '<p onclick="x()">文<script>alert(1)</script><img src="x.png" onerror="alert(2)">'
+            '<a href="javascript:alert(3)">j</a><iframe src="//evil"></iframe></p>'
+            '<form action="//evil"><input name="q"></form><style>body{display:none}</style>'
+        )
+        run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        html = only_article().body.lower()
+        for needle in ("script", "onclick", "onerror", "javascript:", "iframe", "<form", "<input", "<style"):
+            assert needle not in html
+        assert '<img src="x.png"' in html
+
+    def test_trailer_lines_are_removed_and_source_link_kept(self, write_post):
+        body = (
+            "<p>正文</p>\n\n<http://stock.eastmoney.com/news/1611,2021.html>\n\n"
+            "<http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1>\n\n<>\n\n"
+            "[返回财联社新闻](//finews.withounder.com/category/cailianshe.html)｜[返回首页](//finews.withounder.com/)\n"
+            "[返回东财滚动新闻](../emnews/)\n[返回首页](../)\n"
+        )
+        run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        article = only_article()
+        assert article.body == "<p>正文</p>"
+        assert article.source_url == "http://stock.eastmoney.com/news/1611,2021.html"
+
+    def test_every_stock_reference_form(self, write_post):
+        body = (
+            '<p><a href="http://quote.eastmoney.com/unify/r/106.NIO" data-code="NIO|106|7"><img src="x"></a>'
+            '<a href="http://quote.eastmoney.com/unify/r/1.600160" data-code="1,600160">巨化股份</a>'
+            '<a href="http://quote.eastmoney.com/unify/r/90.BK0493" data-code="90,BK0493">新能源</a>'
+            '<a href="http://quote.eastmoney.com/unify/r/105.PDD">拼多多</a>'
+            '<span data-code="116,700">腾讯</span>'
+            '<a data-code="1,12345">坏代码</a><a data-code="99,600000">坏市场</a></p>'
+        )
+        run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        stocks = {(s.code, s.market, s.name) for s in only_article().stocks.all()}
+        assert stocks == {
+            ("NIO", Market.NYSE, ""),
+            ("600160", Market.SHANGHAI, "巨化股份"),
+            ("BK0493", Market.BOARD, "新能源"),
+            ("PDD", Market.NASDAQ, "拼多多"),
+            ("00700", Market.HONG_KONG, "腾讯"),
+        }
+
+    def test_stock_chart_blocks_are_removed_but_their_stocks_kept(self, write_post):
+        body = (
+            '<!-- EM_StockImg_Start --><p style="text-align:center;"><a href="http://quote.eastmoney.com/unify/r/1.601601" '
+            'data-code="601601|1|1"><img src="https://webquoteklinepic.eastmoney.com/GetPic.aspx?nid=1.601601&token=abc"></a>'
+            "</p><!-- EM_StockImg_End --><p>正文</p>"
+        )
+        run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        article = only_article()
+        assert article.body == "<p>正文</p>"
+        assert [s.code for s in article.stocks.all()] == ["601601"]
+
+    def test_same_stock_in_many_posts_is_one_reference(self, write_post):
+        body = '<a data-code="1,601601">中国太保</a>'
+        write_post("2022-01-07-A1.md", post_text(body=body))
+        run_import(write_post("2022-01-07-A2.md", post_text(body=body)).parent)
+        assert StockReference.objects.filter(code="601601").count() == 1
