@@ -11,7 +11,9 @@ DEFAULT_CATEGORY_NAME = "未分类"
 
 class Category(models.Model):
     name = models.CharField("名称", max_length=200, unique=True, help_text="来源文件中的分类名，如 cailianshe。")
-    slug = models.SlugField("网址别名", max_length=200, unique=True, help_text="网址中使用的英文别名，留空则由名称的拼音生成。")
+    slug = models.SlugField(
+        "网址别名", max_length=200, unique=True, help_text="网址中使用的英文别名，留空则由名称的拼音生成。"
+    )
     title = models.CharField("显示名称", max_length=200, blank=True, help_text="读者看到的名称，如 财联社。")
     description = models.TextField("简介", blank=True)
 
@@ -23,10 +25,6 @@ class Category(models.Model):
     def __str__(self):
         return self.display_name
 
-    @property
-    def display_name(self):
-        return self.title or self.name
-
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Category, self.name, max_length=200, instance_pk=self.pk)
@@ -34,6 +32,10 @@ class Category(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:category", kwargs={"slug": self.slug})
+
+    @property
+    def display_name(self):
+        return self.title or self.name
 
 
 class Tag(TagBase):
@@ -128,7 +130,10 @@ class Article(models.Model):
         PUBLISHED = "published", "已发布"
 
     info_code = models.CharField(
-        "资讯编号", max_length=64, unique=True, help_text="东方财富资讯编号（来源文件名中日期后的部分），唯一标识一篇文章。"
+        "资讯编号",
+        max_length=64,
+        unique=True,
+        help_text="东方财富资讯编号（来源文件名中日期后的部分），唯一标识一篇文章。",
     )
     title = models.CharField("标题", max_length=300)
     slug = models.SlugField("网址别名", max_length=100, blank=True, help_text="留空则由标题的拼音生成。")

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from articles.models import Article, Category, Market, StockReference, Tag
-from tests.conftest import BROKEN_POST, SEED_POST, post_text, run_import
+from tests.conftest import BROKEN_POST, post_text, run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,10 @@ class TestCorpusImport:
         assert article.category.name == "cailianshe"
         assert article.category.title == "财联社"
         assert list(article.tags.names()) == ["财联社新闻"]
-        assert {(s.code, s.market) for s in article.stocks.all()} == {("601601", Market.SHANGHAI), ("02601", Market.HONG_KONG)}
+        assert {(s.code, s.market) for s in article.stocks.all()} == {
+            ("601601", Market.SHANGHAI),
+            ("02601", Market.HONG_KONG),
+        }
         assert article.published_at == dt.datetime(2022, 1, 7, 4, 35, 20, tzinfo=dt.UTC)
         assert article.source_name == "财联社"
         assert article.status == Article.Status.PUBLISHED
@@ -212,7 +215,9 @@ class TestFrontMatter:
         assert not Article.objects.published().exists()
 
     def test_unknown_keys_are_ignored(self, write_post):
-        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(extra="author: 某人\nfoo: [1, 2]\n")))
+        succeeded, stdout, stderr = run_import(
+            write_post("2022-01-07-A1.md", post_text(extra="author: 某人\nfoo: [1, 2]\n"))
+        )
         assert succeeded and only_article().title == "测试标题"
 
     def test_html_in_title_is_stripped(self, write_post):
@@ -221,7 +226,7 @@ class TestFrontMatter:
 
     def test_yaml_object_tags_are_never_constructed(self, write_post, tmp_path):
         marker = tmp_path / "pwned"
-        title = f"!!python/object/apply:os.system [\"touch {marker}\"]"
+        title = f'!!python/object/apply:os.system ["touch {marker}"]'
         succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(title=title)))
         assert not marker.exists()
         assert succeeded and only_article().title == f"touch {marker}"
@@ -241,7 +246,9 @@ class TestFrontMatter:
         assert article.body == "<p>第一段</p>\n<p>第二段</p>"
 
     def test_gbk_file_is_decoded(self, write_post):
-        succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", post_text(title='"人民币汇率"'), encoding="gbk"))
+        succeeded, stdout, stderr = run_import(
+            write_post("2022-01-07-A1.md", post_text(title='"人民币汇率"'), encoding="gbk")
+        )
         assert succeeded and only_article().title == "人民币汇率"
 
     def test_blank_lines_before_front_matter(self, write_post):

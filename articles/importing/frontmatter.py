@@ -175,7 +175,7 @@ def parse_date(value):
     if zone is None:
         tzinfo = SHANGHAI
     elif zone == "Z":
-        tzinfo = dt.timezone.utc
+        tzinfo = dt.UTC
     else:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")

@@ -84,7 +84,11 @@ class PostImporter:
             raw = _read_post_bytes(path)
             info_code = parse_file_name(path).info_code
             digest = file_digest(raw)
-            existing = Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
+            existing = (
+                Article.objects.filter(info_code=info_code)
+                .only("id", "source_hash", "edited_since_import", "body")
+                .first()
+            )
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED)
             parsed = parse_post(path, raw)
@@ -94,7 +98,9 @@ class PostImporter:
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
         if existing and existing.body and not parsed.body.html and not self.force:
-            return FileReport(path, Outcome.REJECTED, "the new file would blank the article's body (use --force)", parsed.warnings)
+            return FileReport(
+                path, Outcome.REJECTED, "the new file would blank the article's body (use --force)", parsed.warnings
+            )
         if self.dry_run:
             return FileReport(path, Outcome.UPDATED if existing else Outcome.CREATED, warnings=parsed.warnings)
         try:

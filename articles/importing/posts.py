@@ -66,7 +66,12 @@ def parse_post(path, raw):
         raise PostError("; ".join(problems))
 
     categories = [
-        name for name in (plain_text(item, whitespace="keep")[:MAX_CATEGORY_LENGTH] for item in as_list(front_matter.get("categories"), split_spaces=False)) if name
+        name
+        for name in (
+            plain_text(item, whitespace="keep")[:MAX_CATEGORY_LENGTH]
+            for item in as_list(front_matter.get("categories"), split_spaces=False)
+        )
+        if name
     ]
     tags = [plain_text(item)[:MAX_TAG_LENGTH] for item in as_list(front_matter.get("tags"), split_spaces=True)]
     return ParsedPost(

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="a post file or a folder searched recursively")
-        parser.add_argument("--force", action="store_true", help="overwrite articles that editors changed since their import")
+        parser.add_argument(
+            "--force", action="store_true", help="overwrite articles that editors changed since their import"
+        )
         parser.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")
 
     def handle(self, *args, paths, force, dry_run, verbosity, **options):
@@ -31,7 +33,12 @@ class Command(BaseCommand):
 
         prefix = "Dry run, nothing written: " if dry_run else ""
         line = f"{prefix}{len(files)} files: {summary}"
-        logger.info("import_posts finished files=%d %s dry_run=%s", len(files), " ".join(f"{outcome}={count}" for outcome, count in sorted(summary.counts.items())), dry_run)
+        logger.info(
+            "import_posts finished files=%d %s dry_run=%s",
+            len(files),
+            " ".join(f"{outcome}={count}" for outcome, count in sorted(summary.counts.items())),
+            dry_run,
+        )
         if summary.counts[Outcome.REJECTED]:
             raise CommandError(line)
         self.stdout.write(self.style.SUCCESS(line))
