@@ -1,23 +1,251 @@
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
-from .models import Article
+from .models import Article, Category, StockReference, Tag
+
+ARTICLES_PER_PAGE = 20
+HOME_LATEST_COUNT = 20
+HOME_PER_CATEGORY = 5
+# The home page's per-category blocks are drawn from this many newest articles, so the page
+# costs the same at a million articles as at a hundred.
+HOME_WINDOW = 2000
+RELATED_COUNT = 5
+
+
+def article_list(queryset=None):
+    """Public articles with what a list item shows (title, time, category, summary) in one query."""
+    queryset = Article.objects.all() if queryset is None else queryset
+    return queryset.published().select_related("category").defer("body", "source_path", "source_hash")
+
+
+class PageRangeMixin:
+    """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if context.get("is_paginated"):
+            page = context["page_obj"]
+            context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        return context
+
+
+class ArticleListView(PageRangeMixin, ListView):
+    """A paginated list of public articles, newest first; subclasses narrow it with ``filter_articles``."""
+
+    paginate_by = ARTICLES_PER_PAGE
+    template_name = "articles/article_list.html"
+    context_object_name = "articles"
+    feed_url = None
+
+    def get_queryset(self):
+        return self.filter_articles(article_list())
+
+    def filter_articles(self, queryset):
+        return queryset
 
 
 class HomeView(TemplateView):
     template_name = "articles/home.html"
 
+    def get_context_data(self, **kwargs):
+        latest = list(article_list()[:HOME_LATEST_COUNT])
+        newest_ids = Article.objects.published().order_by("-published_at", "-id").values("id")[:HOME_WINDOW]
+        ranked = (
+            article_list()
+            .filter(id__in=newest_ids)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=F("category_id"),
+                    order_by=[F("published_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank__lte=HOME_PER_CATEGORY)
+        )
+        by_category = {}
+        for article in ranked:
+            by_category.setdefault(article.category, []).append(article)
+        sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)
+        return super().get_context_data(latest=latest, sections=sections, canonical="/", **kwargs)
+
 
 class ArticleDetailView(DetailView):
-    model = Article
+    context_object_name = "article"
+
+    def get_queryset(self):
+        queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
+        # Staff may preview drafts and scheduled articles; readers only ever get published() ones.
+        if self.request.GET.get("preview") and self.request.user.is_staff:
+            return queryset
+        return queryset.published()
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if self.kwargs.get("slug") != self.object.slug and not request.GET.get("preview"):
+            return redirect(self.object, permanent=True)
+        response = self.render_to_response(self.get_context_data(object=self.object))
+        response.headers["Last-Modified"] = http_date(self.object.updated_at.timestamp())
+        return response
+
+    def get_context_data(self, **kwargs):
+        article = self.object
+        tags, stocks = list(article.tags.all()), list(article.stocks.all())
+        same_category = article_list().filter(category_id=article.category_id)
+        older = Q(published_at__lt=article.published_at) | Q(published_at=article.published_at, id__lt=article.id)
+        newer = Q(published_at__gt=article.published_at) | Q(published_at=article.published_at, id__gt=article.id)
+        return super().get_context_data(
+            canonical=article.get_absolute_url(),
+            tags=tags,
+            stocks=stocks,
+            is_preview=self._is_preview(article),
+            previous_article=same_category.filter(older).order_by("-published_at", "-id").first(),
+            next_article=same_category.filter(newer).order_by("published_at", "id").first(),
+            related=self._related(article, tags, stocks),
+            **kwargs,
+        )
+
+    def _is_preview(self, article):
+        """True when staff are looking at an article that readers cannot see (yet)."""
+        if not self.request.GET.get("preview"):
+            return False
+        return not Article.objects.published().filter(pk=article.pk).exists()
+
+    def _related(self, article, tags, stocks):
+        """Newest public articles sharing a stock or a tag with this one (one query)."""
+        if not tags and not stocks:
+            return []
+        shares = Q(stocks__in=stocks) | Q(tagged_items__tag__in=tags)
+        candidates = article_list().filter(shares).exclude(pk=article.pk).values("id")
+        return list(article_list().filter(id__in=candidates)[:RELATED_COUNT])
 
 
-class CategoryView(ListView):
-    model = Article
+class CategoryIndexView(TemplateView):
+    template_name = "articles/category_index.html"
+
+    def get_context_data(self, **kwargs):
+        counts = dict(Article.objects.published().order_by().values_list("category").annotate(Count("id")))
+        categories = [category for category in Category.objects.all() if counts.get(category.pk)]
+        for category in categories:
+            category.article_count = counts[category.pk]
+        categories.sort(key=lambda category: -category.article_count)
+        return super().get_context_data(categories=categories, canonical=reverse("articles:category-index"), **kwargs)
 
 
-class TagView(ListView):
-    model = Article
+class CategoryView(ArticleListView):
+    def filter_articles(self, queryset):
+        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        return queryset.filter(category=self.category)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=self.category.display_name,
+            description=self.category.description,
+            feed_url=f"{self.category.get_absolute_url()}feed/",
+            canonical=self.category.get_absolute_url(),
+            **kwargs,
+        )
 
 
-class StockView(ListView):
-    model = Article
+class TagView(ArticleListView):
+    def filter_articles(self, queryset):
+        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        return queryset.filter(tagged_items__tag=self.tag)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=f"标签：{self.tag.name}",
+            feed_url=f"{self.tag.get_absolute_url()}feed/",
+            canonical=self.tag.get_absolute_url(),
+            **kwargs,
+        )
+
+
+class StockView(ArticleListView):
+    def filter_articles(self, queryset):
+        self.stock = get_object_or_404(StockReference, market=self.kwargs["market"], code=self.kwargs["code"])
+        return queryset.filter(stocks=self.stock)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=str(self.stock),
+            stock=self.stock,
+            feed_url=f"{self.stock.get_absolute_url()}feed/",
+            canonical=self.stock.get_absolute_url(),
+            **kwargs,
+        )
+
+
+class ArchiveMixin(PageRangeMixin):
+    """Date archives of public articles; dates are Asia/Shanghai days (the site's time zone)."""
+
+    date_field = "published_at"
+    paginate_by = ARTICLES_PER_PAGE
+    allow_empty = False
+    context_object_name = "articles"
+    month_format = "%m"
+
+    def get_queryset(self):
+        return article_list()
+
+
+class ArchiveIndex(ArchiveMixin, ArchiveIndexView):
+    template_name = "articles/archive_index.html"
+    date_list_period = "month"
+    allow_empty = True
+
+
+class YearArchive(ArchiveMixin, YearArchiveView):
+    template_name = "articles/archive_list.html"
+    make_object_list = True
+
+
+class MonthArchive(ArchiveMixin, MonthArchiveView):
+    template_name = "articles/archive_list.html"
+
+
+class DayArchive(ArchiveMixin, DayArchiveView):
+    template_name = "articles/archive_list.html"
+
+    # A day page links to the neighbouring days only: each neighbour costs a query.
+    def get_next_month(self, date):
+        return None
+
+    def get_previous_month(self, date):
+        return None
+
+
+class SearchView(TemplateView):
+    """The search box's target. Search proper is its own issue (#5); until then this page says so."""
+
+    template_name = "articles/search.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(query=self.request.GET.get("q", "").strip()[:100], **kwargs)
+
+
+class RobotsView(TemplateView):
+    template_name = "robots.txt"
+    content_type = "text/plain; charset=utf-8"
+
+
+def old_post_redirect(request, category, year, month, day, name):
+    """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html."""
+    article = get_object_or_404(Article.objects.published().only("info_code", "slug"), info_code=name)
+    return redirect(article, permanent=True)
+
+
+def old_category_redirect(request, name):
+    """The old Jekyll category page (/category/<name>.html) and folder (/<name>/)."""
+    category = Category.objects.filter(name=name).only("slug").first()
+    if category is None:
+        raise Http404("没有这个分类")
+    return redirect(category, permanent=True)

@@ -47,3 +47,13 @@ def write_post(tmp_path):
 
 def post_text(title='"测试标题"', date="2022-01-07 12:35:20 +0800", extra="", body="<p>正文</p>"):
     return f"---\nlayout: post\ntitle: {title}\ndate: {date}\ncategories: cailianshe\ntags: 财联社新闻\n{extra}---\n{body}\n"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Pages are cached; every test starts with an empty cache so query counts are comparable."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -18,3 +18,7 @@ def _development_secret_key():
 
 
 SECRET_KEY = _development_secret_key()
+
+# Serve static files straight from static/ while developing (no collectstatic needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

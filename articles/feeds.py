@@ -1,0 +1,89 @@
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.http import http_date
+
+from .models import Article, Category, StockReference, Tag
+from .views import article_list
+
+FEED_SIZE = 20
+
+
+class LatestFeed(Feed):
+    """Atom feed of the newest public articles, at the old site's /feed.xml."""
+
+    feed_type = Atom1Feed
+    title = "金融消息"
+    subtitle = "最新财经消息"
+    link = "/"
+
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        # Lets ConditionalGetMiddleware answer feed readers' If-Modified-Since with a 304.
+        latest = Article.objects.published().order_by("-updated_at").values_list("updated_at", flat=True).first()
+        if latest:
+            response.headers["Last-Modified"] = http_date(latest.timestamp())
+        return response
+
+    def articles(self, obj):
+        return article_list()
+
+    def items(self, obj=None):
+        return self.articles(obj)[:FEED_SIZE]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.summary
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_categories(self, item):
+        return [item.category.display_name]
+
+
+class CategoryFeed(LatestFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Category, slug=slug)
+
+    def title(self, obj):
+        return f"金融消息 · {obj.display_name}"
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def articles(self, obj):
+        return article_list().filter(category=obj)
+
+
+class TagFeed(LatestFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, obj):
+        return f"金融消息 · 标签：{obj.name}"
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def articles(self, obj):
+        return article_list().filter(tagged_items__tag=obj)
+
+
+class StockFeed(LatestFeed):
+    def get_object(self, request, market, code):
+        return get_object_or_404(StockReference, market=market, code=code)
+
+    def title(self, obj):
+        return f"金融消息 · {obj}"
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def articles(self, obj):
+        return article_list().filter(stocks=obj)

@@ -1,0 +1,301 @@
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.sitemaps import Sitemap
+from django.utils import timezone
+
+from articles.models import Article, Market
+from tests.factories import make_article, make_category, make_stock
+
+pytestmark = pytest.mark.django_db
+
+SEED_URL = "/news/NW202201072239950893/"
+
+
+def page(client, url, status=200, **extra):
+    response = client.get(url, **extra)
+    assert response.status_code == status, f"{url}: {response.status_code}"
+    return response
+
+
+def html_of(response):
+    return response.content.decode()
+
+
+@pytest.fixture
+def hidden_articles(imported_corpus):
+    """A draft and a scheduled (future) article in the corpus's busiest category, tag and stock."""
+    seed = Article.objects.get(info_code="NW202201072239950893")
+    stock = seed.stocks.first()
+    draft = make_article(category=seed.category, title="草稿不应出现", status=Article.Status.DRAFT, tags=["财联社新闻"])
+    future = make_article(
+        category=seed.category,
+        title="定时稿件不应出现",
+        published_at=timezone.now() + dt.timedelta(days=1),
+        tags=["财联社新闻"],
+        stocks=[stock],
+    )
+    draft.stocks.set([stock])
+    return draft, future
+
+
+def assert_hidden_absent(content):
+    assert "草稿不应出现" not in content and "定时稿件不应出现" not in content
+
+
+class TestArticlePage:
+    def test_shows_what_a_reader_looks_for(self, client, imported_corpus):
+        response = page(client, SEED_URL, follow=True)
+        content = html_of(response)
+
+        assert "“太保服务”质量行业认可 中国太保以优质服务构建差异化竞争能力" in content
+        assert "2022-01-07 12:35 (GMT+8)" in content
+        assert 'href="/category/cailianshe/"' in content
+        assert 'href="/tag/cai-lian-she-xin-wen/"' in content
+        assert "来源：财联社" in content
+        assert 'href="/stock/sh/601601/"' in content and 'href="/stock/hk/02601/"' in content
+        assert "https://quote.eastmoney.com/unify/r/1.601601" in content
+        assert "备受关注的2021年上半年保险服务质量指数" in content
+
+    def test_seo_metadata(self, client, imported_corpus):
+        content = html_of(page(client, SEED_URL, follow=True))
+
+        canonical = re.search(r'<link rel="canonical" href="([^"]+)"', content)[1]
+        assert canonical.startswith("http://testserver/news/NW202201072239950893/")
+        assert '<meta property="og:title" content="“太保服务”质量行业认可' in content
+        description = re.search(r'<meta name="description" content="([^"]*)"', content)[1]
+        assert description.startswith("备受关注的2021年上半年") and "<" not in description
+        ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', content, re.S)[1])
+        assert ld["@type"] == "NewsArticle" and ld["datePublished"].startswith("2022-01-07T12:35:20+08:00")
+
+    def test_wrong_or_missing_slug_redirects_permanently_to_the_canonical_url(self, client, imported_corpus):
+        article = Article.objects.get(info_code="NW202201072239950893")
+
+        for url in (SEED_URL, f"{SEED_URL}wrong-slug/"):
+            response = page(client, url, status=301)
+            assert response["Location"] == article.get_absolute_url()
+
+    def test_previous_next_and_related(self, client, db):
+        category, stock = make_category("cailianshe"), make_stock()
+        older = make_article(category=category, title="较早一篇", published_at=timezone.now() - dt.timedelta(days=3))
+        current = make_article(category=category, title="当前文章", stocks=[stock])
+        newer = make_article(category=category, title="较新一篇", published_at=timezone.now() - dt.timedelta(minutes=1))
+        related = make_article(title="同股票的文章", stocks=[stock])
+        current.published_at = timezone.now() - dt.timedelta(days=1)
+        current.save()
+
+        content = html_of(page(client, current.get_absolute_url()))
+
+        assert f'href="{older.get_absolute_url()}" rel="prev"' in content
+        assert f'href="{newer.get_absolute_url()}" rel="next"' in content
+        assert related.get_absolute_url() in content
+
+    def test_drafts_and_scheduled_articles_are_not_found(self, client, hidden_articles):
+        for article in hidden_articles:
+            page(client, article.get_absolute_url(), status=404)
+            page(client, f"{article.get_absolute_url()}?preview=1", status=404)
+
+    def test_staff_can_preview_a_draft(self, client, hidden_articles):
+        draft, _ = hidden_articles
+        client.force_login(User.objects.create_user("editor", password="x", is_staff=True))
+
+        content = html_of(page(client, f"{draft.get_absolute_url()}?preview=1"))
+
+        assert "草稿不应出现" in content and "预览" in content and 'content="noindex"' in content
+
+    def test_query_count_is_constant_whatever_the_tags_and_stocks(self, client, db, django_assert_num_queries):
+        category = make_category()
+        plain = make_article(category=category, tags=["一"], stocks=[make_stock("600000")])
+        many_tags = [f"标签{n}" for n in range(15)]
+        many_stocks = [make_stock(f"6000{n:02d}") for n in range(1, 16)]
+        busy = make_article(category=category, tags=many_tags, stocks=many_stocks)
+        for _ in range(3):
+            make_article(category=category, tags=many_tags[:2], stocks=many_stocks[:2])
+
+        for article in (plain, busy):
+            with django_assert_num_queries(6):
+                page(client, article.get_absolute_url())
+
+    def test_script_from_content_never_reaches_the_page(self, client, write_post):
+        body = '<p>正文<script>alert(1)</script><img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">x</a></p>'
+        from tests.conftest import post_text, run_import
+
+        run_import(write_post("2022-01-07-XSS1.md", post_text(title='"<script>alert(4)</script>标题"', body=body)))
+        content = html_of(page(client, "/news/XSS1/", follow=True))
+
+        assert "alert(" not in content and "onerror" not in content and "javascript:" not in content
+
+    def test_conditional_get(self, client, imported_corpus):
+        article = Article.objects.get(info_code="NW202201072239950893")
+        response = page(client, article.get_absolute_url())
+        assert response["Last-Modified"] and response["ETag"]
+
+        page(client, article.get_absolute_url(), status=304, HTTP_IF_NONE_MATCH=response["ETag"])
+        page(client, article.get_absolute_url(), status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+
+
+class TestListPages:
+    def test_home(self, client, hidden_articles, django_assert_num_queries):
+        with django_assert_num_queries(2):
+            content = html_of(page(client, "/"))
+
+        assert "最新消息" in content
+        assert "消费电子股大爆发" in content
+        assert 'href="/category/cailianshe/"' in content and 'href="/category/emnews/"' in content
+        assert_hidden_absent(content)
+
+    def test_category_page(self, client, hidden_articles, django_assert_num_queries):
+        with django_assert_num_queries(3):
+            content = html_of(page(client, "/category/cailianshe/"))
+
+        assert "“太保服务”质量行业认可" in content
+        assert (
+            '<link rel="alternate" type="application/atom+xml" title="财联社 · 订阅" href="/category/cailianshe/feed/">'
+            in content
+        )
+        assert_hidden_absent(content)
+
+    def test_tag_page(self, client, hidden_articles, django_assert_num_queries):
+        with django_assert_num_queries(3):
+            content = html_of(page(client, "/tag/cai-lian-she-xin-wen/"))
+
+        assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
+        assert_hidden_absent(content)
+
+    def test_stock_page(self, client, hidden_articles, django_assert_num_queries):
+        with django_assert_num_queries(3):
+            content = html_of(page(client, "/stock/sh/601601/"))
+
+        assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
+        assert "https://quote.eastmoney.com/unify/r/1.601601" in content
+        assert_hidden_absent(content)
+
+    def test_category_index(self, client, hidden_articles, django_assert_num_queries):
+        with django_assert_num_queries(2):
+            content = html_of(page(client, "/category/"))
+        assert "财联社" in content and "东财滚动" in content
+
+    @pytest.mark.parametrize(
+        ("url", "expected_title"),
+        [
+            ("/archive/2022/", "消费电子股大爆发"),
+            ("/archive/2022/1/", "“太保服务”质量行业认可"),
+            ("/archive/2022/1/7/", "“太保服务”质量行业认可"),
+            ("/archive/2021/12/8/", "无期徒刑！这家A股公司原实控人的百亿诈骗案判了"),
+        ],
+    )
+    def test_date_archives(self, client, hidden_articles, django_assert_max_num_queries, url, expected_title):
+        with django_assert_max_num_queries(6):
+            content = html_of(page(client, url))
+        assert expected_title in content
+        assert_hidden_absent(content)
+
+    def test_archive_day_is_a_shanghai_day(self, client, db):
+        make_article(title="北京时间凌晨的消息", published_at=dt.datetime(2022, 3, 1, 17, 30, tzinfo=dt.UTC))
+        assert "北京时间凌晨的消息" in html_of(page(client, "/archive/2022/3/2/"))
+        page(client, "/archive/2022/3/1/", status=404)
+
+    def test_pagination(self, client, db, django_assert_num_queries):
+        category = make_category("busy")
+        for _ in range(45):
+            make_article(category=category)
+
+        first = html_of(page(client, "/category/busy/"))
+        with django_assert_num_queries(3):
+            third = html_of(page(client, "/category/busy/?page=3"))
+
+        assert first.count('class="article-item"') == 20 and third.count('class="article-item"') == 5
+        assert 'href="?page=2" rel="next"' in first and 'aria-current="page">3<' in third
+        for bad in ("?page=4", "?page=abc", "?page=99999999999999999999", "?page=-1"):
+            page(client, f"/category/busy/{bad}", status=404)
+
+    def test_unknown_slugs_are_404_in_chinese(self, client, db):
+        for url in ("/category/nope/", "/tag/nope/", "/stock/sh/999999/", "/news/NOPE/", "/archive/1999/"):
+            assert "找不到页面" in html_of(page(client, url, status=404))
+
+
+class TestFeedsAndSitemap:
+    def test_site_feed_at_the_old_url(self, client, hidden_articles):
+        response = page(client, "/feed.xml")
+        content = html_of(response)
+
+        assert response["Content-Type"].startswith("application/atom+xml")
+        assert "<feed" in content and "消费电子股大爆发" in content
+        assert response["Last-Modified"]
+        assert_hidden_absent(content)
+
+    @pytest.mark.parametrize(
+        "url", ["/category/cailianshe/feed/", "/tag/cai-lian-she-xin-wen/feed/", "/stock/sh/601601/feed/"]
+    )
+    def test_topic_feeds(self, client, hidden_articles, url):
+        content = html_of(page(client, url))
+        assert "“太保服务”质量行业认可" in content
+        assert_hidden_absent(content)
+
+    def test_feed_conditional_get(self, client, imported_corpus):
+        response = page(client, "/feed.xml")
+        page(client, "/feed.xml", status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+
+    def test_sitemap(self, client, hidden_articles):
+        seed = Article.objects.get(info_code="NW202201072239950893")
+        content = html_of(page(client, "/sitemap.xml"))
+
+        assert f"http://testserver{seed.get_absolute_url()}" in content
+        assert "<lastmod>" in content and "http://testserver/category/cailianshe/" in content
+        assert "http://testserver/tag/cai-lian-she-xin-wen/" in content
+        for article in hidden_articles:
+            assert article.get_absolute_url() not in content
+
+    def test_sitemap_becomes_an_index_past_the_limit(self, client, imported_corpus, monkeypatch):
+        monkeypatch.setattr(Sitemap, "limit", 10)
+
+        content = html_of(page(client, "/sitemap.xml"))
+        assert "<sitemapindex" in content and "http://testserver/sitemap-articles.xml?p=2" in content
+        section = html_of(page(client, "/sitemap-articles.xml?p=2"))
+        assert section.count("<url>") == 10
+
+    def test_robots_points_at_the_sitemap(self, client, db):
+        content = html_of(page(client, "/robots.txt"))
+        assert "Sitemap: http://testserver/sitemap.xml" in content and "Disallow: /admin/" in content
+
+
+class TestOldUrls:
+    def test_old_post_url(self, client, imported_corpus):
+        response = page(client, "/cailianshe/2022/01/07/NW202201072239950893.html", status=301)
+        assert response["Location"] == Article.objects.get(info_code="NW202201072239950893").get_absolute_url()
+
+    def test_old_category_urls(self, client, imported_corpus):
+        assert page(client, "/category/cailianshe.html", status=301)["Location"] == "/category/cailianshe/"
+        assert page(client, "/emnews/", status=301)["Location"] == "/category/emnews/"
+
+    def test_old_category_name_with_spaces(self, client, db):
+        make_category("21shijijingjibaodao  nancailicaitong")
+        response = page(client, "/category/21shijijingjibaodao%20%20nancailicaitong.html", status=301)
+        assert response["Location"] == "/category/21shijijingjibaodao-nancailicaitong/"
+
+    def test_unknown_old_urls_are_404(self, client, imported_corpus):
+        page(client, "/cailianshe/2022/01/07/NOPE.html", status=404)
+        page(client, "/category/nope.html", status=404)
+        page(client, "/nope/", status=404)
+
+    def test_old_urls_of_hidden_articles_are_404(self, client, hidden_articles):
+        for article in hidden_articles:
+            page(client, f"/cailianshe/2022/01/07/{article.info_code}.html", status=404)
+
+    def test_category_folders_never_shadow_the_site(self, client, db):
+        make_category("archive")
+        make_category("category")
+        page(client, "/archive/")
+        page(client, "/category/")
+
+
+def test_search_box_target_says_search_is_not_ready(client, db):
+    content = html_of(page(client, "/search/?q=降准"))
+    assert "降准" in content and "建设中" in content
+
+
+def test_market_stock_url(db):
+    assert make_stock("NIO", Market.NYSE).get_absolute_url() == "/stock/nyse/NIO/"
