@@ -1,1 +1,236 @@
+import reversion
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.html import format_html
+from django_prose_editor.widgets import AdminProseEditorWidget
+from reversion.admin import VersionAdmin
 
+from .images import make_thumbnail
+from .models import Article, Category, StockReference, Tag
+from .sanitize import plain_text, sanitize_html
+from .tagging import merge_tags
+
+admin.site.site_header = "金融消息 · 编辑后台"
+admin.site.site_title = "金融消息编辑后台"
+admin.site.index_title = "内容管理"
+
+BODY_EDITOR_CONFIG = {
+    "extensions": {
+        "Bold": True,
+        "Italic": True,
+        "Strike": True,
+        "Underline": True,
+        "Subscript": True,
+        "Superscript": True,
+        "Heading": {"levels": [2, 3, 4]},
+        "BulletList": True,
+        "OrderedList": True,
+        "ListItem": True,
+        "Blockquote": True,
+        "HorizontalRule": True,
+        "HardBreak": True,
+        "Link": {"enableTarget": False},
+        "Table": True,
+        "TableRow": True,
+        "TableHeader": True,
+        "TableCell": True,
+        "History": True,
+        "HTML": True,
+        "Typographic": True,
+    }
+}
+
+
+class ArticleAdminForm(forms.ModelForm):
+    source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = Article
+        fields = [
+            "title", "info_code", "slug", "category", "tags", "stocks", "status", "published_at",
+            "summary", "body", "cover_image", "source_name", "source_url",
+        ]  # fmt: skip
+        widgets = {
+            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_title(self):
+        title = plain_text(self.cleaned_data["title"])
+        if not title:
+            raise forms.ValidationError("标题不能为空，也不能只有 HTML 标签。")
+        return title
+
+    def clean_summary(self):
+        return plain_text(self.cleaned_data["summary"], whitespace="lines")
+
+    def clean_body(self):
+        # The same allow-list as the import: what an editor pastes is held to the same rules.
+        return sanitize_html(self.cleaned_data["body"])
+
+
+@admin.register(Article)
+class ArticleAdmin(VersionAdmin):
+    form = ArticleAdminForm
+    list_display = ["title", "category", "publication_state", "published_at", "source_name", "stock_count", "thumbnail"]
+    list_display_links = ["title"]
+    list_filter = ["status", "edited_since_import", "category", "source_name", "tags"]
+    list_select_related = ["category"]
+    list_per_page = 100
+    date_hierarchy = "published_at"
+    search_fields = ["title", "=info_code", "=stocks__code"]
+    search_help_text = "按标题、资讯编号或股票代码搜索。"
+    autocomplete_fields = ["category", "stocks"]
+    readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
+    actions = ["publish", "withdraw"]
+    fieldsets = [
+        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks"]}),
+        (
+            "发布",
+            {
+                "fields": ["status", "published_at"],
+                "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现。",
+            },
+        ),
+        ("内容", {"fields": ["summary", "body", "cover_image", "cover_preview"]}),
+        ("来源", {"fields": ["source_name", "source_url"]}),
+        (
+            "导入信息",
+            {
+                "classes": ["collapse"],
+                "fields": ["edited_since_import", "source_path", "source_hash", "created_at", "updated_at"],
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(stock_count=Count("stocks", distinct=True))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_publish_permission(request):
+            fields.append("status")
+        return fields
+
+    def get_changeform_initial_data(self, request):
+        return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        # An editor's change is never overwritten by a later import of the same post.
+        obj.edited_since_import = True
+        if "cover_image" in form.changed_data:
+            obj.cover_thumbnail = make_thumbnail(obj.cover_image) if obj.cover_image else ""
+        super().save_model(request, obj, form, change)
+
+    def view_on_site(self, obj):
+        url = obj.get_absolute_url()
+        return url if Article.objects.published().filter(pk=obj.pk).exists() else f"{url}?preview=1"
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("articles.publish_article")
+
+    @admin.display(description="状态", ordering="status")
+    def publication_state(self, article):
+        if article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():
+            return "定时发布"
+        return article.get_status_display()
+
+    @admin.display(description="股票数", ordering="stock_count")
+    def stock_count(self, article):
+        return article.stock_count
+
+    @admin.display(description="封面")
+    def thumbnail(self, article):
+        if not article.cover_thumbnail:
+            return ""
+        return format_html('<img src="{}" alt="" width="64" loading="lazy">', article.cover_thumbnail.url)
+
+    @admin.display(description="封面预览")
+    def cover_preview(self, article):
+        if not article.cover_thumbnail:
+            return "（无）"
+        return format_html('<img src="{}" alt="" style="max-width: 240px">', article.cover_thumbnail.url)
+
+    @admin.action(description="发布所选文章", permissions=["publish"])
+    def publish(self, request, queryset):
+        count = self._set_status(request, queryset, Article.Status.PUBLISHED, "发布")
+        self.message_user(request, f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）。", messages.SUCCESS)
+
+    @admin.action(description="撤回为草稿", permissions=["publish"])
+    def withdraw(self, request, queryset):
+        count = self._set_status(request, queryset, Article.Status.DRAFT, "撤回为草稿")
+        self.message_user(request, f"已将 {count} 篇文章撤回为草稿，读者已看不到它们。", messages.SUCCESS)
+
+    def _set_status(self, request, queryset, status, comment):
+        """Save each article (so history, signals and the edited mark all apply) in one transaction."""
+        with transaction.atomic(), reversion.create_revision():
+            reversion.set_user(request.user)
+            reversion.set_comment(comment)
+            articles = list(queryset.exclude(status=status))
+            for article in articles:
+                article.status = status
+                article.edited_since_import = True
+                article.save(update_fields=["status", "edited_since_import", "updated_at"])
+        return len(articles)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "name", "slug", "article_count"]
+    search_fields = ["name", "title", "slug"]
+    fields = ["name", "title", "slug", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="显示名称", ordering="title")
+    def display_name(self, category):
+        return category.display_name
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, category):
+        return category.article_count
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "article_count"]
+    search_fields = ["name", "slug"]
+    fields = ["name", "slug"]
+    actions = ["merge_tags"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(article_count=Count("tagged_articles"))
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, tag):
+        return tag.article_count
+
+    @admin.action(description="合并所选标签（并入文章最多的那个）", permissions=["delete"])
+    def merge_tags(self, request, queryset):
+        tags = sorted(queryset, key=lambda tag: (-tag.article_count, tag.pk))
+        if len(tags) < 2:
+            self.message_user(request, "请至少选择两个标签再合并。", messages.WARNING)
+            return
+        kept, merged = tags[0], tags[1:]
+        merge_tags(kept, merged)
+        names = "、".join(tag.name for tag in merged)
+        self.message_user(request, f"已将 {names} 合并到“{kept.name}”。", messages.SUCCESS)
+
+
+@admin.register(StockReference)
+class StockReferenceAdmin(admin.ModelAdmin):
+    list_display = ["code", "market", "name", "article_count"]
+    list_filter = ["market"]
+    search_fields = ["code", "name"]
+    fields = ["code", "market", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, stock):
+        return stock.article_count

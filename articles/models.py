@@ -1,9 +1,13 @@
+import secrets
+
+import reversion
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
+from .images import validate_cover_image
 from .slugs import pinyin_slug, unique_slug
 
 DEFAULT_CATEGORY_NAME = "未分类"
@@ -57,6 +61,7 @@ class Tag(TagBase):
         return reverse("articles:tag", kwargs={"slug": self.slug})
 
 
+@reversion.register()
 class TaggedArticle(TaggedItemBase):
     content_object = models.ForeignKey("Article", on_delete=models.CASCADE, related_name="tagged_items")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="tagged_articles")
@@ -124,6 +129,13 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
 
+def new_info_code():
+    """The info code of an article written in the admin: ED, the time, and a random suffix."""
+    return f"ED{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
+
+
+# Revisions follow the article's tags, so restoring a version restores its tags too.
+@reversion.register(follow=["tagged_items"])
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
@@ -133,6 +145,7 @@ class Article(models.Model):
         "资讯编号",
         max_length=64,
         unique=True,
+        default=new_info_code,
         help_text="东方财富资讯编号（来源文件名中日期后的部分），唯一标识一篇文章。",
     )
     title = models.CharField("标题", max_length=300)
@@ -145,8 +158,15 @@ class Article(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
     source_url = models.URLField("原文链接", max_length=500, blank=True)
-    source_name = models.CharField("来源", max_length=100, blank=True, help_text="如 财联社。")
-    cover_image = models.ImageField("封面图", upload_to="covers/%Y/%m/", blank=True)
+    source_name = models.CharField("来源", max_length=100, blank=True, db_index=True, help_text="如 财联社。")
+    cover_image = models.ImageField(
+        "封面图",
+        upload_to="covers/%Y/%m/",
+        blank=True,
+        validators=[validate_cover_image],
+        help_text="JPEG、PNG、GIF 或 WebP，不超过 10 MB。",
+    )
+    cover_thumbnail = models.ImageField("封面缩略图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False)
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
     source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)
@@ -163,6 +183,7 @@ class Article(models.Model):
         verbose_name_plural = "文章"
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
+        permissions = [("publish_article", "可以发布和撤回文章")]
         indexes = [
             models.Index(fields=["status", "-published_at", "-id"], name="article_public_order"),
             models.Index(fields=["category", "status", "-published_at", "-id"], name="article_category_order"),

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import reversion
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -118,6 +119,12 @@ class PostImporter:
 
     @transaction.atomic
     def _save(self, parsed, existing, path, digest):
+        # Each import is a revision, so an editor can always go back to the version as imported.
+        with reversion.create_revision():
+            reversion.set_comment(f"导入 {path.name}")
+            return self._write_article(parsed, existing, path, digest)
+
+    def _write_article(self, parsed, existing, path, digest):
         article = existing or Article(info_code=parsed.info_code)
         article.title = parsed.title
         article.summary = parsed.body.summary

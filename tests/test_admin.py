@@ -1,0 +1,260 @@
+import datetime as dt
+import io
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from PIL import Image
+from reversion.models import Version
+
+from articles.models import Article, Tag
+from articles.roles import EDITOR_GROUP_NAME
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_category, make_stock
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "/admin/articles/article/add/"
+CHANGELIST_URL = "/admin/articles/article/"
+
+
+@pytest.fixture
+def editor(client):
+    user = User.objects.create_user("xiaowang", password="a-long-passphrase-7", is_staff=True)
+    user.groups.add(Group.objects.get(name=EDITOR_GROUP_NAME))
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def article_form(category, **overrides):
+    published_at = overrides.pop("published_at", timezone.localtime() - dt.timedelta(minutes=5))
+    data = {
+        "title": "央行宣布降准",
+        "info_code": "ED1",
+        "slug": "",
+        "category": category.pk,
+        "tags": "宏观，A股、港股",
+        "status": Article.Status.DRAFT,
+        "published_at_0": published_at.strftime("%Y-%m-%d"),
+        "published_at_1": published_at.strftime("%H:%M:%S"),
+        "summary": "",
+        "body": "<p>正文</p>",
+        "source_name": "财联社",
+        "source_url": "",
+        "_save": "保存",
+    }
+    data.update(overrides)
+    return data
+
+
+def png_bytes(size=(40, 30)):
+    output = io.BytesIO()
+    Image.new("RGB", size, "red").save(output, format="PNG")
+    return output.getvalue()
+
+
+class TestEditorWorkflow:
+    def test_create_with_chinese_tag_separators(self, client, editor):
+        response = client.post(ADD_URL, article_form(make_category("cailianshe")))
+
+        assert response.status_code == 302, response.content.decode()[:2000]
+        article = Article.objects.get(info_code="ED1")
+        assert set(article.tags.names()) == {"宏观", "A股", "港股"}
+        assert article.status == Article.Status.DRAFT
+        assert article.edited_since_import
+        assert article.slug == "yang-hang-xuan-bu-jiang-zhun"
+
+    def test_new_article_gets_an_info_code_by_default(self, client, editor):
+        form = client.get(ADD_URL).content.decode()
+        assert 'name="info_code" value="ED' in form
+
+    def test_malicious_body_is_stored_sanitized(self, client, editor):
+        body = '<p onclick="steal()">正文<script>alert(1)</script><img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">链接</a></p>'
+        client.post(ADD_URL, article_form(make_category(), body=body, title="<b>标题</b>"))
+
+        article = Article.objects.get(info_code="ED1")
+        for needle in ("script", "onclick", "onerror", "javascript:"):
+            assert needle not in article.body
+        assert article.title == "标题"
+
+    def test_schedule_publish_withdraw_and_restore(self, client, editor):
+        category = make_category()
+        future = timezone.localtime() + dt.timedelta(hours=2)
+        client.post(ADD_URL, article_form(category, status=Article.Status.PUBLISHED, published_at=future))
+        article = Article.objects.get(info_code="ED1")
+        assert article.status == Article.Status.PUBLISHED and not Article.objects.published().exists()
+        assert "定时发布" in client.get(CHANGELIST_URL).content.decode()
+
+        article.published_at = timezone.now() - dt.timedelta(minutes=1)
+        article.save()
+        assert list(Article.objects.published()) == [article]
+
+        client.post(CHANGELIST_URL, {"action": "withdraw", "_selected_action": [article.pk]})
+        article.refresh_from_db()
+        assert article.status == Article.Status.DRAFT and not Article.objects.published().exists()
+        assert client.get(article.get_absolute_url()).status_code == 404
+
+        client.post(CHANGELIST_URL, {"action": "publish", "_selected_action": [article.pk]})
+        assert Article.objects.published().get() == article
+
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        client.post(change_url, article_form(category, title="改过的标题", status=Article.Status.PUBLISHED))
+        assert Article.objects.get().title == "改过的标题"
+
+        first_version = Version.objects.get_for_object(article).order_by("pk").first()
+        revision_url = f"/admin/articles/article/{article.pk}/history/{first_version.pk}/"
+        assert 'value="央行宣布降准"' in client.get(revision_url).content.decode()
+        response = client.post(
+            revision_url, article_form(category, status=Article.Status.PUBLISHED, published_at=future)
+        )
+        assert response.status_code == 302
+        restored = Article.objects.get()
+        assert restored.title == "央行宣布降准" and set(restored.tags.names()) == {"宏观", "A股", "港股"}
+
+    def test_history_page_lists_versions(self, client, editor):
+        client.post(ADD_URL, article_form(make_category()))
+        article = Article.objects.get()
+        content = client.get(f"/admin/articles/article/{article.pk}/history/").content.decode()
+        assert "xiaowang" in content
+
+    def test_staff_preview_link_for_drafts(self, client, editor):
+        client.post(ADD_URL, article_form(make_category()))
+        article = Article.objects.get()
+
+        preview = client.get(f"{article.get_absolute_url()}?preview=1")
+        assert preview.status_code == 200 and "预览" in preview.content.decode()
+        client.logout()
+        assert client.get(f"{article.get_absolute_url()}?preview=1").status_code == 404
+
+    def test_admin_save_is_kept_against_a_later_import(self, client, editor, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>导入的正文</p>"))
+        run_import(path)
+        article = Article.objects.get()
+        client.post(
+            f"/admin/articles/article/{article.pk}/change/",
+            article_form(article.category, info_code="NW1", title="编辑改的标题", status=Article.Status.PUBLISHED),
+        )
+        path.write_text(post_text(body="<p>抓取器的新版本</p>"), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert "conflict" in stderr
+        assert Article.objects.get().title == "编辑改的标题"
+
+
+class TestCoverImage:
+    def test_non_image_upload_is_a_form_error(self, client, editor):
+        upload = SimpleUploadedFile("cover.png", b"<html>not an image</html>", content_type="image/png")
+        response = client.post(ADD_URL, article_form(make_category(), cover_image=upload))
+
+        assert response.status_code == 200
+        assert "图片" in response.context["adminform"].form.errors["cover_image"][0]
+        assert not Article.objects.exists()
+
+    def test_decompression_bomb_is_rejected(self, client, editor):
+        output = io.BytesIO()
+        Image.new("1", (8000, 6000)).save(output, format="PNG")
+        upload = SimpleUploadedFile("bomb.png", output.getvalue(), content_type="image/png")
+        response = client.post(ADD_URL, article_form(make_category(), cover_image=upload))
+
+        assert "像素过多" in response.context["adminform"].form.errors["cover_image"][0]
+        assert not Article.objects.exists()
+
+    def test_valid_image_gets_a_thumbnail(self, client, editor):
+        upload = SimpleUploadedFile("cover.png", png_bytes((1200, 800)), content_type="image/png")
+        client.post(ADD_URL, article_form(make_category(), cover_image=upload))
+
+        article = Article.objects.get()
+        with Image.open(article.cover_thumbnail.path) as thumbnail:
+            assert thumbnail.size == (480, 320) and thumbnail.format == "JPEG"
+        assert article.cover_thumbnail.url in client.get(CHANGELIST_URL).content.decode()
+
+
+class TestPermissionsAndSecurity:
+    def test_editor_cannot_manage_users_or_groups(self, client, editor):
+        assert client.get("/admin/auth/user/").status_code == 403
+        assert client.get("/admin/auth/group/").status_code == 403
+        assert client.get(CHANGELIST_URL).status_code == 200
+
+    def test_staff_without_publish_permission_cannot_set_status(self, client, db):
+        user = User.objects.create_user("intern", password="x", is_staff=True)
+        user.user_permissions.set(
+            Group.objects.get(name=EDITOR_GROUP_NAME).permissions.exclude(codename="publish_article")
+        )
+        client.force_login(user)
+
+        client.post(ADD_URL, article_form(make_category(), status=Article.Status.PUBLISHED))
+
+        assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
+        User.objects.create_superuser("boss", password="the-right-passphrase-9")
+        for _ in range(5):
+            client.post("/admin/login/", {"username": "boss", "password": "wrong"})
+
+        response = client.post("/admin/login/?next=/admin/", {"username": "boss", "password": "the-right-passphrase-9"})
+
+        assert response.status_code == 429 and "锁定" in response.content.decode()
+        assert "_auth_user_id" not in client.session
+
+
+class TestListsAndOtherAdmins:
+    def test_changelist_query_count_does_not_grow_with_rows(self, client, editor):
+        category, stocks = make_category(), [make_stock("600000"), make_stock("600001")]
+
+        def changelist_queries():
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(CHANGELIST_URL).status_code == 200
+            return len(queries)
+
+        for _ in range(5):
+            make_article(category=make_category(), tags=["宏观"], stocks=stocks)
+        few = changelist_queries()
+        for _ in range(95):
+            make_article(category=category, tags=["宏观", "港股"], stocks=stocks)
+        many = changelist_queries()
+
+        assert few == many
+
+    def test_search_by_stock_code_and_info_code(self, client, editor):
+        make_article(title="提到太保的文章", stocks=[make_stock("601601")])
+        make_article(title="别的文章", info_code="NW999")
+
+        by_stock = client.get(CHANGELIST_URL, {"q": "601601"}).content.decode()
+        by_code = client.get(CHANGELIST_URL, {"q": "NW999"}).content.decode()
+
+        assert "提到太保的文章" in by_stock and "别的文章" not in by_stock
+        assert "别的文章" in by_code and "提到太保的文章" not in by_code
+
+    def test_merge_tags(self, client, editor):
+        shared = make_article(tags=["港股", "香港股市"])
+        only_old = make_article(tags=["香港股市"])
+        make_article(tags=["港股"])
+        make_article(tags=["港股"])
+        ids = list(Tag.objects.filter(name__in=["港股", "香港股市"]).values_list("pk", flat=True))
+
+        client.post("/admin/articles/tag/", {"action": "merge_tags", "_selected_action": ids})
+
+        assert list(Tag.objects.values_list("name", flat=True)) == ["港股"]
+        assert list(shared.tags.names()) == ["港股"] and list(only_old.tags.names()) == ["港股"]
+
+    @pytest.mark.parametrize(
+        "url", ["/admin/articles/category/", "/admin/articles/tag/", "/admin/articles/stockreference/"]
+    )
+    def test_other_admins_show_article_counts(self, client, editor, url):
+        make_article(category=make_category("宏观新闻"), tags=["宏观"], stocks=[make_stock("601601", name="中国太保")])
+        content = client.get(url).content.decode()
+        assert "文章数" in content
+
+    def test_admin_is_in_chinese(self, client, editor):
+        make_article()
+        content = client.get(CHANGELIST_URL).content.decode()
+        assert "金融消息 · 编辑后台" in content and "发布所选文章" in content and "撤回为草稿" in content
