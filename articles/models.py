@@ -128,6 +128,10 @@ class ArticleQuerySet(models.QuerySet):
         """What the public may see: the one definition used by every page, feed and sitemap."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def scheduled(self):
+        """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
+
 
 def new_info_code():
     """The info code of an article written in the admin: ED, the time, and a random suffix."""

@@ -57,3 +57,13 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def reader(client):
+    """An anonymous client in the steady state: the page cache's per-version lookup already done.
+
+    Request it after the fixtures that create data, so query counts measure only the page itself.
+    """
+    client.get("/robots.txt")
+    return client

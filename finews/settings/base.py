@@ -1,5 +1,6 @@
 """Settings shared by every environment; development.py and production.py build on them."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -28,6 +29,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
+    "articles.caching.PublicPageCacheMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -111,6 +113,19 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+
+def cache_from_environment():
+    """Redis when REDIS_URL is set (shared by every web host), otherwise memory in this process."""
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+CACHES = {"default": cache_from_environment()}
+# Cached public pages are invalidated on every content change (articles/caching.py); this only bounds memory.
+PAGE_CACHE_SECONDS = 600
 
 TAGGIT_CASE_INSENSITIVE = True
 TAGGIT_TAGS_FROM_STRING = "articles.tagging.parse_tags"

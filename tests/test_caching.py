@@ -1,0 +1,117 @@
+import datetime as dt
+import os
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.utils import timezone
+
+from articles.models import Article, Tag
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_category
+
+pytestmark = pytest.mark.django_db
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def redis_cache(settings):
+    """The production cache backend, Redis, with a key prefix of this test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"finews-test-{uuid.uuid4().hex}",
+        }
+    }
+    cache.set("ping", "pong")
+    assert cache.get("ping") == "pong", f"Redis is expected at {REDIS_URL}"
+    yield cache
+    cache.clear()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run a block's on-commit callbacks, as a real transaction's commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_pages_are_served_from_the_cache(client, django_assert_num_queries):
+    make_article(category=make_category("cailianshe"), title="第一篇")
+    first = client.get("/category/cailianshe/")
+
+    with django_assert_num_queries(0):
+        second = client.get("/category/cailianshe/")
+
+    assert second.content == first.content and "第一篇" in second.content.decode()
+
+
+def test_an_imported_article_is_visible_at_once(client, committed, write_post):
+    make_article(category=make_category("cailianshe"), title="旧消息")
+    assert "央行新动向" not in client.get("/category/cailianshe/").content.decode()
+
+    with committed():
+        run_import(write_post("2022-01-07-NEW1.md", post_text(title='"央行新动向"')))
+
+    assert "央行新动向" in client.get("/category/cailianshe/").content.decode()
+    assert "央行新动向" in client.get("/").content.decode()
+    assert "央行新动向" in client.get("/feed.xml").content.decode()
+
+
+def test_an_edited_article_is_visible_at_once(client, committed):
+    article = make_article(title="原标题")
+    url = article.get_absolute_url()
+    assert "原标题" in client.get(url).content.decode()
+
+    with committed():
+        article.title = "改后的标题"
+        article.save()
+
+    assert "改后的标题" in client.get(url).content.decode()
+
+
+def test_a_renamed_tag_is_visible_at_once(client, committed):
+    article = make_article(tags=["港股"])
+    assert "港股" in client.get(article.get_absolute_url()).content.decode()
+
+    with committed():
+        tag = Tag.objects.get(name="港股")
+        tag.name = "香港股市"
+        tag.save()
+
+    assert "香港股市" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_withdrawn_article_leaves_at_once(client, committed):
+    article = make_article(category=make_category("cailianshe"), title="将被撤回")
+    assert "将被撤回" in client.get("/").content.decode()
+
+    with committed():
+        article.status = Article.Status.DRAFT
+        article.save()
+
+    assert "将被撤回" not in client.get("/").content.decode()
+    assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_a_scheduled_article_appears_when_its_time_comes(client, committed, monkeypatch):
+    make_article(title="已发布")
+    with committed():
+        make_article(title="定时稿件", published_at=timezone.now() + dt.timedelta(minutes=30))
+    assert "定时稿件" not in client.get("/").content.decode()
+
+    later = timezone.now() + dt.timedelta(minutes=31)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    assert "定时稿件" in client.get("/").content.decode()
+
+
+def test_editors_with_a_session_are_never_served_cached_pages(client, committed):
+    draft = make_article(title="草稿", status=Article.Status.DRAFT)
+    client.force_login(User.objects.create_user("staff", password="x", is_staff=True))
+
+    assert "草稿" in client.get(f"{draft.get_absolute_url()}?preview=1").content.decode()
+    client.logout()
+    assert client.get(f"{draft.get_absolute_url()}?preview=1").status_code == 404
