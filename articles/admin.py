@@ -184,7 +184,8 @@ class CategoryAdmin(admin.ModelAdmin):
     fields = ["name", "title", "slug", "description"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(article_count=Count("articles"))
+        # An explicit order: GROUP BY makes the database ignore Meta.ordering.
+        return super().get_queryset(request).annotate(article_count=Count("articles")).order_by("name")
 
     @admin.display(description="显示名称", ordering="title")
     def display_name(self, category):
@@ -203,7 +204,7 @@ class TagAdmin(admin.ModelAdmin):
     actions = ["merge_tags"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(article_count=Count("tagged_articles"))
+        return super().get_queryset(request).annotate(article_count=Count("tagged_articles")).order_by("name")
 
     @admin.display(description="文章数", ordering="article_count")
     def article_count(self, tag):
@@ -229,7 +230,7 @@ class StockReferenceAdmin(admin.ModelAdmin):
     fields = ["code", "market", "name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(article_count=Count("articles"))
+        return super().get_queryset(request).annotate(article_count=Count("articles")).order_by("market", "code")
 
     @admin.display(description="文章数", ordering="article_count")
     def article_count(self, stock):

@@ -341,3 +341,9 @@ class TestBody:
         write_post("2022-01-07-A1.md", post_text(body=body))
         run_import(write_post("2022-01-07-A2.md", post_text(body=body)).parent)
         assert StockReference.objects.filter(code="601601").count() == 1
+
+
+def test_summary_is_logged_for_operators(write_post, caplog):
+    caplog.set_level("INFO", logger="articles.importing")
+    run_import(write_post("2022-01-07-A1.md", post_text()))
+    assert "import_posts finished files=1 created=1 dry_run=False" in caplog.text

@@ -1,0 +1,70 @@
+"""Production: everything comes from the environment, and a missing essential stops the start.
+
+Required: SECRET_KEY, ALLOWED_HOSTS (comma-separated). Usual: DATABASE_URL, REDIS_URL.
+Optional: CSRF_TRUSTED_ORIGINS (comma-separated, default https://<each allowed host>),
+SECURE_SSL_REDIRECT (default true; false when a proxy already redirects), STATIC_ROOT, MEDIA_ROOT,
+MEDIA_STORAGE_BACKEND (e.g. storages.backends.s3.S3Storage, with django-storages installed).
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import STORAGES
+
+
+def required_environment(name, explanation):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"The {name} environment variable is required in production: {explanation}")
+    return value
+
+
+def environment_flag(name, default):
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def environment_list(name):
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+DEBUG = False
+SECRET_KEY = required_environment(
+    "SECRET_KEY", "a long random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+)
+ALLOWED_HOSTS = environment_list("ALLOWED_HOSTS") or required_environment(
+    "ALLOWED_HOSTS", "the site's host names, comma-separated, e.g. finews.example.com"
+)
+CSRF_TRUSTED_ORIGINS = environment_list("CSRF_TRUSTED_ORIGINS") or [
+    f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"
+]
+
+# HTTPS, behind a proxy (nginx, a load balancer) that sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = environment_flag("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+
+STATIC_ROOT = os.environ.get("STATIC_ROOT", STATIC_ROOT)  # noqa: F405
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", MEDIA_ROOT)  # noqa: F405
+STORAGES = {
+    **STORAGES,
+    # Hashed, compressed file names that browsers may cache for a year.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if os.environ.get("MEDIA_STORAGE_BACKEND"):
+    STORAGES["default"] = {"BACKEND": os.environ["MEDIA_STORAGE_BACKEND"]}
+
+LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
+
+# Login throttling must see the client's address, not the proxy's.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]

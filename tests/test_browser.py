@@ -1,0 +1,133 @@
+"""A reader and an editor in a real browser: Debian's Chromium driven by Playwright.
+
+Screenshots go to screenshots/ (git-ignored). Any JavaScript dialog fails the test: no content
+may run script. Set FINEWS_REQUIRE_BROWSER=1 (CI does) to fail rather than skip without Chromium.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+
+from articles.models import Article
+from articles.roles import EDITOR_GROUP_NAME
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+SAMPLE_POSTS = Path(__file__).resolve().parents[1] / "sample_posts" / "_posts"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("FINEWS_REQUIRE_BROWSER"):
+        raise RuntimeError(f"Chromium is required for the browser tests and was not found at {CHROMIUM}")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made here are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+playwright_api = pytest.importorskip("playwright.sync_api")
+sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],  # fmt: skip
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+    assert not dialogs, f"a JavaScript dialog opened: {dialogs}"
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_a_reader_browses_the_site(page, live_server):
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+
+    page.goto(live_server.url)
+    assert page.title() == "金融消息"
+    screenshot(page, "reader-home")
+
+    page.locator(".category-block h2 a", has_text="财联社").click()
+    assert page.locator("h1").inner_text() == "财联社"
+    screenshot(page, "reader-category")
+
+    page.locator(".article-item-title", has_text="央行宣布下调存款准备金率").click()
+    assert "央行宣布下调存款准备金率" in page.locator("h1").inner_text()
+    assert page.locator(".stock-chip", has_text="工商银行").is_visible()
+    screenshot(page, "reader-article")
+
+    page.locator(".tags a", has_text="财联社新闻").click()
+    assert page.locator("h1").inner_text() == "标签：财联社新闻"
+    screenshot(page, "reader-tag")
+
+    page.goto(f"{live_server.url}/cailianshe/2026/11/20/NW202611200000000001.html")
+    assert "央行宣布下调存款准备金率" in page.locator("h1").inner_text()
+    assert page.url.startswith(f"{live_server.url}/news/NW202611200000000001/")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url)
+    screenshot(page, "reader-home-phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_an_editor_writes_tags_and_publishes(page, live_server):
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+    editor = User.objects.create_user("xiaowang", password="a-long-passphrase-7", is_staff=True)
+    editor.groups.add(Group.objects.get(name=EDITOR_GROUP_NAME))
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "xiaowang")
+    page.fill("#id_password", "a-long-passphrase-7")
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_have_text("金融消息 · 编辑后台")
+
+    page.goto(f"{live_server.url}/admin/articles/article/add/")
+    page.fill("#id_title", "浏览器测试：央行开展逆回购")
+    page.locator("#id_category").locator("xpath=..").locator(".select2-selection").click()
+    page.fill(".select2-search__field", "cailian")
+    page.locator(".select2-results__option", has_text="财联社").click()
+    page.fill("#id_tags", "宏观，A股、港股")
+    page.select_option("#id_status", "published")
+    page.locator(".ProseMirror[contenteditable=true]").click()
+    page.keyboard.type("人民银行今日开展逆回购操作。")
+    screenshot(page, "editor-add-article")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    expect(page.locator(".messagelist .success")).to_have_count(1)
+    screenshot(page, "editor-changelist")
+
+    article = Article.objects.get(title="浏览器测试：央行开展逆回购")
+    assert set(article.tags.names()) == {"宏观", "A股", "港股"}
+    assert article.body == "<p>人民银行今日开展逆回购操作。</p>"
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    assert page.locator("h1").inner_text() == "浏览器测试：央行开展逆回购"
+    assert page.locator(".tags a").count() == 3
+    screenshot(page, "editor-published-article")

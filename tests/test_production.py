@@ -1,0 +1,123 @@
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def production_environment(tmp_path, **extra):
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="finews.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="finews.example.com,127.0.0.1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+        MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    environment.update(extra)
+    return environment
+
+
+def manage(environment, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_deploy_reports_no_issues(tmp_path):
+    result = manage(production_environment(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_missing_essentials_stop_the_start_with_a_clear_message(tmp_path, missing):
+    environment = production_environment(tmp_path)
+    del environment[missing]
+
+    result = manage(environment, "check")
+
+    assert result.returncode != 0
+    assert f"The {missing} environment variable is required in production" in result.stderr
+
+
+def test_health_endpoint(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
+    class BrokenConnection:
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr("articles.health.connection", BrokenConnection())
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "error"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
+    environment = production_environment(tmp_path, SECURE_SSL_REDIRECT="false")
+    for command in (
+        ["migrate", "--no-input"],
+        ["collectstatic", "--no-input"],
+        ["import_posts", "sample_posts/_posts"],
+    ):
+        result = manage(environment, *command)
+        assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+    hashed_css = manifest["css/site.css"]
+
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        cwd=BASE_DIR,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def get(path):
+            headers = {"Host": "finews.example.com", "X-Forwarded-Proto": "https"}
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+            return urllib.request.urlopen(request, timeout=5)
+
+        for _ in range(100):
+            try:
+                health = get("/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert json.load(health) == {"status": "ok", "database": "ok"}
+
+        home = get("/").read().decode()
+        assert f"/static/{hashed_css}" in home and "示例：央行宣布下调存款准备金率" in home
+
+        css = get(f"/static/{hashed_css}")
+        assert "max-age=315360000" in css.headers["Cache-Control"]
+        assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
