@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "finews-posts"
 SEED_POST = "2022-01-07-NW202201072239950893.md"
@@ -27,10 +28,24 @@ def run_import(*args):
     return succeeded, stdout.getvalue(), stderr.getvalue()
 
 
+@pytest.fixture(scope="class")
+def _corpus_imported_once(django_db_setup, django_db_blocker):
+    """The corpus imported once for a whole test class, inside a transaction rolled back after it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        run_import(CORPUS_DIR)
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def imported_corpus(db, corpus_dir):
-    run_import(corpus_dir)
+def imported_corpus(_corpus_imported_once, db, corpus_dir):
+    """The imported corpus; each test runs in a savepoint of its own on top of it."""
     return corpus_dir
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -24,8 +24,6 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"Chromium is required for the browser tests and was not found at {CHROMIUM}")
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made here are synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 playwright_api = pytest.importorskip("playwright.sync_api")
 sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
 
@@ -34,7 +32,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made here are synchronous.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
@@ -45,7 +45,7 @@ def browser():
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-            ],  # fmt: skip
+            ],
         )
         yield browser
         browser.close()

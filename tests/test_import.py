@@ -13,15 +13,18 @@ def only_article():
     return Article.objects.get()
 
 
-class TestCorpusImport:
-    def test_every_post_but_the_broken_one_is_imported(self, corpus_dir):
-        succeeded, stdout, stderr = run_import(corpus_dir)
+def test_every_post_but_the_broken_one_is_imported(corpus_dir):
+    succeeded, stdout, stderr = run_import(corpus_dir)
 
-        post_count = len(list(corpus_dir.glob("*.md")))
-        assert Article.objects.count() == post_count - 1
-        assert not succeeded, "a rejected file must make the command fail"
-        assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
-        assert f"{post_count - 1} created" in stderr and "1 rejected" in stderr
+    post_count = len(list(corpus_dir.glob("*.md")))
+    assert Article.objects.count() == post_count - 1
+    assert not succeeded, "a rejected file must make the command fail"
+    assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
+    assert f"{post_count - 1} created" in stderr and "1 rejected" in stderr
+
+
+class TestCorpusImport:
+    """Every test here reads the corpus imported once for the class (see conftest)."""
 
     def test_seed_post(self, imported_corpus):
         article = Article.objects.get(info_code="NW202201072239950893")

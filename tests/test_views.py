@@ -79,7 +79,7 @@ class TestArticlePage:
             assert response["Location"] == article.get_absolute_url()
 
     def test_previous_next_and_related(self, client, db):
-        category, stock = make_category("cailianshe"), make_stock()
+        category, stock = make_category("ceshi"), make_stock("600999")
         older = make_article(category=category, title="较早一篇", published_at=timezone.now() - dt.timedelta(days=3))
         current = make_article(category=category, title="当前文章", stocks=[stock])
         newer = make_article(category=category, title="较新一篇", published_at=timezone.now() - dt.timedelta(minutes=1))

@@ -87,7 +87,7 @@ def _leading_digest(lines):
 
 
 def _source_name(soup, summary):
-    for credit in soup.select(".em_media"):
+    for credit in soup.find_all(class_="em_media"):
         match = _SOURCE_CREDIT.search(credit.get_text())
         if match:
             return match[1].strip()
@@ -102,10 +102,11 @@ def _remove_old_site_parts(soup):
     for hidden in soup.find_all(style=_HIDDEN_STYLE):
         hidden.decompose()
     # East Money's automatic glossary links (class "infokey") point at its data pages, not the story.
-    for glossary_link in soup.select("a.infokey"):
+    for glossary_link in soup.find_all("a", class_="infokey"):
         glossary_link.unwrap()
-    for credit in soup.select(".em_media a"):
-        credit.unwrap()
+    for credit in soup.find_all(class_="em_media"):
+        for link in credit.find_all("a"):
+            link.unwrap()
 
 
 def _is_marker(node, text):
