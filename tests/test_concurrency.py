@@ -1,0 +1,95 @@
+"""Imports as cron runs them: repeatedly, and sometimes two at once on the same folder."""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tests.conftest import post_text
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    """A migrated database of the engine under test that other processes can share."""
+    if connection.vendor == "postgresql":
+        settings = connection.settings_dict
+        server = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+        name = f"finews_scratch_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"{server}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+    manage(url, "migrate", "--no-input").check_returncode()
+    yield url
+    if connection.vendor == "postgresql":
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def environment(database_url):
+    return {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "finews.settings.development"}
+
+
+def manage(database_url, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=environment(database_url),
+        capture_output=True,
+        text=True,
+    )
+
+
+def article_count(database_url):
+    query = "from articles.models import Article as A; print(A.objects.count(), A.objects.values('info_code').distinct().count())"
+    return manage(database_url, "shell", "--no-imports", "-c", query).stdout.split()
+
+
+def test_two_imports_of_the_same_folder_at_once(scratch_database, corpus_dir, tmp_path):
+    folder = tmp_path / "posts"
+    shutil.copytree(corpus_dir, folder)
+    command = [sys.executable, "manage.py", "import_posts", str(folder)]
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=environment(scratch_database),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+
+    for _stdout, stderr in outputs:
+        assert "Traceback" not in stderr and "locked" not in stderr, stderr
+        assert "1 rejected" in stderr
+    expected = len(list(corpus_dir.glob("*.md"))) - 1
+    assert article_count(scratch_database) == [str(expected), str(expected)]
+
+
+def test_cron_runs_pick_up_new_and_changed_files(scratch_database, tmp_path):
+    folder = tmp_path / "_posts"
+    folder.mkdir()
+    (folder / "2022-01-07-A1.md").write_text(post_text(title='"第一篇"'), encoding="utf-8")
+    first = manage(scratch_database, "import_posts", str(folder))
+    assert "1 created" in first.stdout
+
+    (folder / "2022-01-07-A2.md").write_text(post_text(title='"第二篇"'), encoding="utf-8")
+    (folder / "2022-01-07-A1.md").write_text(post_text(title='"第一篇（更正）"'), encoding="utf-8")
+    second = manage(scratch_database, "import_posts", str(folder))
+
+    assert second.returncode == 0
+    assert "2 files: 1 created, 1 updated, 0 unchanged, 0 conflict, 0 rejected" in second.stdout
+    third = manage(scratch_database, "import_posts", str(folder))
+    assert "2 files: 0 created, 0 updated, 2 unchanged" in third.stdout
