@@ -2,7 +2,7 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
@@ -11,6 +11,7 @@ from reversion.admin import VersionAdmin
 from .images import make_thumbnail
 from .models import Article, Category, StockReference, Tag
 from .sanitize import plain_text, sanitize_html
+from .search import matching_ids
 from .tagging import merge_tags
 
 admin.site.site_header = "金融消息 · 编辑后台"
@@ -81,8 +82,9 @@ class ArticleAdmin(VersionAdmin):
     list_select_related = ["category"]
     list_per_page = 100
     date_hierarchy = "published_at"
-    search_fields = ["title", "=info_code", "=stocks__code"]
-    search_help_text = "按标题、资讯编号或股票代码搜索。"
+    # The search box uses the full-text index (get_search_results); search_fields only shows the box.
+    search_fields = ["title"]
+    search_help_text = "按标题和正文中的词语、股票代码或名称、资讯编号搜索。"
     autocomplete_fields = ["category", "stocks"]
     readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
     actions = ["publish", "withdraw"]
@@ -108,6 +110,14 @@ class ArticleAdmin(VersionAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(stock_count=Count("stocks", distinct=True))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = matching_ids(term)
+        found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
+        return queryset.filter(found), False
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

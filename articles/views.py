@@ -7,7 +7,11 @@ from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
+from .forms import SearchForm
 from .models import Article, Category, StockReference, Tag
+from .sanitize import plain_text
+from .search import SearchResults
+from .search.text import highlight
 
 ARTICLES_PER_PAGE = 20
 HOME_LATEST_COUNT = 20
@@ -32,6 +36,9 @@ class PageRangeMixin:
         if context.get("is_paginated"):
             page = context["page_obj"]
             context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+            other_parameters = self.request.GET.copy()
+            other_parameters.pop("page", None)
+            context["page_query"] = f"{other_parameters.urlencode()}&" if other_parameters else ""
         return context
 
 
@@ -223,13 +230,30 @@ class DayArchive(ArchiveMixin, DayArchiveView):
         return None
 
 
-class SearchView(TemplateView):
-    """The search box's target. Search proper is its own issue (#5); until then this page says so."""
+class SearchView(PageRangeMixin, ListView):
+    """Full-text search of public articles, ranked: title matches first, then relevance, then newest."""
 
     template_name = "articles/search.html"
+    context_object_name = "results"
+    paginate_by = ARTICLES_PER_PAGE
+
+    def get_queryset(self):
+        self.form = SearchForm(self.request.GET or None)
+        if not self.form.is_valid() or not self.form.cleaned_data["q"].strip():
+            return []
+        self.query = self.form.cleaned_data["q"]
+        return SearchResults(self.query, self.form.filter(Article.objects.published()))
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(query=self.request.GET.get("q", "").strip()[:100], **kwargs)
+        context = super().get_context_data(form=self.form, **kwargs)
+        results = context["results"]
+        if isinstance(self.object_list, SearchResults):
+            terms = self.object_list.terms
+            for article in results:
+                article.title_highlighted = highlight(article.title, terms, width=300)
+                article.snippet = highlight(article.summary or plain_text(article.body), terms)
+            context.update(query=self.query, searched=True, result_count=context["paginator"].count)
+        return context
 
 
 class RobotsView(TemplateView):

@@ -224,9 +224,10 @@ class TestListsAndOtherAdmins:
 
         assert few == many
 
-    def test_search_by_stock_code_and_info_code(self, client, editor):
-        make_article(title="提到太保的文章", stocks=[make_stock("601601")])
-        make_article(title="别的文章", info_code="NW999")
+    def test_search_by_stock_code_and_info_code(self, client, editor, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            make_article(title="提到太保的文章", stocks=[make_stock("601601")])
+            make_article(title="别的文章", info_code="NW999")
 
         by_stock = client.get(CHANGELIST_URL, {"q": "601601"}).content.decode()
         by_code = client.get(CHANGELIST_URL, {"q": "NW999"}).content.decode()

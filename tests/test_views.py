@@ -300,10 +300,5 @@ class TestOldUrls:
         page(client, "/category/")
 
 
-def test_search_box_target_says_search_is_not_ready(client, db):
-    content = html_of(page(client, "/search/?q=降准"))
-    assert "降准" in content and "建设中" in content
-
-
 def test_market_stock_url(db):
     assert make_stock("NIO", Market.NYSE).get_absolute_url() == "/stock/nyse/NIO/"

@@ -1,0 +1,51 @@
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from .models import Category
+from .search.text import MAX_QUERY_LENGTH
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="关键词", max_length=MAX_QUERY_LENGTH, required=False)
+    category = forms.ModelChoiceField(
+        label="分类",
+        queryset=Category.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="全部分类",
+    )
+    stock = forms.CharField(label="股票代码", max_length=20, required=False)
+    start = forms.DateField(label="从", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="到", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].error_messages["max_length"] = f"搜索词太长了，最多 {MAX_QUERY_LENGTH} 个字。"
+        self.fields["category"].error_messages["invalid_choice"] = "没有这个分类。"
+        for name in ("start", "end"):
+            self.fields[name].error_messages["invalid"] = "请输入有效的日期，例如 2022-01-07。"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise forms.ValidationError("开始日期不能晚于结束日期。")
+        return cleaned
+
+    def filter(self, articles):
+        """Narrow ``articles`` by the category, stock and date range chosen (dates are Beijing days)."""
+        data = self.cleaned_data
+        if data.get("category"):
+            articles = articles.filter(category=data["category"])
+        if data.get("stock"):
+            articles = articles.filter(stocks__code=data["stock"].strip().upper())
+        if data.get("start"):
+            articles = articles.filter(published_at__gte=_start_of_day(data["start"]))
+        if data.get("end"):
+            articles = articles.filter(published_at__lt=_start_of_day(data["end"] + dt.timedelta(days=1)))
+        return articles
+
+
+def _start_of_day(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

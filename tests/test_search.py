@@ -1,0 +1,213 @@
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
+
+from articles.models import Article
+from articles.search import SearchResults, rebuild_index
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_category, make_stock
+
+pytestmark = pytest.mark.django_db
+
+# Query -> the info codes of every corpus article it must find (and no others).
+CORPUS_QUERIES = {
+    "太保": {"NW202201072239950893"},
+    "降准": {"NW202205292395438077"},
+    "新能源": {"202205262391921712", "202205302396671291"},
+    "人民币": {
+        "202112082206672930",
+        "202112082206748961",
+        "202112082206749391",
+        "202112082206778173",
+        "202205302396671645",
+        "NW202205302396671645",
+    },
+    "601601": {"NW202201072239950893"},
+    "02601": {"NW202201072239950893"},
+    "NIO": {"202205262391921712"},
+    "BK0493": {"202205262391921712", "202205302396671291"},
+    "蔚来": {"202205262391921712"},
+    "北向资金": {"202112082206742097", "202112082206757673", "202112082206761079", "202112082206777086"},
+    "雪球": {"202201072239307540", "NW202201072239307540"},
+    "特斯拉": {"202112082206718253"},
+    "美联储": {"202112082206960440"},
+    "债务上限": {"202112082206735022", "202112082206736198"},
+    "瑞德西韦": {"202112082206753163"},
+    "霍尼韦尔": {"202205262391921712"},
+    "港交所": {"202112082206736819"},
+    "00700": {"202205302396671645"},
+    "腾讯控股": {"202205302396671645", "NW202205302396671645"},
+    "消费电子": {"202205312398034850", "NW202205312398034850"},
+    "锂电": {"202112082206769714", "202112082206945215"},
+    "国内首款 制冷剂": {"202205262391921712"},
+    "ＮＩＯ": {"202205262391921712"},
+    "FF": {"202112082206703990", "202112082206717618"},
+}
+
+
+def found(query, candidates=None):
+    results = SearchResults(query, candidates if candidates is not None else Article.objects.published())
+    return [article.info_code for article in results[0:100]]
+
+
+@pytest.fixture
+def indexed_corpus(imported_corpus):
+    rebuild_index()
+    return imported_corpus
+
+
+class TestQualityOnTheCorpus:
+    @pytest.mark.parametrize(("query", "expected"), CORPUS_QUERIES.items())
+    def test_query_finds_exactly_the_articles_that_mention_it(self, indexed_corpus, query, expected):
+        assert set(found(query)) == expected
+
+    @pytest.mark.parametrize(
+        ("query", "absent"),
+        [
+            ("FF", "202112082206960440"),  # only inside an English word
+            ("CPP", "202205302396671645"),  # only inside "CPPIB"
+            ("证券", "NW202201072239950893"),  # 太保 article: no 证券 anywhere in it
+            ("BK0473", "202205302396671645"),  # auto-linked inside the source line only
+            ("降准", "NW202201072239950893"),
+        ],
+    )
+    def test_query_does_not_find_articles_that_do_not_mention_it(self, indexed_corpus, query, absent):
+        assert absent not in found(query)
+
+    def test_one_character_query(self, indexed_corpus):
+        results = found("金")
+        assert len(results) >= 10 and "NW202201072239950893" not in set(found("犇"))
+
+    def test_title_matches_rank_above_body_matches(self, indexed_corpus):
+        results = found("茅台")
+        assert results[0] == "202112082206736335"  # "…贵州茅台股价重回2000元" has it in the title
+        assert set(results[1:]) == {"202205302396671645", "NW202205302396671645", "NW202205292395438077"}
+
+    def test_newer_first_among_equals(self, indexed_corpus):
+        results = found("北向资金")
+        published = [Article.objects.get(info_code=code).published_at for code in results]
+        assert published == sorted(published, reverse=True)
+
+    def test_the_broken_post_never_shows(self, indexed_corpus):
+        assert Article.objects.filter(info_code__startswith="-").count() == 0
+
+
+class TestSearchPage:
+    def test_results_are_highlighted_and_paginated(self, client, indexed_corpus):
+        content = client.get("/search/", {"q": "证券"}).content.decode()
+        assert "共找到 13 条结果" in content
+        assert "<mark>证券</mark>" in content
+        assert 'href="?q=%E8%AF%81%E5%88%B8&amp;page=' not in content  # 13 results: one page
+        assert content.count('class="article-item"') == 13
+
+    def test_filters(self, client, indexed_corpus):
+        def codes(**params):
+            content = client.get("/search/", {"q": "腾讯", **params}).content.decode()
+            return set(re.findall(r'href="/news/([^/]+)/', content))
+
+        assert codes(category="emnews") == {"202112082206727327", "202205302396671645"}
+        assert codes(stock="00700") == {"202205302396671645"}
+        assert codes(start="2022-05-30", end="2022-05-30") == {"202205302396671645", "NW202205302396671645"}
+        assert codes(start="2022-05-31") == set()
+
+    def test_query_count_is_constant(self, client, indexed_corpus, django_assert_num_queries):
+        client.get("/robots.txt")
+        with django_assert_num_queries(4):
+            client.get("/search/", {"q": "证券"})
+
+
+class TestSearchForm:
+    """Tests with data of their own (no corpus)."""
+
+    def test_pagination_keeps_the_query(self, client, db):
+        category = make_category()
+        for number in range(25):
+            make_article(category=category, title=f"央行公告{number}")
+        rebuild_index()
+
+        content = client.get("/search/", {"q": "央行"}).content.decode()
+        assert "共找到 25 条结果" in content and 'href="?q=%E5%A4%AE%E8%A1%8C&amp;page=2"' in content
+        second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
+        assert second.count('class="article-item"') == 5
+
+    def test_empty_or_blank_query_shows_the_form(self, client, db):
+        for query in ({}, {"q": ""}, {"q": "   "}):
+            response = client.get("/search/", query)
+            assert response.status_code == 200
+            content = response.content.decode()
+            assert 'name="q"' in content and "共找到" not in content
+
+    def test_long_query_gets_a_clear_error(self, client, db):
+        content = client.get("/search/", {"q": "降" * 101}).content.decode()
+        assert "搜索词太长了" in content
+
+    def test_bad_dates_get_a_clear_error(self, client, db):
+        content = client.get("/search/", {"q": "央行", "start": "2022-13-45"}).content.decode()
+        assert "请输入有效的日期" in content
+        content = client.get("/search/", {"q": "央行", "start": "2022-02-01", "end": "2022-01-01"}).content.decode()
+        assert "开始日期不能晚于结束日期" in content
+
+    def test_query_is_escaped(self, client, db):
+        content = client.get("/search/", {"q": "<script>alert(1)</script>"}).content.decode()
+        assert "<script>alert(1)" not in content and "&lt;script&gt;" in content
+
+
+class TestIndexUpdates:
+    def test_import_updates_the_index(self, write_post, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_import(write_post("2022-01-07-A1.md", post_text(title='"宁德时代发布新电池"')))
+        assert found("宁德时代") == ["A1"]
+
+    def test_editing_unpublishing_and_deleting(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(title="旧标题")
+        assert found("旧标题") == [article.info_code]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            article.title = "新标题"
+            article.save()
+        assert found("旧标题") == [] and found("新标题") == [article.info_code]
+
+        article.status = Article.Status.DRAFT
+        article.save()
+        assert found("新标题") == [], "unpublished articles leave the results at once"
+
+        with django_capture_on_commit_callbacks(execute=True):
+            article.delete()
+        assert found("新标题", Article.objects.all()) == []
+
+    def test_stock_names_and_codes_are_indexed(self, django_capture_on_commit_callbacks):
+        stock = make_stock("601601", name="中国太保")
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(title="保险行业动态", stocks=[stock])
+        assert found("601601") == found("中国太保") == [article.info_code]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            stock.name = "太平洋保险"
+            stock.save()
+        assert found("太平洋保险") == [article.info_code]
+
+    def test_future_articles_are_never_returned(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            make_article(title="定时发布的降息消息", published_at=timezone.now() + dt.timedelta(hours=1))
+        assert found("降息") == []
+
+    def test_rebuild_command(self, db):
+        article = make_article(title="重建索引测试")
+        call_command("rebuild_search_index", verbosity=0)
+        assert found("重建索引") == [article.info_code]
+
+
+def test_admin_search_uses_the_index_and_sees_drafts(client, django_capture_on_commit_callbacks):
+    client.force_login(User.objects.create_superuser("boss", password="x"))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_article(title="草稿：降准预期升温", status=Article.Status.DRAFT)
+        make_article(title="别的消息", stocks=[make_stock("601601")])
+
+    assert "草稿：降准预期升温" in client.get("/admin/articles/article/", {"q": "降准"}).content.decode()
+    by_code = client.get("/admin/articles/article/", {"q": "601601"}).content.decode()
+    assert "别的消息" in by_code and "降准预期" not in by_code
