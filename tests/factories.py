@@ -32,3 +32,25 @@ def make_article(category=None, tags=(), stocks=(), **fields):
 
 def make_stock(code="601601", market=Market.SHANGHAI, name=""):
     return StockReference.objects.get_or_create(code=code, market=market, defaults={"name": name})[0]
+
+
+def article_form(category, **overrides):
+    """The POST data of the admin's article form, as a browser would send it."""
+    published_at = overrides.pop("published_at", timezone.localtime() - dt.timedelta(minutes=5))
+    data = {
+        "title": "央行宣布降准",
+        "info_code": "ED1",
+        "slug": "",
+        "category": category.pk,
+        "tags": "宏观，A股、港股",
+        "status": Article.Status.DRAFT,
+        "published_at_0": published_at.strftime("%Y-%m-%d"),
+        "published_at_1": published_at.strftime("%H:%M:%S"),
+        "summary": "",
+        "body": "<p>正文</p>",
+        "source_name": "财联社",
+        "source_url": "",
+        "_save": "保存",
+    }
+    data.update(overrides)
+    return data

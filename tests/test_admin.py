@@ -13,7 +13,7 @@ from reversion.models import Version
 from articles.models import Article, Tag
 from articles.roles import EDITOR_GROUP_NAME
 from tests.conftest import post_text, run_import
-from tests.factories import make_article, make_category, make_stock
+from tests.factories import article_form, make_article, make_category, make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -32,27 +32,6 @@ def editor(client):
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def article_form(category, **overrides):
-    published_at = overrides.pop("published_at", timezone.localtime() - dt.timedelta(minutes=5))
-    data = {
-        "title": "央行宣布降准",
-        "info_code": "ED1",
-        "slug": "",
-        "category": category.pk,
-        "tags": "宏观，A股、港股",
-        "status": Article.Status.DRAFT,
-        "published_at_0": published_at.strftime("%Y-%m-%d"),
-        "published_at_1": published_at.strftime("%H:%M:%S"),
-        "summary": "",
-        "body": "<p>正文</p>",
-        "source_name": "财联社",
-        "source_url": "",
-        "_save": "保存",
-    }
-    data.update(overrides)
-    return data
 
 
 def png_bytes(size=(40, 30)):

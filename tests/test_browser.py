@@ -131,3 +131,37 @@ def test_an_editor_writes_tags_and_publishes(page, live_server):
     assert page.locator("h1").inner_text() == "浏览器测试：央行开展逆回购"
     assert page.locator(".tags a").count() == 3
     screenshot(page, "editor-published-article")
+
+
+def test_hostile_content_never_runs_in_the_browser(page, live_server, write_post):
+    """The page fixture fails the test if any JavaScript dialog opens."""
+    from tests.test_security import XSS_PAYLOADS, hostile_post
+
+    for number, payload in enumerate(XSS_PAYLOADS):
+        write_post(f"2022-01-07-XSS{number}.md", hostile_post(number, payload))
+    call_command("import_posts", str(write_post("x.txt", "").parent), verbosity=0)
+    admin = User.objects.create_superuser("boss", password="a-long-passphrase-7")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # Every article page (each shows all the fields a payload went into) and a sample of list pages.
+    urls = ["/", "/category/", "/archive/2022/1/7/", "/search/?q=恶意", "/feed.xml"]
+    for number, article in enumerate(Article.objects.select_related("category").prefetch_related("tags", "stocks")):
+        urls.append(article.get_absolute_url())
+        if number % 7 == 0:
+            urls.append(article.category.get_absolute_url())
+            urls += [tag.get_absolute_url() for tag in article.tags.all()]
+            urls += [stock.get_absolute_url() for stock in article.stocks.all()]
+    for url in dict.fromkeys(urls):
+        page.goto(f"{live_server.url}{url}")
+    screenshot(page, "hostile-article")
+
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", admin.username)
+    page.fill("#id_password", "a-long-passphrase-7")
+    page.click("input[type=submit]")
+    for article in Article.objects.all()[:5]:
+        page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    page.goto(f"{live_server.url}/admin/articles/article/")
+    screenshot(page, "hostile-admin-changelist")
+    assert errors == []

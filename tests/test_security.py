@@ -1,0 +1,254 @@
+"""Hostile input from the scraper and the web: nothing executes, nothing crashes."""
+
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import get_resolver
+
+from articles.models import Article, StockReference
+from articles.search import rebuild_index
+from tests.conftest import run_import
+from tests.factories import article_form, make_category
+
+pytestmark = pytest.mark.django_db
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
+    '<a href=" javascript:alert(1)">x</a>',
+    '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<div style="width: expression(alert(1))">x</div>',
+    "<body onload=alert(1)>",
+    '"><script>alert(1)</script>',
+    "'><img src=x onerror=alert(1)>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    '<object data="javascript:alert(1)"></object>',
+    '<embed src="javascript:alert(1)">',
+    '<form action="javascript:alert(1)"><input type=submit></form>',
+    "<details open ontoggle=alert(1)>",
+    "<input autofocus onfocus=alert(1)>",
+    '<img src="x" onerror="&#97;lert(1)">',
+    "<IMG SRC=`javascript:alert(1)`>",
+    "<style>@import 'javascript:alert(1)';</style>",
+    "<base href=javascript:alert(1)//>",
+    "<meta http-equiv=refresh content=0;url=javascript:alert(1)>",
+]
+DANGEROUS_URL = re.compile(r"^\s*(javascript|vbscript|data):", re.IGNORECASE)
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "background", "poster"}
+NEVER_ALLOWED_TAGS = {"iframe", "object", "embed", "svg", "math", "base", "frame", "frameset", "applet"}
+
+
+def assert_nothing_executes(html, where, allowed_tags=()):
+    """No element or attribute in ``html`` can run script, whatever the page.
+
+    ``allowed_tags``: the admin's own icons are inline <svg>; handlers and scripts are still checked.
+    """
+    soup = BeautifulSoup(html, "lxml")
+    for element in soup.find_all(True):
+        name = element.name.lower()
+        assert name not in NEVER_ALLOWED_TAGS - set(allowed_tags), f"{where}: <{name}> in the page"
+        if name == "script" and element.get("type") not in ("application/ld+json", "application/json", "importmap"):
+            assert element.get("src") and not (element.string or "").strip(), f"{where}: inline script {element}"
+            if element.get("type") == "application/ld+json":
+                json.loads(element.string)
+        if name == "meta" and element.get("http-equiv", "").lower() == "refresh":
+            raise AssertionError(f"{where}: meta refresh")
+        for attribute, value in element.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            assert not attribute.lower().startswith("on"), f"{where}: event handler {attribute}={value!r}"
+            if attribute.lower() in URL_ATTRIBUTES:
+                assert not DANGEROUS_URL.match(value), f"{where}: {attribute}={value!r}"
+            if attribute.lower() == "style":
+                assert "expression" not in value.lower() and "javascript" not in value.lower(), (
+                    f"{where}: style {value!r}"
+                )
+
+
+def hostile_post(number, payload):
+    """A post with ``payload`` in the title, digest, body, category, tags and a stock name."""
+    quoted = payload.replace('"', "'")
+    return (
+        "---\n"
+        f'title: "恶意标题{number} {quoted}"\n'
+        "date: 2022-01-07 12:35:20 +0800\n"
+        f'categories: "恶意分类{number} {quoted}"\n'
+        f'tags: ["恶意标签{number} {quoted}", "港股"]\n'
+        "---\n"
+        f"> 摘要{number} {payload}\n\n"
+        f'<p>正文{number} {payload}</p><a data-code="1,60{number:04d}">股票{number} {payload}</a>\n'
+    )
+
+
+@pytest.fixture
+def hostile_site(write_post, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        for number, payload in enumerate(XSS_PAYLOADS):
+            write_post(f"2022-01-07-XSS{number}.md", hostile_post(number, payload))
+        succeeded, stdout, stderr = run_import(write_post("x.txt", "").parent)
+    assert succeeded, stderr
+    assert Article.objects.count() == len(XSS_PAYLOADS)
+    rebuild_index()
+
+
+def public_urls():
+    urls = ["/", "/category/", "/archive/", "/archive/2022/", "/archive/2022/1/", "/archive/2022/1/7/", "/feed.xml"]
+    urls += ["/sitemap.xml", "/search/?q=恶意", "/search/?q=alert", f"/search/?q={XSS_PAYLOADS[0]}"]
+    for article in Article.objects.select_related("category").prefetch_related("tags", "stocks"):
+        urls += [
+            article.get_absolute_url(),
+            article.category.get_absolute_url(),
+            f"{article.category.get_absolute_url()}feed/",
+        ]
+        urls += [tag.get_absolute_url() for tag in article.tags.all()]
+        urls += [stock.get_absolute_url() for stock in article.stocks.all()]
+    return sorted(set(urls))
+
+
+def test_payloads_never_execute_on_public_pages(client, hostile_site):
+    for url in public_urls():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if response["Content-Type"].startswith("text/html"):
+            assert_nothing_executes(response.content.decode(), url)
+        else:
+            assert "<script" not in response.content.decode().lower(), url
+
+
+def test_payloads_are_shown_as_text(client, hostile_site):
+    article = Article.objects.get(info_code="XSS0")
+    content = client.get(article.get_absolute_url()).content.decode()
+
+    assert "恶意标题0 &lt;script&gt;alert(1)&lt;/script&gt;" not in content  # HTML in titles is stripped, not shown
+    assert article.title == "恶意标题0" and article.category.name == "恶意分类0"
+    assert StockReference.objects.get(code="600000").name == "股票0"
+
+
+def test_payloads_never_execute_on_admin_pages(client, hostile_site):
+    client.force_login(User.objects.create_superuser("boss", password="x"))
+    urls = [
+        "/admin/",
+        "/admin/articles/article/",
+        "/admin/articles/category/",
+        "/admin/articles/tag/",
+        "/admin/articles/stockreference/",
+    ]
+    urls += [f"/admin/articles/article/{pk}/change/" for pk in Article.objects.values_list("pk", flat=True)]
+    urls += [f"/admin/articles/article/{pk}/history/" for pk in Article.objects.values_list("pk", flat=True)[:3]]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_nothing_executes(response.content.decode(), url, allowed_tags={"svg"})
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_payloads_saved_through_the_admin_are_sanitized(client, payload):
+    client.force_login(User.objects.create_superuser("boss", password="x"))
+    form = article_form(
+        make_category(), title=f"标题 {payload}", summary=f"摘要 {payload}", body=f"<p>正文 {payload}</p>"
+    )
+    response = client.post("/admin/articles/article/add/", form)
+    assert response.status_code in (200, 302)
+    for article in Article.objects.all():
+        client.get(article.get_absolute_url())
+        assert_nothing_executes(client.get(f"{article.get_absolute_url()}?preview=1").content.decode(), payload)
+
+
+class TestHeaders:
+    def test_public_pages_forbid_inline_script(self, client):
+        response = client.get("/")
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert response["X-Frame-Options"] == "DENY"
+
+    def test_admin_has_a_policy_too(self, client):
+        policy = client.get("/admin/login/")["Content-Security-Policy"]
+        assert "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+    def test_public_templates_have_no_inline_script_or_handlers(self, client, imported_corpus):
+        for url in ("/", "/category/cailianshe/", "/news/NW202201072239950893/"):
+            html = client.get(url, follow=True).content.decode()
+            scripts = re.findall(r"<script(?![^>]*application/ld\+json)[^>]*>", html)
+            assert scripts == [] and not re.search(r"<[^>]+\son\w+=", html), url
+
+    def test_admin_forms_need_a_csrf_token(self, db):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(User.objects.create_superuser("boss", password="x"))
+        response = client.post("/admin/articles/category/add/", {"name": "csrf"})
+        assert response.status_code == 403
+
+
+def every_route(resolver=None, prefix=""):
+    """(pattern text) of every URL pattern of the site, the admin's excepted."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        text = prefix + str(pattern.pattern)
+        if hasattr(pattern, "url_patterns"):
+            if not text.startswith("admin/"):
+                yield from every_route(pattern, text)
+        else:
+            yield text
+
+
+BAD_VALUES = [
+    "%00",
+    "%ff%fe",
+    "x" * 5000,
+    "..%2f..%2fetc%2fpasswd",
+    "%3Cscript%3E",
+    "-1",
+    "99999999999999999999",
+    "中文",
+]
+
+
+class TestBadRequests:
+    """On the imported corpus (once for the class): every URL pattern, every odd parameter."""
+
+    def test_bad_requests_are_404_or_400_never_500(self, imported_corpus):
+        client = Client(raise_request_exception=False)
+        routes = list(every_route())
+        assert len(routes) > 15
+        for route in routes:
+            for bad in BAD_VALUES:
+                url = "/" + re.sub(r"<[^>]+>|\(\?P<\w+>[^)]+\)", bad, route).lstrip("^").rstrip("$").replace("\\.", ".")
+                response = client.get(url)
+                assert response.status_code in (200, 301, 302, 400, 404), f"{url[:200]}: {response.status_code}"
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "page=abc", "page=%00", "page=99999999999999999999", "page=-5", "page=1.5", "page=", "q=%00", "q=%ff",
+            "category=%00", "category=nope", "stock=%00", "start=%00", "start=99999-01-01", "end=2022-02-30", "p=abc", "p=999",
+            "q=" + "%E9%99%8D" * 500, "&&&==", "page=1&page=2",
+        ],
+    )  # fmt: skip
+    def test_malformed_query_strings(self, imported_corpus, query):
+        client = Client(raise_request_exception=False)
+        for path in (
+            "/",
+            "/category/cailianshe/",
+            "/tag/cai-lian-she-xin-wen/",
+            "/archive/2022/",
+            "/search/",
+            "/feed.xml",
+            "/sitemap.xml",
+            "/sitemap-articles.xml",
+        ):
+            response = client.get(f"{path}?{query}")
+            assert response.status_code in (200, 400, 404), f"{path}?{query}: {response.status_code}"
