@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -76,6 +76,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
 def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
     environment = production_environment(tmp_path, SECURE_SSL_REDIRECT="false")
     for command in (
