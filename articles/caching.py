@@ -84,7 +84,8 @@ class PublicPageCacheMiddleware:
 
     def _cacheable_request(self, request):
         return (
-            request.method in ("GET", "HEAD")
+            settings.PAGE_CACHE_SECONDS > 0
+            and request.method in ("GET", "HEAD")
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and not request.path.startswith(self.EXCLUDED_PREFIXES)
         )

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -19,7 +21,11 @@ HOME_PER_CATEGORY = 5
 # The home page's per-category blocks are drawn from this many newest articles, so the page
 # costs the same at a million articles as at a hundred.
 HOME_WINDOW = 2000
+HOME_SECTIONS = 10
 RELATED_COUNT = 5
+# Related articles are looked for among those published this close to the article: news is
+# related to what happened around it, and the query then costs the same at any database size.
+RELATED_WINDOW = dt.timedelta(days=3)
 
 
 def article_list(queryset=None):
@@ -78,7 +84,7 @@ class HomeView(TemplateView):
         by_category = {}
         for article in ranked:
             by_category.setdefault(article.category, []).append(article)
-        sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)
+        sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
         return super().get_context_data(latest=latest, sections=sections, canonical="/", **kwargs)
 
 
@@ -127,12 +133,13 @@ class ArticleDetailView(DetailView):
         return not Article.objects.published().filter(pk=article.pk).exists()
 
     def _related(self, article, tags, stocks):
-        """Newest public articles sharing a stock or a tag with this one (one query)."""
+        """Newest public articles sharing a stock or a tag with this one, from the days around it (one query)."""
         if not tags and not stocks:
             return []
         shares = Q(stocks__in=stocks) | Q(tagged_items__tag__in=tags)
-        candidates = article_list().filter(shares).exclude(pk=article.pk).values("id")
-        return list(article_list().filter(id__in=candidates)[:RELATED_COUNT])
+        around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
+        candidates = article_list().filter(shares, published_at__range=around).exclude(pk=article.pk).values("id")
+        return list(article_list().filter(id__in=candidates, published_at__range=around)[:RELATED_COUNT])
 
 
 class CategoryIndexView(TemplateView):

@@ -83,7 +83,8 @@ class TestArticlePage:
         older = make_article(category=category, title="较早一篇", published_at=timezone.now() - dt.timedelta(days=3))
         current = make_article(category=category, title="当前文章", stocks=[stock])
         newer = make_article(category=category, title="较新一篇", published_at=timezone.now() - dt.timedelta(minutes=1))
-        related = make_article(title="同股票的文章", stocks=[stock])
+        related = make_article(title="同股票的文章", stocks=[stock], published_at=timezone.now() - dt.timedelta(days=2))
+        long_ago = make_article(title="很久以前", stocks=[stock], published_at=timezone.now() - dt.timedelta(days=30))
         current.published_at = timezone.now() - dt.timedelta(days=1)
         current.save()
 
@@ -92,6 +93,7 @@ class TestArticlePage:
         assert f'href="{older.get_absolute_url()}" rel="prev"' in content
         assert f'href="{newer.get_absolute_url()}" rel="next"' in content
         assert related.get_absolute_url() in content
+        assert long_ago.get_absolute_url() not in content, "related news is drawn from the days around the article"
 
     def test_drafts_and_scheduled_articles_are_not_found(self, client, hidden_articles):
         for article in hidden_articles:

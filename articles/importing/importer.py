@@ -11,7 +11,7 @@ import reversion
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from articles.models import Article, Category, StockReference
+from articles.models import Article, Category, StockReference, Tag, TaggedArticle
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
@@ -78,6 +78,10 @@ class PostImporter:
     def __init__(self, force=False, dry_run=False):
         self.force = force
         self.dry_run = dry_run
+        # Looked up once per run: most posts share a handful of categories, tags and stocks.
+        self._categories = {}
+        self._tags = {}
+        self._stocks = {}
 
     def import_file(self, path):
         path = Path(path)
@@ -129,7 +133,7 @@ class PostImporter:
         article.title = parsed.title
         article.summary = parsed.body.summary
         article.body = parsed.body.html
-        article.category = _category(parsed)
+        article.category = self._category(parsed)
         article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
         article.published_at = parsed.published_at
         article.source_url = parsed.body.source_url
@@ -138,9 +142,51 @@ class PostImporter:
         article.source_hash = digest
         article.edited_since_import = False
         article.save()
-        article.tags.set(parsed.tag_names)
-        article.stocks.set(_stock_references(parsed.body.stocks))
+        self._set_tags(article, parsed.tag_names, is_new=existing is None)
+        article.stocks.set(self._stock_references(parsed.body.stocks))
         return Outcome.UPDATED if existing else Outcome.CREATED
+
+    def _category(self, parsed):
+        category = self._categories.get(parsed.category_name)
+        if category is None:
+            category = Category.objects.filter(name=parsed.category_name).first()
+            if category is None:
+                category = Category.objects.create(name=parsed.category_name, title=parsed.category_title)
+            self._categories[parsed.category_name] = category
+        return category
+
+    def _set_tags(self, article, names, is_new):
+        """The article's tags become exactly ``names`` (matched case-insensitively, as taggit does)."""
+        wanted = {self._tag(name).pk for name in names}
+        current = (
+            set()
+            if is_new
+            else set(TaggedArticle.objects.filter(content_object=article).values_list("tag_id", flat=True))
+        )
+        if current - wanted:
+            TaggedArticle.objects.filter(content_object=article, tag_id__in=current - wanted).delete()
+        TaggedArticle.objects.bulk_create(
+            [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
+        )
+
+    def _tag(self, name):
+        key = name.casefold()
+        if key not in self._tags:
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            self._tags[key] = tag
+        return self._tags[key]
+
+    def _stock_references(self, mentions):
+        keys = [(mention.market, mention.code) for mention in mentions]
+        unknown = [mention for mention in mentions if (mention.market, mention.code) not in self._stocks]
+        if unknown:
+            self._stocks.update(_stock_references(unknown))
+        for mention in mentions:
+            stock = self._stocks[(mention.market, mention.code)]
+            if mention.name and not stock.name:
+                stock.name = mention.name
+                stock.save(update_fields=["name"])
+        return [self._stocks[key] for key in keys]
 
 
 def _read_post_bytes(path):
@@ -153,16 +199,8 @@ def _read_post_bytes(path):
         raise PostError(f"cannot read the file: {error.strerror or error}") from None
 
 
-def _category(parsed):
-    category = Category.objects.filter(name=parsed.category_name).first()
-    if category is None:
-        category = Category.objects.create(name=parsed.category_name, title=parsed.category_title)
-    return category
-
-
 def _stock_references(mentions):
-    if not mentions:
-        return []
+    """The StockReference of each mention, created where missing: {(market, code): stock}."""
     keys = Q()
     for mention in mentions:
         keys |= Q(code=mention.code, market=mention.market)
@@ -175,9 +213,4 @@ def _stock_references(mentions):
     if missing:
         StockReference.objects.bulk_create(missing, ignore_conflicts=True)
         known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
-    for mention in mentions:
-        stock = known[(mention.market, mention.code)]
-        if mention.name and not stock.name:
-            stock.name = mention.name
-            stock.save(update_fields=["name"])
-    return list(known.values())
+    return known

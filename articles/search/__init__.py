@@ -2,6 +2,7 @@
 
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
+from django.utils.functional import cached_property
 
 from articles.models import Article
 from articles.sanitize import plain_text
@@ -49,27 +50,37 @@ def matching_ids(query):
     terms = query_terms(query)
     if not terms:
         return None
-    sql, params = current_backend().matching_ids_sql(terms)
-    return RawSQL(sql, params)
+    return RawSQL(*current_backend().matching_ids_sql(terms))
 
 
 class SearchResults:
-    """Ranked matches among ``candidates`` (a queryset), counted and sliced in SQL, as Paginator wants."""
+    """Matches among ``candidates`` (a queryset) in two tiers, as Paginator wants them.
+
+    Relevance is where the words are: articles with every term in the title come first, then those
+    with them anywhere; within a tier, newest first. Each tier is read from the article table's
+    date order, so a page costs the same whether a word is rare or in half the articles.
+    """
 
     def __init__(self, query, candidates):
         self.terms = query_terms(query)
         self.candidates = candidates
 
-    def _candidates_sql(self):
-        return self.candidates.order_by().values("id").query.sql_with_params()
+    def _tiers(self):
+        backend = current_backend()
+        in_title = RawSQL(*backend.matching_ids_sql(self.terms, title_only=True))
+        anywhere = RawSQL(*backend.matching_ids_sql(self.terms))
+        title_tier = self.candidates.filter(id__in=in_title)
+        return title_tier, self.candidates.filter(id__in=anywhere).exclude(id__in=in_title)
+
+    @cached_property
+    def _counts(self):
+        if not self.terms:
+            return 0, 0
+        title_tier, body_tier = self._tiers()
+        return title_tier.count(), body_tier.count()
 
     def count(self):
-        if not self.terms:
-            return 0
-        sql, params = current_backend().count_sql(self.terms, *self._candidates_sql())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()[0]
+        return sum(self._counts)
 
     def __len__(self):
         return self.count()
@@ -77,9 +88,14 @@ class SearchResults:
     def __getitem__(self, page):
         if not self.terms:
             return []
-        sql, params = current_backend().ranked_sql(self.terms, *self._candidates_sql())
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, page.stop - page.start, page.start])
-            ids = [row[0] for row in cursor.fetchall()]
+        title_count = self._counts[0]
+        title_tier, body_tier = self._tiers()
+        newest_first = ("-published_at", "-id")
+        ids = []
+        if page.start < title_count:
+            ids += title_tier.order_by(*newest_first).values_list("id", flat=True)[page.start : page.stop]
+        if page.stop > title_count:
+            start = max(0, page.start - title_count)
+            ids += body_tier.order_by(*newest_first).values_list("id", flat=True)[start : page.stop - title_count]
         articles = Article.objects.select_related("category").in_bulk(ids)
         return [articles[article_id] for article_id in ids if article_id in articles]

@@ -2,9 +2,8 @@
 
 Both are kept in step with the articles by signals (articles/search/signals.py), deletions
 included; neither has a foreign key, so Django's flush and the tests' truncation never trip on them.
-Both store the tokens of articles/search/text.py in three weighted parts (title, stocks, body)
-and answer the same questions: which article ids match, ranked with title matches first, then by
-relevance (rounded, so that near-equal scores tie), then newest first.
+Both store the tokens of articles/search/text.py in three parts (title, body, stocks) and answer
+one question: which article ids match the terms, anywhere or in the title only.
 """
 
 from django.db import connection
@@ -27,27 +26,11 @@ class SqliteIndex:
     def delete_all(self, cursor):
         cursor.execute("DELETE FROM articles_search")
 
-    def match_expression(self, terms):
-        return " AND ".join(f'"{" ".join(term)}"' for term in terms)
-
-    def matching_ids_sql(self, terms):
-        return "SELECT rowid FROM articles_search WHERE articles_search MATCH %s", [self.match_expression(terms)]
-
-    def ranked_sql(self, terms, candidates_sql, candidates_params):
-        expression = self.match_expression(terms)
-        sql = f"""
-            SELECT a.id FROM articles_search s JOIN articles_article a ON a.id = s.rowid
-            WHERE articles_search MATCH %s AND a.id IN ({candidates_sql})
-            ORDER BY
-                CASE WHEN s.rowid IN (SELECT rowid FROM articles_search WHERE articles_search MATCH %s) THEN 0 ELSE 1 END,
-                round(bm25(articles_search, 10.0, 1.0, 5.0), 1),
-                a.published_at DESC, a.id DESC
-        """
-        return sql, [expression, *candidates_params, "title : (" + expression + ")"]
-
-    def count_sql(self, terms, candidates_sql, candidates_params):
-        sql = f"SELECT count(*) FROM articles_search WHERE articles_search MATCH %s AND rowid IN ({candidates_sql})"
-        return sql, [self.match_expression(terms), *candidates_params]
+    def matching_ids_sql(self, terms, title_only=False):
+        expression = " AND ".join(f'"{" ".join(term)}"' for term in terms)
+        if title_only:
+            expression = f"title : ({expression})"
+        return "SELECT rowid FROM articles_search WHERE articles_search MATCH %s", [expression]
 
 
 class PostgresIndex:
@@ -78,29 +61,10 @@ class PostgresIndex:
     def delete_all(self, cursor):
         cursor.execute("TRUNCATE articles_search")
 
-    def tsquery(self, terms, weight=""):
-        return " & ".join("(" + " <-> ".join(f"{token}{weight}" for token in term) + ")" for term in terms)
-
-    def matching_ids_sql(self, terms):
-        return "SELECT article_id FROM articles_search WHERE document @@ to_tsquery('simple', %s)", [
-            self.tsquery(terms)
-        ]
-
-    def ranked_sql(self, terms, candidates_sql, candidates_params):
-        sql = f"""
-            SELECT a.id FROM articles_search s JOIN articles_article a ON a.id = s.article_id
-            WHERE s.document @@ to_tsquery('simple', %s) AND a.id IN ({candidates_sql})
-            ORDER BY
-                s.document @@ to_tsquery('simple', %s) DESC,
-                round(ts_rank('{{0.1, 0.2, 0.5, 1.0}}', s.document, to_tsquery('simple', %s))::numeric, 2) DESC,
-                a.published_at DESC, a.id DESC
-        """
-        query = self.tsquery(terms)
-        return sql, [query, *candidates_params, self.tsquery(terms, weight=":A"), query]
-
-    def count_sql(self, terms, candidates_sql, candidates_params):
-        sql = f"SELECT count(*) FROM articles_search WHERE document @@ to_tsquery('simple', %s) AND article_id IN ({candidates_sql})"
-        return sql, [self.tsquery(terms), *candidates_params]
+    def matching_ids_sql(self, terms, title_only=False):
+        weight = ":A" if title_only else ""
+        query = " & ".join("(" + " <-> ".join(f"{token}{weight}" for token in term) + ")" for term in terms)
+        return "SELECT article_id FROM articles_search WHERE document @@ to_tsquery('simple', %s)", [query]
 
 
 def _chunks(items, size=500):

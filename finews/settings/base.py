@@ -148,7 +148,8 @@ def cache_from_environment():
 
 
 CACHES = {"default": cache_from_environment()}
-# Cached public pages are invalidated on every content change (articles/caching.py); this only bounds memory.
+# Cached public pages are invalidated on every content change (articles/caching.py); this only bounds
+# memory. 0 turns the page cache off.
 PAGE_CACHE_SECONDS = 600
 
 TAGGIT_CASE_INSENSITIVE = True

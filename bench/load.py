@@ -1,0 +1,98 @@
+"""Fill the database with N articles directly (bulk inserts), for page and scale benchmarks.
+
+Articles get a category (of 7 sources plus 60 smaller ones), one or two tags, up to three stock
+references and a search index entry, like imported ones. Runs inside a configured Django process
+(bench/tasks.py load).
+"""
+
+import datetime as dt
+import random
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from articles.importing.stocks import normalise
+from articles.models import Article, Category, StockReference, Tag, TaggedArticle
+from articles.search.backends import current_backend
+from articles.search.text import index_text
+from bench.generate import SOURCES, WORDS, Vocabulary, stock_pool
+
+BATCH = 5000
+
+
+def load_articles(count, seed=7, progress=print):
+    rng = random.Random(seed)
+    vocabulary = Vocabulary(rng)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+    categories = [Category.objects.get_or_create(name=name, defaults={"title": title})[0] for name, title, _ in SOURCES]
+    categories += [Category.objects.get_or_create(name=f"xiaoyuan{number}")[0] for number in range(60)]
+    source_tags = {
+        category.pk: Tag.objects.get_or_create(name=f"{category.display_name}新闻")[0] for category in categories
+    }
+    topic_tags = [Tag.objects.get_or_create(name=f"{a}{b}")[0] for a, b in zip(WORDS, reversed(WORDS), strict=True)]
+    stocks = _stocks(rng)
+    # Most news comes from the big sources, as in the corpus (emnews alone is most of it).
+    weights = [40, 12, 8, 6, 6, 3, 3] + [0.3] * 60
+    through = Article.stocks.through
+    end = timezone.now() - dt.timedelta(hours=1)
+    backend = current_backend()
+    for start in range(0, count, BATCH):
+        size = min(BATCH, count - start)
+        chosen = rng.choices(categories, weights=weights, k=size)
+        articles = [
+            _article(rng, vocabulary, start + offset, category, end, count) for offset, category in enumerate(chosen)
+        ]
+        with transaction.atomic():
+            Article.objects.bulk_create(articles)
+            tagged, links, index_rows = [], [], []
+            for article in articles:
+                tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=source_tags[article.category_id].pk))
+                if rng.random() < 0.5:
+                    tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=rng.choice(topic_tags).pk))
+                mentioned = rng.sample(stocks, rng.choice([0, 0, 1, 2, 3]))
+                links += [through(article_id=article.pk, stockreference_id=stock.pk) for stock in mentioned]
+                stock_text = " ".join(f"{stock.code} {stock.name}" for stock in mentioned)
+                index_rows.append(
+                    (
+                        article.pk,
+                        index_text(article.title),
+                        index_text(article.summary + article.body),
+                        index_text(stock_text),
+                    )
+                )
+            TaggedArticle.objects.bulk_create(tagged)
+            through.objects.bulk_create(links)
+            with connection.cursor() as cursor:
+                backend.replace(cursor, index_rows)
+        progress(start + size)
+
+
+def _stocks(rng):
+    wanted = {(market, code): name for market, code, name in stock_pool(rng)}
+    references = []
+    for (market_id, code), name in wanted.items():
+        market, code = normalise(market_id, code)
+        references.append(StockReference(code=code, market=market, name=name))
+    StockReference.objects.bulk_create(references, ignore_conflicts=True)
+    return list(StockReference.objects.all())
+
+
+def _article(rng, vocabulary, number, category, end, count):
+    # About one article in twenty mentions a given finance word somewhere; one in a hundred in its title.
+    title = vocabulary.text(rng.randint(4, 8), finance_words=1 if rng.random() < 0.6 else 0)
+    summary = vocabulary.text(20) + "。"
+    body = "".join(f"<p>{vocabulary.text(25, finance_words=1)}。</p>" for _ in range(rng.randint(2, 6)))
+    return Article(
+        info_code=f"B{number:09d}",
+        title=title,
+        slug=f"bench-{number}",
+        summary=summary,
+        body=body,
+        category=category,
+        status=Article.Status.DRAFT if rng.random() < 0.01 else Article.Status.PUBLISHED,
+        # Spread back from now, one every few minutes, newest last.
+        published_at=end - dt.timedelta(minutes=3 * (count - number)),
+        source_name=category.title,
+    )

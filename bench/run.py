@@ -1,0 +1,370 @@
+"""finews benchmarks: every goal a ratio measured side by side in one run.
+
+    python bench/run.py            # full run (10,000-post import, 10^4/10^5/10^6-article databases)
+    python bench/run.py --quick    # smoke run, about a minute
+    python bench/run.py --readme   # also write the table into README.md
+
+Data is generated (bench/generate.py, bench/load.py) into --workdir; loaded databases are kept
+there and reused by later runs (loading 10^6 articles takes a while). Never part of the tests.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.generate import write_posts  # noqa: E402
+
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+FULL = {
+    "posts": 10_000,
+    "small_posts": 1_000,
+    "pages": 100_000,
+    "scale": (10_000, 1_000_000),
+    "search": (100_000, 1_000_000),
+    "wrk_seconds": 10,
+}
+QUICK = {
+    "posts": 1_000,
+    "small_posts": 200,
+    "pages": 10_000,
+    "scale": (2_000, 20_000),
+    "search": (20_000,),
+    "wrk_seconds": 2,
+}
+
+
+class Bench:
+    def __init__(self, sizes, workdir):
+        self.sizes = sizes
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.rows = []
+        self.query_counts = {}
+        self.static_root = self.workdir / "static"
+        environment = self.environment(self.workdir / "unused.sqlite3")
+        subprocess.run(
+            [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=BASE_DIR, env=environment, check=True
+        )
+
+    def log(self, message):
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    def environment(self, database, **extra):
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "BENCH_CACHE": "none",
+            "STATIC_ROOT": str(self.workdir / "static"),
+            **extra,
+        }
+
+    def task(self, database, *arguments, **extra):
+        """Run bench/tasks.py in a process of its own; return (result, peak RSS in MB)."""
+        process = subprocess.Popen(
+            [PYTHON, str(BASE_DIR / "bench" / "tasks.py"), *map(str, arguments)],
+            cwd=BASE_DIR,
+            env=self.environment(database, **extra),
+            stdout=subprocess.PIPE,
+        )
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        if status != 0:
+            raise RuntimeError(f"bench task {arguments} failed")
+        return json.loads(output.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+    def posts(self, count, seed=1):
+        folder = self.workdir / f"posts-{count}-{seed}"
+        if not folder.exists():
+            write_posts(folder, count, seed=seed)
+        return folder
+
+    def fresh_database(self, name):
+        database = self.workdir / f"{name}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=self.environment(database), check=True
+        )
+        return database
+
+    def loaded_database(self, count):
+        database = self.workdir / f"loaded-{count}.sqlite3"
+        if not database.exists():
+            self.log(f"loading {count:,} articles (kept in {database} for later runs)")
+            partial = self.workdir / f"loading-{count}.sqlite3"
+            result, _ = self.task(partial, "load", count)
+            shutil.move(partial, database)
+            self.log(f"loaded {count:,} articles in {result['seconds']:.0f} s")
+        return database
+
+    def add(self, measure, value, baseline, ratio, goal, met, note=""):
+        self.rows.append((measure, value, baseline, ratio, goal, "yes" if met else "**no**", note))
+
+    # 1, 2, 4: importing posts
+    def imports(self):
+        posts = self.posts(self.sizes["posts"])
+        count = self.sizes["posts"]
+        floor, _ = self.task(self.workdir / "unused.sqlite3", "floor", posts)
+        database = self.fresh_database("import")
+        first, rss_large = self.task(database, "import", posts)
+        again, _ = self.task(database, "import", posts)
+        ratio = first["seconds"] / floor["seconds"]
+        self.add(
+            f"1. import {count:,} posts into empty SQLite",
+            f"{count / first['seconds']:,.0f} posts/s ({first['seconds']:.1f} s)",
+            f"floor {count / floor['seconds']:,.0f} posts/s ({floor['seconds']:.1f} s)",
+            f"{ratio:.1f}× the floor",
+            "≤ 2×",
+            ratio <= 2,
+            "floor = read + front matter + lxml parse, no database",
+        )
+        speedup = first["seconds"] / again["seconds"]
+        self.add(
+            f"2. re-import the same {count:,} unchanged posts",
+            f"{again['seconds']:.2f} s",
+            f"first import {first['seconds']:.1f} s",
+            f"{speedup:.0f}× faster",
+            "≥ 10×",
+            speedup >= 10,
+        )
+        small = self.sizes["small_posts"]
+        _, rss_small = self.task(self.fresh_database("import-small"), "import", self.posts(small, seed=2))
+        memory_ratio = rss_large / rss_small
+        self.add(
+            f"4. peak RSS importing {count:,} vs {small:,} posts",
+            f"{rss_large:.0f} MB",
+            f"{rss_small:.0f} MB",
+            f"{memory_ratio:.2f}×",
+            "≤ 1.5×",
+            memory_ratio <= 1.5,
+        )
+
+    # 3: one new post in a big database
+    def new_post(self):
+        count = self.sizes["pages"]
+        database = self.workdir / f"new-post-{count}.sqlite3"
+        shutil.copy(self.loaded_database(count), database)
+        folder = self.workdir / "new-post"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        (folder / "2026-11-26-NW202611269999999999.md").write_text(
+            '---\nlayout: post\ntitle: "突发：央行宣布降准"\ndate: 2026-11-26 09:00:00 +0800\ncategories: cailianshe\n'
+            "tags: 财联社新闻\n---\n<p>正文。</p>\n",
+            encoding="utf-8",
+        )
+        with self.server(database, cache=True) as base_url:
+            started = time.perf_counter()
+            subprocess.run(
+                [PYTHON, "manage.py", "import_posts", str(folder)],
+                cwd=BASE_DIR,
+                env=self.environment(database),
+                check=True,
+                capture_output=True,
+            )
+            imported = time.perf_counter() - started
+            page = urllib.request.urlopen(f"{base_url}/news/NW202611269999999999/", timeout=10).read().decode()
+            total = time.perf_counter() - started
+        assert "突发：央行宣布降准" in page
+        jekyll = shutil.which("jekyll")
+        self.add(
+            f"3. one new post in a {count:,}-article database, until its page is served",
+            f"{total:.2f} s (import command {imported:.2f} s)",
+            "Jekyll rebuild: not measured" if not jekyll else "Jekyll rebuild: see note",
+            "—",
+            "< 1 s",
+            total < 1,
+            "jekyll is not installed here; the old site's rebuild took ~5 min at 10,000 posts" if not jekyll else "",
+        )
+
+    # 5: pages under load
+    def throughput(self):
+        count = self.sizes["pages"]
+        database = self.loaded_database(count)
+        urls, _ = self.task(database, "urls")
+        latencies, _ = self.task(database, "latency", *urls.values())
+        self.query_counts = {name: latencies[url]["queries"] for name, url in urls.items()}
+        targets = {
+            "minimal view": "/bench/constant/",
+            **{k: urls[k] for k in ("home", "article", "category", "deep category")},
+        }
+        for cached in (False, True):
+            with self.server(database, cache=cached) as base_url:
+                static = self.static_path()
+                results = {
+                    name: self.wrk(f"{base_url}{url}")
+                    for name, url in {**targets, "static file (WhiteNoise)": static}.items()
+                }
+            baseline = results["minimal view"]["rps"]
+            label = "cached (Redis)" if cached else "uncached"
+            goal = 0.9 if cached else 0.5
+            for name in ("home", "article", "category", "deep category"):
+                result = results[name]
+                ratio = result["rps"] / baseline
+                checked = name in ("article", "category", "deep category")
+                self.add(
+                    f"5. {name} page, {label}, {count:,} articles",
+                    f"{result['rps']:,.0f} req/s, p99 {result['p99']}, {result['errors']} errors",
+                    f"minimal view {baseline:,.0f} req/s",
+                    f"{ratio:.2f}×",
+                    f"≥ {goal}×, 0 errors" if checked else "(context)",
+                    (ratio >= goal and result["errors"] == 0) if checked else result["errors"] == 0,
+                    f"{self.query_counts[name]} SQL queries uncached",
+                )
+            ceiling = results["static file (WhiteNoise)"]
+            self.add(
+                f"5. static file through WhiteNoise, {label}", f"{ceiling['rps']:,.0f} req/s", "—", "ceiling", "—", True
+            )
+
+    # 6: scale
+    def scale(self):
+        small, large = self.sizes["scale"]
+        measured = {}
+        for count in (small, large):
+            database = self.loaded_database(count)
+            urls, _ = self.task(database, "urls")
+            latencies, _ = self.task(database, "latency", *urls.values())
+            measured[count] = {name: latencies[url] for name, url in urls.items()}
+        for name in ("category", "deep category", "article", "home"):
+            ratio = measured[large][name]["ms"] / measured[small][name]["ms"]
+            self.add(
+                f"6. {name} page latency, {large:,} vs {small:,} articles",
+                f"{measured[large][name]['ms']:.1f} ms ({measured[large][name]['queries']} queries)",
+                f"{measured[small][name]['ms']:.1f} ms",
+                f"{ratio:.2f}×",
+                "≤ 1.5×" if name != "home" else "(context)",
+                ratio <= 1.5 if name != "home" else True,
+            )
+
+    # 7: search
+    def search(self):
+        # Single words in about 5% of articles, two words together in fewer, a code in none.
+        queries = ["降准", "新能源", "央行 流动性", "601"]
+        for count in self.sizes["search"]:
+            results, _ = self.task(self.loaded_database(count), "search", *queries)
+            for query in queries:
+                index, scan = results[query]["index"], results[query]["scan"]
+                ratio = scan["ms"] / index["ms"]
+                self.add(
+                    f"7. search “{query}”, {count:,} articles ({index['count']:,} matches)",
+                    f"{index['ms']:.1f} ms",
+                    f"icontains scan {scan['ms']:.0f} ms",
+                    f"{ratio:.0f}× faster",
+                    "≥ 20×, < 100 ms" if count == 100_000 else "< 100 ms",
+                    (ratio >= 20 or count != 100_000) and index["ms"] < 100,
+                )
+
+    def server(self, database, cache):
+        bench = self
+
+        class Server:
+            def __enter__(self):
+                port = _free_port()
+                extra = {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on"} if cache else {}
+                environment = bench.environment(database, **extra)
+                if cache:
+                    subprocess.run(["redis-cli", "-n", "14", "flushdb"], capture_output=True)
+                self.process = subprocess.Popen(
+                    [GUNICORN, "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+                    cwd=BASE_DIR,
+                    env=environment,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                url = f"http://127.0.0.1:{port}"
+                for _ in range(200):
+                    try:
+                        urllib.request.urlopen(f"{url}/healthz", timeout=2)
+                        return url
+                    except OSError:
+                        time.sleep(0.05)
+                raise RuntimeError("gunicorn did not start")
+
+            def __exit__(self, *exc):
+                self.process.terminate()
+                self.process.wait(timeout=20)
+
+        return Server()
+
+    def static_path(self):
+        manifest = json.loads((self.static_root / "staticfiles.json").read_text())
+        return f"/static/{manifest['paths']['css/site.css']}"
+
+    def wrk(self, url):
+        seconds = self.sizes["wrk_seconds"]
+        subprocess.run(["wrk", "-t1", "-c4", "-d1s", url], capture_output=True)  # warm up
+        output = subprocess.run(
+            ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url], capture_output=True, text=True
+        ).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+        errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        return {
+            "rps": rps,
+            "p99": re.search(r"99%\s+(\S+)", output)[1],
+            "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
+        }
+
+    def table(self):
+        lines = [
+            "| measure | finews | baseline (same run) | ratio | goal | met | note |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_readme(table, heading):
+    readme = BASE_DIR / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    block = f"<!-- bench:start -->\n{heading}\n\n{table}\n<!-- bench:end -->"
+    text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: block, text, flags=re.S)
+    readme.write_text(text, encoding="utf-8")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, short load runs (about a minute)")
+    parser.add_argument("--workdir", default="/tmp/finews-bench", help="where generated posts and databases go")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--only", nargs="*", choices=["imports", "new_post", "throughput", "scale", "search"])
+    options = parser.parse_args()
+
+    bench = Bench(QUICK if options.quick else FULL, Path(options.workdir) / ("quick" if options.quick else "full"))
+    started = time.perf_counter()
+    for step in options.only or ["imports", "new_post", "throughput", "scale", "search"]:
+        bench.log(step)
+        getattr(bench, step)()
+    table = bench.table()
+    heading = (
+        f"Measured {time.strftime('%Y-%m-%d')} with `python bench/run.py{' --quick' if options.quick else ''}` "
+        f"on this project's 2-core machine ({time.perf_counter() - started:.0f} s); SQLite, gunicorn with 2 workers, wrk."
+    )
+    print(f"{heading}\n\n{table}")
+    results = BASE_DIR / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / ("quick.md" if options.quick else "full.md")).write_text(f"{heading}\n\n{table}\n", encoding="utf-8")
+    if options.readme:
+        write_readme(table, heading)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""One measurement per process: python bench/tasks.py TASK [ARGS]; prints one JSON line.
+
+Run by bench/run.py with DATABASE_URL and DJANGO_SETTINGS_MODULE=bench.settings set, so every
+figure comes from a fresh process with its own database.
+"""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import django  # noqa: E402
+
+django.setup()
+
+from bs4 import BeautifulSoup  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from articles.importing.frontmatter import decode_post, parse_front_matter, split_front_matter  # noqa: E402
+from articles.importing.importer import find_post_files  # noqa: E402
+from articles.models import Article  # noqa: E402
+from articles.search import SearchResults  # noqa: E402
+
+
+def floor(folder):
+    """The least any import must do: read, decode, parse front matter, parse the HTML (same parser)."""
+    started = time.perf_counter()
+    count = 0
+    for path, _ in find_post_files([folder]):
+        text, _ = decode_post(path.read_bytes())
+        front_matter, body = split_front_matter(text)
+        parse_front_matter(front_matter)
+        BeautifulSoup(f"<body>{body}</body>", "lxml")
+        count += 1
+    return {"seconds": time.perf_counter() - started, "files": count}
+
+
+def import_posts(folder):
+    started = time.perf_counter()
+    try:
+        call_command("import_posts", folder, verbosity=0)
+    except Exception as error:  # a rejected file ends the command with an error; the time still counts
+        print(error, file=sys.stderr)
+    return {"seconds": time.perf_counter() - started}
+
+
+def load(count):
+    from bench.load import load_articles
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    load_articles(int(count), progress=lambda done: print(f"loaded {done}", file=sys.stderr))
+    return {"seconds": time.perf_counter() - started, "articles": Article.objects.count()}
+
+
+def latency(*urls, repeat=15):
+    """Median time and SQL query count of each URL, through Django's full stack, cache off."""
+    client = Client()
+    results = {}
+    for url in urls:
+        client.get(url)
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+        results[url] = {"ms": statistics.median(times) * 1000, "queries": len(queries)}
+    return results
+
+
+def urls():
+    """Representative URLs of the loaded database: article, category page 1 and a deep page."""
+    biggest = (
+        Article.objects.published().values("category__slug").annotate(count=Count("id")).order_by("-count").first()
+    )
+    slug, count = biggest["category__slug"], biggest["count"]
+    middle = Article.objects.published().filter(category__slug=slug).order_by("-published_at")[count // 2]
+    return {
+        "home": "/",
+        "article": middle.get_absolute_url(),
+        "category": f"/category/{slug}/",
+        "deep category": f"/category/{slug}/?page={max(1, count // 20 // 2)}",
+        "search": "/search/?q=%E9%99%8D%E5%87%86",
+    }
+
+
+def searched_by_index(query):
+    found = SearchResults(query, Article.objects.published())
+    return found.count(), [article.pk for article in found[0:20]]
+
+
+def searched_by_scan(query):
+    text = Q(title__icontains=query) | Q(body__icontains=query) | Q(summary__icontains=query)
+    matches = Article.objects.published().filter(text)
+    return matches.count(), list(matches.order_by("-published_at").values_list("pk", flat=True)[:20])
+
+
+def search(*queries, repeat=5):
+    """Full-text search against an icontains scan of title, summary and body: same query, same database."""
+    results = {}
+    for query in queries:
+        timings = {}
+        for name, function in (("index", searched_by_index), ("scan", searched_by_scan)):
+            function(query)
+            samples = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                count, _ = function(query)
+                samples.append(time.perf_counter() - started)
+            timings[name] = {"ms": statistics.median(samples) * 1000, "count": count}
+        results[query] = timings
+    return results
+
+
+if __name__ == "__main__":
+    task, *arguments = sys.argv[1:]
+    print(
+        json.dumps(
+            {"floor": floor, "import": import_posts, "load": load, "latency": latency, "urls": urls, "search": search}[
+                task
+            ](*arguments)
+        )
+    )
