@@ -28,10 +28,9 @@ RELATED_COUNT = 5
 RELATED_WINDOW = dt.timedelta(days=3)
 
 
-def article_list(queryset=None):
+def article_list():
     """Public articles with what a list item shows (title, time, category, summary) in one query."""
-    queryset = Article.objects.all() if queryset is None else queryset
-    return queryset.published().select_related("category").defer("body", "source_path", "source_hash")
+    return Article.objects.published().select_related("category").defer("body", "source_path", "source_hash")
 
 
 class PageRangeMixin:
@@ -54,7 +53,6 @@ class ArticleListView(PageRangeMixin, ListView):
     paginate_by = ARTICLES_PER_PAGE
     template_name = "articles/article_list.html"
     context_object_name = "articles"
-    feed_url = None
 
     def get_queryset(self):
         return self.filter_articles(article_list())

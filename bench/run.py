@@ -25,6 +25,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from bench.generate import write_posts  # noqa: E402
 
+STEPS = ["imports", "new_post", "throughput", "load_during_import", "scale", "search"]
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 FULL = {
@@ -228,6 +229,47 @@ class Bench:
                 f"5. static file through WhiteNoise, {label}", f"{ceiling['rps']:,.0f} req/s", "—", "ceiling", "—", True
             )
 
+    # Load with an import running (issue 8): a mix of pages, 0 failed requests, p99 latency.
+    def load_during_import(self):
+        count = self.sizes["pages"]
+        database = self.workdir / f"under-import-{count}.sqlite3"
+        shutil.copy(self.loaded_database(count), database)
+        urls, _ = self.task(database, "urls")
+        mix = [
+            urls["home"],
+            urls["article"],
+            urls["category"],
+            urls["deep category"],
+            urls["search"],
+            "/feed.xml",
+            "/archive/",
+        ]
+        script = self.workdir / "mix.lua"
+        script.write_text(
+            "paths = {" + ", ".join(f'"{path}"' for path in mix) + "}\n"
+            "counter = 0\n"
+            "request = function()\n  counter = counter + 1\n  return wrk.format(nil, paths[counter % #paths + 1])\nend\n"
+        )
+        posts = self.posts(self.sizes["posts"], seed=3)
+        seconds = self.sizes["load_seconds"]
+        with self.server(database, cache=True) as base_url:
+            importer = subprocess.Popen(
+                [PYTHON, "manage.py", "import_posts", str(posts)], cwd=BASE_DIR, env=self.environment(database),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            result = self.wrk(base_url + "/", seconds=seconds, script=script)
+            import_still_running = importer.poll() is None
+            importer.wait()
+        self.add(
+            f"8. mixed pages for {seconds} s while {self.sizes['posts']:,} posts import ({count:,} articles, cached)",
+            f"{result['rps']:,.0f} req/s, p99 {result['p99']}, {result['errors']} failed",
+            f"{len(mix)} page types in turn",
+            "—",
+            "0 failed requests",
+            result["errors"] == 0,
+            "the import ran for the whole load run" if import_still_running else "the import ended before the load run",
+        )
+
     # 6: scale
     def scale(self):
         small, large = self.sizes["scale"]
@@ -345,12 +387,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, short load runs (about a minute)")
     parser.add_argument("--workdir", default="/tmp/finews-bench", help="where generated posts and databases go")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
-    parser.add_argument("--only", nargs="*", choices=["imports", "new_post", "throughput", "scale", "search"])
+    parser.add_argument("--only", nargs="*", choices=STEPS)
     options = parser.parse_args()
 
     bench = Bench(QUICK if options.quick else FULL, Path(options.workdir) / ("quick" if options.quick else "full"))
     started = time.perf_counter()
-    for step in options.only or ["imports", "new_post", "throughput", "scale", "search"]:
+    for step in options.only or STEPS:
         bench.log(step)
         getattr(bench, step)()
     table = bench.table()

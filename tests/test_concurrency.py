@@ -2,8 +2,12 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -78,6 +82,13 @@ def test_two_imports_of_the_same_folder_at_once(scratch_database, corpus_dir, tm
     assert article_count(scratch_database) == [str(expected), str(expected)]
 
 
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(scratch_database):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    query = "from django.db import connection as c; c.cursor().execute('select 1'); print(c.cursor().execute('pragma journal_mode').fetchone()[0], c.connection.execute('pragma busy_timeout').fetchone()[0])"
+    assert manage(scratch_database, "shell", "--no-imports", "-c", query).stdout.split() == ["wal", "30000"]
+
+
 def test_cron_runs_pick_up_new_and_changed_files(scratch_database, tmp_path):
     folder = tmp_path / "_posts"
     folder.mkdir()
@@ -93,3 +104,59 @@ def test_cron_runs_pick_up_new_and_changed_files(scratch_database, tmp_path):
     assert "2 files: 1 created, 1 updated, 0 unchanged, 0 conflict, 0 rejected" in second.stdout
     third = manage(scratch_database, "import_posts", str(folder))
     assert "2 files: 0 created, 0 updated, 2 unchanged" in third.stdout
+
+
+def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_path):
+    from bench.generate import write_posts
+
+    manage(scratch_database, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
+    posts = write_posts(tmp_path / "incoming", 300)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "finews.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        cwd=BASE_DIR,
+        env=environment(scratch_database),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    statuses, failures = [], []
+
+    def read_pages(stop):
+        paths = ["/", "/category/emnews/", "/feed.xml", "/search/?q=%E5%A4%AE%E8%A1%8C", "/archive/"]
+        while not stop.is_set():
+            for path in paths:
+                try:
+                    statuses.append(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).status)
+                except Exception as error:  # every failure is a finding: counted and shown
+                    failures.append(f"{path}: {error}")
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        stop = threading.Event()
+        readers = [threading.Thread(target=read_pages, args=(stop,)) for _ in range(2)]
+        for reader in readers:
+            reader.start()
+        imported = manage(scratch_database, "import_posts", str(posts))
+        stop.set()
+        for reader in readers:
+            reader.join(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert imported.returncode == 0 and "300 created" in imported.stdout, imported.stderr
+    assert failures == [] and len(statuses) >= 20 and set(statuses) == {200}

@@ -350,3 +350,35 @@ def test_summary_is_logged_for_operators(write_post, caplog):
     caplog.set_level("INFO", logger="articles.importing")
     run_import(write_post("2022-01-07-A1.md", post_text()))
     assert "import_posts finished files=1 created=1 dry_run=False" in caplog.text
+
+
+def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, monkeypatch):
+    from articles.importing.importer import PostImporter
+
+    write_post("2022-01-07-A1.md", post_text(title='"第一篇"'))
+    write_post("2022-01-07-B2.md", post_text(title='"会失败的一篇"', body='<a data-code="1,600000">浦发银行</a>'))
+    write_post("2022-01-07-C3.md", post_text(title='"第三篇"'))
+    real_stock_references = PostImporter._stock_references
+
+    def failing_for_b2(self, mentions):
+        if mentions:
+            raise RuntimeError("disk full")
+        return real_stock_references(self, mentions)
+
+    monkeypatch.setattr(PostImporter, "_stock_references", failing_for_b2)
+    succeeded, stdout, stderr = run_import(write_post("x.txt", "").parent)
+
+    assert not succeeded and "B2.md: could not be written (RuntimeError: disk full)" in stderr
+    assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "C3"}
+    assert not Tag.objects.filter(tagged_articles__content_object__info_code="B2").exists()
+
+
+def test_an_article_whose_file_disappeared_stays(write_post):
+    path = write_post("2022-01-07-A1.md", post_text())
+    run_import(path.parent)
+    path.unlink()
+    write_post("2022-01-07-A2.md", post_text(title='"另一篇"'))
+
+    run_import(path.parent)
+
+    assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "A2"}

@@ -142,9 +142,8 @@ class TestArticlePage:
 
 class TestListPages:
     def test_home(self, hidden_articles, django_assert_num_queries, reader):
-        client = reader
         with django_assert_num_queries(2):
-            content = html_of(page(client, "/"))
+            content = html_of(page(reader, "/"))
 
         assert "最新消息" in content
         assert "消费电子股大爆发" in content
@@ -152,9 +151,8 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_category_page(self, hidden_articles, django_assert_num_queries, reader):
-        client = reader
         with django_assert_num_queries(3):
-            content = html_of(page(client, "/category/cailianshe/"))
+            content = html_of(page(reader, "/category/cailianshe/"))
 
         assert "“太保服务”质量行业认可" in content
         assert (
@@ -164,26 +162,23 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
-        client = reader
         with django_assert_num_queries(3):
-            content = html_of(page(client, "/tag/cai-lian-she-xin-wen/"))
+            content = html_of(page(reader, "/tag/cai-lian-she-xin-wen/"))
 
         assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
         assert_hidden_absent(content)
 
     def test_stock_page(self, hidden_articles, django_assert_num_queries, reader):
-        client = reader
         with django_assert_num_queries(3):
-            content = html_of(page(client, "/stock/sh/601601/"))
+            content = html_of(page(reader, "/stock/sh/601601/"))
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
         assert "https://quote.eastmoney.com/unify/r/1.601601" in content
         assert_hidden_absent(content)
 
     def test_category_index(self, hidden_articles, django_assert_num_queries, reader):
-        client = reader
         with django_assert_num_queries(2):
-            content = html_of(page(client, "/category/"))
+            content = html_of(page(reader, "/category/"))
         assert "财联社" in content and "东财滚动" in content
 
     @pytest.mark.parametrize(
@@ -196,9 +191,8 @@ class TestListPages:
         ],
     )
     def test_date_archives(self, hidden_articles, django_assert_max_num_queries, reader, url, expected_title):
-        client = reader
         with django_assert_max_num_queries(6):
-            content = html_of(page(client, url))
+            content = html_of(page(reader, url))
         assert expected_title in content
         assert_hidden_absent(content)
 
@@ -304,3 +298,13 @@ class TestOldUrls:
 
 def test_market_stock_url(db):
     assert make_stock("NIO", Market.NYSE).get_absolute_url() == "/stock/nyse/NIO/"
+
+
+def test_server_error_page_is_in_chinese(client, db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("articles.views.HomeView.get_context_data", broken)
+    client.raise_request_exception = False
+    response = client.get("/")
+    assert response.status_code == 500 and "服务器出错了" in response.content.decode()

@@ -2,6 +2,7 @@
 
 import enum
 import hashlib
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from articles.models import Article, Category, StockReference, Tag, TaggedArticl
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
+
+logger = logging.getLogger("articles.importing")
 
 POST_EXTENSIONS = {".md", ".markdown", ".html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -84,7 +87,17 @@ class PostImporter:
         self._stocks = {}
 
     def import_file(self, path):
+        """Import one file in its own transaction; whatever goes wrong, report it and carry on."""
         path = Path(path)
+        try:
+            return self._import_file(path)
+        except Exception as error:
+            # A bug or a database failure on one file must not stop the others; its transaction
+            # was rolled back, so nothing of it was written.
+            logger.exception("import of %s failed", path)
+            return FileReport(path, Outcome.REJECTED, f"could not be written ({type(error).__name__}: {error})")
+
+    def _import_file(self, path):
         try:
             raw = _read_post_bytes(path)
             info_code = parse_file_name(path).info_code
