@@ -1,6 +1,6 @@
 import datetime as dt
 
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -10,7 +10,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from .forms import SearchForm
-from .models import Article, Category, StockReference, Tag
+from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
 from .search import SearchResults
 from .search.text import highlight
@@ -28,9 +28,14 @@ RELATED_COUNT = 5
 RELATED_WINDOW = dt.timedelta(days=3)
 
 
-def article_list():
-    """Public articles with what a list item shows (title, time, category, summary) in one query."""
-    return Article.objects.published().select_related("category").defer("body", "source_path", "source_hash")
+def article_list(**narrowing):
+    """Public articles with what a list item shows (title, time, category, summary) in one query.
+
+    ``narrowing`` filters come before published()'s: SQLite ranges an index on the first upper bound
+    of published_at it meets, so an article's own bound (previous, related) must precede "<= now".
+    """
+    public = Article.objects.filter(**narrowing).published()
+    return public.select_related("category").defer("body", "source_path", "source_hash")
 
 
 class PageRangeMixin:
@@ -66,10 +71,9 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         latest = list(article_list()[:HOME_LATEST_COUNT])
-        newest_ids = Article.objects.published().order_by("-published_at", "-id").values("id")[:HOME_WINDOW]
         ranked = (
             article_list()
-            .filter(id__in=newest_ids)
+            .filter(published_at__gte=self._window_start())
             .annotate(
                 rank=Window(
                     RowNumber(),
@@ -84,6 +88,15 @@ class HomeView(TemplateView):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
         return super().get_context_data(latest=latest, sections=sections, canonical="/", **kwargs)
+
+    def _window_start(self):
+        """The publication time of the HOME_WINDOW-th newest public article (a date range reads the index)."""
+        oldest_in_window = (
+            Article.objects.published()
+            .order_by("-published_at", "-id")
+            .values_list("published_at", flat=True)[HOME_WINDOW - 1 : HOME_WINDOW]
+        )
+        return next(iter(oldest_in_window), dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
 class ArticleDetailView(DetailView):
@@ -110,16 +123,20 @@ class ArticleDetailView(DetailView):
     def get_context_data(self, **kwargs):
         article = self.object
         tags, stocks = list(article.tags.all()), list(article.stocks.all())
-        same_category = article_list().filter(category_id=article.category_id)
-        older = Q(published_at__lt=article.published_at) | Q(published_at=article.published_at, id__lt=article.id)
-        newer = Q(published_at__gt=article.published_at) | Q(published_at=article.published_at, id__gt=article.id)
+        # A range on published_at (which the category index serves), less the ties on the wrong side.
+        older = article_list(category_id=article.category_id, published_at__lte=article.published_at).exclude(
+            published_at=article.published_at, id__gte=article.id
+        )
+        newer = article_list(category_id=article.category_id, published_at__gte=article.published_at).exclude(
+            published_at=article.published_at, id__lte=article.id
+        )
         return super().get_context_data(
             canonical=article.get_absolute_url(),
             tags=tags,
             stocks=stocks,
             is_preview=self._is_preview(article),
-            previous_article=same_category.filter(older).order_by("-published_at", "-id").first(),
-            next_article=same_category.filter(newer).order_by("published_at", "id").first(),
+            previous_article=older.order_by("-published_at", "-id").first(),
+            next_article=newer.order_by("published_at", "id").first(),
             related=self._related(article, tags, stocks),
             **kwargs,
         )
@@ -134,10 +151,17 @@ class ArticleDetailView(DetailView):
         """Newest public articles sharing a stock or a tag with this one, from the days around it (one query)."""
         if not tags and not stocks:
             return []
-        shares = Q(stocks__in=stocks) | Q(tagged_items__tag__in=tags)
+        # Checked per article of the window (EXISTS), never by reading every article of a popular tag.
+        shares_stock = Exists(
+            Article.stocks.through.objects.filter(article_id=OuterRef("pk"), stockreference__in=stocks)
+        )
+        shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
-        candidates = article_list().filter(shares, published_at__range=around).exclude(pk=article.pk).values("id")
-        return list(article_list().filter(id__in=candidates, published_at__range=around)[:RELATED_COUNT])
+        return list(
+            article_list()
+            .filter(shares_stock | shares_tag, published_at__range=around)
+            .exclude(pk=article.pk)[:RELATED_COUNT]
+        )
 
 
 class CategoryIndexView(TemplateView):

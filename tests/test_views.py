@@ -142,7 +142,7 @@ class TestArticlePage:
 
 class TestListPages:
     def test_home(self, hidden_articles, django_assert_num_queries, reader):
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3):
             content = html_of(page(reader, "/"))
 
         assert "最新消息" in content
