@@ -160,3 +160,30 @@ def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_p
 
     assert imported.returncode == 0 and "300 created" in imported.stdout, imported.stderr
     assert failures == [] and len(statuses) >= 20 and set(statuses) == {200}
+
+
+def test_watch_imports_posts_as_they_arrive_until_stopped(scratch_database, tmp_path):
+    folder = tmp_path / "_posts"
+    folder.mkdir()
+    (folder / "2022-01-07-W1.md").write_text(post_text(title='"已在文件夹里"'), encoding="utf-8")
+    watcher = subprocess.Popen(
+        [sys.executable, "manage.py", "import_posts", str(folder), "--watch", "--interval", "0.2"],
+        cwd=BASE_DIR,
+        env=environment(scratch_database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while article_count(scratch_database)[0] != "1" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (folder / "2022-01-07-W2.md").write_text(post_text(title='"新到的消息"'), encoding="utf-8")
+        while article_count(scratch_database)[0] != "2" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert article_count(scratch_database) == ["2", "2"]
+    finally:
+        watcher.terminate()
+        stdout, stderr = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, stderr
+    assert "1 files: 1 created" in stdout and "Stopped watching." in stdout

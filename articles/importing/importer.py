@@ -50,6 +50,10 @@ class ImportSummary:
     def __str__(self):
         return ", ".join(f"{self.counts[outcome]} {outcome}" for outcome in Outcome)
 
+    def log_fields(self):
+        """The counts as key=value pairs, for greppable log lines."""
+        return " ".join(f"{outcome}={count}" for outcome, count in sorted(self.counts.items()))
+
 
 def find_post_files(paths):
     """Yield ``(path, error)`` for every post under ``paths`` (files or folders, searched recursively).

@@ -3,6 +3,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.importing.importer import FileReport, ImportSummary, Outcome, PostImporter, find_post_files
+from articles.importing.watch import watch as watch_posts
 
 logger = logging.getLogger("articles.importing")
 
@@ -16,9 +17,22 @@ class Command(BaseCommand):
             "--force", action="store_true", help="overwrite articles that editors changed since their import"
         )
         parser.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")
+        parser.add_argument(
+            "--watch",
+            action="store_true",
+            help="keep running: import new and changed posts as they arrive, until stopped (SIGTERM, Ctrl-C)",
+        )
+        parser.add_argument("--interval", type=float, default=2.0, help="seconds between looks at the folder (--watch)")
 
-    def handle(self, *args, paths, force, dry_run, verbosity, **options):
+    def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, **options):
         importer = PostImporter(force=force, dry_run=dry_run)
+        if watch:
+            if interval <= 0:
+                raise CommandError("--interval must be a positive number of seconds")
+            self.stdout.write(f"Watching {', '.join(paths)} every {interval:g} s; stop with Ctrl-C or SIGTERM.")
+            watch_posts(paths, importer, interval, lambda reports: self._report_cycle(reports, verbosity))
+            self.stdout.write("Stopped watching.")
+            return
         summary = ImportSummary()
         files = list(find_post_files(paths))
         show_progress = verbosity >= 1 and self.stdout.isatty() and len(files) > 1
@@ -33,15 +47,20 @@ class Command(BaseCommand):
 
         prefix = "Dry run, nothing written: " if dry_run else ""
         line = f"{prefix}{len(files)} files: {summary}"
-        logger.info(
-            "import_posts finished files=%d %s dry_run=%s",
-            len(files),
-            " ".join(f"{outcome}={count}" for outcome, count in sorted(summary.counts.items())),
-            dry_run,
-        )
+        logger.info("import_posts finished files=%d %s dry_run=%s", len(files), summary.log_fields(), dry_run)
         if summary.counts[Outcome.REJECTED]:
             raise CommandError(line)
         self.stdout.write(self.style.SUCCESS(line))
+
+    def _report_cycle(self, reports, verbosity):
+        if not reports:
+            return
+        summary = ImportSummary()
+        for report in reports:
+            summary.add(report)
+            self._report(report, verbosity)
+        self.stdout.write(f"{len(reports)} files: {summary}")
+        logger.info("import_posts cycle files=%d %s", len(reports), summary.log_fields())
 
     def _report(self, report, verbosity):
         if report.outcome == Outcome.REJECTED:

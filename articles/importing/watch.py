@@ -1,0 +1,47 @@
+"""Watching the scraper's folder: import new and changed posts as they arrive, until stopped."""
+
+import os
+import signal
+import threading
+
+from django.db import close_old_connections
+
+from .importer import find_post_files
+
+
+def file_states(paths):
+    """{path: (size, modification time)} of every post under ``paths``."""
+    states = {}
+    for path, error in find_post_files(paths):
+        if error is None:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            states[path] = (stat.st_size, stat.st_mtime_ns)
+    return states
+
+
+def watch(paths, importer, interval, report_cycle):
+    """Import every post once, then each new or changed one every ``interval`` seconds.
+
+    ``report_cycle(reports)`` is told what each cycle did. Returns on SIGTERM or SIGINT, after
+    finishing the file in hand.
+    """
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *args: stop.set())
+    seen = {}
+    while not stop.is_set():
+        # The database may have restarted since the last cycle (long-lived process).
+        close_old_connections()
+        current = file_states(paths)
+        reports = []
+        for path, state in current.items():
+            if stop.is_set():
+                break
+            if seen.get(path) != state:
+                reports.append(importer.import_file(path))
+                seen[path] = state
+        report_cycle(reports)
+        stop.wait(interval)
