@@ -11,15 +11,16 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.server import gunicorn  # noqa: E402
+
 PAGES = {"home": "/", "article": "/news/NW202611200000000001/", "category": "/category/cailianshe/"}
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
@@ -46,30 +47,14 @@ def main():
         ["import_posts", "sample_posts/_posts", "-v0"],
     ):
         subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=environment, check=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"], cwd=BASE_DIR, env=environment
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
-        rows = []
+    rows = []
+    with gunicorn(environment) as base_url:
         for name, path in PAGES.items():
             report = workdir / f"{name}.json"
-            command = f"{options.lighthouse} http://127.0.0.1:{port}{path} --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
+            command = f"{options.lighthouse} {base_url}{path} --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
             subprocess.run(command, shell=True, check=True, env={**os.environ, "CHROME_PATH": options.chrome})
             scores = json.loads(report.read_text())["categories"]
             rows.append((name, path, *(round(scores[category]["score"] * 100) for category in CATEGORIES)))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     print("| page | URL | performance | accessibility | best practices | SEO |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:

@@ -9,11 +9,11 @@ there and reused by later runs (loading 10^6 articles takes a while). Never part
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,10 +24,10 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.generate import write_posts  # noqa: E402
+from bench.server import gunicorn  # noqa: E402
 
 STEPS = ["imports", "new_post", "throughput", "load_during_import", "scale", "search"]
 PYTHON = sys.executable
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 FULL = {
     "posts": 10_000,
     "small_posts": 1_000,
@@ -332,37 +332,14 @@ class Bench:
                     (ratio >= 20 or count != 100_000) and index["ms"] < 100,
                 )
 
+    @contextlib.contextmanager
     def server(self, database, cache):
-        bench = self
-
-        class Server:
-            def __enter__(self):
-                port = _free_port()
-                extra = {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on"} if cache else {}
-                environment = bench.environment(database, **extra)
-                if cache:
-                    subprocess.run(["redis-cli", "-n", "14", "flushdb"], capture_output=True)
-                self.process = subprocess.Popen(
-                    [GUNICORN, "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                    cwd=BASE_DIR,
-                    env=environment,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                url = f"http://127.0.0.1:{port}"
-                for _ in range(200):
-                    try:
-                        urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                        return url
-                    except OSError:
-                        time.sleep(0.05)
-                raise RuntimeError("gunicorn did not start")
-
-            def __exit__(self, *exc):
-                self.process.terminate()
-                self.process.wait(timeout=20)
-
-        return Server()
+        """gunicorn on ``database``, with the page cache in Redis or off."""
+        extra = {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on"} if cache else {}
+        if cache:
+            subprocess.run(["redis-cli", "-n", "14", "flushdb"], capture_output=True)
+        with gunicorn(self.environment(database, **extra)) as base_url:
+            yield base_url
 
     def static_path(self):
         manifest = json.loads((self.static_root / "staticfiles.json").read_text())
@@ -391,12 +368,6 @@ class Bench:
         ]
         lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in self.rows]
         return "\n".join(lines)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_readme(table, heading):

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from bench.server import gunicorn
 from tests.conftest import post_text
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -111,52 +111,26 @@ def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_p
 
     manage(scratch_database, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
     posts = write_posts(tmp_path / "incoming", 300)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "finews.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ],
-        cwd=BASE_DIR,
-        env=environment(scratch_database),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     statuses, failures = [], []
 
-    def read_pages(stop):
+    def read_pages(base_url, stop):
         paths = ["/", "/category/emnews/", "/feed.xml", "/search/?q=%E5%A4%AE%E8%A1%8C", "/archive/"]
         while not stop.is_set():
             for path in paths:
                 try:
-                    statuses.append(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).status)
+                    statuses.append(urllib.request.urlopen(f"{base_url}{path}", timeout=30).status)
                 except Exception as error:  # every failure is a finding: counted and shown
                     failures.append(f"{path}: {error}")
 
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(environment(scratch_database)) as base_url:
         stop = threading.Event()
-        readers = [threading.Thread(target=read_pages, args=(stop,)) for _ in range(2)]
+        readers = [threading.Thread(target=read_pages, args=(base_url, stop)) for _ in range(2)]
         for reader in readers:
             reader.start()
         imported = manage(scratch_database, "import_posts", str(posts))
         stop.set()
         for reader in readers:
             reader.join(timeout=60)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     assert imported.returncode == 0 and "300 created" in imported.stdout, imported.stderr
     assert failures == [] and len(statuses) >= 20 and set(statuses) == {200}

@@ -1,15 +1,15 @@
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection
+
+from bench.server import gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -70,12 +70,6 @@ def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
     assert response.status_code == 503 and response.json()["status"] == "error"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
@@ -91,36 +85,16 @@ def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
     manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
     hashed_css = manifest["css/site.css"]
 
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=BASE_DIR,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with gunicorn(environment) as base_url:
 
         def get(path):
             headers = {"Host": "finews.example.com", "X-Forwarded-Proto": "https"}
-            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-            return urllib.request.urlopen(request, timeout=5)
+            return urllib.request.urlopen(urllib.request.Request(f"{base_url}{path}", headers=headers), timeout=5)
 
-        for _ in range(100):
-            try:
-                health = get("/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert json.load(health) == {"status": "ok", "database": "ok"}
-
+        assert json.load(get("/healthz")) == {"status": "ok", "database": "ok"}
         home = get("/").read().decode()
         assert f"/static/{hashed_css}" in home and "示例：央行宣布下调存款准备金率" in home
 
         css = get(f"/static/{hashed_css}")
         assert "max-age=315360000" in css.headers["Cache-Control"]
         assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

@@ -1,0 +1,43 @@
+"""gunicorn serving finews on a free port of 127.0.0.1, for tests, benchmarks and Lighthouse runs."""
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(environment, workers=2, timeout=30):
+    """Yield the base URL of a gunicorn serving finews with ``environment``, once /healthz answers."""
+    port = free_port()
+    command = [GUNICORN, "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start (exit status {process.poll()})") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
