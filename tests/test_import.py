@@ -355,9 +355,13 @@ def test_summary_is_logged_for_operators(write_post, caplog):
 def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, monkeypatch):
     from articles.importing.importer import PostImporter
 
+    # B2 is the first post of a new category, and fails after creating it; C3 is in it too.
+    in_new_category = post_text(title='"会失败的一篇"', body='<a data-code="1,600000">浦发银行</a>')
     write_post("2022-01-07-A1.md", post_text(title='"第一篇"'))
-    write_post("2022-01-07-B2.md", post_text(title='"会失败的一篇"', body='<a data-code="1,600000">浦发银行</a>'))
-    write_post("2022-01-07-C3.md", post_text(title='"第三篇"'))
+    write_post("2022-01-07-B2.md", in_new_category.replace("categories: cailianshe", "categories: xinfenlei"))
+    write_post(
+        "2022-01-07-C3.md", post_text(title='"第三篇"').replace("categories: cailianshe", "categories: xinfenlei")
+    )
     real_stock_references = PostImporter._stock_references
 
     def failing_for_b2(self, mentions):
@@ -370,6 +374,7 @@ def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, 
 
     assert not succeeded and "B2.md: could not be written (RuntimeError: disk full)" in stderr
     assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "C3"}
+    assert Article.objects.get(info_code="C3").category.name == "xinfenlei"
     assert not Tag.objects.filter(tagged_articles__content_object__info_code="B2").exists()
 
 

@@ -98,6 +98,7 @@ class PostImporter:
         except Exception as error:
             # A bug or a database failure on one file must not stop the others; its transaction
             # was rolled back, so nothing of it was written.
+            self._forget_lookups()
             logger.exception("import of %s failed", path)
             return FileReport(path, Outcome.REJECTED, f"could not be written ({type(error).__name__}: {error})")
 
@@ -130,6 +131,7 @@ class PostImporter:
         except IntegrityError:
             # Another import created the same article (or tag, stock, category) meanwhile:
             # this file's transaction was rolled back; try once more against what is there now.
+            self._forget_lookups()
             existing = Article.objects.filter(info_code=parsed.info_code).first()
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
@@ -162,6 +164,12 @@ class PostImporter:
         self._set_tags(article, parsed.tag_names, is_new=existing is None)
         article.stocks.set(self._stock_references(parsed.body.stocks))
         return Outcome.UPDATED if existing else Outcome.CREATED
+
+    def _forget_lookups(self):
+        """After a rolled-back file: what it created (a category, a tag, a stock's name) is gone."""
+        self._categories.clear()
+        self._tags.clear()
+        self._stocks.clear()
 
     def _category(self, parsed):
         category = self._categories.get(parsed.category_name)
