@@ -9,15 +9,19 @@ time arrives.
 
 import datetime as dt
 import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 VERSION_KEY = "finews:content-version"
 NEXT_PUBLICATION_KEY = "finews:next-publication:{version}"
 PAGE_KEY = "finews:page:{version}:{path}"
+COUNT_KEY = "finews:count:{version}:{list}"
 NO_SCHEDULED_ARTICLE = "none"
 
 
@@ -26,16 +30,22 @@ def content_changed(**kwargs):
     transaction.on_commit(_bump_version)
 
 
+def _fresh_version():
+    # A lost version (Redis restarted or evicted it) must not restart at a number whose pages may
+    # still be cached: start again from the clock, in milliseconds, always past any earlier value.
+    return time.time_ns() // 1_000_000
+
+
 def _bump_version():
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, 1, timeout=None)
+        cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
 def current_version():
     """The content version, moved on first if a scheduled article has come due."""
-    version = cache.get_or_set(VERSION_KEY, 1, timeout=None)
+    version = cache.get_or_set(VERSION_KEY, _fresh_version, timeout=None)
     next_publication = _next_publication(version)
     if next_publication is not None and next_publication <= timezone.now():
         _bump_version()
@@ -92,3 +102,20 @@ class PublicPageCacheMiddleware:
 
     def _cacheable_response(self, response):
         return response.status_code == 200 and not response.cookies and not response.streaming
+
+
+class VersionedCountPaginator(Paginator):
+    """A paginator that counts once per content version (a 400,000-article category takes ~30 ms).
+
+    ``count_key`` names the list (its path); any change to the content moves the version on, so
+    the count is never stale.
+    """
+
+    def __init__(self, *args, count_key, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_key = count_key
+
+    @cached_property
+    def count(self):
+        key = COUNT_KEY.format(version=current_version(), list=hashlib.sha256(self.count_key.encode()).hexdigest())
+        return cache.get_or_set(key, lambda: Paginator.count.func(self), settings.PAGE_CACHE_SECONDS or 600)

@@ -9,6 +9,7 @@ from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
+from .caching import VersionedCountPaginator
 from .forms import SearchForm
 from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
@@ -64,6 +65,9 @@ class ArticleListView(PageRangeMixin, ListView):
 
     def filter_articles(self, queryset):
         return queryset
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return VersionedCountPaginator(queryset, per_page, count_key=self.request.path, **kwargs)
 
 
 class HomeView(TemplateView):

@@ -1,6 +1,5 @@
 import datetime as dt
 import os
-import uuid
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,17 +12,19 @@ from tests.factories import make_article, make_category
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each parallel test worker gets a Redis database of its own: clearing a Django cache flushes the
+# whole database, whatever the key prefix. gw0 uses 15, gw1 14, and so on.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
 
 
 @pytest.fixture(autouse=True)
 def redis_cache(settings):
-    """The production cache backend, Redis, with a key prefix of this test's own."""
+    """The production cache backend, Redis, in a database of this worker's own."""
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"finews-test-{uuid.uuid4().hex}",
         }
     }
     cache.set("ping", "pong")
@@ -115,3 +116,15 @@ def test_editors_with_a_session_are_never_served_cached_pages(client, committed)
     assert "草稿" in client.get(f"{draft.get_absolute_url()}?preview=1").content.decode()
     client.logout()
     assert client.get(f"{draft.get_absolute_url()}?preview=1").status_code == 404
+
+
+def test_a_lost_version_never_brings_old_pages_back(client, redis_cache):
+    from articles.caching import VERSION_KEY
+
+    article = make_article(title="旧的标题")
+    assert "旧的标题" in client.get(article.get_absolute_url()).content.decode()
+    # Redis restarted or evicted the version, and the content changed meanwhile.
+    Article.objects.filter(pk=article.pk).update(title="新的标题")
+    redis_cache.delete(VERSION_KEY)
+
+    assert "新的标题" in client.get(article.get_absolute_url()).content.decode()
