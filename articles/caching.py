@@ -23,6 +23,9 @@ NEXT_PUBLICATION_KEY = "finews:next-publication:{version}"
 PAGE_KEY = "finews:page:{version}:{path}"
 COUNT_KEY = "finews:count:{version}:{list}"
 NO_SCHEDULED_ARTICLE = "none"
+# How long the facts kept per content version (next scheduled time, list counts) may stay in the
+# cache; they are keyed by version, so this bounds memory, not staleness.
+VERSION_FACTS_SECONDS = 600
 
 
 def content_changed(**kwargs):
@@ -61,7 +64,7 @@ def _next_publication(version):
     if stored is None:
         upcoming = Article.objects.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
         stored = upcoming.timestamp() if upcoming else NO_SCHEDULED_ARTICLE
-        cache.set(key, stored, timeout=settings.PAGE_CACHE_SECONDS)
+        cache.set(key, stored, timeout=VERSION_FACTS_SECONDS)
     if stored == NO_SCHEDULED_ARTICLE:
         return None
     return dt.datetime.fromtimestamp(stored, tz=dt.UTC)
@@ -118,4 +121,4 @@ class VersionedCountPaginator(Paginator):
     @cached_property
     def count(self):
         key = COUNT_KEY.format(version=current_version(), list=hashlib.sha256(self.count_key.encode()).hexdigest())
-        return cache.get_or_set(key, lambda: Paginator.count.func(self), settings.PAGE_CACHE_SECONDS or 600)
+        return cache.get_or_set(key, lambda: Paginator.count.func(self), VERSION_FACTS_SECONDS)
