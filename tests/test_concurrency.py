@@ -110,7 +110,7 @@ def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_p
     from bench.generate import write_posts
 
     manage(scratch_database, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
-    posts = write_posts(tmp_path / "incoming", 300)
+    posts = write_posts(tmp_path / "incoming", 150)
     statuses, failures = [], []
 
     def read_pages(base_url, stop):
@@ -132,7 +132,7 @@ def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_p
         for reader in readers:
             reader.join(timeout=60)
 
-    assert imported.returncode == 0 and "300 created" in imported.stdout, imported.stderr
+    assert imported.returncode == 0 and "150 created" in imported.stdout, imported.stderr
     assert failures == [] and len(statuses) >= 20 and set(statuses) == {200}
 
 
