@@ -159,8 +159,6 @@ TAGGIT_STRING_FROM_TAGS = "articles.tagging.format_tags"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-SITE_TITLE = "金融消息"
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
