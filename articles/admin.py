@@ -11,7 +11,7 @@ from reversion.admin import VersionAdmin
 from .images import make_thumbnail
 from .models import Article, Category, StockReference, Tag
 from .sanitize import plain_text, sanitize_html
-from .search import matching_ids
+from .search import MAX_RESULTS, matching_ids
 from .tagging import merge_tags
 
 admin.site.site_header = "金融消息 · 编辑后台"
@@ -84,7 +84,7 @@ class ArticleAdmin(VersionAdmin):
     date_hierarchy = "published_at"
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
-    search_help_text = "按标题和正文中的词语、股票代码或名称、资讯编号搜索。"
+    search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
     autocomplete_fields = ["category", "stocks"]
     readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
     actions = ["publish", "withdraw"]

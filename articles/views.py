@@ -264,7 +264,7 @@ class DayArchive(ArchiveMixin, DayArchiveView):
 
 
 class SearchView(PageRangeMixin, ListView):
-    """Full-text search of public articles, ranked: title matches first, then relevance, then newest."""
+    """Full-text search of public articles, ranked: title matches first, then the rest; newest first in each."""
 
     template_name = "articles/search.html"
     context_object_name = "results"
@@ -285,7 +285,12 @@ class SearchView(PageRangeMixin, ListView):
             for article in results:
                 article.title_highlighted = highlight(article.title, terms, width=300)
                 article.snippet = highlight(article.summary or plain_text(article.body), terms)
-            context.update(query=self.query, searched=True, result_count=context["paginator"].count)
+            context.update(
+                query=self.query,
+                searched=True,
+                result_count=context["paginator"].count,
+                truncated=self.object_list.truncated,
+            )
         return context
 
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from articles.importing.stocks import normalise
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle
+from articles.search import index_entry
 from articles.search.backends import current_backend
-from articles.search.text import index_text
 from bench.generate import SOURCES, WORDS, Vocabulary, stock_pool
 
 BATCH = 5000
@@ -53,15 +53,7 @@ def load_articles(count, seed=7, progress=print):
                     tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=rng.choice(topic_tags).pk))
                 mentioned = rng.sample(stocks, rng.choice([0, 0, 1, 2, 3]))
                 links += [through(article_id=article.pk, stockreference_id=stock.pk) for stock in mentioned]
-                stock_text = " ".join(f"{stock.code} {stock.name}" for stock in mentioned)
-                index_rows.append(
-                    (
-                        article.pk,
-                        index_text(article.title),
-                        index_text(article.summary + article.body),
-                        index_text(stock_text),
-                    )
-                )
+                index_rows.append(index_entry(article, mentioned))
             TaggedArticle.objects.bulk_create(tagged)
             through.objects.bulk_create(links)
             with connection.cursor() as cursor:

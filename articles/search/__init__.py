@@ -7,21 +7,34 @@ from django.utils.functional import cached_property
 from articles.models import Article
 from articles.sanitize import plain_text
 
-from .backends import current_backend
+from .backends import current_backend, search_key
 from .text import index_text, query_terms
 
 INDEX_BATCH_SIZE = 500
+# Readers page through at most this many results, and the admin lists at most this many
+# matches: enough to find an article, and what keeps a word in half of all articles fast.
+MAX_RESULTS = 1000
+
+
+def index_entry(article, stocks):
+    """The index row of ``article`` mentioning the StockReferences ``stocks``."""
+    stock_text = " ".join(f"{stock.code} {stock.name}" for stock in stocks)
+    body = f"{article.summary} {plain_text(article.body)}"
+    return (
+        article.id,
+        search_key(article.published_at, article.id),
+        index_text(article.title),
+        index_text(body),
+        index_text(stock_text),
+    )
 
 
 def index_articles(ids):
     """Bring the index entries of the articles ``ids`` up to date (deleted ones leave the index)."""
     ids = set(ids)
     backend = current_backend()
-    rows = []
-    for article in Article.objects.filter(id__in=ids).only("id", "title", "summary", "body").prefetch_related("stocks"):
-        stocks = " ".join(f"{stock.code} {stock.name}" for stock in article.stocks.all())
-        body = f"{article.summary} {plain_text(article.body)}"
-        rows.append((article.id, index_text(article.title), index_text(body), index_text(stocks)))
+    articles = Article.objects.filter(id__in=ids).only("id", "title", "summary", "body", "published_at")
+    rows = [index_entry(article, article.stocks.all()) for article in articles.prefetch_related("stocks")]
     with connection.cursor() as cursor:
         backend.replace(cursor, rows)
         backend.delete(cursor, ids - {row[0] for row in rows})
@@ -46,41 +59,78 @@ def rebuild_index(progress=None):
 
 
 def matching_ids(query):
-    """A subquery of the ids of all articles (drafts too) matching ``query``, for ``id__in``; None for no terms."""
+    """A subquery of the ids of the newest MAX_RESULTS articles (drafts too) matching ``query``.
+
+    For ``id__in``; None when the query has no terms.
+    """
     terms = query_terms(query)
     if not terms:
         return None
-    return RawSQL(*current_backend().matching_ids_sql(terms))
+    backend = current_backend()
+    condition, params = backend.match_sql(terms)
+    return RawSQL(
+        f"SELECT {backend.article_id_column} FROM articles_search WHERE {condition} "
+        f"ORDER BY {backend.key_column} DESC LIMIT {MAX_RESULTS}",
+        params,
+    )
 
 
 class SearchResults:
     """Matches among ``candidates`` (a queryset) in two tiers, as Paginator wants them.
 
     Relevance is where the words are: articles with every term in the title come first, then those
-    with them anywhere; within a tier, newest first. Each tier is read from the article table's
-    date order, so a page costs the same whether a word is rare or in half the articles.
+    with them anywhere else; within a tier, newest first. Every query reads the index's matches in
+    key order (newest first) and checks each against ``candidates`` by primary key, stopping once
+    it has what it needs, so a page costs about the same whether a word is rare or in half of all
+    articles. Counts stop at MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
     """
 
     def __init__(self, query, candidates):
         self.terms = query_terms(query)
         self.candidates = candidates
 
-    def _tiers(self):
+    def _matches(self, tier):
+        """The FROM and WHERE of the ``tier``'s matches that are candidates, and their params."""
         backend = current_backend()
-        in_title = RawSQL(*backend.matching_ids_sql(self.terms, title_only=True))
-        anywhere = RawSQL(*backend.matching_ids_sql(self.terms))
-        title_tier = self.candidates.filter(id__in=in_title)
-        return title_tier, self.candidates.filter(id__in=anywhere).exclude(id__in=in_title)
+        condition, params = backend.match_sql(self.terms, tier)
+        candidate = self.candidates.order_by().filter(pk=RawSQL(backend.article_id_column, ())).values("pk")
+        candidate_sql, candidate_params = candidate.query.sql_with_params()
+        return (
+            f"FROM articles_search WHERE {condition} AND EXISTS ({candidate_sql})",
+            [*params, *candidate_params],
+        )
+
+    def _count(self, tier, limit):
+        sql, params = self._matches(tier)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 {sql} LIMIT %s) AS capped", [*params, limit])
+            return cursor.fetchone()[0]
+
+    def _ids(self, tier, start, stop):
+        backend = current_backend()
+        sql, params = self._matches(tier)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {backend.article_id_column} {sql} ORDER BY {backend.key_column} DESC LIMIT %s OFFSET %s",
+                [*params, stop - start, start],
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     @cached_property
     def _counts(self):
+        """Matches in the title tier and in the rest, together at most MAX_RESULTS + 1."""
         if not self.terms:
             return 0, 0
-        title_tier, body_tier = self._tiers()
-        return title_tier.count(), body_tier.count()
+        in_title = self._count("title", MAX_RESULTS + 1)
+        return in_title, self._count("rest", MAX_RESULTS + 1 - in_title) if in_title <= MAX_RESULTS else 0
+
+    @property
+    def truncated(self):
+        """Whether there are more matches than the MAX_RESULTS a reader can page through."""
+        return sum(self._counts) > MAX_RESULTS
 
     def count(self):
-        return sum(self._counts)
+        return min(sum(self._counts), MAX_RESULTS)
 
     def __len__(self):
         return self.count()
@@ -88,14 +138,14 @@ class SearchResults:
     def __getitem__(self, page):
         if not self.terms:
             return []
-        title_count = self._counts[0]
-        title_tier, body_tier = self._tiers()
-        newest_first = ("-published_at", "-id")
+        start, stop = page.start or 0, min(page.stop, self.count())
+        if start >= stop:
+            return []
+        in_title = self._counts[0]
         ids = []
-        if page.start < title_count:
-            ids += title_tier.order_by(*newest_first).values_list("id", flat=True)[page.start : page.stop]
-        if page.stop > title_count:
-            start = max(0, page.start - title_count)
-            ids += body_tier.order_by(*newest_first).values_list("id", flat=True)[start : page.stop - title_count]
+        if start < in_title:
+            ids += self._ids("title", start, min(stop, in_title))
+        if stop > in_title:
+            ids += self._ids("rest", max(0, start - in_title), stop - in_title)
         articles = Article.objects.select_related("category").in_bulk(ids)
         return [articles[article_id] for article_id in ids if article_id in articles]

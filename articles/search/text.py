@@ -1,10 +1,14 @@
-"""Search text: the tokens both databases index, and the highlighted snippet readers see.
+"""Search text: the tokens both databases index, the phrases queries look for, and snippets.
 
 Chinese has no spaces, and neither SQLite's FTS5 tokenizer nor PostgreSQL's parser splits it.
-Each CJK character becomes a token of its own and a query term is matched as a phrase of
-adjacent tokens: 降准, 太保 or 新能源 are found exactly where they occur, whatever a word
-dictionary would have made of them, and a one-character query works too. Letters and digits
-(601601, NIO, BK0493) stay whole tokens. Full-width forms are folded (ＮＩＯ -> nio).
+Here every CJK character gets a token of its own position: the pair of characters it starts
+(新能源 -> 新能 能源 源), or the character alone when it ends its run. A query word is then the
+phrase of its pairs, so 降准 is one token and 新能源 the phrase 新能 能源: exact wherever the word
+occurs, whatever a word dictionary would have made of it, and cheap even for words found in a
+large share of all articles, where phrases of single characters were not. A word ending in a lone
+character (股, A股) ends in a prefix token (股*), which both databases answer from an index.
+Letters and digits (601601, NIO, BK0493) stay whole tokens. Full-width forms are folded
+(ＮＩＯ -> nio).
 """
 
 import re
@@ -14,30 +18,70 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[0-9a-z]+")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+# A run of CJK characters or of letters and digits; anything else separates.
+_PIECE = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits.
 MAX_INDEXED_CHARACTERS = 20_000
 
 
-def tokens(text):
-    return _TOKEN.findall(unicodedata.normalize("NFKC", text or "").lower())
+def _pieces(text):
+    return _PIECE.findall(unicodedata.normalize("NFKC", text or "").lower())
+
+
+def _is_cjk(piece):
+    return bool(_CJK_RUN.match(piece))
 
 
 def index_text(text):
-    """``text`` as space-separated tokens, the form stored in the index."""
-    return " ".join(tokens((text or "")[:MAX_INDEXED_CHARACTERS]))
+    """``text`` as space-separated tokens, one per position, the form stored in the index."""
+    tokens = []
+    for piece in _pieces((text or "")[:MAX_INDEXED_CHARACTERS]):
+        if _is_cjk(piece):
+            tokens += [piece[start : start + 2] for start in range(len(piece))]
+        else:
+            tokens.append(piece)
+    return " ".join(tokens)
 
 
 def query_terms(query):
-    """The query's terms, each a list of tokens to find as a phrase; at most ten terms."""
+    """The query's words, each a tuple of pieces (CJK runs, letter-and-digit runs); at most ten."""
     terms = []
     for word in (query or "")[:MAX_QUERY_LENGTH].split():
-        term = tokens(word)
+        term = tuple(_pieces(word))
         if term and term not in terms:
             terms.append(term)
     return terms[:MAX_QUERY_TERMS]
+
+
+def phrase(term):
+    """The tokens ``term`` is found by, as (token, is_prefix) pairs that must stand adjacent.
+
+    Positions match index_text's: a CJK run gives its pairs, then its last character alone if
+    the term goes on after it (the indexed run ends there too). At the end of the term the text
+    may go on, so a run longer than one character stops at its last pair, and a lone character
+    becomes a prefix: 股 is the token 股 or any pair starting with it.
+    """
+    tokens = []
+    for number, piece in enumerate(term):
+        if not _is_cjk(piece):
+            tokens.append((piece, False))
+            continue
+        tokens += [(piece[start : start + 2], False) for start in range(len(piece) - 1)]
+        if number < len(term) - 1:
+            tokens.append((piece[-1], False))
+        elif len(piece) == 1:
+            tokens.append((piece, True))
+    return tokens
+
+
+def _piece_pattern(piece):
+    if _is_cjk(piece):
+        return re.escape(piece)
+    # Letters and digits match whole, as in the index: FF is not highlighted inside "off".
+    return rf"(?<![0-9a-z]){re.escape(piece)}(?![0-9a-z])"
 
 
 def highlight(text, terms, width=120):
@@ -49,7 +93,7 @@ def highlight(text, terms, width=120):
     if len(folded) != len(text):
         # Offsets found in the folded text must hold in the original.
         folded = text
-    patterns = [r"\W*".join(re.escape(token) for token in term) for term in terms]
+    patterns = [r"\W*".join(_piece_pattern(piece) for piece in term) for term in terms]
     matcher = re.compile("|".join(patterns)) if patterns else None
     first = matcher.search(folded) if matcher else None
     start = max(0, first.start() - width // 3) if first else 0
