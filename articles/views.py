@@ -29,14 +29,9 @@ RELATED_COUNT = 5
 RELATED_WINDOW = dt.timedelta(days=3)
 
 
-def article_list(**narrowing):
-    """Public articles with what a list item shows (title, time, category, summary) in one query.
-
-    ``narrowing`` filters come before published()'s: SQLite ranges an index on the first upper bound
-    of published_at it meets, so an article's own bound (previous, related) must precede "<= now".
-    """
-    public = Article.objects.filter(**narrowing).published()
-    return public.select_related("category").defer("body", "source_path", "source_hash")
+def article_list():
+    """Public articles with what a list item shows (title, time, category, summary) in one query."""
+    return Article.objects.published().select_related("category").defer("body", "source_path", "source_hash")
 
 
 class PageRangeMixin:
@@ -128,10 +123,11 @@ class ArticleDetailView(DetailView):
         article = self.object
         tags, stocks = list(article.tags.all()), list(article.stocks.all())
         # A range on published_at (which the category index serves), less the ties on the wrong side.
-        older = article_list(category_id=article.category_id, published_at__lte=article.published_at).exclude(
+        same_category = article_list().filter(category_id=article.category_id)
+        older = same_category.filter(published_at__lte=article.published_at).exclude(
             published_at=article.published_at, id__gte=article.id
         )
-        newer = article_list(category_id=article.category_id, published_at__gte=article.published_at).exclude(
+        newer = same_category.filter(published_at__gte=article.published_at).exclude(
             published_at=article.published_at, id__lte=article.id
         )
         return super().get_context_data(
@@ -161,11 +157,8 @@ class ArticleDetailView(DetailView):
         )
         shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
-        return list(
-            article_list()
-            .filter(shares_stock | shares_tag, published_at__range=around)
-            .exclude(pk=article.pk)[:RELATED_COUNT]
-        )
+        nearby = article_list().filter(published_at__range=around)
+        return list(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
 
 
 class CategoryIndexView(TemplateView):
@@ -228,6 +221,9 @@ class ArchiveMixin(PageRangeMixin):
     """Date archives of public articles; dates are Asia/Shanghai days (the site's time zone)."""
 
     date_field = "published_at"
+    # published() already hides what is not yet public; Django's own "<= now" would be a second
+    # upper bound on published_at, and SQLite might range the index on it instead of the period's.
+    allow_future = True
     paginate_by = ARTICLES_PER_PAGE
     allow_empty = False
     context_object_name = "articles"
