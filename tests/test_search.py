@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import articles.search
@@ -317,6 +318,9 @@ def test_admin_search_uses_the_index_and_sees_drafts(client, django_capture_on_c
         make_article(title="草稿：降准预期升温", status=Article.Status.DRAFT)
         make_article(title="别的消息", stocks=[make_stock("601601")])
 
-    assert "草稿：降准预期升温" in client.get("/admin/articles/article/", {"q": "降准"}).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        assert "草稿：降准预期升温" in client.get("/admin/articles/article/", {"q": "降准"}).content.decode()
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"]]
+    assert counts and all("articles_search" in sql for sql in counts), "no count of every article"
     by_code = client.get("/admin/articles/article/", {"q": "601601"}).content.decode()
     assert "别的消息" in by_code and "降准预期" not in by_code
