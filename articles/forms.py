@@ -40,11 +40,20 @@ class SearchForm(forms.Form):
             articles = articles.filter(category=data["category"])
         if data.get("stock"):
             articles = articles.filter(stocks__code=data["stock"].strip().upper())
-        if data.get("start"):
-            articles = articles.filter(published_at__gte=_start_of_day(data["start"]))
-        if data.get("end"):
-            articles = articles.filter(published_at__lt=_start_of_day(data["end"] + dt.timedelta(days=1)))
+        after, before = self.published_range()
+        if after:
+            articles = articles.filter(published_at__gte=after)
+        if before:
+            articles = articles.filter(published_at__lt=before)
         return articles
+
+    def published_range(self):
+        """The chosen dates as the moments (either may be None) an article's time must be in, [after, before)."""
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        return (
+            _start_of_day(start) if start else None,
+            _start_of_day(end + dt.timedelta(days=1)) if end else None,
+        )
 
 
 def _start_of_day(day):

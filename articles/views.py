@@ -271,7 +271,13 @@ class SearchView(PageRangeMixin, ListView):
         if not self.form.is_valid() or not self.form.cleaned_data["q"].strip():
             return []
         self.query = self.form.cleaned_data["q"]
-        return SearchResults(self.query, self.form.filter(Article.objects.published()))
+        after, before = self.form.published_range()
+        return SearchResults(
+            self.query,
+            self.form.filter(Article.objects.published()),
+            published_after=after,
+            published_before=before,
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(form=self.form, **kwargs)

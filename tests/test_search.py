@@ -238,6 +238,15 @@ class TestManyMatches:
         content = client.get("/admin/articles/article/", {"q": "降准"}).content.decode()
         assert [title for title in titles if title in content] == titles[:5]
 
+    def test_a_date_range_narrows_what_the_index_reads(self, django_capture_on_commit_callbacks):
+        now = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            by_age = [make_article(title="央行动态", published_at=now - dt.timedelta(days=days)) for days in range(5)]
+        after, before = now - dt.timedelta(days=3), now - dt.timedelta(days=1)
+        # Candidates not narrowed at all: what is left out was left out by the index itself.
+        results = SearchResults("央行", Article.objects.published(), published_after=after, published_before=before)
+        assert [article.pk for article in results[0:20]] == [article.pk for article in by_age[1:4]]
+
     def test_rescheduled_articles_move_in_the_order(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             newer, older = make_article(title="北向资金流入"), make_article(title="北向资金流出")

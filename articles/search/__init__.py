@@ -7,7 +7,7 @@ from django.utils.functional import cached_property
 from articles.models import Article
 from articles.sanitize import plain_text
 
-from .backends import current_backend, search_key
+from .backends import current_backend, key_range, search_key
 from .text import index_text, query_terms
 
 INDEX_BATCH_SIZE = 500
@@ -85,9 +85,12 @@ class SearchResults:
     articles. Counts stop at MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
     """
 
-    def __init__(self, query, candidates):
+    def __init__(self, query, candidates, published_after=None, published_before=None):
+        """``published_after`` and ``published_before``, when the candidates are narrowed to such
+        dates, let the index skip the matches outside them instead of checking each."""
         self.terms = query_terms(query)
         self.candidates = candidates
+        self.keys = key_range(published_after, published_before)
 
     def _matches(self, tier):
         """The FROM and WHERE of the ``tier``'s matches that are candidates, and their params."""
@@ -96,8 +99,9 @@ class SearchResults:
         candidate = self.candidates.order_by().filter(pk=RawSQL(backend.article_id_column, ())).values("pk")
         candidate_sql, candidate_params = candidate.query.sql_with_params()
         return (
-            f"FROM articles_search WHERE {condition} AND EXISTS ({candidate_sql})",
-            [*params, *candidate_params],
+            f"FROM articles_search WHERE {condition} AND {backend.key_column} >= %s AND {backend.key_column} < %s "
+            f"AND EXISTS ({candidate_sql})",
+            [*params, *self.keys, *candidate_params],
         )
 
     def _count(self, tier, limit):

@@ -21,8 +21,18 @@ def search_key(published_at, article_id):
     """The key ordering an article's entry: newer is higher, ties broken by id."""
     if not 0 < article_id < KEY_ID_RANGE:
         raise ValueError(f"article id {article_id} does not fit in a search key")
-    seconds = min(max(int(published_at.timestamp()), 0), _MAX_KEY_SECONDS)
-    return seconds * KEY_ID_RANGE + article_id
+    return _seconds(published_at) * KEY_ID_RANGE + article_id
+
+
+def key_range(after=None, before=None):
+    """Keys covering every article published from ``after`` until before ``before`` (and a few more)."""
+    low = _seconds(after) * KEY_ID_RANGE if after else 0
+    high = (_seconds(before) + 1) * KEY_ID_RANGE if before else (_MAX_KEY_SECONDS + 1) * KEY_ID_RANGE
+    return low, high
+
+
+def _seconds(moment):
+    return min(max(int(moment.timestamp()), 0), _MAX_KEY_SECONDS)
 
 
 class SqliteIndex:
