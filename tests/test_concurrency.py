@@ -1,7 +1,9 @@
 """Imports as cron runs them: repeatedly, and sometimes two at once on the same folder."""
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -79,8 +81,15 @@ def manage(database_url, *args):
 
 
 def article_count(database_url):
-    query = "from articles.models import Article as A; print(A.objects.count(), A.objects.values('info_code').distinct().count())"
-    return manage(database_url, "shell", "--no-imports", "-c", query).stdout.split()
+    """Articles and distinct info codes, read straight from the database (a Django process takes a second)."""
+    query = "SELECT COUNT(*), COUNT(DISTINCT info_code) FROM articles_article"
+    if database_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as database:
+            counts = database.execute(query).fetchone()
+    else:
+        with psycopg.connect(database_url) as database:
+            counts = database.execute(query).fetchone()
+    return [str(count) for count in counts]
 
 
 def test_two_imports_of_the_same_folder_at_once(scratch_database, corpus_dir, tmp_path):
