@@ -99,8 +99,11 @@ def searched_by_index(query):
 
 
 def _scanned(query):
-    text = Q(title__icontains=query) | Q(body__icontains=query) | Q(summary__icontains=query)
-    return Article.objects.published().filter(text).order_by("-published_at")
+    """Articles with every word of ``query`` in the title, summary or body, by ``icontains``."""
+    matches = Article.objects.published()
+    for word in query.split():
+        matches = matches.filter(Q(title__icontains=word) | Q(body__icontains=word) | Q(summary__icontains=word))
+    return matches.order_by("-published_at")
 
 
 def searched_by_scan(query):

@@ -110,14 +110,11 @@ class SearchResults:
             cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 {sql} LIMIT %s) AS capped", [*params, limit])
             return cursor.fetchone()[0]
 
-    def _ids(self, tier, start, stop):
-        backend = current_backend()
+    def _ids(self, tier, start, stop, few):
+        """Ids start:stop of the ``tier``'s matches, newest first; ``few`` when all of them were counted."""
         sql, params = self._matches(tier)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {backend.article_id_column} {sql} ORDER BY {backend.key_column} DESC LIMIT %s OFFSET %s",
-                [*params, stop - start, start],
-            )
+            cursor.execute(current_backend().newest_sql(sql, few), [*params, stop - start, start])
             return [row[0] for row in cursor.fetchall()]
 
     @cached_property
@@ -148,8 +145,8 @@ class SearchResults:
         in_title = self._counts[0]
         ids = []
         if start < in_title:
-            ids += self._ids("title", start, min(stop, in_title))
+            ids += self._ids("title", start, min(stop, in_title), few=in_title <= MAX_RESULTS)
         if stop > in_title:
-            ids += self._ids("rest", max(0, start - in_title), stop - in_title)
+            ids += self._ids("rest", max(0, start - in_title), stop - in_title, few=not self.truncated)
         articles = Article.objects.select_related("category").in_bulk(ids)
         return [articles[article_id] for article_id in ids if article_id in articles]
