@@ -1,5 +1,6 @@
 import datetime as dt
 import re
+import unicodedata
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 import articles.search
 from articles.models import Article
+from articles.sanitize import plain_text
 from articles.search import SearchResults, rebuild_index
 from articles.search.text import highlight, index_text, phrase, query_terms
 from tests.conftest import post_text, run_import
@@ -53,6 +55,13 @@ CORPUS_QUERIES = {
 }
 
 
+def indexed_words_of(article):
+    """The article's title, summary, body text and stock names, folded as the index folds them."""
+    stocks = " ".join(f"{stock.code} {stock.name}" for stock in article.stocks.all())
+    text = f"{article.title} | {article.summary} | {plain_text(article.body)} | {stocks}"
+    return unicodedata.normalize("NFKC", text).lower()
+
+
 def found(query, candidates=None):
     results = SearchResults(query, candidates if candidates is not None else Article.objects.published())
     return [article.info_code for article in results[0:100]]
@@ -68,6 +77,43 @@ class TestQualityOnTheCorpus:
     @pytest.mark.parametrize(("query", "expected"), CORPUS_QUERIES.items())
     def test_query_finds_exactly_the_articles_that_mention_it(self, indexed_corpus, query, expected):
         assert set(found(query)) == expected
+
+    def test_every_word_of_the_titles_finds_exactly_the_articles_containing_it(self, indexed_corpus):
+        """Checked against plain substring search of what is indexed, for several hundred words."""
+        articles = Article.objects.published().prefetch_related("stocks")
+        texts = {article.info_code: indexed_words_of(article) for article in articles}
+        words = set()
+        for article in articles:
+            for run in re.findall(r"[\u4e00-\u9fff]+", article.title):
+                words.update(run[start : start + length] for length in (1, 2, 3, 4) for start in range(len(run)))
+        # Every seventh, in a fixed order: a few hundred words of one to four characters.
+        sample = sorted(word for word in words if word)[::7]
+        assert len(sample) > 200
+        wrong = {}
+        for word in sample:
+            expected = {code for code, text in texts.items() if word in text}
+            if set(found(word)) != expected:
+                wrong[word] = (sorted(found(word)), sorted(expected))
+        assert wrong == {}
+
+    def test_words_of_letters_or_digits_and_characters_find_exactly_the_articles_containing_them(self, indexed_corpus):
+        """A股, 5月, 2022年: letters and digits match whole (A股 is not in "NA股"), characters anywhere."""
+        articles = Article.objects.published().prefetch_related("stocks")
+        texts = {article.info_code: indexed_words_of(article) for article in articles}
+        words = set()
+        for text in texts.values():
+            words.update(re.findall(r"(?<![0-9a-z])[0-9a-z]+[\u4e00-\u9fff]{1,2}", text))
+        sample = sorted(words)[::3]
+        assert len(sample) > 30
+        separators = r"[^0-9a-z\u4e00-\u9fff]*"
+        wrong = {}
+        for word in sample:
+            letters, characters = re.fullmatch(r"([0-9a-z]+)(.+)", word).groups()
+            pattern = re.compile(rf"(?<![0-9a-z]){letters}{separators}{characters}")
+            expected = {code for code, text in texts.items() if pattern.search(text)}
+            if set(found(word)) != expected:
+                wrong[word] = (sorted(found(word)), sorted(expected))
+        assert wrong == {}
 
     @pytest.mark.parametrize(
         ("query", "absent"),
