@@ -59,20 +59,9 @@ def rebuild_index(progress=None):
 
 
 def matching_ids(query):
-    """A subquery of the ids of the newest MAX_RESULTS articles (drafts too) matching ``query``.
-
-    For ``id__in``; None when the query has no terms.
-    """
-    terms = query_terms(query)
-    if not terms:
-        return None
-    backend = current_backend()
-    condition, params = backend.match_sql(terms)
-    return RawSQL(
-        f"SELECT {backend.article_id_column} FROM articles_search WHERE {condition} "
-        f"ORDER BY {backend.key_column} DESC LIMIT {MAX_RESULTS}",
-        params,
-    )
+    """The ids of the newest MAX_RESULTS articles (drafts too) matching ``query``; None for no terms."""
+    results = SearchResults(query, Article.objects.all())
+    return results.newest_ids(MAX_RESULTS) if results.terms else None
 
 
 class SearchResults:
@@ -116,6 +105,11 @@ class SearchResults:
         with connection.cursor() as cursor:
             cursor.execute(current_backend().newest_sql(sql, few), [*params, stop - start, start])
             return [row[0] for row in cursor.fetchall()]
+
+    def newest_ids(self, limit):
+        """The ids of the newest ``limit`` matches, title or not."""
+        few = self._count("anywhere", limit + 1) <= limit
+        return self._ids("anywhere", 0, limit, few)
 
     @cached_property
     def _counts(self):
