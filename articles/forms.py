@@ -6,6 +6,10 @@ from django.utils import timezone
 from .models import Category
 from .search.text import MAX_QUERY_LENGTH
 
+# The dates a reader may ask for. Beyond them a day cannot be turned into a moment in Beijing, or
+# has no next day (and no news is there).
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
 
 class SearchForm(forms.Form):
     q = forms.CharField(label="关键词", max_length=MAX_QUERY_LENGTH, required=False)
@@ -26,6 +30,17 @@ class SearchForm(forms.Form):
         self.fields["category"].error_messages["invalid_choice"] = "没有这个分类。"
         for name in ("start", "end"):
             self.fields[name].error_messages["invalid"] = "请输入有效的日期，例如 2022-01-07。"
+
+    def clean_start(self):
+        return self._within_range(self.cleaned_data["start"])
+
+    def clean_end(self):
+        return self._within_range(self.cleaned_data["end"])
+
+    def _within_range(self, day):
+        if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise forms.ValidationError(f"日期须在 {EARLIEST_DATE:%Y-%m-%d} 到 {LATEST_DATE:%Y-%m-%d} 之间。")
+        return day
 
     def clean(self):
         cleaned = super().clean()

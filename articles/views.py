@@ -10,7 +10,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from .caching import VersionedCountPaginator
-from .forms import SearchForm
+from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
 from .search import SearchResults
@@ -231,6 +231,12 @@ class ArchiveMixin(PageRangeMixin):
 
     def get_queryset(self):
         return article_list()
+
+    def get(self, request, *args, **kwargs):
+        # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
+        if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
+            raise Http404("没有这一年的消息。")
+        return super().get(request, *args, **kwargs)
 
 
 class ArchiveIndex(ArchiveMixin, ArchiveIndexView):

@@ -202,6 +202,10 @@ class TestSearchForm:
         assert "请输入有效的日期" in content
         content = client.get("/search/", {"q": "央行", "start": "2022-02-01", "end": "2022-01-01"}).content.decode()
         assert "开始日期不能晚于结束日期" in content
+        # The ends of the calendar: no moment in Beijing to turn them into (these were a 500).
+        for dates in ({"start": "0001-01-01"}, {"end": "9999-12-31"}):
+            response = client.get("/search/", {"q": "央行", **dates})
+            assert response.status_code == 200 and "日期须在 1900-01-01 到 2999-12-31 之间" in response.content.decode()
 
     def test_query_is_escaped(self, client, db):
         content = client.get("/search/", {"q": "<script>alert(1)</script>"}).content.decode()
@@ -225,6 +229,10 @@ class TestTokens:
     )
     def test_query_words_become_phrases_of_the_same_tokens(self, word, tokens):
         assert phrase(query_terms(word)[0]) == tokens
+
+    def test_invisible_characters_inside_words_are_ignored(self):
+        assert index_text("降\u200b准\u00ad率") == index_text("降准率") == "降准 准率 率"
+        assert query_terms("\ufeff降\u200d准") == [("降准",)]
 
     def test_highlight_marks_what_the_index_matched(self):
         assert (

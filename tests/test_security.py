@@ -230,12 +230,18 @@ class TestBadRequests:
                 response = client.get(url)
                 assert response.status_code in (200, 301, 302, 400, 404), f"{url[:200]}: {response.status_code}"
 
+    def test_the_ends_of_the_calendar(self, imported_corpus):
+        client = Client(raise_request_exception=False)
+        for url in ("/archive/9999/12/31/", "/archive/9999/12/", "/archive/1/1/1/", "/archive/2999/12/31/"):
+            assert client.get(url).status_code == 404, url
+
     @pytest.mark.parametrize(
         "query",
         [
             "page=abc", "page=%00", "page=99999999999999999999", "page=-5", "page=1.5", "page=", "q=%00", "q=%ff",
             "category=%00", "category=nope", "stock=%00", "start=%00", "start=99999-01-01", "end=2022-02-30", "p=abc", "p=999",
-            "q=" + "%E9%99%8D" * 500, "&&&==", "page=1&page=2",
+            "q=" + "%E9%99%8D" * 500, "&&&==", "page=1&page=2", "q=%E5%A4%AE&start=0001-01-01",
+            "q=%E5%A4%AE&end=9999-12-31",
         ],
     )  # fmt: skip
     def test_malformed_query_strings(self, imported_corpus, query):

@@ -21,6 +21,9 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
 # A run of CJK characters or of letters and digits; anything else separates.
 _PIECE = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
+# Invisible characters that pasted text carries inside words (soft hyphen, zero-width space and
+# joiners, direction marks, BOM): they separate nothing, so they are dropped before tokenizing.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits.
@@ -28,7 +31,7 @@ MAX_INDEXED_CHARACTERS = 20_000
 
 
 def _pieces(text):
-    return _PIECE.findall(unicodedata.normalize("NFKC", text or "").lower())
+    return _PIECE.findall(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text or "")).lower())
 
 
 def _is_cjk(piece):
