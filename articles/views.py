@@ -9,7 +9,7 @@ from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
-from .caching import VersionedCountPaginator
+from .caching import ArticlePaginator
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
@@ -62,7 +62,7 @@ class ArticleListView(PageRangeMixin, ListView):
         return queryset
 
     def get_paginator(self, queryset, per_page, **kwargs):
-        return VersionedCountPaginator(queryset, per_page, count_key=self.request.path, **kwargs)
+        return ArticlePaginator(queryset, per_page, list_key=self.request.path, **kwargs)
 
 
 class HomeView(TemplateView):

@@ -128,3 +128,54 @@ def test_a_lost_version_never_brings_old_pages_back(client, redis_cache):
     redis_cache.delete(VERSION_KEY)
 
     assert "新的标题" in client.get(article.get_absolute_url()).content.decode()
+
+
+class TestDeepPages:
+    """Past ANCHOR_PAGES pages a page starts from a remembered row; it must list what OFFSET would."""
+
+    @pytest.fixture
+    def category(self, monkeypatch):
+        monkeypatch.setattr("articles.caching.ANCHOR_PAGES", 2)  # groups of 40 articles
+        category = make_category("shendu")
+        base = timezone.now() - dt.timedelta(days=1)
+        # Three articles to a minute: ties at the anchors, which the order breaks by id.
+        Article.objects.bulk_create(
+            Article(
+                info_code=f"D{number:04d}",
+                title=f"第{number}篇",
+                slug=f"d{number}",
+                category=category,
+                status=Article.Status.PUBLISHED,
+                published_at=base - dt.timedelta(minutes=number // 3),
+            )
+            for number in range(130)
+        )
+        return category
+
+    def pages(self, category):
+        from articles.caching import ArticlePaginator
+        from articles.views import article_list
+
+        paginator = ArticlePaginator(article_list().filter(category=category), 20, list_key="/category/shendu/")
+        return [[article.info_code for article in paginator.page(number)] for number in paginator.page_range]
+
+    def expected(self, category):
+        codes = list(
+            Article.objects.filter(category=category)
+            .order_by("-published_at", "-id")
+            .values_list("info_code", flat=True)
+        )
+        return [codes[start : start + 20] for start in range(0, len(codes), 20)]
+
+    def test_every_page_lists_what_offset_would(self, category, client):
+        assert self.pages(category) == self.expected(category)
+        assert self.pages(category) == self.expected(category), "again, from the remembered anchors"
+        content = client.get("/category/shendu/", {"page": 7}).content.decode()
+        assert all(f"/news/{code}/" in content for code in self.expected(category)[6])
+
+    def test_anchors_move_with_the_content(self, category, committed):
+        self.pages(category)
+        with committed():
+            make_article(category=category, title="最新一篇")
+            Article.objects.filter(info_code="D0100").delete()
+        assert self.pages(category) == self.expected(category)
