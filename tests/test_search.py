@@ -364,6 +364,14 @@ class TestIndexUpdates:
             stock.save()
         assert found("太平洋保险") == [article.info_code]
 
+    def test_long_bodies_are_searchable_alike_on_both_databases(self, django_capture_on_commit_callbacks):
+        # Varied filler: PostgreSQL keeps at most 256 positions of one token.
+        filler = "".join(chr(0x4E00 + number * 7919 % 20000) for number in range(15_000))
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(body=f"<p>{filler}。降准落地。{filler}。降息落地。</p>")
+        assert found("降准落地") == [article.info_code], "within the first 16,000 characters"
+        assert found("降息落地") == [], "beyond them, on either database"
+
     def test_future_articles_are_never_returned(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             make_article(title="定时发布的降息消息", published_at=timezone.now() + dt.timedelta(hours=1))

@@ -26,8 +26,10 @@ _PIECE = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
-# Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits.
-MAX_INDEXED_CHARACTERS = 20_000
+# Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits, and so that
+# every token keeps its true position there (positions stop at 16,383): a phrase is found in the
+# first 16,000 characters of a body on either database, and beyond them on neither.
+MAX_INDEXED_CHARACTERS = 16_000
 
 
 def _pieces(text):
