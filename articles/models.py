@@ -207,8 +207,12 @@ class Article(models.Model):
         get_latest_by = "published_at"
         permissions = [("publish_article", "可以发布和撤回文章")]
         indexes = [
+            # Public lists: published articles, newest first, of the site or of one category.
             models.Index(fields=["status", "-published_at", "-id"], name="article_public_order"),
             models.Index(fields=["category", "status", "-published_at", "-id"], name="article_category_order"),
+            # The admin's lists, all statuses together: without these, every article is sorted.
+            models.Index(fields=["-published_at", "-id"], name="article_newest_first"),
+            models.Index(fields=["category", "-published_at", "-id"], name="article_category_newest"),
         ]
 
     def __str__(self):
