@@ -332,6 +332,20 @@ class Bench:
                     (ratio >= 20 or count != 100_000) and index["ms"] < 100,
                     f"scan stopping at 1,000 matches too: {capped['ms']:.0f} ms ({capped['ms'] / index['ms']:.0f}×)",
                 )
+        # The admin's article list and its search box, whole pages of 100 rows, at the largest size.
+        count = self.sizes["search"][-1]
+        admin = {"list": "/admin/articles/article/", "search “降准”": "/admin/articles/article/?q=%E9%99%8D%E5%87%86"}
+        timings, _ = self.task(self.loaded_database(count), "admin_latency", *admin.values())
+        for name, url in admin.items():
+            self.add(
+                f"7. admin article {name}, {count:,} articles",
+                f"{timings[url]['ms']:.0f} ms ({timings[url]['queries']} queries)",
+                "—",
+                "—",
+                "(context)",
+                True,
+                "a logged-in editor's whole page, through Django's full stack",
+            )
 
     @contextlib.contextmanager
     def server(self, database, cache):

@@ -60,9 +60,9 @@ def load(count):
     return {"seconds": time.perf_counter() - started, "articles": Article.objects.count()}
 
 
-def latency(*urls, repeat=15):
+def latency(*urls, repeat=15, client=None):
     """Median time and SQL query count of each URL, through Django's full stack, cache off."""
-    client = Client()
+    client = client or Client()
     results = {}
     for url in urls:
         client.get(url)
@@ -75,6 +75,17 @@ def latency(*urls, repeat=15):
             assert response.status_code == 200, (url, response.status_code)
         results[url] = {"ms": statistics.median(times) * 1000, "queries": len(queries)}
     return results
+
+
+def admin_latency(*urls):
+    """latency() of admin pages, for a superuser (created in this database if missing)."""
+    from django.contrib.auth.models import User
+
+    editor = User.objects.filter(username="bench-editor").first()
+    editor = editor or User.objects.create_superuser("bench-editor", password=None)
+    client = Client()
+    client.force_login(editor)
+    return latency(*urls, repeat=7, client=client)
 
 
 def urls():
@@ -139,8 +150,14 @@ if __name__ == "__main__":
     task, *arguments = sys.argv[1:]
     print(
         json.dumps(
-            {"floor": floor, "import": import_posts, "load": load, "latency": latency, "urls": urls, "search": search}[
-                task
-            ](*arguments)
+            {
+                "floor": floor,
+                "import": import_posts,
+                "load": load,
+                "latency": latency,
+                "admin_latency": admin_latency,
+                "urls": urls,
+                "search": search,
+            }[task](*arguments)
         )
     )
