@@ -147,6 +147,8 @@ class ArticleAdmin(VersionAdmin):
     # "N results (M total)" would count every article on each search: seconds at a million.
     # (No date_hierarchy either: listing its years reads every article, 20 s at a million.)
     show_full_result_count = False
+    # Nor the filters' "显示计数": a count for every category, source and tag, over every article.
+    show_facets = admin.ShowFacets.NEVER
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
     search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
