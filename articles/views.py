@@ -14,7 +14,7 @@ from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
 from .search import SearchResults
-from .search.text import highlight
+from .search.text import highlight, split_into_words
 
 ARTICLES_PER_PAGE = 20
 HOME_LATEST_COUNT = 20
@@ -278,12 +278,16 @@ class SearchView(PageRangeMixin, ListView):
             return []
         self.query = self.form.cleaned_data["q"]
         after, before = self.form.published_range()
-        return SearchResults(
-            self.query,
-            self.form.filter(Article.objects.published()),
-            published_after=after,
-            published_before=before,
-        )
+        candidates = self.form.filter(Article.objects.published())
+        results = SearchResults(self.query, candidates, published_after=after, published_before=before)
+        # Not found as written (央行降准): the articles with each of its words (央行, 降准), said so.
+        self.split_query = split_into_words(self.query) if not results.count() else None
+        if self.split_query:
+            split = SearchResults(self.split_query, candidates, published_after=after, published_before=before)
+            if split.count():
+                return split
+            self.split_query = None
+        return results
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(form=self.form, **kwargs)
@@ -295,6 +299,7 @@ class SearchView(PageRangeMixin, ListView):
                 article.snippet = highlight(article.summary or plain_text(article.body), terms)
             context.update(
                 query=self.query,
+                split_words=self.split_query.split() if self.split_query else None,
                 searched=True,
                 result_count=context["paginator"].count,
                 truncated=self.object_list.truncated,

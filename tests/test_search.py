@@ -13,7 +13,7 @@ import articles.search
 from articles.models import Article
 from articles.sanitize import plain_text
 from articles.search import SearchResults, rebuild_index
-from articles.search.text import highlight, index_text, phrase, query_terms
+from articles.search.text import highlight, index_text, phrase, query_terms, split_into_words
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_stock
 
@@ -186,6 +186,21 @@ class TestSearchForm:
         second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
         assert second.count('class="article-item"') == 5
 
+    def test_a_query_not_found_as_written_finds_its_words(self, client, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            both = make_article(title="央行宣布降准0.25个百分点")
+            make_article(title="央行开展逆回购操作")
+
+        content = client.get("/search/", {"q": "央行降准"}).content.decode()
+        assert "没有找到与“央行降准”完全一致的消息，以下是同时含有“央行”、“降准”的结果" in content
+        assert re.findall(r'href="/news/([^/]+)/', content) == [both.info_code]
+        assert "<mark>央行</mark>" in content and "<mark>降准</mark>" in content
+
+        as_written = client.get("/search/", {"q": "央行宣布"}).content.decode()
+        assert "共找到 1 条结果" in as_written and "完全一致" not in as_written
+        nowhere = client.get("/search/", {"q": "央行加息"}).content.decode()
+        assert "共找到 0 条结果" in nowhere and "完全一致" not in nowhere
+
     def test_empty_or_blank_query_shows_the_form(self, client, db):
         for query in ({}, {"q": ""}, {"q": "   "}):
             response = client.get("/search/", query)
@@ -229,6 +244,13 @@ class TestTokens:
     )
     def test_query_words_become_phrases_of_the_same_tokens(self, word, tokens):
         assert phrase(query_terms(word)[0]) == tokens
+
+    @pytest.mark.parametrize(
+        ("query", "split"),
+        [("央行降准", "央行 降准"), ("美联储加息", "美联储 加息"), ("降准", None), ("A股 大涨", None), ("，。", None)],
+    )
+    def test_split_into_dictionary_words(self, query, split):
+        assert split_into_words(query) == split
 
     def test_invisible_characters_inside_words_are_ignored(self):
         assert index_text("降\u200b准\u00ad率") == index_text("降准率") == "降准 准率 率"

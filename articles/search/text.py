@@ -11,6 +11,8 @@ Letters and digits (601601, NIO, BK0493) stay whole tokens. Full-width forms are
 (ＮＩＯ -> nio).
 """
 
+import functools
+import logging
 import re
 import unicodedata
 
@@ -59,6 +61,30 @@ def query_terms(query):
         if term and term not in terms:
             terms.append(term)
     return terms[:MAX_QUERY_TERMS]
+
+
+def split_into_words(query):
+    """``query`` with its Chinese split into dictionary words (jieba): 央行降准 -> 央行 降准.
+
+    For a query not found as written: its words may stand apart in an article ("央行宣布降准").
+    None when splitting changes nothing.
+    """
+    words = []
+    for word in (query or "")[:MAX_QUERY_LENGTH].split():
+        words += [piece for piece in _jieba().lcut(word) if _pieces(piece)]
+    split = " ".join(words)
+    return split if query_terms(split) != query_terms(query) else None
+
+
+@functools.cache
+def _jieba():
+    # Imported on first use: loading its dictionary takes most of a second, which only the
+    # searches that need it should pay. Its own log lines would go to stderr.
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
 
 
 def phrase(term):
