@@ -162,7 +162,12 @@ class PostImporter:
         article.edited_since_import = False
         article.save()
         self._set_tags(article, parsed.tag_names, is_new=existing is None)
-        article.stocks.set(self._stock_references(parsed.body.stocks))
+        stocks = self._stock_references(parsed.body.stocks)
+        if existing:
+            article.stocks.set(stocks)
+        elif stocks:
+            # A new article has none yet: nothing to read back first.
+            article.stocks.add(*stocks)
         return Outcome.UPDATED if existing else Outcome.CREATED
 
     def _forget_lookups(self):
