@@ -247,7 +247,15 @@ class TestTokens:
 
     @pytest.mark.parametrize(
         ("query", "split"),
-        [("央行降准", "央行 降准"), ("美联储加息", "美联储 加息"), ("降准", None), ("A股 大涨", None), ("，。", None)],
+        [
+            ("央行降准", "央行 降准"),
+            ("美联储加息", "美联储 加息"),
+            ("港股通资金", "港股 资金"),
+            ("降准", None),
+            ("A股 大涨", None),
+            ("，。", None),
+            ("的降准", None),
+        ],
     )
     def test_split_into_dictionary_words(self, query, split):
         assert split_into_words(query) == split

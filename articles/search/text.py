@@ -67,13 +67,14 @@ def split_into_words(query):
     """``query`` with its Chinese split into dictionary words (jieba): 央行降准 -> 央行 降准.
 
     For a query not found as written: its words may stand apart in an article ("央行宣布降准").
-    None when splitting changes nothing.
+    Single characters split off (的, 通) are dropped: alone they would match almost anything.
+    None when splitting leaves no more than one word, or changes nothing.
     """
     words = []
     for word in (query or "")[:MAX_QUERY_LENGTH].split():
-        words += [piece for piece in _jieba().lcut(word) if _pieces(piece)]
+        words += [piece for piece in _jieba().lcut(word) if len("".join(_pieces(piece))) > 1]
     split = " ".join(words)
-    return split if query_terms(split) != query_terms(query) else None
+    return split if len(words) > 1 and query_terms(split) != query_terms(query) else None
 
 
 @functools.cache
