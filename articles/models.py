@@ -125,13 +125,14 @@ class StockReference(models.Model):
 
 
 class NotIndexed(models.Func):
-    """A column that SQLite's planner may not range an index on (a unary +; plain elsewhere).
+    """A column that SQLite's planner may not use an index for (a unary +; plain elsewhere).
 
-    Given two upper bounds on one column, SQLite ranges the index on one of them, and which one
-    depends on the shape of the query. published()'s "<= now" is the loosest bound any page has,
-    so it is kept out of the choice: an article's own dates, an archive's day or a related-news
-    window then bound the index, and an old article's page no longer reads every newer article.
-    Without another bound the index still gives the order, from the newest down.
+    For conditions that must not drive a query. Given two upper bounds on one column, SQLite ranges
+    the index on one of them, and which one depends on the shape of the query; published()'s
+    "<= now" is the loosest bound any page has, so it is kept out of the choice: an article's own
+    dates, an archive's day or a related-news window then bound the index, and an old article's
+    page no longer reads every newer article. Without another bound the index still gives the
+    order, from the newest down.
     """
 
     template = "%(expressions)s"
