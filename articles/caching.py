@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 VERSION_KEY = "finews:content-version"
-NEXT_PUBLICATION_KEY = "finews:next-publication:{version}"
-PAGE_KEY = "finews:page:{version}:{path}"
+# These two hold (version, value): read together with the version in one round trip, they count
+# only when their version is the current one.
+NEXT_PUBLICATION_KEY = "finews:next-publication"
+PAGE_KEY = "finews:page:{path}"
 COUNT_KEY = "finews:count:{version}:{list}"
 ANCHOR_KEY = "finews:anchor:{version}:{list}:{position}"
 NO_SCHEDULED_ARTICLE = "none"
@@ -49,28 +51,35 @@ def _bump_version():
         cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
-def current_version():
-    """The content version, moved on first if a scheduled article has come due."""
-    version = cache.get_or_set(VERSION_KEY, _fresh_version, timeout=None)
-    next_publication = _next_publication(version)
+def current_version(read=None):
+    """The content version, moved on first if a scheduled article has come due.
+
+    ``read`` is what a get_many() of VERSION_KEY and NEXT_PUBLICATION_KEY (and perhaps more)
+    returned, for callers that fetch those with their own keys in one round trip.
+    """
+    if read is None:
+        read = cache.get_many([VERSION_KEY, NEXT_PUBLICATION_KEY])
+    version = read.get(VERSION_KEY)
+    if version is None:
+        version = cache.get_or_set(VERSION_KEY, _fresh_version, timeout=None)
+    next_publication = _next_publication(version, read.get(NEXT_PUBLICATION_KEY))
     if next_publication is not None and next_publication <= timezone.now():
         _bump_version()
         version = cache.get(VERSION_KEY, version)
     return version
 
 
-def _next_publication(version):
+def _next_publication(version, stored):
+    """When the earliest scheduled article comes due; ``stored`` is the cached (version, time)."""
     from .models import Article
 
-    key = NEXT_PUBLICATION_KEY.format(version=version)
-    stored = cache.get(key)
-    if stored is None:
+    if stored is None or stored[0] != version:
         upcoming = Article.objects.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
-        stored = upcoming.timestamp() if upcoming else NO_SCHEDULED_ARTICLE
-        cache.set(key, stored, timeout=VERSION_FACTS_SECONDS)
-    if stored == NO_SCHEDULED_ARTICLE:
+        stored = (version, upcoming.timestamp() if upcoming else NO_SCHEDULED_ARTICLE)
+        cache.set(NEXT_PUBLICATION_KEY, stored, timeout=VERSION_FACTS_SECONDS)
+    if stored[1] == NO_SCHEDULED_ARTICLE:
         return None
-    return dt.datetime.fromtimestamp(stored, tz=dt.UTC)
+    return dt.datetime.fromtimestamp(stored[1], tz=dt.UTC)
 
 
 class PublicPageCacheMiddleware:
@@ -88,14 +97,16 @@ class PublicPageCacheMiddleware:
     def __call__(self, request):
         if not self._cacheable_request(request):
             return self.get_response(request)
-        path_hash = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = PAGE_KEY.format(version=current_version(), path=path_hash)
-        response = cache.get(key)
-        if response is not None:
-            return response
+        key = PAGE_KEY.format(path=hashlib.sha256(request.get_full_path().encode()).hexdigest())
+        # One round trip: the version, the next scheduled time and the page as last stored.
+        read = cache.get_many([VERSION_KEY, NEXT_PUBLICATION_KEY, key])
+        version = current_version(read)
+        stored = read.get(key)
+        if stored is not None and stored[0] == version:
+            return stored[1]
         response = self.get_response(request)
         if self._cacheable_response(response):
-            cache.set(key, response, settings.PAGE_CACHE_SECONDS)
+            cache.set(key, (version, response), settings.PAGE_CACHE_SECONDS)
         return response
 
     def _cacheable_request(self, request):

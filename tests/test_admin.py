@@ -206,7 +206,7 @@ class TestListsAndOtherAdmins:
         assert few == many
 
     def test_filters_by_tag_source_and_date(self, client, editor):
-        make_article(title="有标签的文章", tags=["宏观"], source_name="财联社")
+        make_article(title="有标签的文章", tags=["宏观"], source_name="财联社", published_at=timezone.now())
         make_article(
             title="别的文章", tags=["港股"], source_name="证券时报", published_at=timezone.now() - dt.timedelta(days=60)
         )

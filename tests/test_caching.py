@@ -3,7 +3,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 
 from articles.models import Article, Tag
@@ -47,6 +47,24 @@ def test_pages_are_served_from_the_cache(client, django_assert_num_queries):
         second = client.get("/category/cailianshe/")
 
     assert second.content == first.content and "第一篇" in second.content.decode()
+
+
+def test_a_cached_page_costs_one_round_trip_to_redis(client, monkeypatch):
+    make_article(category=make_category("cailianshe"), title="第一篇")
+    client.get("/category/cailianshe/")
+    backend, calls = caches["default"], []
+    for name in ("get", "get_many", "set", "get_or_set", "incr", "add"):
+        original = getattr(backend, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(backend, name, counted)
+
+    client.get("/category/cailianshe/")
+
+    assert calls == ["get_many"]
 
 
 def test_an_imported_article_is_visible_at_once(client, committed, write_post):
