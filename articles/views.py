@@ -280,13 +280,12 @@ class SearchView(PageRangeMixin, ListView):
         after, before = self.form.published_range()
         candidates = self.form.filter(Article.objects.published())
         results = SearchResults(self.query, candidates, published_after=after, published_before=before)
-        # Not found as written (央行降准): the articles with each of its words (央行, 降准), said so.
-        self.split_query = split_into_words(self.query) if not results.count() else None
-        if self.split_query:
-            split = SearchResults(self.split_query, candidates, published_after=after, published_before=before)
-            if split.count():
-                return split
-            self.split_query = None
+        # Not found as written (央行降准): suggest its words (央行 降准) where they find something.
+        self.suggestion = split_into_words(self.query) if not results.count() else None
+        if self.suggestion:
+            split = SearchResults(self.suggestion, candidates, published_after=after, published_before=before)
+            if not split.count():
+                self.suggestion = None
         return results
 
     def get_context_data(self, **kwargs):
@@ -299,12 +298,20 @@ class SearchView(PageRangeMixin, ListView):
                 article.snippet = highlight(article.summary or plain_text(article.body), terms)
             context.update(
                 query=self.query,
-                split_words=self.split_query.split() if self.split_query else None,
+                suggestion=self.suggestion,
+                suggestion_query=self._with_query(self.suggestion) if self.suggestion else None,
                 searched=True,
                 result_count=context["paginator"].count,
                 truncated=self.object_list.truncated,
             )
         return context
+
+    def _with_query(self, query):
+        """This search's parameters (filters included) with ``query`` instead, from page 1."""
+        parameters = self.request.GET.copy()
+        parameters["q"] = query
+        parameters.pop("page", None)
+        return parameters.urlencode()
 
 
 class RobotsView(TemplateView):

@@ -186,20 +186,25 @@ class TestSearchForm:
         second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
         assert second.count('class="article-item"') == 5
 
-    def test_a_query_not_found_as_written_finds_its_words(self, client, django_capture_on_commit_callbacks):
+    def test_a_query_not_found_as_written_suggests_its_words(self, client, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             both = make_article(title="央行宣布降准0.25个百分点")
             make_article(title="央行开展逆回购操作")
 
-        content = client.get("/search/", {"q": "央行降准"}).content.decode()
-        assert "没有找到与“央行降准”完全一致的消息，以下是同时含有“央行”、“降准”的结果" in content
-        assert re.findall(r'href="/news/([^/]+)/', content) == [both.info_code]
-        assert "<mark>央行</mark>" in content and "<mark>降准</mark>" in content
+        content = client.get("/search/", {"q": "央行降准", "start": "2020-01-01"}).content.decode()
+        assert "共找到 0 条结果" in content, "what was typed is what is searched"
+        assert "没有找到与“央行降准”完全一致的消息。分开搜索这些词试试" in content
+        [link] = re.findall(r'class="search-suggestion"[^>]*>[^<]*<a href="\?([^"]+)">央行 降准</a>', content)
+        assert "start=2020-01-01" in link, "the filters are kept"
+
+        followed = client.get("/search/?" + link.replace("&amp;", "&")).content.decode()
+        assert re.findall(r'href="/news/([^/]+)/', followed) == [both.info_code]
+        assert "<mark>央行</mark>" in followed and "<mark>降准</mark>" in followed
 
         as_written = client.get("/search/", {"q": "央行宣布"}).content.decode()
-        assert "共找到 1 条结果" in as_written and "完全一致" not in as_written
+        assert "共找到 1 条结果" in as_written and "分开搜索" not in as_written
         nowhere = client.get("/search/", {"q": "央行加息"}).content.decode()
-        assert "共找到 0 条结果" in nowhere and "完全一致" not in nowhere
+        assert "共找到 0 条结果" in nowhere and "分开搜索" not in nowhere, "no suggestion that finds nothing"
 
     def test_empty_or_blank_query_shows_the_form(self, client, db):
         for query in ({}, {"q": ""}, {"q": "   "}):
