@@ -35,7 +35,18 @@ def _seconds(moment):
     return min(max(int(moment.timestamp()), 0), _MAX_KEY_SECONDS)
 
 
-class SqliteIndex:
+class _Index:
+    """What both indexes share; each names its ``key_column`` and ``article_id_column``."""
+
+    def newest_sql(self, matches, few):
+        """The article ids of ``matches`` (a FROM and WHERE), newest first, for LIMIT and OFFSET.
+
+        Read in key order: each index entry is tested in turn until enough have matched.
+        """
+        return f"SELECT {self.article_id_column} {matches} ORDER BY {self.key_column} DESC LIMIT %s OFFSET %s"
+
+
+class SqliteIndex(_Index):
     """The tokens live in an ordinary table whose integer key is the FTS5 table's rowid.
 
     FTS5 reads its matches in rowid order, so "newest first" costs nothing, and the article id is
@@ -89,13 +100,6 @@ class SqliteIndex:
     def delete_all(self, cursor):
         cursor.execute("DELETE FROM articles_search_document")
 
-    def newest_sql(self, matches, few):
-        """The article ids of ``matches`` (a FROM and WHERE), newest first, for LIMIT and OFFSET.
-
-        FTS5 reads its matches in key order whether they are few or many.
-        """
-        return f"SELECT {self.article_id_column} {matches} ORDER BY {self.key_column} DESC LIMIT %s OFFSET %s"
-
     def match_sql(self, terms, tier="anywhere"):
         """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest)."""
         expression = " AND ".join(_fts5_phrase(term) for term in terms)
@@ -106,7 +110,7 @@ class SqliteIndex:
         return "articles_search MATCH %s", [expression]
 
 
-class PostgresIndex:
+class PostgresIndex(_Index):
     """Per article, a tsvector of the title and one of everything, each GIN-indexed, and its key.
 
     The title has a vector of its own, not a weight within the other: PostgreSQL's statistics
@@ -162,7 +166,7 @@ class PostgresIndex:
                 f"WITH matches AS MATERIALIZED (SELECT {self.article_id_column} AS id, {self.key_column} AS key "
                 f"{matches}) SELECT id FROM matches ORDER BY key DESC LIMIT %s OFFSET %s"
             )
-        return f"SELECT {self.article_id_column} {matches} ORDER BY {self.key_column} DESC LIMIT %s OFFSET %s"
+        return super().newest_sql(matches, few)
 
     def match_sql(self, terms, tier="anywhere"):
         """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest)."""
