@@ -138,8 +138,13 @@ class ArticlePaginator(Paginator):
         self.list_key = hashlib.sha256(list_key.encode()).hexdigest()
 
     @cached_property
+    def version(self):
+        """The content version this paginator's count and anchors belong to, read once."""
+        return current_version()
+
+    @cached_property
     def count(self):
-        key = COUNT_KEY.format(version=current_version(), list=self.list_key)
+        key = COUNT_KEY.format(version=self.version, list=self.list_key)
         return cache.get_or_set(key, lambda: Paginator.count.func(self), VERSION_FACTS_SECONDS)
 
     def page(self, number):
@@ -159,7 +164,7 @@ class ArticlePaginator(Paginator):
 
     def _anchor(self, position):
         """(published_at, pk) of the row at ``position`` in the list (read from an index alone)."""
-        key = ANCHOR_KEY.format(version=current_version(), list=self.list_key, position=position)
+        key = ANCHOR_KEY.format(version=self.version, list=self.list_key, position=position)
         return cache.get_or_set(
             key, lambda: self.object_list.values_list("published_at", "pk")[position], VERSION_FACTS_SECONDS
         )
