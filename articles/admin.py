@@ -1,9 +1,8 @@
-import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
@@ -12,12 +11,11 @@ from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.admin import VersionAdmin
 
+from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
-from .images import make_thumbnail
 from .models import Article, Category, NotIndexed, StockReference, Tag, TaggedArticle
-from .sanitize import plain_text, sanitize_html
+from .sanitize import plain_label, plain_text, sanitize_html
 from .search import MAX_RESULTS, matching_ids
-from .tagging import merge_tags
 
 admin.site.site_header = "金融消息 · 编辑后台"
 admin.site.site_title = "金融消息编辑后台"
@@ -66,10 +64,14 @@ class ArticleAdminForm(forms.ModelForm):
         }
 
     def clean_title(self):
-        title = plain_text(self.cleaned_data["title"])
+        title = plain_label(self.cleaned_data["title"])
         if not title:
             raise forms.ValidationError("标题不能为空，也不能只有 HTML 标签。")
         return title
+
+    def clean_tags(self):
+        # Tag names are plain text, like titles: what is typed with markup keeps only its text.
+        return [name for name in (plain_label(name) for name in self.cleaned_data["tags"]) if name]
 
     def clean_summary(self):
         return plain_text(self.cleaned_data["summary"], whitespace="lines")
@@ -191,25 +193,38 @@ class ArticleAdmin(VersionAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not self.has_publish_permission(request):
+            # What publishing.save_article would refuse anyway, shown as text rather than as a field.
             fields.append("status")
+            if obj is not None and obj.status == Article.Status.PUBLISHED:
+                fields.append("published_at")
         return fields
 
     def get_changeform_initial_data(self, request):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
 
     def save_model(self, request, obj, form, change):
-        # An editor's change is never overwritten by a later import of the same post.
-        obj.edited_since_import = True
-        if "cover_image" in form.changed_data:
-            obj.cover_thumbnail = make_thumbnail(obj.cover_image) if obj.cover_image else ""
-        super().save_model(request, obj, form, change)
+        # Marked as edited, so a later import of the same post never overwrites it.
+        publishing.save_article(
+            obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Tags and stocks were saved with the article, in its revision; only inlines would be left."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        publishing.delete_articles(Article.objects.filter(pk=obj.pk), user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        publishing.delete_articles(queryset, user=request.user)
 
     def view_on_site(self, obj):
         url = obj.get_absolute_url()
         return url if Article.objects.published().filter(pk=obj.pk).exists() else f"{url}?preview=1"
 
     def has_publish_permission(self, request):
-        return request.user.has_perm("articles.publish_article")
+        return publishing.may_publish(request.user)
 
     @admin.display(description="状态", ordering="status")
     def publication_state(self, article):
@@ -235,29 +250,30 @@ class ArticleAdmin(VersionAdmin):
 
     @admin.action(description="发布所选文章", permissions=["publish"])
     def publish(self, request, queryset):
-        count = self._set_status(request, queryset, Article.Status.PUBLISHED, "发布")
+        count = publishing.set_status(queryset, Article.Status.PUBLISHED, user=request.user, comment="发布")
         self.message_user(request, f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）。", messages.SUCCESS)
 
     @admin.action(description="撤回为草稿", permissions=["publish"])
     def withdraw(self, request, queryset):
-        count = self._set_status(request, queryset, Article.Status.DRAFT, "撤回为草稿")
+        count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
         self.message_user(request, f"已将 {count} 篇文章撤回为草稿，读者已看不到它们。", messages.SUCCESS)
 
-    def _set_status(self, request, queryset, status, comment):
-        """Save each article (so history, signals and the edited mark all apply) in one transaction."""
-        with transaction.atomic(), reversion.create_revision():
-            reversion.set_user(request.user)
-            reversion.set_comment(comment)
-            articles = list(queryset.exclude(status=status))
-            for article in articles:
-                article.status = status
-                article.edited_since_import = True
-                article.save(update_fields=["status", "edited_since_import", "updated_at"])
-        return len(articles)
+
+class TopicAdmin(admin.ModelAdmin):
+    """Categories, tags and stocks, written through publishing like articles."""
+
+    def save_model(self, request, obj, form, change):
+        publishing.save_topic(obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        publishing.delete_topics(type(obj).objects.filter(pk=obj.pk), user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        publishing.delete_topics(queryset, user=request.user)
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TopicAdmin):
     list_display = ["display_name", "name", "slug", "article_count"]
     search_fields = ["name", "title", "slug"]
     fields = ["name", "title", "slug", "description"]
@@ -281,7 +297,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(TopicAdmin):
     list_display = ["name", "slug", "article_count"]
     search_fields = ["name", "slug"]
     fields = ["name", "slug"]
@@ -306,13 +322,13 @@ class TagAdmin(admin.ModelAdmin):
             self.message_user(request, "请至少选择两个标签再合并。", messages.WARNING)
             return
         kept, merged = tags[0], tags[1:]
-        merge_tags(kept, merged)
+        publishing.merge_tags(kept, merged, user=request.user)
         names = "、".join(tag.name for tag in merged)
         self.message_user(request, f"已将 {names} 合并到“{kept.name}”。", messages.SUCCESS)
 
 
 @admin.register(StockReference)
-class StockReferenceAdmin(admin.ModelAdmin):
+class StockReferenceAdmin(TopicAdmin):
     list_display = ["code", "market", "name", "article_count"]
     list_filter = ["market"]
     search_fields = ["code", "name"]

@@ -8,16 +8,13 @@ class ArticlesConfig(AppConfig):
     verbose_name = "新闻"
 
     def ready(self):
-        from .caching import content_changed
-        from .models import Article, Category, StockReference, Tag, TaggedArticle
+        from .models import Article, StockReference
         from .roles import ensure_editor_group
+        from .search import index_unindexed_articles
         from .search import signals as search_signals
 
-        for model in (Article, Category, Tag, TaggedArticle, StockReference):
-            post_save.connect(content_changed, sender=model, dispatch_uid=f"cache-save-{model.__name__}")
-            post_delete.connect(content_changed, sender=model, dispatch_uid=f"cache-delete-{model.__name__}")
-        m2m_changed.connect(content_changed, sender=Article.stocks.through, dispatch_uid="cache-stocks")
-
+        # The search index follows every write of the rows it copies, whoever makes it (the cache
+        # is told by articles/publishing.py, which knows what a change means to readers).
         post_save.connect(search_signals.article_saved, sender=Article, dispatch_uid="search-article-saved")
         post_delete.connect(search_signals.article_deleted, sender=Article, dispatch_uid="search-article-deleted")
         m2m_changed.connect(
@@ -27,3 +24,5 @@ class ArticlesConfig(AppConfig):
 
         # After auth has created this app's permissions (its receiver is connected first).
         post_migrate.connect(ensure_editor_group, sender=self, dispatch_uid="articles.ensure_editor_group")
+        # Migrations hold no live code: entries an index migration dropped are written here.
+        post_migrate.connect(index_unindexed_articles, sender=self, dispatch_uid="articles.index_unindexed")

@@ -1,11 +1,15 @@
-"""URL parameters restricted to what they can contain, so odd URLs are a 404 before any query."""
+"""URL parameters restricted to what they can contain, so odd URLs are a 404 before any query.
 
-from .importing.frontmatter import MAX_INFO_CODE_LENGTH
+The code converters accept exactly what the model's validators accept (validators.py), so every
+stored code has a URL.
+"""
+
 from .models import Market
+from .validators import INFO_CODE_REGEX, STOCK_CODE_REGEX
 
 
 class InfoCodeConverter:
-    regex = rf"[\w.-]{{1,{MAX_INFO_CODE_LENGTH}}}"
+    regex = INFO_CODE_REGEX
 
     def to_python(self, value):
         return value
@@ -19,7 +23,7 @@ class MarketConverter(InfoCodeConverter):
 
 
 class StockCodeConverter(InfoCodeConverter):
-    regex = r"[A-Za-z0-9._]{1,20}"
+    regex = STOCK_CODE_REGEX
 
 
 class OldCategoryNameConverter(InfoCodeConverter):

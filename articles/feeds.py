@@ -4,7 +4,6 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
 from .models import Article, Category, StockReference, Tag
-from .views import article_list
 
 FEED_SIZE = 20
 
@@ -26,7 +25,7 @@ class LatestFeed(Feed):
         return response
 
     def articles(self, obj):
-        return article_list()
+        return Article.objects.listed()
 
     def items(self, obj=None):
         return self.articles(obj)[:FEED_SIZE]
@@ -58,7 +57,7 @@ class CategoryFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return article_list().filter(category=obj)
+        return Article.objects.listed().filter(category=obj)
 
 
 class TagFeed(LatestFeed):
@@ -72,7 +71,7 @@ class TagFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return article_list().filter(tagged_items__tag=obj)
+        return Article.objects.listed().filter(tagged_items__tag=obj)
 
 
 class StockFeed(LatestFeed):
@@ -86,4 +85,4 @@ class StockFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return article_list().filter(stocks=obj)
+        return Article.objects.listed().filter(stocks=obj)

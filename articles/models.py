@@ -10,16 +10,35 @@ from taggit.models import TagBase, TaggedItemBase
 
 from .images import validate_cover_image
 from .slugs import pinyin_slug, unique_slug
+from .validators import (
+    MAX_INFO_CODE_LENGTH,
+    MAX_STOCK_CODE_LENGTH,
+    validate_info_code,
+    validate_plain_text,
+    validate_stock_code,
+)
 
 DEFAULT_CATEGORY_NAME = "未分类"
 
 
 class Category(models.Model):
-    name = models.CharField("名称", max_length=200, unique=True, help_text="来源文件中的分类名，如 cailianshe。")
+    name = models.CharField(
+        "名称",
+        max_length=200,
+        unique=True,
+        validators=[validate_plain_text],
+        help_text="来源文件中的分类名，如 cailianshe。",
+    )
     slug = models.SlugField(
         "网址别名", max_length=200, unique=True, help_text="网址中使用的英文别名，留空则由名称的拼音生成。"
     )
-    title = models.CharField("显示名称", max_length=200, blank=True, help_text="读者看到的名称，如 财联社。")
+    title = models.CharField(
+        "显示名称",
+        max_length=200,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="读者看到的名称，如 财联社。",
+    )
     description = models.TextField("简介", blank=True)
 
     class Meta:
@@ -46,7 +65,7 @@ class Category(models.Model):
 class Tag(TagBase):
     """A taggit tag whose slug is pinyin, so Chinese tag names get readable ASCII URLs."""
 
-    name = models.CharField("名称", max_length=100, unique=True)
+    name = models.CharField("名称", max_length=100, unique=True, validators=[validate_plain_text])
     slug = models.SlugField("网址别名", max_length=100, unique=True, allow_unicode=False)
 
     class Meta:
@@ -99,9 +118,16 @@ MARKET_EASTMONEY_IDS = {market: market_id for market_id, market in EASTMONEY_MAR
 
 
 class StockReference(models.Model):
-    code = models.CharField("代码", max_length=20, help_text="如 601601、02601、NIO、BK0493。")
+    code = models.CharField(
+        "代码",
+        max_length=MAX_STOCK_CODE_LENGTH,
+        validators=[validate_stock_code],
+        help_text="如 601601、02601、NIO、BRK-B、BK0493。",
+    )
     market = models.CharField("市场", max_length=10, choices=Market.choices)
-    name = models.CharField("名称", max_length=100, blank=True, help_text="如 中国太保、蔚来、新能源。")
+    name = models.CharField(
+        "名称", max_length=100, blank=True, validators=[validate_plain_text], help_text="如 中国太保、蔚来、新能源。"
+    )
 
     class Meta:
         verbose_name = "股票"
@@ -147,6 +173,10 @@ class ArticleQuerySet(models.QuerySet):
         shown = NotIndexed("published_at", output_field=models.DateTimeField())
         return self.filter(LessThanOrEqual(shown, timezone.now()), status=Article.Status.PUBLISHED)
 
+    def listed(self):
+        """Public articles with what a list item shows (title, time, category, summary), in one query."""
+        return self.published().select_related("category").defer("body", "source_path", "source_hash")
+
     def scheduled(self):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
@@ -166,12 +196,13 @@ class Article(models.Model):
 
     info_code = models.CharField(
         "资讯编号",
-        max_length=64,
+        max_length=MAX_INFO_CODE_LENGTH,
         unique=True,
         default=new_info_code,
+        validators=[validate_info_code],
         help_text="东方财富资讯编号（来源文件名中日期后的部分），唯一标识一篇文章。",
     )
-    title = models.CharField("标题", max_length=300)
+    title = models.CharField("标题", max_length=300, validators=[validate_plain_text])
     slug = models.SlugField("网址别名", max_length=100, blank=True, help_text="留空则由标题的拼音生成。")
     summary = models.TextField("摘要", blank=True, help_text="纯文本，显示在正文之上，也用作搜索引擎描述。")
     body = models.TextField("正文", blank=True, help_text="保存时按白名单清理 HTML。")
@@ -225,4 +256,6 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
+        if not self.slug:
+            return reverse("articles:article-short", kwargs={"info_code": self.info_code})
         return reverse("articles:article", kwargs={"info_code": self.info_code, "slug": self.slug})

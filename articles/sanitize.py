@@ -34,6 +34,8 @@ _body_cleaner = nh3.Cleaner(
 )
 _text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
 
+# Enough for markup escaped twice over; a name still changing after that is refused by validation.
+_MAX_LABEL_PASSES = 5
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -58,3 +60,20 @@ def plain_text(fragment, whitespace="collapse"):
         lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
         return "\n".join(line for line in lines if line)
     return _WHITESPACE.sub(" ", text)
+
+
+def plain_label(fragment, whitespace="collapse", max_length=None):
+    """The text of a title or a name (category, tag, stock): ``plain_text`` until nothing in it
+    reads as markup any more, cut to ``max_length``.
+
+    Escaped markup (``&lt;b&gt;``) is markup again once its entities are decoded, so one pass is
+    not always enough. The one rule for every title and name: validators.validate_plain_text
+    accepts exactly what this leaves unchanged.
+    """
+    text = fragment or ""
+    for _ in range(_MAX_LABEL_PASSES):
+        settled = plain_text(text, whitespace)[:max_length]
+        if settled == text:
+            break
+        text = settled
+    return text

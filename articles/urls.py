@@ -1,6 +1,7 @@
 from django.urls import path, re_path, register_converter
 
 from . import converters, feeds, views
+from .validators import INFO_CODE_REGEX
 
 register_converter(converters.InfoCodeConverter, "info_code")
 register_converter(converters.MarketConverter, "market")
@@ -34,7 +35,9 @@ urlpatterns = [
 # so it never shadows the site's own top-level paths.
 old_site_urlpatterns = [
     re_path(
-        r"^(?P<category>[^/]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<name>[\w.-]{1,64})\.html$",
+        r"^(?P<category>[^/]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<name>"
+        + INFO_CODE_REGEX
+        + r")\.html$",
         views.old_post_redirect,
         name="old-post",
     ),

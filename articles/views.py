@@ -9,9 +9,9 @@ from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
-from .caching import ArticlePaginator
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .models import Article, Category, StockReference, Tag, TaggedArticle
+from .pagination import ArticlePaginator
 from .sanitize import plain_text
 from .search import SearchResults
 from .search.text import highlight, split_into_words
@@ -27,11 +27,6 @@ RELATED_COUNT = 5
 # Related articles are looked for among those published this close to the article: news is
 # related to what happened around it, and the query then costs the same at any database size.
 RELATED_WINDOW = dt.timedelta(days=3)
-
-
-def article_list():
-    """Public articles with what a list item shows (title, time, category, summary) in one query."""
-    return Article.objects.published().select_related("category").defer("body", "source_path", "source_hash")
 
 
 class PageRangeMixin:
@@ -56,7 +51,7 @@ class ArticleListView(PageRangeMixin, ListView):
     context_object_name = "articles"
 
     def get_queryset(self):
-        return self.filter_articles(article_list())
+        return self.filter_articles(Article.objects.listed())
 
     def filter_articles(self, queryset):
         return queryset
@@ -69,9 +64,9 @@ class HomeView(TemplateView):
     template_name = "articles/home.html"
 
     def get_context_data(self, **kwargs):
-        latest = list(article_list()[:HOME_LATEST_COUNT])
+        latest = list(Article.objects.listed()[:HOME_LATEST_COUNT])
         ranked = (
-            article_list()
+            Article.objects.listed()
             .filter(published_at__gte=self._window_start())
             .annotate(
                 rank=Window(
@@ -123,7 +118,7 @@ class ArticleDetailView(DetailView):
         article = self.object
         tags, stocks = list(article.tags.all()), list(article.stocks.all())
         # A range on published_at (which the category index serves), less the ties on the wrong side.
-        same_category = article_list().filter(category_id=article.category_id)
+        same_category = Article.objects.listed().filter(category_id=article.category_id)
         older = same_category.filter(published_at__lte=article.published_at).exclude(
             published_at=article.published_at, id__gte=article.id
         )
@@ -157,7 +152,7 @@ class ArticleDetailView(DetailView):
         )
         shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
-        nearby = article_list().filter(published_at__range=around)
+        nearby = Article.objects.listed().filter(published_at__range=around)
         return list(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
 
 
@@ -230,7 +225,7 @@ class ArchiveMixin(PageRangeMixin):
     month_format = "%m"
 
     def get_queryset(self):
-        return article_list()
+        return Article.objects.listed()
 
     def get(self, request, *args, **kwargs):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.

@@ -19,7 +19,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.server import gunicorn  # noqa: E402
+from finews.testing.server import gunicorn  # noqa: E402
 
 PAGES = {"home": "/", "article": "/news/NW202611200000000001/", "category": "/category/cailianshe/"}
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]

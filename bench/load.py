@@ -15,7 +15,7 @@ from articles.importing.stocks import normalise
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle
 from articles.search import index_entry
 from articles.search.backends import current_backend
-from bench.generate import SOURCES, WORDS, Vocabulary, stock_pool
+from finews.testing.synthetic import SOURCES, WORDS, Vocabulary, stock_pool
 
 BATCH = 5000
 

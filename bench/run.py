@@ -23,8 +23,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.generate import write_posts  # noqa: E402
-from bench.server import gunicorn  # noqa: E402
+from finews.testing.server import gunicorn  # noqa: E402
+from finews.testing.synthetic import write_posts  # noqa: E402
 
 STEPS = ["imports", "new_post", "throughput", "load_during_import", "scale", "search"]
 PYTHON = sys.executable

@@ -5,6 +5,7 @@ import itertools
 
 from django.utils import timezone
 
+from articles import publishing
 from articles.models import Article, Category, Market, StockReference
 
 _numbers = itertools.count(1)
@@ -12,26 +13,24 @@ _numbers = itertools.count(1)
 
 def make_category(name=None, **fields):
     name = name or f"category{next(_numbers)}"
-    return Category.objects.create(name=name, **fields)
+    return publishing.save_topic(Category(name=name, **fields))
 
 
 def make_article(category=None, tags=(), stocks=(), **fields):
+    """An article written as the import writes one (through publishing, not marked as edited)."""
     number = next(_numbers)
     fields.setdefault("info_code", f"T{number:06d}")
     fields.setdefault("title", f"测试文章{number}")
     fields.setdefault("body", f"<p>正文{number}</p>")
     fields.setdefault("status", Article.Status.PUBLISHED)
     fields.setdefault("published_at", timezone.now() - dt.timedelta(hours=number))
-    article = Article.objects.create(category=category or make_category(), **fields)
-    if tags:
-        article.tags.set(list(tags))
-    if stocks:
-        article.stocks.set(stocks)
-    return article
+    article = Article(category=category or make_category(), **fields)
+    return publishing.save_article(article, tags=list(tags), stocks=list(stocks), edited=False)
 
 
 def make_stock(code="601601", market=Market.SHANGHAI, name=""):
-    return StockReference.objects.get_or_create(code=code, market=market, defaults={"name": name})[0]
+    stock = StockReference.objects.filter(code=code, market=market).first()
+    return stock or publishing.save_topic(StockReference(code=code, market=market, name=name))
 
 
 def article_form(category, **overrides):

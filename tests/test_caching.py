@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache, caches
 from django.utils import timezone
 
+from articles import publishing
 from articles.models import Article, Tag
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category
@@ -86,7 +87,7 @@ def test_an_edited_article_is_visible_at_once(client, committed):
 
     with committed():
         article.title = "改后的标题"
-        article.save()
+        publishing.save_article(article)
 
     assert "改后的标题" in client.get(url).content.decode()
 
@@ -98,7 +99,7 @@ def test_a_renamed_tag_is_visible_at_once(client, committed):
     with committed():
         tag = Tag.objects.get(name="港股")
         tag.name = "香港股市"
-        tag.save()
+        publishing.save_topic(tag)
 
     assert "香港股市" in client.get(article.get_absolute_url()).content.decode()
 
@@ -108,8 +109,7 @@ def test_withdrawn_article_leaves_at_once(client, committed):
     assert "将被撤回" in client.get("/").content.decode()
 
     with committed():
-        article.status = Article.Status.DRAFT
-        article.save()
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.DRAFT)
 
     assert "将被撤回" not in client.get("/").content.decode()
     assert client.get(article.get_absolute_url()).status_code == 404
@@ -153,7 +153,7 @@ class TestDeepPages:
 
     @pytest.fixture
     def category(self, monkeypatch):
-        monkeypatch.setattr("articles.caching.ANCHOR_PAGES", 2)  # groups of 40 articles
+        monkeypatch.setattr("articles.pagination.ANCHOR_PAGES", 2)  # groups of 40 articles
         category = make_category("shendu")
         base = timezone.now() - dt.timedelta(days=1)
         # Three articles to a minute: ties at the anchors, which the order breaks by id.
@@ -171,10 +171,11 @@ class TestDeepPages:
         return category
 
     def pages(self, category):
-        from articles.caching import ArticlePaginator
-        from articles.views import article_list
+        from articles.pagination import ArticlePaginator
 
-        paginator = ArticlePaginator(article_list().filter(category=category), 20, list_key="/category/shendu/")
+        paginator = ArticlePaginator(
+            Article.objects.listed().filter(category=category), 20, list_key="/category/shendu/"
+        )
         return [[article.info_code for article in paginator.page(number)] for number in paginator.page_range]
 
     def expected(self, category):

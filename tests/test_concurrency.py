@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from bench.server import gunicorn
+from finews.testing.server import gunicorn
 from tests.conftest import post_text
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ def test_cron_runs_pick_up_new_and_changed_files(scratch_database, tmp_path):
 
 
 def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_path):
-    from bench.generate import write_posts
+    from finews.testing.synthetic import write_posts
 
     manage(scratch_database, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
     posts = write_posts(tmp_path / "incoming", 150)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection
 
-from bench.server import gunicorn
+from finews.testing.server import gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 

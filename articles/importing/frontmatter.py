@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
+
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MAX_FRONT_MATTER_CHARS = 64 * 1024
-MAX_INFO_CODE_LENGTH = 64
 
 
 class PostError(ValueError):
@@ -198,7 +199,6 @@ class FileName:
 
 
 _FILE_NAME = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-(.*)$")
-_INFO_CODE = re.compile(r"^[\w.-]+$")
 
 
 def parse_file_name(path):
@@ -211,6 +211,9 @@ def parse_file_name(path):
     else:
         # Jekyll's date is missing ("-202205262391921712.md"): the code is what follows the dash.
         info_code, date = stem[1:] if stem.startswith("-") else stem, None
-    if not info_code or len(info_code) > MAX_INFO_CODE_LENGTH or not _INFO_CODE.match(info_code):
-        raise PostError(f"file name gives no usable info code ({stem!r})")
+    if not is_url_code(info_code, MAX_INFO_CODE_LENGTH):
+        raise PostError(
+            f"file name gives no usable info code ({stem!r}): it must be 1 to {MAX_INFO_CODE_LENGTH} ASCII letters, "
+            "digits, '.', '_' or '-', and not '.' or '..'"
+        )
     return FileName(info_code=info_code, date=date)

@@ -4,15 +4,18 @@ import enum
 import hashlib
 import logging
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import reversion
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from articles.models import Article, Category, StockReference, Tag, TaggedArticle
+from articles import publishing
+from articles.models import Article, Category, StockReference, Tag
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
@@ -58,21 +61,38 @@ class ImportSummary:
 def find_post_files(paths):
     """Yield ``(path, error)`` for every post under ``paths`` (files or folders, searched recursively).
 
-    A path that does not exist yields an error instead of a path. Hidden files and folders are
-    skipped, as Jekyll does.
+    A path that cannot be imported yields an error instead: one that does not exist, one that is
+    not a regular file (a FIFO would block the import forever, a device never end), and a symbolic
+    link that leads out of the folder given (a post is only what is in the posts folder). Links to
+    folders are not followed. Hidden files and folders are skipped, as Jekyll does.
     """
     for given in map(Path, paths):
-        if given.is_file():
-            yield given, None
-        elif given.is_dir():
+        if given.is_dir():
+            root = given.resolve()
             for folder, folder_names, file_names in os.walk(given):
                 folder_names[:] = sorted(name for name in folder_names if not name.startswith("."))
                 for name in sorted(file_names):
                     candidate = Path(folder) / name
                     if not name.startswith(".") and candidate.suffix.lower() in POST_EXTENSIONS:
-                        yield candidate, None
+                        yield candidate, _not_a_post_file(candidate, root)
+        elif given.exists() or given.is_symlink():
+            yield given, _not_a_post_file(given, root=None)
         else:
             yield given, "no such file or folder"
+
+
+def _not_a_post_file(path, root):
+    """Why ``path`` cannot be read as a post (None if it can); links must stay inside ``root``."""
+    try:
+        target = path.resolve(strict=True)
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError):
+        return "a broken symbolic link"
+    if root is not None and path.is_symlink() and not target.is_relative_to(root):
+        return f"a symbolic link to {target}, outside the folder; not followed"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device); skipped"
+    return None
 
 
 def file_digest(raw):
@@ -104,8 +124,8 @@ class PostImporter:
 
     def _import_file(self, path):
         try:
-            raw = _read_post_bytes(path)
             info_code = parse_file_name(path).info_code
+            raw = _read_post_bytes(path)
             digest = file_digest(raw)
             existing = (
                 Article.objects.filter(info_code=info_code)
@@ -128,6 +148,9 @@ class PostImporter:
             return FileReport(path, Outcome.UPDATED if existing else Outcome.CREATED, warnings=parsed.warnings)
         try:
             outcome = self._save(parsed, existing, path, digest)
+        except ValidationError as error:
+            self._forget_lookups()
+            return FileReport(path, Outcome.REJECTED, _validation_reason(error), parsed.warnings)
         except IntegrityError:
             # Another import created the same article (or tag, stock, category) meanwhile:
             # this file's transaction was rolled back; try once more against what is there now.
@@ -142,32 +165,27 @@ class PostImporter:
 
     @transaction.atomic
     def _save(self, parsed, existing, path, digest):
-        # Each import is a revision, so an editor can always go back to the version as imported.
-        with reversion.create_revision():
-            reversion.set_comment(f"导入 {path.name}")
-            return self._write_article(parsed, existing, path, digest)
-
-    def _write_article(self, parsed, existing, path, digest):
-        article = existing or Article(info_code=parsed.info_code)
+        """Write the article through the one write path: a revision per import, so an editor can
+        always go back to the version as imported."""
+        # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
+        article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
         article.title = parsed.title
         article.summary = parsed.body.summary
         article.body = parsed.body.html
         article.category = self._category(parsed)
         article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
         article.published_at = parsed.published_at
-        article.source_url = parsed.body.source_url
+        article.source_url = _usable_url(parsed.body.source_url, parsed.warnings)
         article.source_name = parsed.body.source_name
         article.source_path = str(path)[:1000]
         article.source_hash = digest
-        article.edited_since_import = False
-        article.save()
-        self._set_tags(article, parsed.tag_names, is_new=existing is None)
-        stocks = self._stock_references(parsed.body.stocks)
-        if existing:
-            article.stocks.set(stocks)
-        elif stocks:
-            # A new article has none yet: nothing to read back first.
-            article.stocks.add(*stocks)
+        publishing.save_article(
+            article,
+            tags=[self._tag(name) for name in parsed.tag_names],
+            stocks=self._stock_references(parsed.body.stocks),
+            edited=False,
+            comment=f"导入 {path.name}",
+        )
         return Outcome.UPDATED if existing else Outcome.CREATED
 
     def _forget_lookups(self):
@@ -181,28 +199,15 @@ class PostImporter:
         if category is None:
             category = Category.objects.filter(name=parsed.category_name).first()
             if category is None:
-                category = Category.objects.create(name=parsed.category_name, title=parsed.category_title)
+                category = publishing.save_topic(Category(name=parsed.category_name, title=parsed.category_title))
             self._categories[parsed.category_name] = category
         return category
 
-    def _set_tags(self, article, names, is_new):
-        """The article's tags become exactly ``names`` (matched case-insensitively, as taggit does)."""
-        wanted = {self._tag(name).pk for name in names}
-        current = (
-            set()
-            if is_new
-            else set(TaggedArticle.objects.filter(content_object=article).values_list("tag_id", flat=True))
-        )
-        if current - wanted:
-            TaggedArticle.objects.filter(content_object=article, tag_id__in=current - wanted).delete()
-        TaggedArticle.objects.bulk_create(
-            [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
-        )
-
     def _tag(self, name):
+        """The Tag named ``name``, matched case-insensitively as taggit does, created when new."""
         key = name.casefold()
         if key not in self._tags:
-            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            tag = Tag.objects.filter(name__iexact=name).first() or publishing.save_topic(Tag(name=name))
             self._tags[key] = tag
         return self._tags[key]
 
@@ -215,18 +220,41 @@ class PostImporter:
             stock = self._stocks[(mention.market, mention.code)]
             if mention.name and not stock.name:
                 stock.name = mention.name
-                stock.save(update_fields=["name"])
+                publishing.save_topic(stock)
         return [self._stocks[key] for key in keys]
 
 
 def _read_post_bytes(path):
+    """The file's bytes; never blocks on a FIFO swapped in since it was listed, never reads past the limit."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise PostError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise PostError("not a regular file (a FIFO, socket or device); skipped")
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise PostError(f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise PostError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    return raw
+
+
+def _usable_url(url, warnings):
+    """``url`` if it is a valid http(s) URL; otherwise nothing, with a warning (the post is still taken)."""
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            warnings.append(f"source link {url[:100]!r} is not a valid URL; left out")
+            return ""
+    return url
+
+
+def _validation_reason(error):
+    """A ValidationError as one line for the report: the field and what is wrong with it."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
 
 
 def _stock_references(mentions):

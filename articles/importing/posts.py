@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from articles.models import DEFAULT_CATEGORY_NAME
-from articles.sanitize import plain_text
+from articles.sanitize import plain_label
 
 from .body import CleanBody, clean_body
 from .frontmatter import (
@@ -50,7 +50,7 @@ def parse_post(path, raw):
     front_matter_text, body_text = split_front_matter(text)
     front_matter = parse_front_matter(front_matter_text)
 
-    title = plain_text(as_text(front_matter.get("title")))[:MAX_TITLE_LENGTH]
+    title = plain_label(as_text(front_matter.get("title")), max_length=MAX_TITLE_LENGTH)
     published_at = parse_date(front_matter.get("date"))
     problems = []
     if not title:
@@ -68,12 +68,12 @@ def parse_post(path, raw):
     categories = [
         name
         for name in (
-            plain_text(item, whitespace="keep")[:MAX_CATEGORY_LENGTH]
+            plain_label(item, whitespace="keep", max_length=MAX_CATEGORY_LENGTH)
             for item in as_list(front_matter.get("categories"), split_spaces=False)
         )
         if name
     ]
-    tags = [plain_text(item)[:MAX_TAG_LENGTH] for item in as_list(front_matter.get("tags"), split_spaces=True)]
+    tags = [plain_label(item, max_length=MAX_TAG_LENGTH) for item in as_list(front_matter.get("tags"), split_spaces=True)]
     return ParsedPost(
         info_code=file_name.info_code,
         title=title,

@@ -10,20 +10,20 @@ import re
 from dataclasses import dataclass
 
 from articles.models import EASTMONEY_MARKET_IDS, Market
-from articles.sanitize import plain_text
+from articles.sanitize import plain_label
 
 _CODE_PATTERNS = {
     Market.SHANGHAI: re.compile(r"^\d{6}$"),
     Market.SHENZHEN: re.compile(r"^\d{6}$"),
     Market.HONG_KONG: re.compile(r"^\d{5}$"),
-    Market.NASDAQ: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
-    Market.NYSE: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
-    Market.AMEX: re.compile(r"^[A-Z][A-Z0-9._]{0,9}$"),
+    Market.NASDAQ: re.compile(r"^[A-Z][A-Z0-9._-]{0,9}$"),
+    Market.NYSE: re.compile(r"^[A-Z][A-Z0-9._-]{0,9}$"),
+    Market.AMEX: re.compile(r"^[A-Z][A-Z0-9._-]{0,9}$"),
     Market.BOARD: re.compile(r"^BK\d{4}$"),
 }
-_PIPE_FORM = re.compile(r"^(?:K\s+)?([A-Za-z0-9._]+)\|(\d+)\|")
-_COMMA_FORM = re.compile(r"^(\d+),([A-Za-z0-9._]+)$")
-_QUOTE_LINK = re.compile(r"quote\.eastmoney\.com/unify/r/(\d+)\.([A-Za-z0-9._]+)")
+_PIPE_FORM = re.compile(r"^(?:K\s+)?([A-Za-z0-9._-]+)\|(\d+)\|")
+_COMMA_FORM = re.compile(r"^(\d+),([A-Za-z0-9._-]+)$")
+_QUOTE_LINK = re.compile(r"quote\.eastmoney\.com/unify/r/(\d+)\.([A-Za-z0-9._-]+)")
 MAX_NAME_LENGTH = 100
 
 
@@ -81,7 +81,7 @@ def extract_stocks(soup):
         reference = _reference_of(element)
         if reference is None or _is_in_source_line(element):
             continue
-        name = plain_text(element.get_text())[:MAX_NAME_LENGTH]
+        name = plain_label(element.get_text(), max_length=MAX_NAME_LENGTH)
         if not names.get(reference):
             names[reference] = name
     return [StockMention(code=code, market=market, name=name) for (market, code), name in names.items()]

@@ -6,19 +6,18 @@ import threading
 
 from django.db import close_old_connections
 
-from .importer import find_post_files
+from .importer import FileReport, Outcome, find_post_files
 
 
 def file_states(paths):
-    """{path: (size, modification time)} of every post under ``paths``."""
+    """{path: (why it cannot be read or None, size, modification time)} of every post under ``paths``."""
     states = {}
     for path, error in find_post_files(paths):
-        if error is None:
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            states[path] = (stat.st_size, stat.st_mtime_ns)
+        try:
+            stat = os.lstat(path) if error else os.stat(path)
+        except OSError:
+            continue
+        states[path] = (error, stat.st_size, stat.st_mtime_ns)
     return states
 
 
@@ -41,7 +40,8 @@ def watch(paths, importer, interval, report_cycle):
             if stop.is_set():
                 break
             if seen.get(path) != state:
-                reports.append(importer.import_file(path))
+                error = state[0]
+                reports.append(FileReport(path, Outcome.REJECTED, error) if error else importer.import_file(path))
                 seen[path] = state
         report_cycle(reports)
         stop.wait(interval)

@@ -58,6 +58,20 @@ def rebuild_index(progress=None):
     return len(all_ids)
 
 
+def index_unindexed_articles(using="default", **kwargs):
+    """Index every article that has no entry, in batches: after migrate (an index migration leaves
+    the index empty, the migration itself holding no live code), or after an interrupted rebuild."""
+    backend = current_backend()
+    if using != "default" or backend.entries_table not in connection.introspection.table_names():
+        return 0
+    indexed = RawSQL(f"SELECT article_id FROM {backend.entries_table}", ())
+    missing = list(Article.objects.exclude(id__in=indexed).order_by("id").values_list("id", flat=True))
+    for start in range(0, len(missing), INDEX_BATCH_SIZE):
+        with transaction.atomic():
+            index_articles(missing[start : start + INDEX_BATCH_SIZE])
+    return len(missing)
+
+
 def matching_ids(query):
     """The ids of the newest MAX_RESULTS articles (drafts too) matching ``query``; None for no terms."""
     results = SearchResults(query, Article.objects.all())

@@ -54,33 +54,8 @@ class SqliteIndex(_Index):
     indexes every token's first character, for one-character words and words ending in one.
     """
 
-    create_sql = [
-        """CREATE TABLE IF NOT EXISTS articles_search_document (
-            key INTEGER PRIMARY KEY,
-            article_id INTEGER NOT NULL UNIQUE,
-            title TEXT NOT NULL,
-            body TEXT NOT NULL,
-            stocks TEXT NOT NULL
-        )""",
-        """CREATE VIRTUAL TABLE IF NOT EXISTS articles_search USING fts5(
-            title, body, stocks,
-            content='articles_search_document', content_rowid='key', tokenize='unicode61', prefix='1'
-        )""",
-        """CREATE TRIGGER IF NOT EXISTS articles_search_document_inserted
-        AFTER INSERT ON articles_search_document BEGIN
-            INSERT INTO articles_search (rowid, title, body, stocks)
-            VALUES (new.key, new.title, new.body, new.stocks);
-        END""",
-        """CREATE TRIGGER IF NOT EXISTS articles_search_document_deleted
-        AFTER DELETE ON articles_search_document BEGIN
-            INSERT INTO articles_search (articles_search, rowid, title, body, stocks)
-            VALUES ('delete', old.key, old.title, old.body, old.stocks);
-        END""",
-    ]
-    drop_sql = [
-        "DROP TABLE IF EXISTS articles_search",
-        "DROP TABLE IF EXISTS articles_search_document",
-    ]
+    # The table the entries live in (created by migrations 0004 and 0005), one row per article.
+    entries_table = "articles_search_document"
     key_column = "articles_search.rowid"
     article_id_column = f"articles_search.rowid %% {KEY_ID_RANGE}"
 
@@ -118,20 +93,7 @@ class PostgresIndex(_Index):
     The larger statistics target gives rare words (most of them) estimates near their true counts.
     """
 
-    create_sql = [
-        """CREATE TABLE IF NOT EXISTS articles_search (
-            article_id bigint PRIMARY KEY,
-            key bigint NOT NULL,
-            title tsvector NOT NULL,
-            document tsvector NOT NULL
-        )""",
-        "ALTER TABLE articles_search ALTER COLUMN title SET STATISTICS 1000",
-        "ALTER TABLE articles_search ALTER COLUMN document SET STATISTICS 1000",
-        "CREATE INDEX IF NOT EXISTS articles_search_title ON articles_search USING GIN (title)",
-        "CREATE INDEX IF NOT EXISTS articles_search_document ON articles_search USING GIN (document)",
-        "CREATE INDEX IF NOT EXISTS articles_search_key ON articles_search (key)",
-    ]
-    drop_sql = ["DROP TABLE IF EXISTS articles_search"]
+    entries_table = "articles_search"
     key_column = "articles_search.key"
     article_id_column = "articles_search.article_id"
 
@@ -195,9 +157,5 @@ def _chunks(items, size=500):
         yield items[start : start + size]
 
 
-def backend_for(vendor):
-    return PostgresIndex() if vendor == "postgresql" else SqliteIndex()
-
-
 def current_backend():
-    return backend_for(connection.vendor)
+    return PostgresIndex() if connection.vendor == "postgresql" else SqliteIndex()

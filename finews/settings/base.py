@@ -29,10 +29,9 @@ MIDDLEWARE = [
     "articles.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
-    "articles.caching.PublicPageCacheMiddleware",
+    "articles.caching.middleware.PublicPageCacheMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -121,6 +120,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# One language, so no LocaleMiddleware: its "Vary: Accept-Language" would split every cached page by browser.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
@@ -148,7 +148,7 @@ def cache_from_environment():
 
 
 CACHES = {"default": cache_from_environment()}
-# Cached public pages are invalidated on every content change (articles/caching.py); this only bounds
+# Cached public pages are invalidated on every content change (articles/caching/); this only bounds
 # memory. 0 turns the page cache off.
 PAGE_CACHE_SECONDS = 600
 

@@ -1,4 +1,4 @@
-"""Synthetic Jekyll posts in the exact format of the old site, for benchmarks.
+"""Synthetic Jekyll posts in the exact format of the old site, for benchmarks and load tests.
 
 The shapes are those of ../shared/corpus/finews-posts/: short Markdown flash items with the East
 Money link and 返回 lines, long East Money HTML with a > digest, K-line chart blocks, auto-linked
@@ -11,7 +11,7 @@ import itertools
 import random
 from pathlib import Path
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "finews-posts"
+CORPUS_DIR = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "finews-posts"
 
 SOURCES = [
     ("emnews", "东财滚动新闻", ""),

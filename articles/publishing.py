@@ -1,0 +1,179 @@
+"""Every write of what readers see goes through here: the import, the admin, its actions, restores.
+
+Each function validates (the model's rules), checks the user's permissions (``user=None`` is the
+system itself: the import and management commands), writes inside one transaction and, for
+articles, one revision that holds the article with its tags and stocks, and tells the cache once
+the transaction commits. Callers stay thin: a ModelAdmin or a command only gathers its input.
+"""
+
+import reversion
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from .caching import content_changed
+from .images import make_thumbnail, reencode_cover
+from .models import Article, Tag, TaggedArticle
+from .validators import validate_plain_text
+
+PUBLISH_PERMISSION = "articles.publish_article"
+# Fields of a published article that only users who may publish can change: with them an editor
+# could hide a published article (move it to the future) or publish a scheduled one now.
+PUBLISHING_FIELDS = ("status", "published_at")
+NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
+
+
+def may_publish(user):
+    return user is None or user.has_perm(PUBLISH_PERMISSION)
+
+
+def save_article(article, *, user=None, tags=None, stocks=None, edited=True, comment=""):
+    """Validate and save ``article`` whole, with its ``tags`` (names or Tags) and ``stocks``.
+
+    ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
+    editor, so that a later import of its file does not overwrite it. A new cover image is
+    re-encoded and given a thumbnail. Raises ValidationError or PermissionDenied, writing nothing.
+    """
+    is_new = article.pk is None
+    _require(user, "articles.add_article" if is_new else "articles.change_article")
+    with transaction.atomic(), reversion.create_revision():
+        if user is not None:
+            stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
+            _check_publishing_fields(user, article, stored)
+        tag_objects = None if tags is None else _tags(tags)
+        article.edited_since_import = edited
+        # Uniqueness is left to the database's constraints, which also settle two writers racing
+        # (the import retries on IntegrityError); the admin's forms check it first for their message.
+        article.full_clean(validate_unique=False, validate_constraints=False)
+        _prepare_cover(article)
+        article.save()
+        if tag_objects is not None:
+            article.tags.set(tag_objects)
+        if stocks is not None:
+            article.stocks.set(stocks)
+        # Recorded again now that its tags are set: the revision's copy must include them.
+        reversion.add_to_revision(article)
+        _describe_revision(user, comment)
+        content_changed()
+    return article
+
+
+def set_status(articles, status, *, user=None, comment=""):
+    """Publish or withdraw ``articles`` (a queryset), each saved as an edit; returns how many changed."""
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    with transaction.atomic(), reversion.create_revision():
+        changed = list(articles.exclude(status=status))
+        for article in changed:
+            article.status = status
+            article.edited_since_import = True
+            article.save()
+            reversion.add_to_revision(article)
+        _describe_revision(user, comment)
+        content_changed()
+    return len(changed)
+
+
+def delete_articles(articles, *, user=None):
+    _require(user, "articles.delete_article")
+    with transaction.atomic():
+        articles.delete()
+        content_changed()
+
+
+def merge_tags(kept, merged, *, user=None):
+    """Give every article of the ``merged`` tags the ``kept`` tag instead, then delete ``merged``.
+
+    Each article touched is recorded in the revision, with its tags as they are after the merge.
+    """
+    _require(user, "articles.change_tag")
+    _require(user, "articles.delete_tag")
+    merged_ids = [tag.pk for tag in merged if tag.pk != kept.pk]
+    with transaction.atomic(), reversion.create_revision():
+        article_ids = set(
+            TaggedArticle.objects.filter(tag_id__in=merged_ids).values_list("content_object_id", flat=True)
+        )
+        already_tagged = set(
+            TaggedArticle.objects.filter(tag=kept, content_object_id__in=article_ids).values_list(
+                "content_object_id", flat=True
+            )
+        )
+        TaggedArticle.objects.bulk_create(
+            [TaggedArticle(tag=kept, content_object_id=article_id) for article_id in article_ids - already_tagged]
+        )
+        Tag.objects.filter(pk__in=merged_ids).delete()
+        for article in Article.objects.filter(pk__in=article_ids).iterator():
+            reversion.add_to_revision(article)
+        _describe_revision(user, f"合并标签到“{kept.name}”")
+        content_changed()
+
+
+def save_topic(topic, *, user=None):
+    """Validate and save a category, tag or stock: what articles are listed under."""
+    _require(user, f"articles.{'add' if topic.pk is None else 'change'}_{topic._meta.model_name}")
+    # A slug left empty is made from the name when the topic is saved.
+    made_on_save = ["slug"] if hasattr(topic, "slug") and not topic.slug else []
+    with transaction.atomic():
+        topic.full_clean(exclude=made_on_save, validate_unique=False, validate_constraints=False)
+        topic.save()
+        content_changed()
+    return topic
+
+
+def delete_topics(topics, *, user=None):
+    """Delete categories, tags or stocks (a queryset); a category that still has articles is protected."""
+    _require(user, f"articles.delete_{topics.model._meta.model_name}")
+    with transaction.atomic():
+        topics.delete()
+        content_changed()
+
+
+def _require(user, permission):
+    if user is not None and not user.has_perm(permission):
+        raise PermissionDenied(f"你没有这项权限（{permission}）。")
+
+
+def _check_publishing_fields(user, article, stored):
+    if may_publish(user):
+        return
+    if stored is None:
+        if article.status == Article.Status.PUBLISHED:
+            raise PermissionDenied(NO_PUBLISH_PERMISSION)
+        return
+    if article.status != stored.status or (
+        stored.status == Article.Status.PUBLISHED and article.published_at != stored.published_at
+    ):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+
+
+def _tags(tags):
+    """Tags for ``tags`` (Tag objects, or names checked here and created when new)."""
+    names = [tag for tag in tags if isinstance(tag, str)]
+    errors = []
+    for name in names:
+        try:
+            validate_plain_text(name)
+        except ValidationError as error:
+            errors.extend(error.messages)
+        if len(name) > Tag._meta.get_field("name").max_length:
+            errors.append(f"标签“{name[:20]}…”太长了，最多 {Tag._meta.get_field('name').max_length} 个字。")
+    if errors:
+        raise ValidationError({"tags": errors})
+    return list(tags)
+
+
+def _prepare_cover(article):
+    """A newly uploaded cover is stored re-encoded (pixels only), with a thumbnail; a removed one loses its thumbnail."""
+    cover = article.cover_image
+    if cover and not cover._committed:
+        reencoded = reencode_cover(cover)
+        cover.save(reencoded.name, reencoded, save=False)
+        article.cover_thumbnail = make_thumbnail(reencoded)
+    elif not cover:
+        article.cover_thumbnail = ""
+
+
+def _describe_revision(user, comment):
+    if user is not None:
+        reversion.set_user(user)
+    if comment:
+        reversion.set_comment(comment)
