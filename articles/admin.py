@@ -13,6 +13,7 @@ from reversion.admin import VersionAdmin
 
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
+from .links import has_url
 from .models import Article, Category, NotIndexed, StockReference, Tag, TaggedArticle
 from .sanitize import plain_label, plain_text, sanitize_html
 from .search import MAX_RESULTS, matching_ids
@@ -220,6 +221,8 @@ class ArticleAdmin(VersionAdmin):
         publishing.delete_articles(queryset, user=request.user)
 
     def view_on_site(self, obj):
+        if not has_url(obj):
+            return None  # a code no URL can carry (written outside the admin): the editor can still fix it here
         url = obj.get_absolute_url()
         return url if Article.objects.published().filter(pk=obj.pk).exists() else f"{url}?preview=1"
 

@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
+from .links import linkable_articles
 from .models import Article, Category, StockReference, Tag
 
 FEED_SIZE = 20
@@ -28,7 +29,7 @@ class LatestFeed(Feed):
         return Article.objects.listed()
 
     def items(self, obj=None):
-        return self.articles(obj)[:FEED_SIZE]
+        return linkable_articles(self.articles(obj)[:FEED_SIZE])
 
     def item_title(self, item):
         return item.title

@@ -2,6 +2,7 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Exists, OuterRef
 
+from .links import Linkable
 from .models import Article, Category, Tag, TaggedArticle
 
 
@@ -10,7 +11,9 @@ class ArticleSitemap(Sitemap):
     priority = 0.8
 
     def items(self):
-        return Article.objects.published().only("info_code", "slug", "updated_at").order_by("-published_at", "-id")
+        return Linkable(
+            Article.objects.published().only("info_code", "slug", "updated_at").order_by("-published_at", "-id")
+        )
 
     def lastmod(self, article):
         return article.updated_at
@@ -21,7 +24,11 @@ class CategorySitemap(Sitemap):
     priority = 0.5
 
     def items(self):
-        return Category.objects.filter(Exists(Article.objects.published().filter(category=OuterRef("pk")))).only("slug")
+        return Linkable(
+            Category.objects.filter(Exists(Article.objects.published().filter(category=OuterRef("pk"))))
+            .only("slug")
+            .order_by("name")
+        )
 
 
 class TagSitemap(Sitemap):
@@ -32,7 +39,7 @@ class TagSitemap(Sitemap):
         public_tagged = TaggedArticle.objects.filter(
             tag=OuterRef("pk"), content_object__in=Article.objects.published().values("id")
         )
-        return Tag.objects.filter(Exists(public_tagged)).only("slug").order_by("name")
+        return Linkable(Tag.objects.filter(Exists(public_tagged)).only("slug").order_by("name"))
 
 
 SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "tags": TagSitemap}

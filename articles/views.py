@@ -10,6 +10,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
+from .links import LinkablePaginator, has_url, linkable, linkable_articles
 from .models import Article, Category, StockReference, Tag, TaggedArticle
 from .pagination import ArticlePaginator
 from .sanitize import plain_text
@@ -64,7 +65,7 @@ class HomeView(TemplateView):
     template_name = "articles/home.html"
 
     def get_context_data(self, **kwargs):
-        latest = list(Article.objects.listed()[:HOME_LATEST_COUNT])
+        latest = linkable_articles(Article.objects.listed()[:HOME_LATEST_COUNT])
         ranked = (
             Article.objects.listed()
             .filter(published_at__gte=self._window_start())
@@ -78,7 +79,7 @@ class HomeView(TemplateView):
             .filter(rank__lte=HOME_PER_CATEGORY)
         )
         by_category = {}
-        for article in ranked:
+        for article in linkable_articles(ranked):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
         return super().get_context_data(latest=latest, sections=sections, canonical="/", **kwargs)
@@ -116,7 +117,7 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         article = self.object
-        tags, stocks = list(article.tags.all()), list(article.stocks.all())
+        tags, stocks = linkable(article.tags.all()), linkable(article.stocks.all())
         # A range on published_at (which the category index serves), less the ties on the wrong side.
         same_category = Article.objects.listed().filter(category_id=article.category_id)
         older = same_category.filter(published_at__lte=article.published_at).exclude(
@@ -130,8 +131,9 @@ class ArticleDetailView(DetailView):
             tags=tags,
             stocks=stocks,
             is_preview=self._is_preview(article),
-            previous_article=older.order_by("-published_at", "-id").first(),
-            next_article=newer.order_by("published_at", "id").first(),
+            category_has_page=has_url(article.category),
+            previous_article=_linkable_or_none(older.order_by("-published_at", "-id").first()),
+            next_article=_linkable_or_none(newer.order_by("published_at", "id").first()),
             related=self._related(article, tags, stocks),
             **kwargs,
         )
@@ -153,7 +155,11 @@ class ArticleDetailView(DetailView):
         shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
         nearby = Article.objects.listed().filter(published_at__range=around)
-        return list(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
+        return linkable_articles(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
+
+
+def _linkable_or_none(article):
+    return article if article is not None and has_url(article) else None
 
 
 class CategoryIndexView(TemplateView):
@@ -161,7 +167,7 @@ class CategoryIndexView(TemplateView):
 
     def get_context_data(self, **kwargs):
         counts = dict(Article.objects.published().order_by().values_list("category").annotate(Count("id")))
-        categories = [category for category in Category.objects.all() if counts.get(category.pk)]
+        categories = [category for category in Category.objects.all() if counts.get(category.pk) and has_url(category)]
         for category in categories:
             category.article_count = counts[category.pk]
         categories.sort(key=lambda category: -category.article_count)
@@ -216,6 +222,7 @@ class ArchiveMixin(PageRangeMixin):
     """Date archives of public articles; dates are Asia/Shanghai days (the site's time zone)."""
 
     date_field = "published_at"
+    paginator_class = LinkablePaginator
     # published() already hides what is not yet public; Django's own "<= now" would be a second
     # upper bound on published_at, and SQLite might range the index on it instead of the period's.
     allow_future = True
@@ -266,6 +273,7 @@ class SearchView(PageRangeMixin, ListView):
     template_name = "articles/search.html"
     context_object_name = "results"
     paginate_by = ARTICLES_PER_PAGE
+    paginator_class = LinkablePaginator
 
     def get_queryset(self):
         self.form = SearchForm(self.request.GET or None)

@@ -73,7 +73,9 @@ def parse_post(path, raw):
         )
         if name
     ]
-    tags = [plain_label(item, max_length=MAX_TAG_LENGTH) for item in as_list(front_matter.get("tags"), split_spaces=True)]
+    tags = [
+        plain_label(item, max_length=MAX_TAG_LENGTH) for item in as_list(front_matter.get("tags"), split_spaces=True)
+    ]
     return ParsedPost(
         info_code=file_name.info_code,
         title=title,
