@@ -70,6 +70,9 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "articles.security.client_address"
+# Proxies in front of the site that append to X-Forwarded-For; none while developing.
+PROXY_COUNT = 0
 
 ROOT_URLCONF = "finews.urls"
 

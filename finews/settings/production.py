@@ -62,6 +62,5 @@ if os.environ.get("MEDIA_STORAGE_BACKEND"):
 
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
 
-# Login throttling must see the client's address, not the proxy's.
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Login throttling must see the client's address, not the proxy's (articles.security.client_address).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
