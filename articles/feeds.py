@@ -4,15 +4,25 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
 from .links import linkable_articles
-from .models import Article, Category, StockReference, Tag
+from .models import Article, Category, StockReference, Tag, with_public_articles
 
 FEED_SIZE = 20
+
+
+class TextSummaryAtomFeed(Atom1Feed):
+    """Atom whose summaries are text: Django marks every summary ``type="html"``, so a digest that
+    reads ``&lt;img onerror=…&gt;`` would become live markup in a feed reader."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
 
 
 class LatestFeed(Feed):
     """Atom feed of the newest public articles, at the old site's /feed.xml."""
 
-    feed_type = Atom1Feed
+    feed_type = TextSummaryAtomFeed
     title = "金融消息"
     subtitle = "最新财经消息"
     link = "/"
@@ -49,7 +59,7 @@ class LatestFeed(Feed):
 
 class CategoryFeed(LatestFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Category, slug=slug)
+        return get_object_or_404(with_public_articles(Category.objects.all()), slug=slug)
 
     def title(self, obj):
         return f"金融消息 · {obj.display_name}"
@@ -63,7 +73,7 @@ class CategoryFeed(LatestFeed):
 
 class TagFeed(LatestFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Tag, slug=slug)
+        return get_object_or_404(with_public_articles(Tag.objects.all()), slug=slug)
 
     def title(self, obj):
         return f"金融消息 · 标签：{obj.name}"
@@ -77,7 +87,7 @@ class TagFeed(LatestFeed):
 
 class StockFeed(LatestFeed):
     def get_object(self, request, market, code):
-        return get_object_or_404(StockReference, market=market, code=code)
+        return get_object_or_404(with_public_articles(StockReference.objects.all()), market=market, code=code)
 
     def title(self, obj):
         return f"金融消息 · {obj}"

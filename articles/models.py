@@ -259,3 +259,14 @@ class Article(models.Model):
         if not self.slug:
             return reverse("articles:article-short", kwargs={"info_code": self.info_code})
         return reverse("articles:article", kwargs={"info_code": self.info_code, "slug": self.slug})
+
+
+# How a category, tag or stock is reached from the articles listed under it.
+_TOPIC_LOOKUPS = {Category: "category", Tag: "tagged_items__tag", StockReference: "stocks"}
+
+
+def with_public_articles(topics):
+    """The categories, tags or stocks of ``topics`` (a queryset) that some public article is listed
+    under: only they have pages, so a name used only by drafts is never shown."""
+    public = Article.objects.published().filter(**{_TOPIC_LOOKUPS[topics.model]: models.OuterRef("pk")})
+    return topics.filter(models.Exists(public))

@@ -28,9 +28,7 @@ def client_address(request):
     it is the connection's address.
     """
     if settings.PROXY_COUNT:
-        finder = IpWare(
-            precedence=("HTTP_X_FORWARDED_FOR",), leftmost=True, proxy_count=settings.PROXY_COUNT - 1
-        )
+        finder = IpWare(precedence=("HTTP_X_FORWARDED_FOR",), leftmost=True, proxy_count=settings.PROXY_COUNT - 1)
         address, _ = finder.get_client_ip(request.META, strict=False)
         if address is not None:
             return str(address)

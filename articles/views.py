@@ -11,7 +11,7 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .links import LinkablePaginator, has_url, linkable, linkable_articles
-from .models import Article, Category, StockReference, Tag, TaggedArticle
+from .models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from .pagination import ArticlePaginator
 from .sanitize import plain_text
 from .search import SearchResults
@@ -99,8 +99,9 @@ class ArticleDetailView(DetailView):
 
     def get_queryset(self):
         queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
-        # Staff may preview drafts and scheduled articles; readers only ever get published() ones.
-        if self.request.GET.get("preview") and self.request.user.is_staff:
+        # Staff who may view articles in the admin may preview drafts and scheduled ones there;
+        # readers only ever get published() ones.
+        if self.request.GET.get("preview") and self.request.user.has_perm("articles.view_article"):
             return queryset
         return queryset.published()
 
@@ -176,7 +177,7 @@ class CategoryIndexView(TemplateView):
 
 class CategoryView(ArticleListView):
     def filter_articles(self, queryset):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        self.category = get_object_or_404(with_public_articles(Category.objects.all()), slug=self.kwargs["slug"])
         return queryset.filter(category=self.category)
 
     def get_context_data(self, **kwargs):
@@ -191,7 +192,7 @@ class CategoryView(ArticleListView):
 
 class TagView(ArticleListView):
     def filter_articles(self, queryset):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        self.tag = get_object_or_404(with_public_articles(Tag.objects.all()), slug=self.kwargs["slug"])
         return queryset.filter(tagged_items__tag=self.tag)
 
     def get_context_data(self, **kwargs):
@@ -205,7 +206,9 @@ class TagView(ArticleListView):
 
 class StockView(ArticleListView):
     def filter_articles(self, queryset):
-        self.stock = get_object_or_404(StockReference, market=self.kwargs["market"], code=self.kwargs["code"])
+        self.stock = get_object_or_404(
+            with_public_articles(StockReference.objects.all()), market=self.kwargs["market"], code=self.kwargs["code"]
+        )
         return queryset.filter(stocks=self.stock)
 
     def get_context_data(self, **kwargs):

@@ -3,10 +3,12 @@
 import datetime as dt
 import itertools
 
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from articles import publishing
 from articles.models import Article, Category, Market, StockReference
+from articles.roles import EDITOR_GROUP_NAME
 
 _numbers = itertools.count(1)
 
@@ -31,6 +33,17 @@ def make_article(category=None, tags=(), stocks=(), **fields):
 def make_stock(code="601601", market=Market.SHANGHAI, name=""):
     stock = StockReference.objects.filter(code=code, market=market).first()
     return stock or publishing.save_topic(StockReference(code=code, market=market, name=name))
+
+
+def make_editor(username="editor", publisher=True):
+    """A staff user of the 编辑 group; without ``publisher``, one who may edit but not publish."""
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    group = Group.objects.get(name=EDITOR_GROUP_NAME)
+    if publisher:
+        user.groups.add(group)
+    else:
+        user.user_permissions.set(group.permissions.exclude(codename="publish_article"))
+    return user
 
 
 def article_form(category, **overrides):

@@ -2,14 +2,13 @@ import datetime as dt
 import os
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.cache import cache, caches
 from django.utils import timezone
 
 from articles import publishing
 from articles.models import Article, Tag
 from tests.conftest import post_text, run_import
-from tests.factories import make_article, make_category
+from tests.factories import make_article, make_category, make_editor
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +128,7 @@ def test_a_scheduled_article_appears_when_its_time_comes(client, committed, monk
 
 def test_editors_with_a_session_are_never_served_cached_pages(client, committed):
     draft = make_article(title="草稿", status=Article.Status.DRAFT)
-    client.force_login(User.objects.create_user("staff", password="x", is_staff=True))
+    client.force_login(make_editor())
 
     assert "草稿" in client.get(f"{draft.get_absolute_url()}?preview=1").content.decode()
     client.logout()

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles.models import Article, Market
-from tests.factories import make_article, make_category, make_stock
+from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -122,11 +122,18 @@ class TestArticlePage:
 
     def test_staff_can_preview_a_draft(self, client, hidden_articles):
         draft, _ = hidden_articles
-        client.force_login(User.objects.create_user("editor", password="x", is_staff=True))
+        client.force_login(make_editor())
 
         content = html_of(page(client, f"{draft.get_absolute_url()}?preview=1"))
 
         assert "草稿不应出现" in content and "预览" in content and 'content="noindex"' in content
+
+    def test_staff_without_the_view_permission_cannot_preview(self, client, hidden_articles):
+        draft, scheduled = hidden_articles
+        client.force_login(User.objects.create_user("nobody", password="x", is_staff=True))
+
+        for article in (draft, scheduled):
+            assert client.get(f"{article.get_absolute_url()}?preview=1").status_code == 404
 
     def test_query_count_is_constant_whatever_the_tags_and_stocks(self, db, django_assert_num_queries, client):
         category = make_category()
