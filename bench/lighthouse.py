@@ -40,6 +40,7 @@ def main():
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"sqlite:///{workdir / 'site.sqlite3'}",
         "STATIC_ROOT": str(workdir / "static"),
+        "LOCAL_MEMORY_CACHE": "true",
     }
     for command in (
         ["migrate", "-v0"],

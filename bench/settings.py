@@ -9,6 +9,8 @@ import secrets
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The uncached runs (BENCH_CACHE=none) have no Redis; each task is one process.
+os.environ.setdefault("LOCAL_MEMORY_CACHE", "true")
 
 from finews.settings.production import *  # noqa: E402, F403
 

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path
 
-from articles import sitemaps, views
+from articles import media, sitemaps, views
 from articles.health import healthz
 from articles.urls import old_site_urlpatterns
 
@@ -15,3 +17,7 @@ urlpatterns = [
     # Last: the old Jekyll URLs, including the bare /<category>/ folders.
     path("", include((old_site_urlpatterns, "old-site"))),
 ]
+
+# Cover images kept on this host's disk are served here (covers on object storage have URLs of their own).
+if isinstance(default_storage, FileSystemStorage) and not settings.MEDIA_URL.startswith(("http:", "https:", "//")):
+    urlpatterns.insert(-2, path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", media.cover_image, name="media"))

@@ -27,6 +27,7 @@ def production_environment(tmp_path, **extra):
         DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         MEDIA_ROOT=str(tmp_path / "media"),
+        LOCAL_MEMORY_CACHE="true",
     )
     environment.update(extra)
     return environment

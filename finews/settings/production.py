@@ -1,7 +1,7 @@
 """Production: everything comes from the environment, and a missing essential stops the start.
 
-Required: SECRET_KEY, ALLOWED_HOSTS (comma-separated). Usual: DATABASE_URL, REDIS_URL.
-Optional: CSRF_TRUSTED_ORIGINS (comma-separated, default https://<each allowed host>),
+Required: SECRET_KEY, ALLOWED_HOSTS (comma-separated), REDIS_URL (or LOCAL_MEMORY_CACHE=true for a
+single process). Usual: DATABASE_URL, PROXY_COUNT. Optional: CSRF_TRUSTED_ORIGINS (comma-separated, default https://<each allowed host>),
 SECURE_SSL_REDIRECT (default true; false when a proxy already redirects), STATIC_ROOT, MEDIA_ROOT,
 MEDIA_STORAGE_BACKEND (e.g. storages.backends.s3.S3Storage, with django-storages installed).
 """
@@ -59,6 +59,15 @@ STORAGES = {
 }
 if os.environ.get("MEDIA_STORAGE_BACKEND"):
     STORAGES["default"] = {"BACKEND": os.environ["MEDIA_STORAGE_BACKEND"]}
+
+# Every web worker and the import must share one cache: the import tells it what changed, and a
+# worker with a cache of its own would go on serving the pages from before.
+if not os.environ.get("REDIS_URL", "").strip() and not environment_flag("LOCAL_MEMORY_CACHE", False):
+    raise ImproperlyConfigured(
+        "The REDIS_URL environment variable is required in production: the page cache must be shared by every "
+        "web worker and the import (e.g. redis://127.0.0.1:6379/0). For a single process only (no import from "
+        "cron, one gunicorn worker), set LOCAL_MEMORY_CACHE=true instead."
+    )
 
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
 
