@@ -5,7 +5,8 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import http_date
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, parse_http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
@@ -112,8 +113,12 @@ class ArticleDetailView(DetailView):
         self.object = self.get_object()
         if self.kwargs.get("slug") != self.object.slug and not request.GET.get("preview"):
             return redirect(self.object, permanent=True)
-        response = self.render_to_response(self.get_context_data(object=self.object))
-        response.headers["Last-Modified"] = http_date(self.object.updated_at.timestamp())
+        # If-Modified-Since is answered before anything else is read or rendered.
+        last_modified = http_date(self.object.updated_at.timestamp())
+        response = get_conditional_response(request, last_modified=parse_http_date(last_modified))
+        if response is None:
+            response = self.render_to_response(self.get_context_data(object=self.object))
+        response.headers["Last-Modified"] = last_modified
         return response
 
     def get_context_data(self, **kwargs):

@@ -2,6 +2,7 @@ import datetime as dt
 import io
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,10 +12,10 @@ from django.utils import timezone
 from PIL import Image
 from reversion.models import Version
 
-from articles.models import Article, Tag
+from articles.models import Article, StockReference, Tag
 from articles.roles import EDITOR_GROUP_NAME
 from tests.conftest import post_text, run_import
-from tests.factories import article_form, make_article, make_category, make_stock
+from tests.factories import article_form, make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +103,14 @@ class TestEditorWorkflow:
     def test_history_page_lists_versions(self, client, editor):
         client.post(ADD_URL, article_form(make_category()))
         article = Article.objects.get()
+        client.post(CHANGELIST_URL, {"action": "publish", "_selected_action": [article.pk]})
+
         content = client.get(f"/admin/articles/article/{article.pk}/history/").content.decode()
-        assert "xiaowang" in content
+
+        rows = BeautifulSoup(content, "lxml").select("#change-history tbody tr")
+        assert len(rows) == 2
+        assert all("xiaowang" in row.get_text() for row in rows)
+        assert any("发布" in row.get_text() for row in rows)
 
     def test_staff_preview_link_for_drafts(self, client, editor):
         client.post(ADD_URL, article_form(make_category()))
@@ -174,6 +181,52 @@ class TestPermissionsAndSecurity:
         client.post(ADD_URL, article_form(make_category(), status=Article.Status.PUBLISHED))
 
         assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_publish_time_of_a_published_article_is_read_only_without_publish_permission(self, client, db):
+        article = make_article(status=Article.Status.PUBLISHED)
+        client.force_login(make_editor("intern", publisher=False))
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        assert 'name="published_at_0"' not in client.get(change_url).content.decode()
+
+        later = timezone.localtime() + dt.timedelta(days=3)
+        response = client.post(change_url, article_form(article.category, info_code=article.info_code, published_at=later))
+
+        assert response.status_code == 302
+        saved = Article.objects.get()
+        assert saved.published_at == article.published_at and saved.title == "央行宣布降准"
+
+    def test_publish_time_of_a_draft_stays_editable_without_publish_permission(self, client, db):
+        article = make_article(status=Article.Status.DRAFT)
+        client.force_login(make_editor("intern", publisher=False))
+        later = (timezone.localtime() + dt.timedelta(days=3)).replace(microsecond=0)
+
+        client.post(
+            f"/admin/articles/article/{article.pk}/change/",
+            article_form(article.category, info_code=article.info_code, published_at=later),
+        )
+
+        assert Article.objects.get().published_at == later
+
+    @pytest.mark.parametrize("info_code", ["A B", "a/b", "..", "<script>"])
+    def test_an_info_code_a_url_cannot_carry_is_a_clear_error(self, client, editor, info_code):
+        response = client.post(ADD_URL, article_form(make_category(), info_code=info_code))
+
+        assert response.status_code == 200
+        assert "资讯编号只能由英文字母、数字和 . _ - 组成" in response.context["adminform"].form.errors["info_code"][0]
+        assert not Article.objects.exists()
+
+    def test_stock_codes_follow_the_same_rule(self, client, editor):
+        add_url = "/admin/articles/stockreference/add/"
+        refused = client.post(add_url, {"code": "BRK B", "market": "nyse", "name": "伯克希尔"})
+        assert "股票代码只能由" in refused.context["adminform"].form.errors["code"][0]
+
+        assert client.post(add_url, {"code": "BRK-B", "market": "nyse", "name": "伯克希尔"}).status_code == 302
+        assert StockReference.objects.get().code == "BRK-B"
+
+    def test_tags_typed_with_markup_keep_their_text(self, client, editor):
+        client.post(ADD_URL, article_form(make_category(), tags="<b>宏观</b>，<i>A股</i>、<br>"))
+
+        assert sorted(Article.objects.get().tags.names()) == ["A股", "宏观"]
 
     def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
         User.objects.create_superuser("boss", password="the-right-passphrase-9")
@@ -269,9 +322,18 @@ class TestListsAndOtherAdmins:
         "url", ["/admin/articles/category/", "/admin/articles/tag/", "/admin/articles/stockreference/"]
     )
     def test_other_admins_show_article_counts(self, client, editor, url):
-        make_article(category=make_category("宏观新闻"), tags=["宏观"], stocks=[make_stock("601601", name="中国太保")])
-        content = client.get(url).content.decode()
-        assert "文章数" in content
+        category, stock = make_category("宏观新闻"), make_stock("601601", name="中国太保")
+        make_article(category=category, tags=["宏观"], stocks=[stock])
+        make_article(category=category, tags=["宏观"], stocks=[stock])
+        make_article(category=make_category("其他"), tags=["其他"])
+
+        soup = BeautifulSoup(client.get(url).content.decode(), "lxml")
+
+        counts = {
+            row.select_one("th").get_text(strip=True): row.select_one("td.field-article_count").get_text(strip=True)
+            for row in soup.select("#result_list tbody tr")
+        }
+        assert counts[{"category": "宏观新闻", "tag": "宏观", "stockreference": "601601"}[url.split("/")[-2]]] == "2"
 
     def test_admin_is_in_chinese(self, client, editor):
         make_article()

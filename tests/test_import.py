@@ -387,3 +387,110 @@ def test_an_article_whose_file_disappeared_stays(write_post):
     run_import(path.parent)
 
     assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "A2"}
+
+
+class TestHygiene:
+    """Only regular files inside the folder are read; names and codes follow the model's rules."""
+
+    @pytest.fixture
+    def fails_if_it_blocks(self):
+        """Fail the test (instead of hanging the suite) if it is still running after 20 seconds."""
+        import signal
+
+        def blocked(*args):
+            raise AssertionError("blocked for 20 s (waiting on a FIFO?)")
+
+        previous = signal.signal(signal.SIGALRM, blocked)
+        signal.alarm(20)
+        yield
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+    def test_a_fifo_is_reported_and_skipped_not_waited_on(self, write_post, fails_if_it_blocks):
+        import os
+
+        good = write_post("2022-01-07-GOOD1.md", post_text())
+        fifo = good.parent / "2022-01-07-FIFO1.md"
+        os.mkfifo(fifo)
+
+        succeeded, stdout, stderr = run_import(good.parent)
+
+        assert f"rejected {fifo}: not a regular file (a FIFO, socket or device); skipped" in stderr
+        assert "2 files: 1 created" in stderr and Article.objects.get().info_code == "GOOD1"
+
+    def test_a_file_swapped_for_a_fifo_after_listing_is_not_waited_on(self, tmp_path, fails_if_it_blocks):
+        import os
+
+        from articles.importing.importer import Outcome, PostImporter
+
+        fifo = tmp_path / "2022-01-07-SWAP1.md"
+        os.mkfifo(fifo)
+        report = PostImporter().import_file(fifo)
+
+        assert report.outcome == Outcome.REJECTED
+        assert report.reason == "not a regular file (a FIFO, socket or device); skipped"
+
+    def test_symbolic_links_out_of_the_folder_are_not_followed(self, write_post, tmp_path):
+        posts = tmp_path / "posts"
+        posts.mkdir()
+        outside = tmp_path / "secret" / "2022-01-07-OUT1.md"
+        outside.parent.mkdir()
+        outside.write_text(post_text(title='"外面的文件"'), encoding="utf-8")
+        (posts / "2022-01-07-OUT1.md").symlink_to(outside)
+        (posts / "folder-link").symlink_to(outside.parent, target_is_directory=True)
+        # A link to a file kept in a hidden folder of the posts folder is inside it: followed.
+        inside = posts / ".store" / "2022-01-07-IN1.md"
+        inside.parent.mkdir()
+        inside.write_text(post_text(title='"里面的文件"'), encoding="utf-8")
+        (posts / "2022-01-07-IN1.md").symlink_to(inside)
+
+        succeeded, stdout, stderr = run_import(posts)
+
+        assert f"rejected {posts / '2022-01-07-OUT1.md'}: a symbolic link to {outside}, outside the folder" in stderr
+        assert not Article.objects.filter(title="外面的文件").exists()
+        assert list(Article.objects.values_list("title", flat=True)) == ["里面的文件"]
+
+    @pytest.mark.parametrize("name", ["2022-01-07-..md", "2022-01-07-.md", "2022-01-07-A B.md", "2022-01-07-中文.md"])
+    def test_info_codes_a_url_cannot_carry_are_refused(self, write_post, name):
+        path = write_post(name, post_text())
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert not succeeded and f"rejected {path}: file name gives no usable info code" in stderr
+        assert not Article.objects.exists()
+
+    def test_tags_and_categories_are_plain_text_by_the_rule_of_titles(self, write_post):
+        front_matter = (
+            'title: "&lt;b&gt;加粗&lt;/b&gt;标题"\ndate: 2022-01-07 12:35:20 +0800\n'
+            'categories: ["<i>财经</i>频道", "&lt;script&gt;alert(1)&lt;/script&gt;市场"]\n'
+            'tags: ["<b>港股</b>", "&amp;lt;img src=x onerror=alert(1)&amp;gt;", "A&amp;B"]\n'
+        )
+        write_post("2022-01-07-PLAIN1.md", f"---\n{front_matter}---\n<p>正文</p>\n")
+
+        succeeded, stdout, stderr = run_import(write_post("x.txt", "").parent)
+
+        assert succeeded, stderr
+        article = only_article()
+        assert article.title == "加粗标题"
+        assert article.category.name == "财经频道"
+        assert sorted(article.tags.names()) == ["A&B", "市场", "港股"]
+
+    def test_a_us_ticker_with_a_dash_is_a_stock(self, write_post):
+        write_post("2022-01-07-BRK1.md", post_text(body='<p><a data-code="BRK-B|106|7">伯克希尔</a></p>'))
+
+        run_import(write_post("x.txt", "").parent)
+
+        stock = StockReference.objects.get()
+        assert (stock.market, stock.code, stock.name) == (Market.NYSE, "BRK-B", "伯克希尔")
+        assert only_article().stocks.get() == stock
+
+    @pytest.mark.parametrize(
+        "link", ["http://..eastmoney.com/news/1,2.html", "http://finance.eastmoney.com/news/" + "1" * 600 + ".html"]
+    )
+    def test_a_source_link_that_is_no_usable_url_is_left_out_with_a_warning(self, write_post, link):
+        path = write_post("2022-01-07-URL1.md", post_text(body=f"<p>正文</p>\n\n<{link}>\n"))
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and f"warning {path}: source link {link[:100]!r} is not a valid URL; left out" in stderr
+        assert only_article().source_url == "" and only_article().body == "<p>正文</p>"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -240,10 +240,11 @@ def _read_post_bytes(path):
 
 
 def _usable_url(url, warnings):
-    """``url`` if it is a valid http(s) URL; otherwise nothing, with a warning (the post is still taken)."""
+    """``url`` if it is a valid http(s) URL that fits; otherwise nothing, with a warning (the post is still taken)."""
     if url:
         try:
             URLValidator(schemes=["http", "https"])(url)
+            MaxLengthValidator(Article._meta.get_field("source_url").max_length)(url)
         except ValidationError:
             warnings.append(f"source link {url[:100]!r} is not a valid URL; left out")
             return ""

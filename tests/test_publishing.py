@@ -1,0 +1,231 @@
+"""The one write path (articles/publishing.py): whole rows, revisions with tags, rules, permissions."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+from reversion.models import Version
+
+from articles import publishing
+from articles.models import Article, Category, StockReference, Tag
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_category, make_editor, make_stock
+
+pytestmark = pytest.mark.django_db
+
+
+def versions_of(article):
+    return Version.objects.get_for_object(article).order_by("pk")
+
+
+class TestImportsAreWholeRevisions:
+    def test_a_changed_file_moves_updated_at(self, write_post, client, django_capture_on_commit_callbacks):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
+        run_import(path)
+        first = Article.objects.get()
+        Article.objects.filter(pk=first.pk).update(updated_at=timezone.now() - dt.timedelta(days=1))
+        served = client.get(first.get_absolute_url())
+
+        path.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+        with django_capture_on_commit_callbacks(execute=True):
+            run_import(path)
+
+        article = Article.objects.get()
+        assert article.body == "<p>第二版</p>" and article.updated_at > timezone.now() - dt.timedelta(minutes=1)
+        again = client.get(article.get_absolute_url(), HTTP_IF_MODIFIED_SINCE=served["Last-Modified"])
+        assert again.status_code == 200 and "第二版" in again.content.decode()
+        assert served["Last-Modified"] != again["Last-Modified"]
+
+    def test_restoring_an_imported_version_restores_its_tags_and_stocks(self, write_post):
+        body = '<p><a data-code="1,601601">中国太保</a></p>'
+        path = write_post("2022-01-07-NW1.md", post_text(extra="tags: [宏观, 港股]\n", body=body))
+        run_import(path)
+        path.write_text(post_text(extra="tags: [债市]\n", body="<p>无股票</p>"), encoding="utf-8")
+        run_import(path)
+        article = Article.objects.get()
+        assert list(article.tags.names()) == ["债市"] and not article.stocks.exists()
+
+        versions_of(article).first().revision.revert(delete=True)
+
+        article.refresh_from_db()
+        assert sorted(article.tags.names()) == ["宏观", "港股"]
+        assert [stock.code for stock in article.stocks.all()] == ["601601"]
+        assert "中国太保" in article.body
+
+    def test_each_import_is_one_revision_saying_which_file(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text())
+        run_import(path)
+
+        (version,) = versions_of(Article.objects.get())
+        assert version.revision.comment == "导入 2022-01-07-NW1.md"
+
+
+class TestValidation:
+    @pytest.mark.parametrize("code", ["A B", "a/b", "<x>", ".", "..", "中文", "x" * 65])
+    def test_info_codes_a_url_cannot_carry_are_refused(self, code):
+        with pytest.raises(ValidationError) as refused:
+            make_article(info_code=code)
+
+        assert "资讯编号" in " ".join(refused.value.message_dict["info_code"])
+        assert not Article.objects.exists()
+
+    @pytest.mark.parametrize("code", ["NW202201072239950893", "a.b_c-d", "..."])
+    def test_every_code_validation_accepts_has_a_page(self, client, code):
+        article = make_article(info_code=code)
+        assert client.get(article.get_absolute_url()).status_code == 200
+
+    def test_a_ticker_with_a_dash_has_a_page_and_its_articles_theirs(self, client):
+        stock = make_stock("BRK-B", market="nyse", name="伯克希尔")
+        article = make_article(stocks=[stock])
+
+        assert client.get(stock.get_absolute_url()).status_code == 200
+        assert stock.get_absolute_url() in client.get(article.get_absolute_url()).content.decode()
+        assert client.get("/").status_code == 200
+
+    @pytest.mark.parametrize("code", ["BRK B", "a/b", ".."])
+    def test_stock_codes_a_url_cannot_carry_are_refused(self, code):
+        with pytest.raises(ValidationError) as refused:
+            publishing.save_topic(StockReference(code=code, market="nyse"))
+        assert "股票代码" in refused.value.message_dict["code"][0]
+
+    @pytest.mark.parametrize(
+        ("topic", "field"), [(Category(name="<b>宏观</b>"), "name"), (Tag(name="&lt;i&gt;港股"), "name")]
+    )
+    def test_names_with_markup_are_refused(self, topic, field):
+        with pytest.raises(ValidationError) as refused:
+            publishing.save_topic(topic)
+        assert "HTML" in refused.value.message_dict[field][0]
+
+    def test_tag_names_with_markup_are_refused(self):
+        article = make_article()
+        with pytest.raises(ValidationError) as refused:
+            publishing.save_article(article, tags=["<b>港股</b>"])
+        assert "HTML" in refused.value.message_dict["tags"][0]
+        assert not Tag.objects.exists()
+
+    def test_text_that_only_looks_odd_is_accepted(self):
+        category = publishing.save_topic(Category(name="A&B 1<2"))
+        assert Category.objects.get(pk=category.pk).name == "A&B 1<2"
+
+
+class TestPublishingRules:
+    @pytest.fixture
+    def writer(self):
+        """May write articles, not publish them."""
+        return make_editor("writer", publisher=False)
+
+    def test_who_may_not_publish_cannot_move_a_published_article_in_time(self, writer):
+        article = make_article()
+        for moved in (timezone.now() + dt.timedelta(days=1), article.published_at - dt.timedelta(days=1)):
+            article.refresh_from_db()
+            article.published_at = moved
+            with pytest.raises(PermissionDenied):
+                publishing.save_article(article, user=writer)
+        article.refresh_from_db()
+        assert Article.objects.published().get() == article
+
+    def test_who_may_not_publish_cannot_publish_or_withdraw(self, writer):
+        draft, published = make_article(status=Article.Status.DRAFT), make_article()
+        draft.status = Article.Status.PUBLISHED
+        with pytest.raises(PermissionDenied):
+            publishing.save_article(draft, user=writer)
+        with pytest.raises(PermissionDenied):
+            publishing.set_status(Article.objects.filter(pk=published.pk), Article.Status.DRAFT, user=writer)
+        with pytest.raises(PermissionDenied):
+            publishing.save_article(Article(title="新稿", category=make_category(), status="published"), user=writer)
+        assert list(Article.objects.published()) == [published]
+
+    def test_who_may_not_publish_still_writes_drafts_and_edits_published_text(self, writer):
+        draft, published = make_article(status=Article.Status.DRAFT), make_article()
+        draft.published_at = timezone.now() + dt.timedelta(days=2)
+        published.title = "改过的标题"
+
+        publishing.save_article(draft, user=writer)
+        publishing.save_article(published, user=writer, tags=["宏观"])
+
+        assert Article.objects.get(pk=published.pk).title == "改过的标题"
+        assert versions_of(published).last().revision.user == writer
+
+    def test_a_user_without_the_change_permission_writes_nothing(self):
+        article = make_article()
+        article.title = "不该保存"
+        with pytest.raises(PermissionDenied):
+            publishing.save_article(article, user=User.objects.create_user("visitor", is_staff=True))
+        assert Article.objects.get().title != "不该保存"
+
+    def test_a_tag_merge_is_recorded_with_the_tags_after_it(self):
+        article = make_article(tags=["香港股市"])
+        make_article(tags=["港股"])
+        kept, merged = Tag.objects.get(name="港股"), Tag.objects.get(name="香港股市")
+
+        publishing.merge_tags(kept, [merged], user=make_editor())
+
+        version = versions_of(article).last()
+        assert version.revision.comment == "合并标签到“港股”"
+        tagged = version.revision.version_set.filter(content_type__model="taggedarticle")
+        assert [entry.field_dict["tag_id"] for entry in tagged] == [kept.pk]
+
+
+def gif_with_a_hidden_script():
+    output = io.BytesIO()
+    Image.new("P", (40, 30), 3).save(output, format="GIF", comment=b"<script>alert(1)</script>")
+    return output.getvalue() + b"<script>alert(2)</script>"
+
+
+def jpeg_with_exif():
+    output = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"
+    Image.new("RGB", (40, 30), "blue").save(output, format="JPEG", exif=exif)
+    return output.getvalue()
+
+
+class TestCoverImages:
+    @pytest.fixture(autouse=True)
+    def media_root(self, settings, tmp_path):
+        settings.MEDIA_ROOT = tmp_path / "media"
+        return settings.MEDIA_ROOT
+
+    @pytest.mark.parametrize(
+        ("name", "data", "image_format", "secret"),
+        [
+            ("cover.gif", gif_with_a_hidden_script(), "GIF", b"script"),
+            ("photo.jpg", jpeg_with_exif(), "JPEG", b"SecretCameraMaker"),
+        ],
+    )
+    def test_uploads_are_stored_re_encoded_without_metadata_or_what_was_appended(
+        self, name, data, image_format, secret
+    ):
+        assert secret in data
+        article = make_article(cover_image=SimpleUploadedFile(name, data))
+
+        stored = Article.objects.get(pk=article.pk).cover_image
+        content = stored.read()
+        assert secret not in content
+        with Image.open(io.BytesIO(content)) as image:
+            assert image.format == image_format and image.size == (40, 30)
+        assert Article.objects.get(pk=article.pk).cover_thumbnail
+
+    def test_covers_are_served_by_the_site(self, client):
+        article = make_article(cover_image=SimpleUploadedFile("cover.gif", gif_with_a_hidden_script()))
+        url = Article.objects.get(pk=article.pk).cover_image.url
+        assert url.startswith("/media/covers/")
+
+        response = client.get(url)
+
+        assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+        assert response["X-Content-Type-Options"] == "nosniff" and "sandbox" in response["Content-Security-Policy"]
+        assert "max-age" in response["Cache-Control"]
+        assert b"".join(response.streaming_content).startswith(b"GIF8")
+        assert client.get(url, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"]).status_code == 304
+
+    @pytest.mark.parametrize("path", ["/media/../settings.py", "/media/%2e%2e/manage.py", "/media/notes.html"])
+    def test_nothing_else_is_served_from_media(self, client, media_root, path):
+        media_root.mkdir(parents=True, exist_ok=True)
+        (media_root / "notes.html").write_text("<script>alert(1)</script>")
+        assert client.get(path).status_code == 404
