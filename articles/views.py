@@ -107,7 +107,10 @@ class ArticleDetailView(DetailView):
         return queryset.published()
 
     def get_object(self, queryset=None):
-        return get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
+        article = get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
+        if not has_url(article):
+            raise Http404("没有这篇文章。")
+        return article
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -333,6 +336,8 @@ class RobotsView(TemplateView):
 def old_post_redirect(request, category, year, month, day, name):
     """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html."""
     article = get_object_or_404(Article.objects.published().only("info_code", "slug"), info_code=name)
+    if not has_url(article):
+        raise Http404("没有这篇文章。")
     return redirect(article, permanent=True)
 
 

@@ -189,7 +189,9 @@ class TestPermissionsAndSecurity:
         assert 'name="published_at_0"' not in client.get(change_url).content.decode()
 
         later = timezone.localtime() + dt.timedelta(days=3)
-        response = client.post(change_url, article_form(article.category, info_code=article.info_code, published_at=later))
+        response = client.post(
+            change_url, article_form(article.category, info_code=article.info_code, published_at=later)
+        )
 
         assert response.status_code == 302
         saved = Article.objects.get()

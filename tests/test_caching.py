@@ -197,3 +197,101 @@ class TestDeepPages:
             make_article(category=category, title="最新一篇")
             Article.objects.filter(info_code="D0100").delete()
         assert self.pages(category) == self.expected(category)
+
+
+class TestPageKeys:
+    """A cached page is kept per scheme, host, path and the parameters pages read; nothing else."""
+
+    @pytest.fixture(autouse=True)
+    def two_hosts(self, settings):
+        settings.ALLOWED_HOSTS = ["finews.example.com", "mirror.example.org", "testserver"]
+
+    def test_a_page_cached_for_one_host_is_never_served_to_another(self, client):
+        article = make_article(title="多域名")
+        url = article.get_absolute_url()
+
+        first = client.get(url, HTTP_HOST="finews.example.com").content.decode()
+        second = client.get(url, HTTP_HOST="mirror.example.org").content.decode()
+        secure = client.get(url, HTTP_HOST="finews.example.com", secure=True).content.decode()
+
+        assert f'rel="canonical" href="http://finews.example.com{url}"' in first
+        assert f'rel="canonical" href="http://mirror.example.org{url}"' in second
+        assert f'rel="canonical" href="https://finews.example.com{url}"' in secure
+
+    def test_other_query_parameters_are_redirected_to_the_clean_url(self, client, django_assert_num_queries):
+        make_article(category=make_category("cailianshe"))
+        for asked, clean in [
+            ("/?junk=1", "/"),
+            ("/?utm_source=x&page=2", "/?page=2"),
+            ("/category/cailianshe/?page=0002", "/category/cailianshe/?page=2"),
+            ("/category/cailianshe/?page=1", "/category/cailianshe/"),
+            ("/feed.xml?x=%00", "/feed.xml"),
+        ]:
+            with django_assert_num_queries(0):
+                response = client.get(asked)
+            assert response.status_code == 301 and response["Location"] == clean, asked
+
+    def test_junk_parameters_store_nothing(self, client, redis_cache):
+        make_article()
+        client.get("/")
+        keys_before = set(redis_cache._cache.get_client().keys("*"))
+
+        for number in range(20):
+            client.get(f"/?junk={number}")
+            client.get(f"/search/?q=词{number}")
+
+        assert set(redis_cache._cache.get_client().keys("*")) == keys_before
+
+    def test_a_response_varying_on_other_headers_is_not_stored(self, client, monkeypatch):
+        from django.utils.cache import patch_vary_headers
+
+        from articles.views import RobotsView
+
+        original = RobotsView.get
+
+        def varying(self, request, *args, **kwargs):
+            response = original(self, request, *args, **kwargs)
+            patch_vary_headers(response, ["Accept-Language"])
+            return response
+
+        monkeypatch.setattr(RobotsView, "get", varying)
+        client.get("/robots.txt")
+        monkeypatch.setattr(RobotsView, "get", lambda *args, **kwargs: pytest.fail("rendered for a cached page"))
+
+        with pytest.raises(pytest.fail.Exception):
+            client.get("/robots.txt")
+
+
+class TestConditionalRequests:
+    def test_a_page_s_etag_is_answered_before_anything_is_read_or_rendered(self, client, django_assert_num_queries):
+        article = make_article(title="条件请求")
+        first = client.get(article.get_absolute_url())
+        assert first["ETag"].startswith('W/"')
+
+        with django_assert_num_queries(0):
+            again = client.get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=first["ETag"])
+
+        assert again.status_code == 304 and again["ETag"] == first["ETag"]
+
+    def test_a_change_changes_the_etag(self, client, committed):
+        article = make_article(title="旧标题")
+        first = client.get(article.get_absolute_url())
+        with committed():
+            article.title = "新标题"
+            publishing.save_article(article)
+
+        again = client.get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=first["ETag"])
+
+        assert again.status_code == 200 and "新标题" in again.content.decode() and again["ETag"] != first["ETag"]
+
+    def test_if_modified_since_on_an_article_is_answered_before_rendering(self, client, monkeypatch):
+        article = make_article()
+        client.force_login(make_editor())  # past the page cache: the view itself answers
+        first = client.get(article.get_absolute_url())
+        monkeypatch.setattr(
+            "articles.views.ArticleDetailView.get_context_data", lambda *a, **k: pytest.fail("rendered")
+        )
+
+        again = client.get(article.get_absolute_url(), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+        assert again.status_code == 304 and again["Last-Modified"] == first["Last-Modified"]

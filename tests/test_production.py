@@ -12,6 +12,11 @@ from django.db import OperationalError, connection
 from finews.testing.server import gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+# The smallest PNG: one transparent pixel.
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
 
 
 def production_environment(tmp_path, **extra):
@@ -56,6 +61,20 @@ def test_missing_essentials_stop_the_start_with_a_clear_message(tmp_path, missin
     assert f"The {missing} environment variable is required in production" in result.stderr
 
 
+def test_production_refuses_a_cache_of_its_own_unless_told_it_is_one_process(tmp_path):
+    environment = production_environment(tmp_path)
+    del environment["LOCAL_MEMORY_CACHE"]
+
+    refused = manage(environment, "check")
+    shared = manage({**environment, "REDIS_URL": "redis://127.0.0.1:6379/0"}, "check")
+    single = manage({**environment, "LOCAL_MEMORY_CACHE": "true"}, "check")
+
+    assert refused.returncode != 0
+    assert "The REDIS_URL environment variable is required in production" in refused.stderr
+    assert "LOCAL_MEMORY_CACHE=true" in refused.stderr
+    assert shared.returncode == 0 and single.returncode == 0, shared.stderr + single.stderr
+
+
 def test_health_endpoint(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
@@ -95,6 +114,12 @@ def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
         assert json.load(get("/healthz")) == {"status": "ok", "database": "ok"}
         home = get("/").read().decode()
         assert f"/static/{hashed_css}" in home and "示例：央行宣布下调存款准备金率" in home
+
+        cover = tmp_path / "media" / "covers" / "2026" / "11" / "cover.png"
+        cover.parent.mkdir(parents=True)
+        cover.write_bytes(PNG_BYTES)
+        served = get("/media/covers/2026/11/cover.png")
+        assert served.headers["Content-Type"] == "image/png" and served.read() == PNG_BYTES
 
         css = get(f"/static/{hashed_css}")
         assert "max-age=315360000" in css.headers["Cache-Control"]

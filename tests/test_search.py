@@ -142,8 +142,11 @@ class TestQualityOnTheCorpus:
         published = [Article.objects.get(info_code=code).published_at for code in results]
         assert published == sorted(published, reverse=True)
 
-    def test_the_broken_post_never_shows(self, indexed_corpus):
-        assert Article.objects.filter(info_code__startswith="-").count() == 0
+    def test_the_broken_copy_never_shows_only_the_good_one(self, indexed_corpus):
+        # -202205262391921712.md (empty title and date) is a broken copy of 2022-05-26-202205262391921712.md.
+        article = Article.objects.get(info_code="202205262391921712")
+        assert article.title and article.source_path.endswith("2022-05-26-202205262391921712.md")
+        assert found("霍尼韦尔") == [article.info_code]
 
 
 class TestSearchPage:

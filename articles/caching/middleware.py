@@ -70,6 +70,7 @@ class PublicPageCacheMiddleware:
         etag = f'W/"{version}"'
         not_modified = get_conditional_response(request, etag=etag)
         if not_modified is not None:
+            not_modified.headers["ETag"] = etag
             return not_modified
         stored = read.get(key)
         if stored is not None and stored[0] == version:

@@ -25,6 +25,8 @@ logger = logging.getLogger("articles.importing")
 POST_EXTENSIONS = {".md", ".markdown", ".html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CONFLICT_REASON = "changed in the admin since its import; not overwritten (use --force)"
+# The reason given when writing a file failed unexpectedly (a bug, or the database): never for bad input.
+WRITE_FAILURE = "could not be written"
 
 
 class Outcome(enum.StrEnum):
@@ -120,7 +122,7 @@ class PostImporter:
             # was rolled back, so nothing of it was written.
             self._forget_lookups()
             logger.exception("import of %s failed", path)
-            return FileReport(path, Outcome.REJECTED, f"could not be written ({type(error).__name__}: {error})")
+            return FileReport(path, Outcome.REJECTED, f"{WRITE_FAILURE} ({type(error).__name__}: {error})")
 
     def _import_file(self, path):
         try:
