@@ -10,6 +10,7 @@ text: what comes in with markup is reduced to text by the import and the admin f
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
 
 from .sanitize import plain_label
 
@@ -30,22 +31,27 @@ def is_url_code(value, max_length):
     )
 
 
-def validate_info_code(value):
-    if not is_url_code(value, MAX_INFO_CODE_LENGTH):
-        raise ValidationError(
-            "资讯编号只能由英文字母、数字和 . _ - 组成（不能是 . 或 ..），最多 %(max)d 个字符：“%(value)s”不行。",
-            code="invalid_info_code",
-            params={"max": MAX_INFO_CODE_LENGTH, "value": value},
-        )
+@deconstructible
+class UrlCodeValidator:
+    """Refuses a code (of ``what``: 资讯编号, 股票代码) that a URL cannot carry as it is."""
+
+    def __init__(self, what, max_length):
+        self.what, self.max_length = what, max_length
+
+    def __call__(self, value):
+        if not is_url_code(value, self.max_length):
+            raise ValidationError(
+                "%(what)s只能由英文字母、数字和 . _ - 组成（不能是 . 或 ..），最多 %(max)d 个字符：“%(value)s”不行。",
+                code="invalid_code",
+                params={"what": self.what, "max": self.max_length, "value": value},
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, UrlCodeValidator) and (self.what, self.max_length) == (other.what, other.max_length)
 
 
-def validate_stock_code(value):
-    if not is_url_code(value, MAX_STOCK_CODE_LENGTH):
-        raise ValidationError(
-            "股票代码只能由英文字母、数字和 . _ - 组成（不能是 . 或 ..），最多 %(max)d 个字符：“%(value)s”不行。",
-            code="invalid_stock_code",
-            params={"max": MAX_STOCK_CODE_LENGTH, "value": value},
-        )
+validate_info_code = UrlCodeValidator("资讯编号", MAX_INFO_CODE_LENGTH)
+validate_stock_code = UrlCodeValidator("股票代码", MAX_STOCK_CODE_LENGTH)
 
 
 def validate_plain_text(value):
