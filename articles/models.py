@@ -93,6 +93,10 @@ class TaggedArticle(TaggedItemBase):
             models.UniqueConstraint(fields=["content_object", "tag"], name="unique_article_tag"),
         ]
 
+    def __str__(self):
+        # Ids only: revisions record every tag of an article, and taggit's text would read each tag.
+        return f"文章 {self.content_object_id} · 标签 {self.tag_id}"
+
 
 class Market(models.TextChoices):
     SHANGHAI = "sh", "上海"
