@@ -86,12 +86,14 @@ def find_post_files(paths):
 def _not_a_post_file(path, root):
     """Why ``path`` cannot be read as a post (None if it can); links must stay inside ``root``."""
     try:
-        target = path.resolve(strict=True)
-        mode = target.stat().st_mode
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            target = path.resolve(strict=True)
+            if root is not None and not target.is_relative_to(root):
+                return f"a symbolic link to {target}, outside the folder; not followed"
+            mode = target.stat().st_mode
     except (OSError, RuntimeError):
         return "a broken symbolic link"
-    if root is not None and path.is_symlink() and not target.is_relative_to(root):
-        return f"a symbolic link to {target}, outside the folder; not followed"
     if not stat.S_ISREG(mode):
         return "not a regular file (a FIFO, socket or device); skipped"
     return None
