@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
@@ -14,7 +15,7 @@ from reversion.admin import VersionAdmin
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .links import has_url
-from .models import Article, Category, NotIndexed, StockReference, Tag, TaggedArticle
+from .models import Article, Category, ImportProblem, ImportRun, NotIndexed, StockReference, Tag, TaggedArticle
 from .sanitize import plain_label, plain_text, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 
@@ -22,6 +23,7 @@ admin.site.site_header = "金融消息 · 编辑后台"
 admin.site.site_title = "金融消息编辑后台"
 admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
+COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
 
 BODY_EDITOR_CONFIG = {
     "extensions": {
@@ -344,3 +346,44 @@ class StockReferenceAdmin(TopicAdmin):
     @admin.display(description="文章数", ordering="article_count")
     def article_count(self, stock):
         return stock.article_count
+
+
+class ImportProblemInline(admin.TabularInline):
+    model = ImportProblem
+    fields = ["outcome", "path", "info_code", "reason", "article_link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="文章")
+    def article_link(self, problem):
+        if problem.article_id is None:
+            return "—"
+        url = reverse("admin:articles_article_change", args=[problem.article_id])
+        return format_html('<a href="{}">编辑者修改过的文章</a>', url)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """What every import did: read only, written by the import itself (articles/importing/runs.py)."""
+
+    list_display = ["started_at", "finished_at", "source", "result", *COUNT_FIELDS]
+    list_filter = ["result", "source", ("started_at", admin.DateFieldListFilter)]
+    search_fields = ["problems__path", "problems__info_code", "source_name"]
+    search_help_text = "按文件名或资讯编号搜索有问题的文件，或按导入的路径搜索。"
+    fields = ["started_at", "finished_at", "source", "source_name", "result", *COUNT_FIELDS]
+    readonly_fields = fields
+    inlines = [ImportProblemInline]
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

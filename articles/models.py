@@ -265,6 +265,82 @@ class Article(models.Model):
         return reverse("articles:article", kwargs={"info_code": self.info_code, "slug": self.slug})
 
 
+class ImportRun(models.Model):
+    """One run of import_posts (or one cycle of --watch that did something): when, from where, how it went."""
+
+    class Source(models.TextChoices):
+        COMMAND = "command", "命令（cron 等）"
+        WATCH = "watch", "持续导入（--watch）"
+        API = "api", "接口"
+
+    class Result(models.TextChoices):
+        RUNNING = "running", "进行中"
+        OK = "ok", "全部成功"
+        CONFLICTS = "conflicts", "有冲突"
+        REJECTIONS = "rejections", "有被拒文件"
+
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    source = models.CharField("来源", max_length=10, choices=Source.choices)
+    source_name = models.CharField("来源说明", max_length=300, blank=True, help_text="导入的路径，或接口令牌的名称。")
+    result = models.CharField("结果", max_length=10, choices=Result.choices, default=Result.RUNNING)
+    created = models.PositiveIntegerField("新建", default=0)
+    updated = models.PositiveIntegerField("更新", default=0)
+    unchanged = models.PositiveIntegerField("未变", default=0)
+    conflict = models.PositiveIntegerField("冲突", default=0)
+    rejected = models.PositiveIntegerField("被拒", default=0)
+
+    class Meta:
+        verbose_name = "导入记录"
+        verbose_name_plural = "导入记录"
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+        indexes = [
+            models.Index(fields=["-started_at", "-id"], name="import_run_newest_first"),
+            models.Index(fields=["result", "-started_at"], name="import_run_result"),
+            models.Index(fields=["-finished_at"], name="import_run_finished"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M:%S}"
+
+
+class ImportProblem(models.Model):
+    """A file that a run rejected, or did not write because an editor changed its article."""
+
+    run = models.ForeignKey(ImportRun, verbose_name="导入记录", on_delete=models.CASCADE, related_name="problems")
+    path = models.CharField("文件", max_length=1000)
+    info_code = models.CharField("资讯编号", max_length=MAX_INFO_CODE_LENGTH, blank=True, db_index=True)
+    outcome = models.CharField("情况", max_length=10, choices=[("conflict", "冲突"), ("rejected", "被拒")])
+    reason = models.TextField("原因")
+    article = models.ForeignKey(
+        Article, verbose_name="文章", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "导入问题"
+        verbose_name_plural = "导入问题"
+        ordering = ["run", "id"]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()}：{self.path}"
+
+
+class ImportTotal(models.Model):
+    """Files imported since the site began, per outcome: the import counter of /metrics, which must
+    never go down (runs are pruned)."""
+
+    outcome = models.CharField(max_length=10, unique=True)
+    files = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "导入累计"
+        verbose_name_plural = "导入累计"
+
+    def __str__(self):
+        return f"{self.outcome}: {self.files}"
+
+
 # How a category, tag or stock is reached from the articles listed under it.
 _TOPIC_LOOKUPS = {Category: "category", Tag: "tagged_items__tag", StockReference: "stocks"}
 

@@ -10,6 +10,9 @@ EDITOR_PERMISSIONS = {
     "category": ["add", "change", "view"],
     "tag": ["add", "change", "delete", "view"],
     "stockreference": ["add", "change", "view"],
+    # What the import did, and the files it could not take: written by the import alone.
+    "importrun": ["view"],
+    "importproblem": ["view"],
 }
 EDITOR_EXTRA_PERMISSIONS = ["publish_article"]
 

@@ -12,6 +12,7 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .links import LinkablePaginator, has_url, linkable, linkable_articles
+from .metrics import SEARCH_LATENCY
 from .models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from .pagination import ArticlePaginator
 from .sanitize import plain_text
@@ -285,6 +286,11 @@ class SearchView(PageRangeMixin, ListView):
     context_object_name = "results"
     paginate_by = ARTICLES_PER_PAGE
     paginator_class = LinkablePaginator
+
+    def get(self, request, *args, **kwargs):
+        # The search itself (counts and the page's results); the template renders after.
+        with SEARCH_LATENCY.time():
+            return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         self.form = SearchForm(self.request.GET or None)

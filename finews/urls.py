@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path
 
-from articles import media, sitemaps, views
+from articles import media, metrics, sitemaps, views
 from articles.health import healthz
 from articles.urls import old_site_urlpatterns
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("sitemap-<section>.xml", sitemaps.sitemap_section, name="sitemap-section"),
     path("robots.txt", views.RobotsView.as_view(), name="robots"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("articles.urls")),
     # Last: the old Jekyll URLs, including the bare /<category>/ folders.
     path("", include((old_site_urlpatterns, "old-site"))),

@@ -80,15 +80,18 @@ def manage(database_url, *args):
     )
 
 
-def article_count(database_url):
-    """Articles and distinct info codes, read straight from the database (a Django process takes a second)."""
-    query = "SELECT COUNT(*), COUNT(DISTINCT info_code) FROM articles_article"
+def read_rows(database_url, query):
+    """The rows of ``query``, read straight from the database (a Django process takes a second)."""
     if database_url.startswith("sqlite:///"):
         with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as database:
-            counts = database.execute(query).fetchone()
-    else:
-        with psycopg.connect(database_url) as database:
-            counts = database.execute(query).fetchone()
+            return database.execute(query).fetchall()
+    with psycopg.connect(database_url) as database:
+        return database.execute(query).fetchall()
+
+
+def article_count(database_url):
+    """Articles and distinct info codes."""
+    (counts,) = read_rows(database_url, "SELECT COUNT(*), COUNT(DISTINCT info_code) FROM articles_article")
     return [str(count) for count in counts]
 
 
@@ -195,3 +198,6 @@ def test_watch_imports_posts_as_they_arrive_until_stopped(scratch_database, tmp_
         stdout, stderr = watcher.communicate(timeout=30)
     assert watcher.returncode == 0, stderr
     assert "1 files: 1 created" in stdout and "Stopped watching." in stdout
+    # Each cycle that did something is an import run of its own; idle cycles are not recorded.
+    runs = read_rows(scratch_database, "SELECT source, result, created FROM articles_importrun ORDER BY id")
+    assert runs == [("watch", "ok", 1), ("watch", "ok", 1)]

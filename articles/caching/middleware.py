@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.http import HttpResponsePermanentRedirect, QueryDict
 from django.utils.cache import get_conditional_response
 
+from ..metrics import PAGE_CACHE
 from . import NEXT_PUBLICATION_KEY, VERSION_KEY, current_version
 
 PAGE_KEY = "finews:page:{digest}"
@@ -51,7 +52,7 @@ class PublicPageCacheMiddleware:
     so a conditional request is answered before anything is rendered or read.
     """
 
-    EXCLUDED_PREFIXES = ("/admin/", "/healthz", "/static/", "/media/", "/search/")
+    EXCLUDED_PREFIXES = ("/admin/", "/healthz", "/metrics", "/static/", "/media/", "/search/")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -71,14 +72,19 @@ class PublicPageCacheMiddleware:
         not_modified = get_conditional_response(request, etag=etag)
         if not_modified is not None:
             not_modified.headers["ETag"] = etag
-            return not_modified
+            return self._counted(request, "not_modified", not_modified)
         stored = read.get(key)
         if stored is not None and stored[0] == version:
-            return stored[1]
-        response = self.get_response(request)
+            return self._counted(request, "hit", stored[1])
+        response = self._counted(request, "miss", self.get_response(request))
         if self._cacheable_response(response):
             response.headers["ETag"] = etag
             cache.set(key, (version, response), settings.PAGE_CACHE_SECONDS)
+        return response
+
+    def _counted(self, request, result, response):
+        request.page_cache_result = result
+        PAGE_CACHE.labels(result).inc()
         return response
 
     def _cacheable_request(self, request):

@@ -5,6 +5,7 @@ import signal
 import threading
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from .importer import FileReport, Outcome, find_post_files
 
@@ -24,8 +25,8 @@ def file_states(paths):
 def watch(paths, importer, interval, report_cycle):
     """Import every post once, then each new or changed one every ``interval`` seconds.
 
-    ``report_cycle(reports)`` is told what each cycle did. Returns on SIGTERM or SIGINT, after
-    finishing the file in hand.
+    ``report_cycle(reports, started_at)`` is told what each cycle did. Returns on SIGTERM or SIGINT,
+    after finishing the file in hand.
     """
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -34,6 +35,7 @@ def watch(paths, importer, interval, report_cycle):
     while not stop.is_set():
         # The database may have restarted since the last cycle (long-lived process).
         close_old_connections()
+        started_at = timezone.now()
         current = file_states(paths)
         reports = []
         for path, state in current.items():
@@ -43,5 +45,5 @@ def watch(paths, importer, interval, report_cycle):
                 error = state[0]
                 reports.append(FileReport(path, Outcome.REJECTED, error) if error else importer.import_file(path))
                 seen[path] = state
-        report_cycle(reports)
+        report_cycle(reports, started_at)
         stop.wait(interval)

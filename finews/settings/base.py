@@ -25,6 +25,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "articles.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "articles.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -154,6 +155,12 @@ CACHES = {"default": cache_from_environment()}
 # Cached public pages are invalidated on every content change (articles/caching/); this only bounds
 # memory. 0 turns the page cache off.
 PAGE_CACHE_SECONDS = 600
+
+# Who may read /metrics (the address as articles.security.client_address finds it).
+METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]
+
+# Import runs (the admin's 导入记录) older than this are deleted by manage.py prune_import_runs.
+IMPORT_RUNS_KEEP_DAYS = int(os.environ.get("IMPORT_RUNS_KEEP_DAYS", "90"))
 
 TAGGIT_CASE_INSENSITIVE = True
 TAGGIT_TAGS_FROM_STRING = "articles.tagging.parse_tags"

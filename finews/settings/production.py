@@ -69,6 +69,8 @@ if not os.environ.get("REDIS_URL", "").strip() and not environment_flag("LOCAL_M
         "cron, one gunicorn worker), set LOCAL_MEMORY_CACHE=true instead."
     )
 
+METRICS_ALLOWED_IPS = environment_list("METRICS_ALLOWED_IPS") or METRICS_ALLOWED_IPS  # noqa: F405
+
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
 
 # Login throttling must see the client's address, not the proxy's (articles.security.client_address).

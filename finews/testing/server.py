@@ -20,9 +20,13 @@ def free_port():
 
 @contextlib.contextmanager
 def gunicorn(environment, workers=2, timeout=30):
-    """Yield the base URL of a gunicorn serving finews with ``environment``, once /healthz answers."""
+    """Yield the base URL of a gunicorn serving finews with ``environment``, once /healthz answers.
+
+    It runs with the project's gunicorn settings (finews/gunicorn.py), as in production.
+    """
     port = free_port()
-    command = [GUNICORN, "finews.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command = [GUNICORN, "-c", "python:finews.gunicorn", "finews.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen(
         command, cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -3,7 +3,9 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.importing.importer import FileReport, ImportSummary, Outcome, PostImporter, find_post_files
+from articles.importing.runs import PROBLEM_OUTCOMES, finish_run, start_run
 from articles.importing.watch import watch as watch_posts
+from articles.models import ImportRun
 
 logger = logging.getLogger("articles.importing")
 
@@ -23,27 +25,44 @@ class Command(BaseCommand):
             help="keep running: import new and changed posts as they arrive, until stopped (SIGTERM, Ctrl-C)",
         )
         parser.add_argument("--interval", type=float, default=2.0, help="seconds between looks at the folder (--watch)")
+        parser.add_argument(
+            "--no-record",
+            dest="record",
+            action="store_false",
+            help="do not record the run in the admin's 导入记录 (a dry run never is)",
+        )
 
-    def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, **options):
+    def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, record, **options):
         importer = PostImporter(force=force, dry_run=dry_run)
+        record = record and not dry_run
         if watch:
             if interval <= 0:
                 raise CommandError("--interval must be a positive number of seconds")
             self.stdout.write(f"Watching {', '.join(paths)} every {interval:g} s; stop with Ctrl-C or SIGTERM.")
-            watch_posts(paths, importer, interval, lambda reports: self._report_cycle(reports, verbosity))
+            watch_posts(
+                paths,
+                importer,
+                interval,
+                lambda reports, started_at: self._report_cycle(reports, started_at, paths, record, verbosity),
+            )
             self.stdout.write("Stopped watching.")
             return
-        summary = ImportSummary()
+        run = start_run(ImportRun.Source.COMMAND, ", ".join(paths)) if record else None
+        summary, problems = ImportSummary(), []
         files = list(find_post_files(paths))
         show_progress = verbosity >= 1 and self.stdout.isatty() and len(files) > 1
         for number, (path, error) in enumerate(files, start=1):
             report = FileReport(path, Outcome.REJECTED, error) if error else importer.import_file(path)
             summary.add(report)
+            if report.outcome in PROBLEM_OUTCOMES:
+                problems.append(report)
             self._report(report, verbosity)
             if show_progress:
                 self.stdout.write(f"\r{number}/{len(files)} files", ending="")
         if show_progress:
             self.stdout.write("")
+        if run:
+            finish_run(run, summary.counts, problems)
 
         prefix = "Dry run, nothing written: " if dry_run else ""
         line = f"{prefix}{len(files)} files: {summary}"
@@ -52,13 +71,16 @@ class Command(BaseCommand):
             raise CommandError(line)
         self.stdout.write(self.style.SUCCESS(line))
 
-    def _report_cycle(self, reports, verbosity):
+    def _report_cycle(self, reports, started_at, paths, record, verbosity):
         if not reports:
             return
         summary = ImportSummary()
         for report in reports:
             summary.add(report)
             self._report(report, verbosity)
+        if record:
+            run = start_run(ImportRun.Source.WATCH, ", ".join(paths), started_at=started_at)
+            finish_run(run, summary.counts, [report for report in reports if report.outcome in PROBLEM_OUTCOMES])
         self.stdout.write(f"{len(reports)} files: {summary}")
         logger.info("import_posts cycle files=%d %s", len(reports), summary.log_fields())
 

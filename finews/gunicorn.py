@@ -1,0 +1,33 @@
+"""gunicorn settings for finews: ``gunicorn -c python:finews.gunicorn finews.wsgi``.
+
+Every worker counts its metrics into a folder of files that /metrics adds up (prometheus-client's
+multiprocess mode): PROMETHEUS_MULTIPROC_DIR if set, else a temporary folder of this server's own.
+Only the web server sets it, so that the import and other commands (new processes every few
+minutes) leave no files of their own there. The folder is emptied at start; a worker that exits has
+its live gauges dropped.
+"""
+
+import os
+import shutil
+import tempfile
+
+from prometheus_client import multiprocess
+
+_given_folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+METRICS_FOLDER = _given_folder or tempfile.mkdtemp(prefix="finews-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_FOLDER
+
+
+def on_starting(server):
+    # Counts from an earlier run of the server are not this one's.
+    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)
+    os.makedirs(METRICS_FOLDER)
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if not _given_folder:
+        shutil.rmtree(METRICS_FOLDER, ignore_errors=True)

@@ -1,0 +1,197 @@
+"""Operations: import runs in the admin, their pruning, and Prometheus metrics."""
+
+import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from articles.models import Article, ImportProblem, ImportRun
+from finews.testing.server import gunicorn
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_editor
+
+pytestmark = pytest.mark.django_db
+RUNS_URL = "/admin/articles/importrun/"
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def troubled_run(write_post):
+    """One run of the import over a good post, a post without front matter and one an editor changed."""
+    write_post("2022-01-07-GOOD1.md", post_text(title='"好消息"'))
+    edited = write_post("2022-01-07-EDIT1.md", post_text(title='"编辑改过"'))
+    run_import(edited, "--no-record")
+    Article.objects.filter(info_code="EDIT1").update(edited_since_import=True)
+    edited.write_text(post_text(title='"新版本"'), encoding="utf-8")
+    write_post("2022-01-07-BAD1.md", "没有头信息")
+    succeeded, stdout, stderr = run_import(edited.parent)
+    assert not succeeded
+    return ImportRun.objects.get()
+
+
+class TestImportRuns:
+    def test_a_run_records_its_counts_and_problem_files(self, troubled_run):
+        run = troubled_run
+        assert run.source == ImportRun.Source.COMMAND and run.result == ImportRun.Result.REJECTIONS
+        assert (run.created, run.updated, run.unchanged, run.conflict, run.rejected) == (1, 0, 0, 1, 1)
+        assert run.started_at <= run.finished_at
+        problems = {problem.info_code: problem for problem in run.problems.all()}
+        assert problems["BAD1"].outcome == "rejected" and "front matter" in problems["BAD1"].reason
+        assert problems["BAD1"].path.endswith("2022-01-07-BAD1.md") and problems["BAD1"].article is None
+        assert problems["EDIT1"].outcome == "conflict"
+        assert problems["EDIT1"].article == Article.objects.get(info_code="EDIT1")
+
+    def test_dry_runs_and_unrecorded_runs_leave_no_record(self, write_post):
+        path = write_post("2022-01-07-A1.md", post_text())
+        run_import(path, "--dry-run")
+        run_import(path, "--no-record")
+        assert not ImportRun.objects.exists()
+
+    def test_a_clean_run_is_ok(self, corpus_dir, write_post):
+        run_import(write_post("2022-01-07-A1.md", post_text()))
+        assert ImportRun.objects.get().result == ImportRun.Result.OK
+
+    def test_editors_read_runs_filter_them_and_search_problem_files(self, client, troubled_run, write_post):
+        run_import(write_post("2022-01-08-LATER1.md", post_text()))
+        client.force_login(make_editor())
+
+        listing = client.get(RUNS_URL).content.decode()
+        assert len(BeautifulSoup(listing, "lxml").select("#result_list tbody tr")) == 2
+        with_rejections = client.get(RUNS_URL, {"result__exact": "rejections"}).content.decode()
+        assert len(BeautifulSoup(with_rejections, "lxml").select("#result_list tbody tr")) == 1
+        for term in ("BAD1", "2022-01-07-EDIT1.md"):
+            found = BeautifulSoup(client.get(RUNS_URL, {"q": term}).content.decode(), "lxml")
+            assert [row.select_one("a")["href"].split("?")[0] for row in found.select("#result_list tbody tr")] == [
+                f"{RUNS_URL}{troubled_run.pk}/change/"
+            ], term
+
+    def test_a_run_s_page_lists_its_problems_and_links_a_conflict_to_its_article(self, client, troubled_run):
+        client.force_login(make_editor())
+
+        page = client.get(f"{RUNS_URL}{troubled_run.pk}/change/")
+
+        assert page.status_code == 200
+        content = page.content.decode()
+        assert "2022-01-07-BAD1.md" in content and "no front matter" in content
+        article = Article.objects.get(info_code="EDIT1")
+        assert f'href="/admin/articles/article/{article.pk}/change/"' in content
+
+    def test_runs_are_read_only_even_for_editors(self, client, troubled_run):
+        client.force_login(make_editor())
+        assert client.get(f"{RUNS_URL}add/").status_code == 403
+        client.post(f"{RUNS_URL}{troubled_run.pk}/change/", {"result": "ok"})
+        assert ImportRun.objects.get().result == ImportRun.Result.REJECTIONS
+
+    def test_old_runs_are_pruned_with_their_problems(self, troubled_run):
+        ImportRun.objects.filter(pk=troubled_run.pk).update(started_at=timezone.now() - dt.timedelta(days=31))
+        recent = ImportRun.objects.create(source=ImportRun.Source.COMMAND, started_at=timezone.now())
+
+        call_command("prune_import_runs", "--days", "30", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+        assert list(ImportRun.objects.all()) == [recent] and not ImportProblem.objects.exists()
+
+
+class TestMetrics:
+    def scrape(self, **headers):
+        return Client().get("/metrics", **headers)
+
+    def sample(self, text, name, **labels):
+        """The value of the sample ``name`` with exactly ``labels`` in a Prometheus text exposition."""
+        for line in text.splitlines():
+            match = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\S+)", line)
+            if match and match[1] == name and dict(re.findall(r'(\w+)="([^"]*)"', match[2] or "")) == labels:
+                return float(match[3])
+        return None
+
+    def test_served_to_the_allowed_addresses_only(self, settings):
+        settings.PROXY_COUNT = 1
+        assert self.scrape().status_code == 200  # 127.0.0.1, straight to gunicorn
+        assert self.scrape(REMOTE_ADDR="203.0.113.5").status_code == 404
+        # Through the proxy on this host: the client's address is the proxy's X-Forwarded-For entry.
+        assert self.scrape(HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 404
+        assert self.scrape(HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.5").status_code == 404
+        settings.METRICS_ALLOWED_IPS = ["10.1.2.3"]
+        assert self.scrape(REMOTE_ADDR="10.1.2.3").status_code == 200
+
+    def test_imports_articles_and_the_last_import(self, troubled_run):
+        text = self.scrape().content.decode()
+
+        assert self.sample(text, "finews_import_files_total", outcome="rejected") == 1
+        assert self.sample(text, "finews_import_files_total", outcome="conflict") == 1
+        assert self.sample(text, "finews_import_files_total", outcome="created") == 1  # not the unrecorded run's
+        assert self.sample(text, "finews_import_last_success_timestamp_seconds") == pytest.approx(
+            troubled_run.finished_at.timestamp()
+        )
+        assert self.sample(text, "finews_articles_published") == 2
+
+    def test_import_counts_survive_pruning(self, troubled_run):
+        ImportRun.objects.all().delete()
+        assert self.sample(self.scrape().content.decode(), "finews_import_files_total", outcome="rejected") == 1
+
+    def test_requests_page_cache_and_search(self, client):
+        article = make_article()
+        before = self.scrape().content.decode()
+        for _ in range(3):
+            client.get(article.get_absolute_url())
+        client.get("/search/?q=测试")
+        after = self.scrape().content.decode()
+
+        def grew(name, **labels):
+            return (self.sample(after, name, **labels) or 0) - (self.sample(before, name, **labels) or 0)
+
+        assert grew("finews_http_requests_total", view="articles:article", method="GET", status="200") == 1
+        assert grew("finews_http_requests_total", view="page-cache", method="GET", status="200") == 2
+        assert grew("finews_page_cache_requests_total", result="miss") == 1
+        assert grew("finews_page_cache_requests_total", result="hit") == 2
+        assert grew("finews_search_duration_seconds_count") == 1
+        assert grew("finews_http_request_duration_seconds_count", view="articles:search") == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
+def test_metrics_add_up_every_gunicorn_worker(tmp_path):
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+    }
+    for command in (["migrate", "-v0"], ["import_posts", "sample_posts/_posts", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=environment, check=True)
+
+    # The folder is named here only to look into it; gunicorn makes one of its own otherwise.
+    with gunicorn({**environment, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}, workers=2) as base_url:
+        # A request sent by halves holds one worker, so the others are served by the second one.
+        port = int(base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
+            held.sendall(b"GET /category/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.5)
+            for _ in range(20):
+                urllib.request.urlopen(f"{base_url}/category/", timeout=10).read()
+            held.sendall(b"Connection: close\r\n\r\n")
+            assert held.makefile("rb").readline().startswith(b"HTTP/1.1 200")
+        text = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
+        processes = {name.rsplit("_", 1)[-1] for name in os.listdir(tmp_path / "prometheus")}
+
+    metrics = TestMetrics()
+    rendered = metrics.sample(
+        text, "finews_http_requests_total", view="articles:category-index", method="GET", status="200"
+    )
+    cached = metrics.sample(text, "finews_http_requests_total", view="page-cache", method="GET", status="200")
+    assert len(processes) >= 2, f"one worker served every request: {processes}"
+    assert rendered + (cached or 0) == 21
+    samples = list((BASE_DIR / "sample_posts" / "_posts").iterdir())
+    published = [path for path in samples if "published: false" not in path.read_text(encoding="utf-8")]
+    assert metrics.sample(text, "finews_articles_published") == len(published) > 0
