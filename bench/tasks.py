@@ -42,10 +42,10 @@ def floor(folder):
     return {"seconds": time.perf_counter() - started, "files": count}
 
 
-def import_posts(folder):
+def import_posts(folder, *options):
     started = time.perf_counter()
     try:
-        call_command("import_posts", folder, verbosity=0)
+        call_command("import_posts", folder, *options, verbosity=0)
     except Exception as error:  # a rejected file ends the command with an error; the time still counts
         print(error, file=sys.stderr)
     return {"seconds": time.perf_counter() - started}
