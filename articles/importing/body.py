@@ -17,7 +17,7 @@ from .stocks import StockMention, extract_stocks
 
 _markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
 
-_SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
+SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
 _SHARE_LINK_LINE = re.compile(r"^<[^>\s]*NewsShare\.html[^>\s]*>$", re.IGNORECASE)
 _NAVIGATION_LINE = re.compile(r"^(?:\[返回[^\]]*\]\([^)]*\)[\s｜|]*)+$")
 _STOCK_CHART_HOST = re.compile(r"^(?:https?:)?//webquoteklinepic\.eastmoney\.com/", re.IGNORECASE)
@@ -62,7 +62,7 @@ def _without_trailer(lines):
     kept, source_url = [], ""
     for line in lines:
         stripped = line.strip()
-        source_match = _SOURCE_LINK_LINE.match(stripped)
+        source_match = SOURCE_LINK_LINE.match(stripped)
         if source_match:
             source_url = source_url or source_match[1]
             continue

@@ -114,11 +114,14 @@ class PostImporter:
         self._tags = {}
         self._stocks = {}
 
-    def import_file(self, path):
-        """Import one file in its own transaction; whatever goes wrong, report it and carry on."""
+    def import_file(self, path, raw=None):
+        """Import one file in its own transaction; whatever goes wrong, report it and carry on.
+
+        ``raw``, when given, is the file's content (a post sent over HTTP): ``path`` then only names it.
+        """
         path = Path(path)
         try:
-            return self._import_file(path)
+            return self._import_file(path, raw)
         except Exception as error:
             # A bug or a database failure on one file must not stop the others; its transaction
             # was rolled back, so nothing of it was written.
@@ -126,10 +129,10 @@ class PostImporter:
             logger.exception("import of %s failed", path)
             return FileReport(path, Outcome.REJECTED, f"{WRITE_FAILURE} ({type(error).__name__}: {error})")
 
-    def _import_file(self, path):
+    def _import_file(self, path, raw):
         try:
             info_code = parse_file_name(path).info_code
-            raw = _read_post_bytes(path)
+            raw = _read_post_bytes(path) if raw is None else raw
             digest = file_digest(raw)
             existing = (
                 Article.objects.filter(info_code=info_code)

@@ -16,6 +16,7 @@ from .frontmatter import (
     parse_front_matter,
     split_front_matter,
 )
+from .stocks import stock_from_front_matter
 
 MAX_TITLE_LENGTH = 300
 MAX_CATEGORY_LENGTH = 200
@@ -76,6 +77,8 @@ def parse_post(path, raw):
     tags = [
         plain_label(item, max_length=MAX_TAG_LENGTH) for item in as_list(front_matter.get("tags"), split_spaces=True)
     ]
+    body = clean_body(body_text)
+    _add_front_matter_facts(body, front_matter, warnings)
     return ParsedPost(
         info_code=file_name.info_code,
         title=title,
@@ -84,9 +87,28 @@ def parse_post(path, raw):
         category_name=categories[0] if categories else DEFAULT_CATEGORY_NAME,
         # A list of categories: the first is the category, the others become tags.
         tag_names=_unique_case_insensitive(categories[1:] + tags),
-        body=clean_body(body_text),
+        body=body,
         warnings=warnings,
     )
+
+
+def _add_front_matter_facts(body, front_matter, warnings):
+    """What finews's own export writes in the front matter (Jekyll ignores it): the source link
+    when it is not East Money's, and the stocks the body no longer marks (export_posts)."""
+    source_url = as_text(front_matter.get("source_url"))
+    if source_url:
+        body.source_url = source_url
+    stocks = front_matter.get("stocks")
+    known = {(stock.market, stock.code) for stock in body.stocks}
+    for item in stocks if isinstance(stocks, list) else []:
+        mention = stock_from_front_matter(item)
+        if mention is None:
+            warnings.append(
+                f"stock {as_text(item)[:60]!r} in the front matter is not a known market and code; left out"
+            )
+        elif (mention.market, mention.code) not in known:
+            known.add((mention.market, mention.code))
+            body.stocks.append(mention)
 
 
 def _unique_case_insensitive(names):

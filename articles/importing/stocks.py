@@ -47,6 +47,18 @@ def normalise(market_id, code):
     return market, code
 
 
+def stock_from_front_matter(item):
+    """The StockMention of a front matter entry ``{market: sh, code: "601601", name: 中国太保}``, or None."""
+    if not isinstance(item, dict):
+        return None
+    market, code = str(item.get("market", "")).strip(), str(item.get("code", "")).strip()
+    if market not in _CODE_PATTERNS or not _CODE_PATTERNS[market].match(code):
+        return None
+    return StockMention(
+        code=code, market=market, name=plain_label(str(item.get("name") or ""), max_length=MAX_NAME_LENGTH)
+    )
+
+
 def _reference_of(element):
     data_code = (element.get("data-code") or "").strip()
     match = _PIPE_FORM.match(data_code)

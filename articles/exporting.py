@@ -1,0 +1,74 @@
+"""Writing articles back as Jekyll posts, in the format the import reads (a way to leave with one's content).
+
+Each published article becomes ``YYYY-MM-DD-<info code>.md``: front matter with title, date
+(+0800), categories and tags, then the summary as a ``> digest``, the body, and the East Money
+source link as the trailer line the old site had. What the body no longer marks (stocks, whose
+East Money attributes the sanitizer removed) and a source link that is not East Money's go into
+front matter keys that Jekyll ignores and the import reads, so that importing an export gives the
+same articles.
+"""
+
+import re
+
+import yaml
+from django.utils import timezone
+
+from .importing.body import SOURCE_LINK_LINE
+from .models import Article
+
+# Any ASCII punctuation may be escaped in Markdown; a summary is text, never markup.
+_MARKDOWN_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
+
+def exported_articles(since=None, category=None):
+    """Published articles to export, oldest first, with what a post file needs, in three queries."""
+    articles = Article.objects.published().select_related("category").prefetch_related("tags", "stocks")
+    if since:
+        articles = articles.filter(published_at__gte=since)
+    if category:
+        articles = articles.filter(category=category)
+    return articles.order_by("published_at", "id")
+
+
+def file_name(article):
+    return f"{timezone.localtime(article.published_at):%Y-%m-%d}-{article.info_code}.md"
+
+
+def post_text(article):
+    """The post file of ``article``."""
+    front_matter = {
+        "layout": "post",
+        "title": article.title,
+        "date": f"{timezone.localtime(article.published_at):%Y-%m-%d %H:%M:%S %z}",
+        "categories": article.category.name,
+        "tags": sorted(tag.name for tag in article.tags.all()),
+    }
+    east_money_source = bool(SOURCE_LINK_LINE.match(f"<{article.source_url}>"))
+    if article.source_url and not east_money_source:
+        front_matter["source_url"] = article.source_url
+    stocks = [{"market": stock.market, "code": stock.code, "name": stock.name} for stock in article.stocks.all()]
+    if stocks:
+        front_matter["stocks"] = stocks
+    header = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False, width=10_000)
+    parts = [f"---\n{header}---\n"]
+    if article.summary:
+        parts.append("\n".join(f"> {_as_markdown_text(line)}" for line in article.summary.splitlines()))
+        parts.append("")
+    parts.append(article.body)
+    if east_money_source:
+        parts.append(f"\n<{article.source_url}>")
+    return "\n".join(parts) + "\n"
+
+
+def _as_markdown_text(line):
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", line)
+
+
+def export_posts(folder, since=None, category=None):
+    """Write every exported article into ``folder``; return how many."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for article in exported_articles(since, category).iterator(chunk_size=500):
+        (folder / file_name(article)).write_text(post_text(article), encoding="utf-8")
+        count += 1
+    return count
