@@ -15,7 +15,17 @@ from reversion.admin import VersionAdmin
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .links import has_url
-from .models import Article, Category, ImportProblem, ImportRun, NotIndexed, StockReference, Tag, TaggedArticle
+from .models import (
+    Article,
+    Category,
+    ImportProblem,
+    ImportRun,
+    IngestToken,
+    NotIndexed,
+    StockReference,
+    Tag,
+    TaggedArticle,
+)
 from .sanitize import plain_label, plain_text, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 
@@ -387,3 +397,21 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(IngestToken)
+class IngestTokenAdmin(admin.ModelAdmin):
+    """Tokens are made with ``manage.py ingest_token create NAME`` (the secret is shown there once)."""
+
+    list_display = ["name", "created_at", "last_used_at", "revoked_at"]
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="撤销所选令牌（之后用它推送会被拒绝）", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"已撤销 {count} 个令牌。", messages.SUCCESS)

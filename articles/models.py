@@ -1,6 +1,8 @@
+import hashlib
 import secrets
 
 import reversion
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
@@ -339,6 +341,51 @@ class ImportTotal(models.Model):
 
     def __str__(self):
         return f"{self.outcome}: {self.files}"
+
+
+class IngestTokenQuerySet(models.QuerySet):
+    def create_token(self, name):
+        """A new token named ``name``: returns (token, secret); only the secret's hash is kept."""
+        secret = f"fn_{secrets.token_urlsafe(32)}"
+        token = self.model(name=name, key_hash=IngestToken.hash_of(secret))
+        token.full_clean()
+        token.save()
+        return token, secret
+
+    def authenticated(self, secret):
+        """The active token whose secret is ``secret``, or None."""
+        return self.filter(key_hash=IngestToken.hash_of(secret), revoked_at__isnull=True).first()
+
+
+class IngestToken(models.Model):
+    """A credential of a program that pushes posts to /api/v1/posts/ (the scraper)."""
+
+    name = models.CharField(
+        "名称",
+        max_length=100,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "名称只能由英文字母、数字、_ 和 - 组成。")],
+        help_text="如 scraper。日志和导入记录里用它指这个令牌。",
+    )
+    key_hash = models.CharField("密钥哈希", max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    last_used_at = models.DateTimeField("最后使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+
+    objects = IngestTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "推送令牌"
+        verbose_name_plural = "推送令牌"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def hash_of(secret):
+        # Secrets are 256 random bits: a plain hash cannot be reversed, and a lookup by it is exact.
+        return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # How a category, tag or stock is reached from the articles listed under it.

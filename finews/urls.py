@@ -4,6 +4,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path
 
 from articles import media, metrics, sitemaps, views
+from articles.api import api
 from articles.health import healthz
 from articles.urls import old_site_urlpatterns
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("robots.txt", views.RobotsView.as_view(), name="robots"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("api/v1/", api.urls),
     path("", include("articles.urls")),
     # Last: the old Jekyll URLs, including the bare /<category>/ folders.
     path("", include((old_site_urlpatterns, "old-site"))),

@@ -52,7 +52,8 @@ class PublicPageCacheMiddleware:
     so a conditional request is answered before anything is rendered or read.
     """
 
-    EXCLUDED_PREFIXES = ("/admin/", "/healthz", "/metrics", "/static/", "/media/", "/search/")
+    # The API sends its own ETags, and its query parameters are its filters.
+    EXCLUDED_PREFIXES = ("/admin/", "/api/", "/healthz", "/metrics", "/static/", "/media/", "/search/")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "axes",
     "django_prose_editor",
     "csp",
+    # django-ninja, for the JSON API; listed so its docs page uses its own JavaScript, not a CDN.
+    "ninja",
     "articles",
 ]
 
@@ -158,6 +160,9 @@ PAGE_CACHE_SECONDS = 600
 
 # Who may read /metrics (the address as articles.security.client_address finds it).
 METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]
+
+# Posts one ingest token may push a minute (POST /api/v1/posts/).
+INGEST_REQUESTS_PER_MINUTE = 120
 
 # Import runs (the admin's 导入记录) older than this are deleted by manage.py prune_import_runs.
 IMPORT_RUNS_KEEP_DAYS = int(os.environ.get("IMPORT_RUNS_KEEP_DAYS", "90"))

@@ -1,0 +1,293 @@
+"""The JSON API: reading published articles, and the scraper's ingest of post files."""
+
+import datetime as dt
+import io
+import json
+import logging
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from articles.models import Article, ImportRun, IngestToken
+from articles.search import rebuild_index
+from tests.conftest import post_text
+from tests.factories import make_article, make_category, make_stock
+
+pytestmark = pytest.mark.django_db
+
+
+def get_json(client, url, status=200, **parameters):
+    response = client.get(url, parameters)
+    assert response.status_code == status, response.content.decode()[:500]
+    return response.json()
+
+
+@pytest.fixture
+def newsroom():
+    """Five published articles an hour apart, a draft and a scheduled one."""
+    now = timezone.now().replace(microsecond=0)
+    macro, markets = make_category("hongguan", title="宏观"), make_category("shichang")
+    taibao = make_stock("601601", name="中国太保")
+    articles = [
+        make_article(
+            info_code=f"A{number}",
+            title=f"第{number}条",
+            category=macro if number % 2 else markets,
+            tags=["宏观"] if number % 2 else ["港股"],
+            stocks=[taibao] if number == 3 else [],
+            summary=f"摘要{number}",
+            published_at=now - dt.timedelta(hours=number),
+        )
+        for number in range(1, 6)
+    ]
+    make_article(info_code="DRAFT", status=Article.Status.DRAFT, tags=["内部"], stocks=[make_stock("688999")])
+    make_article(info_code="LATER", published_at=now + dt.timedelta(days=1))
+    rebuild_index()
+    return articles
+
+
+class TestReading:
+    def test_newest_first_with_every_field(self, client, newsroom):
+        page = get_json(client, "/api/v1/articles/")
+
+        assert [item["info_code"] for item in page["items"]] == ["A1", "A2", "A3", "A4", "A5"]
+        assert page["next"] is None
+        third = page["items"][2]
+        article = Article.objects.get(info_code="A3")
+        assert third["url"] == f"http://testserver{article.get_absolute_url()}"
+        assert third["published_at"].endswith("+08:00")
+        assert dt.datetime.fromisoformat(third["published_at"]) == article.published_at
+        assert third["category"] == {"slug": "hongguan", "name": "宏观"}
+        assert third["tags"] == [{"slug": "hong-guan", "name": "宏观"}]
+        assert third["stocks"] == [{"market": "sh", "code": "601601", "name": "中国太保"}]
+        assert third["summary"] == "摘要3" and set(third) >= {"source_name", "source_url", "updated_at"}
+
+    @pytest.mark.parametrize(
+        ("parameters", "expected"),
+        [
+            ({"category": "hongguan"}, ["A1", "A3", "A5"]),
+            ({"tag": "gang-gu"}, ["A2", "A4"]),
+            ({"stock": "601601"}, ["A3"]),
+            ({"stock": "601601", "market": "sh"}, ["A3"]),
+            ({"q": "第3"}, ["A3"]),
+            ({"limit": 2}, ["A1", "A2"]),
+        ],
+    )
+    def test_filters(self, client, newsroom, parameters, expected):
+        items = get_json(client, "/api/v1/articles/", **parameters)["items"]
+        assert [item["info_code"] for item in items] == expected
+
+    def test_since_and_until_naive_means_beijing(self, client, newsroom):
+        third = timezone.localtime(Article.objects.get(info_code="A3").published_at)
+        naive = third.replace(tzinfo=None).isoformat()
+        items = get_json(client, "/api/v1/articles/", since=naive)["items"]
+        assert [item["info_code"] for item in items] == ["A1", "A2", "A3"]
+        utc = third.astimezone(dt.UTC).isoformat()
+        items = get_json(client, "/api/v1/articles/", until=utc)["items"]
+        assert [item["info_code"] for item in items] == ["A4", "A5"]
+
+    def test_cursor_pages_stay_right_while_news_arrives(self, client, newsroom):
+        first = get_json(client, "/api/v1/articles/", limit=2)
+        for number in range(3):
+            make_article(info_code=f"NEWER{number}", published_at=timezone.now())
+        seen = [item["info_code"] for item in first["items"]]
+        next_url = first["next"]
+        while next_url:
+            page = get_json(client, next_url.removeprefix("http://testserver"))
+            seen += [item["info_code"] for item in page["items"]]
+            next_url = page["next"]
+
+        assert seen == ["A1", "A2", "A3", "A4", "A5"]
+        assert first["next"].startswith("http://testserver/api/v1/articles/?limit=2&cursor=")
+
+    def test_one_article_with_its_body(self, client, newsroom):
+        article = get_json(client, "/api/v1/articles/A1/")
+        assert article["body_html"] == Article.objects.get(info_code="A1").body
+        assert article["body_text"] == "正文" + article["body_html"].removeprefix("<p>正文").removesuffix("</p>")
+
+    @pytest.mark.parametrize("info_code", ["DRAFT", "LATER", "NOPE", "a b"])
+    def test_unknown_or_hidden_articles_are_404_json(self, client, newsroom, info_code):
+        assert "message" in get_json(client, f"/api/v1/articles/{info_code}/", status=404)
+
+    @pytest.mark.parametrize(
+        ("parameters", "status"),
+        [
+            ({"since": "yesterday"}, 400),
+            ({"until": "2022-02-30"}, 400),
+            ({"since": "0001-01-01T00:00"}, 400),
+            ({"limit": 0}, 400),
+            ({"limit": 1000}, 400),
+            ({"market": "moon", "stock": "601601"}, 400),
+            ({"market": "sh"}, 400),
+            ({"cursor": "not-a-cursor"}, 400),
+            ({"category": "nope"}, 404),
+            ({"tag": "nei-bu"}, 404),
+            ({"stock": "688999"}, 404),
+        ],
+    )
+    def test_bad_parameters_are_clear_json_errors(self, client, newsroom, parameters, status):
+        error = get_json(client, "/api/v1/articles/", status=status, **parameters)
+        assert set(error) == {"message"} and error["message"]
+
+    def test_counts_of_categories_tags_and_stocks(self, client, newsroom):
+        categories = get_json(client, "/api/v1/categories/")
+        tags = get_json(client, "/api/v1/tags/")
+        stocks = get_json(client, "/api/v1/stocks/")
+
+        assert {(c["slug"], c["article_count"]) for c in categories} >= {("hongguan", 3), ("shichang", 2)}
+        assert {(t["name"], t["article_count"]) for t in tags} == {("宏观", 3), ("港股", 2)}
+        assert stocks == [{"market": "sh", "code": "601601", "name": "中国太保", "article_count": 1}]
+
+    def test_query_count_does_not_grow_with_limit(self, client, newsroom, django_assert_num_queries):
+        for number in range(30):
+            make_article(tags=[f"标签{number}", "宏观"], stocks=[make_stock(f"6000{number:02d}")])
+        client.get("/robots.txt")  # the content version's facts, read once per version, are in the cache
+        for limit in (1, 35):
+            with django_assert_num_queries(3):  # the articles, their tags, their stocks
+                assert len(get_json(client, "/api/v1/articles/", limit=limit)["items"]) == limit
+
+    def test_conditional_requests_cache_headers_and_cors(self, client, newsroom, django_assert_num_queries):
+        response = client.get("/api/v1/articles/", HTTP_ORIGIN="https://quant.example.com")
+        assert response["Access-Control-Allow-Origin"] == "*" and response["Cache-Control"] == "public, no-cache"
+        assert response["Last-Modified"] and response["ETag"].startswith('W/"')
+
+        with django_assert_num_queries(0):
+            again = client.get("/api/v1/articles/", HTTP_IF_NONE_MATCH=response["ETag"])
+        assert again.status_code == 304
+
+    def test_openapi_document_and_docs_from_our_own_files(self, client):
+        document = get_json(client, "/api/v1/openapi.json")
+        assert document["openapi"].startswith("3.") and "/api/v1/posts/" in document["paths"]
+        docs = client.get("/api/v1/docs").content.decode()
+        assert "/static/ninja/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+
+
+@pytest.fixture
+def token():
+    return IngestToken.objects.create_token("scraper")
+
+
+def push(secret, name, body, client=None, **extra):
+    client = client or Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+    return client.post(
+        f"/api/v1/posts/?name={name}", data=body, content_type="application/octet-stream", **headers, **extra
+    )
+
+
+class TestIngest:
+    def test_the_outcomes_of_import_posts_over_http(self, token, caplog):
+        _, secret = token
+        name, text = "2022-01-07-NW1.md", post_text(title='"推送的消息"')
+        caplog.set_level(logging.INFO, logger="articles.api")
+
+        created = push(secret, name, text.encode())
+        assert created.status_code == 201, created.content
+        article = Article.objects.get(info_code="NW1")
+        assert created.json() == {
+            "outcome": "created",
+            "info_code": "NW1",
+            "url": f"http://testserver{article.get_absolute_url()}",
+            "reason": "",
+        }
+        assert push(secret, name, text.encode()).json()["outcome"] == "unchanged"
+        updated = push(secret, name, post_text(title='"更正后的消息"').encode())
+        assert (updated.status_code, updated.json()["outcome"]) == (200, "updated")
+        Article.objects.filter(info_code="NW1").update(edited_since_import=True)
+        conflict = push(secret, name, post_text(title='"又一版"').encode())
+        assert conflict.status_code == 409 and "changed in the admin" in conflict.json()["reason"]
+        rejected = push(secret, "2022-01-07-NW2.md", b"no front matter")
+        assert rejected.status_code == 422 and "front matter" in rejected.json()["reason"]
+
+        assert Article.objects.get(info_code="NW1").title == "更正后的消息"
+        runs = ImportRun.objects.order_by("id")
+        assert {(run.source, run.source_name) for run in runs} == {("api", "scraper")}
+        assert [run.result for run in runs][-2:] == ["conflicts", "rejections"]
+        assert "ingest token=scraper name=2022-01-07-NW1.md outcome=created" in caplog.text
+
+    @pytest.mark.parametrize("secret", [None, "fn_wrong", "revoked"])
+    def test_without_a_valid_token_nothing_is_written(self, token, secret):
+        if secret == "revoked":
+            IngestToken.objects.update(revoked_at=timezone.now())
+            secret = token[1]
+        response = push(secret, "2022-01-07-NW1.md", post_text().encode())
+        assert response.status_code == 401 and "token" in response.json()["message"]
+        assert not Article.objects.exists()
+
+    @pytest.mark.parametrize("name", ["", "post.txt", "../2022-01-07-X.md", "2022-01-07-..md", "2022-01-07-a b.md"])
+    def test_a_missing_or_bad_name_is_400(self, token, name):
+        response = push(token[1], name, post_text().encode())
+        assert response.status_code == 400 and response.json()["message"].startswith("name")
+        assert not Article.objects.exists()
+
+    def test_over_20_mb_is_413(self, token):
+        response = push(token[1], "2022-01-07-BIG.md", b"x" * (20 * 1024 * 1024 + 1))
+        assert response.status_code == 413 and "20 MB" in response.json()["message"]
+        assert not ImportRun.objects.exists()
+
+    def test_each_token_is_throttled(self, token, settings):
+        settings.INGEST_REQUESTS_PER_MINUTE = 2
+        statuses = [push(token[1], f"2022-01-07-T{n}.md", post_text().encode()).status_code for n in range(3)]
+        assert statuses == [201, 201, 429]
+
+    def test_no_csrf_token_is_needed_with_a_bearer_token_and_nothing_is_cached(self, token):
+        response = push(token[1], "2022-01-07-NW1.md", post_text().encode(), client=Client(enforce_csrf_checks=True))
+        assert response.status_code == 201
+        assert "ETag" not in response and "Access-Control-Allow-Origin" not in response
+
+
+class TestTokens:
+    def run_command(self, *arguments):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        call_command("ingest_token", *arguments, stdout=stdout, stderr=stderr)
+        return stdout.getvalue()
+
+    def test_create_prints_the_token_once_and_keeps_only_its_hash(self):
+        secret = self.run_command("create", "scraper").strip().splitlines()[-1]
+
+        token = IngestToken.objects.get()
+        assert secret.startswith("fn_") and secret not in token.key_hash and len(token.key_hash) == 64
+        assert IngestToken.objects.authenticated(secret) == token
+        assert push(secret, "2022-01-07-NW1.md", post_text().encode()).status_code == 201
+        assert "scraper\tactive\tlast used" in self.run_command("list")
+
+    def test_revoke(self):
+        secret = self.run_command("create", "scraper").strip().splitlines()[-1]
+        self.run_command("revoke", "scraper")
+        assert push(secret, "2022-01-07-NW1.md", post_text().encode()).status_code == 401
+        assert "scraper\trevoked" in self.run_command("list")
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"), [(["create", "a b"], "名称只能"), (["revoke", "nope"], "no active")]
+    )
+    def test_clear_errors(self, arguments, message):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError, match=message):
+            self.run_command(*arguments)
+
+    def test_the_admin_shows_tokens_without_secrets_and_revokes_them(self, client, token):
+        token_object, secret = token
+        client.force_login(User.objects.create_superuser("boss", password="x"))
+        listing = client.get("/admin/articles/ingesttoken/").content.decode()
+        assert "scraper" in listing and secret not in listing and token_object.key_hash not in listing
+
+        client.post("/admin/articles/ingesttoken/", {"action": "revoke", "_selected_action": [token_object.pk]})
+
+        assert push(secret, "2022-01-07-NW1.md", post_text().encode()).status_code == 401
+
+
+def test_api_documents_every_operation_in_json(client):
+    document = json.loads(client.get("/api/v1/openapi.json").content)
+    operations = {(path, method) for path, methods in document["paths"].items() for method in methods}
+    assert operations == {
+        ("/api/v1/articles/", "get"),
+        ("/api/v1/articles/{info_code}/", "get"),
+        ("/api/v1/categories/", "get"),
+        ("/api/v1/tags/", "get"),
+        ("/api/v1/stocks/", "get"),
+        ("/api/v1/posts/", "post"),
+    }
