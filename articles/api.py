@@ -45,8 +45,11 @@ from .models import (
 from .sanitize import plain_text
 from .search import MAX_RESULTS, SearchResults
 from .search.text import MAX_QUERY_LENGTH
+from .validators import MAX_INFO_CODE_LENGTH, STOCK_CODE_REGEX, is_url_code
 
 logger = logging.getLogger("articles.api")
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
 api = NinjaAPI(
     title="金融消息 API",
@@ -116,11 +119,16 @@ class StockCount(StockRef):
 
 
 class ArticleFilters(Schema):
-    category: str | None = Field(None, description="a category's slug")
-    tag: str | None = Field(None, description="a tag's slug")
-    stock: str | None = Field(None, max_length=20, description="a stock code, e.g. 601601")
+    category: str | None = Field(None, max_length=200, pattern=SLUG_PATTERN, description="a category's slug")
+    tag: str | None = Field(None, max_length=100, pattern=SLUG_PATTERN, description="a tag's slug")
+    stock: str | None = Field(None, pattern=f"^{STOCK_CODE_REGEX}$", description="a stock code, e.g. 601601")
     market: Market | None = Field(None, description="the stock's market, when codes are ambiguous")
-    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="words, as the site's search takes them")
+    q: str | None = Field(
+        None,
+        max_length=MAX_QUERY_LENGTH,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="words, as the site's search takes them",
+    )
     since: dt.datetime | None = Field(None, description="published at or after (ISO 8601; naive is Beijing time)")
     until: dt.datetime | None = Field(None, description="published before (ISO 8601; naive is Beijing time)")
     limit: int = Field(20, ge=1, le=100)
@@ -289,6 +297,8 @@ def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters
 )
 @decorate_view(readable)
 def article_detail(request, response: HttpResponse, info_code: str):
+    if not is_url_code(info_code, MAX_INFO_CODE_LENGTH):
+        raise Http404(f"no published article {info_code!r}")  # and no query with what no code can hold
     article = (
         Article.objects.published()
         .select_related("category")
@@ -297,7 +307,7 @@ def article_detail(request, response: HttpResponse, info_code: str):
         .first()
     )
     if article is None or not has_url(article):
-        raise Http404(f"no published article {info_code}")
+        raise Http404(f"no published article {info_code!r}")
     response.headers["Last-Modified"] = http_date(article.updated_at.timestamp())
     return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
 

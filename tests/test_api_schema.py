@@ -2,6 +2,8 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -23,7 +25,17 @@ CHECKS = [
 
 
 @pytest.fixture
-def secret(db):
+def connections_kept_open():
+    """As Django's test client does: the WSGI handler must not close the test's database connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def secret(db, connections_kept_open):
     make_article(info_code="NW1", tags=["宏观"], stocks=[make_stock("601601", name="中国太保")])
     return IngestToken.objects.create_token("schemathesis")[1]
 
