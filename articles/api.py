@@ -312,31 +312,37 @@ def article_detail(request, response: HttpResponse, info_code: str):
     return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
 
 
+def _counted(topics, rows, column, describe):
+    """``describe(topic) | {"article_count": n}`` for each of ``topics`` that ``rows`` (published
+    articles or their links) point at through ``column``, n being how many point at it."""
+    counts = dict(rows.order_by().values_list(column).annotate(Count("pk")))
+    return [
+        {**describe(topic), "article_count": counts[topic.pk]}
+        for topic in topics.filter(pk__in=counts)
+        if has_url(topic)
+    ]
+
+
 @api.get("/categories/", response=list[CategoryCount], summary="Categories with published articles, and how many")
 @decorate_view(readable)
 def list_categories(request):
-    counts = dict(Article.objects.published().order_by().values_list("category").annotate(Count("id")))
-    return [
-        {"slug": category.slug, "name": category.display_name, "article_count": counts[category.pk]}
-        for category in Category.objects.filter(pk__in=counts)
-        if has_url(category)
-    ]
+    return _counted(
+        Category.objects.all(),
+        Article.objects.published(),
+        "category",
+        lambda category: {"slug": category.slug, "name": category.display_name},
+    )
 
 
 @api.get("/tags/", response=list[TagCount], summary="Tags of published articles, and how many")
 @decorate_view(readable)
 def list_tags(request):
-    counts = dict(
-        TaggedArticle.objects.filter(content_object__in=Article.objects.published())
-        .order_by()
-        .values_list("tag")
-        .annotate(Count("id"))
+    return _counted(
+        Tag.objects.all(),
+        TaggedArticle.objects.filter(content_object__in=Article.objects.published()),
+        "tag",
+        lambda tag: {"slug": tag.slug, "name": tag.name},
     )
-    return [
-        {"slug": tag.slug, "name": tag.name, "article_count": counts[tag.pk]}
-        for tag in Tag.objects.filter(pk__in=counts)
-        if has_url(tag)
-    ]
 
 
 @api.get(
@@ -344,18 +350,12 @@ def list_tags(request):
 )
 @decorate_view(readable)
 def list_stocks(request):
-    through = Article.stocks.through
-    counts = dict(
-        through.objects.filter(article__in=Article.objects.published())
-        .order_by()
-        .values_list("stockreference")
-        .annotate(Count("id"))
+    return _counted(
+        StockReference.objects.all(),
+        Article.stocks.through.objects.filter(article__in=Article.objects.published()),
+        "stockreference",
+        lambda stock: {"market": stock.market, "code": stock.code, "name": stock.name},
     )
-    return [
-        {"market": stock.market, "code": stock.code, "name": stock.name, "article_count": counts[stock.pk]}
-        for stock in StockReference.objects.filter(pk__in=counts)
-        if has_url(stock)
-    ]
 
 
 # -- Ingest --------------------------------------------------------------------------------------
