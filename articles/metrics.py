@@ -43,6 +43,8 @@ SEARCH_LATENCY = Histogram("finews_search_duration_seconds", "Time to find a sea
 
 # What a request that no view answered is counted under.
 SERVED_BY_PAGE_CACHE, UNRESOLVED = "page-cache", "unresolved"
+# Methods counted by name; any other (a client may send any word) is "other", so labels stay few.
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class MetricsMiddleware:
@@ -56,7 +58,8 @@ class MetricsMiddleware:
         response = self.get_response(request)
         view = self._view_of(request)
         LATENCY.labels(view).observe(time.perf_counter() - started)
-        REQUESTS.labels(view, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        REQUESTS.labels(view, method, str(response.status_code)).inc()
         return response
 
     def _view_of(self, request):

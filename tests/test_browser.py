@@ -165,3 +165,18 @@ def test_hostile_content_never_runs_in_the_browser(page, live_server, write_post
     page.goto(f"{live_server.url}/admin/articles/article/")
     screenshot(page, "hostile-admin-changelist")
     assert errors == []
+
+
+def test_the_api_docs_render_from_our_own_files_under_our_policy(page, live_server):
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+    outside, blocked = [], []
+    page.on("request", lambda request: None if request.url.startswith(live_server.url) else outside.append(request.url))
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/articles/").first).to_be_visible()
+    screenshot(page, "api-docs")
+
+    assert outside == [] and blocked == []

@@ -153,6 +153,18 @@ class TestMetrics:
 
         assert grew("finews_http_requests_total", view="articles:article", method="GET", status="200") == 1
         assert grew("finews_http_requests_total", view="page-cache", method="GET", status="200") == 2
+        for number in range(3):
+            client.generic(f"WORD{number}", "/robots.txt")
+        assert (
+            self.sample(
+                self.scrape().content.decode(),
+                "finews_http_requests_total",
+                view="robots",
+                method="other",
+                status="405",
+            )
+            >= 3
+        )
         assert grew("finews_page_cache_requests_total", result="miss") == 1
         assert grew("finews_page_cache_requests_total", result="hit") == 2
         assert grew("finews_search_duration_seconds_count") == 1
