@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -235,6 +236,18 @@ def _after_cursor(cursor):
     return Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk)
 
 
+def _stock(code, market):
+    if not code:
+        raise HttpError(400, "market: goes with stock")
+    lookup = {"code": code.strip().upper(), **({"market": market} if market else {})}
+    stocks = list(with_public_articles(StockReference.objects.filter(**lookup))[:2])
+    if not stocks:
+        raise Http404(f"no stock {code}")
+    if len(stocks) > 1:
+        raise HttpError(400, f"stock: {code} is in several markets; add market")
+    return stocks[0]
+
+
 def _topic(queryset, description, **lookup):
     topic = with_public_articles(queryset).filter(**lookup).first()
     if topic is None:
@@ -250,23 +263,19 @@ def _topic(queryset, description, **lookup):
 @decorate_view(readable)
 def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters]):
     articles = Article.objects.listed().prefetch_related("tags", "stocks")
-    if filters.category:
-        articles = articles.filter(category=_topic(Category.objects.all(), "category", slug=filters.category))
+    lookup = {}
     if filters.tag:
-        tag = _topic(Tag.objects.all(), "tag", slug=filters.tag)
-        articles = articles.filter(pk__in=TaggedArticle.objects.filter(tag=tag).values("content_object_id"))
+        lookup["tagged_items__tag"] = _topic(Tag.objects.all(), "tag", slug=filters.tag)
     if filters.stock or filters.market:
-        if not filters.stock:
-            raise HttpError(400, "market: goes with stock")
-        lookup = {"code": filters.stock.strip().upper()}
-        if filters.market:
-            lookup["market"] = filters.market
-        stocks = with_public_articles(StockReference.objects.filter(**lookup))
-        if not stocks.exists():
-            raise Http404(f"no stock {filters.stock}")
-        articles = articles.filter(
-            pk__in=Article.stocks.through.objects.filter(stockreference__in=stocks).values("article_id")
-        )
+        lookup["stocks"] = _stock(filters.stock, filters.market)
+    # Each story once, as on the site; a category lists its own copy of a story, as its page does.
+    if filters.category:
+        category = _topic(Category.objects.all(), "category", slug=filters.category)
+        articles = articles.filter(category=category, **lookup)
+    elif lookup:
+        articles = articles.once_per_story(**lookup)
+    else:
+        articles = articles.stories()
     since, until = _beijing(filters.since, "since"), _beijing(filters.until, "until")
     if since:
         articles = articles.filter(published_at__gte=since)
@@ -292,7 +301,7 @@ def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters
 
 @api.get(
     "/articles/{info_code}/",
-    response={200: ArticleDetail, 404: Message},
+    response={200: ArticleDetail, 301: None, 404: Message},
     summary="One published article, with its body",
 )
 @decorate_view(readable)
@@ -308,6 +317,9 @@ def article_detail(request, response: HttpResponse, info_code: str):
     )
     if article is None or not has_url(article):
         raise Http404(f"no published article {info_code!r}")
+    if article.story_id is not None:
+        # The copy of a story (the same news in another category): the story is its lead.
+        return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
     response.headers["Last-Modified"] = http_date(article.updated_at.timestamp())
     return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
 

@@ -36,7 +36,7 @@ class LatestFeed(Feed):
         return response
 
     def articles(self, obj):
-        return Article.objects.listed()
+        return Article.objects.listed().stories()
 
     def items(self, obj=None):
         return linkable_articles(self.articles(obj)[:FEED_SIZE])
@@ -82,7 +82,7 @@ class TagFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return Article.objects.listed().filter(tagged_items__tag=obj)
+        return Article.objects.listed().once_per_story(tagged_items__tag=obj)
 
 
 class StockFeed(LatestFeed):
@@ -96,4 +96,4 @@ class StockFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return Article.objects.listed().filter(stocks=obj)
+        return Article.objects.listed().once_per_story(stocks=obj)

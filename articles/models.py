@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 import reversion
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.lookups import LessThanOrEqual
@@ -180,8 +181,23 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(LessThanOrEqual(shown, timezone.now()), status=Article.Status.PUBLISHED)
 
     def listed(self):
-        """Public articles with what a list item shows (title, time, category, summary), in one query."""
-        return self.published().select_related("category").defer("body", "source_path", "source_hash")
+        """Public articles with what a list item shows (title, time, category, summary, and for the
+        copy of a story, its lead's address), in one query."""
+        return (
+            self.published()
+            .select_related("category", "story")
+            .defer(*LIST_DEFERRED, *(f"story__{field}" for field in LIST_DEFERRED + ("summary",)))
+        )
+
+    def stories(self):
+        """One article per story: its lead (an article that is no other's copy)."""
+        return self.filter(story__isnull=True)
+
+    def once_per_story(self, **lookup):
+        """The articles matching ``lookup`` (a tag, a stock), each story once: a copy only where its
+        lead does not match too (a copy may carry its own category's tag)."""
+        lead_matches = Article.objects.filter(pk=models.OuterRef("story_id"), **lookup)
+        return self.filter(**lookup).exclude(models.Q(story__isnull=False) & models.Exists(lead_matches))
 
     def scheduled(self):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
@@ -191,6 +207,10 @@ class ArticleQuerySet(models.QuerySet):
 def new_info_code():
     """The info code of an article written in the admin: ED, the time, and a random suffix."""
     return f"ED{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
+
+
+# What list items never show: left unread.
+LIST_DEFERRED = ("body", "source_path", "source_hash")
 
 
 # Revisions follow the article's tags, so restoring a version restores its tags too.
@@ -230,6 +250,15 @@ class Article(models.Model):
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
     source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)
+    story = models.ForeignKey(
+        "self",
+        verbose_name="同一新闻",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+        help_text="这篇是哪篇文章的另一份（同一东方财富资讯出现在另一个分类）：读者只看到那一篇的页面，各分类仍列出它。",
+    )
     edited_since_import = models.BooleanField(
         "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
     )
@@ -262,9 +291,20 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        if not self.slug:
-            return reverse("articles:article-short", kwargs={"info_code": self.info_code})
-        return reverse("articles:article", kwargs={"info_code": self.info_code, "slug": self.slug})
+        """The page of its story: a copy's is its lead's (both info codes lead there)."""
+        target = self.story or self
+        if not target.slug:
+            return reverse("articles:article-short", kwargs={"info_code": target.info_code})
+        return reverse("articles:article", kwargs={"info_code": target.info_code, "slug": target.slug})
+
+    def clean(self):
+        if self.story_id is not None:
+            if self.story_id == self.pk:
+                raise ValidationError({"story": "文章不能是它自己的另一份。"})
+            if self.story.story_id is not None:
+                raise ValidationError({"story": f"“{self.story}”本身是另一篇的副本：请选那一篇。"})
+            if self.pk is not None and self.copies.exists():
+                raise ValidationError({"story": "这篇文章有自己的副本：请先拆分它们。"})
 
 
 class ImportRun(models.Model):

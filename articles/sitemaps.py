@@ -12,7 +12,10 @@ class ArticleSitemap(Sitemap):
 
     def items(self):
         return Linkable(
-            Article.objects.published().only("info_code", "slug", "updated_at").order_by("-published_at", "-id")
+            Article.objects.published()
+            .stories()
+            .only("info_code", "slug", "updated_at", "story")
+            .order_by("-published_at", "-id")
         )
 
     def lastmod(self, article):

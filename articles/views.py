@@ -67,7 +67,7 @@ class HomeView(TemplateView):
     template_name = "articles/home.html"
 
     def get_context_data(self, **kwargs):
-        latest = linkable_articles(Article.objects.listed()[:HOME_LATEST_COUNT])
+        latest = linkable_articles(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
         ranked = (
             Article.objects.listed()
             .filter(published_at__gte=self._window_start())
@@ -115,7 +115,8 @@ class ArticleDetailView(DetailView):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
-        if self.kwargs.get("slug") != self.object.slug and not request.GET.get("preview"):
+        # A copy's address, and a wrong slug, lead to the story's page (get_absolute_url).
+        if (self.object.story_id or self.kwargs.get("slug") != self.object.slug) and not request.GET.get("preview"):
             return redirect(self.object, permanent=True)
         # If-Modified-Since is answered before anything else is read or rendered.
         last_modified = http_date(self.object.updated_at.timestamp())
@@ -142,6 +143,8 @@ class ArticleDetailView(DetailView):
             stocks=stocks,
             is_preview=self._is_preview(article),
             category_has_page=has_url(article.category),
+            # No order: the order by date would walk the date index past every article, not the few copies.
+            also_in=[copy.category for copy in linkable_articles(article.copies.listed().order_by())],
             previous_article=_linkable_or_none(older.order_by("-published_at", "-id").first()),
             next_article=_linkable_or_none(newer.order_by("published_at", "id").first()),
             related=self._related(article, tags, stocks),
@@ -164,7 +167,7 @@ class ArticleDetailView(DetailView):
         )
         shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
-        nearby = Article.objects.listed().filter(published_at__range=around)
+        nearby = Article.objects.listed().stories().filter(published_at__range=around)
         return linkable_articles(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
 
 
@@ -202,7 +205,7 @@ class CategoryView(ArticleListView):
 class TagView(ArticleListView):
     def filter_articles(self, queryset):
         self.tag = get_object_or_404(with_public_articles(Tag.objects.all()), slug=self.kwargs["slug"])
-        return queryset.filter(tagged_items__tag=self.tag)
+        return queryset.once_per_story(tagged_items__tag=self.tag)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -218,7 +221,7 @@ class StockView(ArticleListView):
         self.stock = get_object_or_404(
             with_public_articles(StockReference.objects.all()), market=self.kwargs["market"], code=self.kwargs["code"]
         )
-        return queryset.filter(stocks=self.stock)
+        return queryset.once_per_story(stocks=self.stock)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -244,7 +247,7 @@ class ArchiveMixin(PageRangeMixin):
     month_format = "%m"
 
     def get_queryset(self):
-        return Article.objects.listed()
+        return Article.objects.listed().stories()
 
     def get(self, request, *args, **kwargs):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
@@ -298,7 +301,9 @@ class SearchView(PageRangeMixin, ListView):
             return []
         self.query = self.form.cleaned_data["q"]
         after, before = self.form.published_range()
-        candidates = self.form.filter(Article.objects.published())
+        # Each story once; a search within a category finds the category's own copy of a story.
+        public = Article.objects.published()
+        candidates = self.form.filter(public if self.form.cleaned_data.get("category") else public.stories())
         results = SearchResults(self.query, candidates, published_after=after, published_before=before)
         # Not found as written (央行降准): suggest its words (央行 降准) where they find something.
         self.suggestion = split_into_words(self.query) if not results.count() else None
@@ -341,7 +346,7 @@ class RobotsView(TemplateView):
 
 def old_post_redirect(request, category, year, month, day, name):
     """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html."""
-    article = get_object_or_404(Article.objects.published().only("info_code", "slug"), info_code=name)
+    article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=name)
     if not has_url(article):
         raise Http404("没有这篇文章。")
     return redirect(article, permanent=True)

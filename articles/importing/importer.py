@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from articles import publishing
 from articles.models import Article, Category, StockReference, Tag
+from articles.stories import lead_for
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
@@ -186,6 +187,7 @@ class PostImporter:
         article.source_name = parsed.body.source_name
         article.source_path = str(path)[:1000]
         article.source_hash = digest
+        _join_its_story(article, parsed.warnings)
         publishing.save_article(
             article,
             tags=[self._tag(name) for name in parsed.tag_names],
@@ -229,6 +231,21 @@ class PostImporter:
                 stock.name = mention.name
                 publishing.save_topic(stock)
         return [self._stocks[key] for key in keys]
+
+
+def _join_its_story(article, warnings):
+    """Make ``article`` a copy of the story it belongs to (stories.py), unless an editor changed that story."""
+    if article.story_id is not None or (article.pk is not None and article.copies.exists()):
+        return
+    lead = lead_for(article)
+    if lead is None:
+        return
+    if lead.edited_since_import:
+        warnings.append(
+            f"the same news item as {lead.info_code}, which an editor changed: kept apart (join them in the admin)"
+        )
+    else:
+        article.story = lead
 
 
 def _read_post_bytes(path):
