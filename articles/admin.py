@@ -68,7 +68,7 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = [
-            "title", "info_code", "slug", "category", "tags", "stocks", "status", "published_at",
+            "title", "info_code", "slug", "category", "tags", "stocks", "story", "status", "published_at",
             "summary", "body", "cover_image", "source_name", "source_url",
         ]  # fmt: skip
         widgets = {
@@ -167,11 +167,11 @@ class ArticleAdmin(VersionAdmin):
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
     search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
-    autocomplete_fields = ["category", "stocks"]
+    autocomplete_fields = ["category", "stocks", "story"]
     readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
-    actions = ["publish", "withdraw"]
+    actions = ["publish", "withdraw", "split_stories"]
     fieldsets = [
-        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks"]}),
+        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story"]}),
         (
             "发布",
             {
@@ -244,8 +244,10 @@ class ArticleAdmin(VersionAdmin):
     @admin.display(description="状态", ordering="status")
     def publication_state(self, article):
         if article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():
-            return "定时发布"
-        return article.get_status_display()
+            state = "定时发布"
+        else:
+            state = article.get_status_display()
+        return f"{state} · 副本" if article.story_id else state
 
     @admin.display(description="股票数", ordering="stock_count")
     def stock_count(self, article):
@@ -272,6 +274,11 @@ class ArticleAdmin(VersionAdmin):
     def withdraw(self, request, queryset):
         count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
         self.message_user(request, f"已将 {count} 篇文章撤回为草稿，读者已看不到它们。", messages.SUCCESS)
+
+    @admin.action(description="拆分同一新闻（各自成为单独的文章）", permissions=["change"])
+    def split_stories(self, request, queryset):
+        count = publishing.split_stories(queryset, user=request.user)
+        self.message_user(request, f"已拆分 {count} 篇文章：它们各有自己的页面了。", messages.SUCCESS)
 
 
 class TopicAdmin(admin.ModelAdmin):

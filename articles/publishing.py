@@ -8,7 +8,7 @@ the transaction commits. Callers stay thin: a ModelAdmin or a command only gathe
 
 import reversion
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from .caching import content_changed
 from .images import make_thumbnail, reencode_cover
@@ -77,6 +77,38 @@ def set_status(articles, status, *, user=None, comment=""):
             article.save()
             reversion.add_to_revision(article)
         _describe_revision(user, comment)
+        content_changed()
+    return len(changed)
+
+
+def join_story(article, lead, *, user=None):
+    """Make ``article`` (and any copies it had) a copy of the story that ``lead`` leads."""
+    _require(user, "articles.change_article")
+    with transaction.atomic(), _revision():
+        for copy in [*article.copies.all(), article]:
+            copy.story = lead
+            copy.full_clean(validate_unique=False, validate_constraints=False)
+            copy.save(update_fields=["story", "updated_at"])
+            reversion.add_to_revision(copy)
+        _describe_revision(user, f"并入“{lead.title}”（同一新闻）")
+        content_changed()
+
+
+def split_stories(articles, *, user=None):
+    """Each of ``articles`` (a queryset) becomes a story of its own again, and so do the copies of
+    those that led a story; returns how many articles changed."""
+    _require(user, "articles.change_article")
+    with transaction.atomic(), _revision():
+        changed = list(
+            Article.objects.filter(
+                models.Q(pk__in=articles.values("pk"), story__isnull=False) | models.Q(story__in=articles.values("pk"))
+            )
+        )
+        for article in changed:
+            article.story = None
+            article.save(update_fields=["story", "updated_at"])
+            reversion.add_to_revision(article)
+        _describe_revision(user, "拆分同一新闻")
         content_changed()
     return len(changed)
 

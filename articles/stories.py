@@ -38,11 +38,37 @@ def lead_for(article):
     nearby = Q(published_at__range=(article.published_at - window, article.published_at + window))
     candidates = Article.objects.filter(Q(info_code__in=same_item) | nearby)
     if article.pk is not None:
-        candidates = candidates.exclude(pk=article.pk).exclude(story=article)
+        # A story's lead is its first article: only those stored before this one can lead it.
+        earlier = Q(created_at__lt=article.created_at) | Q(created_at=article.created_at, pk__lt=article.pk)
+        candidates = candidates.filter(earlier)
     key = title_key(article.title)
     rows = candidates.order_by("created_at", "id").values_list("pk", "info_code", "title", "category_id", "story_id")
     for pk, info_code, title, category_id, story_id in rows:
-        same_title = key and category_id != article.category_id and title_key(title) == key
-        if info_code in same_item or same_title:
+        if info_code in same_item:
             return Article.objects.get(pk=story_id or pk)
+        if key and category_id != article.category_id and title_key(title) == key:
+            lead = Article.objects.get(pk=story_id or pk)
+            # Two articles of one category with one title are two items (a daily 午间公告, say).
+            if article.category_id not in {lead.category_id, *lead.copies.values_list("category_id", flat=True)}:
+                return lead
     return None
+
+
+def join_stored_stories():
+    """Apply the rules to every stored article, oldest first; return (joined, kept apart) articles.
+
+    An article or lead that an editor changed is kept apart (an editor joins them in the admin).
+    """
+    from . import publishing
+
+    joined, kept_apart = [], []
+    for article in Article.objects.filter(story__isnull=True).order_by("created_at", "id").iterator():
+        lead = lead_for(article)
+        if lead is None:
+            continue
+        if article.edited_since_import or lead.edited_since_import:
+            kept_apart.append((article, lead))
+        else:
+            publishing.join_story(article, lead)
+            joined.append((article, lead))
+    return joined, kept_apart
