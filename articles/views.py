@@ -10,6 +10,7 @@ from django.utils.http import http_date, parse_http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
+from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .links import LinkablePaginator, has_url, linkable, linkable_articles
 from .metrics import SEARCH_LATENCY
@@ -84,7 +85,13 @@ class HomeView(TemplateView):
         for article in linkable_articles(ranked):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
-        return super().get_context_data(latest=latest, sections=sections, canonical="/", **kwargs)
+        return super().get_context_data(
+            latest=latest,
+            sections=sections,
+            hot_stocks=[(stock, count) for stock, count in hot_stocks() if has_url(stock)],
+            canonical="/",
+            **kwargs,
+        )
 
     def _window_start(self):
         """The publication time of the HOME_WINDOW-th newest public article (a date range reads the index)."""
@@ -209,6 +216,7 @@ class TagView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
+            flow=news_flow(self.object_list, "tag", self.tag.pk),
             heading=f"标签：{self.tag.name}",
             feed_url=f"{self.tag.get_absolute_url()}feed/",
             canonical=self.tag.get_absolute_url(),
@@ -225,6 +233,8 @@ class StockView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
+            flow=news_flow(self.object_list, "stock", self.stock.pk),
+            mentioned_with=[(stock, count) for stock, count in mentioned_with(self.stock) if has_url(stock)],
             heading=str(self.stock),
             stock=self.stock,
             feed_url=f"{self.stock.get_absolute_url()}feed/",

@@ -1,0 +1,165 @@
+"""The news flow, for readers who would rather look than read: articles per day of a stock or a tag,
+the stocks mentioned with a stock, and the stocks most mentioned now (热门股票).
+
+Each is computed once per content version and kept in the cache (a few queries at any database
+size: every one is bounded by a date range or a number of articles), so a page shows them in no
+query at all until the content changes.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .caching import VERSION_FACTS_SECONDS, current_version
+from .models import Article, StockReference
+
+CHART_DAYS = 90
+RELATED_STOCKS = 8
+# Stocks mentioned together with one are counted among its newest articles, this many at most.
+RELATED_STOCKS_SAMPLE = 500
+HOT_STOCKS = 10
+HOT_WINDOW = dt.timedelta(hours=24)
+CHART_KEY = "finews:chart:{version}:{kind}:{pk}"
+# The drawing: bars of BAR_WIDTH in a viewBox CHART_HEIGHT high (the page scales it to its width).
+BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 6, 1, 60
+
+
+@dataclass
+class Bar:
+    day: dt.date
+    count: int
+    x: int
+    y: float
+    height: float
+
+
+@dataclass
+class NewsFlow:
+    """Articles per Beijing day, from ``first`` to ``last``, drawn as bars."""
+
+    first: dt.date
+    last: dt.date
+    counts: dict
+
+    @property
+    def days(self):
+        return [self.first + dt.timedelta(days=offset) for offset in range((self.last - self.first).days + 1)]
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    @property
+    def busiest(self):
+        """(day, count) of the busiest day, the earliest of equals."""
+        return max(sorted(self.counts.items()), key=lambda item: item[1])
+
+    @property
+    def width(self):
+        return len(self.days) * (BAR_WIDTH + BAR_GAP)
+
+    @property
+    def height(self):
+        return CHART_HEIGHT
+
+    @property
+    def bars(self):
+        top = max(self.counts.values())
+        bars = []
+        for index, day in enumerate(self.days):
+            count = self.counts.get(day, 0)
+            height = CHART_HEIGHT * count / top
+            bars.append(Bar(day, count, index * (BAR_WIDTH + BAR_GAP), CHART_HEIGHT - height, height))
+        return bars
+
+    @property
+    def busy_days(self):
+        """The days with news, newest first: the chart's text alternative."""
+        return sorted(((day, count) for day, count in self.counts.items() if count), reverse=True)
+
+
+def _kept(kind, pk, compute):
+    key = CHART_KEY.format(version=current_version(), kind=kind, pk=pk)
+    return cache.get_or_set(key, compute, VERSION_FACTS_SECONDS)
+
+
+def news_flow(articles, kind, pk):
+    """The NewsFlow of ``articles`` (published ones of a stock or tag) over the last CHART_DAYS days,
+    or, when those had none, the CHART_DAYS up to its latest article; None when it has none."""
+    return _kept(kind, pk, lambda: _news_flow(articles))
+
+
+def _news_flow(articles):
+    latest = articles.order_by("-published_at").values_list("published_at", flat=True).first()
+    if latest is None:
+        return None
+    today = timezone.localdate()
+    window_start = today - dt.timedelta(days=CHART_DAYS - 1)
+    last = today if timezone.localdate(latest) >= window_start else timezone.localdate(latest)
+    first = last - dt.timedelta(days=CHART_DAYS - 1)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
+    rows = (
+        articles.filter(published_at__gte=start, published_at__lt=end)
+        .annotate(day=TruncDate("published_at"))
+        .order_by()
+        .values_list("day")
+        .annotate(count=Count("id"))
+    )
+    counts = dict(rows)
+    # The span it has: from its first day with news, when that is within the window.
+    first = max(first, min(counts))
+    return NewsFlow(first=first, last=last, counts=counts)
+
+
+def mentioned_with(stock):
+    """The stocks most often mentioned in the same articles as ``stock`` (its newest ones), with counts."""
+    return _kept("with", stock.pk, lambda: _mentioned_with(stock))
+
+
+def _mentioned_with(stock):
+    through = Article.stocks.through
+    newest = (
+        Article.objects.published().filter(stocks=stock).order_by("-published_at").values("id")[:RELATED_STOCKS_SAMPLE]
+    )
+    ranked = (
+        through.objects.filter(article_id__in=newest)
+        .exclude(stockreference=stock)
+        .values_list("stockreference")
+        .annotate(count=Count("id"))
+        .order_by("-count", "stockreference")[:RELATED_STOCKS]
+    )
+    return _with_stocks(list(ranked))
+
+
+def hot_stocks():
+    """The stocks most mentioned in published articles of the last 24 hours, with counts; when
+    those had none, of the 24 hours up to the latest article."""
+    return _kept("hot", 0, _hot_stocks)
+
+
+def _hot_stocks():
+    latest = Article.objects.published().values_list("published_at", flat=True).order_by("-published_at").first()
+    if latest is None:
+        return []
+    end = max(latest, timezone.now())
+    if latest < end - HOT_WINDOW:
+        end = latest
+    recent = Article.objects.published().filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end)
+    ranked = (
+        Article.stocks.through.objects.filter(article_id__in=recent.values("id"))
+        .values_list("stockreference")
+        .annotate(count=Count("id"))
+        .order_by("-count", "stockreference")[:HOT_STOCKS]
+    )
+    return _with_stocks(list(ranked))
+
+
+def _with_stocks(ranked):
+    """[(StockReference, count)] for [(stock id, count)], in that order."""
+    stocks = StockReference.objects.in_bulk([pk for pk, _ in ranked])
+    return [(stocks[pk], count) for pk, count in ranked if pk in stocks]

@@ -1,0 +1,117 @@
+"""The news flow of stocks and tags, the stocks mentioned with a stock, and 热门股票."""
+
+import datetime as dt
+
+import pytest
+from bs4 import BeautifulSoup
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles import charts, publishing
+from articles.models import Article
+from tests.factories import make_article, make_stock
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(days, hour=10):
+    moment = timezone.localtime() - dt.timedelta(days=days)
+    return moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def taibao():
+    """中国太保: 3 articles 2 days ago, 1 yesterday (with 浦发), 1 today-ish; one 200 days ago."""
+    taibao, pufa = make_stock("601601", name="中国太保"), make_stock("600000", name="浦发银行")
+    for _ in range(3):
+        make_article(stocks=[taibao], tags=["保险"], published_at=days_ago(2))
+    make_article(stocks=[taibao, pufa], tags=["保险"], published_at=days_ago(1))
+    make_article(stocks=[taibao, pufa], published_at=timezone.now() - dt.timedelta(minutes=5))
+    make_article(stocks=[taibao], published_at=days_ago(200))
+    return taibao
+
+
+def test_a_stock_page_draws_its_news_per_day_with_a_text_alternative(client, taibao):
+    soup = BeautifulSoup(client.get(taibao.get_absolute_url()).content, "lxml")
+
+    chart = soup.select_one("figure.news-flow svg.flow-chart")
+    assert chart["role"] == "img" and chart.select_one("title").string == "中国太保 601601（上海） 每天的消息数"
+    assert (
+        "共 5 篇" in chart.select_one("desc").string
+        and f"{days_ago(2):%Y-%m-%d}，3 篇" in chart.select_one("desc").string
+    )
+    bars = [bar.select_one("title").string for bar in chart.select("rect")]
+    assert bars == [
+        f"{days_ago(2):%Y-%m-%d}：3 篇",
+        f"{days_ago(1):%Y-%m-%d}：1 篇",
+        f"{timezone.localdate():%Y-%m-%d}：1 篇",
+    ]
+    rows = [[cell.string for cell in row.select("td")] for row in soup.select(".flow-days tbody tr")]
+    assert rows == [
+        [f"{timezone.localdate():%Y-%m-%d}", "1"],
+        [f"{days_ago(1):%Y-%m-%d}", "1"],
+        [f"{days_ago(2):%Y-%m-%d}", "3"],
+    ]
+
+
+def test_the_chart_spans_what_the_stock_has_within_90_days(taibao):
+    flow = charts.news_flow(Article.objects.published().filter(stocks=taibao), "stock", taibao.pk)
+
+    assert flow.first == days_ago(2).date() and flow.last == timezone.localdate()
+    assert flow.total == 5 and len(flow.bars) == 3
+
+
+def test_old_news_is_drawn_over_the_90_days_up_to_its_last_day():
+    old = make_stock("000001", name="平安银行")
+    make_article(stocks=[old], published_at=days_ago(400))
+    make_article(stocks=[old], published_at=days_ago(250))
+
+    flow = charts.news_flow(Article.objects.published().filter(stocks=old), "stock", old.pk)
+
+    assert flow.last == days_ago(250).date() and flow.first == flow.last and flow.total == 1
+
+
+def test_stocks_mentioned_with_it(client, taibao):
+    soup = BeautifulSoup(client.get(taibao.get_absolute_url()).content, "lxml")
+    chips = [chip.get_text(" ", strip=True) for chip in soup.select(".mentioned-with .stock-chip")]
+    assert chips == ["浦发银行 600000·2 篇"]
+
+
+def test_a_tag_page_has_its_news_flow(client, taibao):
+    soup = BeautifulSoup(client.get("/tag/bao-xian/").content, "lxml")
+    assert "共 4 篇" in soup.select_one(".news-flow figcaption").string
+
+
+def test_hot_stocks_of_the_last_24_hours_on_the_home_page(client, taibao):
+    make_article(stocks=[make_stock("000002", name="万科A")], published_at=timezone.now() - dt.timedelta(hours=30))
+    soup = BeautifulSoup(client.get("/").content, "lxml")
+    hot = [item.get_text(" ", strip=True) for item in soup.select(".hot-stocks li")]
+    assert hot == ["中国太保 601601 · 1 篇", "浦发银行 600000 · 1 篇"]  # equals in the order they were first seen
+
+
+def test_without_news_in_24_hours_the_latest_day_counts():
+    stock = make_stock("000002", name="万科A")
+    make_article(stocks=[stock], published_at=days_ago(10))
+    make_article(stocks=[stock], published_at=days_ago(10, hour=12))
+    make_article(stocks=[make_stock("000001")], published_at=days_ago(12))
+
+    assert [(hot.code, count) for hot, count in charts.hot_stocks()] == [("000002", 2)]
+
+
+def test_their_cost_does_not_grow_with_the_articles_and_is_kept_per_version(taibao, django_capture_on_commit_callbacks):
+    def queries_of_computing():
+        with CaptureQueriesContext(connection) as queries:
+            charts.news_flow(Article.objects.published().filter(stocks=taibao), "stock", taibao.pk)
+            charts.mentioned_with(taibao)
+            charts.hot_stocks()
+        return len(queries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publishing.save_topic(taibao)  # a new content version
+    few = queries_of_computing()
+    assert queries_of_computing() == 0, "kept for the content version"
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(40):
+            make_article(stocks=[taibao, make_stock(f"6000{number:02d}")], published_at=days_ago(number % 80))
+    assert queries_of_computing() == few
