@@ -18,6 +18,7 @@ from .caching import VERSION_FACTS_SECONDS, current_version
 from .models import Article, StockReference
 
 CHART_DAYS = 90
+MIN_CHART_DAYS = 30
 RELATED_STOCKS = 8
 # Stocks mentioned together with one are counted among its newest articles, this many at most.
 RELATED_STOCKS_SAMPLE = 500
@@ -111,8 +112,9 @@ def _news_flow(articles):
         .annotate(count=Count("id"))
     )
     counts = dict(rows)
-    # The span it has: from its first day with news, when that is within the window.
-    first = max(first, min(counts))
+    # The span it has: from its first day with news when that is within the window, but never
+    # fewer than MIN_CHART_DAYS (a week of news drawn 90 days wide would be seven slabs).
+    first = max(first, min(min(counts), last - dt.timedelta(days=MIN_CHART_DAYS - 1)))
     return NewsFlow(first=first, last=last, counts=counts)
 
 
@@ -137,18 +139,17 @@ def _mentioned_with(stock):
 
 
 def hot_stocks():
-    """The stocks most mentioned in published articles of the last 24 hours, with counts; when
-    those had none, of the 24 hours up to the latest article."""
+    """(until, [(stock, count)]): the stocks most mentioned in published articles of the 24 hours
+    until now; when those had none, of the 24 hours until the latest article."""
     return _kept("hot", 0, _hot_stocks)
 
 
 def _hot_stocks():
     latest = Article.objects.published().values_list("published_at", flat=True).order_by("-published_at").first()
     if latest is None:
-        return []
-    end = max(latest, timezone.now())
-    if latest < end - HOT_WINDOW:
-        end = latest
+        return None, []
+    now = timezone.now()
+    end = now if latest > now - HOT_WINDOW else latest
     recent = Article.objects.published().filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end)
     ranked = (
         Article.stocks.through.objects.filter(article_id__in=recent.values("id"))
@@ -156,7 +157,7 @@ def _hot_stocks():
         .annotate(count=Count("id"))
         .order_by("-count", "stockreference")[:HOT_STOCKS]
     )
-    return _with_stocks(list(ranked))
+    return end, _with_stocks(list(ranked))
 
 
 def _with_stocks(ranked):

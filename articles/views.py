@@ -85,10 +85,12 @@ class HomeView(TemplateView):
         for article in linkable_articles(ranked):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
+        hot_until, hot = hot_stocks()
         return super().get_context_data(
             latest=latest,
             sections=sections,
-            hot_stocks=[(stock, count) for stock, count in hot_stocks() if has_url(stock)],
+            hot_until=hot_until,
+            hot_stocks=[(stock, count) for stock, count in hot if has_url(stock)],
             canonical="/",
             **kwargs,
         )

@@ -180,3 +180,20 @@ def test_the_api_docs_render_from_our_own_files_under_our_policy(page, live_serv
     screenshot(page, "api-docs")
 
     assert outside == [] and blocked == []
+
+
+def test_a_reader_sees_a_stocks_news_flow_on_a_phone(page, live_server):
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+
+    page.goto(live_server.url)
+    page.locator(".hot-stocks a").first.click()
+    chart = page.locator("svg.flow-chart")
+    expect(chart).to_be_visible()
+    assert page.locator("svg.flow-chart rect").count() >= 1
+    screenshot(page, "reader-stock")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert chart.bounding_box()["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "reader-stock-phone")

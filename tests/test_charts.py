@@ -58,8 +58,11 @@ def test_a_stock_page_draws_its_news_per_day_with_a_text_alternative(client, tai
 def test_the_chart_spans_what_the_stock_has_within_90_days(taibao):
     flow = charts.news_flow(Article.objects.published().filter(stocks=taibao), "stock", taibao.pk)
 
-    assert flow.first == days_ago(2).date() and flow.last == timezone.localdate()
-    assert flow.total == 5 and len(flow.bars) == 3
+    # From its first day (200 days ago is outside), drawn 30 days wide at least.
+    assert flow.last == timezone.localdate() and flow.first == flow.last - dt.timedelta(days=29)
+    assert flow.total == 5 and len(flow.bars) == 30 and sum(bar.count > 0 for bar in flow.bars) == 3
+    long_ago = make_article(stocks=[taibao], published_at=days_ago(60))
+    assert long_ago.published_at.date() in charts._news_flow(Article.objects.published().filter(stocks=taibao)).days
 
 
 def test_old_news_is_drawn_over_the_90_days_up_to_its_last_day():
@@ -69,7 +72,7 @@ def test_old_news_is_drawn_over_the_90_days_up_to_its_last_day():
 
     flow = charts.news_flow(Article.objects.published().filter(stocks=old), "stock", old.pk)
 
-    assert flow.last == days_ago(250).date() and flow.first == flow.last and flow.total == 1
+    assert flow.last == days_ago(250).date() and flow.first == flow.last - dt.timedelta(days=29) and flow.total == 1
 
 
 def test_stocks_mentioned_with_it(client, taibao):
@@ -96,7 +99,8 @@ def test_without_news_in_24_hours_the_latest_day_counts():
     make_article(stocks=[stock], published_at=days_ago(10, hour=12))
     make_article(stocks=[make_stock("000001")], published_at=days_ago(12))
 
-    assert [(hot.code, count) for hot, count in charts.hot_stocks()] == [("000002", 2)]
+    until, hot = charts.hot_stocks()
+    assert [(stock.code, count) for stock, count in hot] == [("000002", 2)] and until == days_ago(10, hour=12)
 
 
 def test_their_cost_does_not_grow_with_the_articles_and_is_kept_per_version(taibao, django_capture_on_commit_callbacks):
