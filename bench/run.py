@@ -319,15 +319,29 @@ class Bench:
             urls, _ = self.task(database, "urls")
             latencies, _ = self.task(database, "latency", *urls.values())
             measured[count] = {name: latencies[url] for name, url in urls.items()}
-        for name in ("category", "deep category", "article", "home"):
+        for name in ("category", "deep category", "article", "home", "stock"):
             ratio = measured[large][name]["ms"] / measured[small][name]["ms"]
             self.add(
                 f"6. {name} page latency, {large:,} vs {small:,} articles",
                 f"{measured[large][name]['ms']:.1f} ms ({measured[large][name]['queries']} queries)",
                 f"{measured[small][name]['ms']:.1f} ms",
                 f"{ratio:.2f}×",
-                "≤ 1.5×" if name != "home" else "(context)",
-                ratio <= 1.5 if name != "home" else True,
+                "≤ 1.5×" if name not in ("home", "stock") else "(context)",
+                ratio <= 1.5 if name not in ("home", "stock") else True,
+            )
+
+        # 9: what stock pages and the home page compute once per content version (charts.py).
+        costs = {count: self.task(self.loaded_database(count), "news_flow_costs")[0] for count in (small, large)}
+        for name in ("news flow", "stocks mentioned with it", "热门股票"):
+            big, little = costs[large][name], costs[small][name]
+            self.add(
+                f"9. {name} of the most mentioned stock, computed afresh, {large:,} vs {small:,} articles",
+                f"{big['ms']:.1f} ms ({big['queries']} queries)",
+                f"{little['ms']:.1f} ms ({little['queries']} queries)",
+                f"{big['ms'] / little['ms']:.2f}×",
+                "< 100 ms, constant queries",
+                big["ms"] < 100 and big["queries"] == little["queries"],
+                f"once per content version; {costs[large]['stock']} in {costs[large]['mentions']:,} articles",
             )
 
     # 7: search

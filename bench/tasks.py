@@ -88,6 +88,14 @@ def admin_latency(*urls):
     return latency(*urls, repeat=7, client=client)
 
 
+def hottest_stock_url():
+    from articles.models import StockReference
+
+    through = Article.stocks.through
+    hottest = through.objects.values("stockreference").annotate(count=Count("id")).order_by("-count").first()
+    return StockReference.objects.get(pk=hottest["stockreference"]).get_absolute_url()
+
+
 def urls():
     """Representative URLs of the loaded database: article, category page 1 and a deep page."""
     biggest = (
@@ -100,8 +108,36 @@ def urls():
         "article": middle.get_absolute_url(),
         "category": f"/category/{slug}/",
         "deep category": f"/category/{slug}/?page={max(1, count // 20 // 2)}",
+        "stock": hottest_stock_url(),
         "search": "/search/?q=%E9%99%8D%E5%87%86",
     }
+
+
+def news_flow_costs(repeat=5):
+    """Median time and queries of what stock pages and the home page compute once per content
+    version (charts.py), computed afresh, for the most mentioned stock."""
+    from articles import charts
+    from articles.models import StockReference
+
+    through = Article.stocks.through
+    hottest = through.objects.values("stockreference").annotate(count=Count("id")).order_by("-count").first()
+    stock = StockReference.objects.get(pk=hottest["stockreference"])
+    articles = Article.objects.listed().once_per_story(stocks=stock)
+    computations = {
+        "news flow": lambda: charts._news_flow(articles),
+        "stocks mentioned with it": lambda: charts._mentioned_with(stock),
+        "热门股票": charts._hot_stocks,
+    }
+    results = {"stock": f"{stock.code}", "mentions": hottest["count"]}
+    for name, compute in computations.items():
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                compute()
+            times.append(time.perf_counter() - started)
+        results[name] = {"ms": statistics.median(times) * 1000, "queries": len(queries)}
+    return results
 
 
 def searched_by_index(query):
@@ -155,6 +191,7 @@ if __name__ == "__main__":
                 "import": import_posts,
                 "load": load,
                 "latency": latency,
+                "news_flow_costs": news_flow_costs,
                 "admin_latency": admin_latency,
                 "urls": urls,
                 "search": search,
