@@ -21,7 +21,13 @@ sys.path.insert(0, str(BASE_DIR))
 
 from finews.testing.server import gunicorn  # noqa: E402
 
-PAGES = {"home": "/", "article": "/news/NW202611200000000001/", "category": "/category/cailianshe/"}
+PAGES = {
+    "home": "/",
+    "article": "/news/NW202611200000000001/",
+    "category": "/category/cailianshe/",
+    "stock": "/stock/nyse/NIO/",
+    "tag": "/tag/cai-lian-she-xin-wen/",
+}
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
 
