@@ -20,8 +20,6 @@ from .models import Article, StockReference
 CHART_DAYS = 90
 MIN_CHART_DAYS = 30
 RELATED_STOCKS = 8
-# Stocks mentioned together with one are counted among its newest articles, this many at most.
-RELATED_STOCKS_SAMPLE = 500
 HOT_STOCKS = 10
 HOT_WINDOW = dt.timedelta(hours=24)
 CHART_KEY = "finews:chart:{version}:{kind}:{pk}"
@@ -95,15 +93,34 @@ def news_flow(articles, kind, pk):
 
 
 def _news_flow(articles):
-    latest = articles.order_by("-published_at").values_list("published_at", flat=True).first()
-    if latest is None:
-        return None
-    today = timezone.localdate()
-    window_start = today - dt.timedelta(days=CHART_DAYS - 1)
-    last = today if timezone.localdate(latest) >= window_start else timezone.localdate(latest)
+    last = timezone.localdate()
+    counts = _daily_counts(articles, last)
+    if not counts:
+        # Old news only: the days up to its latest (found by walking back; rare, and kept per version).
+        latest = articles.order_by("-published_at").values_list("published_at", flat=True).first()
+        if latest is None:
+            return None
+        last = timezone.localdate(latest)
+        counts = _daily_counts(articles, last)
+    # The span it has: from its first day with news when that is within the window, but never
+    # fewer than MIN_CHART_DAYS (a week of news drawn 90 days wide would be seven slabs).
+    first = max(
+        last - dt.timedelta(days=CHART_DAYS - 1), min(min(counts), last - dt.timedelta(days=MIN_CHART_DAYS - 1))
+    )
+    return NewsFlow(first=first, last=last, counts=counts)
+
+
+def _window(last):
+    """The moments of the CHART_DAYS Beijing days up to ``last``: [start, end)."""
     first = last - dt.timedelta(days=CHART_DAYS - 1)
-    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
+    return (
+        timezone.make_aware(dt.datetime.combine(first, dt.time.min)),
+        timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)),
+    )
+
+
+def _daily_counts(articles, last):
+    start, end = _window(last)
     rows = (
         articles.filter(published_at__gte=start, published_at__lt=end)
         .annotate(day=TruncDate("published_at"))
@@ -111,25 +128,24 @@ def _news_flow(articles):
         .values_list("day")
         .annotate(count=Count("id"))
     )
-    counts = dict(rows)
-    # The span it has: from its first day with news when that is within the window, but never
-    # fewer than MIN_CHART_DAYS (a week of news drawn 90 days wide would be seven slabs).
-    first = max(first, min(min(counts), last - dt.timedelta(days=MIN_CHART_DAYS - 1)))
-    return NewsFlow(first=first, last=last, counts=counts)
+    return dict(rows)
 
 
-def mentioned_with(stock):
-    """The stocks most often mentioned in the same articles as ``stock`` (its newest ones), with counts."""
-    return _kept("with", stock.pk, lambda: _mentioned_with(stock))
+def mentioned_with(stock, flow):
+    """The stocks most often mentioned in the same articles as ``stock`` in the days its ``flow``
+    draws, with counts."""
+    if flow is None:
+        return []
+    return _kept("with", stock.pk, lambda: _mentioned_with(stock, flow.last))
 
 
-def _mentioned_with(stock):
-    through = Article.stocks.through
-    newest = (
-        Article.objects.published().filter(stocks=stock).order_by("-published_at").values("id")[:RELATED_STOCKS_SAMPLE]
-    )
+def _mentioned_with(stock, last):
+    # Bounded by the chart's days, not by a number of its newest articles: a date range is what the
+    # article index serves, where "its newest" would walk every article back to its oldest mention.
+    start, end = _window(last)
+    mentioning = Article.objects.published().filter(stocks=stock, published_at__gte=start, published_at__lt=end)
     ranked = (
-        through.objects.filter(article_id__in=newest)
+        Article.stocks.through.objects.filter(article_id__in=mentioning.values("id"))
         .exclude(stockreference=stock)
         .values_list("stockreference")
         .annotate(count=Count("id"))

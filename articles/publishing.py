@@ -16,9 +16,6 @@ from .models import Article, Tag, TaggedArticle
 from .validators import validate_plain_text
 
 PUBLISH_PERMISSION = "articles.publish_article"
-# Fields of a published article that only users who may publish can change: with them an editor
-# could hide a published article (move it to the future) or publish a scheduled one now.
-PUBLISHING_FIELDS = ("status", "published_at")
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
 
 

@@ -234,9 +234,10 @@ class StockView(ArticleListView):
         return queryset.once_per_story(stocks=self.stock)
 
     def get_context_data(self, **kwargs):
+        flow = news_flow(self.object_list, "stock", self.stock.pk)
         return super().get_context_data(
-            flow=news_flow(self.object_list, "stock", self.stock.pk),
-            mentioned_with=[(stock, count) for stock, count in mentioned_with(self.stock) if has_url(stock)],
+            flow=flow,
+            mentioned_with=[(stock, count) for stock, count in mentioned_with(self.stock, flow) if has_url(stock)],
             heading=str(self.stock),
             stock=self.stock,
             feed_url=f"{self.stock.get_absolute_url()}feed/",

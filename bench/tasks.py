@@ -123,9 +123,10 @@ def news_flow_costs(repeat=5):
     hottest = through.objects.values("stockreference").annotate(count=Count("id")).order_by("-count").first()
     stock = StockReference.objects.get(pk=hottest["stockreference"])
     articles = Article.objects.listed().once_per_story(stocks=stock)
+    last = charts._news_flow(articles).last
     computations = {
         "news flow": lambda: charts._news_flow(articles),
-        "stocks mentioned with it": lambda: charts._mentioned_with(stock),
+        "stocks mentioned with it": lambda: charts._mentioned_with(stock, last),
         "热门股票": charts._hot_stocks,
     }
     results = {"stock": f"{stock.code}", "mentions": hottest["count"]}

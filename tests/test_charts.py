@@ -106,8 +106,8 @@ def test_without_news_in_24_hours_the_latest_day_counts():
 def test_their_cost_does_not_grow_with_the_articles_and_is_kept_per_version(taibao, django_capture_on_commit_callbacks):
     def queries_of_computing():
         with CaptureQueriesContext(connection) as queries:
-            charts.news_flow(Article.objects.published().filter(stocks=taibao), "stock", taibao.pk)
-            charts.mentioned_with(taibao)
+            flow = charts.news_flow(Article.objects.published().filter(stocks=taibao), "stock", taibao.pk)
+            charts.mentioned_with(taibao, flow)
             charts.hot_stocks()
         return len(queries)
 
