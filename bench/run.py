@@ -402,7 +402,8 @@ class Bench:
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         return {
             "rps": rps,
-            "p99": re.search(r"99%\s+(\S+)", output)[1],
+            # The distribution's line, not a "…99%" that ends another line of wrk's report.
+            "p99": re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE)[1],
             "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
         }
 
