@@ -5,7 +5,7 @@ import reversion
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models.lookups import Exact, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -175,18 +175,33 @@ class NotIndexed(models.Func):
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self):
-        """What the public may see: the one definition used by every page, feed and sitemap."""
-        shown = NotIndexed("published_at", output_field=models.DateTimeField())
-        return self.filter(LessThanOrEqual(shown, timezone.now()), status=Article.Status.PUBLISHED)
+    def published(self, by_status_index=True):
+        """What the public may see: the one definition used by every page, feed and sitemap.
 
-    def listed(self):
+        ``by_status_index=False`` keeps the status out of SQLite's index choice too, for queries
+        that must be driven by something else (a short list of ids: see listed()).
+        """
+        shown = NotIndexed("published_at", output_field=models.DateTimeField())
+        status = models.F("status") if by_status_index else NotIndexed("status", output_field=models.CharField())
+        return self.filter(LessThanOrEqual(shown, timezone.now()), Exact(status, Article.Status.PUBLISHED))
+
+    def listed(self, among=None):
         """Public articles with what a list item shows (title, time, category, summary, and for the
-        copy of a story, its lead's address), in one query."""
-        return (
-            self.published()
-            .select_related("category", "story")
-            .defer(*LIST_DEFERRED, *(f"story__{field}" for field in LIST_DEFERRED + ("summary",)))
+        copy of a story, its lead's address), in one query.
+
+        ``among``: the ids of the only articles wanted, a few (a rare tag's or stock's). They are
+        read by their keys and sorted, newest first, in terms no index serves: otherwise SQLite
+        walks the date index to save the sort, checking each article against the list.
+        """
+        articles = self.published(by_status_index=among is None)
+        if among is not None:
+            newest_first = [
+                NotIndexed(field, output_field=output).desc()
+                for field, output in (("published_at", models.DateTimeField()), ("id", models.BigIntegerField()))
+            ]
+            articles = articles.filter(pk__in=among).order_by(*newest_first)
+        return articles.select_related("category", "story").defer(
+            *LIST_DEFERRED, *(f"story__{field}" for field in LIST_DEFERRED + ("summary",))
         )
 
     def stories(self):
@@ -428,12 +443,21 @@ class IngestToken(models.Model):
         return hashlib.sha256(secret.encode()).hexdigest()
 
 
-# How a category, tag or stock is reached from the articles listed under it.
-_TOPIC_LOOKUPS = {Category: "category", Tag: "tagged_items__tag", StockReference: "stocks"}
+# The table linking tags and stocks to their articles: (model, its topic column, its article column).
+_TOPIC_LINKS = {
+    Tag: (TaggedArticle, "tag", "content_object_id"),
+    StockReference: (Article.stocks.through, "stockreference", "article_id"),
+}
 
 
 def with_public_articles(topics):
     """The categories, tags or stocks of ``topics`` (a queryset) that some public article is listed
     under: only they have pages, so a name used only by drafts is never shown."""
-    public = Article.objects.published().filter(**{_TOPIC_LOOKUPS[topics.model]: models.OuterRef("pk")})
-    return topics.filter(models.Exists(public))
+    if topics.model is Category:
+        return topics.filter(models.Exists(Article.objects.published().filter(category=models.OuterRef("pk"))))
+    # Read from the topic's own links, each checked by its article's key: from the articles' side,
+    # a tag or stock last used long ago would be looked for through every newer article.
+    link, topic_column, article_column = _TOPIC_LINKS[topics.model]
+    public = Article.objects.published().filter(pk=models.OuterRef(article_column))
+    links = link.objects.filter(**{topic_column: models.OuterRef("pk")}).filter(models.Exists(public))
+    return topics.filter(models.Exists(links))

@@ -189,22 +189,34 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
-        # And its news flow, once per content version: 3 for news older than 90 days, as here (1 otherwise).
-        with django_assert_num_queries(6):
+        # The ids of its few articles, and its news flow, once per content version: 3 for news older
+        # than 90 days, as here (1 otherwise).
+        with django_assert_num_queries(7):
             content = html_of(page(reader, "/tag/cai-lian-she-xin-wen/"))
 
         assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
         assert_hidden_absent(content)
 
     def test_stock_page(self, hidden_articles, django_assert_num_queries, reader):
-        # And its news flow (3 for news older than 90 days, as here; 1 otherwise) and the stocks
-        # mentioned with it (2), once per content version.
-        with django_assert_num_queries(8):
+        # The ids of its few articles, and its news flow (3 for news older than 90 days, as here; 1
+        # otherwise) and the stocks mentioned with it (2), once per content version.
+        with django_assert_num_queries(9):
             content = html_of(page(reader, "/stock/sh/601601/"))
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
         assert "https://quote.eastmoney.com/unify/r/1.601601" in content
         assert_hidden_absent(content)
+
+    @pytest.mark.parametrize("url", ["/stock/sh/601601/", "/tag/cai-lian-she-xin-wen/"])
+    def test_few_or_many_articles_list_alike(self, hidden_articles, client, monkeypatch, url):
+        from django.core.cache import cache
+
+        few = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
+        cache.clear()
+        monkeypatch.setattr("articles.views.FEW_MENTIONS", 0)  # every tag and stock read down the date index
+        many = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
+
+        assert few == many and few
 
     def test_category_index(self, hidden_articles, django_assert_num_queries, reader):
         with django_assert_num_queries(2):
