@@ -13,6 +13,7 @@ from django.db import models, transaction
 from .caching import content_changed
 from .images import make_thumbnail, reencode_cover
 from .models import Article, Tag, TaggedArticle
+from .sanitize import sanitize_html
 from .validators import validate_plain_text
 
 PUBLISH_PERMISSION = "articles.publish_article"
@@ -43,6 +44,9 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
             _check_publishing_fields(user, article, stored)
         tag_objects = None if tags is None else _tag_objects(tags)
+        # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
+        # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
+        article.body = sanitize_html(article.body)
         article.edited_since_import = edited
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.

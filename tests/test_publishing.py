@@ -229,3 +229,12 @@ class TestCoverImages:
         media_root.mkdir(parents=True, exist_ok=True)
         (media_root / "notes.html").write_text("<script>alert(1)</script>")
         assert client.get(path).status_code == 404
+
+
+def test_a_body_is_stored_as_the_allow_list_leaves_it_whoever_writes_it():
+    article = make_article(
+        body='<p onclick="x()">正文<script>alert(1)</script><a href="javascript:alert(2)">链接</a></p>'
+    )
+
+    stored = Article.objects.get(pk=article.pk).body
+    assert "script" not in stored and "onclick" not in stored and "javascript:" not in stored and "正文" in stored
