@@ -88,12 +88,13 @@ def admin_latency(*urls):
     return latency(*urls, repeat=7, client=client)
 
 
-def hottest_stock_url():
+def hottest_stock():
+    """The stock in the most articles, and how many."""
     from articles.models import StockReference
 
     through = Article.stocks.through
     hottest = through.objects.values("stockreference").annotate(count=Count("id")).order_by("-count").first()
-    return StockReference.objects.get(pk=hottest["stockreference"]).get_absolute_url()
+    return StockReference.objects.get(pk=hottest["stockreference"]), hottest["count"]
 
 
 def urls():
@@ -108,7 +109,7 @@ def urls():
         "article": middle.get_absolute_url(),
         "category": f"/category/{slug}/",
         "deep category": f"/category/{slug}/?page={max(1, count // 20 // 2)}",
-        "stock": hottest_stock_url(),
+        "stock": hottest_stock()[0].get_absolute_url(),
         "search": "/search/?q=%E9%99%8D%E5%87%86",
     }
 
@@ -117,11 +118,8 @@ def news_flow_costs(repeat=5):
     """Median time and queries of what stock pages and the home page compute once per content
     version (charts.py), computed afresh, for the most mentioned stock."""
     from articles import charts
-    from articles.models import StockReference
 
-    through = Article.stocks.through
-    hottest = through.objects.values("stockreference").annotate(count=Count("id")).order_by("-count").first()
-    stock = StockReference.objects.get(pk=hottest["stockreference"])
+    stock, mentions = hottest_stock()
     articles = Article.objects.listed().once_per_story(stocks=stock)
     last = charts._news_flow(articles).last
     computations = {
@@ -129,7 +127,7 @@ def news_flow_costs(repeat=5):
         "stocks mentioned with it": lambda: charts._mentioned_with(stock, last),
         "热门股票": charts._hot_stocks,
     }
-    results = {"stock": f"{stock.code}", "mentions": hottest["count"]}
+    results = {"stock": f"{stock.code}", "mentions": mentions}
     for name, compute in computations.items():
         times = []
         for _ in range(repeat):

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from articles.models import Article
+from articles.stories import item_number
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category
 
@@ -78,10 +79,6 @@ class TestTheCorpus:
         assert COPY in [item["info_code"] for item in in_category]
         response = client.get(f"/api/v1/articles/{COPY}/")
         assert response.status_code == 301 and response["Location"] == f"/api/v1/articles/{LEAD}/"
-
-
-def item_number(info_code):
-    return info_code.removeprefix("NW")
 
 
 class TestRules:
