@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
+from .caching import keys
 from .links import linkable_articles
 from .models import Article, Category, StockReference, Tag, with_public_articles
 
@@ -38,8 +39,13 @@ class LatestFeed(Feed):
     def articles(self, obj):
         return Article.objects.listed().stories()
 
+    def list_keys(self, obj):
+        return [keys.SITE]
+
     def items(self, obj=None):
-        return linkable_articles(self.articles(obj)[:FEED_SIZE])
+        items = linkable_articles(self.articles(obj)[:FEED_SIZE])
+        keys.depends_on(*self.list_keys(obj), *keys.listed(items))
+        return items
 
     def item_title(self, item):
         return item.title
@@ -70,6 +76,9 @@ class CategoryFeed(LatestFeed):
     def articles(self, obj):
         return Article.objects.listed().filter(category=obj)
 
+    def list_keys(self, obj):
+        return [keys.category(obj.pk), keys.category_list(obj.pk)]
+
 
 class TagFeed(LatestFeed):
     def get_object(self, request, slug):
@@ -84,6 +93,9 @@ class TagFeed(LatestFeed):
     def articles(self, obj):
         return Article.objects.listed().once_per_story(tagged_items__tag=obj)
 
+    def list_keys(self, obj):
+        return [keys.tag(obj.pk), keys.tag_list(obj.pk)]
+
 
 class StockFeed(LatestFeed):
     def get_object(self, request, market, code):
@@ -97,3 +109,6 @@ class StockFeed(LatestFeed):
 
     def articles(self, obj):
         return Article.objects.listed().once_per_story(stocks=obj)
+
+    def list_keys(self, obj):
+        return [keys.stock(obj.pk), keys.stock_list(obj.pk)]

@@ -214,6 +214,23 @@ class ArticleQuerySet(models.QuerySet):
         lead_matches = Article.objects.filter(pk=models.OuterRef("story_id"), **lookup)
         return self.filter(**lookup).exclude(models.Q(story__isnull=False) & models.Exists(lead_matches))
 
+    def older_than(self, published_at, pk):
+        """Those before an article (``published_at``, ``pk``) in the list order, nearest first: a
+        range on published_at (which the date indexes serve), less the ties on the wrong side."""
+        return (
+            self.filter(published_at__lte=published_at)
+            .exclude(published_at=published_at, id__gte=pk)
+            .order_by("-published_at", "-id")
+        )
+
+    def newer_than(self, published_at, pk):
+        """Those after an article in the list order, nearest first."""
+        return (
+            self.filter(published_at__gte=published_at)
+            .exclude(published_at=published_at, id__lte=pk)
+            .order_by("published_at", "id")
+        )
+
     def scheduled(self):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())

@@ -6,11 +6,13 @@ articles, one revision that holds the article with its tags and stocks, and tell
 the transaction commits. Callers stay thin: a ModelAdmin or a command only gathers its input.
 """
 
+import dataclasses
+
 import reversion
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
-from .caching import content_changed
+from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
 from .models import Article, Tag, TaggedArticle
 from .sanitize import sanitize_html
@@ -43,6 +45,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         if user is not None:
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
             _check_publishing_fields(user, article, stored)
+        before = [] if is_new else keys.stored_states([article.pk])
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
         # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
@@ -62,8 +65,16 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         # Recorded now that its tags and stocks are set: the revision's copy must include them.
         reversion.add_to_revision(article)
         _describe_revision(user, comment)
-        content_changed()
+        tag_ids = {tag.pk for tag in tag_objects} if tag_objects is not None else _ids(before, "tag_ids")
+        stock_ids = (
+            {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
+        )
+        content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
+
+
+def _ids(states, field):
+    return getattr(states[0], field) if states else set()
 
 
 def set_status(articles, status, *, user=None, comment=""):
@@ -72,13 +83,17 @@ def set_status(articles, status, *, user=None, comment=""):
         raise PermissionDenied(NO_PUBLISH_PERMISSION)
     with transaction.atomic(), _revision():
         changed = list(articles.exclude(status=status))
+        before = keys.stored_states(article.pk for article in changed)
         for article in changed:
             article.status = status
             article.edited_since_import = True
             article.save()
             reversion.add_to_revision(article)
         _describe_revision(user, comment)
-        content_changed()
+        published = status == Article.Status.PUBLISHED
+        content_changed(
+            keys.article_change(before, [dataclasses.replace(state, published=published) for state in before])
+        )
     return len(changed)
 
 
@@ -86,13 +101,15 @@ def join_story(article, lead, *, user=None):
     """Make ``article`` (and any copies it had) a copy of the story that ``lead`` leads."""
     _require(user, "articles.change_article")
     with transaction.atomic(), _revision():
-        for copy in [*article.copies.all(), article]:
+        joining = [*article.copies.all(), article]
+        before = keys.stored_states(copy.pk for copy in joining)
+        for copy in joining:
             copy.story = lead
             copy.full_clean(validate_unique=False, validate_constraints=False)
             copy.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(copy)
         _describe_revision(user, f"并入“{lead.title}”（同一新闻）")
-        content_changed()
+        content_changed(keys.article_change(before, [dataclasses.replace(state, story_id=lead.pk) for state in before]))
 
 
 def split_stories(articles, *, user=None):
@@ -105,20 +122,22 @@ def split_stories(articles, *, user=None):
                 models.Q(pk__in=articles.values("pk"), story__isnull=False) | models.Q(story__in=articles.values("pk"))
             )
         )
+        before = keys.stored_states(article.pk for article in changed)
         for article in changed:
             article.story = None
             article.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(article)
         _describe_revision(user, "拆分同一新闻")
-        content_changed()
+        content_changed(keys.article_change(before, [dataclasses.replace(state, story_id=None) for state in before]))
     return len(changed)
 
 
 def delete_articles(articles, *, user=None):
     _require(user, "articles.delete_article")
     with transaction.atomic():
+        before = keys.stored_states(articles.values_list("pk", flat=True))
         articles.delete()
-        content_changed()
+        content_changed(keys.article_change(before))
 
 
 def merge_tags(kept, merged, *, user=None):
@@ -142,10 +161,15 @@ def merge_tags(kept, merged, *, user=None):
             [TaggedArticle(tag=kept, content_object_id=article_id) for article_id in article_ids - already_tagged]
         )
         Tag.objects.filter(pk__in=merged_ids).delete()
+        # Pages showing a merged tag hold its key; an article near one now given the kept tag may
+        # list it as related news.
+        affected = {keys.tag(kept.pk), keys.tag_list(kept.pk), keys.SITE}
+        affected.update(key for pk in merged_ids for key in (keys.tag(pk), keys.tag_list(pk)))
         for article in Article.objects.filter(pk__in=article_ids).iterator():
             reversion.add_to_revision(article)
+            affected.update(keys.entering_related(article.published_at, [kept.pk], []))
         _describe_revision(user, f"合并标签到“{kept.name}”")
-        content_changed()
+        content_changed(affected)
 
 
 def save_topic(topic, *, user=None):
@@ -156,7 +180,7 @@ def save_topic(topic, *, user=None):
     with transaction.atomic():
         topic.full_clean(exclude=made_on_save, validate_unique=False, validate_constraints=False)
         topic.save()
-        content_changed()
+        content_changed(keys.topic_change(topic))
     return topic
 
 
@@ -164,8 +188,8 @@ def delete_topics(topics, *, user=None):
     """Delete categories, tags or stocks (a queryset); a category that still has articles is protected."""
     _require(user, f"articles.delete_{topics.model._meta.model_name}")
     with transaction.atomic():
+        content_changed(set().union(*(keys.topic_change(topic) for topic in topics)))
         topics.delete()
-        content_changed()
 
 
 def _require(user, permission):

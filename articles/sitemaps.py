@@ -2,6 +2,7 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Exists, OuterRef
 
+from .caching import keys
 from .links import Linkable
 from .models import Article, Category, Tag, TaggedArticle
 
@@ -50,6 +51,8 @@ SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "tags": T
 
 def sitemap(request):
     """One sitemap while it is small; a sitemap index of paginated sections once it passes 50,000 URLs."""
+    # Newest first: every new article moves every section on, so all of them hold SITE.
+    keys.depends_on(keys.SITE)
     sections = {name: section() for name, section in SITEMAPS.items()}
     if sum(section.paginator.count for section in sections.values()) <= Sitemap.limit:
         return sitemap_views.sitemap(request, sections)
@@ -57,4 +60,5 @@ def sitemap(request):
 
 
 def sitemap_section(request, section):
+    keys.depends_on(keys.SITE)
     return sitemap_views.sitemap(request, {name: s() for name, s in SITEMAPS.items()}, section=section)

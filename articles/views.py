@@ -10,6 +10,7 @@ from django.utils.http import http_date, parse_http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
+from .caching import keys
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .links import LinkablePaginator, has_url, linkable, linkable_articles
@@ -65,6 +66,11 @@ class ArticleListView(PageRangeMixin, ListView):
     def get_paginator(self, queryset, per_page, **kwargs):
         return ArticlePaginator(queryset, per_page, list_key=self.request.path, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        keys.depends_on(*keys.listed(context["articles"]))
+        return context
+
 
 class HomeView(TemplateView):
     template_name = "articles/home.html"
@@ -88,6 +94,10 @@ class HomeView(TemplateView):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
         hot_until, hot = hot_stocks()
+        keys.depends_on(
+            keys.SITE, *keys.listed(latest), *keys.listed(article for _, items in sections for article in items)
+        )
+        keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
         return super().get_context_data(
             latest=latest,
             sections=sections,
@@ -140,13 +150,19 @@ class ArticleDetailView(DetailView):
     def get_context_data(self, **kwargs):
         article = self.object
         tags, stocks = linkable(article.tags.all()), linkable(article.stocks.all())
-        # A range on published_at (which the category index serves), less the ties on the wrong side.
         same_category = Article.objects.listed().filter(category_id=article.category_id)
-        older = same_category.filter(published_at__lte=article.published_at).exclude(
-            published_at=article.published_at, id__gte=article.id
-        )
-        newer = same_category.filter(published_at__gte=article.published_at).exclude(
-            published_at=article.published_at, id__lte=article.id
+        # No order: the order by date would walk the date index past every article, not the few copies.
+        copies = linkable_articles(article.copies.listed().order_by())
+        previous_article = _linkable_or_none(same_category.older_than(article.published_at, article.pk).first())
+        next_article = _linkable_or_none(same_category.newer_than(article.published_at, article.pk).first())
+        related = self._related(article, tags, stocks)
+        keys.depends_on(
+            *keys.listed([article, *copies, *filter(None, (previous_article, next_article)), *related]),
+            *(keys.tag(tag.pk) for tag in tags),
+            *(keys.stock(stock.pk) for stock in stocks),
+            *keys.related(
+                article.published_at, [tag.pk for tag in tags], [stock.pk for stock in stocks], RELATED_WINDOW
+            ),
         )
         return super().get_context_data(
             canonical=article.get_absolute_url(),
@@ -154,11 +170,10 @@ class ArticleDetailView(DetailView):
             stocks=stocks,
             is_preview=self._is_preview(article),
             category_has_page=has_url(article.category),
-            # No order: the order by date would walk the date index past every article, not the few copies.
-            also_in=[copy.category for copy in linkable_articles(article.copies.listed().order_by())],
-            previous_article=_linkable_or_none(older.order_by("-published_at", "-id").first()),
-            next_article=_linkable_or_none(newer.order_by("published_at", "id").first()),
-            related=self._related(article, tags, stocks),
+            also_in=[copy.category for copy in copies],
+            previous_article=previous_article,
+            next_article=next_article,
+            related=related,
             **kwargs,
         )
 
@@ -207,6 +222,7 @@ class CategoryIndexView(TemplateView):
         for category in categories:
             category.article_count = counts[category.pk]
         categories.sort(key=lambda category: -category.article_count)
+        keys.depends_on(keys.SITE, *(keys.category(category.pk) for category in categories))
         return super().get_context_data(categories=categories, canonical=reverse("articles:category-index"), **kwargs)
 
 
@@ -216,6 +232,7 @@ class CategoryView(ArticleListView):
         return queryset.filter(category=self.category)
 
     def get_context_data(self, **kwargs):
+        keys.depends_on(keys.category(self.category.pk), keys.category_list(self.category.pk))
         return super().get_context_data(
             heading=self.category.display_name,
             description=self.category.description,
@@ -232,6 +249,7 @@ class TagView(ArticleListView):
         return among_few(queryset, mentions).once_per_story(tagged_items__tag=self.tag)
 
     def get_context_data(self, **kwargs):
+        keys.depends_on(keys.tag(self.tag.pk), keys.tag_list(self.tag.pk))
         return super().get_context_data(
             flow=news_flow(self.object_list, "tag", self.tag.pk),
             heading=f"标签：{self.tag.name}",
@@ -251,9 +269,13 @@ class StockView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         flow = news_flow(self.object_list, "stock", self.stock.pk)
+        together = [(stock, count) for stock, count in mentioned_with(self.stock, flow) if has_url(stock)]
+        keys.depends_on(
+            keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
+        )
         return super().get_context_data(
             flow=flow,
-            mentioned_with=[(stock, count) for stock, count in mentioned_with(self.stock, flow) if has_url(stock)],
+            mentioned_with=together,
             heading=str(self.stock),
             stock=self.stock,
             feed_url=f"{self.stock.get_absolute_url()}feed/",
@@ -282,7 +304,54 @@ class ArchiveMixin(PageRangeMixin):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
         if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
             raise Http404("没有这一年的消息。")
+        period = [kwargs[part] for part in ("year", "month", "day") if part in kwargs]
+        keys.depends_on(keys.archive(*period) if period else keys.SITE)
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        keys.depends_on(*keys.listed(context.get("articles") or ()), *self._between_neighbours(context))
+        return context
+
+    def _between_neighbours(self, context):
+        """The links to the previous and next period with news change when news comes to a period
+        between: the keys of those periods (SITE past the newest period, or over a long gap)."""
+        for unit in PERIODS:
+            if f"next_{unit}" not in context:
+                continue
+            current = context[unit]
+            previous, following = context.get(f"previous_{unit}"), context.get(f"next_{unit}")
+            if previous is None or following is None:
+                return [keys.SITE]
+            before, after = _periods(previous, current, unit), _periods(current, following, unit)
+            return [keys.SITE] if before is None or after is None else before + after
+        return []
+
+
+def _next_month(date):
+    return date.replace(year=date.year + date.month // 12, month=date.month % 12 + 1, day=1)
+
+
+# For each archive period: the period after a date's, and what names it.
+PERIODS = {
+    "day": (lambda date: date + dt.timedelta(days=1), lambda date: (date.year, date.month, date.day)),
+    "month": (_next_month, lambda date: (date.year, date.month)),
+    "year": (lambda date: date.replace(year=date.year + 1, month=1, day=1), lambda date: (date.year,)),
+}
+MOST_PERIODS_NAMED = 100
+
+
+def _periods(start, end, unit):
+    """The archive keys of the periods strictly between the dates ``start`` and ``end``, or None
+    when there are more than MOST_PERIODS_NAMED."""
+    following, parts = PERIODS[unit]
+    periods, moment = [], following(start)
+    while moment < end:
+        if len(periods) == MOST_PERIODS_NAMED:
+            return None
+        periods.append(keys.archive(*parts(moment)))
+        moment = following(moment)
+    return periods
 
 
 class ArchiveIndex(ArchiveMixin, ArchiveIndexView):
@@ -350,6 +419,7 @@ class SearchView(PageRangeMixin, ListView):
             for article in results:
                 article.title_highlighted = highlight(article.title, terms, width=300)
                 article.snippet = highlight(article.summary or plain_text(article.body), terms)
+            keys.depends_on(keys.SITE, *keys.listed(results))
             context.update(
                 query=self.query,
                 suggestion=self.suggestion,

@@ -135,14 +135,15 @@ def test_editors_with_a_session_are_never_served_cached_pages(client, committed)
     assert client.get(f"{draft.get_absolute_url()}?preview=1").status_code == 404
 
 
-def test_a_lost_version_never_brings_old_pages_back(client, redis_cache):
-    from articles.caching import VERSION_KEY
+def test_a_lost_stamp_never_brings_old_pages_back(client, redis_cache):
+    from articles.caching import KEY_STAMP, announce, keys
 
     article = make_article(title="旧的标题")
     assert "旧的标题" in client.get(article.get_absolute_url()).content.decode()
-    # Redis restarted or evicted the version, and the content changed meanwhile.
+    # The content changed with no announcement reaching this cache, and Redis evicted a stamp.
     Article.objects.filter(pk=article.pk).update(title="新的标题")
-    redis_cache.delete(VERSION_KEY)
+    redis_cache.delete(KEY_STAMP.format(key=keys.article(article.pk)))
+    announce({keys.article(article.pk + 1)})
 
     assert "新的标题" in client.get(article.get_absolute_url()).content.decode()
 

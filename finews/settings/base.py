@@ -154,9 +154,20 @@ def cache_from_environment():
 
 
 CACHES = {"default": cache_from_environment()}
-# Cached public pages are invalidated on every content change (articles/caching/); this only bounds
-# memory. 0 turns the page cache off.
+# Cached public pages are invalidated by what each change affects (articles/caching/); this only
+# bounds memory. 0 turns the page cache off.
 PAGE_CACHE_SECONDS = 600
+
+# The front caches (Varnish, deploy/varnish/finews.vcl) told to purge the keys of every change,
+# e.g. "http://127.0.0.1:6081" (comma-separated in the environment); none by default.
+FRONT_CACHE_URLS = [url.strip() for url in os.environ.get("FRONT_CACHE_URLS", "").split(",") if url.strip()]
+# Sent as X-Purge-Token with each purge when set (the VCL's shared secret, besides its address list).
+FRONT_CACHE_PURGE_TOKEN = os.environ.get("FRONT_CACHE_PURGE_TOKEN", "")
+# How long a shared cache may keep a public page (s-maxage): purges keep it fresh, this is the
+# fallback when a purge is lost. Browsers always revalidate (max-age=0).
+FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "3600"))
+# How long a shared cache may serve a kept page while finews is down (stale-if-error).
+FRONT_CACHE_STALE_IF_ERROR_SECONDS = int(os.environ.get("FRONT_CACHE_STALE_IF_ERROR_SECONDS", "86400"))
 
 # Who may read /metrics (the address as articles.security.client_address finds it).
 METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]

@@ -1,0 +1,205 @@
+"""Surrogate keys: what each public page depends on, and what each change affects.
+
+A page names the keys of what it shows (``depends_on``, called by the views); a change names the
+keys it affects (``article_change``, ``topic_change``, from articles/publishing.py), announced
+once its transaction commits. A page is out of date exactly when one of its keys was announced
+after it was rendered: the page cache checks that, and Varnish purges by the same keys (xkey).
+
+- ``a<id>``: an article wherever it is shown: its page, and every list or link with its title.
+- ``c<id>``, ``t<id>``, ``s<id>``: a category's, tag's or stock's name and address, wherever shown.
+- ``cl<id>``, ``tl<id>``, ``sl<id>``: which articles a category, tag or stock has (its pages, its
+  feed, its news flow).
+- ``d2022``, ``d202205``, ``d20220531``: a year's, a month's, a day's archive.
+- ``rt<tag>-<day>``, ``rs<stock>-<day>``: an article's related news is drawn from the articles
+  sharing a tag or stock in the days around it, so its page holds one key per tag or stock and
+  day of that window, and a change announces its own day's.
+- ``site``: what any public article changes: the home page, the site feed, the category and
+  archive indexes, the sitemap, search.
+- ``all``: every page (``manage.py purge_cache`` after a deploy that changes templates).
+"""
+
+import contextlib
+import contextvars
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+SITE = "site"
+ALL = "all"
+# What a key may hold: Varnish's xkey splits its header on spaces and commas.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def article(pk):
+    return f"a{pk}"
+
+
+def category(pk):
+    return f"c{pk}"
+
+
+def tag(pk):
+    return f"t{pk}"
+
+
+def stock(pk):
+    return f"s{pk}"
+
+
+def category_list(pk):
+    return f"cl{pk}"
+
+
+def tag_list(pk):
+    return f"tl{pk}"
+
+
+def stock_list(pk):
+    return f"sl{pk}"
+
+
+def archive(year, month=None, day=None):
+    return "d" + "".join(f"{part:02}" for part in (year, month, day) if part is not None)
+
+
+def _day(moment):
+    return timezone.localdate(moment).strftime("%Y%m%d")
+
+
+def related(published_at, tag_ids, stock_ids, window):
+    """The keys of the related news an article published at ``published_at`` may show."""
+    first, last = timezone.localdate(published_at - window), timezone.localdate(published_at + window)
+    days = [(first + dt.timedelta(days=n)).strftime("%Y%m%d") for n in range((last - first).days + 1)]
+    return [f"rt{pk}-{day}" for pk in tag_ids for day in days] + [f"rs{pk}-{day}" for pk in stock_ids for day in days]
+
+
+def entering_related(published_at, tag_ids, stock_ids):
+    """The keys of the related news that an article published at ``published_at`` enters."""
+    day = _day(published_at)
+    return [f"rt{pk}-{day}" for pk in tag_ids] + [f"rs{pk}-{day}" for pk in stock_ids]
+
+
+def listed(articles):
+    """What a list item shows: the article (title, time, summary), its category, its story's address."""
+    keys = set()
+    for item in articles:
+        keys.update((article(item.pk), category(item.category_id)))
+        if item.story_id:
+            keys.add(article(item.story_id))
+    return keys
+
+
+# The keys of the response being made, collected while its request is served (see collecting()).
+_collected = contextvars.ContextVar("surrogate_keys")
+
+
+@contextlib.contextmanager
+def collecting():
+    """Collect what depends_on() names while a response is made; yields the set."""
+    collected = set()
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+def depends_on(*keys):
+    """Record that the response being made shows what ``keys`` name (outside a request: nothing)."""
+    collected = _collected.get(None)
+    if collected is not None:
+        collected.update(keys)
+
+
+@dataclass(frozen=True)
+class ArticleState:
+    """What of an article decides which pages show it, before or after a change."""
+
+    pk: int
+    category_id: int
+    story_id: int | None
+    published_at: dt.datetime
+    # Published, now or at a time to come: the keys of a scheduled article are announced when it is
+    # saved, so pages that will show it are rendered afresh, and kept only until its time (middleware.py).
+    published: bool
+    tag_ids: frozenset
+    stock_ids: frozenset
+
+    @classmethod
+    def of(cls, article, tag_ids, stock_ids):
+        from ..models import Article
+
+        return cls(
+            article.pk,
+            article.category_id,
+            article.story_id,
+            article.published_at,
+            article.status == Article.Status.PUBLISHED,
+            frozenset(tag_ids),
+            frozenset(stock_ids),
+        )
+
+
+def stored_states(article_ids):
+    """The states of ``article_ids`` as stored (three queries)."""
+    from ..models import Article, TaggedArticle
+
+    ids = list(article_ids)
+    tags, stocks = {}, {}
+    for article_id, tag_id in TaggedArticle.objects.filter(content_object_id__in=ids).values_list(
+        "content_object_id", "tag_id"
+    ):
+        tags.setdefault(article_id, set()).add(tag_id)
+    for article_id, stock_id in Article.stocks.through.objects.filter(article_id__in=ids).values_list(
+        "article_id", "stockreference_id"
+    ):
+        stocks.setdefault(article_id, set()).add(stock_id)
+    fields = ("pk", "category_id", "story_id", "status", "published_at")
+    return [
+        ArticleState.of(Article(**dict(zip(fields, row, strict=True))), tags.get(row[0], ()), stocks.get(row[0], ()))
+        for row in Article.objects.filter(pk__in=ids).values_list(*fields)
+    ]
+
+
+def article_change(before=(), after=()):
+    """The keys that a change of articles affects, given their states before and after it.
+
+    A draft is on no public page: only its own key is named. A published one (or one scheduled)
+    is on its lists, its archives and the related news of the articles around it. Pages that
+    showed it before hold its own key; where it now is, it may be a neighbour's new previous or
+    next link (two queries for each published state after).
+    """
+    from ..models import Article
+
+    keys = set()
+    for state in [*before, *after]:
+        keys.add(article(state.pk))
+        if state.story_id:
+            keys.add(article(state.story_id))
+        if not state.published:
+            continue
+        day = timezone.localdate(state.published_at)
+        keys.update((SITE, category_list(state.category_id), archive(day.year), archive(day.year, day.month)))
+        keys.add(archive(day.year, day.month, day.day))
+        keys.update(tag_list(pk) for pk in state.tag_ids)
+        keys.update(stock_list(pk) for pk in state.stock_ids)
+        keys.update(entering_related(state.published_at, state.tag_ids, state.stock_ids))
+    for state in after:
+        if not state.published:
+            continue
+        same_category = Article.objects.published().filter(category_id=state.category_id).values_list("pk", flat=True)
+        for neighbours in (same_category.older_than, same_category.newer_than):
+            neighbour = neighbours(state.published_at, state.pk).first()
+            if neighbour is not None:
+                keys.add(article(neighbour))
+    return keys
+
+
+def topic_change(topic):
+    """A category, tag or stock renamed, moved or deleted: its pages, and every page showing its name."""
+    from ..models import Category, Tag
+
+    name, members = {Category: (category, category_list), Tag: (tag, tag_list)}.get(type(topic), (stock, stock_list))
+    return {name(topic.pk), members(topic.pk), SITE}
