@@ -8,7 +8,7 @@ from django.utils import timezone
 from articles import publishing
 from articles.models import Article, Tag
 from tests.conftest import post_text, run_import
-from tests.factories import make_article, make_category, make_editor
+from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +296,163 @@ class TestConditionalRequests:
         again = client.get(article.get_absolute_url(), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
 
         assert again.status_code == 304 and again["Last-Modified"] == first["Last-Modified"]
+
+
+class TestPreciseInvalidation:
+    """A change makes only the pages that show it cold (articles/caching/keys.py)."""
+
+    def cached(self, client, url):
+        response = client.get(url)
+        return response.wsgi_request.page_cache_result == "hit", response.content.decode()
+
+    def test_an_old_article_stays_cached_across_an_unrelated_import(self, client, committed, write_post):
+        old = make_article(
+            category=make_category("emnews"), title="半年前的消息", published_at=timezone.now() - dt.timedelta(days=180)
+        )
+        client.get(old.get_absolute_url())
+
+        with committed():
+            run_import(
+                write_post("2026-11-26-NEWS1.md", post_text(title='"今天的新消息"', date="2026-11-26 09:00:00 +0800"))
+            )
+
+        assert self.cached(client, old.get_absolute_url()) == (
+            True,
+            client.get(old.get_absolute_url()).content.decode(),
+        )
+        assert "今天的新消息" in client.get("/").content.decode()
+
+    def test_a_new_article_becomes_its_neighbour_s_next_link(self, client, committed):
+        category = make_category("cailianshe")
+        previous = make_article(category=category, title="前一篇", published_at=timezone.now() - dt.timedelta(hours=2))
+        client.get(previous.get_absolute_url())
+
+        with committed():
+            make_article(category=category, title="刚到的后一篇", published_at=timezone.now() - dt.timedelta(minutes=5))
+
+        assert self.cached(client, previous.get_absolute_url())[0] is False
+        assert "刚到的后一篇" in client.get(previous.get_absolute_url()).content.decode()
+
+    def test_a_new_article_enters_the_related_news_of_articles_around_it_only(self, client, committed):
+        stock = make_stock("601601", name="中国太保")
+        near = make_article(
+            title="两天前的太保消息", stocks=[stock], published_at=timezone.now() - dt.timedelta(days=2)
+        )
+        far = make_article(
+            title="一月前的太保消息", stocks=[stock], published_at=timezone.now() - dt.timedelta(days=30)
+        )
+        client.get(near.get_absolute_url())
+        client.get(far.get_absolute_url())
+
+        with committed():
+            make_article(title="太保今日公告", stocks=[stock], published_at=timezone.now() - dt.timedelta(minutes=1))
+
+        assert "太保今日公告" in self.cached(client, near.get_absolute_url())[1]
+        assert self.cached(client, far.get_absolute_url())[0] is True
+
+    def test_a_renamed_category_shows_on_its_articles_but_leaves_others_cached(self, client, committed):
+        renamed, other = make_category("cailianshe"), make_category("emnews")
+        in_renamed, in_other = make_article(category=renamed), make_article(category=other)
+        client.get(in_renamed.get_absolute_url())
+        client.get(in_other.get_absolute_url())
+
+        with committed():
+            renamed.title = "财联社电报"
+            publishing.save_topic(renamed)
+
+        assert "财联社电报" in self.cached(client, in_renamed.get_absolute_url())[1]
+        assert self.cached(client, in_other.get_absolute_url())[0] is True
+
+    def test_a_draft_saved_changes_no_public_page(self, client, committed):
+        article = make_article(title="已发布的文章")
+        client.get(article.get_absolute_url())
+        client.get("/")
+
+        with committed():
+            publishing.save_article(
+                Article(category=article.category, title="未发布的草稿", status=Article.Status.DRAFT)
+            )
+
+        assert self.cached(client, "/")[0] is True
+        assert self.cached(client, article.get_absolute_url())[0] is True
+
+    def test_an_archive_day_page_changes_with_its_day_only(self, client, committed):
+        day = timezone.localtime() - dt.timedelta(days=40)
+        article = make_article(title="那天的消息", published_at=day)
+        make_article(published_at=day - dt.timedelta(days=1))
+        make_article(published_at=day + dt.timedelta(days=1))
+        day_url = f"/archive/{day:%Y/%m/%d}/"
+        client.get(day_url)
+        client.get(article.get_absolute_url())
+
+        with committed():
+            make_article(title="同一天的另一条", published_at=day + dt.timedelta(minutes=1))
+
+        assert "同一天的另一条" in self.cached(client, day_url)[1]
+
+
+class TestSharedCacheHeaders:
+    def test_a_public_page_names_what_it_shows_and_may_be_kept_by_shared_caches(self, client, settings):
+        stock = make_stock("601601", name="中国太保")
+        article = make_article(tags=["保险"], stocks=[stock])
+
+        response = client.get(article.get_absolute_url())
+
+        shown = set(response["xkey"].split())
+        assert {"all", f"a{article.pk}", f"c{article.category_id}", f"s{stock.pk}"} <= shown
+        assert f"t{Tag.objects.get(name='保险').pk}" in shown
+        control = {part.strip() for part in response["Cache-Control"].split(",")}
+        assert {"public", "max-age=0", f"s-maxage={settings.FRONT_CACHE_SECONDS}"} <= control
+        assert f"stale-if-error={settings.FRONT_CACHE_STALE_IF_ERROR_SECONDS}" in control
+        assert not response.cookies
+        # The same headers when the page comes from the cache.
+        assert client.get(article.get_absolute_url())["xkey"] == response["xkey"]
+
+    def test_shared_caches_keep_pages_only_until_the_next_scheduled_article(self, client):
+        make_article(title="已发布")
+        make_article(title="定时稿件", published_at=timezone.now() + dt.timedelta(seconds=90))
+
+        control = client.get("/")["Cache-Control"]
+
+        seconds = int(control.split("s-maxage=")[1].split(",")[0])
+        assert 80 <= seconds <= 90
+
+    def test_search_may_be_kept_by_shared_caches_but_not_by_the_page_cache(self, client):
+        make_article(title="央行宣布降准")
+
+        response = client.get("/search/", {"q": "降准"})
+
+        assert "site" in response["xkey"].split() and "s-maxage" in response["Cache-Control"]
+        assert not hasattr(client.get("/search/", {"q": "降准"}).wsgi_request, "page_cache_result")
+
+    def test_nothing_sent_to_a_logged_in_editor_may_be_shared(self, client):
+        article = make_article()
+        client.force_login(make_editor())
+
+        response = client.get(article.get_absolute_url())
+
+        assert "private" in response["Cache-Control"] and "xkey" not in response
+
+    def test_errors_and_redirects_are_not_for_shared_caches(self, client):
+        assert "public" not in client.get("/news/NOSUCHCODE/").get("Cache-Control", "")
+        article = make_article()
+        assert "public" not in client.get(f"/news/{article.info_code}/").get("Cache-Control", "")
+
+
+class TestAnnouncing:
+    def test_a_dead_front_cache_never_breaks_a_save(self, committed, settings, caplog):
+        settings.FRONT_CACHE_URLS = ["http://127.0.0.1:9"]
+        with committed():
+            article = make_article(title="照常保存")
+
+        assert Article.objects.get(pk=article.pk).title == "照常保存"
+        assert "Front cache purge failed url=http://127.0.0.1:9" in caplog.text
+
+    def test_a_malformed_key_is_logged_and_left_out(self, caplog, settings):
+        from articles.caching import KEY_STAMP, announce
+
+        settings.FRONT_CACHE_URLS = []
+        announce({"a1", "bad key\r\nX-Injected: 1"})
+
+        assert cache.get(KEY_STAMP.format(key="a1")) is not None
+        assert "malformed" in caplog.text

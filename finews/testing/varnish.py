@@ -1,0 +1,58 @@
+"""Varnish (deploy/varnish/finews.vcl) in front of a finews server, on a free port of 127.0.0.1."""
+
+import contextlib
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from .server import BASE_DIR, free_port
+
+VCL = BASE_DIR / "deploy" / "varnish" / "finews.vcl"
+VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
+
+
+def installed():
+    return Path(VARNISHD).exists()
+
+
+@contextlib.contextmanager
+def varnish(backend_url, memory="256m", port=None):
+    """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url``."""
+    backend = urllib.parse.urlsplit(backend_url)
+    port = port or free_port()
+    with tempfile.TemporaryDirectory(prefix="finews-varnish-") as workdir:
+        Path(workdir).chmod(0o755)  # the cache process runs as Debian's vcache user
+        vcl = Path(workdir) / "finews.vcl"
+        text = re.sub(r'\.host = "[^"]*";', f'.host = "{backend.hostname}";', VCL.read_text())
+        vcl.write_text(re.sub(r'\.port = "[^"]*";', f'.port = "{backend.port}";', text, count=1))
+        vcl.chmod(0o644)
+        command = [VARNISHD, "-F", "-n", f"{workdir}/n", "-a", f"127.0.0.1:{port}", "-f", str(vcl)]
+        command += ["-s", f"malloc,{memory}", "-p", "default_grace=0"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _wait_until_healthy(url, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # The probe has seen the backend up once /healthz passes through.
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"varnishd did not start: {process.stderr.read().decode()[-2000:]}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError("varnishd did not answer in time") from None
+            time.sleep(0.05)

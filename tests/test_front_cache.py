@@ -1,0 +1,269 @@
+"""Varnish in front of gunicorn, with the project's VCL: what readers, editors and the import see.
+
+Needs varnishd with vmod-xkey (apt-get install varnish varnish-modules) and Redis; skipped without
+Varnish, except in CI (FINEWS_REQUIRE_VARNISH=1).
+"""
+
+import contextlib
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from finews.testing import varnish
+from finews.testing.server import gunicorn
+from tests.conftest import CORPUS_DIR
+
+from .test_production import production_environment
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+SAMPLE_POSTS = BASE_DIR / "sample_posts" / "_posts"
+# An East Money item of 2022 from the corpus: months older than anything the tests add.
+OLD_POST = CORPUS_DIR / "2022-01-07-NW202201072239950893.md"
+FRESH_WITHIN_SECONDS = 1.0
+
+if not varnish.installed():
+    if os.environ.get("FINEWS_REQUIRE_VARNISH"):
+        raise RuntimeError("Varnish is required for the front cache tests (apt-get install varnish varnish-modules)")
+    pytest.skip("Varnish is not installed (apt-get install varnish varnish-modules)", allow_module_level=True)
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file and servers of its own; runs once, in the SQLite pass"
+)
+
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+
+
+class Site:
+    """gunicorn with Varnish in front, both on free ports, sharing one SQLite file and Redis."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.varnish_port = varnish.free_port()
+        self.environment = production_environment(
+            tmp_path,
+            SECURE_SSL_REDIRECT="false",
+            REDIS_URL=REDIS_URL,
+            LOCAL_MEMORY_CACHE="false",
+            FRONT_CACHE_URLS=f"http://127.0.0.1:{self.varnish_port}",
+        )
+        subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
+        for command in (
+            ["migrate", "--no-input"],
+            ["collectstatic", "--no-input"],
+            ["import_posts", str(SAMPLE_POSTS), str(OLD_POST)],
+        ):
+            self.manage(*command)
+
+    def manage(self, *args):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def get(self, path, cookies=None):
+        """GET ``path`` through Varnish: (status, headers, body)."""
+        return self.request("GET", path, headers={"Cookie": cookies} if cookies else {})
+
+    def request(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.varnish_port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read().decode()
+        finally:
+            connection.close()
+
+    def shows_within(self, path, text, seconds=FRESH_WITHIN_SECONDS):
+        """Whether the page at ``path`` shows ``text`` through Varnish within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in self.get(path)[2]:
+                return True
+            time.sleep(0.02)
+        return False
+
+
+def purge(port, keys, source="127.0.0.1"):
+    """PURGE sent to Varnish from the local address ``source``; returns the status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)) as sock:
+        sock.sendall(f"PURGE / HTTP/1.1\r\nHost: varnish\r\nxkey-purge: {keys}\r\nConnection: close\r\n\r\n".encode())
+        return int(sock.recv(200).split()[1])
+
+
+def new_post(folder, info_code, title, date="2026-11-26 10:00:00 +0800", category="cailianshe"):
+    path = folder / f"{date[:10]}-{info_code}.md"
+    path.write_text(
+        f'---\nlayout: post\ntitle: "{title}"\ndate: {date}\ncategories: {category}\ntags: 财联社新闻\n---\n'
+        f"<p>（测试）{title}。</p>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    site = Site(tmp_path_factory.mktemp("front-cache"))
+    with gunicorn(site.environment) as backend, varnish.varnish(backend, port=site.varnish_port) as front:
+        site.backend, site.front = backend, front
+        yield site
+
+
+OLD_ARTICLE = "/news/NW202201072239950893/"
+
+
+def article_path(site, info_code):
+    status, headers, _ = site.get(f"/news/{info_code}/")
+    assert status == 301, status
+    return urllib.parse.urlsplit(headers["Location"]).path
+
+
+def test_a_second_request_is_a_hit(site):
+    path = article_path(site, "NW202201072239950893")
+    first = site.get(path)
+    second = site.get(path)
+
+    assert first[0] == second[0] == 200 and second[2] == first[2]
+    assert second[1]["X-Cache"] == "HIT" and int(second[1]["Age"]) >= 0
+    assert "xkey" not in second[1] and "Set-Cookie" not in second[1]
+    assert "s-maxage" in second[1]["Cache-Control"] and "max-age=0" in second[1]["Cache-Control"]
+
+
+def test_an_imported_post_shows_within_a_second_while_an_old_article_stays_a_hit(site, tmp_path):
+    old = article_path(site, "NW202201072239950893")
+    site.get(old)
+    for path in ("/", "/category/cailianshe/"):
+        site.get(path)
+    assert site.get("/")[1]["X-Cache"] == "HIT"
+
+    site.manage("import_posts", str(new_post(tmp_path, "NW202611260000000101", "前端缓存测试：新消息到达")))
+
+    assert site.shows_within("/", "前端缓存测试：新消息到达")
+    assert site.shows_within("/category/cailianshe/", "前端缓存测试：新消息到达")
+    status, headers, body = site.get(old)
+    assert status == 200 and headers["X-Cache"] == "HIT"
+
+
+def test_a_correction_in_the_write_path_shows_within_a_second(site):
+    path = article_path(site, "NW202611200000000001")
+    assert site.get(path)[0] == 200 and site.get(path)[1]["X-Cache"] == "HIT"
+
+    site.manage(
+        "shell",
+        "-c",
+        "from articles import publishing; from articles.models import Article; "
+        "article = Article.objects.get(info_code='NW202611200000000001'); "
+        "article.title = '更正后的标题：前端缓存'; publishing.save_article(article)",
+    )
+
+    assert site.shows_within(path, "更正后的标题：前端缓存")
+    assert site.shows_within("/", "更正后的标题：前端缓存")
+
+
+def test_an_editor_is_never_served_a_cached_page_and_never_fills_the_cache(site):
+    site.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; from articles.models import Article; "
+        "User.objects.create_superuser('chief', password='前端-缓存-测试-密码'); "
+        "Article.objects.filter(info_code='202611190000000004').update(status='draft')",
+    )
+    cookies = log_in(site, "chief", "前端-缓存-测试-密码")
+    draft_preview = "/news/202611190000000004/?preview=1"
+
+    status, headers, body = site.get(draft_preview, cookies=cookies)
+    again = site.get(draft_preview, cookies=cookies)
+
+    assert status == 200 and headers["X-Cache"] == "MISS" and again[1]["X-Cache"] == "MISS"
+    assert "private" in headers["Cache-Control"]
+    # What the editor was shown was not kept for readers: the draft is still unseen.
+    assert site.get(draft_preview)[0] == 404
+    assert site.get("/", cookies=cookies)[1]["X-Cache"] == "MISS"
+
+
+def log_in(site, username, password):
+    """Log in to the admin through Varnish, as a browser behind the HTTPS proxy would; returns
+    the cookies as a Cookie header (they are Secure: a cookie jar would keep them off http)."""
+    https = {"X-Forwarded-Proto": "https"}
+    _, headers, form = site.request("GET", "/admin/login/", headers=https)
+    cookies = _cookies(headers)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+    status, headers, _ = site.request(
+        "POST",
+        "/admin/login/?next=/admin/",
+        body=body,
+        headers={
+            **https,
+            "Cookie": cookies,
+            "Referer": "https://127.0.0.1/admin/login/",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert status == 302 and "sessionid=" in _cookies(headers), status
+    return _cookies(headers)
+
+
+def _cookies(headers):
+    return "; ".join(value.split(";")[0] for value in headers.get_all("Set-Cookie") or ())
+
+
+def test_purges_from_other_addresses_are_refused(site):
+    path = article_path(site, "NW202201072239950893")
+    site.get(path)
+
+    assert purge(site.varnish_port, "all", source="127.0.0.2") == 403
+    assert site.get(path)[1]["X-Cache"] == "HIT"
+    assert purge(site.varnish_port, "all<script>") == 400
+
+
+def test_a_dead_varnish_never_breaks_an_import(site, tmp_path):
+    environment = {**site.environment, "FRONT_CACHE_URLS": f"http://127.0.0.1:{varnish.free_port()}"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "import_posts",
+            str(new_post(tmp_path, "NW202611260000000102", "没有前端缓存也能导入")),
+        ],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0 and "1 created" in result.stdout
+    assert "Front cache purge failed" in result.stdout
+
+
+def test_cached_pages_are_served_while_finews_is_down(tmp_path):
+    site = Site(tmp_path)
+    with contextlib.ExitStack() as backend_running:
+        backend = backend_running.enter_context(gunicorn(site.environment))
+        with varnish.varnish(backend, port=site.varnish_port):
+            path = article_path(site, "NW202201072239950893")
+            page = site.get(path)[2]
+            backend_running.close()
+            # Expired too (a purge, as after any change): only grace may serve it now.
+            assert purge(site.varnish_port, "all") == 200
+
+            status, headers, body = site.get(path)
+
+    assert status == 200 and body == page and headers["X-Cache"] == "HIT"
