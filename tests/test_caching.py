@@ -1,8 +1,10 @@
 import datetime as dt
 import os
+from io import StringIO
 
 import pytest
 from django.core.cache import cache, caches
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from articles import publishing
@@ -456,3 +458,16 @@ class TestAnnouncing:
 
         assert cache.get(KEY_STAMP.format(key="a1")) is not None
         assert "malformed" in caplog.text
+
+    def test_purge_cache_makes_every_page_cold(self, client):
+        article = make_article(title="模板改了")
+        client.get(article.get_absolute_url())
+        assert client.get(article.get_absolute_url()).wsgi_request.page_cache_result == "hit"
+
+        call_command("purge_cache", stdout=StringIO())
+
+        assert client.get(article.get_absolute_url()).wsgi_request.page_cache_result == "miss"
+
+    def test_purge_cache_refuses_what_is_not_a_key(self):
+        with pytest.raises(CommandError, match="Not surrogate keys: a1;rm"):
+            call_command("purge_cache", "a1;rm")

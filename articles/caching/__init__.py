@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -45,14 +46,17 @@ def content_changed(affected):
 
 
 def announce(affected):
-    """Stamp ``affected`` keys, purge them from the front caches, move the content version on."""
-    affected = {key for key in affected if _valid(key)}
+    """Stamp ``affected`` keys, purge them from the front caches, move the content version on.
+
+    Returns the front caches that did not take the purge (logged; their pages expire by TTL).
+    """
+    affected = {keys.ALL} if settings.INVALIDATE_EVERYTHING else {key for key in affected if _valid(key)}
     if not affected:
-        return
+        return []
     number = _next_number(ANNOUNCED_KEY)
     cache.set_many({KEY_STAMP.format(key=key): number for key in affected}, timeout=KEY_STAMP_SECONDS)
     _next_number(VERSION_KEY)
-    front.purge(affected)
+    return front.purge(affected)
 
 
 def _valid(key):

@@ -1,8 +1,8 @@
 """Purging the front caches (Varnish with vmod-xkey, deploy/varnish/finews.vcl) by surrogate key.
 
 Each Varnish in ``FRONT_CACHE_URLS`` gets ``PURGE /`` with the keys in an ``xkey-purge`` header;
-Varnish accepts it only from the addresses its VCL allows, and with ``FRONT_CACHE_PURGE_TOKEN`` in
-``X-Purge-Token`` when that is set. A purge that fails after its retries is logged and given up:
+Varnish accepts it only from the addresses its VCL allows. A purge that fails after its retries is
+logged and given up:
 a save never fails for it, and the pages it missed expire by their TTL (``FRONT_CACHE_SECONDS``).
 """
 
@@ -61,11 +61,8 @@ def _send(url, keys):
     parts = urllib.parse.urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
-    headers = {"xkey-purge": " ".join(keys)}
-    if settings.FRONT_CACHE_PURGE_TOKEN:
-        headers["X-Purge-Token"] = settings.FRONT_CACHE_PURGE_TOKEN
     try:
-        connection.request("PURGE", parts.path or "/", headers=headers)
+        connection.request("PURGE", parts.path or "/", headers={"xkey-purge": " ".join(keys)})
         response = connection.getresponse()
         response.read()
         return response.status

@@ -161,8 +161,8 @@ PAGE_CACHE_SECONDS = 600
 # The front caches (Varnish, deploy/varnish/finews.vcl) told to purge the keys of every change,
 # e.g. "http://127.0.0.1:6081" (comma-separated in the environment); none by default.
 FRONT_CACHE_URLS = [url.strip() for url in os.environ.get("FRONT_CACHE_URLS", "").split(",") if url.strip()]
-# Sent as X-Purge-Token with each purge when set (the VCL's shared secret, besides its address list).
-FRONT_CACHE_PURGE_TOKEN = os.environ.get("FRONT_CACHE_PURGE_TOKEN", "")
+# The rule before surrogate keys, kept to compare against (bench/): every change purges every page.
+INVALIDATE_EVERYTHING = os.environ.get("INVALIDATE_EVERYTHING", "").lower() in {"1", "true", "yes"}
 # How long a shared cache may keep a public page (s-maxage): purges keep it fresh, this is the
 # fallback when a purge is lost. Browsers always revalidate (max-age=0).
 FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "3600"))
