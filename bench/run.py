@@ -17,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,10 +25,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from finews.testing.server import gunicorn  # noqa: E402
+from finews.testing import varnish  # noqa: E402
+from finews.testing.server import free_port, gunicorn  # noqa: E402
 from finews.testing.synthetic import write_posts  # noqa: E402
 
-STEPS = ["imports", "new_post", "throughput", "load_during_import", "scale", "search"]
+STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search"]
 PYTHON = sys.executable
 FULL = {
     "posts": 10_000,
@@ -37,6 +39,8 @@ FULL = {
     "search": (100_000, 1_000_000),
     "wrk_seconds": 10,
     "load_seconds": 30,
+    "day_seconds": 60,
+    "day_samples": 400_000,
 }
 QUICK = {
     "posts": 1_000,
@@ -46,6 +50,8 @@ QUICK = {
     "search": (20_000,),
     "wrk_seconds": 2,
     "load_seconds": 5,
+    "day_seconds": 10,
+    "day_samples": 50_000,
 }
 
 
@@ -219,10 +225,12 @@ class Bench:
                 note + ("" if shutil.which("jekyll") else jekyll),
             )
 
-    def write_new_post(self, folder, info_code):
-        (folder / f"2026-11-26-{info_code}.md").write_text(
-            '---\nlayout: post\ntitle: "突发：央行宣布降准"\ndate: 2026-11-26 09:00:00 +0800\ncategories: cailianshe\n'
-            "tags: 财联社新闻\n---\n<p>正文。</p>\n",
+    def write_new_post(self, folder, info_code, title="突发：央行宣布降准"):
+        """A post dated now (Beijing time): the newest article, on the home page."""
+        now = time.gmtime(time.time() + 8 * 3600)
+        (folder / f"{time.strftime('%Y-%m-%d', now)}-{info_code}.md").write_text(
+            f'---\nlayout: post\ntitle: "{title}"\ndate: {time.strftime("%Y-%m-%d %H:%M:%S", now)} +0800\n'
+            "categories: cailianshe\ntags: 财联社新闻\n---\n<p>正文。</p>\n",
             encoding="utf-8",
         )
 
@@ -276,6 +284,185 @@ class Bench:
             self.add(
                 f"5. static file through WhiteNoise, {label}", f"{ceiling['rps']:,.0f} req/s", "—", "ceiling", "—", True
             )
+
+    # 10: Varnish in front (deploy/varnish/finews.vcl), purged by surrogate keys
+    def front_cache(self):
+        count = self.sizes["pages"]
+        database = self.workdir / f"front-cache-{count}.sqlite3"
+        urls, _ = self.task(self.loaded_database(count), "urls")
+        article = urls["article"]
+        for rule in ("precise", "everything"):
+            shutil.copy(self.loaded_database(count), database)
+            with self.behind_varnish(database, everything=rule == "everything") as (base_url, front_url):
+                if rule == "precise":
+                    self.hot_page(base_url, front_url, article)
+                    self.freshness(database, front_url)
+                self.reading_day(database, base_url, front_url, rule)
+
+    @contextlib.contextmanager
+    def behind_varnish(self, database, everything=False):
+        """gunicorn (Redis page cache) with Varnish in front, purged by finews; yields both URLs."""
+        front_port = free_port()
+        extra = {"FRONT_CACHE_URLS": f"http://127.0.0.1:{front_port}", "INVALIDATE_EVERYTHING": str(everything)}
+        with (
+            self.server(database, cache=True, **extra) as base_url,
+            varnish.varnish(base_url, memory="3g", port=front_port) as front_url,
+        ):
+            yield base_url, front_url
+
+    def hot_page(self, base_url, front_url, article):
+        """One article page through Varnish, against the same bytes as a static file from nginx."""
+        page = urllib.request.urlopen(f"{base_url}{article}", timeout=10).read()
+        with self.nginx(page) as static_url:
+            results = {
+                "varnish": self.wrk(f"{front_url}{article}"),
+                "nginx": self.wrk(static_url),
+                "gunicorn": self.wrk(f"{base_url}{article}"),
+            }
+        ceiling, direct = results["nginx"]["rps"], results["gunicorn"]["rps"]
+        result = results["varnish"]
+        ratio = result["rps"] / ceiling
+        self.add(
+            "10. hot article page through Varnish",
+            f"{result['rps']:,.0f} req/s, p99 {result['p99']}, {result['errors']} errors",
+            f"nginx static file {ceiling:,.0f} req/s",
+            f"{ratio:.2f}×",
+            "≥ 0.8×",
+            ratio >= 0.8 and result["errors"] == 0,
+            f"the same page from gunicorn (Redis page cache): {direct:,.0f} req/s, {result['rps'] / direct:.1f}× less",
+        )
+
+    @contextlib.contextmanager
+    def nginx(self, content):
+        """nginx serving ``content`` as a static file on a free port; yields its URL."""
+        if not shutil.which("nginx"):
+            raise RuntimeError("nginx is not installed (apt-get install nginx-light)")
+        root = self.workdir / "nginx"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "html").mkdir(parents=True)
+        (root / "html" / "page.html").write_bytes(content)
+        for path in (root, root / "html", root / "html" / "page.html"):
+            path.chmod(0o755)  # its workers run as nobody
+        port = free_port()
+        (root / "nginx.conf").write_text(
+            f"worker_processes auto;\npid {root}/nginx.pid;\nerror_log {root}/error.log;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {root}/html; }} }}\n"
+        )
+        process = subprocess.Popen(["nginx", "-p", str(root), "-c", str(root / "nginx.conf"), "-g", "daemon off;"])
+        url = f"http://127.0.0.1:{port}/page.html"
+        try:
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(url, timeout=1)
+                    break
+                time.sleep(0.05)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def freshness(self, database, front_url, samples=5):
+        """File written → the home page through Varnish shows it, with import_posts --watch."""
+        folder = self.workdir / "front-fresh"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        watcher = subprocess.Popen(
+            [PYTHON, "manage.py", "import_posts", str(folder), "--watch", "--interval", "0.2"], cwd=BASE_DIR,
+            env=self.environment(database, **self.cache_environment(FRONT_CACHE_URLS=front_url)),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(3)  # the watcher has started and looked at the folder once
+        seconds = []
+        for n in range(samples):
+            urllib.request.urlopen(f"{front_url}/", timeout=10).read()  # the home page is in Varnish
+            title = f"新鲜度测试第{n + 1}条"
+            started = time.perf_counter()
+            self.write_new_post(folder, f"NW20261126888888880{n}", title)
+            while title not in urllib.request.urlopen(f"{front_url}/", timeout=10).read().decode():
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"{title} did not reach the home page through Varnish in 30 s")
+                time.sleep(0.01)
+            seconds.append(time.perf_counter() - started)
+        watcher.terminate()
+        watcher.wait(timeout=30)
+        self.add(
+            "10. new post file → home page through Varnish shows it (`import_posts --watch`, 0.2 s interval)",
+            f"median {statistics.median(seconds):.2f} s, slowest {max(seconds):.2f} s",
+            "—",
+            "—",
+            "< 1 s",
+            max(seconds) < 1,
+            f"{samples} posts; the purge reaches Varnish after the import commits",
+        )
+
+    def reading_day(self, database, base_url, front_url, rule):
+        """Zipf reads through Varnish while a new post is imported every 5 s."""
+        seconds = self.sizes["day_seconds"]
+        paths = self.workdir / "reading-day.txt"
+        drawn, _ = self.task(database, "reading_day", paths, self.sizes["day_samples"])
+        script = self.workdir / "reading-day.lua"
+        script.write_text(
+            "paths = {}\n"
+            f'for line in io.lines("{paths}") do paths[#paths + 1] = line end\n'
+            "counter = 0\n"
+            "setup = function(thread) thread:set('offset', math.random(#paths)) end\n"
+            "request = function()\n  counter = counter + 1\n"
+            "  return wrk.format(nil, paths[(offset + counter) % #paths + 1])\nend\n"
+        )
+        # A day's steady state: the cache has seen the readers before the measured minute.
+        self.wrk(f"{front_url}/", seconds=seconds, script=script)
+        folder = self.workdir / "reading-day-posts"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        environment = self.environment(database, **self.cache_environment(FRONT_CACHE_URLS=front_url))
+        if rule == "everything":
+            environment["INVALIDATE_EVERYTHING"] = "true"
+        before, django_before = varnish.statistics(front_url), self.page_cache_counts(base_url)
+        stop = threading.Event()
+
+        def import_every_five_seconds():
+            n = 0
+            while not stop.wait(5):
+                n += 1
+                self.write_new_post(folder, f"NW2026112677777{rule[:1].upper()}{n:04d}", f"日内第{n}条新消息")
+                subprocess.run(
+                    [PYTHON, "manage.py", "import_posts", str(folder)], cwd=BASE_DIR, env=environment,
+                    capture_output=True,
+                )  # fmt: skip
+
+        importer = threading.Thread(target=import_every_five_seconds)
+        importer.start()
+        result = self.wrk(f"{front_url}/", seconds=seconds, script=script)
+        stop.set()
+        importer.join()
+        after, django_after = varnish.statistics(front_url), self.page_cache_counts(base_url)
+        hits = after["MAIN.cache_hit"] - before["MAIN.cache_hit"]
+        misses = after["MAIN.cache_miss"] - before["MAIN.cache_miss"]
+        ratio = hits / max(1, hits + misses)
+        django = {result: django_after[result] - django_before.get(result, 0) for result in django_after}
+        django_ratio = django.get("hit", 0) / max(1, django.get("hit", 0) + django.get("miss", 0))
+        label = "surrogate keys" if rule == "precise" else "the old rule: every change purges every page"
+        self.add(
+            f"10. a reading day through Varnish, {label}: Zipf reads over {drawn['pages']:,} pages for {seconds} s, "
+            f"a new post every 5 s",
+            f"Varnish hit ratio {ratio:.1%}, {result['rps']:,.0f} req/s, {result['errors']} errors",
+            "—",
+            "—",
+            "≥ 95 %, 0 errors" if rule == "precise" else "(comparison)",
+            ratio >= 0.95 and result["errors"] == 0 if rule == "precise" else result["errors"] == 0,
+            f"what reached Django: {django.get('hit', 0) + django.get('miss', 0):,} pages, "
+            f"page-cache hit ratio {django_ratio:.1%}",
+        )
+
+    def page_cache_counts(self, base_url):
+        metrics = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
+        return {
+            result: float(value)
+            for result, value in re.findall(
+                r'^finews_page_cache_requests_total\{result="(\w+)"\} (\S+)$', metrics, re.M
+            )
+        }
 
     # Load with an import running (issue 8): a mix of pages, 0 failed requests, p99 latency.
     def load_during_import(self):
@@ -385,11 +572,14 @@ class Bench:
                 "a logged-in editor's whole page, through Django's full stack",
             )
 
+    def cache_environment(self, **extra):
+        return {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on", **extra}
+
     @contextlib.contextmanager
-    def server(self, database, cache):
+    def server(self, database, cache, **extra):
         """gunicorn on ``database``, with the page cache in Redis or off."""
-        extra = {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on"} if cache else {}
         if cache:
+            extra = self.cache_environment(**extra)
             subprocess.run(["redis-cli", "-n", "14", "flushdb"], capture_output=True)
         with gunicorn(self.environment(database, **extra)) as base_url:
             yield base_url

@@ -114,6 +114,22 @@ def urls():
     }
 
 
+def reading_day(path_file, samples, seed=7):
+    """Write ``samples`` page paths drawn as readers read: Zipf (s=1) over the home page, the
+    category pages and every story, newest first (news is read most when it is new)."""
+    import random
+
+    from articles.models import Category
+
+    paths = ["/", *(f"/category/{slug}/" for slug in Category.objects.values_list("slug", flat=True))]
+    stories = Article.objects.published().stories().order_by("-published_at", "-id").values_list("info_code", "slug")
+    paths += [f"/news/{code}/{slug}/" for code, slug in stories.iterator()]
+    weights = [1 / rank for rank in range(1, len(paths) + 1)]
+    drawn = random.Random(seed).choices(paths, weights=weights, k=int(samples))
+    Path(path_file).write_text("\n".join(drawn) + "\n", encoding="utf-8")
+    return {"pages": len(paths), "samples": len(drawn), "distinct": len(set(drawn))}
+
+
 def news_flow_costs(repeat=5):
     """Median time and queries of what stock pages and the home page compute once per content
     version (charts.py), computed afresh, for the most mentioned stock."""
@@ -193,6 +209,7 @@ if __name__ == "__main__":
                 "news_flow_costs": news_flow_costs,
                 "admin_latency": admin_latency,
                 "urls": urls,
+                "reading_day": reading_day,
                 "search": search,
             }[task](*arguments)
         )

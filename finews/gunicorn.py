@@ -11,11 +11,13 @@ import os
 import shutil
 import tempfile
 
-from prometheus_client import multiprocess
-
 _given_folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 METRICS_FOLDER = _given_folder or tempfile.mkdtemp(prefix="finews-metrics-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_FOLDER
+
+# Only now: prometheus-client picks its multiprocess mode from the variable when first imported,
+# and the workers are forked from this process.
+from prometheus_client import multiprocess  # noqa: E402
 
 
 def on_starting(server):

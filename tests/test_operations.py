@@ -207,3 +207,26 @@ def test_metrics_add_up_every_gunicorn_worker(tmp_path):
     samples = list((BASE_DIR / "sample_posts" / "_posts").iterdir())
     published = [path for path in samples if "published: false" not in path.read_text(encoding="utf-8")]
     assert metrics.sample(text, "finews_articles_published") == len(published) > 0
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
+def test_metrics_count_under_gunicorn_with_no_folder_given(tmp_path):
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"},
+        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=environment, check=True)
+
+    with gunicorn(environment, workers=2) as base_url:
+        for _ in range(3):
+            urllib.request.urlopen(f"{base_url}/category/", timeout=10).read()
+        text = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
+
+    counted = [
+        TestMetrics().sample(text, "finews_http_requests_total", view=view, method="GET", status="200") or 0
+        for view in ("articles:category-index", "page-cache")
+    ]
+    assert sum(counted) == 3

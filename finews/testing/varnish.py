@@ -1,6 +1,7 @@
 """Varnish (deploy/varnish/finews.vcl) in front of a finews server, on a free port of 127.0.0.1."""
 
 import contextlib
+import json
 import re
 import shutil
 import subprocess
@@ -14,6 +15,9 @@ from .server import BASE_DIR, free_port
 
 VCL = BASE_DIR / "deploy" / "varnish" / "finews.vcl"
 VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
+VARNISHSTAT = shutil.which("varnishstat") or "/usr/bin/varnishstat"
+# The working directory (-n) of each Varnish started here, by its URL.
+_instances = {}
 
 
 def installed():
@@ -22,10 +26,12 @@ def installed():
 
 @contextlib.contextmanager
 def varnish(backend_url, memory="256m", port=None):
-    """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url``."""
+    """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url``;
+    ``statistics(url)`` reads its counters."""
     backend = urllib.parse.urlsplit(backend_url)
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="finews-varnish-") as workdir:
+        _instances[f"http://127.0.0.1:{port}"] = f"{workdir}/n"
         Path(workdir).chmod(0o755)  # the cache process runs as Debian's vcache user
         vcl = Path(workdir) / "finews.vcl"
         text = re.sub(r'\.host = "[^"]*";', f'.host = "{backend.hostname}";', VCL.read_text())
@@ -39,8 +45,19 @@ def varnish(backend_url, memory="256m", port=None):
             _wait_until_healthy(url, process)
             yield url
         finally:
+            _instances.pop(url, None)
             process.terminate()
             process.wait(timeout=20)
+
+
+def statistics(url):
+    """The counters of the Varnish at ``url`` (started by varnish()): {"MAIN.cache_hit": n, ...}."""
+    output = subprocess.run(
+        [VARNISHSTAT, "-n", _instances[url], "-1", "-j"], capture_output=True, text=True, check=True
+    ).stdout
+    counters = json.loads(output)
+    counters = counters.get("counters", counters)  # varnishstat's JSON nests them from 7.0 on
+    return {name: value["value"] for name, value in counters.items() if isinstance(value, dict) and "value" in value}
 
 
 def _wait_until_healthy(url, process, timeout=30):
