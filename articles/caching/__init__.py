@@ -56,7 +56,7 @@ def announce(affected):
     number = _next_number(ANNOUNCED_KEY)
     cache.set_many({KEY_STAMP.format(key=key): number for key in affected}, timeout=KEY_STAMP_SECONDS)
     _next_number(VERSION_KEY)
-    return front.purge(affected)
+    return front.purge(affected, number)
 
 
 def _valid(key):

@@ -15,6 +15,9 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# Sent with each purge, and with each page finews shares (the announcement it had seen when it
+# began the page): Varnish keeps no page begun before an announcement it has already purged.
+ANNOUNCED_HEADER = "X-Announced"
 RETRIES = 3
 RETRY_PAUSE_SECONDS = 0.1
 TIMEOUT_SECONDS = 2
@@ -22,23 +25,24 @@ TIMEOUT_SECONDS = 2
 KEYS_PER_REQUEST = 400
 
 
-def purge(affected):
-    """Send ``affected`` keys to every front cache; returns the URLs that did not take them."""
+def purge(affected, announced):
+    """Send ``affected`` keys of announcement number ``announced`` to every front cache; returns
+    the URLs that did not take them."""
     failed = []
     keys = sorted(affected)
     for url in settings.FRONT_CACHE_URLS:
         for start in range(0, len(keys), KEYS_PER_REQUEST):
             batch = keys[start : start + KEYS_PER_REQUEST]
-            if not _purge_with_retries(url, batch):
+            if not _purge_with_retries(url, batch, announced):
                 failed.append(url)
                 break
     return failed
 
 
-def _purge_with_retries(url, keys):
+def _purge_with_retries(url, keys, announced):
     for attempt in range(1, RETRIES + 1):
         try:
-            status = _send(url, keys)
+            status = _send(url, keys, announced)
         except OSError as error:
             problem = f"{type(error).__name__}: {error}"
         else:
@@ -57,12 +61,13 @@ def _purge_with_retries(url, keys):
     return False
 
 
-def _send(url, keys):
+def _send(url, keys, announced):
     parts = urllib.parse.urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
     try:
-        connection.request("PURGE", parts.path or "/", headers={"xkey-purge": " ".join(keys)})
+        headers = {"xkey-purge": " ".join(keys), ANNOUNCED_HEADER: str(announced)}
+        connection.request("PURGE", parts.path or "/", headers=headers)
         response = connection.getresponse()
         response.read()
         return response.status

@@ -28,6 +28,7 @@ from . import (
     NEXT_PUBLICATION_KEY,
     announce_due_articles,
     announced_number,
+    front,
     keys,
     stamp_page,
     still_current,
@@ -104,7 +105,7 @@ class PublicPageCacheMiddleware:
             with keys.collecting() as page_keys:
                 response = self.get_response(request)
             if self._cacheable_response(response) and stamp_page({keys.ALL, *page_keys}, started) is not None:
-                self._share(response, upcoming, page_keys)
+                self._share(response, upcoming, started, page_keys)
             return response
         query = clean_query(request.GET)
         if query != request.META.get("QUERY_STRING", ""):
@@ -119,8 +120,10 @@ class PublicPageCacheMiddleware:
             not_modified = get_conditional_response(request, etag=stored.etag)
             if not_modified is not None:
                 not_modified.headers["ETag"] = stored.etag
-                return self._counted(request, "not_modified", self._share(not_modified, upcoming, stored.stamps))
-            return self._counted(request, "hit", self._share(stored.response, upcoming, stored.stamps))
+                return self._counted(
+                    request, "not_modified", self._share(not_modified, upcoming, started, stored.stamps)
+                )
+            return self._counted(request, "hit", self._share(stored.response, upcoming, started, stored.stamps))
         with keys.collecting() as page_keys:
             response = self._counted(request, "miss", self.get_response(request))
         if not self._cacheable_response(response):
@@ -130,13 +133,14 @@ class PublicPageCacheMiddleware:
             return response
         etag = f'W/"{hashlib.sha256(response.content).hexdigest()[:32]}"'
         response.headers["ETag"] = etag
-        self._share(response, upcoming, page_keys)
+        self._share(response, upcoming, started, page_keys)
         cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
         return response
 
-    def _share(self, response, upcoming, page_keys):
+    def _share(self, response, upcoming, started, page_keys):
         """Let shared caches keep ``response`` until a purge of its keys, or until the next
-        scheduled article comes due (it may appear on this page), whichever comes first."""
+        scheduled article comes due (it may appear on this page), whichever comes first.
+        ``started``: the announcement seen when the request began (front.ANNOUNCED_HEADER)."""
         seconds = settings.FRONT_CACHE_SECONDS
         if upcoming is not None:
             seconds = max(1, min(seconds, math.ceil((upcoming - timezone.now()).total_seconds())))
@@ -148,6 +152,7 @@ class PublicPageCacheMiddleware:
             stale_if_error=settings.FRONT_CACHE_STALE_IF_ERROR_SECONDS,
         )
         response.headers[SURROGATE_KEY_HEADER] = " ".join(sorted({keys.ALL, *page_keys}))
+        response.headers[front.ANNOUNCED_HEADER] = str(started)
         return response
 
     def _counted(self, request, result, response):

@@ -8,6 +8,7 @@
 vcl 4.1;
 
 import std;
+import var;
 import xkey;
 
 # The gunicorn serving finews (several: a directors.round_robin() in vcl_init).
@@ -37,6 +38,10 @@ sub vcl_recv {
         }
         if (req.http.xkey-purge !~ "^[A-Za-z0-9_ -]+$") {
             return (synth(400, "xkey-purge must hold the keys to purge"));
+        }
+        # The newest announcement purged: see vcl_backend_response.
+        if (std.integer(req.http.X-Announced, 0) > std.integer(var.global_get("announced"), 0)) {
+            var.global_set("announced", req.http.X-Announced);
         }
         # Soft: a purged page is fetched again, but kept for grace while finews is down.
         set req.http.x-purged = xkey.softpurge(req.http.xkey-purge);
@@ -76,6 +81,14 @@ sub vcl_backend_response {
         set beresp.ttl = 0s;
         return (deliver);
     }
+    # A page rendered before an announcement that has been purged meanwhile may show what the
+    # change replaced, and its purge came too early to remove it: not kept. (X-Announced is the
+    # announcement finews had seen when it began the page.)
+    if (std.integer(beresp.http.X-Announced, 0) < std.integer(var.global_get("announced"), 0)) {
+        set beresp.uncacheable = true;
+        set beresp.ttl = 0s;
+        return (deliver);
+    }
     # stale-if-error: how long past its TTL a page may be served while finews is down.
     set beresp.grace = std.duration(regsub(beresp.http.Cache-Control, "^.*stale-if-error=([0-9]+).*$", "\1s"), 0s);
     # Kept a while longer still, to be revalidated with If-None-Match (often a 304 from finews).
@@ -101,4 +114,5 @@ sub vcl_deliver {
         set resp.http.X-Cache = "MISS";
     }
     unset resp.http.xkey;
+    unset resp.http.X-Announced;
 }
