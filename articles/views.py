@@ -5,8 +5,6 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date, parse_http_date
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
@@ -139,13 +137,9 @@ class ArticleDetailView(DetailView):
         # A copy's address, and a wrong slug, lead to the story's page (get_absolute_url).
         if (self.object.story_id or self.kwargs.get("slug") != self.object.slug) and not request.GET.get("preview"):
             return redirect(self.object, permanent=True)
-        # If-Modified-Since is answered before anything else is read or rendered.
-        last_modified = http_date(self.object.updated_at.timestamp())
-        response = get_conditional_response(request, last_modified=parse_http_date(last_modified))
-        if response is None:
-            response = self.render_to_response(self.get_context_data(object=self.object))
-        response.headers["Last-Modified"] = last_modified
-        return response
+        # No Last-Modified: the page also shows its neighbours and related news, which change
+        # without the article; conditional requests are answered by the page's ETag (caching/).
+        return self.render_to_response(self.get_context_data(object=self.object))
 
     def get_context_data(self, **kwargs):
         article = self.object

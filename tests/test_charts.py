@@ -26,7 +26,8 @@ def taibao():
     taibao, pufa = make_stock("601601", name="中国太保"), make_stock("600000", name="浦发银行")
     for _ in range(3):
         make_article(stocks=[taibao], tags=["保险"], published_at=days_ago(2))
-    make_article(stocks=[taibao, pufa], tags=["保险"], published_at=days_ago(1))
+    # At midnight: yesterday, and more than 24 hours ago whatever the time now (not in 热门股票).
+    make_article(stocks=[taibao, pufa], tags=["保险"], published_at=days_ago(1, hour=0))
     make_article(stocks=[taibao, pufa], published_at=timezone.now() - dt.timedelta(minutes=5))
     make_article(stocks=[taibao], published_at=days_ago(200))
     return taibao

@@ -161,10 +161,10 @@ class TestArticlePage:
     def test_conditional_get(self, client, imported_corpus):
         article = Article.objects.get(info_code="NW202201072239950893")
         response = page(client, article.get_absolute_url())
-        assert response["Last-Modified"] and response["ETag"]
+        # No Last-Modified: the page shows neighbours and related news, which change without it.
+        assert response["ETag"] and "Last-Modified" not in response
 
         page(client, article.get_absolute_url(), status=304, HTTP_IF_NONE_MATCH=response["ETag"])
-        page(client, article.get_absolute_url(), status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
 
 
 class TestListPages:

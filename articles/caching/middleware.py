@@ -104,9 +104,9 @@ class PublicPageCacheMiddleware:
             upcoming, started = announce_due_articles(read), announced_number(read)
             with keys.collecting() as page_keys:
                 response = self.get_response(request)
-            if self._cacheable_response(response) and stamp_page({keys.ALL, *page_keys}, started) is not None:
-                self._share(response, upcoming, started, page_keys)
-            return response
+            if not self._cacheable_response(response) or stamp_page({keys.ALL, *page_keys}, started) is None:
+                return response
+            return self._answered(request, response, self._etag(response), upcoming, started, page_keys)
         query = clean_query(request.GET)
         if query != request.META.get("QUERY_STRING", ""):
             return HttpResponsePermanentRedirect(f"{request.path}?{query}" if query else request.path)
@@ -117,13 +117,8 @@ class PublicPageCacheMiddleware:
         upcoming, started = announce_due_articles(read), announced_number(read)
         stored = read.get(key)
         if stored is not None and stored.still_good(started):
-            not_modified = get_conditional_response(request, etag=stored.etag)
-            if not_modified is not None:
-                not_modified.headers["ETag"] = stored.etag
-                return self._counted(
-                    request, "not_modified", self._share(not_modified, upcoming, started, stored.stamps)
-                )
-            return self._counted(request, "hit", self._share(stored.response, upcoming, started, stored.stamps))
+            response = self._answered(request, stored.response, stored.etag, upcoming, started, stored.stamps)
+            return self._counted(request, "hit" if response.status_code == 200 else "not_modified", response)
         with keys.collecting() as page_keys:
             response = self._counted(request, "miss", self.get_response(request))
         if not self._cacheable_response(response):
@@ -131,11 +126,25 @@ class PublicPageCacheMiddleware:
         page_stamps = stamp_page({keys.ALL, *page_keys}, started)
         if page_stamps is None:
             return response
-        etag = f'W/"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+        etag = self._etag(response)
+        answer = self._answered(request, response, etag, upcoming, started, page_keys)
+        cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
+        return answer
+
+    def _etag(self, response):
+        return f'W/"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+
+    def _answered(self, request, response, etag, upcoming, started, page_keys):
+        """``response`` shared, or a 304 if the request already has it. The 304 carries the same
+        headers: a shared cache revalidating its copy takes them (its keys and X-Announced)."""
         response.headers["ETag"] = etag
         self._share(response, upcoming, started, page_keys)
-        cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
-        return response
+        not_modified = get_conditional_response(request, etag=etag)
+        if not_modified is None:
+            return response
+        for header in ("ETag", "Cache-Control", SURROGATE_KEY_HEADER, front.ANNOUNCED_HEADER):
+            not_modified.headers[header] = response.headers[header]
+        return not_modified
 
     def _share(self, response, upcoming, started, page_keys):
         """Let shared caches keep ``response`` until a purge of its keys, or until the next
