@@ -31,6 +31,19 @@ from finews.testing.server import free_port, gunicorn  # noqa: E402
 from finews.testing.synthetic import write_posts  # noqa: E402
 
 STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search"]
+# The programs each step runs besides Python, and the Debian packages they come in.
+TOOLS = {
+    "wrk": "wrk",
+    "redis-cli": "redis-tools",
+    "nginx": "nginx-light",
+    "varnishd": "varnish varnish-modules",
+}
+STEP_TOOLS = {
+    "new_post": ["redis-cli"],
+    "throughput": ["wrk", "redis-cli"],
+    "front_cache": ["wrk", "redis-cli", "nginx", "varnishd"],
+    "load_during_import": ["wrk", "redis-cli"],
+}
 PYTHON = sys.executable
 FULL = {
     "posts": 10_000,
@@ -646,9 +659,19 @@ def main():
     parser.add_argument("--only", nargs="*", choices=STEPS)
     options = parser.parse_args()
 
+    steps = options.only or STEPS
+    missing = sorted({tool for step in steps for tool in STEP_TOOLS.get(step, []) if not shutil.which(tool)})
+    if missing:
+        packages = " ".join(TOOLS[tool] for tool in missing)
+        print(f"[bench] not installed: {', '.join(missing)}; install with: apt-get install {packages}", file=sys.stderr)
     bench = Bench(QUICK if options.quick else FULL, Path(options.workdir) / ("quick" if options.quick else "full"))
     started = time.perf_counter()
-    for step in options.only or STEPS:
+    for step in steps:
+        lacking = [tool for tool in STEP_TOOLS.get(step, []) if tool in missing]
+        if lacking:
+            bench.add(f"{step}: not measured", f"needs {', '.join(lacking)}", "—", "—", "—", False,
+                      f"apt-get install {' '.join(TOOLS[tool] for tool in lacking)}")  # fmt: skip
+            continue
         bench.log(step)
         try:
             getattr(bench, step)()

@@ -12,6 +12,9 @@ logger = logging.getLogger("articles.importing")
 
 class Command(BaseCommand):
     help = "Import Jekyll posts (.md, .markdown, .html files or folders of them) into articles."
+    # Run from cron every few minutes: the system checks (which load every URL and view) belong to
+    # deploys (manage.py check --deploy, migrate), not to each run.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="a post file or a folder searched recursively")
