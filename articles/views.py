@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -8,7 +9,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
-from .caching import keys
+from .caching import VERSION_FACTS_SECONDS, current_version, keys
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .links import LinkablePaginator, has_url, linkable, linkable_articles
@@ -26,6 +27,7 @@ HOME_PER_CATEGORY = 5
 # costs the same at a million articles as at a hundred.
 HOME_WINDOW = 2000
 HOME_SECTIONS = 10
+HOME_KEY = "finews:home:{version}"
 RELATED_COUNT = 5
 # A tag or stock in at most this many articles has its list read from its own articles (among_few).
 FEW_MENTIONS = 5000
@@ -74,6 +76,24 @@ class HomeView(TemplateView):
     template_name = "articles/home.html"
 
     def get_context_data(self, **kwargs):
+        # Read once per content version: the newest stories and the ranking of the sections.
+        key = HOME_KEY.format(version=current_version())
+        latest, sections = cache.get_or_set(key, self._latest_and_sections, VERSION_FACTS_SECONDS)
+        hot_until, hot = hot_stocks()
+        keys.depends_on(
+            keys.SITE, *keys.listed(latest), *keys.listed(article for _, items in sections for article in items)
+        )
+        keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
+        return super().get_context_data(
+            latest=latest,
+            sections=sections,
+            hot_until=hot_until,
+            hot_stocks=[(stock, count) for stock, count in hot if has_url(stock)],
+            canonical="/",
+            **kwargs,
+        )
+
+    def _latest_and_sections(self):
         latest = linkable_articles(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
         ranked = (
             Article.objects.listed()
@@ -91,19 +111,7 @@ class HomeView(TemplateView):
         for article in linkable_articles(ranked):
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
-        hot_until, hot = hot_stocks()
-        keys.depends_on(
-            keys.SITE, *keys.listed(latest), *keys.listed(article for _, items in sections for article in items)
-        )
-        keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
-        return super().get_context_data(
-            latest=latest,
-            sections=sections,
-            hot_until=hot_until,
-            hot_stocks=[(stock, count) for stock, count in hot if has_url(stock)],
-            canonical="/",
-            **kwargs,
-        )
+        return latest, sections
 
     def _window_start(self):
         """The publication time of the HOME_WINDOW-th newest public article (a date range reads the index)."""

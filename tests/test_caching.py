@@ -3,12 +3,14 @@ import os
 from io import StringIO
 
 import pytest
+from bs4 import BeautifulSoup
 from django.core.cache import cache, caches
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from articles import publishing
 from articles.models import Article, Tag
+from articles.templatetags import finews as finews_tags
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
@@ -470,3 +472,43 @@ class TestAnnouncing:
     def test_purge_cache_refuses_what_is_not_a_key(self):
         with pytest.raises(CommandError, match="Not surrogate keys: a1;rm"):
             call_command("purge_cache", "a1;rm")
+
+
+class TestListItems:
+    """List items are rendered once and kept by all they show (templatetags/finews.py)."""
+
+    def test_an_item_is_rendered_once_for_every_list_it_is_on(self, client, monkeypatch, settings):
+        settings.PAGE_CACHE_SECONDS = 0
+        make_article(category=make_category("cailianshe"), title="只渲染一次")
+        client.get("/category/cailianshe/")
+        rendered = []
+        original = finews_tags.render_to_string
+        monkeypatch.setattr(finews_tags, "render_to_string", lambda *a, **k: rendered.append(a) or original(*a, **k))
+
+        page = client.get("/category/cailianshe/").content.decode()
+
+        assert "只渲染一次" in page and rendered == []
+
+    def test_a_renamed_category_shows_in_every_item(self, client, committed, settings):
+        settings.PAGE_CACHE_SECONDS = 0
+        category = make_category("cailianshe")
+        make_article(category=category, title="分类改名")
+        client.get("/")
+
+        with committed():
+            category.title = "财联社电报"
+            publishing.save_topic(category)
+
+        item = BeautifulSoup(client.get("/").content, "lxml").find("a", string="分类改名").find_parent("li")
+        assert "财联社电报" in item.get_text()
+
+    def test_an_edited_article_shows_in_its_item(self, client, committed, settings):
+        settings.PAGE_CACHE_SECONDS = 0
+        article = make_article(category=make_category("cailianshe"), summary="旧摘要")
+        client.get("/category/cailianshe/")
+
+        with committed():
+            article.summary = "新摘要"
+            publishing.save_article(article)
+
+        assert "新摘要" in client.get("/category/cailianshe/").content.decode()
