@@ -165,6 +165,7 @@ class ArticleDetailView(DetailView):
             *keys.related(
                 article.published_at, [tag.pk for tag in tags], [stock.pk for stock in stocks], RELATED_WINDOW
             ),
+            *keys.neighbourhood(article.category_id, article.published_at, previous_article, next_article),
         )
         return super().get_context_data(
             canonical=article.get_absolute_url(),

@@ -336,6 +336,21 @@ class TestPreciseInvalidation:
         assert self.cached(client, previous.get_absolute_url())[0] is False
         assert "刚到的后一篇" in client.get(previous.get_absolute_url()).content.decode()
 
+    def test_an_article_dated_between_two_neighbours_becomes_both_their_link(self, client, committed):
+        category = make_category("cailianshe")
+        older = make_article(category=category, published_at=timezone.now() - dt.timedelta(days=60))
+        newer = make_article(category=category, published_at=timezone.now() - dt.timedelta(days=2))
+        oldest = make_article(category=category, published_at=timezone.now() - dt.timedelta(days=400))
+        for article in (older, newer, oldest):
+            client.get(article.get_absolute_url())
+
+        with committed():
+            make_article(category=category, title="补发的旧闻", published_at=timezone.now() - dt.timedelta(days=30))
+
+        assert "补发的旧闻" in self.cached(client, older.get_absolute_url())[1]
+        assert "补发的旧闻" in self.cached(client, newer.get_absolute_url())[1]
+        assert self.cached(client, oldest.get_absolute_url())[0] is True
+
     def test_a_new_article_enters_the_related_news_of_articles_around_it_only(self, client, committed):
         stock = make_stock("601601", name="中国太保")
         near = make_article(

@@ -13,6 +13,11 @@ after it was rendered: the page cache checks that, and Varnish purges by the sam
 - ``rt<tag>-<day>``, ``rs<stock>-<day>``: an article's related news is drawn from the articles
   sharing a tag or stock in the days around it, so its page holds one key per tag or stock and
   day of that window, and a change announces its own day's.
+- ``n<category>-<day>``, ``cn<category>``, ``co<category>``: an article's previous and next links
+  change when an article arrives between them: its page holds the keys of the days from its
+  previous one's to its next one's (``nm<category>-<month>``, months, over a long gap), or ``cn``
+  (``co``) when it is the newest (oldest) of its category; a change announces its own day's and
+  month's and ``cn``, and ``co`` when it becomes the oldest.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
 - ``all``: every page (``manage.py purge_cache`` after a deploy that changes templates).
@@ -27,6 +32,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 SITE = "site"
+# Past this many days between an article and a neighbour, its page holds its category's list key.
+MOST_DAYS_NAMED = 100
 ALL = "all"
 # What a key may hold: Varnish's xkey splits its header on spaces and commas.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -79,6 +86,34 @@ def entering_related(published_at, tag_ids, stock_ids):
     """The keys of the related news that an article published at ``published_at`` enters."""
     day = _day(published_at)
     return [f"rt{pk}-{day}" for pk in tag_ids] + [f"rs{pk}-{day}" for pk in stock_ids]
+
+
+def neighbourhood(category_id, published_at, previous, following):
+    """The keys of an article's previous and next links (``previous``, ``following``: articles or None)."""
+    first = timezone.localdate(previous.published_at) if previous else None
+    last = timezone.localdate(following.published_at) if following else None
+    edges = [f"co{category_id}"] if first is None else []
+    edges += [f"cn{category_id}"] if last is None else []
+    first, last = first or timezone.localdate(published_at), last or timezone.localdate(published_at)
+    if (last - first).days <= MOST_DAYS_NAMED:
+        return [*edges, *(f"n{category_id}-{day:%Y%m%d}" for day in _days(first, last))]
+    # A long gap (a quiet category, old news): the whole months inside it by month.
+    after_first = first.replace(day=28) + dt.timedelta(days=4)
+    first_whole, last_whole = after_first.replace(day=1), last.replace(day=1)
+    months = (last_whole.year - first_whole.year) * 12 + last_whole.month - first_whole.month
+    if months > MOST_DAYS_NAMED:
+        return [*edges, category_list(category_id)]
+    ends = [*_days(first, first_whole - dt.timedelta(days=1)), *_days(last_whole, last)]
+    inside = ((first_whole.year * 12 + first_whole.month - 1 + n) for n in range(months))
+    return [
+        *edges,
+        *(f"n{category_id}-{day:%Y%m%d}" for day in ends),
+        *(f"nm{category_id}-{month // 12}{month % 12 + 1:02}" for month in inside),
+    ]
+
+
+def _days(first, last):
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def listed(articles):
@@ -167,9 +202,8 @@ def article_change(before=(), after=()):
     """The keys that a change of articles affects, given their states before and after it.
 
     A draft is on no public page: only its own key is named. A published one (or one scheduled)
-    is on its lists, its archives and the related news of the articles around it. Pages that
-    showed it before hold its own key; where it now is, it may be a neighbour's new previous or
-    next link (two queries for each published state after).
+    is on its lists, its archives, the related news of the articles around it, and beside its
+    neighbours in its category. Pages that showed it before hold its own key.
     """
     from ..models import Article
 
@@ -186,14 +220,14 @@ def article_change(before=(), after=()):
         keys.update(tag_list(pk) for pk in state.tag_ids)
         keys.update(stock_list(pk) for pk in state.stock_ids)
         keys.update(entering_related(state.published_at, state.tag_ids, state.stock_ids))
+        month = timezone.localdate(state.published_at).strftime("%Y%m")
+        keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
+        keys.add(f"cn{state.category_id}")
+    # Now the oldest of its category (one query): the page of the one that was is announced.
     for state in after:
-        if not state.published:
-            continue
-        same_category = Article.objects.published().filter(category_id=state.category_id).values_list("pk", flat=True)
-        for neighbours in (same_category.older_than, same_category.newer_than):
-            neighbour = neighbours(state.published_at, state.pk).first()
-            if neighbour is not None:
-                keys.add(article(neighbour))
+        same_category = Article.objects.published().filter(category_id=state.category_id)
+        if state.published and not same_category.older_than(state.published_at, state.pk).exists():
+            keys.add(f"co{state.category_id}")
     return keys
 
 
