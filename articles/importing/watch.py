@@ -7,7 +7,7 @@ import threading
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .importer import FileReport, Outcome, find_post_files
+from .importer import find_post_files
 
 
 def file_states(paths):
@@ -36,14 +36,14 @@ def watch(paths, importer, interval, report_cycle):
         # The database may have restarted since the last cycle (long-lived process).
         close_old_connections()
         started_at = timezone.now()
-        current = file_states(paths)
+        changed = [(path, state) for path, state in file_states(paths).items() if seen.get(path) != state]
         reports = []
-        for path, state in current.items():
+        for report, (path, state) in zip(
+            importer.import_files([(path, state[0]) for path, state in changed]), changed, strict=True
+        ):
+            reports.append(report)
+            seen[path] = state
             if stop.is_set():
                 break
-            if seen.get(path) != state:
-                error = state[0]
-                reports.append(FileReport(path, Outcome.REJECTED, error) if error else importer.import_file(path))
-                seen[path] = state
         report_cycle(reports, started_at)
         stop.wait(interval)

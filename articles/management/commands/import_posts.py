@@ -2,7 +2,7 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importing.importer import FileReport, ImportSummary, Outcome, PostImporter, find_post_files
+from articles.importing.importer import ImportSummary, Outcome, PostImporter, find_post_files
 from articles.importing.runs import PROBLEM_OUTCOMES, finish_run, start_run
 from articles.importing.watch import watch as watch_posts
 from articles.models import ImportRun
@@ -54,8 +54,7 @@ class Command(BaseCommand):
         summary, problems = ImportSummary(), []
         files = list(find_post_files(paths))
         show_progress = verbosity >= 1 and self.stdout.isatty() and len(files) > 1
-        for number, (path, error) in enumerate(files, start=1):
-            report = FileReport(path, Outcome.REJECTED, error) if error else importer.import_file(path)
+        for number, report in enumerate(importer.import_files(files), start=1):
             summary.add(report)
             if report.outcome in PROBLEM_OUTCOMES:
                 problems.append(report)
