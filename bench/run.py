@@ -54,7 +54,7 @@ FULL = {
     "wrk_seconds": 10,
     "load_seconds": 30,
     "day_seconds": 60,
-    "day_samples": 400_000,
+    "day_samples": 100_000,
 }
 QUICK = {
     "posts": 1_000,
