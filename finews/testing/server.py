@@ -32,16 +32,21 @@ def gunicorn(environment, workers=2, timeout=30):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start (exit status {process.poll()})") from None
-                time.sleep(0.05)
+        wait_until_answering(url, process, "gunicorn", timeout)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def wait_until_answering(url, process, name, timeout=30):
+    """Wait until ``url``/healthz answers; fail if ``process`` (called ``name``) exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start (exit status {process.poll()})") from None
+            time.sleep(0.05)

@@ -6,12 +6,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from .server import BASE_DIR, free_port
+from .server import BASE_DIR, free_port, wait_until_answering
 
 VCL = BASE_DIR / "deploy" / "varnish" / "finews.vcl"
 VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
@@ -42,7 +40,12 @@ def varnish(backend_url, memory="256m", port=None):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_healthy(url, process)
+            try:
+                # Through Varnish: its probe has seen the backend up.
+                wait_until_answering(url, process, "varnishd")
+            except RuntimeError as error:
+                said = process.stderr.read().decode()[-2000:] if process.poll() is not None else ""
+                raise RuntimeError(f"{error}: {said}") from None
             yield url
         finally:
             _instances.pop(url, None)
@@ -58,18 +61,3 @@ def statistics(url):
     counters = json.loads(output)
     counters = counters.get("counters", counters)  # varnishstat's JSON nests them from 7.0 on
     return {name: value["value"] for name, value in counters.items() if isinstance(value, dict) and "value" in value}
-
-
-def _wait_until_healthy(url, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            # The probe has seen the backend up once /healthz passes through.
-            urllib.request.urlopen(f"{url}/healthz", timeout=2)
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"varnishd did not start: {process.stderr.read().decode()[-2000:]}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError("varnishd did not answer in time") from None
-            time.sleep(0.05)
