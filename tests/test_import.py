@@ -1,6 +1,9 @@
+import contextlib
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
+from django.db import DatabaseError, transaction
 
 from articles.models import Article, Category, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
@@ -376,6 +379,30 @@ def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, 
     assert set(Article.objects.values_list("info_code", flat=True)) == {"A1", "C3"}
     assert Article.objects.get(info_code="C3").category.name == "xinfenlei"
     assert not Tag.objects.filter(tagged_articles__content_object__info_code="B2").exists()
+
+
+def test_a_batch_that_cannot_commit_is_imported_again_file_by_file(write_post, monkeypatch, caplog):
+    from articles.importing import importer
+
+    write_post("2022-01-07-A1.md", post_text(title='"第一篇"'))
+    folder = write_post("2022-01-07-A2.md", post_text(title='"第二篇"')).parent
+    failed = []
+
+    @contextlib.contextmanager
+    def batch_failing_once():
+        # As a commit that fails: everything in the batch is rolled back, then the error surfaces.
+        with transaction.atomic():
+            yield
+            if not failed:
+                failed.append(True)
+                raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(importer, "transaction", SimpleNamespace(atomic=batch_failing_once))
+    succeeded, stdout, _ = run_import(folder)
+
+    assert failed and succeeded and "2 files: 2 created" in stdout
+    assert sorted(Article.objects.values_list("title", flat=True)) == ["第一篇", "第二篇"]
+    assert "a batch of 2 files failed to commit; importing them one by one" in caplog.text
 
 
 def test_an_article_whose_file_disappeared_stays(write_post):
