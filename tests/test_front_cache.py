@@ -218,6 +218,26 @@ def admin_form(site, path, cookies):
     return fields
 
 
+def test_a_scheduled_article_appears_through_varnish_on_time(site):
+    site.manage(
+        "shell",
+        "-c",
+        "import datetime as dt; from django.utils import timezone; from articles import publishing; "
+        "from articles.models import Article, Category; "
+        "publishing.save_article(Article(title='定时发布：准点出现', category=Category.objects.get(name='cailianshe'), "
+        "status='published', published_at=timezone.now() + dt.timedelta(seconds=4)))",
+    )
+    due = time.monotonic() + 4
+    site.get("/")
+    status, headers, body = site.get("/")
+    assert headers["X-Cache"] == "HIT" and "定时发布：准点出现" not in body
+    assert int(headers["Cache-Control"].split("s-maxage=")[1].split(",")[0]) <= 4
+
+    time.sleep(max(0, due - time.monotonic()))
+
+    assert site.shows_within("/", "定时发布：准点出现")
+
+
 def test_an_editor_is_never_served_a_cached_page_and_never_fills_the_cache(site):
     site.manage(
         "shell",
