@@ -99,28 +99,24 @@ class PublicPageCacheMiddleware:
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
                 patch_cache_control(response, private=True)
             return response
-        if request.path.startswith(self.UNKEPT_PREFIXES) or settings.PAGE_CACHE_SECONDS <= 0:
-            read = cache.get_many([ANNOUNCED_KEY, NEXT_PUBLICATION_KEY])
-            upcoming, started = announce_due_articles(read), announced_number(read)
-            with keys.collecting() as page_keys:
-                response = self.get_response(request)
-            if not self._cacheable_response(response) or stamp_page({keys.ALL, *page_keys}, started) is None:
-                return response
-            return self._answered(request, response, self._etag(response), upcoming, started, page_keys)
-        query = clean_query(request.GET)
-        if query != request.META.get("QUERY_STRING", ""):
-            return HttpResponsePermanentRedirect(f"{request.path}?{query}" if query else request.path)
-        address = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
-        key = PAGE_KEY.format(digest=hashlib.sha256(address.encode()).hexdigest())
+        key = None
+        if not request.path.startswith(self.UNKEPT_PREFIXES) and settings.PAGE_CACHE_SECONDS > 0:
+            query = clean_query(request.GET)
+            if query != request.META.get("QUERY_STRING", ""):
+                return HttpResponsePermanentRedirect(f"{request.path}?{query}" if query else request.path)
+            address = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
+            key = PAGE_KEY.format(digest=hashlib.sha256(address.encode()).hexdigest())
         # One round trip: the last announcement, the next scheduled time and the page as stored.
-        read = cache.get_many([ANNOUNCED_KEY, NEXT_PUBLICATION_KEY, key])
+        read = cache.get_many([ANNOUNCED_KEY, NEXT_PUBLICATION_KEY, *([key] if key else [])])
         upcoming, started = announce_due_articles(read), announced_number(read)
-        stored = read.get(key)
+        stored = read.get(key) if key else None
         if stored is not None and stored.still_good(started):
             response = self._answered(request, stored.response, stored.etag, upcoming, started, stored.stamps)
             return self._counted(request, "hit" if response.status_code == 200 else "not_modified", response)
         with keys.collecting() as page_keys:
-            response = self._counted(request, "miss", self.get_response(request))
+            response = self.get_response(request)
+        if key:
+            self._counted(request, "miss", response)
         if not self._cacheable_response(response):
             return response
         page_stamps = stamp_page({keys.ALL, *page_keys}, started)
@@ -128,7 +124,8 @@ class PublicPageCacheMiddleware:
             return response
         etag = self._etag(response)
         answer = self._answered(request, response, etag, upcoming, started, page_keys)
-        cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
+        if key:
+            cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
         return answer
 
     def _etag(self, response):
