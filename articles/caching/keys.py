@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 SITE = "site"
-# Past this many days between an article and a neighbour, its page holds its category's list key.
-MOST_DAYS_NAMED = 100
 ALL = "all"
+# How many days (then months) between an article and its neighbours its page names; past that,
+# it holds its category's list key.
+MOST_DAYS_NAMED = 100
 # What a key may hold: Varnish's xkey splits its header on spaces and commas.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -77,8 +78,10 @@ def _day(moment):
 
 def related(published_at, tag_ids, stock_ids, window):
     """The keys of the related news an article published at ``published_at`` may show."""
-    first, last = timezone.localdate(published_at - window), timezone.localdate(published_at + window)
-    days = [(first + dt.timedelta(days=n)).strftime("%Y%m%d") for n in range((last - first).days + 1)]
+    days = [
+        f"{day:%Y%m%d}"
+        for day in _days(timezone.localdate(published_at - window), timezone.localdate(published_at + window))
+    ]
     return [f"rt{pk}-{day}" for pk in tag_ids for day in days] + [f"rs{pk}-{day}" for pk in stock_ids for day in days]
 
 
