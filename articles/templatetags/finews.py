@@ -59,13 +59,9 @@ def article_items(articles, show_category=True, show_summary=True):
     kept = cache.get_many(keys.values())
     rendered = {}
     for article in articles:
-        item = kept.get(keys[article.pk])
-        if item is None:
-            item = render_to_string(
-                ITEM_TEMPLATE, {"article": article, "show_category": show_category, "show_summary": show_summary}
-            )
-            rendered[keys[article.pk]] = item
-        kept[keys[article.pk]] = item
+        if keys[article.pk] not in kept:
+            context = {"article": article, "show_category": show_category, "show_summary": show_summary}
+            kept[keys[article.pk]] = rendered[keys[article.pk]] = render_to_string(ITEM_TEMPLATE, context)
     if rendered:
         cache.set_many(rendered, ITEM_SECONDS)
     return SafeString("".join(kept[keys[article.pk]] for article in articles))
