@@ -8,6 +8,7 @@ sent with a bearer token go through the same importer as import_posts.
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from functools import wraps
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -24,6 +26,7 @@ from django.utils.http import http_date
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from .caching import current_version
@@ -52,11 +55,26 @@ logger = logging.getLogger("articles.api")
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
+
+class LocalSwagger(Swagger):
+    """ninja's Swagger UI page with its JavaScript from our static files, not a CDN.
+
+    ninja picks the CDN unless it is an installed app, which it is not (see settings.NINJA_DIR).
+    """
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        # No operation is authenticated by a cookie (the ingest takes a bearer token): no CSRF token.
+        context = {"swagger_settings": json.dumps(self.settings, indent=1), "api": api, "add_csrf": False}
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="金融消息 API",
     version="1",
     description="Published financial news as JSON; the scraper's ingest of post files.",
     urls_namespace="api-v1",
+    docs=LocalSwagger(),
 )
 
 

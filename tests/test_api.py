@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -166,6 +167,7 @@ class TestReading:
         assert document["openapi"].startswith("3.") and "/api/v1/posts/" in document["paths"]
         docs = client.get("/api/v1/docs").content.decode()
         assert "/static/ninja/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert finders.find("ninja/swagger-ui-bundle.js") and finders.find("ninja/swagger-ui-init.js")
 
 
 @pytest.fixture

@@ -27,6 +27,16 @@ RUNS_URL = "/admin/articles/importrun/"
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
+def test_the_cron_import_starts_without_the_modules_it_does_not_need():
+    """import_posts runs from cron every few minutes: its start-up is most of its time."""
+    script = (
+        "import sys, django; django.setup(); import articles.management.commands.import_posts; "
+        "print(sorted({'ninja', 'pydantic', 'pypinyin', 'jieba'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 @pytest.fixture
 def troubled_run(write_post):
     """One run of the import over a good post, a post without front matter and one an editor changed."""

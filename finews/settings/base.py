@@ -1,12 +1,16 @@
 """Settings shared by every environment; development.py and production.py build on them."""
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# django-ninja's docs template and Swagger UI files, served as ours (articles.api.LocalSwagger). Not an
+# installed app: that would import ninja and pydantic in every process, the cron import's included.
+NINJA_DIR = Path(find_spec("ninja").origin).parent
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -21,8 +25,6 @@ INSTALLED_APPS = [
     "axes",
     "django_prose_editor",
     "csp",
-    # django-ninja, for the JSON API; listed so its docs page uses its own JavaScript, not a CDN.
-    "ninja",
     "articles",
 ]
 
@@ -82,7 +84,7 @@ ROOT_URLCONF = "finews.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -134,7 +136,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "media"
