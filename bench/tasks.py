@@ -25,6 +25,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from articles.importing.frontmatter import decode_post, parse_front_matter, split_front_matter  # noqa: E402
 from articles.importing.importer import find_post_files  # noqa: E402
+from articles.importing.posts import parse_post  # noqa: E402
 from articles.models import Article  # noqa: E402
 from articles.search import MAX_RESULTS, SearchResults  # noqa: E402
 
@@ -39,7 +40,13 @@ def floor(folder):
         parse_front_matter(front_matter)
         BeautifulSoup(f"<body>{body}</body>", "lxml")
         count += 1
-    return {"seconds": time.perf_counter() - started, "files": count}
+    seconds = time.perf_counter() - started
+    # What the importer itself makes of each file before any database write: the floor's work plus
+    # the body sanitized (nh3), Markdown rendered, the summary, stock mentions.
+    started = time.perf_counter()
+    for path, _ in find_post_files([folder]):
+        parse_post(path, path.read_bytes())
+    return {"seconds": seconds, "parsed_seconds": time.perf_counter() - started, "files": count}
 
 
 def import_posts(folder, *options):
@@ -74,6 +81,40 @@ def latency(*urls, repeat=15, client=None):
             times.append(time.perf_counter() - started)
             assert response.status_code == 200, (url, response.status_code)
         results[url] = {"ms": statistics.median(times) * 1000, "queries": len(queries)}
+    return results
+
+
+def category_query_costs(slug, repeat=200):
+    """Median milliseconds of the constant view (whole request, in process), and of the category
+    page's two queries (its category, its first page of articles, as CategoryView builds them)
+    through the ORM and as the same SQL run on the connection's cursor."""
+    from articles.models import Category, with_public_articles
+
+    def the_queries():
+        category = with_public_articles(Category.objects.all()).get(slug=slug)
+        return list(Article.objects.listed().filter(category=category)[:20])
+
+    with CaptureQueriesContext(connection) as queries:
+        the_queries()
+    statements = [query["sql"] for query in queries.captured_queries]
+
+    def raw():
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+                cursor.fetchall()
+
+    client = Client()
+    measured = {"constant view": lambda: client.get("/bench/constant/"), "orm": the_queries, "raw": raw}
+    results = {}
+    for name, run in measured.items():
+        run()
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+        results[name] = statistics.median(times) * 1000
     return results
 
 
@@ -208,6 +249,7 @@ if __name__ == "__main__":
                 "latency": latency,
                 "news_flow_costs": news_flow_costs,
                 "admin_latency": admin_latency,
+                "category_query_costs": category_query_costs,
                 "urls": urls,
                 "reading_day": reading_day,
                 "search": search,
