@@ -211,6 +211,18 @@ def readable(view):
     return wrapper
 
 
+def read(path, **options):
+    """Register a read of ``path`` with ``readable``'s headers, for GET (in the OpenAPI document)
+    and HEAD, which HTTP asks of every resource that answers GET (the server sends no body)."""
+
+    def register(view):
+        view = decorate_view(readable)(view)
+        api.api_operation(["HEAD"], path, include_in_schema=False, **options)(view)
+        return api.get(path, **options)(view)
+
+    return register
+
+
 def item_of(article, request):
     category = article.category
     return {
@@ -273,12 +285,11 @@ def _topic(queryset, description, **lookup):
     return topic
 
 
-@api.get(
+@read(
     "/articles/",
     response={200: ArticlePage, 400: Message, 404: Message},
     summary="Published articles, newest first",
 )
-@decorate_view(readable)
 def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters]):
     articles = Article.objects.listed().prefetch_related("tags", "stocks")
     lookup = {}
@@ -317,12 +328,11 @@ def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters
     return {"items": [item_of(article, request) for article in linkable_articles(page)], "next": next_url}
 
 
-@api.get(
+@read(
     "/articles/{info_code}/",
     response={200: ArticleDetail, 301: None, 404: Message},
     summary="One published article, with its body",
 )
-@decorate_view(readable)
 def article_detail(request, response: HttpResponse, info_code: str):
     if not is_url_code(info_code, MAX_INFO_CODE_LENGTH):
         raise Http404(f"no published article {info_code!r}")  # and no query with what no code can hold
@@ -353,8 +363,7 @@ def _counted(topics, rows, column, describe):
     ]
 
 
-@api.get("/categories/", response=list[CategoryCount], summary="Categories with published articles, and how many")
-@decorate_view(readable)
+@read("/categories/", response=list[CategoryCount], summary="Categories with published articles, and how many")
 def list_categories(request):
     return _counted(
         Category.objects.all(),
@@ -364,8 +373,7 @@ def list_categories(request):
     )
 
 
-@api.get("/tags/", response=list[TagCount], summary="Tags of published articles, and how many")
-@decorate_view(readable)
+@read("/tags/", response=list[TagCount], summary="Tags of published articles, and how many")
 def list_tags(request):
     return _counted(
         Tag.objects.all(),
@@ -375,10 +383,7 @@ def list_tags(request):
     )
 
 
-@api.get(
-    "/stocks/", response=list[StockCount], summary="Stocks and boards mentioned by published articles, and how often"
-)
-@decorate_view(readable)
+@read("/stocks/", response=list[StockCount], summary="Stocks and boards mentioned by published articles, and how often")
 def list_stocks(request):
     return _counted(
         StockReference.objects.all(),

@@ -162,6 +162,15 @@ class TestReading:
             again = client.get("/api/v1/articles/", HTTP_IF_NONE_MATCH=response["ETag"])
         assert again.status_code == 304
 
+    @pytest.mark.parametrize(
+        "url", ["/api/v1/articles/?limit=2", "/api/v1/articles/A1/", "/api/v1/categories/", "/api/v1/tags/"]
+    )
+    def test_head_answers_as_get_without_a_body(self, client, newsroom, url):
+        got, head = client.get(url), client.head(url)
+        assert got.status_code == head.status_code == 200 and got.content and head.content == b""
+        assert head["ETag"] == got["ETag"] and head["Content-Type"] == got["Content-Type"]
+        assert client.head("/api/v1/articles/NO-SUCH/").status_code == 404
+
     def test_openapi_document_and_docs_from_our_own_files(self, client):
         document = get_json(client, "/api/v1/openapi.json")
         assert document["openapi"].startswith("3.") and "/api/v1/posts/" in document["paths"]
