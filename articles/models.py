@@ -17,6 +17,7 @@ from .slugs import pinyin_slug, unique_slug
 from .validators import (
     MAX_INFO_CODE_LENGTH,
     MAX_STOCK_CODE_LENGTH,
+    validate_html_nesting,
     validate_info_code,
     validate_plain_text,
     validate_stock_code,
@@ -276,7 +277,9 @@ class Article(models.Model):
     title = models.CharField("标题", max_length=300, validators=[validate_plain_text])
     slug = models.SlugField("网址别名", max_length=100, blank=True, help_text="留空则由标题的拼音生成。")
     summary = models.TextField("摘要", blank=True, help_text="纯文本，显示在正文之上，也用作搜索引擎描述。")
-    body = models.TextField("正文", blank=True, help_text="保存时按白名单清理 HTML。")
+    body = models.TextField(
+        "正文", blank=True, validators=[validate_html_nesting], help_text="保存时按白名单清理 HTML。"
+    )
     category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.PROTECT, related_name="articles")
     tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")

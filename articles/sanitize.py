@@ -9,6 +9,7 @@ import html
 import re
 
 import nh3
+from lxml import etree
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "em", "figcaption", "figure",
@@ -34,6 +35,10 @@ _body_cleaner = nh3.Cleaner(
 )
 _text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
 
+# Real bodies nest a few elements deep. The allow-list's cost grows with the square of the depth
+# (100,000 nested <div>s: half a minute), so deeper bodies are refused before it runs.
+MAX_HTML_DEPTH = 100
+
 # Enough for markup escaped twice over; a name still changing after that is refused by validation.
 _MAX_LABEL_PASSES = 5
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
@@ -44,6 +49,18 @@ def sanitize_html(fragment):
     """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed."""
     cleaned = _body_cleaner.clean(fragment or "")
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def html_depth(fragment):
+    """How deeply the elements of ``fragment`` nest, as an HTML parser reads it (in linear time;
+    libxml2 stops nesting at 254, which is still over MAX_HTML_DEPTH)."""
+    parser = etree.HTMLParser()
+    parser.feed(f"<body>{fragment}</body>")
+    deepest = depth = 0
+    for event, _ in etree.iterwalk(parser.close(), events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return max(deepest - 2, 0)  # not counting <html> and <body>
 
 
 def plain_text(fragment, whitespace="collapse"):

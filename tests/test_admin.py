@@ -66,6 +66,13 @@ class TestEditorWorkflow:
             assert needle not in article.body
         assert article.title == "标题"
 
+    def test_a_body_nested_too_deep_is_a_form_error(self, client, editor):
+        body = "<ul><li>" * 101 + "深" + "</li></ul>" * 101
+        response = client.post(ADD_URL, article_form(make_category(), body=body))
+
+        assert response.status_code == 200 and "嵌套超过 100 层" in response.content.decode()
+        assert not Article.objects.exists()
+
     def test_schedule_publish_withdraw_and_restore(self, client, editor):
         category = make_category()
         future = timezone.localtime() + dt.timedelta(hours=2)

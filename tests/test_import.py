@@ -1,5 +1,6 @@
 import contextlib
 import datetime as dt
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -299,6 +300,19 @@ class TestBody:
         for needle in ("script", "onclick", "onerror", "javascript:", "iframe", "<form", "<input", "<style"):
             assert needle not in html
         assert '<img src="x.png"' in html
+
+    def test_html_nested_past_the_limit_is_refused_at_once_and_the_rest_imported(self, write_post):
+        # 100,000 nested <div>s took the allow-list half a minute; a real body nests a few deep.
+        deep = "<div>" * 100_000 + "深" + "</div>" * 100_000
+        write_post("2022-01-07-DEEP1.md", post_text(body=deep))
+        write_post("2022-01-07-DEEP2.md", post_text(body="> <div>" * 150 + "摘要"))
+        fine = write_post("2022-01-07-FINE1.md", post_text(body="<div>" * 90 + "<p>正文</p>" + "</div>" * 90))
+        started = time.perf_counter()
+        succeeded, stdout, stderr = run_import(fine.parent)
+
+        assert time.perf_counter() - started < 10
+        assert not succeeded and stderr.count("its HTML nests more than 100 elements deep") == 2
+        assert list(Article.objects.values_list("info_code", "body")) == [("FINE1", "<p>正文</p>")]
 
     def test_trailer_lines_are_removed_and_source_link_kept(self, write_post):
         body = (

@@ -238,3 +238,14 @@ def test_a_body_is_stored_as_the_allow_list_leaves_it_whoever_writes_it():
 
     stored = Article.objects.get(pk=article.pk).body
     assert "script" not in stored and "onclick" not in stored and "javascript:" not in stored and "正文" in stored
+
+
+def test_a_body_nested_past_the_limit_is_refused_by_the_one_write_path():
+    article = make_article(body="<p>原文</p>")
+    article.body = "<blockquote>" * 101 + "深" + "</blockquote>" * 101
+
+    with pytest.raises(ValidationError) as refused:
+        publishing.save_article(article)
+
+    assert "嵌套超过 100 层" in refused.value.message_dict["body"][0]
+    assert Article.objects.get(pk=article.pk).body == "<p>原文</p>"

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup, Comment
 from markdown_it import MarkdownIt
 
-from articles.sanitize import plain_text, sanitize_html
+from articles.sanitize import MAX_HTML_DEPTH, html_depth, plain_text, sanitize_html
 
+from .frontmatter import PostError
 from .stocks import StockMention, extract_stocks
 
 _markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
@@ -40,9 +41,13 @@ def clean_body(text):
     """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
     lines, source_url = _without_trailer(text.split("\n"))
     digest, lines = _leading_digest(lines)
-    summary = plain_text(_markdown.render(digest), whitespace="lines")[:MAX_SUMMARY_CHARS] if digest else ""
-
+    rendered_digest = _markdown.render(digest) if digest else ""
     rendered = _markdown.render("\n".join(lines))
+    if max(html_depth(rendered_digest), html_depth(rendered)) > MAX_HTML_DEPTH:
+        # Refused before any of the work below, which such nesting would make take minutes.
+        raise PostError(f"body: its HTML nests more than {MAX_HTML_DEPTH} elements deep")
+    summary = plain_text(rendered_digest, whitespace="lines")[:MAX_SUMMARY_CHARS]
+
     # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.
     soup = BeautifulSoup(f"<body>{rendered}</body>", "lxml")
     stocks = extract_stocks(soup)
