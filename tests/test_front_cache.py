@@ -5,6 +5,7 @@ Varnish, except in CI (FINEWS_REQUIRE_VARNISH=1).
 """
 
 import contextlib
+import gzip
 import http.client
 import os
 import re
@@ -145,6 +146,30 @@ def test_a_second_request_is_a_hit(site):
     assert second[1]["X-Cache"] == "HIT" and int(second[1]["Age"]) >= 0
     assert "xkey" not in second[1] and "Set-Cookie" not in second[1]
     assert "s-maxage" in second[1]["Cache-Control"] and "max-age=0" in second[1]["Cache-Control"]
+
+
+def raw_get(site, path, **headers):
+    """GET ``path`` through Varnish: (headers, undecoded body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", site.varnish_port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        response = connection.getresponse()
+        return response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("page", ["article", "/", "/feed.xml", "/sitemap.xml"])
+def test_pages_are_stored_compressed_and_served_plain_to_a_client_without_gzip(site, page):
+    path = article_path(site, "NW202201072239950893") if page == "article" else page
+    raw_get(site, path, **{"Accept-Encoding": "gzip"})
+    zipped_headers, zipped = raw_get(site, path, **{"Accept-Encoding": "gzip, deflate, br"})
+    plain_headers, plain = raw_get(site, path)
+
+    assert zipped_headers["X-Cache"] == plain_headers["X-Cache"] == "HIT"
+    assert zipped_headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped_headers["Vary"]
+    assert "Content-Encoding" not in plain_headers and gzip.decompress(zipped) == plain
+    assert len(zipped) < len(plain) / 2
 
 
 def test_an_imported_post_shows_within_a_second_while_an_old_article_stays_a_hit(site, tmp_path):

@@ -89,6 +89,11 @@ sub vcl_backend_response {
         set beresp.ttl = 0s;
         return (deliver);
     }
+    # Compressed once, as it is stored, rather than by the TLS proxy on every hit; Varnish unzips
+    # it for the rare client that does not take gzip. (Static files come compressed by WhiteNoise.)
+    if (!beresp.http.Content-Encoding && beresp.http.Content-Type ~ "^(text/|application/([a-z+]*xml|json|javascript))") {
+        set beresp.do_gzip = true;
+    }
     # stale-if-error: how long past its TTL a page may be served while finews is down.
     set beresp.grace = std.duration(regsub(beresp.http.Cache-Control, "^.*stale-if-error=([0-9]+).*$", "\1s"), 0s);
     # Kept a while longer still, to be revalidated with If-None-Match (often a 304 from finews).
