@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -64,6 +66,9 @@ BODY_EDITOR_CONFIG = {
 
 class ArticleAdminForm(forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
+    # When the article was last saved as this form shows it: a save in between is not overwritten
+    # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
+    seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Article
@@ -75,6 +80,30 @@ class ArticleAdminForm(forms.ModelForm):
             "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
+
+    def clean(self):
+        # A form-wide error: the field is hidden, and so would be an error of its own.
+        cleaned_data = super().clean()
+        seen = cleaned_data.get("seen_updated_at")
+        if self.instance.pk is None or not seen:
+            return cleaned_data  # a new article, or a form opened before this check existed
+        try:
+            seen_at = dt.datetime.fromisoformat(seen)
+        except ValueError:
+            raise forms.ValidationError("无法确认您打开的是哪个版本：请重新打开这篇文章。") from None
+        try:
+            publishing.check_unchanged_since(self.instance.pk, seen_at)
+        except publishing.ChangedSinceSeen as changed:
+            # Said once: the form now carries the stored version, so saving again overwrites it knowingly.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("seen_updated_at")] = changed.stored_at.isoformat()
+            raise forms.ValidationError(changed.messages) from None
+        return cleaned_data
 
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])
@@ -171,7 +200,7 @@ class ArticleAdmin(VersionAdmin):
     readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
     actions = ["publish", "withdraw", "split_stories"]
     fieldsets = [
-        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story"]}),
+        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story", "seen_updated_at"]}),
         (
             "发布",
             {

@@ -11,6 +11,7 @@ import dataclasses
 import reversion
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
@@ -72,6 +73,29 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         )
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
+
+
+class ChangedSinceSeen(ValidationError):
+    """The stored article is no longer the version an editor's form was opened on."""
+
+    def __init__(self, stored_at):
+        super().__init__(
+            "这篇文章在您打开之后已被修改（%(when)s，可能是其他编辑或导入）。您的修改尚未保存：再次保存会"
+            "覆盖那次修改；也可以先在新窗口打开这篇文章，对照最新版本。",
+            code="changed_since_seen",
+            params={"when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
+        )
+        self.stored_at = stored_at
+
+
+def check_unchanged_since(article_pk, seen_at):
+    """Raise ChangedSinceSeen unless the stored article was last saved at ``seen_at`` (when the
+    editor's form was opened): another editor's save or an import in between would otherwise be
+    silently overwritten. The row stays locked until the caller's transaction ends, so nothing
+    can be saved between this check and the caller's save (the admin's views are one transaction)."""
+    stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
+    if stored_at is not None and stored_at != seen_at:
+        raise ChangedSinceSeen(stored_at)
 
 
 def _check_body_nesting(body):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 from reversion.models import Version
 
+from articles import publishing
 from articles.models import Article, StockReference, Tag
 from articles.roles import EDITOR_GROUP_NAME
 from tests.conftest import post_text, run_import
@@ -40,6 +41,65 @@ def png_bytes(size=(40, 30)):
     output = io.BytesIO()
     Image.new("RGB", size, "red").save(output, format="PNG")
     return output.getvalue()
+
+
+def seen_in(page):
+    """The version of the article an admin form was opened on, as the browser sends it back."""
+    return BeautifulSoup(page, "lxml").select_one('input[name="seen_updated_at"]')["value"]
+
+
+class TestConcurrentEdits:
+    """Two editors (or an editor and the import) on one article: neither save is lost unknowingly."""
+
+    def test_a_save_made_since_the_form_opened_is_not_overwritten_unknowingly(self, client, editor):
+        category = make_category()
+        article = make_article(info_code="ED1", category=category, title="原标题")
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        seen = seen_in(client.get(change_url).content.decode())
+
+        article.title = "另一位编辑的更正"
+        publishing.save_article(article)
+        first = client.post(change_url, article_form(category, title="我的修改", seen_updated_at=seen))
+
+        assert first.status_code == 200 and "已被修改" in first.content.decode()
+        assert Article.objects.get().title == "另一位编辑的更正"
+        # Told once: the form now carries the stored version, and saving again overwrites it knowingly.
+        again = client.post(
+            change_url, article_form(category, title="我的修改", seen_updated_at=seen_in(first.content.decode()))
+        )
+        assert again.status_code == 302 and Article.objects.get().title == "我的修改"
+
+    def test_an_import_since_the_form_opened_counts_too(self, client, editor, tmp_path):
+        post = tmp_path / "2022-01-07-NW1.md"
+        post.write_text(post_text(title='"导入的版本"'), encoding="utf-8")
+        run_import(post)
+        article = Article.objects.get()
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        seen = seen_in(client.get(change_url).content.decode())
+        post.write_text(post_text(title='"稿件更新"'), encoding="utf-8")
+        run_import(post)
+
+        response = client.post(
+            change_url, article_form(article.category, info_code="NW1", title="编辑稿", seen_updated_at=seen)
+        )
+        assert response.status_code == 200 and Article.objects.get().title == "稿件更新"
+
+    def test_saving_the_version_one_opened_just_saves(self, client, editor):
+        category = make_category()
+        article = make_article(info_code="ED1", category=category)
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        for title in ("第一次修改", "第二次修改"):
+            seen = seen_in(client.get(change_url).content.decode())
+            response = client.post(change_url, article_form(category, title=title, seen_updated_at=seen))
+            assert response.status_code == 302 and Article.objects.get().title == title
+
+    def test_a_version_mark_that_is_not_a_time_is_refused_clearly(self, client, editor):
+        category = make_category()
+        article = make_article(info_code="ED1", category=category, title="原标题")
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+
+        response = client.post(change_url, article_form(category, title="改", seen_updated_at="昨天"))
+        assert "无法确认您打开的是哪个版本" in response.content.decode() and Article.objects.get().title == "原标题"
 
 
 class TestEditorWorkflow:
@@ -99,9 +159,13 @@ class TestEditorWorkflow:
 
         first_version = Version.objects.get_for_object(article).order_by("pk").first()
         revision_url = f"/admin/articles/article/{article.pk}/history/{first_version.pk}/"
-        assert 'value="央行宣布降准"' in client.get(revision_url).content.decode()
+        revision_page = client.get(revision_url).content.decode()
+        assert 'value="央行宣布降准"' in revision_page
         response = client.post(
-            revision_url, article_form(category, status=Article.Status.PUBLISHED, published_at=future)
+            revision_url,
+            article_form(
+                category, status=Article.Status.PUBLISHED, published_at=future, seen_updated_at=seen_in(revision_page)
+            ),
         )
         assert response.status_code == 302
         restored = Article.objects.get()
