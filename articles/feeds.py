@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
@@ -6,13 +8,35 @@ from django.utils.http import http_date
 from .caching import keys
 from .links import linkable_articles
 from .models import Article, Category, StockReference, Tag, with_public_articles
+from .sanitize import CONTROL_CHARACTERS, without_control_characters
 
 FEED_SIZE = 20
+
+
+logger = logging.getLogger("articles.feeds")
+
+
+def _xml_text(value, where):
+    """``value`` without the characters XML cannot carry (sanitize.CONTROL_CHARACTERS), which
+    validation keeps out but a row written by SQL may hold: one would make the whole feed a 500."""
+    if isinstance(value, (list, tuple)):
+        return [_xml_text(item, where) for item in value]
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        logger.warning("control characters in %s left out of a feed: %r", where, value[:100])
+        return without_control_characters(value)
+    return value
 
 
 class TextSummaryAtomFeed(Atom1Feed):
     """Atom whose summaries are text: Django marks every summary ``type="html"``, so a digest that
     reads ``&lt;img onerror=…&gt;`` would become live markup in a feed reader."""
+
+    def __init__(self, **kwargs):  # Feed.get_feed() passes keywords only
+        super().__init__(**{name: _xml_text(value, f"the feed's {name}") for name, value in kwargs.items()})
+
+    def add_item(self, **kwargs):
+        where = f"the item {kwargs.get('link')}"
+        super().add_item(**{name: _xml_text(value, where) for name, value in kwargs.items()})
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, {**item, "description": None})

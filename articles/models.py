@@ -19,6 +19,7 @@ from .validators import (
     MAX_STOCK_CODE_LENGTH,
     validate_html_nesting,
     validate_info_code,
+    validate_no_control_characters,
     validate_plain_text,
     validate_stock_code,
 )
@@ -56,7 +57,7 @@ class Category(models.Model):
         validators=[validate_plain_text],
         help_text="读者看到的名称，如 财联社。",
     )
-    description = models.TextField("简介", blank=True)
+    description = models.TextField("简介", blank=True, validators=[validate_no_control_characters])
 
     class Meta:
         verbose_name = "分类"
@@ -276,7 +277,12 @@ class Article(models.Model):
     )
     title = models.CharField("标题", max_length=300, validators=[validate_plain_text])
     slug = models.SlugField("网址别名", max_length=100, blank=True, help_text="留空则由标题的拼音生成。")
-    summary = models.TextField("摘要", blank=True, help_text="纯文本，显示在正文之上，也用作搜索引擎描述。")
+    summary = models.TextField(
+        "摘要",
+        blank=True,
+        validators=[validate_no_control_characters],
+        help_text="纯文本，显示在正文之上，也用作搜索引擎描述。",
+    )
     body = models.TextField(
         "正文", blank=True, validators=[validate_html_nesting], help_text="保存时按白名单清理 HTML。"
     )
@@ -286,7 +292,14 @@ class Article(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
     source_url = models.URLField("原文链接", max_length=500, blank=True)
-    source_name = models.CharField("来源", max_length=100, blank=True, db_index=True, help_text="如 财联社。")
+    source_name = models.CharField(
+        "来源",
+        max_length=100,
+        blank=True,
+        db_index=True,
+        validators=[validate_no_control_characters],
+        help_text="如 财联社。",
+    )
     cover_image = models.ImageField(
         "封面图",
         upload_to="covers/%Y/%m/",

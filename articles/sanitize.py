@@ -35,6 +35,10 @@ _body_cleaner = nh3.Cleaner(
 )
 _text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
 
+# C0 controls but tab and newlines, DEL, C1 controls, lone surrogates and the two non-characters
+# XML forbids: never part of an article, and one in a feed makes the whole feed unreadable.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
 # Real bodies nest a few elements deep. The allow-list's cost grows with the square of the depth
 # (100,000 nested <div>s: half a minute), so deeper bodies are refused before it runs.
 MAX_HTML_DEPTH = 100
@@ -47,8 +51,12 @@ _WHITESPACE = re.compile(r"\s+")
 
 def sanitize_html(fragment):
     """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed."""
-    cleaned = _body_cleaner.clean(fragment or "")
-    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+    cleaned = _body_cleaner.clean(without_control_characters(fragment or ""))
+    return _EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip()
+
+
+def without_control_characters(text):
+    return CONTROL_CHARACTERS.sub("", text)
 
 
 def html_depth(fragment):
@@ -70,7 +78,9 @@ def plain_text(fragment, whitespace="collapse"):
     ``whitespace`` is "collapse" (one line), "lines" (keep line breaks) or "keep" (only trim:
     the old site's category names carry meaningful double spaces).
     """
-    text = html.unescape(_text_cleaner.clean(fragment or "")).strip()
+    # Also after unescaping: an entity (&#11;) may stand for a control character.
+    text = without_control_characters(html.unescape(_text_cleaner.clean(without_control_characters(fragment or ""))))
+    text = text.strip()
     if whitespace == "keep":
         return text
     if whitespace == "lines":

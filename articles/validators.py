@@ -13,7 +13,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-from .sanitize import MAX_HTML_DEPTH, html_depth, plain_label
+from .sanitize import CONTROL_CHARACTERS, MAX_HTML_DEPTH, html_depth, plain_label
 
 CODE_CHARACTERS = "A-Za-z0-9._-"
 MAX_INFO_CODE_LENGTH = 64
@@ -55,8 +55,18 @@ validate_info_code = UrlCodeValidator("资讯编号", MAX_INFO_CODE_LENGTH)
 validate_stock_code = UrlCodeValidator("股票代码", MAX_STOCK_CODE_LENGTH)
 
 
+def validate_no_control_characters(value):
+    """Text holds no control characters (sanitize.CONTROL_CHARACTERS): one would break the feeds."""
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError(
+            "不能包含控制字符（换页、退格等看不见的字符，常随别处粘贴的文字而来）：请删去它们。",
+            code="control_characters",
+        )
+
+
 def validate_plain_text(value):
-    """Titles and names are text: no HTML tags, comments or character entities."""
+    """Titles and names are text: no HTML tags, comments, character entities or control characters."""
+    validate_no_control_characters(value)
     if plain_label(value, whitespace="keep") != value.strip():
         raise ValidationError(
             "不能包含 HTML 标签或字符实体（如 <b>、&amp;），请只写文字：“%(value)s”。",

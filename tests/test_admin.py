@@ -126,6 +126,14 @@ class TestEditorWorkflow:
             assert needle not in article.body
         assert article.title == "标题"
 
+    def test_control_characters_are_dropped_from_a_title_and_a_form_error_in_a_source(self, client, editor):
+        category = make_category()
+        refused = client.post(ADD_URL, article_form(category, title="降\x0b准", source_name="财联\x08社"))
+        assert refused.status_code == 200 and "不能包含控制字符" in refused.content.decode()
+
+        client.post(ADD_URL, article_form(category, title="降\x0b准"))
+        assert Article.objects.get().title == "降准"
+
     def test_a_body_nested_too_deep_is_a_form_error(self, client, editor):
         body = "<ul><li>" * 101 + "深" + "</li></ul>" * 101
         response = client.post(ADD_URL, article_form(make_category(), body=body))

@@ -249,3 +249,25 @@ def test_a_body_nested_past_the_limit_is_refused_by_the_one_write_path():
 
     assert "嵌套超过 100 层" in refused.value.message_dict["body"][0]
     assert Article.objects.get(pk=article.pk).body == "<p>原文</p>"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("title", "降\x0b准"), ("summary", "摘要\x08"), ("source_name", "财联社\x0c"), ("title", "非字符\ufffe")],
+)
+def test_control_characters_are_refused_by_the_one_write_path(field, value):
+    article = make_article(title="原标题")
+    setattr(article, field, value)
+
+    with pytest.raises(ValidationError) as refused:
+        publishing.save_article(article)
+
+    assert "控制字符" in refused.value.message_dict[field][0]
+    assert Article.objects.get(pk=article.pk).title == "原标题"
+
+
+def test_control_characters_pasted_into_a_title_or_body_are_dropped_like_markup():
+    article = make_article(title="原标题")
+    article.body = "<p>正\x0b文\x7f</p>"
+    publishing.save_article(article)
+    assert Article.objects.get(pk=article.pk).body == "<p>正文</p>"

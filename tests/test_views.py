@@ -1,6 +1,7 @@
 import datetime as dt
 import json
 import re
+from xml.etree import ElementTree
 
 import pytest
 from django.contrib.auth.models import User
@@ -9,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from articles.models import Article, Market
+from articles.models import Article, Category, Market
 from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -281,6 +282,19 @@ class TestFeedsAndSitemap:
         content = html_of(page(client, url))
         assert "“太保服务”质量行业认可" in content
         assert_hidden_absent(content)
+
+    def test_control_characters_written_by_sql_are_left_out_of_feeds_not_a_500(self, client, db, caplog):
+        category = make_category("kuaixun", title="快讯")
+        make_article(info_code="CTRL1", title="降准", category=category, tags=["宏观"], summary="摘要")
+        # Validation refuses them; a row written by SQL (or before the rule) may still hold them.
+        Article.objects.filter(info_code="CTRL1").update(title="降\x0b准", summary="摘\x08要\ufffe")
+        Category.objects.filter(pk=category.pk).update(title="快\x0c讯")
+
+        for url in ("/feed.xml", "/category/kuaixun/feed/", "/tag/hong-guan/feed/"):
+            content = page(client, url).content.decode()
+            ElementTree.fromstring(content)  # well-formed XML 1.0
+            assert "降准" in content and "摘要" in content and "快讯" in content
+        assert "control characters in the item" in caplog.text
 
     def test_feed_conditional_get(self, client, imported_corpus):
         response = page(client, "/feed.xml")

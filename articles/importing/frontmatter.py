@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from articles.sanitize import without_control_characters
 from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -28,8 +29,6 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
-# C0 controls but tab and newlines, DEL, C1 controls: never part of an article.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def decode_post(raw):
@@ -57,7 +56,7 @@ def decode_post(raw):
                 except UnicodeDecodeError:
                     raise PostError("not text in UTF-8 or GBK encoding") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL_CHARACTERS.sub("", text), warnings
+    return without_control_characters(text), warnings
 
 
 def split_front_matter(text):
