@@ -1,5 +1,7 @@
 import datetime as dt
 import os
+import socket
+import time
 from io import StringIO
 
 import pytest
@@ -11,6 +13,8 @@ from django.utils import timezone
 from articles import publishing
 from articles.models import Article, Tag
 from articles.templatetags import finews as finews_tags
+from finews.settings.base import cache_from_environment
+from finews.testing.server import free_port
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
@@ -22,15 +26,16 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
 
 
+def redis_at(url, settings, monkeypatch):
+    """The cache as production configures it (finews.settings.base), with Redis at ``url``."""
+    monkeypatch.setenv("REDIS_URL", url)
+    settings.CACHES = {"default": cache_from_environment()}
+
+
 @pytest.fixture(autouse=True)
-def redis_cache(settings):
+def redis_cache(settings, monkeypatch):
     """The production cache backend, Redis, in a database of this worker's own."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-        }
-    }
+    redis_at(REDIS_URL, settings, monkeypatch)
     cache.set("ping", "pong")
     assert cache.get("ping") == "pong", f"Redis is expected at {REDIS_URL}"
     yield cache
@@ -527,3 +532,49 @@ class TestListItems:
             publishing.save_article(article)
 
         assert "新摘要" in client.get("/category/cailianshe/").content.decode()
+
+
+class TestRedisOutage:
+    """Redis refusing or hanging: pages, imports and saves go on without the cache (finews/cache.py)."""
+
+    PAGES = ("/", "/category/cailianshe/", "/feed.xml", "/search/?q=停摆", "/api/v1/articles/")
+
+    def test_pages_and_the_import_go_on_and_the_outage_is_logged_once(
+        self, client, settings, monkeypatch, write_post, caplog
+    ):
+        redis_at(f"redis://127.0.0.1:{free_port()}/0", settings, monkeypatch)
+
+        succeeded, stdout, _ = run_import(write_post("2026-11-26-NWDOWN1.md", post_text(title='"缓存停摆时的新闻"')))
+        assert succeeded and "1 created" in stdout
+        for url in self.PAGES:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            # (The search index follows on commit, which a test's transaction never does.)
+            assert "search" in url or "NWDOWN1" in response.content.decode(), url
+        assert caplog.text.count("Redis is unreachable") == 1
+
+    def test_an_editors_save_goes_on(self, settings, monkeypatch, django_capture_on_commit_callbacks):
+        article = make_article(title="原标题")
+        redis_at(f"redis://127.0.0.1:{free_port()}/0", settings, monkeypatch)
+
+        article.title = "缓存停摆时的更正"
+        with django_capture_on_commit_callbacks(execute=True):
+            publishing.save_article(article, user=make_editor())
+        assert Article.objects.get().title == "缓存停摆时的更正"
+
+    def test_a_hanging_redis_holds_one_request_for_its_timeout_only(self, client, settings, monkeypatch):
+        make_article(category=make_category("cailianshe"), title="缓存停摆时的新闻")
+        with socket.socket() as silent:  # takes connections, never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(16)
+            redis_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0", settings, monkeypatch)
+
+            started = time.monotonic()
+            assert "缓存停摆时的新闻" in client.get("/category/cailianshe/").content.decode()
+            first = time.monotonic() - started
+            started = time.monotonic()
+            for url in self.PAGES:
+                assert client.get(url).status_code == 200
+            after = time.monotonic() - started
+
+        assert first < 3 and after < first, (first, after)  # one socket timeout (0.5 s), then none

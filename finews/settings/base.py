@@ -151,7 +151,13 @@ def cache_from_environment():
     """Redis when REDIS_URL is set (shared by every web host), otherwise memory in this process."""
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        return {
+            # Every read a miss while Redis cannot be reached, rather than every page a 500 (finews/cache.py).
+            "BACKEND": "finews.cache.FailOpenRedisCache",
+            "LOCATION": redis_url,
+            # A Redis that hangs holds a request this long, then is left alone for a few seconds.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
