@@ -2,6 +2,7 @@ import logging
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
@@ -51,6 +52,8 @@ class LatestFeed(Feed):
     title = "金融消息"
     subtitle = "最新财经消息"
     link = "/"
+    # Atom (RFC 4287) asks for an author of the feed unless every entry names one.
+    author_name = "金融消息"
 
     def __call__(self, request, *args, **kwargs):
         response = super().__call__(request, *args, **kwargs)
@@ -77,11 +80,15 @@ class LatestFeed(Feed):
     def item_description(self, item):
         return item.summary
 
+    def item_author_name(self, item):
+        return item.source_name or None
+
+    # Beijing time, as on the pages.
     def item_pubdate(self, item):
-        return item.published_at
+        return timezone.localtime(item.published_at)
 
     def item_updateddate(self, item):
-        return item.updated_at
+        return timezone.localtime(item.updated_at)
 
     def item_categories(self, item):
         return [item.category.display_name]

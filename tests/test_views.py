@@ -296,6 +296,19 @@ class TestFeedsAndSitemap:
             assert "降准" in content and "摘要" in content and "快讯" in content
         assert "control characters in the item" in caplog.text
 
+    def test_feeds_name_their_authors_and_keep_beijing_time(self, client, db):
+        published_at = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
+        make_article(info_code="SRC1", title="有来源", source_name="财联社", published_at=published_at)
+        make_article(info_code="SRC2", title="无来源", source_name="", published_at=published_at)
+        feed = ElementTree.fromstring(page(client, "/feed.xml").content)
+        atom = {"a": "http://www.w3.org/2005/Atom"}
+
+        assert feed.findtext("a:author/a:name", namespaces=atom) == "金融消息"  # RFC 4287 asks for one
+        entries = {entry.findtext("a:title", namespaces=atom): entry for entry in feed.findall("a:entry", atom)}
+        assert entries["有来源"].findtext("a:author/a:name", namespaces=atom) == "财联社"
+        assert entries["无来源"].find("a:author", atom) is None
+        assert entries["有来源"].findtext("a:published", namespaces=atom) == "2026-11-26T17:30:00+08:00"
+
     def test_feed_conditional_get(self, client, imported_corpus):
         response = page(client, "/feed.xml")
         page(client, "/feed.xml", status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
