@@ -54,6 +54,10 @@ def announce(affected):
     if not affected:
         return []
     number = _next_number(ANNOUNCED_KEY)
+    if number is None:
+        # Redis is unreachable (finews/cache.py): nothing can be stamped, and the front caches may
+        # only be told a number all of finews shares (they keep no page begun before it): 0, none.
+        return front.purge(affected, 0)
     cache.set_many({KEY_STAMP.format(key=key): number for key in affected}, timeout=KEY_STAMP_SECONDS)
     _next_number(VERSION_KEY)
     return front.purge(affected, number)
@@ -67,14 +71,18 @@ def _valid(key):
 
 
 def _next_number(name):
+    """The shared counter ``name``, moved on; None while the shared cache is unreachable."""
     try:
         return cache.incr(name)
     except ValueError:
         # A lost counter (Redis restarted or evicted it) must not restart at a number already used:
-        # start again from the clock, in milliseconds, always past any earlier value.
-        number = time.time_ns() // 1_000_000
-        cache.set(name, number, timeout=None)
-        return number
+        # start again from the clock, in milliseconds, always past any earlier value. (add: of two
+        # processes restarting it at once, one sets it and both count on from there.)
+        cache.add(name, time.time_ns() // 1_000_000, timeout=None)
+    try:
+        return cache.incr(name)
+    except ValueError:
+        return None
 
 
 def stamp_page(page_keys, started):

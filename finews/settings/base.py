@@ -155,8 +155,10 @@ def cache_from_environment():
             # Every read a miss while Redis cannot be reached, rather than every page a 500 (finews/cache.py).
             "BACKEND": "finews.cache.FailOpenRedisCache",
             "LOCATION": redis_url,
-            # A Redis that hangs holds a request this long, then is left alone for a few seconds.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            # A Redis that hangs holds a request this long, then is left alone for a few seconds. Not
+            # shorter: a loaded machine can hold a healthy Redis's answer for half a second, and a
+            # false outage skips announcements (pages then stay stale until they expire).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
