@@ -2,11 +2,12 @@
 
 Everything finews keeps in the cache can be computed again (pages, stamps, counts, the content
 version), so an unreachable Redis must not answer every page with a 500 or stop an import half way:
-every read is a miss, every write is skipped, and a counter is missing (callers start it again from
-the clock, as after a restart of Redis). After a failure Redis is not tried again for
-RETRY_AFTER_SECONDS, so that a Redis that hangs costs one timeout, not one per cache call. Pages
-stored before an outage may be stale after it, until their keys are announced again or they expire
-(PAGE_CACHE_SECONDS, s-maxage): an outage is logged at ERROR so that operators know.
+every read is a miss, every write is skipped, and incr() finds no counter (ValueError, as for a
+key Redis lost; articles.caching then announces without a number). After a failure Redis is not
+tried again for RETRY_AFTER_SECONDS, so that a Redis that hangs costs one timeout, not one per
+cache call. Pages stored before an outage may be stale after it, until their keys are announced
+again or they expire (PAGE_CACHE_SECONDS, s-maxage): an outage is logged at ERROR so that
+operators know.
 """
 
 import logging
