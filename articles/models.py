@@ -17,7 +17,6 @@ from .slugs import pinyin_slug, unique_slug
 from .validators import (
     MAX_INFO_CODE_LENGTH,
     MAX_STOCK_CODE_LENGTH,
-    validate_html_nesting,
     validate_info_code,
     validate_no_control_characters,
     validate_plain_text,
@@ -283,9 +282,7 @@ class Article(models.Model):
         validators=[validate_no_control_characters],
         help_text="纯文本，显示在正文之上，也用作搜索引擎描述。",
     )
-    body = models.TextField(
-        "正文", blank=True, validators=[validate_html_nesting], help_text="保存时按白名单清理 HTML。"
-    )
+    body = models.TextField("正文", blank=True, help_text="保存时按白名单清理 HTML。")
     category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.PROTECT, related_name="articles")
     tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")

@@ -9,6 +9,7 @@ import html
 import re
 
 import nh3
+from django.core.exceptions import ValidationError
 from lxml import etree
 
 ALLOWED_TAGS = {
@@ -40,7 +41,7 @@ _text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 # Real bodies nest a few elements deep. The allow-list's cost grows with the square of the depth
-# (100,000 nested <div>s: half a minute), so deeper bodies are refused before it runs.
+# (100,000 nested <div>s: half a minute), so sanitize_html refuses deeper bodies before it runs.
 MAX_HTML_DEPTH = 100
 
 # Enough for markup escaped twice over; a name still changing after that is refused by validation.
@@ -50,8 +51,16 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def sanitize_html(fragment):
-    """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed."""
-    cleaned = _body_cleaner.clean(without_control_characters(fragment or ""))
+    """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed; ValidationError
+    for a fragment nested deeper than MAX_HTML_DEPTH, which is refused rather than cleaned."""
+    fragment = without_control_characters(fragment or "")
+    if html_depth(fragment) > MAX_HTML_DEPTH:
+        raise ValidationError(
+            "正文的 HTML 嵌套超过 %(limit)s 层，无法安全清理：请简化它的结构。",
+            code="too_deep",
+            params={"limit": MAX_HTML_DEPTH},
+        )
+    cleaned = _body_cleaner.clean(fragment)
     return _EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip()
 
 

@@ -4,8 +4,7 @@ Info codes and stock codes go into URLs: they may hold exactly what a path segme
 (ASCII letters, digits, ``.``, ``_`` and ``-``), never ``.`` or ``..`` (which a browser resolves
 away), and the URL converters (converters.py) accept every such value. Names and titles are plain
 text: what comes in with markup is reduced to text by the import and the admin forms
-(sanitize.plain_label), and what still holds markup is refused. A body may not nest its HTML
-deeper than the allow-list can clean in reasonable time.
+(sanitize.plain_label), and what still holds markup is refused.
 """
 
 import re
@@ -13,7 +12,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-from .sanitize import CONTROL_CHARACTERS, MAX_HTML_DEPTH, html_depth, plain_label
+from .sanitize import CONTROL_CHARACTERS, plain_label
 
 CODE_CHARACTERS = "A-Za-z0-9._-"
 MAX_INFO_CODE_LENGTH = 64
@@ -72,14 +71,4 @@ def validate_plain_text(value):
             "不能包含 HTML 标签或字符实体（如 <b>、&amp;），请只写文字：“%(value)s”。",
             code="markup",
             params={"value": value},
-        )
-
-
-def validate_html_nesting(value):
-    """A body whose elements nest deeper than MAX_HTML_DEPTH is refused before it is sanitized."""
-    if html_depth(value) > MAX_HTML_DEPTH:
-        raise ValidationError(
-            "正文的 HTML 嵌套超过 %(limit)s 层，无法安全清理：请简化它的结构。",
-            code="too_deep",
-            params={"limit": MAX_HTML_DEPTH},
         )
