@@ -417,7 +417,7 @@ class ImportProblemInline(admin.TabularInline):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    """What every import did: read only, written by the import itself (articles/importing/runs.py)."""
+    """What every import did: read only, written by the import itself (articles/intake/runs.py)."""
 
     list_display = ["started_at", "finished_at", "source", "result", *COUNT_FIELDS]
     list_filter = ["result", "source", ("started_at", admin.DateFieldListFilter)]

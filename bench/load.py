@@ -11,7 +11,7 @@ import random
 from django.db import connection, transaction
 from django.utils import timezone
 
-from articles.importing.stocks import normalise
+from articles.intake.stocks import normalise
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle
 from articles.search import index_entry
 from articles.search.backends import current_backend

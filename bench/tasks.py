@@ -23,9 +23,9 @@ from django.db.models import Count, Q  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from articles.importing.frontmatter import decode_post, parse_front_matter, split_front_matter  # noqa: E402
-from articles.importing.importer import find_post_files  # noqa: E402
-from articles.importing.posts import parse_post  # noqa: E402
+from articles.intake.frontmatter import decode_post, parse_front_matter, split_front_matter  # noqa: E402
+from articles.intake.importer import find_post_files  # noqa: E402
+from articles.intake.posts import parse_post  # noqa: E402
 from articles.models import Article  # noqa: E402
 from articles.search import MAX_RESULTS, SearchResults  # noqa: E402
 
@@ -174,7 +174,7 @@ def reading_day(path_file, samples, seed=7):
 def news_flow_costs(repeat=5):
     """Median time and queries of what stock pages and the home page compute once per content
     version (charts.py), computed afresh, for the most mentioned stock."""
-    from articles import charts
+    from articles.site import charts
 
     stock, mentions = hottest_stock()
     articles = Article.objects.listed().once_per_story(stocks=stock)

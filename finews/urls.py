@@ -3,10 +3,11 @@ from django.contrib import admin
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import include, path
 
-from articles import media, metrics, sitemaps, views
 from articles.api import api
-from articles.health import healthz
-from articles.urls import old_site_urlpatterns
+from articles.operations import metrics
+from articles.operations.health import healthz
+from articles.site import media, sitemaps, views
+from articles.site.urls import old_site_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,7 +17,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", api.urls),
-    path("", include("articles.urls")),
+    path("", include("articles.site.urls")),
     # Last: the old Jekyll URLs, including the bare /<category>/ folders.
     path("", include((old_site_urlpatterns, "old-site"))),
 ]

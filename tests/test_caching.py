@@ -163,7 +163,7 @@ class TestDeepPages:
 
     @pytest.fixture
     def category(self, monkeypatch):
-        monkeypatch.setattr("articles.pagination.ANCHOR_PAGES", 2)  # groups of 40 articles
+        monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)  # groups of 40 articles
         category = make_category("shendu")
         base = timezone.now() - dt.timedelta(days=1)
         # Three articles to a minute: ties at the anchors, which the order breaks by id.
@@ -181,7 +181,7 @@ class TestDeepPages:
         return category
 
     def pages(self, category):
-        from articles.pagination import ArticlePaginator
+        from articles.site.pagination import ArticlePaginator
 
         paginator = ArticlePaginator(
             Article.objects.listed().filter(category=category), 20, list_key="/category/shendu/"
@@ -256,7 +256,7 @@ class TestPageKeys:
     def test_a_response_varying_on_other_headers_is_not_stored(self, client, monkeypatch):
         from django.utils.cache import patch_vary_headers
 
-        from articles.views import RobotsView
+        from articles.site.views import RobotsView
 
         original = RobotsView.get
 

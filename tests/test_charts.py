@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from articles import charts, publishing
+from articles import publishing
 from articles.models import Article
+from articles.site import charts
 from tests.factories import make_article, make_stock
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,11 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from articles.importing.body import clean_body
-from articles.importing.frontmatter import PostError, parse_front_matter
-from articles.importing.importer import WRITE_FAILURE, Outcome, PostImporter
-from articles.importing.posts import parse_post
-from articles.importing.stocks import _CODE_PATTERNS, extract_stocks
+from articles.intake.body import clean_body
+from articles.intake.frontmatter import PostError, parse_front_matter
+from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
+from articles.intake.posts import parse_post
+from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
 from articles.models import Article
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text

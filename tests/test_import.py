@@ -364,13 +364,13 @@ class TestBody:
 
 
 def test_summary_is_logged_for_operators(write_post, caplog):
-    caplog.set_level("INFO", logger="articles.importing")
+    caplog.set_level("INFO", logger="articles.intake")
     run_import(write_post("2022-01-07-A1.md", post_text()))
     assert "import_posts finished files=1 created=1 dry_run=False" in caplog.text
 
 
 def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, monkeypatch):
-    from articles.importing.importer import PostImporter
+    from articles.intake.importer import PostImporter
 
     # B2 is the first post of a new category, and fails after creating it; C3 is in it too.
     in_new_category = post_text(title='"会失败的一篇"', body='<a data-code="1,600000">浦发银行</a>')
@@ -396,7 +396,7 @@ def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, 
 
 
 def test_a_batch_that_cannot_commit_is_imported_again_file_by_file(write_post, monkeypatch, caplog):
-    from articles.importing import importer
+    from articles.intake import importer
 
     write_post("2022-01-07-A1.md", post_text(title='"第一篇"'))
     folder = write_post("2022-01-07-A2.md", post_text(title='"第二篇"')).parent
@@ -462,7 +462,7 @@ class TestHygiene:
     def test_a_file_swapped_for_a_fifo_after_listing_is_not_waited_on(self, tmp_path, fails_if_it_blocks):
         import os
 
-        from articles.importing.importer import Outcome, PostImporter
+        from articles.intake.importer import Outcome, PostImporter
 
         fifo = tmp_path / "2022-01-07-SWAP1.md"
         os.mkfifo(fifo)

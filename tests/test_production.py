@@ -85,7 +85,7 @@ def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("articles.health.connection", BrokenConnection())
+    monkeypatch.setattr("articles.operations.health.connection", BrokenConnection())
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "error"
 

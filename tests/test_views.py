@@ -214,7 +214,7 @@ class TestListPages:
 
         few = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
         cache.clear()
-        monkeypatch.setattr("articles.views.FEW_MENTIONS", 0)  # every tag and stock read down the date index
+        monkeypatch.setattr("articles.site.views.FEW_MENTIONS", 0)  # every tag and stock read down the date index
         many = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
 
         assert few == many and few
@@ -403,7 +403,7 @@ def test_server_error_page_is_in_chinese(client, db, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("articles.views.HomeView.get_context_data", broken)
+    monkeypatch.setattr("articles.site.views.HomeView.get_context_data", broken)
     client.raise_request_exception = False
     response = client.get("/")
     assert response.status_code == 500 and "服务器出错了" in response.content.decode()

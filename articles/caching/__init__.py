@@ -130,7 +130,7 @@ def current_version():
 def next_publication(read):
     """When the earliest scheduled article comes due, or None; ``read`` holds ANNOUNCED_KEY and
     NEXT_PUBLICATION_KEY (one query when they are not current)."""
-    from ..models import Article
+    from articles.models import Article
 
     number, stored = announced_number(read), read.get(NEXT_PUBLICATION_KEY)
     if stored is None or stored[0] != number:
@@ -148,7 +148,7 @@ def announce_due_articles(read):
     Returns the next publication time still to come, or None. ``read`` as for next_publication();
     after an announcement it holds the numbers as they are now.
     """
-    from ..models import Article
+    from articles.models import Article
 
     due = next_publication(read)
     if due is None or due > timezone.now():

@@ -167,7 +167,7 @@ class ArticleState:
 
     @classmethod
     def of(cls, article, tag_ids, stock_ids):
-        from ..models import Article
+        from articles.models import Article
 
         return cls(
             article.pk,
@@ -182,7 +182,7 @@ class ArticleState:
 
 def stored_states(article_ids):
     """The states of ``article_ids`` as stored (three queries)."""
-    from ..models import Article, TaggedArticle
+    from articles.models import Article, TaggedArticle
 
     ids = list(article_ids)
     tags, stocks = {}, {}
@@ -208,7 +208,7 @@ def article_change(before=(), after=()):
     is on its lists, its archives, the related news of the articles around it, and beside its
     neighbours in its category. Pages that showed it before hold its own key.
     """
-    from ..models import Article
+    from articles.models import Article
 
     keys = set()
     for state in [*before, *after]:
@@ -236,7 +236,7 @@ def article_change(before=(), after=()):
 
 def topic_change(topic):
     """A category, tag or stock renamed, moved or deleted: its pages, and every page showing its name."""
-    from ..models import Category, Tag
+    from articles.models import Category, Tag
 
     name, members = {Category: (category, category_list), Tag: (tag, tag_list)}.get(type(topic), (stock, stock_list))
     return {name(topic.pk), members(topic.pk), SITE}

@@ -22,7 +22,8 @@ from django.http import HttpResponsePermanentRedirect, QueryDict
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 
-from ..metrics import PAGE_CACHE
+from articles.operations.metrics import PAGE_CACHE
+
 from . import (
     ANNOUNCED_KEY,
     NEXT_PUBLICATION_KEY,

@@ -8,7 +8,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-# django-ninja's docs template and Swagger UI files, served as ours (articles.api.LocalSwagger). Not an
+# django-ninja's docs template and Swagger UI files, served as ours (articles.api.docs.LocalSwagger). Not an
 # installed app: that would import ninja and pydantic in every process, the cron import's included.
 NINJA_DIR = Path(find_spec("ninja").origin).parent
 
@@ -29,9 +29,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "articles.metrics.MetricsMiddleware",
+    "articles.operations.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "articles.security.ContentSecurityPolicyMiddleware",
+    "articles.operations.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,7 +75,7 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "articles.security.client_address"
+AXES_CLIENT_IP_CALLABLE = "articles.operations.security.client_address"
 # Proxies in front of the site that append to X-Forwarded-For; none while developing.
 PROXY_COUNT = 0
 
@@ -179,7 +179,7 @@ FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "3600"))
 # How long a shared cache may serve a kept page while finews is down (stale-if-error).
 FRONT_CACHE_STALE_IF_ERROR_SECONDS = int(os.environ.get("FRONT_CACHE_STALE_IF_ERROR_SECONDS", "86400"))
 
-# Who may read /metrics (the address as articles.security.client_address finds it).
+# Who may read /metrics (the address as articles.operations.security.client_address finds it).
 METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]
 
 # Posts one ingest token may push a minute (POST /api/v1/posts/).

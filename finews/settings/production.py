@@ -73,5 +73,5 @@ METRICS_ALLOWED_IPS = environment_list("METRICS_ALLOWED_IPS") or METRICS_ALLOWED
 
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
 
-# Login throttling must see the client's address, not the proxy's (articles.security.client_address).
+# Login throttling must see the client's address, not the proxy's (articles.operations.security.client_address).
 PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))

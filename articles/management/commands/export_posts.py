@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from articles.exporting import export_posts
+from articles.intake.exporting import export_posts
 from articles.models import Category
 
 

@@ -2,12 +2,12 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importing.importer import ImportSummary, Outcome, PostImporter, find_post_files
-from articles.importing.runs import PROBLEM_OUTCOMES, finish_run, start_run
-from articles.importing.watch import watch as watch_posts
+from articles.intake.importer import ImportSummary, Outcome, PostImporter, find_post_files
+from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
+from articles.intake.watch import watch as watch_posts
 from articles.models import ImportRun
 
-logger = logging.getLogger("articles.importing")
+logger = logging.getLogger("articles.intake")
 
 
 class Command(BaseCommand):

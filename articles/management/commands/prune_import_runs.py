@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importing.runs import prune_runs
+from articles.intake.runs import prune_runs
 
 
 class Command(BaseCommand):

@@ -13,8 +13,9 @@ import re
 import yaml
 from django.utils import timezone
 
-from .importing.body import SOURCE_LINK_LINE
-from .models import Article
+from articles.models import Article
+
+from .body import SOURCE_LINK_LINE
 
 # Any ASCII punctuation may be escaped in Markdown; a summary is text, never markup.
 _MARKDOWN_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")

@@ -14,8 +14,8 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .caching import VERSION_FACTS_SECONDS, current_version
-from .models import Article, StockReference
+from articles.caching import VERSION_FACTS_SECONDS, current_version
+from articles.models import Article, StockReference
 
 CHART_DAYS = 90
 MIN_CHART_DAYS = 30

@@ -1,7 +1,8 @@
 from django.urls import path, re_path, register_converter
 
+from articles.validators import INFO_CODE_REGEX
+
 from . import converters, feeds, views
-from .validators import INFO_CODE_REGEX
 
 register_converter(converters.InfoCodeConverter, "info_code")
 register_converter(converters.MarketConverter, "market")

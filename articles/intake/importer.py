@@ -21,7 +21,7 @@ from articles.stories import lead_for
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
 
-logger = logging.getLogger("articles.importing")
+logger = logging.getLogger("articles.intake")
 
 POST_EXTENSIONS = {".md", ".markdown", ".html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024

@@ -9,16 +9,17 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
-from .caching import VERSION_FACTS_SECONDS, current_version, keys
+from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
+from articles.links import LinkablePaginator, has_url, linkable, linkable_articles
+from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.operations.metrics import SEARCH_LATENCY
+from articles.sanitize import plain_text
+from articles.search import SearchResults
+from articles.search.text import highlight, split_into_words
+
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
-from .links import LinkablePaginator, has_url, linkable, linkable_articles
-from .metrics import SEARCH_LATENCY
-from .models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from .pagination import ArticlePaginator
-from .sanitize import plain_text
-from .search import SearchResults
-from .search.text import highlight, split_into_words
 
 ARTICLES_PER_PAGE = 20
 HOME_LATEST_COUNT = 20

@@ -2,9 +2,9 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Exists, OuterRef
 
-from .caching import keys
-from .links import Linkable
-from .models import Article, Category, Tag, TaggedArticle
+from articles.caching import keys
+from articles.links import Linkable
+from articles.models import Article, Category, Tag, TaggedArticle
 
 
 class ArticleSitemap(Sitemap):

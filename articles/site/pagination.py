@@ -6,8 +6,8 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from .caching import VERSION_FACTS_SECONDS, current_version
-from .links import LinkablePaginator
+from articles.caching import VERSION_FACTS_SECONDS, current_version
+from articles.links import LinkablePaginator
 
 COUNT_KEY = "finews:count:{version}:{list}"
 ANCHOR_KEY = "finews:anchor:{version}:{list}:{position}"

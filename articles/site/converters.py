@@ -4,8 +4,8 @@ The code converters accept exactly what the model's validators accept (validator
 stored code has a URL.
 """
 
-from .models import Market
-from .validators import INFO_CODE_REGEX, STOCK_CODE_REGEX
+from articles.models import Market
+from articles.validators import INFO_CODE_REGEX, STOCK_CODE_REGEX
 
 
 class InfoCodeConverter:

@@ -3,8 +3,8 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from .models import Category
-from .search.text import MAX_QUERY_LENGTH
+from articles.models import Category
+from articles.search.text import MAX_QUERY_LENGTH
 
 # The dates a reader may ask for. Beyond them a day cannot be turned into a moment in Beijing, or
 # has no next day (and no news is there).

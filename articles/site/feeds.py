@@ -6,15 +6,15 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 
-from .caching import keys
-from .links import linkable_articles
-from .models import Article, Category, StockReference, Tag, with_public_articles
-from .sanitize import CONTROL_CHARACTERS, without_control_characters
+from articles.caching import keys
+from articles.links import linkable_articles
+from articles.models import Article, Category, StockReference, Tag, with_public_articles
+from articles.sanitize import CONTROL_CHARACTERS, without_control_characters
 
 FEED_SIZE = 20
 
 
-logger = logging.getLogger("articles.feeds")
+logger = logging.getLogger("articles.site.feeds")
 
 
 def _xml_text(value, where):

@@ -72,7 +72,7 @@ class DatabaseCollector:
     """Import and content facts read at each scrape (three small queries)."""
 
     def collect(self):
-        from .models import Article, ImportRun, ImportTotal
+        from articles.models import Article, ImportRun, ImportTotal
 
         files = CounterMetricFamily(
             "finews_import_files", "Post files the import has handled, by outcome.", labels=["outcome"]

@@ -1,0 +1,107 @@
+"""The scraper's ingest: a post file's bytes, sent with a bearer token, go through the same importer
+as import_posts."""
+
+import logging
+from collections import Counter
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from ninja import Query, Router, Status
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from articles.intake.frontmatter import PostError, parse_file_name
+from articles.intake.importer import MAX_FILE_BYTES, POST_EXTENSIONS, FileReport, Outcome, PostImporter
+from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
+from articles.links import has_url
+from articles.models import Article, ImportRun, IngestToken
+
+from .schemas import IngestResult, Message
+
+logger = logging.getLogger("articles.api")
+router = Router()
+
+
+class IngestTokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        return IngestToken.objects.authenticated(token)
+
+
+OUTCOME_STATUS = {
+    Outcome.CREATED: 201,
+    Outcome.UPDATED: 200,
+    Outcome.UNCHANGED: 200,
+    Outcome.CONFLICT: 409,
+    Outcome.REJECTED: 422,
+}
+
+
+@router.post(
+    "/posts/",
+    auth=IngestTokenAuth(),
+    response={
+        201: IngestResult,
+        200: IngestResult,
+        409: IngestResult,
+        422: IngestResult,
+        400: Message,
+        401: Message,
+        413: Message,
+        429: Message,
+    },
+    summary="Push one post file, exactly as the scraper writes it to _posts/",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def ingest_post(request, name: str = Query(..., max_length=200, description="the file name, e.g. 2022-01-07-NW1.md")):
+    token = request.auth
+    _throttle(token)
+    path = _post_path(token, name)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_FILE_BYTES:
+        raise HttpError(413, f"a post may not be larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    raw = request.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise HttpError(413, f"a post may not be larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    run = start_run(ImportRun.Source.API, token.name)
+    report = PostImporter().import_file(path, raw=raw)
+    finish_run(run, Counter([report.outcome]), _problems(report))
+    IngestToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    logger.info("ingest token=%s name=%s outcome=%s", token.name, name, report.outcome)
+    return Status(OUTCOME_STATUS[report.outcome], _result(report, request))
+
+
+def _problems(report):
+    return [report] if report.outcome in PROBLEM_OUTCOMES else []
+
+
+def _post_path(token, name):
+    """The path a pushed post is known by (its file name under api/<token>/); 400 for a bad name."""
+    if "/" in name or "\\" in name or name.startswith(".") or not name.lower().endswith(tuple(POST_EXTENSIONS)):
+        raise HttpError(400, f"name: a post's file name, such as 2022-01-07-NW1.md, not {name!r}")
+    path = PurePosixPath("api", token.name, name)
+    try:
+        parse_file_name(path)
+    except PostError as error:
+        raise HttpError(400, f"name: {error}") from None
+    return path
+
+
+def _throttle(token):
+    key = f"finews:ingest:{token.pk}:{int(timezone.now().timestamp()) // 60}"
+    cache.add(key, 0, timeout=120)
+    if cache.incr(key) > settings.INGEST_REQUESTS_PER_MINUTE:
+        raise HttpError(429, f"more than {settings.INGEST_REQUESTS_PER_MINUTE} posts a minute from {token.name}")
+
+
+def _result(report: FileReport, request):
+    info_code = parse_file_name(report.path).info_code
+    article = Article.objects.filter(info_code=info_code).only("info_code", "slug").first()
+    url = request.build_absolute_uri(article.get_absolute_url()) if article and has_url(article) else None
+    return {"outcome": report.outcome.value, "info_code": info_code, "url": url, "reason": report.reason}
