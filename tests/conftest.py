@@ -5,6 +5,21 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+
+def pytest_configure(config):
+    """Start the run's own Redis (finews/testing/redis.py) once, before any worker: the workers
+    inherit its address."""
+    import os
+
+    from finews.testing import redis
+
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TEST_REDIS_URL") or redis.URL_VARIABLE in os.environ:
+        return
+    process, url = redis.start()
+    os.environ[redis.URL_VARIABLE] = url
+    config.add_cleanup(process.terminate)
+
+
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "finews-posts"
 SEED_POST = "2022-01-07-NW202201072239950893.md"
 BROKEN_POST = "-202205262391921712.md"

@@ -1,5 +1,4 @@
 import datetime as dt
-import os
 import socket
 import time
 from io import StringIO
@@ -15,16 +14,14 @@ from articles.caching import front
 from articles.models import Article, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
+from finews.testing import redis
 from finews.testing.server import free_port
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
-# Each parallel test worker gets a Redis database of its own: clearing a Django cache flushes the
-# whole database, whatever the key prefix. gw0 uses 15, gw1 14, and so on.
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+REDIS_URL = redis.worker_url()
 
 
 def redis_at(url, settings, monkeypatch):

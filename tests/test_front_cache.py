@@ -21,7 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.db import connection
 
-from finews.testing import varnish
+from finews.testing import redis, varnish
 from finews.testing.server import gunicorn
 from tests.conftest import CORPUS_DIR
 
@@ -42,8 +42,7 @@ pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file and servers of its own; runs once, in the SQLite pass"
 )
 
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+REDIS_URL = redis.worker_url()
 
 
 class Site:
