@@ -20,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from finews import replicas
+
 from . import front, keys
 
 logger = logging.getLogger(__name__)
@@ -114,7 +116,10 @@ def still_current(page_stamps):
 def announced_number(read=None):
     """The number of the last announcement (``read``: a get_many() that included ANNOUNCED_KEY)."""
     number = (read if read is not None else cache.get_many([ANNOUNCED_KEY])).get(ANNOUNCED_KEY)
-    return 0 if number is None else number
+    number = 0 if number is None else number
+    # What is computed from here on is kept under this announcement: its data must include it.
+    replicas.saw_announcement(number)
+    return number
 
 
 def current_version():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # django-ninja's docs template and Swagger UI files, served as ours (articles.api.docs.LocalSwagger). Not an
@@ -118,6 +119,41 @@ def database_from_environment(default_sqlite_path):
 
 
 DATABASES = {"default": database_from_environment(BASE_DIR / "db.sqlite3")}
+
+
+def replicas_from_environment(primary):
+    """The PostgreSQL streaming replicas of ``primary`` in DATABASE_REPLICA_URLS (comma-separated
+    URLs, as DATABASE_URL): {"replica_1": settings, …}. Raises ImproperlyConfigured when the
+    primary or a replica is not PostgreSQL (replicas are PostgreSQL's streaming replication)."""
+    urls = [url.strip() for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if url.strip()]
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        replica = dj_database_url.parse(url, conn_max_age=primary["CONN_MAX_AGE"])
+        if "postgresql" not in primary["ENGINE"] or "postgresql" not in replica["ENGINE"]:
+            raise ImproperlyConfigured(
+                "DATABASE_REPLICA_URLS names PostgreSQL streaming replicas of DATABASE_URL: both must be "
+                f"postgres:// URLs (replica {number} is {url.split(':', 1)[0]}://, the primary {primary['ENGINE']})"
+            )
+        # A replica that does not answer must not hold a reader's request long (finews/replicas.py).
+        replica["OPTIONS"] = {**replica.get("OPTIONS", {}), "connect_timeout": 2}
+        # Tests read the primary's test database through it.
+        replica["TEST"] = {"MIRROR": "default"}
+        replicas[f"replica_{number}"] = replica
+    return replicas
+
+
+# Read replicas (finews/replicas.py): readers' requests read them, everything else the primary.
+REPLICA_DATABASES = replicas_from_environment(DATABASES["default"])
+DATABASES.update(REPLICA_DATABASES)
+REPLICA_DATABASES = list(REPLICA_DATABASES)
+# A replica further behind the primary than this is not read (seconds).
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+# How often each process asks its replicas how far they have replayed (seconds).
+DATABASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "1"))
+if REPLICA_DATABASES:
+    DATABASE_ROUTERS = ["finews.replicas.ReplicaRouter"]
+    # Inside the metrics, which count a request once however it was answered.
+    MIDDLEWARE.insert(1, "finews.replicas.ReplicaMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
