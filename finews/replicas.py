@@ -137,13 +137,19 @@ class ReplicaSet:
                 state.lag = 0.0
             else:
                 # When the primary was last where the replica is: the replica lacks what came after.
-                caught_up = [at for at, position in positions if position <= state.replayed]
-                state.lag = (
-                    now - caught_up[-1] if caught_up else (now - positions[0][0] if len(positions) > 1 else None)
-                )
+                state.lag = self._lag(state.replayed, now)
             if was_usable != state.usable:
                 log = logger.info if state.usable else logger.warning
                 log("Database replica %s is %s", state.alias, "used again" if state.usable else state.describe())
+
+    def _lag(self, replayed, now):
+        """Seconds since the primary was last at or before WAL position ``replayed``; None while
+        this process has not seen it there and has not watched it for longer than the limit."""
+        caught_up = [at for at, position in self.primary_positions if position <= replayed]
+        if caught_up:
+            return now - caught_up[-1]
+        watched_for = now - self.primary_positions[0][0]
+        return watched_for if watched_for > settings.DATABASE_REPLICA_MAX_LAG_SECONDS else None
 
     def _ask_replica(self, state):
         try:
