@@ -1,0 +1,147 @@
+"""Backups (articles/operations/backups.py): `manage.py backup`, then `manage.py restore` into an
+empty database, served by gunicorn with the same pages and covers as the original.
+
+On PostgreSQL (a throwaway server of the test's own: finews/testing/postgres.py; pg_dump and
+pg_restore from Debian's postgresql-client) and on SQLite (its online backup). Both run once, in the
+SQLite pass; the PostgreSQL case is skipped without PostgreSQL's binaries, except in CI
+(FINEWS_REQUIRE_POSTGRESQL=1).
+"""
+
+import contextlib
+import http.client
+import os
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from django.db import connection
+
+from finews.testing import postgres
+from finews.testing.server import gunicorn
+
+from .test_production import production_environment
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+SAMPLE_POSTS = BASE_DIR / "sample_posts" / "_posts"
+COVERED_ARTICLE = "NW202611180000000005"
+PAGES = ["/", "/category/cailianshe/", "/archive/", "/feed.xml", "/sitemap.xml", f"/news/{COVERED_ARTICLE}/"]
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses databases of its own; runs once, in the SQLite pass"
+)
+
+ADD_COVER = f"""
+import io
+from PIL import Image
+from django.core.files.uploadedfile import SimpleUploadedFile
+from articles import publishing
+from articles.models import Article
+image = io.BytesIO()
+Image.new("RGB", (640, 360), (200, 30, 30)).save(image, "PNG")
+article = Article.objects.get(info_code="{COVERED_ARTICLE}")
+article.cover_image = SimpleUploadedFile("封面.png", image.getvalue(), content_type="image/png")
+publishing.save_article(article)
+"""
+
+
+@contextlib.contextmanager
+def two_databases(engine, tmp_path):
+    """Yield the URLs of a database for the site and of an empty one to restore into."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'site.sqlite3'}", f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+        return
+    if not postgres.installed():
+        if os.environ.get("FINEWS_REQUIRE_POSTGRESQL"):
+            raise RuntimeError("PostgreSQL's server binaries are required (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
+    with postgres.primary() as server:
+        server.sql("CREATE DATABASE site")
+        server.sql("CREATE DATABASE restored")
+        yield server.url("site"), server.url("restored")
+
+
+def manage(environment, *args, succeed=True):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=300
+    )
+    if succeed:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def get(url, path):
+    """(status, body bytes) of ``path`` from the server at ``url``, asked for as 127.0.0.1."""
+    parts = urllib.parse.urlsplit(url)
+    client = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        client.request("GET", path, headers={"Host": "127.0.0.1"})
+        response = client.getresponse()
+        return response.status, response.read()
+    finally:
+        client.close()
+
+
+def page_and_cover(url):
+    """Every page of PAGES (the article's after its redirect) and the cover's bytes, from ``url``."""
+    served = {}
+    for path in PAGES:
+        status, body = get(url, path)
+        if status == 301:
+            parts = urllib.parse.urlsplit(url)
+            client = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+            client.request("GET", path, headers={"Host": "127.0.0.1"})
+            location = client.getresponse().headers["Location"]
+            client.close()
+            status, body = get(url, urllib.parse.urlsplit(location).path)
+        assert status == 200, (path, status)
+        served[path] = body
+    cover = BeautifulSoup(served[f"/news/{COVERED_ARTICLE}/"], "lxml").select_one("img.cover")["src"]
+    status, served["cover"] = get(url, cover)
+    assert status == 200 and served["cover"].startswith(b"\x89PNG")
+    return served
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_covers(tmp_path, engine):
+    with two_databases(engine, tmp_path) as (site_url, restored_url):
+        common = {"SECURE_SSL_REDIRECT": "false", "STATIC_ROOT": str(tmp_path / "static")}
+        site = production_environment(tmp_path, DATABASE_URL=site_url, MEDIA_ROOT=str(tmp_path / "media"), **common)
+        for command in (["migrate", "--no-input"], ["collectstatic", "--no-input"], ["import_posts", SAMPLE_POSTS]):
+            manage(site, *map(str, command))
+        manage(site, "shell", "-c", ADD_COVER)
+
+        backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
+        restored = {**site, "DATABASE_URL": restored_url, "MEDIA_ROOT": str(tmp_path / "restored-media")}
+        said = manage(restored, "restore", backup).stdout
+
+        assert "Restored" in said and "1 media files" not in said  # the cover and its thumbnail
+        with gunicorn(site, workers=1) as original, gunicorn(restored, workers=1) as copy:
+            assert page_and_cover(copy) == page_and_cover(original)
+        # Nothing left to migrate: the restored database is the site's, migrations included.
+        assert "No migrations to apply" in manage(restored, "migrate", "--no-input").stdout
+
+        again = manage(restored, "restore", backup, succeed=False)
+        assert again.returncode == 1 and "The database is not empty" in again.stderr
+
+
+def test_a_restore_never_replaces_a_different_cover(tmp_path):
+    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    manage(site, "migrate", "--no-input")
+    manage(site, "import_posts", str(SAMPLE_POSTS))
+    manage(site, "shell", "-c", ADD_COVER)
+    backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
+    stored = next(Path(site["MEDIA_ROOT"]).rglob("*.png"))
+    stored.write_bytes(b"a cover changed since the backup")
+    restored = {**site, "DATABASE_URL": f"sqlite:///{tmp_path / 'restored.sqlite3'}"}
+
+    result = manage(restored, "restore", backup, succeed=False)
+
+    assert result.returncode == 1 and "differs from the backup's copy: not overwritten" in result.stderr
+    assert stored.read_bytes() == b"a cover changed since the backup"
+    assert "articles_article" not in manage(restored, "shell", "-c", _TABLES).stdout
+
+
+_TABLES = "from django.db import connection; print(connection.introspection.table_names())"
