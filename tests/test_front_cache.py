@@ -45,7 +45,36 @@ pytestmark = pytest.mark.skipif(
 REDIS_URL = redis.worker_url()
 
 
-class Site:
+class Front:
+    """Requests through the Varnish on ``varnish_port``; ``manage`` runs the site's commands."""
+
+    def __init__(self, varnish_port, manage):
+        self.varnish_port, self.manage = varnish_port, manage
+
+    def get(self, path, cookies=None):
+        """GET ``path`` through Varnish: (status, headers, body)."""
+        return self.request("GET", path, headers={"Cookie": cookies} if cookies else {})
+
+    def request(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.varnish_port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read().decode()
+        finally:
+            connection.close()
+
+    def shows_within(self, path, text, seconds=FRESH_WITHIN_SECONDS):
+        """Whether the page at ``path`` shows ``text`` through Varnish within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in self.get(path)[2]:
+                return True
+            time.sleep(0.02)
+        return False
+
+
+class Site(Front):
     """gunicorn with Varnish in front, both on free ports, sharing one SQLite file and Redis."""
 
     def __init__(self, tmp_path):
@@ -77,28 +106,6 @@ class Site:
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
-
-    def get(self, path, cookies=None):
-        """GET ``path`` through Varnish: (status, headers, body)."""
-        return self.request("GET", path, headers={"Cookie": cookies} if cookies else {})
-
-    def request(self, method, path, body=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.varnish_port, timeout=10)
-        try:
-            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
-            response = connection.getresponse()
-            return response.status, response.headers, response.read().decode()
-        finally:
-            connection.close()
-
-    def shows_within(self, path, text, seconds=FRESH_WITHIN_SECONDS):
-        """Whether the page at ``path`` shows ``text`` through Varnish within ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if text in self.get(path)[2]:
-                return True
-            time.sleep(0.02)
-        return False
 
 
 def purge(port, keys, source="127.0.0.1", announced=0):

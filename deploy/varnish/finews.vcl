@@ -7,22 +7,32 @@
 # cached until a purge names one of their keys (or s-maxage, the fallback, runs out).
 vcl 4.1;
 
+import directors;
 import std;
 import var;
 import xkey;
 
-# The gunicorn serving finews (several: a directors.round_robin() in vcl_init).
-backend finews {
+# finews answers while its database does.
+probe finews_health {
+    .url = "/healthz";
+    .interval = 2s;
+    .timeout = 1s;
+    .window = 3;
+    .threshold = 2;
+    .initial = 2;
+}
+
+# Every gunicorn serving finews: one backend each (finews_2, finews_3, … like this one), each added
+# to the director in vcl_init. Requests go to them in turn, skipping those the probe finds down.
+backend finews_1 {
     .host = "127.0.0.1";
     .port = "8000";
-    .probe = {
-        .url = "/healthz";
-        .interval = 2s;
-        .timeout = 1s;
-        .window = 3;
-        .threshold = 2;
-        .initial = 2;
-    }
+    .probe = finews_health;
+}
+
+sub vcl_init {
+    new finews = directors.round_robin();
+    finews.add_backend(finews_1);
 }
 
 # Who may purge: every host that runs finews (its web workers and its import).
@@ -32,6 +42,7 @@ acl purgers {
 }
 
 sub vcl_recv {
+    set req.backend_hint = finews.backend();
     if (req.method == "PURGE") {
         if (client.ip !~ purgers) {
             return (synth(403, "Purging is not allowed from this address"));

@@ -22,18 +22,33 @@ def installed():
     return Path(VARNISHD).exists()
 
 
+def configuration(backend_urls):
+    """The project's VCL with one backend for each of ``backend_urls``, all in its director, as the
+    VCL's comments tell an operator to write it."""
+    text = VCL.read_text()
+    backend = re.search(r"^backend finews_1 \{.*?^\}\n", text, re.DOTALL | re.MULTILINE)[0]
+    backends, additions = [], []
+    for number, url in enumerate(backend_urls, start=1):
+        address = urllib.parse.urlsplit(url)
+        block = backend.replace("finews_1", f"finews_{number}")
+        block = re.sub(r'\.host = "[^"]*";', f'.host = "{address.hostname}";', block)
+        backends.append(re.sub(r'\.port = "[^"]*";', f'.port = "{address.port}";', block))
+        additions.append(f"    finews.add_backend(finews_{number});\n")
+    text = text.replace(backend, "\n".join(backends))
+    return text.replace("    finews.add_backend(finews_1);\n", "".join(additions))
+
+
 @contextlib.contextmanager
 def varnish(backend_url, memory="256m", port=None):
-    """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url``;
-    ``statistics(url)`` reads its counters."""
-    backend = urllib.parse.urlsplit(backend_url)
+    """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url`` (or
+    of each of a list of URLs, in turn); ``statistics(url)`` reads its counters."""
+    backend_urls = [backend_url] if isinstance(backend_url, str) else list(backend_url)
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="finews-varnish-") as workdir:
         _instances[f"http://127.0.0.1:{port}"] = f"{workdir}/n"
         Path(workdir).chmod(0o755)  # the cache process runs as Debian's vcache user
         vcl = Path(workdir) / "finews.vcl"
-        text = re.sub(r'\.host = "[^"]*";', f'.host = "{backend.hostname}";', VCL.read_text())
-        vcl.write_text(re.sub(r'\.port = "[^"]*";', f'.port = "{backend.port}";', text, count=1))
+        vcl.write_text(configuration(backend_urls))
         vcl.chmod(0o644)
         command = [VARNISHD, "-F", "-n", f"{workdir}/n", "-a", f"127.0.0.1:{port}", "-f", str(vcl)]
         command += ["-s", f"malloc,{memory}", "-p", "default_grace=0"]
