@@ -20,29 +20,32 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from finews.testing import varnish  # noqa: E402
+from finews.testing import postgres, varnish  # noqa: E402
 from finews.testing.server import free_port, gunicorn  # noqa: E402
 from finews.testing.synthetic import write_posts  # noqa: E402
 
-STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search"]
+STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search", "replicas"]
 # The programs each step runs besides Python, and the Debian packages they come in.
 TOOLS = {
     "wrk": "wrk",
     "redis-cli": "redis-tools",
     "nginx": "nginx-light",
     "varnishd": "varnish varnish-modules",
+    "initdb": "postgresql",
 }
 STEP_TOOLS = {
     "new_post": ["redis-cli"],
     "throughput": ["wrk", "redis-cli"],
     "front_cache": ["wrk", "redis-cli", "nginx", "varnishd"],
     "load_during_import": ["wrk", "redis-cli"],
+    "replicas": ["wrk", "initdb"],
 }
 PYTHON = sys.executable
 # What every reader's browser says: load runs through Varnish ask for pages as browsers do.
@@ -57,6 +60,7 @@ FULL = {
     "load_seconds": 30,
     "day_seconds": 60,
     "day_samples": 100_000,
+    "replica_pages": 100_000,
 }
 QUICK = {
     "posts": 1_000,
@@ -68,6 +72,7 @@ QUICK = {
     "load_seconds": 5,
     "day_seconds": 10,
     "day_samples": 50_000,
+    "replica_pages": 5_000,
 }
 
 
@@ -645,6 +650,83 @@ class Bench:
                 "a logged-in editor's whole page, through Django's full stack",
             )
 
+    # 11: read replicas (finews/replicas.py), on a throwaway PostgreSQL primary and streaming replica
+    def replicas(self):
+        count = self.sizes["replica_pages"]
+        with postgres.primary() as primary, postgres.replica_of(primary) as replica:
+            primary.sql("CREATE DATABASE finews")
+            on_primary = {"DATABASE_URL": primary.url("finews")}
+            self.log(f"loading {count:,} articles into PostgreSQL")
+            self.task(None, "load", count, **on_primary)
+            urls, _ = self.task(None, "urls", **on_primary)
+            # Statistics for the planner now, not whenever autovacuum comes by during the runs.
+            primary.sql("ANALYZE", database="finews")
+            postgres.wait_until_replayed(primary, replica)
+            with_replica = {**on_primary, "DATABASE_REPLICA_URLS": replica.url("finews")}
+            results = {}
+            for reads, extra in (("primary", on_primary), ("replica", with_replica)):
+                with gunicorn(self.environment(None, **extra)) as base_url:
+                    results[reads] = {name: self.wrk(f"{base_url}{urls[name]}") for name in ("article", "category")}
+            for name in ("article", "category"):
+                on_replica, baseline = results["replica"][name], results["primary"][name]
+                ratio = on_replica["rps"] / baseline["rps"]
+                self.add(
+                    f"11. {name} page, uncached, reads on a streaming replica, {count:,} articles (PostgreSQL)",
+                    f"{on_replica['rps']:,.0f} req/s, p99 {on_replica['p99']}, {on_replica['errors']} errors",
+                    f"reads on the primary {baseline['rps']:,.0f} req/s",
+                    f"{ratio:.2f}×",
+                    "≥ 0.9×, 0 errors",
+                    ratio >= 0.9 and on_replica["errors"] == 0,
+                    "what routing costs; here both servers share the machine's 2 cores, on a host of its own "
+                    "the replica takes these reads off the primary",
+                )
+            self.replica_lag_limit(primary, replica, with_replica, urls["article"])
+
+    def replica_lag_limit(self, primary, replica, environment, article_url):
+        """How far behind a replica is when readers are sent to the primary: replay paused, then a
+        change the caches are not told of (SQL by hand), then the time until the article's page
+        says 404 five times in a row (both workers have left the replica)."""
+        info_code = article_url.strip("/").split("/")[1]
+        with gunicorn(self.environment(None, **environment)) as base_url:
+            short_url = f"{base_url}/news/{info_code}/"
+            for _ in range(20):  # every worker has read the replica caught up
+                self.status(short_url)
+            replica.sql("SELECT pg_wal_replay_pause()")
+            try:
+                changed = time.monotonic()
+                primary.sql("UPDATE articles_article SET status = 'draft' WHERE info_code = %s", (info_code,), "finews")
+                in_a_row, stale_answers = 0, 0
+                while in_a_row < 5 and time.monotonic() - changed < 60:
+                    if self.status(short_url) == 404:
+                        in_a_row += 1
+                    else:
+                        in_a_row, stale_answers = 0, stale_answers + 1
+                    time.sleep(0.02)
+                switched = time.monotonic() - changed
+            finally:
+                replica.sql("SELECT pg_wal_replay_resume()")
+        # The settings' defaults (finews/settings/base.py), unless this run's environment sets them.
+        limit = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+        every = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "1"))
+        self.add(
+            "11. replica lag at which readers' pages are read from the primary instead",
+            f"{switched:.1f} s",
+            f"DATABASE_REPLICA_MAX_LAG_SECONDS={limit:g}, checked every {every:g} s",
+            "—",
+            f"≤ {limit:g} s + {every:g} s",
+            switched <= limit + every + 0.5 and stale_answers > 0,
+            f"a change the caches are not told of (SQL by hand), replay paused; {stale_answers} answers from the "
+            "replica before (a change made through finews is read from the primary at once)",
+        )
+
+    @staticmethod
+    def status(url):
+        """The status of a HEAD of ``url`` (a redirect followed)."""
+        try:
+            return urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=10).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
     def cache_environment(self, **extra):
         return {"REDIS_URL": "redis://127.0.0.1:6379/14", "BENCH_CACHE": "on", **extra}
 
@@ -688,6 +770,11 @@ class Bench:
         return "\n".join(lines)
 
 
+def installed(tool):
+    # PostgreSQL's server programs are not on the PATH in Debian (finews/testing/postgres.py finds them).
+    return postgres.installed() if tool == "initdb" else shutil.which(tool) is not None
+
+
 def write_readme(table, heading):
     readme = BASE_DIR / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -705,7 +792,7 @@ def main():
     options = parser.parse_args()
 
     steps = options.only or STEPS
-    missing = sorted({tool for step in steps for tool in STEP_TOOLS.get(step, []) if not shutil.which(tool)})
+    missing = sorted({tool for step in steps for tool in STEP_TOOLS.get(step, []) if not installed(tool)})
     if missing:
         packages = " ".join(TOOLS[tool] for tool in missing)
         print(f"[bench] not installed: {', '.join(missing)}; install with: apt-get install {packages}", file=sys.stderr)
