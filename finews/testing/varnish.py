@@ -2,8 +2,10 @@
 
 import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import urllib.parse
@@ -14,7 +16,7 @@ from .server import BASE_DIR, free_port, wait_until_answering
 VCL = BASE_DIR / "deploy" / "varnish" / "finews.vcl"
 VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
 VARNISHSTAT = shutil.which("varnishstat") or "/usr/bin/varnishstat"
-# The working directory (-n) of each Varnish started here, by its URL.
+# The working directory (-n) and process of each Varnish started here, by its URL.
 _instances = {}
 
 
@@ -45,7 +47,6 @@ def varnish(backend_url, memory="256m", port=None):
     backend_urls = [backend_url] if isinstance(backend_url, str) else list(backend_url)
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="finews-varnish-") as workdir:
-        _instances[f"http://127.0.0.1:{port}"] = f"{workdir}/n"
         Path(workdir).chmod(0o755)  # the cache process runs as Debian's vcache user
         vcl = Path(workdir) / "finews.vcl"
         vcl.write_text(configuration(backend_urls))
@@ -54,6 +55,7 @@ def varnish(backend_url, memory="256m", port=None):
         command += ["-s", f"malloc,{memory}", "-p", "default_grace=0"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
+        _instances[url] = (f"{workdir}/n", process)
         try:
             try:
                 # Through Varnish: its probe has seen the backend up.
@@ -71,8 +73,34 @@ def varnish(backend_url, memory="256m", port=None):
 def statistics(url):
     """The counters of the Varnish at ``url`` (started by varnish()): {"MAIN.cache_hit": n, ...}."""
     output = subprocess.run(
-        [VARNISHSTAT, "-n", _instances[url], "-1", "-j"], capture_output=True, text=True, check=True
+        [VARNISHSTAT, "-n", _instances[url][0], "-1", "-j"], capture_output=True, text=True, check=True
     ).stdout
     counters = json.loads(output)
     counters = counters.get("counters", counters)  # varnishstat's JSON nests them from 7.0 on
     return {name: value["value"] for name, value in counters.items() if isinstance(value, dict) and "value" in value}
+
+
+def hang(url):
+    """Stop the Varnish at ``url`` (started by varnish()) without ending it: it keeps its cache and
+    its port, and answers nothing (a purge sent to it times out) until ``wake(url)``."""
+    _signal_all(url, signal.SIGSTOP)
+
+
+def wake(url):
+    _signal_all(url, signal.SIGCONT)
+
+
+def _signal_all(url, number):
+    """Send signal ``number`` to varnishd's manager process and its cache process."""
+    manager = _instances[url][1].pid
+    children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _parent_of(stat) == manager]
+    for pid in (manager, *children):
+        os.kill(pid, number)
+
+
+def _parent_of(stat_file):
+    try:
+        # "pid (name) state ppid …": the name may hold spaces, so split after its closing parenthesis.
+        return int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
