@@ -49,6 +49,8 @@ def back_up(destination):
         folder.mkdir(parents=True)
     except FileExistsError:
         raise BackupError(f"{folder} exists already: one backup a second at most") from None
+    except OSError as error:
+        raise BackupError(f"Cannot make {folder}: {error.strerror}") from None
     articles = Article.objects.count()
     if connection.vendor == "postgresql":
         database_file = folder / POSTGRESQL_DUMP
