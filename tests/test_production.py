@@ -75,6 +75,24 @@ def test_production_refuses_a_cache_of_its_own_unless_told_it_is_one_process(tmp
     assert shared.returncode == 0 and single.returncode == 0, shared.stderr + single.stderr
 
 
+def test_hsts_preload_is_the_operators_choice(tmp_path):
+    script = "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_PRELOAD)"
+    default = manage(production_environment(tmp_path), "shell", "-c", script)
+    chosen = manage(
+        production_environment(tmp_path, SECURE_HSTS_PRELOAD="true", SECURE_HSTS_SECONDS="63072000"),
+        "shell",
+        "-c",
+        script,
+    )
+    assert default.stdout.splitlines()[-1].split() == ["31536000", "False"], default.stderr
+    assert chosen.stdout.splitlines()[-1].split() == ["63072000", "True"], chosen.stderr
+
+
+def test_the_retired_proxy_count_stops_the_start_and_names_its_replacement(tmp_path):
+    result = manage(production_environment(tmp_path, PROXY_COUNT="1"), "check")
+    assert result.returncode != 0 and "TRUSTED_PROXIES" in result.stderr
+
+
 def test_health_endpoint(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
