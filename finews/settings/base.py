@@ -31,6 +31,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "articles.operations.metrics.MetricsMiddleware",
     "articles.operations.endpoints.HostIndependentEndpointsMiddleware",
+    "articles.api.errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "articles.operations.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
