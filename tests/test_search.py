@@ -432,7 +432,7 @@ class TestIndexUpdates:
         assert "央行宣布<mark>降准落地</mark>。" in page and "市场消息：<mark>降准落地</mark>。" in page
         assert sorted(map(len, made_from)) == [len(small.body), articles.search.SNIPPET_SOURCE_CHARACTERS]
         assert len(huge.body) > 50 * articles.search.SNIPPET_SOURCE_CHARACTERS
-        (result,) = [article for article in SearchResults("市场消息", Article.objects.all())[0:10]]
+        (result,) = SearchResults("市场消息", Article.objects.all())[0:10]
         assert "body" in result.get_deferred_fields()
 
     def test_future_articles_are_never_returned(self, django_capture_on_commit_callbacks):
