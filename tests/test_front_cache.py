@@ -85,7 +85,7 @@ class Site:
     def request(self, method, path, body=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.varnish_port, timeout=10)
         try:
-            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
+            connection.request(method, path, body=body, headers={"Host": "finews.example.com", **(headers or {})})
             response = connection.getresponse()
             return response.status, response.headers, response.read().decode()
         finally:
@@ -151,7 +151,7 @@ def raw_get(site, path, **headers):
     """GET ``path`` through Varnish: (headers, undecoded body)."""
     connection = http.client.HTTPConnection("127.0.0.1", site.varnish_port, timeout=10)
     try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        connection.request("GET", path, headers={"Host": "finews.example.com", **headers})
         response = connection.getresponse()
         return response.headers, response.read()
     finally:
@@ -206,7 +206,7 @@ def test_an_admin_correction_shows_within_a_second(site):
         headers={
             "X-Forwarded-Proto": "https",
             "Cookie": cookies,
-            "Referer": f"https://127.0.0.1{change_page}",
+            "Referer": f"https://finews.example.com{change_page}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )
@@ -298,7 +298,7 @@ def log_in(site, username, password):
         headers={
             **https,
             "Cookie": cookies,
-            "Referer": "https://127.0.0.1/admin/login/",
+            "Referer": "https://finews.example.com/admin/login/",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )

@@ -28,7 +28,7 @@ def production_environment(tmp_path, **extra):
     environment.update(
         DJANGO_SETTINGS_MODULE="finews.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="finews.example.com,127.0.0.1",
+        ALLOWED_HOSTS="finews.example.com",  # as the README shows: not 127.0.0.1, which Varnish's probe sends
         DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         MEDIA_ROOT=str(tmp_path / "media"),
