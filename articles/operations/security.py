@@ -28,10 +28,11 @@ def client_address(request):
     ``settings.TRUSTED_PROXIES`` (addresses or networks, e.g. ``["127.0.0.1", "10.0.0.0/24"]``), the
     address it appended to X-Forwarded-For is the one before it, and so on from the right: the first
     address that is not a trusted proxy is the client. Entries further left were written by the
-    client itself and are never believed. This is nginx's ``real_ip_recursive on`` rule; counting
-    a fixed number of hops instead (ipware's proxy_count) gives every reader the proxy's address as
-    soon as one more proxy sits in front (nginx → Varnish → gunicorn). A malformed entry ends the
-    walk at the last address a trusted proxy vouched for.
+    client itself and are never believed. This is nginx's ``real_ip_recursive on`` rule. A fixed
+    number of hops (python-ipware's proxy_count, and its proxy_list, which matches the list against
+    that many trailing entries in order) gave every reader the proxy's address as soon as one more
+    proxy sat in front (nginx → Varnish → gunicorn). A malformed entry ends the walk at the last
+    address a trusted proxy vouched for.
     """
     peer = request.META.get("REMOTE_ADDR", "")
     address = _parsed(peer)
