@@ -79,7 +79,7 @@ def get(url, path):
     parts = urllib.parse.urlsplit(url)
     client = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
     try:
-        client.request("GET", path, headers={"Host": "127.0.0.1"})
+        client.request("GET", path, headers={"Host": "finews.example.com"})
         response = client.getresponse()
         return response.status, response.read()
     finally:
@@ -94,7 +94,7 @@ def page_and_cover(url):
         if status == 301:
             parts = urllib.parse.urlsplit(url)
             client = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
-            client.request("GET", path, headers={"Host": "127.0.0.1"})
+            client.request("GET", path, headers={"Host": "finews.example.com"})
             location = client.getresponse().headers["Location"]
             client.close()
             status, body = get(url, urllib.parse.urlsplit(location).path)

@@ -137,7 +137,7 @@ def test_an_editors_save_through_one_node_is_purged_from_both(nodes):
         headers={
             "X-Forwarded-Proto": "https",
             "Cookie": cookies,
-            "Referer": f"https://127.0.0.1{change_page}",
+            "Referer": f"https://finews.example.com{change_page}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )

@@ -85,7 +85,7 @@ class Site:
         parts = urllib.parse.urlsplit(self.url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         try:
-            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
+            connection.request(method, path, body=body, headers={"Host": "finews.example.com", **(headers or {})})
             response = connection.getresponse()
             return response.status, response.headers, response.read().decode()
         finally:
@@ -311,7 +311,7 @@ def log_in(site, username, password):
         headers={
             **https,
             "Cookie": cookies,
-            "Referer": "https://127.0.0.1/admin/login/",
+            "Referer": "https://finews.example.com/admin/login/",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )
