@@ -1,9 +1,9 @@
 """Surrogate keys: what each public page depends on, and what each change affects.
 
 A page names the keys of what it shows (``depends_on``, called by the views); a change names the
-keys it affects (``article_change``, ``topic_change``, from articles/publishing.py), announced
-once its transaction commits. A page is out of date exactly when one of its keys was announced
-after it was rendered: the page cache checks that, and Varnish purges by the same keys (xkey).
+keys it affects (``article_change``, ``topic_change``, from articles/publishing.py), purged from
+Varnish (xkey) once its transaction commits. A page is out of date exactly when one of its keys
+was purged after it was rendered.
 
 - ``a<id>``: an article wherever it is shown: its page, and every list or link with its title.
 - ``c<id>``, ``t<id>``, ``s<id>``: a category's, tag's or stock's name and address, wherever shown.
@@ -159,8 +159,8 @@ class ArticleState:
     category_id: int
     story_id: int | None
     published_at: dt.datetime
-    # Published, now or at a time to come: the keys of a scheduled article are announced when it is
-    # saved, so pages that will show it are rendered afresh, and kept only until its time (middleware.py).
+    # Published, now or at a time to come: the keys of a scheduled article are purged when it is
+    # saved, and pages holding them are kept only until its time (moments.py).
     published: bool
     tag_ids: frozenset
     stock_ids: frozenset
@@ -201,12 +201,13 @@ def stored_states(article_ids):
     ]
 
 
-def article_change(before=(), after=()):
+def article_change(before=(), after=(), oldest=True):
     """The keys that a change of articles affects, given their states before and after it.
 
     A draft is on no public page: only its own key is named. A published one (or one scheduled)
     is on its lists, its archives, the related news of the articles around it, and beside its
-    neighbours in its category. Pages that showed it before hold its own key.
+    neighbours in its category. Pages that showed it before hold its own key. ``oldest``: find
+    whether it became the oldest of its category (a query per article).
     """
     from articles.models import Article
 
@@ -227,7 +228,7 @@ def article_change(before=(), after=()):
         keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
         keys.add(f"cn{state.category_id}")
     # Now the oldest of its category (one query): the page of the one that was is announced.
-    for state in after:
+    for state in after if oldest else ():
         same_category = Article.objects.published().filter(category_id=state.category_id)
         if state.published and not same_category.older_than(state.published_at, state.pk).exists():
             keys.add(f"co{state.category_id}")

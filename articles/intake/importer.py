@@ -12,10 +12,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
 
 from articles import publishing
-from articles.models import Article, Category, StockReference, Tag
+from articles.models import Article, Category, Tag
 from articles.stories import lead_for
 
 from .frontmatter import PostError, parse_file_name
@@ -247,7 +246,7 @@ class PostImporter:
         keys = [(mention.market, mention.code) for mention in mentions]
         unknown = [mention for mention in mentions if (mention.market, mention.code) not in self._stocks]
         if unknown:
-            self._stocks.update(_stock_references(unknown))
+            self._stocks.update(publishing.stock_references(unknown))
         for mention in mentions:
             stock = self._stocks[(mention.market, mention.code)]
             if mention.name and not stock.name:
@@ -303,20 +302,3 @@ def _validation_reason(error):
     if hasattr(error, "error_dict"):
         return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
     return " ".join(error.messages)
-
-
-def _stock_references(mentions):
-    """The StockReference of each mention, created where missing: {(market, code): stock}."""
-    keys = Q()
-    for mention in mentions:
-        keys |= Q(code=mention.code, market=mention.market)
-    known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
-    missing = [
-        StockReference(code=mention.code, market=mention.market, name=mention.name)
-        for mention in mentions
-        if (mention.market, mention.code) not in known
-    ]
-    if missing:
-        StockReference.objects.bulk_create(missing, ignore_conflicts=True)
-        known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
-    return known
