@@ -26,6 +26,7 @@ import time
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.http import condition
 
 from . import front, keys, moments
@@ -91,7 +92,7 @@ def content_version(read=None):
     number = read.get(NUMBER_KEY)
     if number is None:
         number = cache.get_or_set(NUMBER_KEY, _clock_number, timeout=None)
-    record, now = read.get(RECORD_KEY), time.time()
+    record, now = read.get(RECORD_KEY), timezone.now().timestamp()
     if record is None or record.number != number or (record.read_again and now >= record.read_again):
         record = _write_record(number, record)
     return record.version(now)
@@ -132,11 +133,11 @@ def _clock_number():
 
 def _write_record(number, previous):
     """Read the moments to come and keep them with ``number``; Last-Modified moves on past ``previous``."""
-    now = time.time()
+    now = timezone.now().timestamp()
     last_modified = math.floor(now)
     if previous is not None:
         last_modified = max(last_modified, previous.version(now).last_modified + 1)
-    found, read_again = moments.upcoming()
+    found, read_again = moments.upcoming(dt.datetime.fromtimestamp(now, tz=dt.UTC))
     record = _Record(number, last_modified, found, read_again)
     cache.set(RECORD_KEY, record, timeout=None)
     return record

@@ -55,12 +55,13 @@ def purge(affected, announced):
 
 
 def wait(timeout):
-    """Wait up to ``timeout`` seconds until every sender of this process has sent what it holds;
-    returns {url: keys not sent}."""
+    """Wait up to ``timeout`` seconds until every sender of this process has sent what it holds,
+    or has tried and failed since it was last given keys; returns {url: keys not sent}."""
     deadline = time.monotonic() + timeout
-    for sender in list(_senders().values()):
+    senders = {url: sender for url, sender in _senders().items() if url in settings.FRONT_CACHE_URLS}
+    for sender in senders.values():
         sender.wait_until_idle(deadline)
-    return {url: sender.held() for url, sender in _senders().items() if sender.held()}
+    return {url: sender.held() for url, sender in senders.items() if sender.held()}
 
 
 class Sender(threading.Thread):
@@ -71,6 +72,8 @@ class Sender(threading.Thread):
         self.url = url
         self._keys, self._announced = set(), 0
         self._sending = False
+        # Whether a try has ended (sent or failed) since keys were last added.
+        self._tried = True
         self._changed = threading.Condition()
         self._retry_at, self._back_off, self._failing = 0.0, 0.0, False
 
@@ -80,6 +83,7 @@ class Sender(threading.Thread):
             if len(self._keys) > MOST_KEYS_KEPT:
                 self._keys = {surrogate_keys.ALL}
             self._announced = max(self._announced, announced)
+            self._tried = False
             self._changed.notify_all()
 
     def held(self):
@@ -88,8 +92,11 @@ class Sender(threading.Thread):
 
     def wait_until_idle(self, deadline):
         with self._changed:
-            while (self._keys or self._sending) and time.monotonic() < deadline:
+            while (self._keys or self._sending) and not self._gave_up() and time.monotonic() < deadline:
                 self._changed.wait(max(0.0, deadline - time.monotonic()))
+
+    def _gave_up(self):
+        return self._failing and self._tried and not self._sending
 
     def run(self):
         while True:
@@ -101,7 +108,7 @@ class Sender(threading.Thread):
                 self._keys, self._sending = set(), True
             problem = self._send_all(batch, announced)
             with self._changed:
-                self._sending = False
+                self._sending, self._tried = False, True
                 if problem:
                     self._keys.update(batch)
                     self._failed(problem, len(batch))

@@ -17,12 +17,12 @@ browsers revalidate it. Nothing with a session, and nothing that sets a cookie, 
 
 import hashlib
 import math
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect, QueryDict
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
 
@@ -87,7 +87,7 @@ class Sharing:
         seconds = settings.FRONT_CACHE_SECONDS
         changes_at = self.version.next_change(None if self.keys is None else {keys.ALL, *self.keys})
         if changes_at is not None:
-            seconds = max(0, min(seconds, math.ceil(changes_at - time.time())))
+            seconds = max(0, min(seconds, math.ceil(changes_at - timezone.now().timestamp())))
         patch_cache_control(
             response,
             public=True,
