@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from articles.months import months_between, next_month
+
 SITE = "site"
 ALL = "all"
 # How many days (then months) between an article and its neighbours its page names; past that,
@@ -101,17 +103,15 @@ def neighbourhood(category_id, published_at, previous, following):
     if (last - first).days <= MOST_DAYS_NAMED:
         return [*edges, *(f"n{category_id}-{day:%Y%m%d}" for day in _days(first, last))]
     # A long gap (a quiet category, old news): the whole months inside it by month.
-    after_first = first.replace(day=28) + dt.timedelta(days=4)
-    first_whole, last_whole = after_first.replace(day=1), last.replace(day=1)
-    months = (last_whole.year - first_whole.year) * 12 + last_whole.month - first_whole.month
-    if months > MOST_DAYS_NAMED:
+    first_whole, last_whole = next_month(first), last.replace(day=1)
+    inside = months_between(first_whole, last_whole)
+    if len(inside) > MOST_DAYS_NAMED:
         return [*edges, category_list(category_id)]
     ends = [*_days(first, first_whole - dt.timedelta(days=1)), *_days(last_whole, last)]
-    inside = ((first_whole.year * 12 + first_whole.month - 1 + n) for n in range(months))
     return [
         *edges,
         *(f"n{category_id}-{day:%Y%m%d}" for day in ends),
-        *(f"nm{category_id}-{month // 12}{month % 12 + 1:02}" for month in inside),
+        *(f"nm{category_id}-{month:%Y%m}" for month in inside),
     ]
 
 

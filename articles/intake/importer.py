@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from articles import publishing
 from articles.models import Article, Category, Tag
@@ -121,17 +121,26 @@ class PostImporter:
         yield each one's FileReport once its batch is committed.
 
         Each file is written in a savepoint of its own, so a bad one is rolled back alone, and
-        as one revision. Should a batch fail to commit, its files are imported again one by one.
+        as one revision, its search index rows with it. Should a batch fail to commit (the
+        connection dropped, say), the connection is opened afresh and its files are imported
+        again one by one; a file the lost commit did write is reported as what it was then
+        (created or updated), not as unchanged.
         """
         for start in range(0, len(files), BATCH_SIZE):
             batch = files[start : start + BATCH_SIZE]
+            first_try = []
             try:
                 with transaction.atomic():
-                    reports = [self._file_report(path, error) for path, error in batch]
+                    for path, error in batch:
+                        first_try.append(self._file_report(path, error))
+                reports = first_try
             except DatabaseError:
                 logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
                 self._forget_lookups()
+                if not connection.in_atomic_block:
+                    connection.close()  # a dropped connection is opened afresh by the next query
                 reports = [self._file_report(path, error) for path, error in batch]
+                reports = [_as_first_written(again, first_try) for again in reports]
             yield from reports
 
     def _file_report(self, path, error):
@@ -253,6 +262,18 @@ class PostImporter:
                 stock.name = mention.name
                 publishing.save_topic(stock)
         return [self._stocks[key] for key in keys]
+
+
+def _as_first_written(report, first_try):
+    """``report`` of a file imported again after its batch failed to commit: unchanged now, but
+    written by the first try (its commit landed before the connection dropped), it was created or
+    updated by this run."""
+    if report.outcome != Outcome.UNCHANGED:
+        return report
+    earlier = next((first for first in first_try if first.path == report.path), None)
+    if earlier is not None and earlier.outcome in (Outcome.CREATED, Outcome.UPDATED):
+        return earlier
+    return report
 
 
 def _join_its_story(article, warnings):

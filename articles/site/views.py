@@ -12,6 +12,7 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.caching.middleware import mark_paginated
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.months import next_month
 from articles.operations.metrics import SEARCH_LATENCY
 from articles.sanitize import plain_text
 from articles.search import SearchResults
@@ -328,14 +329,10 @@ class ArchiveMixin(PageRangeMixin):
         return []
 
 
-def _next_month(date):
-    return date.replace(year=date.year + date.month // 12, month=date.month % 12 + 1, day=1)
-
-
 # For each archive period: the period after a date's, and what names it.
 PERIODS = {
     "day": (lambda date: date + dt.timedelta(days=1), lambda date: (date.year, date.month, date.day)),
-    "month": (_next_month, lambda date: (date.year, date.month)),
+    "month": (next_month, lambda date: (date.year, date.month)),
     "year": (lambda date: date.replace(year=date.year + 1, month=1, day=1), lambda date: (date.year,)),
 }
 MOST_PERIODS_NAMED = 100
