@@ -12,11 +12,11 @@ was purged after it was rendered.
 - ``d2022``, ``d202205``, ``d20220531``: a year's, a month's, a day's archive.
 - ``rt<tag>-<day>``, ``rs<stock>-<day>``: an article's related news is drawn from the articles
   sharing a tag or stock in the days around it, so its page holds one key per tag or stock and
-  day of that window, and a change announces its own day's.
+  day of that window, and a change purges its own day's.
 - ``n<category>-<day>``, ``cn<category>``, ``co<category>``: an article's previous and next links
   change when an article arrives between them: its page holds the keys of the days from its
   previous one's to its next one's (``nm<category>-<month>``, months, over a long gap), or ``cn``
-  (``co``) when it is the newest (oldest) of its category; a change announces its own day's and
+  (``co``) when it is the newest (oldest) of its category; a change purges its own day's and
   month's and ``cn``, and ``co`` when it becomes the oldest.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
@@ -227,7 +227,7 @@ def article_change(before=(), after=(), oldest=True):
         month = timezone.localdate(state.published_at).strftime("%Y%m")
         keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
         keys.add(f"cn{state.category_id}")
-    # Now the oldest of its category (one query): the page of the one that was is announced.
+    # Now the oldest of its category (one query): the page of the one that was is purged.
     for state in after if oldest else ():
         same_category = Article.objects.published().filter(category_id=state.category_id)
         if state.published and not same_category.older_than(state.published_at, state.pk).exists():
