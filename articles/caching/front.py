@@ -71,7 +71,8 @@ class Sender(threading.Thread):
         super().__init__(name=f"front-cache-purge {url}", daemon=True)
         self.url = url
         self._keys, self._announced = set(), 0
-        self._sending = False
+        # The keys of the purge being sent, if one is.
+        self._sending = set()
         # Whether a try has ended (sent or failed) since keys were last added.
         self._tried = True
         self._changed = threading.Condition()
@@ -87,8 +88,9 @@ class Sender(threading.Thread):
             self._changed.notify_all()
 
     def held(self):
+        """The keys not sent yet, the purge being sent included."""
         with self._changed:
-            return set(self._keys)
+            return self._keys | self._sending
 
     def wait_until_idle(self, deadline):
         with self._changed:
@@ -105,10 +107,10 @@ class Sender(threading.Thread):
                     pause = self._retry_at - time.monotonic() if self._keys else None
                     self._changed.wait(pause)
                 batch, announced = sorted(self._keys), self._announced
-                self._keys, self._sending = set(), True
+                self._keys, self._sending = set(), set(batch)
             problem = self._send_all(batch, announced)
             with self._changed:
-                self._sending, self._tried = False, True
+                self._sending, self._tried = set(), True
                 if problem:
                     self._keys.update(batch)
                     self._failed(problem, len(batch))
