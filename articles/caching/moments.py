@@ -26,7 +26,6 @@ Register sources at start-up (a module imported by ``AppConfig.ready``). The con
   its keys (``keys.ALL`` names every page).
 """
 
-import datetime as dt
 import itertools
 from dataclasses import dataclass
 
@@ -84,9 +83,3 @@ def scheduled_articles(now):
     for state in states:
         # The newest of its category when it comes due: the key of its oldest is not needed.
         yield Moment.at_time(state.published_at, keys.article_change(after=[state], oldest=False))
-
-
-def next_midnight(now):
-    """The next Beijing midnight after ``now``, for sources whose pages show the day (今天/昨天)."""
-    tomorrow = timezone.localdate(now) + dt.timedelta(days=1)
-    return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
