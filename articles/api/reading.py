@@ -26,7 +26,7 @@ from .schemas import ArticleDetail, ArticleFilters, ArticlePage, CategoryCount, 
 router = Router()
 
 
-def readable(view):
+def public_read(view):
     """Every read: answers conditional requests by the content version, as pages do
     (caching.conditional), is revalidated by shared caches and browsers, and is open to any origin."""
     view = conditional(view)
@@ -47,11 +47,11 @@ def readable(view):
 
 
 def read(path, **options):
-    """Register a read of ``path`` with ``readable``'s headers, for GET (in the OpenAPI document)
+    """Register a read of ``path`` with ``public_read``'s headers, for GET (in the OpenAPI document)
     and HEAD, which HTTP asks of every resource that answers GET (the server sends no body)."""
 
     def register(view):
-        view = decorate_view(readable)(view)
+        view = decorate_view(public_read)(view)
         router.api_operation(["HEAD"], path, include_in_schema=False, **options)(view)
         return router.get(path, **options)(view)
 
