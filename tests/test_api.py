@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from articles.models import Article, ImportRun, IngestToken
 from articles.search import rebuild_index
+from finews.settings.base import cache_from_environment
+from finews.testing import redis
+from finews.testing.server import free_port
 from tests.conftest import post_text
 from tests.factories import make_article, make_category, make_stock
 
@@ -242,10 +245,41 @@ class TestIngest:
         assert response.status_code == 413 and "20 MB" in response.json()["message"]
         assert not ImportRun.objects.exists()
 
-    def test_each_token_is_throttled(self, token, settings):
+    def test_each_token_is_throttled_in_the_shared_cache(self, token, settings, monkeypatch):
+        monkeypatch.setenv("REDIS_URL", redis.worker_url())
+        settings.CACHES = {"default": cache_from_environment()}
         settings.INGEST_REQUESTS_PER_MINUTE = 2
-        statuses = [push(token[1], f"2022-01-07-T{n}.md", post_text().encode()).status_code for n in range(3)]
-        assert statuses == [201, 201, 429]
+        other = IngestToken.objects.create_token("backup-scraper")[1]
+
+        answers = [push(token[1], f"2022-01-07-T{n}.md", post_text().encode()) for n in range(3)]
+
+        assert [answer.status_code for answer in answers] == [201, 201, 429]
+        assert answers[-1].json() == {"message": "more than 2 posts a minute from scraper"}
+        assert 0 < int(answers[-1]["Retry-After"]) <= 60
+        assert push(other, "2022-01-07-T9.md", post_text().encode()).status_code == 201
+        assert not Article.objects.filter(info_code="T2").exists()
+
+    def test_pushes_go_on_unthrottled_while_redis_is_unreachable(self, token, settings, monkeypatch):
+        """The hand-written limiter's counter raised: every push answered an HTML 500."""
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+        settings.CACHES = {"default": cache_from_environment()}
+        settings.INGEST_REQUESTS_PER_MINUTE = 2
+
+        answers = [push(token[1], f"2022-01-07-T{n}.md", post_text().encode()) for n in range(3)]
+
+        assert [(answer.status_code, answer.json()["outcome"]) for answer in answers] == [(201, "created")] * 3
+
+    def test_a_push_without_a_length_that_is_not_chunked_is_read_as_what_it_is(self, token):
+        """(The chunked push through gunicorn: test_deployment.py.) No length and no chunks: no body."""
+        response = Client().generic(
+            "POST",
+            "/api/v1/posts/?name=2022-01-07-NW1.md",
+            HTTP_AUTHORIZATION=f"Bearer {token[1]}",
+            HTTP_TRANSFER_ENCODING="chunked",
+            CONTENT_LENGTH="",
+        )
+        assert response.status_code == 411 and "Content-Length" in response.json()["message"]
+        assert not ImportRun.objects.exists()
 
     def test_no_csrf_token_is_needed_with_a_bearer_token_and_nothing_is_cached(self, token):
         response = push(token[1], "2022-01-07-NW1.md", post_text().encode(), client=Client(enforce_csrf_checks=True))
@@ -305,3 +339,29 @@ def test_api_documents_every_operation_in_json(client):
         ("/api/v1/stocks/", "get"),
         ("/api/v1/posts/", "post"),
     }
+
+
+class TestErrorsAreJson:
+    """Every error under /api/ is {"message": ...}, whoever answers it."""
+
+    def test_an_unknown_path_and_a_method_not_allowed(self, client):
+        missing = client.get("/api/v1/no-such-thing/")
+        not_allowed = client.put("/api/v1/articles/")
+        assert (missing.status_code, missing.json()) == (404, {"message": "not found"})
+        assert (not_allowed.status_code, not_allowed.json()) == (405, {"message": "method not allowed"})
+        assert "GET" in not_allowed["Allow"]
+
+    def test_an_unexpected_exception_is_logged_and_answered_as_json(self, monkeypatch, caplog):
+        def broken(*args, **kwargs):
+            raise RuntimeError("a fault")
+
+        monkeypatch.setattr("articles.api.reading.item_of", broken)
+        make_article()
+
+        response = Client(raise_request_exception=False).get("/api/v1/articles/")
+
+        assert (response.status_code, response.json()) == (500, {"message": "internal server error"})
+        assert "RuntimeError: a fault" in caplog.text
+
+    def test_pages_keep_their_html_errors(self, client, db):
+        assert client.get("/no-such-page/").headers["Content-Type"].startswith("text/html")

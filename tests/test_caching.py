@@ -1,15 +1,21 @@
 import contextlib
 import datetime as dt
 import http.server
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from articles import publishing
@@ -18,9 +24,11 @@ from articles.models import Article, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
 from finews.testing import redis
-from finews.testing.server import free_port
+from finews.testing.server import free_port, gunicorn
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
+
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.django_db
 
@@ -836,3 +844,32 @@ class TestRedisOutage:
 
         # One connection (and its 1 s timeout) for the first request; none for the next five.
         assert tried >= 1 and silent.connections == tried
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
+def test_in_development_an_import_in_another_process_shows_at_once(tmp_path, write_post):
+    """The development default, as a newcomer runs it: the site in one process, the import in another
+    (a cache per process kept the home page an import had changed for ten minutes)."""
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
+        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+    }
+
+    def manage(*args):
+        subprocess.run([sys.executable, "manage.py", *args, "-v0"], cwd=BASE_DIR, env=environment, check=True)
+
+    manage("migrate")
+    manage("import_posts", "sample_posts/_posts")
+    with gunicorn(environment, workers=1) as base_url:
+        before = urllib.request.urlopen(f"{base_url}/", timeout=10).read().decode()
+        urllib.request.urlopen(f"{base_url}/", timeout=10).read()
+        metrics = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
+        assert 'finews_page_cache_requests_total{result="hit"} 1.0' in metrics  # the second was kept
+        manage("import_posts", str(write_post("2026-11-30-NWLATE1.md", post_text(title='"另一个终端导入的新闻"'))))
+        after = urllib.request.urlopen(f"{base_url}/", timeout=10).read().decode()
+
+    assert "另一个终端导入的新闻" not in before and "另一个终端导入的新闻" in after
+    assert (tmp_path / "site.sqlite3-cache").is_dir()

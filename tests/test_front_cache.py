@@ -85,7 +85,7 @@ class Site:
     def request(self, method, path, body=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.varnish_port, timeout=10)
         try:
-            connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **(headers or {})})
+            connection.request(method, path, body=body, headers={"Host": "finews.example.com", **(headers or {})})
             response = connection.getresponse()
             return response.status, response.headers, response.read().decode()
         finally:
@@ -151,7 +151,7 @@ def raw_get(site, path, **headers):
     """GET ``path`` through Varnish: (headers, undecoded body)."""
     connection = http.client.HTTPConnection("127.0.0.1", site.varnish_port, timeout=10)
     try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        connection.request("GET", path, headers={"Host": "finews.example.com", **headers})
         response = connection.getresponse()
         return response.headers, response.read()
     finally:
@@ -206,7 +206,7 @@ def test_an_admin_correction_shows_within_a_second(site):
         headers={
             "X-Forwarded-Proto": "https",
             "Cookie": cookies,
-            "Referer": f"https://127.0.0.1{change_page}",
+            "Referer": f"https://finews.example.com{change_page}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )
@@ -249,13 +249,14 @@ def test_a_scheduled_article_appears_through_varnish_on_time(site):
         "import datetime as dt; from django.utils import timezone; from articles import publishing; "
         "from articles.models import Article, Category; "
         "publishing.save_article(Article(title='定时发布：准点出现', category=Category.objects.get(name='cailianshe'), "
-        "status='published', published_at=timezone.now() + dt.timedelta(seconds=12)))",
+        "status='published', published_at=timezone.now() + dt.timedelta(seconds=10)))",
     )
-    due = time.monotonic() + 12
+    # Ten seconds: starting manage.py on a loaded machine took more than four, the time this had.
+    due = time.monotonic() + 10
     site.get("/")
     status, headers, body = site.get("/")
     assert headers["X-Cache"] == "HIT" and "定时发布：准点出现" not in body
-    assert int(headers["Cache-Control"].split("s-maxage=")[1].split(",")[0]) <= 12
+    assert int(headers["Cache-Control"].split("s-maxage=")[1].split(",")[0]) <= 10
 
     time.sleep(max(0, due - time.monotonic()))
 
@@ -300,7 +301,7 @@ def log_in(site, username, password):
         headers={
             **https,
             "Cookie": cookies,
-            "Referer": "https://127.0.0.1/admin/login/",
+            "Referer": "https://finews.example.com/admin/login/",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )

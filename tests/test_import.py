@@ -1,13 +1,19 @@
 import contextlib
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from articles.models import Article, Category, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
+
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +30,8 @@ def test_every_post_but_the_broken_one_is_imported(corpus_dir):
     assert Article.objects.count() == post_count - 1
     assert not succeeded, "a rejected file must make the command fail"
     assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
-    assert f"{post_count - 1} created" in stderr and "1 rejected" in stderr
+    assert f"{post_count - 1} created" in stdout and "1 rejected" in stdout
+    assert stderr.splitlines()[-1].startswith(f"1 of {post_count} files were not imported")
 
 
 class TestCorpusImport:
@@ -54,7 +61,7 @@ class TestCorpusImport:
         succeeded, stdout, stderr = run_import(imported_corpus)
 
         assert {a.info_code: (a.updated_at, a.body) for a in Article.objects.all()} == before
-        assert f"{len(before)} unchanged" in stderr and "0 created" in stderr
+        assert f"{len(before)} unchanged" in stdout and "0 created" in stdout
 
     def test_digest_becomes_the_summary_and_is_not_repeated(self, imported_corpus):
         article = Article.objects.get(info_code="202205302396671645")
@@ -369,6 +376,32 @@ def test_summary_is_logged_for_operators(write_post, caplog):
     assert "import_posts finished files=1 created=1 dry_run=False" in caplog.text
 
 
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
+def test_a_run_with_a_rejected_file_ends_with_a_summary_and_exit_status_1_not_a_crash(tmp_path, corpus_dir):
+    """From the shell, as cron runs it: Django's "CommandError: 47 files: …" read like a crash."""
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for name in sorted(path.name for path in corpus_dir.glob("2022-*.md"))[:3]:
+        (folder / name).write_bytes((corpus_dir / name).read_bytes())
+    (folder / "2022-01-07-BAD1.md").write_text("没有头信息", encoding="utf-8")
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}"}
+
+    def manage(*args):
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(command, cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120)
+
+    assert manage("migrate", "-v0").returncode == 0
+    result = manage("import_posts", str(folder))
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "4 files: 3 created, 0 updated, 0 unchanged, 0 conflict, 1 rejected"
+    assert f"rejected {folder / '2022-01-07-BAD1.md'}: " in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("1 of 4 files were not imported (each is named above")
+    assert "CommandError" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_failure_while_writing_one_file_rolls_back_only_that_file(write_post, monkeypatch):
     from articles.intake.importer import PostImporter
 
@@ -457,7 +490,7 @@ class TestHygiene:
         succeeded, stdout, stderr = run_import(good.parent)
 
         assert f"rejected {fifo}: not a regular file (a FIFO, socket or device); skipped" in stderr
-        assert "2 files: 1 created" in stderr and Article.objects.get().info_code == "GOOD1"
+        assert "2 files: 1 created" in stdout and Article.objects.get().info_code == "GOOD1"
 
     def test_a_file_swapped_for_a_fifo_after_listing_is_not_waited_on(self, tmp_path, fails_if_it_blocks):
         import os

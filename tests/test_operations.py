@@ -126,14 +126,25 @@ class TestMetrics:
         return None
 
     def test_served_to_the_allowed_addresses_only(self, settings):
-        settings.PROXY_COUNT = 1
+        settings.TRUSTED_PROXIES = ["127.0.0.1"]
         assert self.scrape().status_code == 200  # 127.0.0.1, straight to gunicorn
         assert self.scrape(REMOTE_ADDR="203.0.113.5").status_code == 404
-        # Through the proxy on this host: the client's address is the proxy's X-Forwarded-For entry.
+        # Through the proxies on this host: the client's address is the last one no trusted proxy has.
         assert self.scrape(HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 404
         assert self.scrape(HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.5").status_code == 404
-        settings.METRICS_ALLOWED_IPS = ["10.1.2.3"]
+        assert self.scrape(HTTP_X_FORWARDED_FOR="203.0.113.5, 127.0.0.1").status_code == 404
+        settings.METRICS_ALLOWED_IPS = ["10.1.2.0/24"]
         assert self.scrape(REMOTE_ADDR="10.1.2.3").status_code == 200
+        assert self.scrape(REMOTE_ADDR="10.1.3.3").status_code == 404
+
+    def test_answered_whatever_the_host_and_over_plain_http(self, settings):
+        """Prometheus names its target (127.0.0.1:8000) as the Host; production redirects to HTTPS."""
+        settings.ALLOWED_HOSTS = ["finews.example.com"]
+        settings.SECURE_SSL_REDIRECT = True
+        assert self.scrape(HTTP_HOST="127.0.0.1:8000").status_code == 200
+        assert Client().get("/healthz", HTTP_HOST="127.0.0.1").json()["status"] == "ok"
+        # Every other path keeps its host validation.
+        assert Client().get("/robots.txt", HTTP_HOST="127.0.0.1").status_code == 400
 
     def test_imports_articles_and_the_last_import(self, troubled_run):
         text = self.scrape().content.decode()

@@ -28,7 +28,7 @@ def production_environment(tmp_path, **extra):
     environment.update(
         DJANGO_SETTINGS_MODULE="finews.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="finews.example.com,127.0.0.1",
+        ALLOWED_HOSTS="finews.example.com",  # as the README shows: not 127.0.0.1, which Varnish's probe sends
         DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         MEDIA_ROOT=str(tmp_path / "media"),
@@ -73,6 +73,24 @@ def test_production_refuses_a_cache_of_its_own_unless_told_it_is_one_process(tmp
     assert "The REDIS_URL environment variable is required in production" in refused.stderr
     assert "LOCAL_MEMORY_CACHE=true" in refused.stderr
     assert shared.returncode == 0 and single.returncode == 0, shared.stderr + single.stderr
+
+
+def test_hsts_preload_is_the_operators_choice(tmp_path):
+    script = "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_PRELOAD)"
+    default = manage(production_environment(tmp_path), "shell", "-c", script)
+    chosen = manage(
+        production_environment(tmp_path, SECURE_HSTS_PRELOAD="true", SECURE_HSTS_SECONDS="63072000"),
+        "shell",
+        "-c",
+        script,
+    )
+    assert default.stdout.splitlines()[-1].split() == ["31536000", "False"], default.stderr
+    assert chosen.stdout.splitlines()[-1].split() == ["63072000", "True"], chosen.stderr
+
+
+def test_the_retired_proxy_count_stops_the_start_and_names_its_replacement(tmp_path):
+    result = manage(production_environment(tmp_path, PROXY_COUNT="1"), "check")
+    assert result.returncode != 0 and "TRUSTED_PROXIES" in result.stderr
 
 
 def test_health_endpoint(client, db):

@@ -2,11 +2,13 @@
 
 import datetime as dt
 import io
+import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -214,6 +216,26 @@ class TestCoverImages:
         with Image.open(io.BytesIO(content)) as image:
             assert image.format == image_format and image.size == (40, 30)
         assert Article.objects.get(pk=article.pk).cover_thumbnail
+
+    @pytest.mark.parametrize(
+        ("media_url", "expected"),
+        [
+            ("/media/", "http://testserver/media/covers/"),
+            # Object storage: the storage's URL is already absolute.
+            ("https://bucket.s3.example.com/media/", "https://bucket.s3.example.com/media/covers/"),
+        ],
+    )
+    def test_pages_name_the_cover_by_one_absolute_url(self, client, settings, media_url, expected):
+        settings.MEDIA_URL = media_url
+        article = make_article(cover_image=SimpleUploadedFile("cover.gif", gif_with_a_hidden_script()))
+
+        page = BeautifulSoup(client.get(article.get_absolute_url()).content, "lxml")
+
+        og_image = page.select_one('meta[property="og:image"]')["content"]
+        (json_ld,) = page.select('script[type="application/ld+json"]')
+        assert og_image.startswith(expected) and og_image.endswith(".gif")
+        assert json.loads(json_ld.string)["image"] == [og_image]
+        assert page.select_one("img.cover")["src"].startswith(expected.removeprefix("http://testserver"))
 
     def test_covers_are_served_by_the_site(self, client):
         article = make_article(cover_image=SimpleUploadedFile("cover.gif", gif_with_a_hidden_script()))

@@ -415,6 +415,28 @@ class TestIndexUpdates:
         assert found("降准落地") == [article.info_code], "within the first 16,000 characters"
         assert found("降息落地") == [], "beyond them, on either database"
 
+    def test_a_results_snippet_is_made_from_a_bounded_part_of_its_body(
+        self, client, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        """A 19 MB article made every search matching it take 2.2 s: its snippet was built from all of it."""
+        paragraph = "<p>" + "".join(chr(0x4E00 + number * 7919 % 20000) for number in range(1000)) + "</p>"
+        with django_capture_on_commit_callbacks(execute=True):
+            small = make_article(body="<p>央行宣布降准落地。</p>")
+            huge = make_article(body=f"<p>市场消息：降准落地。</p>{paragraph * 5000}")  # 5 million characters
+        made_from = []
+        real_plain_text = plain_text
+        monkeypatch.setattr(
+            "articles.site.views.plain_text", lambda html: made_from.append(html) or real_plain_text(html)
+        )
+
+        page = client.get("/search/", {"q": "降准落地"}).content.decode()
+
+        assert "央行宣布<mark>降准落地</mark>。" in page and "市场消息：<mark>降准落地</mark>。" in page
+        assert sorted(map(len, made_from)) == [len(small.body), articles.search.SNIPPET_SOURCE_CHARACTERS]
+        assert len(huge.body) > 50 * articles.search.SNIPPET_SOURCE_CHARACTERS
+        (result,) = SearchResults("市场消息", Article.objects.all())[0:10]
+        assert "body" in result.get_deferred_fields()
+
     def test_future_articles_are_never_returned(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             make_article(title="定时发布的降息消息", published_at=timezone.now() + dt.timedelta(hours=1))

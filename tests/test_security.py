@@ -7,12 +7,13 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import get_resolver
 from django.utils import timezone
 
 from articles import publishing
 from articles.models import Article, StockReference, Tag
+from articles.operations.security import client_address
 from articles.search import rebuild_index
 from tests.conftest import run_import
 from tests.factories import article_form, make_article, make_category, make_stock
@@ -286,13 +287,13 @@ def test_the_json_ld_of_hostile_articles_is_checked(client, hostile_site):
 
 
 class TestLoginThrottlingBehindAProxy:
-    """Behind PROXY_COUNT proxies, six wrong passwords lock the client that sent them, no one else."""
+    """Behind a trusted proxy, six wrong passwords lock the client that sent them, no one else."""
 
     PROXY = "10.0.0.2"
 
     @pytest.fixture(autouse=True)
-    def one_proxy(self, settings):
-        settings.PROXY_COUNT = 1
+    def trusted_proxy(self, settings):
+        settings.TRUSTED_PROXIES = [self.PROXY]
 
     def log_in(self, client_address, password, forwarded_for=None):
         return Client().post(
@@ -317,6 +318,40 @@ class TestLoginThrottlingBehindAProxy:
 
         assert self.log_in("203.0.113.7", "the-right-passphrase-9").status_code == 429
         assert self.log_in("198.51.100.4", "the-right-passphrase-9").status_code == 302
+
+
+class TestClientAddress:
+    """The three usual layouts, as the headers reach gunicorn (real hops: tests/test_deployment.py)."""
+
+    def address(self, settings, trusted, remote, forwarded=None):
+        settings.TRUSTED_PROXIES = trusted
+        meta = {"REMOTE_ADDR": remote} | ({"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {})
+        return client_address(RequestFactory().get("/", **meta))
+
+    def test_straight_to_gunicorn_the_peer_is_the_client_whatever_it_forwards(self, settings):
+        assert self.address(settings, ["127.0.0.1"], "203.0.113.7", "127.0.0.1") == "203.0.113.7"
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1") == "127.0.0.1"  # Prometheus on this host
+
+    def test_nginx_in_front(self, settings):
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1", "203.0.113.7") == "203.0.113.7"
+        # The client wrote the first entry itself.
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1", "127.0.0.1, 203.0.113.7") == "203.0.113.7"
+
+    def test_nginx_then_varnish_in_front(self, settings):
+        """Varnish appends nginx's address: the client is not the last entry but the last untrusted one."""
+        chain = "203.0.113.7, 127.0.0.1"
+        assert self.address(settings, ["127.0.0.1", "::1"], "127.0.0.1", chain) == "203.0.113.7"
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1", "10.9.9.9, 203.0.113.7, 127.0.0.1") == "203.0.113.7"
+
+    def test_a_load_balancer_in_front_is_trusted_once_named(self, settings):
+        chain = "198.51.100.4, 10.0.0.7"  # the client, then the balancer, reaching nginx on this host
+        assert self.address(settings, ["127.0.0.1", "10.0.0.0/24"], "127.0.0.1", chain) == "198.51.100.4"
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1", chain) == "10.0.0.7"
+
+    def test_junk_and_ipv6(self, settings):
+        assert self.address(settings, ["127.0.0.1"], "127.0.0.1", "203.0.113.7, not-an-address") == "127.0.0.1"
+        assert self.address(settings, ["::1"], "::1", "2001:db8::5") == "2001:db8::5"
+        assert self.address(settings, ["127.0.0.1"], "::ffff:127.0.0.1", "203.0.113.7") == "203.0.113.7"
 
 
 def test_feeds_send_summaries_as_text(client, write_post, django_capture_on_commit_callbacks):

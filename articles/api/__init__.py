@@ -1,12 +1,15 @@
 """The JSON API at /api/v1/ (django-ninja: typed schemas, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs).
 
 Reading (reading.py) is anonymous and shows only what readers can see; writing is the scraper's
-ingest (ingest.py). Every error answers ``{"message": ...}``.
+ingest (ingest.py). Every error answers ``{"message": ...}``: ninja's below, and whatever Django
+answers under /api/ (an unknown path, a method not allowed, a server error) through
+errors.JsonErrorsMiddleware.
 """
 
+from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from . import ingest, reading
 from .docs import LocalSwagger
@@ -46,3 +49,10 @@ def unauthorized(request, error):
     return api.create_response(
         request, {"message": "a valid ingest token is required: Authorization: Bearer <token>"}, status=401
     )
+
+
+@api.exception_handler(Throttled)
+def throttled(request, error):
+    token = getattr(request.auth, "name", "this token")
+    message = f"more than {settings.INGEST_REQUESTS_PER_MINUTE} posts a minute from {token}"
+    return api.create_response(request, {"message": message}, status=429)

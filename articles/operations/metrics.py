@@ -27,7 +27,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .security import client_address
+from .security import address_allowed, client_address
 
 # A "_created" series for every series would double what is scraped, for nothing we use.
 disable_created_metrics()
@@ -92,7 +92,7 @@ class DatabaseCollector:
 
 
 def metrics(request):
-    if client_address(request) not in settings.METRICS_ALLOWED_IPS:
+    if not address_allowed(client_address(request), settings.METRICS_ALLOWED_IPS):
         raise Http404
     registry = CollectorRegistry()
     registry.register(DatabaseCollector())

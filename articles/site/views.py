@@ -414,7 +414,7 @@ class SearchView(PageRangeMixin, ListView):
             terms = self.object_list.terms
             for article in results:
                 article.title_highlighted = highlight(article.title, terms, width=300)
-                article.snippet = highlight(article.summary or plain_text(article.body), terms)
+                article.snippet = highlight(article.summary or plain_text(article.body_start), terms)
             keys.depends_on(keys.SITE, *keys.listed(results))
             context.update(
                 query=self.query,

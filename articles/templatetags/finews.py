@@ -15,6 +15,13 @@ _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u
 
 
 @register.simple_tag(takes_context=True)
+def absolute_uri(context, location):
+    """``location`` (a path, or a storage's absolute URL such as a bucket's) as an absolute URL of
+    this request: ``/news/1/`` → ``https://finews.example.com/news/1/``; an absolute URL is kept."""
+    return context["request"].build_absolute_uri(location)
+
+
+@register.simple_tag(takes_context=True)
 def news_article_json_ld(context, article):
     """schema.org NewsArticle for search engines, as an inert JSON data block."""
     request = context["request"]

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "articles.operations.metrics.MetricsMiddleware",
+    "articles.operations.endpoints.HostIndependentEndpointsMiddleware",
+    "articles.api.errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "articles.operations.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,8 +77,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "articles.operations.security.client_address"
-# Proxies in front of the site that append to X-Forwarded-For; none while developing.
-PROXY_COUNT = 0
+# The proxies whose X-Forwarded-For entries are believed (addresses or networks): the client is the
+# first address, from the right, that is none of them (articles.operations.security.client_address).
+TRUSTED_PROXIES = ["127.0.0.1", "::1"]
 
 ROOT_URLCONF = "finews.urls"
 
@@ -182,7 +185,8 @@ FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "3600"))
 # How long a shared cache may serve a kept page while finews is down (stale-if-error).
 FRONT_CACHE_STALE_IF_ERROR_SECONDS = int(os.environ.get("FRONT_CACHE_STALE_IF_ERROR_SECONDS", "86400"))
 
-# Who may read /metrics (the address as articles.operations.security.client_address finds it).
+# Who may read /metrics (addresses or networks; the client's address as
+# articles.operations.security.client_address finds it).
 METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]
 
 # Posts one ingest token may push a minute (POST /api/v1/posts/).

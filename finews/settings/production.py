@@ -1,9 +1,7 @@
 """Production: everything comes from the environment, and a missing essential stops the start.
 
 Required: SECRET_KEY, ALLOWED_HOSTS (comma-separated), REDIS_URL (or LOCAL_MEMORY_CACHE=true for a
-single process). Usual: DATABASE_URL, PROXY_COUNT. Optional: CSRF_TRUSTED_ORIGINS (comma-separated, default https://<each allowed host>),
-SECURE_SSL_REDIRECT (default true; false when a proxy already redirects), STATIC_ROOT, MEDIA_ROOT,
-MEDIA_STORAGE_BACKEND (e.g. storages.backends.s3.S3Storage, with django-storages installed).
+single process). Usual: DATABASE_URL, TRUSTED_PROXIES. The README's Production section lists the rest.
 """
 
 import os
@@ -43,10 +41,13 @@ CSRF_TRUSTED_ORIGINS = environment_list("CSRF_TRUSTED_ORIGINS") or [
 # HTTPS, behind a proxy (nginx, a load balancer) that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = environment_flag("SECURE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = 31_536_000
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Browsers keep to HTTPS for this long. Preloading (a promise to browsers' built-in lists, hard to
+# take back) is the operator's choice, so it is off unless asked for.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = environment_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = environment_flag("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "SECURE_HSTS_PRELOAD is not True": declined knowingly
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 
@@ -73,5 +74,11 @@ METRICS_ALLOWED_IPS = environment_list("METRICS_ALLOWED_IPS") or METRICS_ALLOWED
 
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
 
-# Login throttling must see the client's address, not the proxy's (articles.operations.security.client_address).
-PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
+# Login throttling and /metrics must see the client's address, not a proxy's
+# (articles.operations.security.client_address).
+if os.environ.get("PROXY_COUNT"):
+    raise ImproperlyConfigured(
+        "PROXY_COUNT is no longer read: name the proxies in front of gunicorn in TRUSTED_PROXIES instead "
+        "(addresses or networks, comma-separated; default 127.0.0.1,::1, a proxy on this host)."
+    )
+TRUSTED_PROXIES = environment_list("TRUSTED_PROXIES") or TRUSTED_PROXIES  # noqa: F405

@@ -1,4 +1,5 @@
 import logging
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,6 +9,10 @@ from articles.intake.watch import watch as watch_posts
 from articles.models import ImportRun
 
 logger = logging.getLogger("articles.intake")
+
+
+class FilesRejected(CommandError):
+    """Some files were not imported; each was named with its reason, and the summary written."""
 
 
 class Command(BaseCommand):
@@ -34,6 +39,20 @@ class Command(BaseCommand):
             action="store_false",
             help="do not record the run in the admin's 导入记录 (a dry run never is)",
         )
+
+    def run_from_argv(self, argv):
+        self._exit_without_traceback_prefix = True
+        super().run_from_argv(argv)
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except FilesRejected:
+            # From the shell, the summary and the closing line already say it all: exit 1 without
+            # Django's "CommandError: …", which reads like a crash. call_command() callers get the error.
+            if getattr(self, "_exit_without_traceback_prefix", False):
+                sys.exit(1)
+            raise
 
     def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, record, **options):
         importer = PostImporter(force=force, dry_run=dry_run)
@@ -69,9 +88,17 @@ class Command(BaseCommand):
         prefix = "Dry run, nothing written: " if dry_run else ""
         line = f"{prefix}{len(files)} files: {summary}"
         logger.info("import_posts finished files=%d %s dry_run=%s", len(files), summary.log_fields(), dry_run)
-        if summary.counts[Outcome.REJECTED]:
-            raise CommandError(line)
-        self.stdout.write(self.style.SUCCESS(line))
+        rejected = summary.counts[Outcome.REJECTED]
+        if not rejected:
+            self.stdout.write(self.style.SUCCESS(line))
+            return
+        self.stdout.write(self.style.WARNING(line))
+        closing = (
+            f"{rejected} of {len(files)} files were not imported (each is named above with its reason, and "
+            "listed in the admin's 导入记录): exit status 1"
+        )
+        self.stderr.write(self.style.ERROR(closing))
+        raise FilesRejected(closing)
 
     def _report_cycle(self, reports, started_at, paths, record, verbosity):
         if not reports:

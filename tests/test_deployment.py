@@ -1,0 +1,583 @@
+"""The README's production host, as written: deploy/'s files checked by their own tools, then run for
+real (nginx with TLS → Varnish → gunicorn, and the import watcher) with production settings and an
+ALLOWED_HOSTS that is only the site's name.
+
+What differs from a real host, and nothing else (Host.render): the ports (free ones), the folders
+(this checkout for /srv/finews, temporary ones for /etc/finews, the static and media roots and the
+scraper's folder), the certificate (made here), the database (a role and database of this test's
+own, made with the README's commands, reached over TCP rather than the peer-authenticated socket)
+and Redis (the test run's own). Readers come from 127.0.0.9 and 127.0.0.10: on loopback any 127.x
+address can be sent from, and none of them is a trusted proxy.
+
+Needs nginx, Varnish with vmod-xkey, systemd-analyze and openssl: skipped without them, except in CI
+(FINEWS_REQUIRE_DEPLOY_TOOLS=1). Runs once, in the PostgreSQL pass (production's database).
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import pwd
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from finews.testing import redis
+from finews.testing.server import free_port, wait_until_answering
+from tests.conftest import post_text
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+DEPLOY = BASE_DIR / "deploy"
+SITE = "finews.example.com"
+READER, OTHER_READER = "127.0.0.9", "127.0.0.10"
+# The load balancer of the third layout, in front of nginx; named in TRUSTED_PROXIES as the README says.
+BALANCER = "127.0.0.2"
+SAMPLE_TITLE = "示例：央行宣布下调存款准备金率"
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="runs once, in the PostgreSQL pass: production's database"
+)
+
+
+def required(program):
+    """The path of ``program``; the test is skipped without it, or fails in CI."""
+    found = shutil.which(program) or next(
+        (path for path in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.path.exists(path)), None
+    )
+    if found is None:
+        message = f"{program} is needed (Debian: nginx-light, varnish varnish-modules, systemd, openssl)"
+        if os.environ.get("FINEWS_REQUIRE_DEPLOY_TOOLS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def readme_section(title):
+    text = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def code_blocks(text, language):
+    return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+
+
+def production_steps():
+    """The README's production commands, one a line, comments dropped."""
+    (block, *_) = code_blocks(readme_section("Production"), "sh")
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def documented_scrape_target():
+    (scrape,) = [block for block in code_blocks(readme_section("Production"), "yaml") if "scrape_configs" in block]
+    return re.search(r'targets: \["([^"]+)"\]', scrape)[1]
+
+
+def unit_setting(path, key):
+    """The last value of ``key`` in a systemd unit file (a drop-in's empty ExecStart= resets it)."""
+    values = [line.split("=", 1)[1] for line in path.read_text().splitlines() if line.startswith(f"{key}=")]
+    return values[-1]
+
+
+class Host:
+    """The documented host's paths and ports, and this test's stand-ins for them."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ports = {port: free_port() for port in (8000, 6081, 6082, 80, 443)}
+        self.paths = {
+            "/srv/finews/staticfiles": folder / "static",
+            "/srv/finews/media": folder / "media",
+            "/srv/finews/deploy/varnish/finews.vcl": folder / "finews.vcl",
+            "/srv/finews": BASE_DIR,
+            "/srv/scraper/_posts": folder / "scraper" / "_posts",
+            "/etc/finews/finews.env": folder / "finews.env",
+            "/etc/varnish/secret": folder / "varnish-secret",
+            f"/etc/letsencrypt/live/{SITE}/fullchain.pem": folder / "certificate.pem",
+            f"/etc/letsencrypt/live/{SITE}/privkey.pem": folder / "key.pem",
+        }
+
+    def port(self, documented):
+        return self.ports[int(documented)]
+
+    def render(self, text):
+        for documented, here in self.paths.items():
+            text = text.replace(documented, str(here))
+        text = re.sub(r"127\.0\.0\.1:(8000|6081)\b", lambda match: f"127.0.0.1:{self.port(match[1])}", text)
+        text = text.replace("localhost:6082", f"127.0.0.1:{self.ports[6082]}")
+        text = text.replace('.port = "8000";', f'.port = "{self.ports[8000]}";')
+        return re.sub(
+            r"listen (\[::\]:)?(80|443)\b",
+            lambda match: f"listen {'[::1]' if match[1] else '127.0.0.1'}:{self.port(match[2])}",
+            text,
+        )
+
+    def write_files(self, database_url, **environment):
+        """The deploy/ files as this host has them: the environment file (SECRET_KEY set, as the
+        README asks), the VCL, the nginx site, a certificate and Varnish's secret."""
+        self.paths["/srv/scraper/_posts"].mkdir(parents=True)
+        values = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url, **environment}
+        lines = []
+        for line in self.render((DEPLOY / "finews.env").read_text()).splitlines():
+            name = line.split("=", 1)[0]
+            lines.append(f"{name}={values.pop(name)}" if name in values else line)
+        self.paths["/etc/finews/finews.env"].write_text("\n".join(lines + [f"{k}={v}" for k, v in values.items()]))
+        vcl = self.paths["/srv/finews/deploy/varnish/finews.vcl"]
+        vcl.write_text(self.render((DEPLOY / "varnish" / "finews.vcl").read_text()))
+        vcl.chmod(0o644)
+        self.paths["/etc/varnish/secret"].write_text(secrets.token_hex(16))
+        subprocess.run(
+            [required("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={SITE}",
+             "-addext", f"subjectAltName=DNS:{SITE}", "-keyout", str(self.paths[f"/etc/letsencrypt/live/{SITE}/privkey.pem"]),
+             "-out", str(self.certificate)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    @property
+    def certificate(self):
+        return self.paths[f"/etc/letsencrypt/live/{SITE}/fullchain.pem"]
+
+    def environment(self):
+        """The environment systemd gives the units: the environment file's, and a PATH."""
+        environment = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+        for line in self.paths["/etc/finews/finews.env"].read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, value = line.split("=", 1)
+                environment[name] = value
+        return environment
+
+    def unit_command(self, unit):
+        path = DEPLOY / "systemd" / unit
+        command = shlex.split(self.render(unit_setting(path, "ExecStart")))
+        return command, self.render(unit_setting(path, "WorkingDirectory"))
+
+    def varnish_command(self, workdir):
+        command = shlex.split(
+            self.render(unit_setting(DEPLOY / "varnish" / "varnish.service.d" / "finews.conf", "ExecStart"))
+        )
+        if os.geteuid() != 0:  # the jail's user switch needs root
+            at = command.index("-j")
+            del command[at : at + 2]
+        return [*command, "-n", str(workdir)]
+
+    def nginx_configuration(self, site_conf, name="nginx"):
+        """A main nginx.conf around ``site_conf`` (the text of a site file), with its own pid and temp files."""
+        folder = self.folder / name
+        folder.mkdir(exist_ok=True)
+        (folder / "site.conf").write_text(site_conf)
+        temp = "\n".join(
+            f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        main = folder / "nginx.conf"
+        main.write_text(
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"worker_processes 1;\ndaemon off;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
+            + f"events {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n{temp}\n    include {folder / 'site.conf'};\n}}\n"
+        )
+        return main, folder / "error.log"
+
+
+@contextlib.contextmanager
+def running(command, name, cwd=None, environment=None, ready=None):
+    """``command`` running while the block runs; ``ready()`` is awaited (a URL to poll, or a port)."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        if isinstance(ready, str):
+            wait_until_answering(ready, process, name)
+        elif isinstance(ready, int):
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", ready), timeout=1).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not start: {process.stderr.read().decode()[-2000:]}") from None
+                    time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def database_for_the_host(role):
+    """Run the README's role and database commands for ``role``; its URL, and a function that drops both."""
+    steps = production_steps()
+    role_steps = [step for step in steps if re.match(r"runuser -u postgres -- create(user|db)\b", step)]
+    assert role_steps == [
+        "runuser -u postgres -- createuser finews",
+        "runuser -u postgres -- createdb --owner finews finews",
+    ]
+    admin = settings.DATABASES["default"]
+    url_of = f"postgres://{{user}}@{admin['HOST'] or '127.0.0.1'}:{admin['PORT'] or 5432}/{{database}}"
+    as_postgres = os.geteuid() == 0 and shutil.which("runuser") and _has_user("postgres")
+
+    def run(command):
+        if as_postgres:  # as written, with this test's name for the role
+            command = command.replace("finews", role)
+            subprocess.run(shlex.split(command), check=True, capture_output=True)
+        else:
+            sql = f"CREATE ROLE {role} LOGIN" if "createuser" in command else f"CREATE DATABASE {role} OWNER {role}"
+            subprocess.run(["psql", url_of.format(user=admin["USER"], database="postgres"), "-c", sql], check=True)
+
+    for step in role_steps:
+        run(step)
+
+    def drop():
+        admin_url = url_of.format(user=admin["USER"], database="postgres")
+        for sql in (f"DROP DATABASE IF EXISTS {role} WITH (FORCE)", f"DROP ROLE IF EXISTS {role}"):
+            subprocess.run(["psql", admin_url, "-c", sql], capture_output=True)
+
+    return url_of.format(user=role, database=role), drop
+
+
+def _has_user(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+class Stack:
+    """The host, running: gunicorn, the watcher, Varnish and nginx from deploy/'s files."""
+
+    def __init__(self, host):
+        self.host = host
+
+    def request(self, method, path, port, source=READER, headers=None, body=None, tls=False, chunked=False):
+        """A request to 127.0.0.1:``port`` sent from ``source``: (status, headers, body text)."""
+        if tls:
+            context = ssl.create_default_context(cafile=str(self.host.certificate))
+            context.check_hostname = False  # the certificate names the site; the test connects to 127.0.0.1
+            connection = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=20, context=context, source_address=(source, 0)
+            )
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=(source, 0))
+        try:
+            headers = {"Host": SITE, **(headers or {})}
+            if chunked:
+                connection.request(
+                    method, path, body=iter([body[:1000], body[1000:]]), headers=headers, encode_chunked=True
+                )
+            else:
+                connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.headers, response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+
+    def through_nginx(self, method, path, **options):
+        return self.request(method, path, self.host.ports[443], tls=True, **options)
+
+    def manage(self, *args, **extra_environment):
+        """deploy/manage, as the README runs it, with this host's environment file."""
+        environment = {
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+            },
+            "FINEWS_ENV": str(self.host.paths["/etc/finews/finews.env"]),
+            **extra_environment,
+        }
+        return subprocess.run(
+            ["bash", "deploy/manage", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
+        )
+
+    def shows_within(self, path, text, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            status, _, body = self.through_nginx("GET", path)
+            if status == 200 and text in body:
+                return True
+            time.sleep(0.2)
+        return False
+
+
+@contextlib.contextmanager
+def host_folder():
+    """A folder for a Host, which Varnish's compiler (Debian's vcache user) can read: pytest's own
+    temporary folders are private to their user."""
+    folder = Path(tempfile.mkdtemp(prefix="finews-host-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    nginx = required("nginx")
+    required("varnishd")
+    with host_folder() as folder:
+        yield from _running_stack(nginx, Host(folder))
+
+
+def _running_stack(nginx, host):
+    database_url, drop_database = database_for_the_host(f"finews_deploy_{os.getpid()}")
+    try:
+        host.write_files(
+            database_url,
+            REDIS_URL=redis.worker_url(),
+            TRUSTED_PROXIES=f"127.0.0.1,::1,{BALANCER}",  # the third layout's balancer, named as the README says
+        )
+        subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
+        stack = Stack(host)
+        # The README's "runuser -u finews -- bash /srv/finews/deploy/install", as this user.
+        assert "runuser -u finews -- bash /srv/finews/deploy/install" in production_steps()
+        installed = subprocess.run(
+            ["bash", "deploy/install"],
+            cwd=BASE_DIR,
+            env={
+                **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}},
+                "FINEWS_ENV": str(host.paths["/etc/finews/finews.env"]),
+            },
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        for post in (BASE_DIR / "sample_posts" / "_posts").iterdir():
+            shutil.copy(post, host.paths["/srv/scraper/_posts"])
+        environment = host.environment()
+        web, web_folder = host.unit_command("finews-web.service")
+        watcher, watcher_folder = host.unit_command("finews-import.service")
+        varnish_workdir = host.folder / "varnish"
+        site_conf = host.render((DEPLOY / "nginx" / "finews.conf").read_text())
+        main_conf, error_log = host.nginx_configuration(site_conf)
+        with (
+            running(web, "gunicorn", web_folder, environment, ready=f"http://127.0.0.1:{host.ports[8000]}"),
+            running(watcher, "the import watcher", watcher_folder, environment),
+            running(host.varnish_command(varnish_workdir), "varnishd", ready=f"http://127.0.0.1:{host.ports[6081]}"),
+            running([nginx, "-c", str(main_conf), "-e", str(error_log)], "nginx", ready=host.ports[443]),
+        ):
+            stack.varnish_workdir, stack.nginx = varnish_workdir, nginx
+            assert stack.shows_within("/", SAMPLE_TITLE, seconds=60), "the watcher imported the scraper's posts"
+            yield stack
+    finally:
+        drop_database()
+
+
+class TestDeployFiles:
+    """Each file of deploy/ passes its own tool's check, as this host has it."""
+
+    @pytest.fixture
+    def host(self):
+        with host_folder() as folder:
+            host = Host(folder)
+            host.write_files("postgres:///finews")
+            yield host
+
+    def test_the_nginx_site(self, host):
+        main, error_log = host.nginx_configuration(host.render((DEPLOY / "nginx" / "finews.conf").read_text()))
+        result = subprocess.run(
+            [required("nginx"), "-t", "-c", str(main), "-e", str(error_log)], capture_output=True, text=True
+        )
+        assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+
+    def test_the_vcl(self, host):
+        vcl = host.paths["/srv/finews/deploy/varnish/finews.vcl"]
+        result = subprocess.run(
+            [required("varnishd"), "-C", "-f", str(vcl), "-n", str(host.folder / "varnish")],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+
+    def test_the_systemd_units(self, host):
+        folder = host.folder / "units"
+        folder.mkdir()
+        for unit in (DEPLOY / "systemd").iterdir():
+            (folder / unit.name).write_text(host.render(unit.read_text()))
+        drop_in = host.render((DEPLOY / "varnish" / "varnish.service.d" / "finews.conf").read_text())
+        assert "ExecStart=\nExecStart=/usr/sbin/varnishd" in drop_in
+        units = sorted(str(path) for path in folder.iterdir())
+        result = subprocess.run(
+            [required("systemd-analyze"), "verify", "--man=no", *units], capture_output=True, text=True, cwd=folder
+        )
+        # systemd-analyze exits 0 on unknown keys and bad values, and says so: nothing may be said.
+        assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+
+    def test_the_readme_names_what_deploy_holds(self):
+        steps = "\n".join(production_steps())
+        for named in re.findall(r"/srv/finews/(deploy/[\w./-]+)", steps):
+            assert (BASE_DIR / named.rstrip("*").rstrip("/")).exists(), named
+        (enable,) = [step for step in production_steps() if step.startswith("systemctl enable --now")]
+        started = set(enable.split()[3:])
+        installed = {
+            path.name.removesuffix(".service")
+            for path in (DEPLOY / "systemd").iterdir()
+            if "[Install]" in path.read_text()
+        }
+        assert started == installed
+        web = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-web.service", "ExecStart"))
+        assert web[web.index("--bind") + 1] == documented_scrape_target()
+
+
+def test_pages_come_through_nginx_and_varnish(stack):
+    status, headers, body = stack.through_nginx("GET", "/")
+    assert status == 200 and SAMPLE_TITLE in body
+    assert stack.through_nginx("GET", "/")[1]["X-Cache"] == "HIT"
+    status, headers, _ = stack.request("GET", "/category/", stack.host.ports[80])
+    assert status == 301 and headers["Location"] == f"https://{SITE}/category/"
+
+
+def test_varnish_s_probe_finds_finews_healthy(stack):
+    """The probe names 127.0.0.1 as its Host, which ALLOWED_HOSTS does not hold: it was answered 400."""
+    time.sleep(5)  # the probe's window: three probes, two seconds apart
+    listing = subprocess.run(
+        [shutil.which("varnishadm") or "/usr/bin/varnishadm", "-n", str(stack.varnish_workdir), "backend.list", "-p"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "healthy" in listing.lower() and "sick" not in listing.lower(), listing
+    assert stack.through_nginx("GET", "/archive/")[0] == 200
+
+
+def test_metrics_are_refused_to_a_reader_through_every_hop(stack):
+    ports = stack.host.ports
+    assert stack.through_nginx("GET", "/metrics")[0] == 404
+    assert stack.through_nginx("GET", "/metrics", headers={"X-Forwarded-For": "127.0.0.1"})[0] == 404
+    assert stack.request("GET", "/metrics", ports[6081])[0] == 404  # Varnish, were it reachable
+    assert stack.request("GET", "/metrics", ports[8000])[0] == 404  # gunicorn, were it reachable
+    # From this host itself, through every hop: allowed.
+    assert stack.through_nginx("GET", "/metrics", source="127.0.0.1")[0] == 200
+
+
+def test_the_documented_scrape_target_answers(stack):
+    target = documented_scrape_target()
+    address, port = target.rsplit(":", 1)
+    status, _, body = stack.request("GET", "/metrics", stack.host.port(port), source=address, headers={"Host": target})
+    assert status == 200
+    published = re.search(r"^finews_articles_published (\S+)$", body, re.MULTILINE)
+    assert published and float(published[1]) > 0
+
+
+def test_login_throttling_tells_readers_apart_through_every_hop(stack):
+    created = stack.manage(
+        "createsuperuser", "--no-input", "--username", "chief", "--email", "chief@example.com",
+        DJANGO_SUPERUSER_PASSWORD="the-right-passphrase-9",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+    def log_in(source, password):
+        status, headers, page = stack.through_nginx("GET", "/admin/login/", source=source)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        cookie = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"])[1]
+        form = urllib.parse.urlencode({"username": "chief", "password": password, "csrfmiddlewaretoken": token})
+        return stack.through_nginx(
+            "POST",
+            "/admin/login/?next=/admin/",
+            source=source,
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={cookie}",
+                "Referer": f"https://{SITE}/admin/login/",
+            },
+        )[0]
+
+    # Five wrong passwords for a user from one address lock that login (AXES_FAILURE_LIMIT).
+    assert [log_in(READER, "wrong") for _ in range(5)] == [200, 200, 200, 200, 429]
+    assert log_in(READER, "the-right-passphrase-9") == 429
+    assert log_in(OTHER_READER, "the-right-passphrase-9") == 302
+
+
+def test_a_post_the_scraper_writes_shows_through_every_hop(stack):
+    folder = stack.host.paths["/srv/scraper/_posts"]
+    (folder / "2026-11-30-NWDEPLOY1.md").write_text(post_text(title='"部署测试：新到的消息"'), encoding="utf-8")
+    assert stack.shows_within("/", "部署测试：新到的消息", seconds=15)
+
+
+def test_a_chunked_push_is_read_whole_by_gunicorn_and_through_nginx(stack):
+    created = stack.manage("ingest_token", "create", "deploy-scraper")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().splitlines()[-1]
+    # Straight to gunicorn (as a proxy would hand it on, after TLS), and through nginx and Varnish.
+    for number, (port, tls) in enumerate([(stack.host.ports[8000], False), (stack.host.ports[443], True)]):
+        info_code = f"NWCHUNK{number}"
+        body = post_text(title=f'"分块推送的消息{number}"', body="<p>" + "正文" * 2000 + "</p>").encode()
+        status, _, answer = stack.request(
+            "POST",
+            f"/api/v1/posts/?name=2026-11-30-{info_code}.md",
+            port,
+            tls=tls,
+            body=body,
+            chunked=True,
+            headers={
+                "Authorization": f"Bearer {secret}",
+                "Content-Type": "application/octet-stream",
+                "X-Forwarded-Proto": "https",
+            },
+        )
+        assert status == 201 and json.loads(answer)["info_code"] == info_code, answer
+    assert stack.shows_within("/", "分块推送的消息1", seconds=5)
+
+
+def test_nginx_straight_to_gunicorn(stack):
+    """The first layout: the same nginx site with gunicorn as its upstream, no Varnish."""
+    site_conf = (
+        (DEPLOY / "nginx" / "finews.conf").read_text().replace("server 127.0.0.1:6081;", "server 127.0.0.1:8000;")
+    )
+    other = Host(stack.host.folder)  # ports of its own for nginx; the running host's gunicorn and certificate
+    other.paths, other.ports[8000] = stack.host.paths, stack.host.ports[8000]
+    main, error_log = other.nginx_configuration(other.render(site_conf), name="nginx-straight")
+    with running([stack.nginx, "-c", str(main), "-e", str(error_log)], "nginx", ready=other.ports[443]):
+        direct = Stack(stack.host)
+        assert direct.request("GET", "/", other.ports[443], tls=True)[0] == 200
+        assert direct.request("GET", "/metrics", other.ports[443], tls=True)[0] == 404
+        assert direct.request("GET", "/metrics", other.ports[443], tls=True, source="127.0.0.1")[0] == 200
+
+
+def test_a_load_balancer_in_front(stack):
+    """The third layout: a balancer (here nginx on 127.0.0.2) in front of the site's nginx, named in
+    TRUSTED_PROXIES: readers keep their own addresses through four hops."""
+    port = free_port()
+    balancer_conf = (
+        f"server {{\n    listen {BALANCER}:{port};\n    location / {{\n"
+        f"        proxy_pass https://127.0.0.1:{stack.host.ports[443]};\n        proxy_bind {BALANCER};\n"
+        "        proxy_set_header Host $host;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "    }\n}\n"
+    )
+    main, error_log = stack.host.nginx_configuration(balancer_conf, name="balancer")
+    with running([stack.nginx, "-c", str(main), "-e", str(error_log)], "the balancer"):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((BALANCER, port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, error_log.read_text()
+                time.sleep(0.05)
+
+        def get(path, source):
+            connection = http.client.HTTPConnection(BALANCER, port, timeout=20, source_address=(source, 0))
+            try:
+                connection.request("GET", path, headers={"Host": SITE})
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        assert get("/", READER) == 200
+        assert get("/metrics", READER) == 404
+        assert get("/metrics", "127.0.0.1") == 200

@@ -1,0 +1,59 @@
+"""The README's recipes for people, run as written."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
+)
+
+
+def readme_section(title):
+    text = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_editors_shell_recipe_creates_an_editor_who_can_log_in(tmp_path):
+    (recipe,) = re.findall(r"```sh\n(.*?)```", readme_section("Editors"), re.DOTALL)
+    environment = {
+        **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
+        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=environment, check=True)
+
+    # changepassword asks twice; in its own session it has no terminal, so it reads the answers from stdin.
+    result = subprocess.run(
+        ["bash", "-e", "-c", recipe],
+        cwd=BASE_DIR,
+        env=environment,
+        input="xiaowang-passphrase-2026\nxiaowang-passphrase-2026\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    check = (
+        "from django.contrib.auth import authenticate; from django.test import RequestFactory;"
+        "user = authenticate(RequestFactory().post('/admin/login/'), username='xiaowang',"
+        " password='xiaowang-passphrase-2026');"
+        "print(user.is_staff, [g.name for g in user.groups.all()], user.has_perm('articles.publish_article'))"
+    )
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", check],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.stdout.strip().splitlines()[-1] == "True ['编辑'] True", checked.stderr
