@@ -782,8 +782,8 @@ class SilentServer:
 
     def close(self):
         self.socket.close()
-        for connection in self.held:
-            connection.close()
+        for held in self.held:
+            held.close()
 
 
 class TestRedisOutage:
