@@ -344,7 +344,8 @@ def test_a_dead_varnish_never_breaks_an_import(site, tmp_path):
 
 def test_a_varnish_that_never_answers_holds_no_import(site, tmp_path):
     """Three tries of 2 s for each post used to add 6 s to every imported post; the purge sender
-    holds none, and the exiting import waits FRONT_CACHE_EXIT_WAIT_SECONDS at most, saying so."""
+    holds none, and the exiting import waits FRONT_CACHE_EXIT_WAIT_SECONDS at most, saying so (the
+    run would time out if it waited for a purge)."""
     for number in range(3):
         new_post(tmp_path, f"NW20261126000000020{number}", f"前端缓存不应答第{number}条")
     with socket.socket() as silent:  # takes connections, never answers
@@ -353,20 +354,17 @@ def test_a_varnish_that_never_answers_holds_no_import(site, tmp_path):
         environment = {
             **site.environment,
             "FRONT_CACHE_URLS": f"http://127.0.0.1:{silent.getsockname()[1]}",
-            "FRONT_CACHE_TIMEOUT_SECONDS": "20",
+            # A purge waited for would hold the import ten minutes: past the run's own timeout.
+            "FRONT_CACHE_TIMEOUT_SECONDS": "600",
             "FRONT_CACHE_EXIT_WAIT_SECONDS": "1",
         }
-        started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "manage.py", "import_posts", str(tmp_path)],
-            cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120,
+            cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=180,
         )  # fmt: skip
-        took = time.monotonic() - started
 
     assert result.returncode == 0 and "3 created" in result.stdout, result.stderr
     assert "Front cache purge not sent before exit" in result.stdout
-    # One purge's timeout alone would be 20 s: the import did not wait for one.
-    assert took < 15, took
 
 
 # Last of the tests on the shared site: after it, that Varnish keeps nothing finews renders.
