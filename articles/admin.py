@@ -3,27 +3,27 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.core.cache import cache
-from django.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import In
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.admin import VersionAdmin
+from reversion.models import Version
 
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
-from .links import has_url
 from .models import (
     Article,
     Category,
     ImportProblem,
     ImportRun,
     IngestToken,
-    NotIndexed,
     StockReference,
     Tag,
     TaggedArticle,
@@ -147,10 +147,7 @@ class TagFilter(admin.SimpleListFilter):
             return queryset
         if not self.value().isdigit():
             raise IncorrectLookupParameters(f"no tag {self.value()!r}")
-        tagged = TaggedArticle.objects.filter(tag_id=int(self.value())).values("content_object_id")
-        # Not an index to start from: SQLite then walks the list's order and checks each article
-        # against the tag's, where starting from a tag of 400,000 articles meant sorting them all.
-        return queryset.filter(In(NotIndexed("id", output_field=models.BigIntegerField()), tagged))
+        return queryset.tagged_in_list_order(int(self.value()))
 
 
 class SourceFilter(admin.SimpleListFilter):
@@ -232,7 +229,7 @@ class ArticleAdmin(VersionAdmin):
         found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
         return queryset.filter(found), False
 
-    def get_readonly_fields(self, request, obj=None):
+    def _publishing_readonly_fields(self, request, obj):
         fields = list(super().get_readonly_fields(request, obj))
         if not self.has_publish_permission(request):
             # What publishing.save_article would refuse anyway, shown as text rather than as a field.
@@ -250,6 +247,32 @@ class ArticleAdmin(VersionAdmin):
             obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
         )
 
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """A version's page shows the article as it was (reversion's own preview, rolled back);
+        saving it restores that version through publishing.restore_version, which follows merged
+        tags and names the ones deleted since."""
+        if request.method != "POST":
+            return super().revision_view(request, object_id, version_id, extra_context)
+        version = get_object_or_404(Version, pk=version_id, object_id=unquote(object_id))
+        try:
+            article, warnings = publishing.restore_version(version, user=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return redirect(request.path)
+        for warning in warnings:
+            self.message_user(request, warning, messages.WARNING)
+        when = timezone.localtime(version.revision.date_created).strftime("%Y-%m-%d %H:%M")
+        self.message_user(request, f"已恢复到 {when} 的版本，可以在下面继续修改。", messages.SUCCESS)
+        return redirect("admin:articles_article_change", article.pk)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = self._publishing_readonly_fields(request, obj)
+        match = request.resolver_match
+        if match is not None and match.url_name == "articles_article_revision":
+            # Saving a version restores it as it was (revision_view): nothing typed there would be kept.
+            return [*fields, *(name for name in ArticleAdminForm.Meta.fields if name not in fields)]
+        return fields
+
     def save_related(self, request, form, formsets, change):
         """Tags and stocks were saved with the article, in its revision; only inlines would be left."""
         for formset in formsets:
@@ -262,8 +285,6 @@ class ArticleAdmin(VersionAdmin):
         publishing.delete_articles(queryset, user=request.user)
 
     def view_on_site(self, obj):
-        if not has_url(obj):
-            return None  # a code no URL can carry (written outside the admin): the editor can still fix it here
         url = obj.get_absolute_url()
         return url if Article.objects.published().filter(pk=obj.pk).exists() else f"{url}?preview=1"
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.db.models.signals import post_migrate
 
 
 class ArticlesConfig(AppConfig):
@@ -8,19 +8,8 @@ class ArticlesConfig(AppConfig):
     verbose_name = "新闻"
 
     def ready(self):
-        from .models import Article, StockReference
         from .roles import ensure_editor_group
         from .search import index_unindexed_articles
-        from .search import signals as search_signals
-
-        # The search index follows every write of the rows it copies, whoever makes it (the cache
-        # is told by articles/publishing.py, which knows what a change means to readers).
-        post_save.connect(search_signals.article_saved, sender=Article, dispatch_uid="search-article-saved")
-        post_delete.connect(search_signals.article_deleted, sender=Article, dispatch_uid="search-article-deleted")
-        m2m_changed.connect(
-            search_signals.article_stocks_changed, sender=Article.stocks.through, dispatch_uid="search-stocks"
-        )
-        post_save.connect(search_signals.stock_saved, sender=StockReference, dispatch_uid="search-stock-saved")
 
         # After auth has created this app's permissions (its receiver is connected first).
         post_migrate.connect(ensure_editor_group, sender=self, dispatch_uid="articles.ensure_editor_group")

@@ -6,7 +6,8 @@ import reversion
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.lookups import Exact, LessThanOrEqual
+from django.db.models import Q
+from django.db.models.lookups import Exact, In, LessThanOrEqual
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -15,6 +16,7 @@ from taggit.models import TagBase, TaggedItemBase
 from .images import validate_cover_image
 from .slugs import pinyin_slug, unique_slug
 from .validators import (
+    CODE_CHARACTERS,
     MAX_INFO_CODE_LENGTH,
     MAX_STOCK_CODE_LENGTH,
     validate_info_code,
@@ -24,6 +26,14 @@ from .validators import (
 )
 
 DEFAULT_CATEGORY_NAME = "未分类"
+# What the slug converter of the URLs takes (django.urls.converters.SlugConverter).
+URL_SLUG_REGEX = r"^[-a-zA-Z0-9_]+\Z"
+
+
+def url_code(code, max_length):
+    """The database's rule for a code a URL carries as it is (validators.is_url_code), so that no
+    stored row, however written, lacks a URL: a list showing it would fail as a whole."""
+    return Q(**{f"{code}__regex": rf"^[{CODE_CHARACTERS}]{{1,{max_length}}}\Z"}) & ~Q(**{f"{code}__in": [".", ".."]})
 
 
 def remembered_reverse(viewname, **kwargs):
@@ -62,6 +72,9 @@ class Category(models.Model):
         verbose_name = "分类"
         verbose_name_plural = "分类"
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(slug__regex=URL_SLUG_REGEX), name="category_slug_in_urls"),
+        ]
 
     def __str__(self):
         return self.display_name
@@ -89,6 +102,9 @@ class Tag(TagBase):
         verbose_name = "标签"
         verbose_name_plural = "标签"
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(slug__regex=URL_SLUG_REGEX), name="tag_slug_in_urls"),
+        ]
 
     def slugify(self, tag, i=None):
         slug = pinyin_slug(tag, max_length=90)
@@ -96,6 +112,24 @@ class Tag(TagBase):
 
     def get_absolute_url(self):
         return remembered_reverse("articles:tag", slug=self.slug)
+
+
+class RetiredTag(models.Model):
+    """A tag merged into another or deleted (publishing.merge_tags, delete_topics): restoring a
+    version that had it gives the tag it became, or names it as gone (publishing.restore_version).
+    A renamed tag keeps its id, so a restore gives it under its new name."""
+
+    tag_id = models.BigIntegerField("原标签编号", unique=True)
+    name = models.CharField("名称", max_length=100)
+    merged_into_id = models.BigIntegerField("并入的标签编号", null=True, blank=True)
+    retired_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "已合并或删除的标签"
+        verbose_name_plural = "已合并或删除的标签"
+
+    def __str__(self):
+        return self.name
 
 
 @reversion.register()
@@ -156,6 +190,10 @@ class StockReference(models.Model):
         ordering = ["market", "code"]
         constraints = [
             models.UniqueConstraint(fields=["code", "market"], name="unique_stock_code_market"),
+            models.CheckConstraint(
+                condition=url_code(code="code", max_length=MAX_STOCK_CODE_LENGTH), name="stock_code_in_urls"
+            ),
+            models.CheckConstraint(condition=Q(market__in=Market.values), name="stock_market_known"),
         ]
 
     def __str__(self):
@@ -189,15 +227,26 @@ class NotIndexed(models.Func):
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self, by_status_index=True):
-        """What the public may see: the one definition used by every page, feed and sitemap.
+    def published(self):
+        """What the public may see: the one definition used by every page, feed and sitemap."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
-        ``by_status_index=False`` keeps the status out of SQLite's index choice too, for queries
-        that must be driven by something else (a short list of ids: see listed()).
+    def published_bounded_elsewhere(self, by_status_index=True):
+        """published(), for the lists that bound the date themselves (an archive's day, an
+        article's neighbours, related news): "<= now" is kept out of SQLite's index choice.
+
+        ``by_status_index=False`` keeps the status out of it too, for queries that must be driven
+        by something else (a short list of ids: see listed()).
         """
         shown = NotIndexed("published_at", output_field=models.DateTimeField())
         status = models.F("status") if by_status_index else NotIndexed("status", output_field=models.CharField())
         return self.filter(LessThanOrEqual(shown, timezone.now()), Exact(status, Article.Status.PUBLISHED))
+
+    def tagged_in_list_order(self, tag_id):
+        """Those with the tag ``tag_id``, read in the list's order and each checked for the tag:
+        starting from a tag of 400,000 articles would sort them all (the admin's 标签 filter)."""
+        tagged = TaggedArticle.objects.filter(tag_id=tag_id).values("content_object_id")
+        return self.filter(In(NotIndexed("id", output_field=models.BigIntegerField()), tagged))
 
     def listed(self, among=None):
         """Public articles with what a list item shows (title, time, category, summary, and for the
@@ -207,7 +256,7 @@ class ArticleQuerySet(models.QuerySet):
         read by their keys and sorted, newest first, in terms no index serves: otherwise SQLite
         walks the date index to save the sort, checking each article against the list.
         """
-        articles = self.published(by_status_index=among is None)
+        articles = self.published_bounded_elsewhere(by_status_index=among is None)
         if among is not None:
             newest_first = [
                 NotIndexed(field, output_field=output).desc()
@@ -331,6 +380,13 @@ class Article(models.Model):
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
         permissions = [("publish_article", "可以发布和撤回文章")]
+        constraints = [
+            models.CheckConstraint(
+                condition=url_code(code="info_code", max_length=MAX_INFO_CODE_LENGTH), name="article_info_code_in_urls"
+            ),
+            # Blank: the article's page is /news/<info code>/.
+            models.CheckConstraint(condition=Q(slug="") | Q(slug__regex=URL_SLUG_REGEX), name="article_slug_in_urls"),
+        ]
         indexes = [
             # Public lists: published articles, newest first, of the site or of one category.
             models.Index(fields=["status", "-published_at", "-id"], name="article_public_order"),

@@ -2,20 +2,30 @@
 
 Each function validates (the model's rules), checks the user's permissions (``user=None`` is the
 system itself: the import and management commands), writes inside one transaction and, for
-articles, one revision that holds the article with its tags and stocks, and tells the cache once
-the transaction commits. Callers stay thin: a ModelAdmin or a command only gathers its input.
+articles, one revision that holds the article with its tags and stocks, and the search index's
+rows in that same transaction (what is committed is searchable). It names the surrogate keys the
+change affects (caching.content_changed), flushed once per transaction after it commits. Callers
+stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishing.py proves by
+``git grep`` that no other module writes a content model.
+
+Functions: save_article, set_status, join_story, split_stories, delete_articles, restore_version,
+merge_tags, save_topic, delete_topics, stock_references; check_unchanged_since and may_publish
+for the admin's forms.
 """
 
 import dataclasses
 
 import reversion
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from . import search
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
-from .models import Article, Tag, TaggedArticle
+from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
 from .sanitize import sanitize_html
 from .validators import validate_plain_text
 
@@ -70,6 +80,8 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         stock_ids = (
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
+        known = stocks is not None and all(isinstance(stock, StockReference) for stock in stocks)
+        search.index_article(article, stocks if known else article.stocks.all())
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
 
@@ -110,15 +122,22 @@ def _ids(states, field):
 
 
 def set_status(articles, status, *, user=None, comment=""):
-    """Publish or withdraw ``articles`` (a queryset), each saved as an edit; returns how many changed."""
+    """Publish or withdraw ``articles`` (a queryset), each saved as an edit; returns how many changed.
+
+    Raises PermissionDenied without the change and publish permissions, and ValidationError, writing
+    nothing, when an article is not valid as it is stored (a row from before a rule): the editor
+    fixes it in its form first.
+    """
+    _require(user, "articles.change_article")
     if not may_publish(user):
         raise PermissionDenied(NO_PUBLISH_PERMISSION)
     with transaction.atomic(), _revision():
-        changed = list(articles.exclude(status=status))
+        changed = list(articles.exclude(status=status).select_for_update())
         before = keys.stored_states(article.pk for article in changed)
         for article in changed:
             article.status = status
             article.edited_since_import = True
+            _validated(article)
             article.save()
             reversion.add_to_revision(article)
         _describe_revision(user, comment)
@@ -130,14 +149,20 @@ def set_status(articles, status, *, user=None, comment=""):
 
 
 def join_story(article, lead, *, user=None):
-    """Make ``article`` (and any copies it had) a copy of the story that ``lead`` leads."""
+    """Make ``article`` (and any copies it had) a copy of the story that ``lead`` leads.
+
+    Raises PermissionDenied, or ValidationError (writing nothing) when ``lead`` is the article
+    itself or a copy of another story.
+    """
     _require(user, "articles.change_article")
+    if lead.pk == article.pk or lead.story_id is not None:
+        raise ValidationError({"story": "只能并入一篇本身不是副本的其他文章。"})
     with transaction.atomic(), _revision():
         joining = [*article.copies.all(), article]
         before = keys.stored_states(copy.pk for copy in joining)
         for copy in joining:
             copy.story = lead
-            copy.full_clean(validate_unique=False, validate_constraints=False)
+            _validated(copy)
             copy.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(copy)
         _describe_revision(user, f"并入“{lead.title}”（同一新闻）")
@@ -157,6 +182,7 @@ def split_stories(articles, *, user=None):
         before = keys.stored_states(article.pk for article in changed)
         for article in changed:
             article.story = None
+            _validated(article)
             article.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(article)
         _describe_revision(user, "拆分同一新闻")
@@ -165,11 +191,70 @@ def split_stories(articles, *, user=None):
 
 
 def delete_articles(articles, *, user=None):
+    """Delete ``articles`` (a queryset), and their search index rows; raises PermissionDenied."""
     _require(user, "articles.delete_article")
     with transaction.atomic():
         before = keys.stored_states(articles.values_list("pk", flat=True))
         articles.delete()
+        search.remove_articles(state.pk for state in before)
         content_changed(keys.article_change(before))
+
+
+def restore_version(version, *, user=None):
+    """Make the article of ``version`` (a reversion Version of an Article) what it was then, with
+    its tags and stocks, as one new revision; returns (article, warnings).
+
+    The state before is read before anything is written, so the lists of a tag the restore takes
+    away are purged too. A tag merged since (银杭 into 银行) is restored as the tag it became
+    (RetiredTag); a tag or stock deleted since cannot be, and ``warnings`` (in Chinese, for the
+    editor) name it. Raises PermissionDenied as save_article does, and ValidationError when the
+    version's category no longer exists.
+    """
+    fields = version.field_dict
+    article = Article.objects.get(pk=version.object_id)
+    category_id = fields["category_id"]
+    if not Category.objects.filter(pk=category_id).exists():
+        raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})
+    for field in Article._meta.concrete_fields:
+        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at"):
+            setattr(article, field.attname, fields[field.attname])
+    tags, warnings = _tags_of(version)
+    stock_ids = set(fields.get("stocks", ()))
+    stocks = list(StockReference.objects.filter(pk__in=stock_ids))
+    if len(stocks) < len(stock_ids):
+        warnings.append(f"这个版本提到的 {len(stock_ids) - len(stocks)} 只股票已被删除，未能恢复。")
+    when = timezone.localtime(version.revision.date_created).strftime("%Y-%m-%d %H:%M")
+    save_article(article, user=user, tags=tags, stocks=stocks, comment=f"恢复到 {when} 的版本")
+    return article, warnings
+
+
+def _tags_of(version):
+    """The Tags an article had in ``version``, each merged one as the tag it became; and a warning
+    naming those deleted since."""
+    tagged = ContentType.objects.get_for_model(TaggedArticle)
+    tag_ids = [
+        item.field_dict["tag_id"]
+        for item in version.revision.version_set.filter(content_type=tagged)
+        if item.field_dict["content_object_id"] == int(version.object_id)
+    ]
+    existing = Tag.objects.in_bulk(tag_ids)
+    retired = {row.tag_id: row for row in RetiredTag.objects.all()} if len(existing) < len(tag_ids) else {}
+    tags, deleted = [], []
+    for tag_id in tag_ids:
+        names = []
+        while tag_id not in existing and tag_id in retired and tag_id not in names:
+            names.append(tag_id)
+            row = retired[tag_id]
+            if row.merged_into_id is None:
+                break
+            tag_id = row.merged_into_id
+            existing.update(Tag.objects.in_bulk([tag_id]))
+        if tag_id in existing:
+            tags.append(existing[tag_id])
+        else:
+            deleted.append(retired[names[0]].name if names else f"编号 {tag_id}")
+    warnings = [f"这个版本的标签“{'”“'.join(deleted)}”已被删除，未能恢复。"] if deleted else []
+    return list(dict.fromkeys(tags)), warnings
 
 
 def merge_tags(kept, merged, *, user=None):
@@ -192,11 +277,13 @@ def merge_tags(kept, merged, *, user=None):
         TaggedArticle.objects.bulk_create(
             [TaggedArticle(tag=kept, content_object_id=article_id) for article_id in article_ids - already_tagged]
         )
+        _retire(Tag.objects.filter(pk__in=merged_ids), into=kept)
         Tag.objects.filter(pk__in=merged_ids).delete()
         # Pages showing a merged tag hold its key; an article near one now given the kept tag may
         # list it as related news.
         affected = {keys.tag(kept.pk), keys.tag_list(kept.pk), keys.SITE}
         affected.update(key for pk in merged_ids for key in (keys.tag(pk), keys.tag_list(pk)))
+        # Recorded with the kept tag (the revision follows tagged_items); each whole, so a save marks it edited.
         for article in Article.objects.filter(pk__in=article_ids).iterator():
             reversion.add_to_revision(article)
             affected.update(keys.entering_related(article.published_at, [kept.pk], []))
@@ -211,17 +298,73 @@ def save_topic(topic, *, user=None):
     made_on_save = ["slug"] if hasattr(topic, "slug") and not topic.slug else []
     with transaction.atomic():
         topic.full_clean(exclude=made_on_save, validate_unique=False, validate_constraints=False)
+        is_new = topic.pk is None
         topic.save()
+        if isinstance(topic, StockReference) and not is_new:
+            # Its code and name are in the index text of the articles mentioning it.
+            search.index_articles(topic.articles.values_list("pk", flat=True))
         content_changed(keys.topic_change(topic))
     return topic
 
 
 def delete_topics(topics, *, user=None):
-    """Delete categories, tags or stocks (a queryset); a category that still has articles is protected."""
+    """Delete categories, tags or stocks (a queryset); a category that still has articles is protected.
+
+    A deleted tag is remembered (RetiredTag), so that a restore can name it; the articles of a
+    deleted stock leave its index text.
+    """
     _require(user, f"articles.delete_{topics.model._meta.model_name}")
     with transaction.atomic():
         content_changed(set().union(*(keys.topic_change(topic) for topic in topics)))
+        mentioning = []
+        if topics.model is Tag:
+            _retire(topics, into=None)
+        elif topics.model is StockReference:
+            mentioning = list(Article.objects.filter(stocks__in=topics).values_list("pk", flat=True).distinct())
         topics.delete()
+        search.index_articles(mentioning)
+
+
+def _retire(tags, into):
+    RetiredTag.objects.bulk_create(
+        [RetiredTag(tag_id=tag.pk, name=tag.name, merged_into_id=into and into.pk) for tag in tags],
+        update_conflicts=True,
+        unique_fields=["tag_id"],
+        update_fields=["name", "merged_into_id", "retired_at"],
+    )
+    # A tag merged into one of these follows it on.
+    RetiredTag.objects.filter(merged_into_id__in=[tag.pk for tag in tags]).update(merged_into_id=into and into.pk)
+
+
+def stock_references(mentions, *, user=None):
+    """The StockReference of each of ``mentions`` (objects with ``market``, ``code`` and ``name``),
+    created where missing, each validated as the admin's would be: {(market, code): stock}.
+
+    Raises ValidationError (writing nothing) for a mention no stock may be, PermissionDenied. A new
+    stock is on no page until an article mentioning it is saved (save_article purges its list).
+    """
+    wanted = Q()
+    for mention in mentions:
+        wanted |= Q(code=mention.code, market=mention.market)
+    known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)} if mentions else {}
+    missing = {
+        (mention.market, mention.code): StockReference(code=mention.code, market=mention.market, name=mention.name)
+        for mention in mentions
+        if (mention.market, mention.code) not in known
+    }
+    if missing:
+        _require(user, "articles.add_stockreference")
+        for stock in missing.values():
+            stock.full_clean(validate_unique=False, validate_constraints=False)
+        # Two imports may create one stock at once: the unique constraint keeps one, both read it.
+        StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
+        known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)}
+    return known
+
+
+def _validated(article):
+    """``article`` as the model's rules want it, or ValidationError (uniqueness is the database's)."""
+    article.full_clean(validate_unique=False, validate_constraints=False)
 
 
 def _require(user, permission):

@@ -31,6 +31,12 @@ from finews.testing import postgres, varnish  # noqa: E402
 from finews.testing.server import free_port, gunicorn  # noqa: E402
 from finews.testing.synthetic import write_posts  # noqa: E402
 
+# The invalidation rules the reading day compares (bench/rules.py configures the others).
+RULES = {
+    "precise": "surrogate keys",
+    "simpler-addresses": "simpler keys: an article's previous/next by its category's list, archive periods by `site`",
+    "everything": "the old rule: every change purges every page",
+}
 STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search", "replicas"]
 # The programs each step runs besides Python, and the Debian packages they come in.
 TOOLS = {
@@ -345,19 +351,25 @@ class Bench:
         database = self.workdir / f"front-cache-{count}.sqlite3"
         urls, _ = self.task(self.loaded_database(count), "urls")
         article = urls["article"]
-        for rule in ("precise", "everything"):
+        for rule in RULES:
             self.copy_database(self.loaded_database(count), database)
-            with self.behind_varnish(database, everything=rule == "everything") as (base_url, front_url):
+            with self.behind_varnish(database, rule) as (base_url, front_url):
                 if rule == "precise":
                     self.hot_page(base_url, front_url, article)
                     self.freshness(database, front_url)
                 self.reading_day(database, base_url, front_url, rule)
+        # The same day without Varnish: what the Redis page cache (pages kept per content version)
+        # gives a site that has no front cache.
+        self.copy_database(self.loaded_database(count), database)
+        with self.server(database, cache=True) as base_url:
+            self.reading_day(database, base_url, None, "precise")
 
     @contextlib.contextmanager
-    def behind_varnish(self, database, everything=False):
-        """gunicorn (Redis page cache) with Varnish in front, purged by finews; yields both URLs."""
+    def behind_varnish(self, database, rule="precise"):
+        """gunicorn (Redis page cache) with Varnish in front, purged by finews under ``rule``
+        (bench/rules.py); yields both URLs."""
         front_port = free_port()
-        extra = {"FRONT_CACHE_URLS": f"http://127.0.0.1:{front_port}", "INVALIDATE_EVERYTHING": str(everything)}
+        extra = {"FRONT_CACHE_URLS": f"http://127.0.0.1:{front_port}", "BENCH_RULE": rule}
         with (
             self.server(database, cache=True, **extra) as base_url,
             varnish.varnish(base_url, memory="3g", port=front_port) as front_url,
@@ -465,7 +477,9 @@ class Bench:
         )
 
     def reading_day(self, database, base_url, front_url, rule):
-        """Zipf reads through Varnish while a new post is imported every 5 s."""
+        """Zipf reads through Varnish (straight to gunicorn when ``front_url`` is None) while a new
+        post is imported every 5 s."""
+        through = front_url or base_url
         seconds = self.sizes["day_seconds"]
         paths = self.workdir / "reading-day.txt"
         drawn, _ = self.task(database, "reading_day", paths, self.sizes["day_samples"])
@@ -479,14 +493,14 @@ class Bench:
             "  return wrk.format(nil, paths[(offset + counter) % #paths + 1])\nend\n"
         )
         # A day's steady state: the cache has seen these readers' pages before the measured minute.
-        self.warm(front_url, set(paths.read_text(encoding="utf-8").split()))
+        self.warm(through, set(paths.read_text(encoding="utf-8").split()))
         folder = self.workdir / "reading-day-posts"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
-        environment = self.environment(database, **self.cache_environment(FRONT_CACHE_URLS=front_url))
-        if rule == "everything":
-            environment["INVALIDATE_EVERYTHING"] = "true"
-        before, django_before = varnish.statistics(front_url), self.page_cache_counts(base_url)
+        fronts = {"FRONT_CACHE_URLS": front_url} if front_url else {}
+        environment = self.environment(database, **self.cache_environment(BENCH_RULE=rule, **fronts))
+        statistics = (lambda: varnish.statistics(front_url)) if front_url else dict
+        before, django_before = statistics(), self.page_cache_counts(base_url)
         stop = threading.Event()
 
         def import_every_five_seconds():
@@ -501,24 +515,28 @@ class Bench:
 
         importer = threading.Thread(target=import_every_five_seconds)
         importer.start()
-        result = self.wrk(f"{front_url}/", seconds=seconds, script=script, headers=BROWSER_HEADERS)
+        result = self.wrk(f"{through}/", seconds=seconds, script=script, headers=BROWSER_HEADERS)
         stop.set()
         importer.join()
-        after, django_after = varnish.statistics(front_url), self.page_cache_counts(base_url)
-        hits = after["MAIN.cache_hit"] - before["MAIN.cache_hit"]
-        misses = after["MAIN.cache_miss"] - before["MAIN.cache_miss"]
-        ratio = hits / max(1, hits + misses)
+        after, django_after = statistics(), self.page_cache_counts(base_url)
         django = {result: django_after[result] - django_before.get(result, 0) for result in django_after}
         django_ratio = django.get("hit", 0) / max(1, django.get("hit", 0) + django.get("miss", 0))
-        label = "surrogate keys" if rule == "precise" else "the old rule: every change purges every page"
+        if front_url:
+            hits = after["MAIN.cache_hit"] - before["MAIN.cache_hit"]
+            misses = after["MAIN.cache_miss"] - before["MAIN.cache_miss"]
+            ratio = hits / max(1, hits + misses)
+        else:
+            ratio = django_ratio
+        where = f"through Varnish, {RULES[rule]}" if front_url else "without Varnish, the Redis page cache alone"
         self.add(
-            f"10. a reading day through Varnish, {label}: Zipf reads over {drawn['pages']:,} pages for {seconds} s, "
+            f"10. a reading day {where}: Zipf reads over {drawn['pages']:,} pages for {seconds} s, "
             f"a new post every 5 s",
-            f"Varnish hit ratio {ratio:.1%}, {result['rps']:,.0f} req/s, {result['errors']} errors",
+            f"{'Varnish' if front_url else 'page-cache'} hit ratio {ratio:.1%}, {result['rps']:,.0f} req/s, "
+            f"{result['errors']} errors",
             "—",
             "—",
-            "≥ 95 %, 0 errors" if rule == "precise" else "(comparison)",
-            ratio >= 0.95 and result["errors"] == 0 if rule == "precise" else result["errors"] == 0,
+            "≥ 95 %, 0 errors" if rule == "precise" and front_url else "(comparison)",
+            ratio >= 0.95 and result["errors"] == 0 if rule == "precise" and front_url else result["errors"] == 0,
             f"what reached Django: {int(django.get('hit', 0) + django.get('miss', 0)):,} pages, "
             f"page-cache hit ratio {django_ratio:.1%}",
         )

@@ -12,9 +12,13 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # The uncached runs (BENCH_CACHE=none) have no Redis; each task is one process.
 os.environ.setdefault("LOCAL_MEMORY_CACHE", "true")
 
+from bench import rules  # noqa: E402
 from finews.settings.production import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if os.environ.get("BENCH_CACHE") == "none":
     PAGE_CACHE_SECONDS = 0
+
+# What the reading day compares (bench/rules.py): finews's own keys unless BENCH_RULE says otherwise.
+rules.apply()

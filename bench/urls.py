@@ -1,6 +1,8 @@
 from django.http import HttpResponse
 from django.urls import include, path
 
+from bench import rules
+
 
 def constant(request):
     """The baseline: the smallest Django response, through the same middleware and server."""
@@ -11,3 +13,5 @@ urlpatterns = [
     path("bench/constant/", constant),
     path("", include("finews.urls")),
 ]
+
+rules.apply_to_views()

@@ -1,13 +1,12 @@
 """Django's Redis cache, failing open: while Redis cannot be reached, finews works without it.
 
-Everything finews keeps in the cache can be computed again (pages, stamps, counts, the content
-version), so an unreachable Redis must not answer every page with a 500 or stop an import half way:
+Everything finews keeps in the cache can be computed again (pages, counts, the content version),
+so an unreachable Redis must not answer every page with a 500 or stop an import half way:
 every read is a miss, every write is skipped, and incr() finds no counter (ValueError, as for a
-key Redis lost; articles.caching then announces without a number). After a failure Redis is not
+key Redis lost; articles.caching then purges without a number). After a failure Redis is not
 tried again for RETRY_AFTER_SECONDS, so that a Redis that hangs costs one timeout, not one per
-cache call. Pages stored before an outage may be stale after it, until their keys are announced
-again or they expire (PAGE_CACHE_SECONDS, s-maxage): an outage is logged at ERROR so that
-operators know.
+cache call. Pages stored before an outage may be stale after it, until the content version moves
+on again or they expire (PAGE_CACHE_SECONDS): an outage is logged at ERROR so that operators know.
 """
 
 import logging

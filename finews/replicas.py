@@ -47,7 +47,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 logger = logging.getLogger(__name__)
 
-# (announcement number, the primary's WAL position in bytes once that announcement was made)
+# (announcement number: the content version's, the primary's WAL position in bytes once it was made)
 HORIZON_KEY = "finews:replica-horizon"
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -208,10 +208,10 @@ class Reading:
 def _horizon():
     """(the last announcement, the primary's WAL position once it was made), as noted in the
     shared cache; noted now (one query on the primary) by the first request to see it."""
-    from articles.caching import ANNOUNCED_KEY
+    from articles.caching import NUMBER_KEY
 
-    read = cache.get_many([ANNOUNCED_KEY, HORIZON_KEY])
-    announced = read.get(ANNOUNCED_KEY) or 0
+    read = cache.get_many([NUMBER_KEY, HORIZON_KEY])
+    announced = read.get(NUMBER_KEY) or 0
     noted = read.get(HORIZON_KEY)
     if noted is not None and noted[0] == announced:
         return noted
@@ -237,9 +237,9 @@ def reading_replicas():
 
 
 def saw_announcement(number):
-    """Called where the caches read the announcement number (articles/caching): what a request
-    computes after seeing an announcement newer than its replica's data is kept under that
-    announcement, so the rest of the request reads the primary."""
+    """Called where the caches read the content version's number (articles/caching): what a request
+    computes after seeing a version newer than its replica's data is kept under that version, so
+    the rest of the request reads the primary."""
     reading = _reading.get()
     if reading is not None and reading.decided and reading.alias and number > reading.announced:
         reading.alias = None

@@ -170,14 +170,11 @@ class TestEditorWorkflow:
         first_version = Version.objects.get_for_object(article).order_by("pk").first()
         revision_url = f"/admin/articles/article/{article.pk}/history/{first_version.pk}/"
         revision_page = client.get(revision_url).content.decode()
-        assert 'value="央行宣布降准"' in revision_page
-        response = client.post(
-            revision_url,
-            article_form(
-                category, status=Article.Status.PUBLISHED, published_at=future, seen_updated_at=seen_in(revision_page)
-            ),
-        )
-        assert response.status_code == 302
+        # Shown as it was, as text: saving restores it as it was (publishing.restore_version).
+        assert '<div class="readonly">央行宣布降准</div>' in revision_page and 'name="title"' not in revision_page
+        response = client.post(revision_url, {"_save": "保存"})
+        assert response.status_code == 302 and response["Location"].endswith(change_url)
+        assert "已恢复到" in client.get(change_url).content.decode()
         restored = Article.objects.get()
         assert restored.title == "央行宣布降准" and set(restored.tags.names()) == {"宏观", "A股", "港股"}
 
@@ -200,7 +197,7 @@ class TestEditorWorkflow:
         preview = client.get(f"{article.get_absolute_url()}?preview=1")
         assert preview.status_code == 200 and "预览" in preview.content.decode()
         client.logout()
-        assert client.get(f"{article.get_absolute_url()}?preview=1").status_code == 404
+        assert client.get(f"{article.get_absolute_url()}?preview=1", follow=True).status_code == 404
 
     def test_admin_save_is_kept_against_a_later_import(self, client, editor, write_post):
         path = write_post("2022-01-07-NW1.md", post_text(body="<p>导入的正文</p>"))

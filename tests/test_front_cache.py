@@ -286,8 +286,10 @@ def test_an_editor_is_never_served_a_cached_page_and_never_fills_the_cache(site)
 
     assert status == 200 and headers["X-Cache"] == "MISS" and again[1]["X-Cache"] == "MISS"
     assert "private" in headers["Cache-Control"]
-    # What the editor was shown was not kept for readers: the draft is still unseen.
-    assert site.get(draft_preview)[0] == 404
+    # What the editor was shown was not kept for readers: the draft is still unseen, and a
+    # reader's ?preview= is sent to the reader's page.
+    status, headers, _ = site.get(draft_preview)
+    assert status == 302 and site.get(headers["Location"])[0] == 404
     assert site.get("/", cookies=cookies)[1]["X-Cache"] == "MISS"
 
 
@@ -345,6 +347,31 @@ def test_a_dead_varnish_never_breaks_an_import(site, tmp_path):
 
     assert result.returncode == 0 and "1 created" in result.stdout
     assert "Front cache purge failed" in result.stdout
+
+
+def test_a_varnish_that_never_answers_holds_no_import(site, tmp_path):
+    """Three tries of 2 s for each post used to add 6 s to every imported post; the purge sender
+    holds none, and the exiting import waits FRONT_CACHE_EXIT_WAIT_SECONDS at most, saying so (the
+    run would time out if it waited for a purge)."""
+    for number in range(3):
+        new_post(tmp_path, f"NW20261126000000020{number}", f"前端缓存不应答第{number}条")
+    with socket.socket() as silent:  # takes connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        environment = {
+            **site.environment,
+            "FRONT_CACHE_URLS": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            # A purge waited for would hold the import ten minutes: past the run's own timeout.
+            "FRONT_CACHE_TIMEOUT_SECONDS": "600",
+            "FRONT_CACHE_EXIT_WAIT_SECONDS": "1",
+        }
+        result = subprocess.run(
+            [sys.executable, "manage.py", "import_posts", str(tmp_path)],
+            cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+
+    assert result.returncode == 0 and "3 created" in result.stdout, result.stderr
+    assert "Front cache purge not sent before exit" in result.stdout
 
 
 # Last of the tests on the shared site: after it, that Varnish keeps nothing finews renders.

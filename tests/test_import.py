@@ -568,3 +568,45 @@ class TestHygiene:
 
         assert succeeded and f"warning {path}: source link {link[:100]!r} is not a valid URL; left out" in stderr
         assert only_article().source_url == "" and only_article().body == "<p>正文</p>"
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDroppedConnection:
+    """A batch whose commit fails (the connection dropped): what is committed is searchable, and
+    the report says what this run wrote (#24)."""
+
+    @pytest.fixture
+    def three_posts(self, write_post):
+        for number in range(3):
+            write_post(f"2022-01-07-DROP{number}.md", post_text(title=f'"断线第{number}条"'))
+        return write_post("x.txt", "").parent
+
+    def dropping(self, monkeypatch, after_commit):
+        """Make the next commit fail as a dropped connection does: after it landed (its answer
+        lost) when ``after_commit``, or before it."""
+        from django.db import OperationalError
+        from django.db.backends.base.base import BaseDatabaseWrapper
+
+        original, calls = BaseDatabaseWrapper.commit, []
+
+        def commit(self):
+            calls.append(1)
+            if len(calls) == 1:
+                if after_commit:
+                    original(self)
+                raise OperationalError("server closed the connection unexpectedly")
+            return original(self)
+
+        monkeypatch.setattr(BaseDatabaseWrapper, "commit", commit)
+
+    @pytest.mark.parametrize("after_commit", [True, False])
+    def test_the_import_reconnects_and_says_what_it_wrote(self, three_posts, monkeypatch, after_commit):
+        from articles.search import SearchResults
+
+        self.dropping(monkeypatch, after_commit)
+
+        succeeded, stdout, stderr = run_import(three_posts)
+
+        assert succeeded and "3 files: 3 created" in stdout, stderr
+        assert Article.objects.count() == 3
+        assert SearchResults("断线", Article.objects.all()).count() == 3

@@ -3,6 +3,9 @@
 import datetime as dt
 import io
 import json
+import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -14,6 +17,7 @@ from PIL import Image
 from reversion.models import Version
 
 from articles import publishing
+from articles.caching import front
 from articles.models import Article, Category, StockReference, Tag
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
@@ -293,3 +297,141 @@ def test_control_characters_pasted_into_a_title_or_body_are_dropped_like_markup(
     article.body = "<p>正\x0b文\x7f</p>"
     publishing.save_article(article)
     assert Article.objects.get(pk=article.pk).body == "<p>正文</p>"
+
+
+class TestOneWritePath:
+    """No module but articles/publishing.py writes a content model (articles, categories, tags,
+    stocks and their links): every change is validated, permission-checked, recorded, indexed and
+    purged there once. Found by ``git grep`` over the application's code (migrations aside, and
+    the search index's own tables, which publishing writes through articles/search)."""
+
+    WRITES = re.compile(
+        r"(objects|\))\.(save|delete|update|bulk_create|bulk_update|create|get_or_create|update_or_create)\("
+        r"|\b\w+\.(save|delete)\((\)|\*|update_fields|force|using)"
+        r"|\.(tags|stocks|tagged_items|copies|articles)\.(add|set|remove|clear)\("
+        r"|(INSERT INTO|UPDATE|DELETE FROM)\s+\W?articles_(?!search)"
+    )
+    # Writes of what is not content, each with why it may live where it does.
+    NOT_CONTENT = {
+        ("articles/admin.py", "queryset.filter(revoked_at__isnull=True).update("),  # ingest tokens
+        ("articles/api/ingest.py", "IngestToken.objects.filter("),
+        ("articles/management/commands/ingest_token.py", "IngestToken.objects.filter("),
+        ("articles/intake/runs.py", "ImportRun.objects.create("),  # the record of import runs
+        ("articles/intake/runs.py", "run.save()"),
+        ("articles/intake/runs.py", "ImportProblem.objects.bulk_create("),
+        ("articles/intake/runs.py", "ImportTotal.objects.get_or_create("),
+        ("articles/intake/runs.py", "ImportTotal.objects.filter("),
+        ("articles/intake/runs.py", "ImportRun.objects.filter("),
+        ("articles/models.py", "super().save(*args, **kwargs)"),  # the models' own save(), called by publishing
+        ("articles/models.py", "token.save()"),
+        ("articles/roles.py", "Group.objects.get_or_create("),
+        ("articles/roles.py", "group.permissions.set("),
+        ("articles/images.py", "frames[0].save(output"),  # Pillow images, not rows
+        ("articles/images.py", "thumbnail.save(output"),
+        ("articles/search/__init__.py", "current_backend().delete(cursor"),  # the index's own tables
+    }
+
+    def writes_outside_publishing(self, lines):
+        """(path, line) of each write in ``lines`` (``git grep -n`` output) not allowed above."""
+        found = []
+        for line in lines:
+            path, _, text = line.split(":", 2)
+            if path == "articles/publishing.py" or not self.WRITES.search(text):
+                continue
+            if not any(path == allowed_path and snippet in text for allowed_path, snippet in self.NOT_CONTENT):
+                found.append((path, text.strip()))
+        return found
+
+    def test_no_content_model_is_written_outside_publishing(self):
+        base = Path(__file__).resolve().parents[1]
+        grep = subprocess.run(
+            ["git", "grep", "-n", "-I", "-e", ".", "--", "articles/*.py", "finews/*.py", ":!articles/migrations"],
+            cwd=base, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+
+        assert self.writes_outside_publishing(grep.stdout.splitlines()) == []
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "articles/site/views.py:1:    Article.objects.filter(pk=pk).update(title=title)",
+            "articles/admin.py:2:        obj.save()",
+            "articles/intake/importer.py:3:        StockReference.objects.bulk_create(missing, ignore_conflicts=True)",
+            "articles/admin.py:4:        article.tags.set(names)",
+            "articles/stories.py:5:        lead.save(update_fields=['story'])",
+            'articles/api/ingest.py:6:    cursor.execute("UPDATE articles_article SET status = %s", ["draft"])',
+        ],
+    )
+    def test_the_check_finds_a_write(self, line):
+        assert self.writes_outside_publishing([line]) != []
+
+
+class TestRestore:
+    """publishing.restore_version: a version as it was, tags that became others included (#23)."""
+
+    def test_a_tag_merged_since_is_restored_as_the_tag_it_became(self):
+        article = make_article(tags=["银杭"])
+        first = versions_of(article).first()
+        publishing.merge_tags(make_tagged_kept("银行"), [Tag.objects.get(name="银杭")])
+        publishing.save_article(Article.objects.get(pk=article.pk), tags=["债市"])
+
+        restored, warnings = publishing.restore_version(first)
+
+        assert set(restored.tags.names()) == {"银行"} and warnings == []
+        assert versions_of(article).last().revision.comment.startswith("恢复到")
+
+    def test_a_tag_deleted_since_is_named_in_a_warning(self):
+        article = make_article(tags=["港股", "临时标签"])
+        first = versions_of(article).first()
+        publishing.delete_topics(Tag.objects.filter(name="临时标签"))
+
+        restored, warnings = publishing.restore_version(first)
+
+        assert set(restored.tags.names()) == {"港股"}
+        assert warnings == ["这个版本的标签“临时标签”已被删除，未能恢复。"]
+
+    def test_the_lists_of_a_tag_the_restore_takes_away_are_purged(self, settings, django_capture_on_commit_callbacks):
+        from tests.test_caching import FakeVarnish
+
+        article = make_article(tags=["宏观"])
+        first = versions_of(article).first()
+        publishing.save_article(Article.objects.get(pk=article.pk), tags=["宏观", "后加的标签"])
+        added = Tag.objects.get(name="后加的标签")
+        varnish = FakeVarnish()
+        settings.FRONT_CACHE_URLS = [varnish.url]
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                publishing.restore_version(first)
+            front.wait(5)
+        finally:
+            varnish.close()
+
+        assert f"tl{added.pk}" in varnish.purged()
+
+    def test_the_admin_warns_the_editor_in_chinese(self, client):
+        editor = make_editor()
+        client.force_login(editor)
+        article = make_article(tags=["港股", "临时标签"])
+        first = versions_of(article).first()
+        publishing.delete_topics(Tag.objects.filter(name="临时标签"))
+
+        response = client.post(
+            f"/admin/articles/article/{article.pk}/history/{first.pk}/", {"_save": "保存"}, follow=True
+        )
+
+        assert "这个版本的标签“临时标签”已被删除，未能恢复。" in response.content.decode()
+        assert set(Article.objects.get(pk=article.pk).tags.names()) == {"港股"}
+
+    def test_restoring_needs_the_permission_to_change(self):
+        article = make_article(title="原来的标题")
+        first = versions_of(article).first()
+        reader = User.objects.create_user("reader", password="x", is_staff=True)
+
+        with pytest.raises(PermissionDenied):
+            publishing.restore_version(first, user=reader)
+
+
+def make_tagged_kept(name):
+    """A tag ``name`` on an article of its own (so a merge keeps it)."""
+    make_article(tags=[name])
+    return Tag.objects.get(name=name)

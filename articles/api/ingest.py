@@ -15,7 +15,6 @@ from ninja.throttling import AuthRateThrottle
 from articles.intake.frontmatter import PostError, parse_file_name
 from articles.intake.importer import MAX_FILE_BYTES, POST_EXTENSIONS, FileReport, Outcome, PostImporter
 from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
-from articles.links import has_url
 from articles.models import Article, ImportRun, IngestToken
 
 from .schemas import IngestResult, Message
@@ -146,5 +145,5 @@ def _read_to_end(stream, limit):
 def _result(report: FileReport, request):
     info_code = parse_file_name(report.path).info_code
     article = Article.objects.filter(info_code=info_code).only("info_code", "slug").first()
-    url = request.build_absolute_uri(article.get_absolute_url()) if article and has_url(article) else None
+    url = request.build_absolute_uri(article.get_absolute_url()) if article else None
     return {"outcome": report.outcome.value, "info_code": info_code, "url": url, "reason": report.reason}

@@ -7,17 +7,14 @@ import datetime as dt
 from functools import wraps
 
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
 from ninja import Query, Router
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
-from articles.caching import current_version
-from articles.links import has_url, linkable_articles
+from articles.caching import conditional
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from articles.sanitize import plain_text
 from articles.search import MAX_RESULTS, SearchResults
@@ -29,30 +26,32 @@ from .schemas import ArticleDetail, ArticleFilters, ArticlePage, CategoryCount, 
 router = Router()
 
 
-def readable(view):
-    """Headers of every read: an ETag of the content version (a conditional request is answered
-    before anything is read), revalidation by shared caches and browsers, and CORS for any origin."""
+def public_read(view):
+    """Every read: answers conditional requests by the content version, as pages do
+    (caching.conditional), is revalidated by shared caches and browsers, and is open to any origin."""
+    view = conditional(view)
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        etag = f'W/"{current_version()}"'
-        response = get_conditional_response(request, etag=etag) or view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
         if response.status_code in (200, 304):
-            response.headers["ETag"] = etag
             response.headers["Cache-Control"] = "public, no-cache"
+        else:
+            for header in ("ETag", "Last-Modified"):
+                response.headers.pop(header, None)
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "ETag"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
         return response
 
     return wrapper
 
 
 def read(path, **options):
-    """Register a read of ``path`` with ``readable``'s headers, for GET (in the OpenAPI document)
+    """Register a read of ``path`` with ``public_read``'s headers, for GET (in the OpenAPI document)
     and HEAD, which HTTP asks of every resource that answers GET (the server sends no body)."""
 
     def register(view):
-        view = decorate_view(readable)(view)
+        view = decorate_view(public_read)(view)
         router.api_operation(["HEAD"], path, include_in_schema=False, **options)(view)
         return router.get(path, **options)(view)
 
@@ -126,7 +125,7 @@ def _topic(queryset, description, **lookup):
     response={200: ArticlePage, 400: Message, 404: Message},
     summary="Published articles, newest first",
 )
-def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters]):
+def list_articles(request, filters: Query[ArticleFilters]):
     articles = Article.objects.listed().prefetch_related("tags", "stocks")
     lookup = {}
     if filters.tag:
@@ -159,9 +158,7 @@ def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters
         parameters = request.GET.copy()
         parameters["cursor"] = _cursor_of(page[-1])
         next_url = request.build_absolute_uri(f"{request.path}?{parameters.urlencode()}")
-    if page:
-        response.headers["Last-Modified"] = http_date(max(article.updated_at for article in page).timestamp())
-    return {"items": [item_of(article, request) for article in linkable_articles(page)], "next": next_url}
+    return {"items": [item_of(article, request) for article in page], "next": next_url}
 
 
 @read(
@@ -169,7 +166,7 @@ def list_articles(request, response: HttpResponse, filters: Query[ArticleFilters
     response={200: ArticleDetail, 301: None, 404: Message},
     summary="One published article, with its body",
 )
-def article_detail(request, response: HttpResponse, info_code: str):
+def article_detail(request, info_code: str):
     if not is_url_code(info_code, MAX_INFO_CODE_LENGTH):
         raise Http404(f"no published article {info_code!r}")  # and no query with what no code can hold
     article = (
@@ -179,12 +176,11 @@ def article_detail(request, response: HttpResponse, info_code: str):
         .filter(info_code=info_code)
         .first()
     )
-    if article is None or not has_url(article):
+    if article is None:
         raise Http404(f"no published article {info_code!r}")
     if article.story_id is not None:
         # The copy of a story (the same news in another category): the story is its lead.
         return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
-    response.headers["Last-Modified"] = http_date(article.updated_at.timestamp())
     return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
 
 
@@ -192,11 +188,7 @@ def _counted(topics, rows, column, describe):
     """``describe(topic) | {"article_count": n}`` for each of ``topics`` that ``rows`` (published
     articles or their links) point at through ``column``, n being how many point at it."""
     counts = dict(rows.order_by().values_list(column).annotate(Count("pk")))
-    return [
-        {**describe(topic), "article_count": counts[topic.pk]}
-        for topic in topics.filter(pk__in=counts)
-        if has_url(topic)
-    ]
+    return [{**describe(topic), "article_count": counts[topic.pk]} for topic in topics.filter(pk__in=counts)]
 
 
 @read("/categories/", response=list[CategoryCount], summary="Categories with published articles, and how many")

@@ -1,170 +1,217 @@
-"""What changed, told to every cache: the page cache, the front cache, and the facts kept per version.
+"""What a write changes, told to the caches once per transaction; the content version.
 
-Every write of what pages show goes through articles/publishing.py, which names the surrogate keys
-the change affects (keys.py) and calls ``content_changed(keys)``. Once the transaction commits,
-each key is stamped with a new announcement number in the shared cache (a cached page stays good
-while its keys carry the stamps they had when it was stored: middleware.py), the front caches are
-told to purge those keys (front.py), and the content version moves on: facts kept per version
-(list counts, deep-page anchors, charts, the API's ETag) are computed afresh.
+**The effects of a write.** Every change of what readers see goes through articles/publishing.py,
+which writes the search index in the change's own transaction (what is committed is searchable)
+and names the surrogate keys the change affects (keys.py) with ``content_changed(keys)``. The keys
+of a transaction are gathered and, once it commits, flushed once (10 imported posts in one batch:
+one flush):
 
-A scheduled article appears without any write, so the first request after its time announces it
-(``announce_due_articles``), and pages tell front caches to keep them no longer than that.
+1. the content version moves on (one Redis INCR) and the moments to come are read again
+   (moments.py): the page cache, ETags, Last-Modified and what is computed per version (list
+   counts, deep-page anchors, charts, the home page's lists) all belong to a version;
+2. the keys go to the purge sender (front.py), which purges every Varnish from a thread of its
+   own: no write waits on a front cache.
+
+**The content version** (``content_version()``) is a read: one get_many, no query, no write (but
+to fill the cache when it lost the record). It is the number of flushes so far and the moments
+passed since the last one (a scheduled article coming due changes it without any write), with a
+Last-Modified time that moves on with it, second by second.
 """
 
+import dataclasses
 import datetime as dt
-import logging
+import math
+import threading
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.http import condition
 
 from finews import replicas
 
-from . import front, keys
+from . import front, keys, moments
 
-logger = logging.getLogger(__name__)
-
-VERSION_KEY = "finews:content-version"
-# Moves on at every announcement; each announced key is stamped with its new value.
-ANNOUNCED_KEY = "finews:announced"
-KEY_STAMP = "finews:key:{key}"
-# Holds (announcement number, timestamp of the earliest scheduled article, or NO_SCHEDULED_ARTICLE).
-NEXT_PUBLICATION_KEY = "finews:next-publication"
-NO_SCHEDULED_ARTICLE = "none"
-DUE_LOCK_KEY = "finews:announcing-due"
+NUMBER_KEY = "finews:content-version"
+RECORD_KEY = "finews:content-record"
+VERSION_KEYS = [NUMBER_KEY, RECORD_KEY]
 # How long the facts kept per content version (list counts, anchors) may stay in the cache; they
 # are keyed by version, so this bounds memory, not staleness.
 VERSION_FACTS_SECONDS = 600
-# A key's stamp outlives every page stored with it (a lost stamp only makes those pages miss).
-KEY_STAMP_SECONDS = 7 * 24 * 3600
 
 
-def content_changed(affected):
-    """Announce the keys ``affected`` once the current transaction commits (at once outside one)."""
-    affected = set(affected)
-    transaction.on_commit(lambda: announce(affected))
+@dataclasses.dataclass(frozen=True)
+class ContentVersion:
+    """What readers may see now, as a value: ``str()`` of it keys what is computed per version."""
+
+    # Flushes so far: X-Announced on pages and purges (front.py).
+    number: int
+    # Moments passed since the last flush.
+    passed: int
+    # Last-Modified, in Unix seconds: a later version always has a later one.
+    last_modified: int
+    # Moments still to come, soonest first.
+    upcoming: tuple
+
+    def __str__(self):
+        return f"{self.number}.{self.passed}"
+
+    @property
+    def etag(self):
+        return f'W/"{self}"'
+
+    def next_change(self, page_keys=None):
+        """Unix seconds of the next moment that changes a page of ``page_keys`` (any page: None)."""
+        for moment in self.upcoming:
+            if page_keys is None or moment.affects(page_keys):
+                return moment.at
+        return None
 
 
-def announce(affected):
-    """Stamp ``affected`` keys, purge them from the front caches, move the content version on.
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    """What the last flush (or cache fill) wrote beside the number: its moments and Last-Modified."""
 
-    Returns the front caches that did not take the purge (logged; their pages expire by TTL).
-    """
-    affected = {keys.ALL} if settings.INVALIDATE_EVERYTHING else {key for key in affected if _valid(key)}
-    if not affected:
-        return []
-    number = _next_number(ANNOUNCED_KEY)
+    number: int
+    last_modified: int
+    moments: tuple
+    read_again: float | None
+
+    def version(self, now):
+        passed = [moment for moment in self.moments if moment.at <= now]
+        last_modified = self.last_modified
+        if passed:
+            last_modified = max(last_modified + len(passed), math.ceil(passed[-1].at))
+        upcoming = self.moments[len(passed) :]
+        return ContentVersion(self.number, len(passed), last_modified, upcoming)
+
+
+def content_version(read=None):
+    """The ContentVersion now (see the module's docstring); ``read``: a get_many() that included
+    VERSION_KEYS (the page cache reads the page in the same round trip)."""
+    read = cache.get_many(VERSION_KEYS) if read is None else read
+    number = read.get(NUMBER_KEY)
     if number is None:
-        # Redis is unreachable (finews/cache.py): nothing can be stamped, and the front caches may
-        # only be told a number all of finews shares (they keep no page begun before it): 0, none.
-        return front.purge(affected, 0)
-    cache.set_many({KEY_STAMP.format(key=key): number for key in affected}, timeout=KEY_STAMP_SECONDS)
-    _next_number(VERSION_KEY)
-    return front.purge(affected, number)
-
-
-def _valid(key):
-    if keys.KEY_PATTERN.fullmatch(key):
-        return True
-    logger.error("Surrogate key %r is malformed; not announced (pages holding it expire by their TTL)", key)
-    return False
-
-
-def _next_number(name):
-    """The shared counter ``name``, moved on; None while the shared cache is unreachable."""
-    try:
-        return cache.incr(name)
-    except ValueError:
-        # A lost counter (Redis restarted or evicted it) must not restart at a number already used:
-        # start again from the clock, in milliseconds, always past any earlier value. (add: of two
-        # processes restarting it at once, one sets it and both count on from there.)
-        cache.add(name, time.time_ns() // 1_000_000, timeout=None)
-    try:
-        return cache.incr(name)
-    except ValueError:
-        return None
-
-
-def stamp_page(page_keys, started):
-    """The stamps of ``page_keys`` to keep a page with, rendered since announcement ``started``;
-    None when anything was announced meanwhile (the page may show what was there before).
-
-    A key never announced is stamped now, so that every kept page has a stamp for each key: a
-    stamp that goes missing later (evicted) then means "changed", never "as before".
-    """
-    names = {key: KEY_STAMP.format(key=key) for key in page_keys}
-    read = cache.get_many([ANNOUNCED_KEY, *names.values()])
-    if announced_number(read) != started:
-        return None
-    missing = {name: started for name in names.values() if name not in read}
-    if missing:
-        cache.set_many(missing, timeout=KEY_STAMP_SECONDS)
-        # An announcement between the read and this write may have had its stamp overwritten.
-        if announced_number() != started:
-            return None
-    return {key: read.get(name, started) for key, name in names.items()}
-
-
-def still_current(page_stamps):
-    """Whether no key of a page kept with ``page_stamps`` has been announced since."""
-    read = cache.get_many([KEY_STAMP.format(key=key) for key in page_stamps])
-    return all(read.get(KEY_STAMP.format(key=key)) == stamp for key, stamp in page_stamps.items())
-
-
-def announced_number(read=None):
-    """The number of the last announcement (``read``: a get_many() that included ANNOUNCED_KEY)."""
-    number = (read if read is not None else cache.get_many([ANNOUNCED_KEY])).get(ANNOUNCED_KEY)
-    number = 0 if number is None else number
-    # What is computed from here on is kept under this announcement: its data must include it.
+        number = cache.get_or_set(NUMBER_KEY, _clock_number, timeout=None)
+    # What is computed from here on is kept under this version: its data must include it.
     replicas.saw_announcement(number)
-    return number
+    record, now = read.get(RECORD_KEY), timezone.now().timestamp()
+    if record is None or record.number != number or (record.read_again and now >= record.read_again):
+        record = _write_record(number, record)
+    return record.version(now)
 
 
 def current_version():
-    """The content version, for the facts kept per version; announces scheduled articles that came due."""
-    read = cache.get_many([VERSION_KEY, ANNOUNCED_KEY, NEXT_PUBLICATION_KEY])
-    announce_due_articles(read)
-    version = read.get(VERSION_KEY)
-    if version is None:
-        version = cache.get_or_set(VERSION_KEY, lambda: time.time_ns() // 1_000_000, timeout=None)
-    return version
+    """The content version as text, for keys of what is computed per version."""
+    return str(content_version())
 
 
-def next_publication(read):
-    """When the earliest scheduled article comes due, or None; ``read`` holds ANNOUNCED_KEY and
-    NEXT_PUBLICATION_KEY (one query when they are not current)."""
-    from articles.models import Article
-
-    number, stored = announced_number(read), read.get(NEXT_PUBLICATION_KEY)
-    if stored is None or stored[0] != number:
-        upcoming = Article.objects.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
-        stored = (number, upcoming.timestamp() if upcoming else NO_SCHEDULED_ARTICLE)
-        cache.set(NEXT_PUBLICATION_KEY, stored, timeout=VERSION_FACTS_SECONDS)
-    if stored[1] == NO_SCHEDULED_ARTICLE:
-        return None
-    return dt.datetime.fromtimestamp(stored[1], tz=dt.UTC)
+def request_version(request):
+    """The ContentVersion a request is answered in: read once per request."""
+    if not hasattr(request, "content_version"):
+        request.content_version = content_version()
+    return request.content_version
 
 
-def announce_due_articles(read):
-    """Announce the scheduled articles whose time has come, once (the first request to see it does).
+def version_etag(request, *args, **kwargs):
+    """The one ETag of every public read (pages, feeds, the API): its content version."""
+    return request_version(request).etag
 
-    Returns the next publication time still to come, or None. ``read`` as for next_publication();
-    after an announcement it holds the numbers as they are now.
+
+def version_last_modified(request, *args, **kwargs):
+    """The one Last-Modified of every public read: when its content version began."""
+    return dt.datetime.fromtimestamp(request_version(request).last_modified, tz=dt.UTC)
+
+
+def conditional(view):
+    """``view`` answering conditional requests by the content version (Django's condition()):
+    If-None-Match and If-Modified-Since get a 304 before anything is read or rendered."""
+    return condition(etag_func=version_etag, last_modified_func=version_last_modified)(view)
+
+
+def _clock_number():
+    # A lost counter must not restart at a number already used: from the clock, in milliseconds.
+    return time.time_ns() // 1_000_000
+
+
+def _write_record(number, previous):
+    """Read the moments to come and keep them with ``number``; Last-Modified moves on past ``previous``."""
+    now = timezone.now().timestamp()
+    last_modified = math.floor(now)
+    if previous is not None:
+        last_modified = max(last_modified, previous.version(now).last_modified + 1)
+    found, read_again = moments.upcoming(dt.datetime.fromtimestamp(now, tz=dt.UTC))
+    record = _Record(number, last_modified, found, read_again)
+    cache.set(RECORD_KEY, record, timeout=None)
+    return record
+
+
+# The keys of the transaction being written, flushed once it commits (see content_changed()).
+_pending = threading.local()
+
+
+def content_changed(affected):
+    """Queue the surrogate keys ``affected`` by the current transaction (at once outside one).
+
+    Every call registers the flush, so that a savepoint rolled back never loses another one's
+    keys; the first flush to run after the commit takes them all, the others find nothing. Keys
+    queued by a transaction that rolled back are flushed with the next commit (a purge too many
+    costs a render; one too few would leave a stale page).
     """
-    from articles.models import Article
+    queued = getattr(_pending, "keys", None)
+    if queued is None:
+        queued = _pending.keys = set()
+    queued.update(affected)
+    transaction.on_commit(_flush)
 
-    due = next_publication(read)
-    if due is None or due > timezone.now():
-        return due
-    if cache.add(DUE_LOCK_KEY, True, timeout=30):
-        try:
-            came_due = Article.objects.published().filter(published_at__gte=due).values_list("pk", flat=True)
-            announce(keys.article_change(after=keys.stored_states(came_due)))
-            # Read afresh even if nothing was announced (the article was withdrawn meanwhile).
-            cache.delete(NEXT_PUBLICATION_KEY)
-        finally:
-            cache.delete(DUE_LOCK_KEY)
-    read.update(cache.get_many([ANNOUNCED_KEY, NEXT_PUBLICATION_KEY]))
-    return next_publication(read)
+
+def _flush():
+    affected, _pending.keys = getattr(_pending, "keys", None), set()
+    if affected:
+        announce(affected)
+
+
+def announce(affected):
+    """Move the content version on and hand ``affected`` keys to the purge sender (front.py).
+
+    For what is not a write in a transaction: ``manage.py purge_cache``. Malformed keys are
+    logged and left out. Returns the ContentVersion's number sent with the purge.
+    """
+    affected = front.valid_keys(affected)
+    if not affected:
+        return None
+    number = _next_number()
+    if number is not None:
+        record = cache.get(RECORD_KEY)
+        _write_record(number, record)
+    # While Redis is unreachable the purge carries no number (0): Varnish keeps no page begun
+    # before the newest number it was told, and one only this process knows would make it keep none.
+    front.purge(affected, number or 0)
+    return number
+
+
+def _next_number():
+    """The content version's number, moved on; None while the shared cache is unreachable."""
+    try:
+        return cache.incr(NUMBER_KEY)
+    except ValueError:
+        # Lost (Redis restarted or evicted it): start again from the clock. (add: of two processes
+        # restarting it at once, one sets it and both count on from there.)
+        cache.add(NUMBER_KEY, _clock_number(), timeout=None)
+    try:
+        return cache.incr(NUMBER_KEY)
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "VERSION_FACTS_SECONDS",
+    "ContentVersion",
+    "announce",
+    "conditional",
+    "content_changed",
+    "content_version",
+    "current_version",
+    "keys",
+]

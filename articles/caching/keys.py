@@ -1,9 +1,9 @@
 """Surrogate keys: what each public page depends on, and what each change affects.
 
 A page names the keys of what it shows (``depends_on``, called by the views); a change names the
-keys it affects (``article_change``, ``topic_change``, from articles/publishing.py), announced
-once its transaction commits. A page is out of date exactly when one of its keys was announced
-after it was rendered: the page cache checks that, and Varnish purges by the same keys (xkey).
+keys it affects (``article_change``, ``topic_change``, from articles/publishing.py), purged from
+Varnish (xkey) once its transaction commits. A page is out of date exactly when one of its keys
+was purged after it was rendered.
 
 - ``a<id>``: an article wherever it is shown: its page, and every list or link with its title.
 - ``c<id>``, ``t<id>``, ``s<id>``: a category's, tag's or stock's name and address, wherever shown.
@@ -12,11 +12,11 @@ after it was rendered: the page cache checks that, and Varnish purges by the sam
 - ``d2022``, ``d202205``, ``d20220531``: a year's, a month's, a day's archive.
 - ``rt<tag>-<day>``, ``rs<stock>-<day>``: an article's related news is drawn from the articles
   sharing a tag or stock in the days around it, so its page holds one key per tag or stock and
-  day of that window, and a change announces its own day's.
+  day of that window, and a change purges its own day's.
 - ``n<category>-<day>``, ``cn<category>``, ``co<category>``: an article's previous and next links
   change when an article arrives between them: its page holds the keys of the days from its
   previous one's to its next one's (``nm<category>-<month>``, months, over a long gap), or ``cn``
-  (``co``) when it is the newest (oldest) of its category; a change announces its own day's and
+  (``co``) when it is the newest (oldest) of its category; a change purges its own day's and
   month's and ``cn``, and ``co`` when it becomes the oldest.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 
 from django.utils import timezone
+
+from articles.months import months_between, next_month
 
 SITE = "site"
 ALL = "all"
@@ -101,17 +103,15 @@ def neighbourhood(category_id, published_at, previous, following):
     if (last - first).days <= MOST_DAYS_NAMED:
         return [*edges, *(f"n{category_id}-{day:%Y%m%d}" for day in _days(first, last))]
     # A long gap (a quiet category, old news): the whole months inside it by month.
-    after_first = first.replace(day=28) + dt.timedelta(days=4)
-    first_whole, last_whole = after_first.replace(day=1), last.replace(day=1)
-    months = (last_whole.year - first_whole.year) * 12 + last_whole.month - first_whole.month
-    if months > MOST_DAYS_NAMED:
+    first_whole, last_whole = next_month(first), last.replace(day=1)
+    inside = months_between(first_whole, last_whole)
+    if len(inside) > MOST_DAYS_NAMED:
         return [*edges, category_list(category_id)]
     ends = [*_days(first, first_whole - dt.timedelta(days=1)), *_days(last_whole, last)]
-    inside = ((first_whole.year * 12 + first_whole.month - 1 + n) for n in range(months))
     return [
         *edges,
         *(f"n{category_id}-{day:%Y%m%d}" for day in ends),
-        *(f"nm{category_id}-{month // 12}{month % 12 + 1:02}" for month in inside),
+        *(f"nm{category_id}-{month:%Y%m}" for month in inside),
     ]
 
 
@@ -159,8 +159,8 @@ class ArticleState:
     category_id: int
     story_id: int | None
     published_at: dt.datetime
-    # Published, now or at a time to come: the keys of a scheduled article are announced when it is
-    # saved, so pages that will show it are rendered afresh, and kept only until its time (middleware.py).
+    # Published, now or at a time to come: the keys of a scheduled article are purged when it is
+    # saved, and pages holding them are kept only until its time (moments.py).
     published: bool
     tag_ids: frozenset
     stock_ids: frozenset
@@ -201,12 +201,13 @@ def stored_states(article_ids):
     ]
 
 
-def article_change(before=(), after=()):
+def article_change(before=(), after=(), oldest=True):
     """The keys that a change of articles affects, given their states before and after it.
 
     A draft is on no public page: only its own key is named. A published one (or one scheduled)
     is on its lists, its archives, the related news of the articles around it, and beside its
-    neighbours in its category. Pages that showed it before hold its own key.
+    neighbours in its category. Pages that showed it before hold its own key. ``oldest``: find
+    whether it became the oldest of its category (a query per article).
     """
     from articles.models import Article
 
@@ -226,8 +227,8 @@ def article_change(before=(), after=()):
         month = timezone.localdate(state.published_at).strftime("%Y%m")
         keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
         keys.add(f"cn{state.category_id}")
-    # Now the oldest of its category (one query): the page of the one that was is announced.
-    for state in after:
+    # Now the oldest of its category (one query): the page of the one that was is purged.
+    for state in after if oldest else ():
         same_category = Article.objects.published().filter(category_id=state.category_id)
         if state.published and not same_category.older_than(state.published_at, state.pk).exists():
             keys.add(f"co{state.category_id}")

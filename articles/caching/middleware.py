@@ -1,15 +1,18 @@
-"""The page cache, and what shared caches in front are told: anonymous GETs of public pages.
+"""The page cache, conditional requests, and what shared caches in front are told: anonymous GETs
+of public pages.
 
-A page is kept under its scheme, host, path and the query parameters pages read, with the
-surrogate keys of what it shows (the views name them: keys.depends_on) and the stamps those keys
-had; it counts while no key has been announced since. Pages embed their scheme and host
-(canonical links, og:url, feed links), so a page rendered for one host is never served to another.
-Any other query parameter is dropped by a redirect to the clean URL: otherwise every ``?junk=N``
-would store a page of its own.
+A page is kept under its scheme, host, path and the query parameters pages read, with the content
+version it was rendered in (caching.content_version): it is served while that version is current.
+Pages embed their scheme and host (canonical links, og:url, feed links), so a page rendered for one
+host is never served to another. Any other query parameter is dropped by a redirect to the clean
+URL, a page number that is not one is a 404, and ``preview`` is only for editors: otherwise every
+``?junk=N`` would store a page of its own.
 
-Every anonymous public page, search included, tells shared caches (Varnish, a CDN) its keys in
-``xkey`` and that they may keep it (``s-maxage``, ``stale-if-error``), while browsers revalidate
-it by its ETag. Nothing with a session, and nothing that sets a cookie, is ever shared.
+Conditional requests are answered by the content version (caching.conditional: Django's
+condition()), before the page is looked up or rendered. Every anonymous public page, search
+included, tells shared caches (Varnish, a CDN) its keys in ``xkey`` and that they may keep it
+(``s-maxage``: until the next moment that changes it, moments.py; ``stale-if-error``), while
+browsers revalidate it. Nothing with a session, and nothing that sets a cookie, is ever shared.
 """
 
 import hashlib
@@ -18,26 +21,20 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponsePermanentRedirect, QueryDict
+from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect, QueryDict
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import patch_cache_control
+from django.utils.http import http_date
 
 from articles.operations.metrics import PAGE_CACHE
 
-from . import (
-    ANNOUNCED_KEY,
-    NEXT_PUBLICATION_KEY,
-    announce_due_articles,
-    announced_number,
-    front,
-    keys,
-    stamp_page,
-    still_current,
-)
+from . import VERSION_KEYS, conditional, content_version, front, keys
 
 PAGE_KEY = "finews:page:{digest}"
-# The query parameters that public pages read (lists, archives, sitemap sections, staff preview).
-PAGE_PARAMETERS = ("page", "p", "preview")
+# The query parameters that pages read: a list's or archive's page, a sitemap section's.
+PAGE_NUMBER_PARAMETERS = ("page", "p")
+# Staff preview of drafts and scheduled articles: only with a session, never kept.
+PREVIEW_PARAMETER = "preview"
 # Responses that vary on request headers other than these cannot be stored under the URL alone.
 # Cookie is safe: only requests without a session cookie are cached, and they all get one page.
 KEYED_VARY_HEADERS = {"cookie"}
@@ -46,47 +43,76 @@ SURROGATE_KEY_HEADER = "xkey"
 
 
 def clean_query(query):
-    """The query string of ``query`` (a QueryDict) with only PAGE_PARAMETERS, in a fixed form.
+    """The query string of ``query`` (a QueryDict) with only PAGE_NUMBER_PARAMETERS, in a fixed
+    form: each keeps its last value without leading zeros, and page 1 is the page without one.
 
-    Each parameter keeps its last value; a page number loses its leading zeros, and page 1 is the
-    page without a number.
+    Raises Http404 for a page number that is not a positive whole number.
     """
     clean = QueryDict(mutable=True)
-    for name in PAGE_PARAMETERS:
+    for name in PAGE_NUMBER_PARAMETERS:
         if name in query:
             value = query[name]
-            if name in ("page", "p") and value.isascii() and value.isdigit():
-                value = str(int(value))
-                if value == "1":
-                    continue
-            clean[name] = value
+            if not (value.isascii() and value.isdigit() and int(value) > 0):
+                raise Http404(f"没有第 {value[:20]} 页。")
+            if int(value) > 1:
+                clean[name] = str(int(value))
     return clean.urlencode()
+
+
+def mark_paginated(request):
+    """Called by the views that read a page number: elsewhere, one is dropped by a redirect."""
+    request.paginated = True
 
 
 @dataclass
 class StoredPage:
-    response: object
-    etag: str
-    # The announcement number when the request that rendered it began, and its keys' stamps then.
-    announced: int
-    stamps: dict
+    """A page as the cache keeps it."""
 
-    def still_good(self, announced):
-        return announced == self.announced or still_current(self.stamps)
+    response: object
+    # The content version (its str()) it was rendered in: it is served while that is current.
+    version: str
+    # The surrogate keys of what it shows.
+    keys: frozenset
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """What shared caches are told of a response: they may keep it until a purge of one of
+    ``keys`` (None: not known, for a 304) or the next moment that changes it."""
+
+    version: object
+    keys: frozenset | None
+
+    def apply(self, response):
+        seconds = settings.FRONT_CACHE_SECONDS
+        changes_at = self.version.next_change(None if self.keys is None else {keys.ALL, *self.keys})
+        if changes_at is not None:
+            seconds = max(0, min(seconds, math.ceil(changes_at - timezone.now().timestamp())))
+        patch_cache_control(
+            response,
+            public=True,
+            max_age=0,
+            s_maxage=seconds,
+            stale_if_error=settings.FRONT_CACHE_STALE_IF_ERROR_SECONDS,
+        )
+        if self.keys is not None:
+            response.headers[SURROGATE_KEY_HEADER] = " ".join(sorted({keys.ALL, *self.keys}))
+        # The version this page was begun in: Varnish keeps no page begun before one it has purged.
+        response.headers[front.ANNOUNCED_HEADER] = str(self.version.number)
+        return response
 
 
 class PublicPageCacheMiddleware:
-    """Serves anonymous GET requests for public pages from the cache, and tells shared caches
-    what they may keep.
+    """Serves anonymous GET requests for public pages from the cache, answers conditional
+    requests, and tells shared caches what they may keep.
 
     Requests that carry a session (editors, who may preview drafts), the admin, the API, search
     (its keys are whatever a visitor types) and media are never kept here; nor are responses that
-    set cookies, are not 200 or vary on more than the key holds. A conditional request for a kept
-    page is answered by its ETag before anything is rendered or read.
+    set cookies, are not 200 or vary on more than the key holds.
     """
 
-    # Never shared: the admin and the API (which sends its own cache headers), health, metrics;
-    # static files and covers have their own long-lived headers.
+    # Never shared: the admin and the API (which answers conditional requests itself), health,
+    # metrics; static files and covers have their own long-lived headers.
     PRIVATE_PREFIXES = ("/admin/", "/api/", "/healthz", "/metrics", "/static/", "/media/")
     # Shared caches may keep search results (purged by SITE like every list), this cache does not.
     UNKEPT_PREFIXES = ("/search/",)
@@ -100,72 +126,57 @@ class PublicPageCacheMiddleware:
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
                 patch_cache_control(response, private=True)
             return response
+        query = clean_query(request.GET)
+        kept = not request.path.startswith(self.UNKEPT_PREFIXES)
+        if PREVIEW_PARAMETER in request.GET:
+            # Only an editor's session previews: a reader is sent to the page readers get.
+            other = request.GET.copy()
+            other.pop(PREVIEW_PARAMETER)
+            return HttpResponseRedirect(f"{request.path}?{query if kept else other.urlencode()}".rstrip("?"))
+        if kept and query != request.META.get("QUERY_STRING", ""):
+            return HttpResponsePermanentRedirect(f"{request.path}?{query}" if query else request.path)
         key = None
-        if not request.path.startswith(self.UNKEPT_PREFIXES) and settings.PAGE_CACHE_SECONDS > 0:
-            query = clean_query(request.GET)
-            if query != request.META.get("QUERY_STRING", ""):
-                return HttpResponsePermanentRedirect(f"{request.path}?{query}" if query else request.path)
+        if kept and settings.PAGE_CACHE_SECONDS > 0:
             address = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
             key = PAGE_KEY.format(digest=hashlib.sha256(address.encode()).hexdigest())
-        # One round trip: the last announcement, the next scheduled time and the page as stored.
-        read = cache.get_many([ANNOUNCED_KEY, NEXT_PUBLICATION_KEY, *([key] if key else [])])
-        upcoming, started = announce_due_articles(read), announced_number(read)
-        stored = read.get(key) if key else None
-        if stored is not None and stored.still_good(started):
-            response = self._answered(request, stored.response, stored.etag, upcoming, started, stored.stamps)
-            return self._counted(request, "hit" if response.status_code == 200 else "not_modified", response)
+        # One round trip: the content version and the page as stored.
+        read = cache.get_many([*VERSION_KEYS, *([key] if key else [])])
+        request.content_version = content_version(read)
+        response = conditional(lambda request: self._page(request, key, read.get(key)))(request)
+        if response.status_code == 304:
+            self._counted(request, "not_modified")
+            return Sharing(request.content_version, keys=None).apply(response)
+        if response.status_code == 200:
+            # One rule: the version's, even where a view set its own (a feed's newest entry's time).
+            response.headers["ETag"] = request.content_version.etag
+            response.headers["Last-Modified"] = http_date(request.content_version.last_modified)
+        else:
+            # Conditional headers belong to a page: not to a redirect, a 404 or an error.
+            for header in ("ETag", "Last-Modified"):
+                response.headers.pop(header, None)
+        return response
+
+    def _page(self, request, key, stored):
+        version = request.content_version
+        if stored is not None and stored.version == str(version):
+            self._counted(request, "hit")
+            return Sharing(version, stored.keys).apply(stored.response)
         with keys.collecting() as page_keys:
             response = self.get_response(request)
         if key:
-            self._counted(request, "miss", response)
+            self._counted(request, "miss")
+        if set(PAGE_NUMBER_PARAMETERS) & set(request.GET) and not getattr(request, "paginated", False):
+            # A page number on a page that has none: one address, not one per number.
+            return HttpResponsePermanentRedirect(request.path)
         if not self._cacheable_response(response):
             return response
-        page_stamps = stamp_page({keys.ALL, *page_keys}, started)
-        if page_stamps is None:
-            return response
-        etag = self._etag(response)
-        answer = self._answered(request, response, etag, upcoming, started, page_keys)
         if key:
-            cache.set(key, StoredPage(response, etag, started, page_stamps), settings.PAGE_CACHE_SECONDS)
-        return answer
+            cache.set(key, StoredPage(response, str(version), frozenset(page_keys)), settings.PAGE_CACHE_SECONDS)
+        return Sharing(version, frozenset(page_keys)).apply(response)
 
-    def _etag(self, response):
-        return f'W/"{hashlib.sha256(response.content).hexdigest()[:32]}"'
-
-    def _answered(self, request, response, etag, upcoming, started, page_keys):
-        """``response`` shared, or a 304 if the request already has it. The 304 carries the same
-        headers: a shared cache revalidating its copy takes them (its keys and X-Announced)."""
-        response.headers["ETag"] = etag
-        self._share(response, upcoming, started, page_keys)
-        not_modified = get_conditional_response(request, etag=etag)
-        if not_modified is None:
-            return response
-        for header in ("ETag", "Cache-Control", SURROGATE_KEY_HEADER, front.ANNOUNCED_HEADER):
-            not_modified.headers[header] = response.headers[header]
-        return not_modified
-
-    def _share(self, response, upcoming, started, page_keys):
-        """Let shared caches keep ``response`` until a purge of its keys, or until the next
-        scheduled article comes due (it may appear on this page), whichever comes first.
-        ``started``: the announcement seen when the request began (front.ANNOUNCED_HEADER)."""
-        seconds = settings.FRONT_CACHE_SECONDS
-        if upcoming is not None:
-            seconds = max(1, min(seconds, math.ceil((upcoming - timezone.now()).total_seconds())))
-        patch_cache_control(
-            response,
-            public=True,
-            max_age=0,
-            s_maxage=seconds,
-            stale_if_error=settings.FRONT_CACHE_STALE_IF_ERROR_SECONDS,
-        )
-        response.headers[SURROGATE_KEY_HEADER] = " ".join(sorted({keys.ALL, *page_keys}))
-        response.headers[front.ANNOUNCED_HEADER] = str(started)
-        return response
-
-    def _counted(self, request, result, response):
+    def _counted(self, request, result):
         request.page_cache_result = result
         PAGE_CACHE.labels(result).inc()
-        return response
 
     def _public_request(self, request):
         return (

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from articles import publishing
-from articles.models import Article, Category, StockReference, Tag
+from articles.models import Article, Category, Tag
 from articles.stories import lead_for
 
 from .frontmatter import PostError, parse_file_name
@@ -122,17 +121,26 @@ class PostImporter:
         yield each one's FileReport once its batch is committed.
 
         Each file is written in a savepoint of its own, so a bad one is rolled back alone, and
-        as one revision. Should a batch fail to commit, its files are imported again one by one.
+        as one revision, its search index rows with it. Should a batch fail to commit (the
+        connection dropped, say), the connection is opened afresh and its files are imported
+        again one by one; a file the lost commit did write is reported as what it was then
+        (created or updated), not as unchanged.
         """
         for start in range(0, len(files), BATCH_SIZE):
             batch = files[start : start + BATCH_SIZE]
+            first_try = []
             try:
                 with transaction.atomic():
-                    reports = [self._file_report(path, error) for path, error in batch]
+                    for path, error in batch:
+                        first_try.append(self._file_report(path, error))
+                reports = first_try
             except DatabaseError:
                 logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
                 self._forget_lookups()
+                if not connection.in_atomic_block:
+                    connection.close()  # a dropped connection is opened afresh by the next query
                 reports = [self._file_report(path, error) for path, error in batch]
+                reports = [_as_first_written(again, first_try) for again in reports]
             yield from reports
 
     def _file_report(self, path, error):
@@ -247,13 +255,25 @@ class PostImporter:
         keys = [(mention.market, mention.code) for mention in mentions]
         unknown = [mention for mention in mentions if (mention.market, mention.code) not in self._stocks]
         if unknown:
-            self._stocks.update(_stock_references(unknown))
+            self._stocks.update(publishing.stock_references(unknown))
         for mention in mentions:
             stock = self._stocks[(mention.market, mention.code)]
             if mention.name and not stock.name:
                 stock.name = mention.name
                 publishing.save_topic(stock)
         return [self._stocks[key] for key in keys]
+
+
+def _as_first_written(report, first_try):
+    """``report`` of a file imported again after its batch failed to commit: unchanged now, but
+    written by the first try (its commit landed before the connection dropped), it was created or
+    updated by this run."""
+    if report.outcome != Outcome.UNCHANGED:
+        return report
+    earlier = next((first for first in first_try if first.path == report.path), None)
+    if earlier is not None and earlier.outcome in (Outcome.CREATED, Outcome.UPDATED):
+        return earlier
+    return report
 
 
 def _join_its_story(article, warnings):
@@ -303,20 +323,3 @@ def _validation_reason(error):
     if hasattr(error, "error_dict"):
         return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
     return " ".join(error.messages)
-
-
-def _stock_references(mentions):
-    """The StockReference of each mention, created where missing: {(market, code): stock}."""
-    keys = Q()
-    for mention in mentions:
-        keys |= Q(code=mention.code, market=mention.market)
-    known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
-    missing = [
-        StockReference(code=mention.code, market=mention.market, name=mention.name)
-        for mention in mentions
-        if (mention.market, mention.code) not in known
-    ]
-    if missing:
-        StockReference.objects.bulk_create(missing, ignore_conflicts=True)
-        known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(keys)}
-    return known

@@ -1,4 +1,8 @@
-"""Full-text search of articles, on SQLite and PostgreSQL alike (see text.py and backends.py)."""
+"""Full-text search of articles, on SQLite and PostgreSQL alike (see text.py and backends.py).
+
+The index is written by articles/publishing.py in the transaction of each change (index_article,
+index_articles, remove_articles): what is committed is searchable, and what is rolled back
+leaves no entry behind."""
 
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
@@ -35,9 +39,17 @@ def index_entry(article, stocks):
     )
 
 
+def index_article(article, stocks):
+    """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks``."""
+    with connection.cursor() as cursor:
+        current_backend().replace(cursor, [index_entry(article, stocks)])
+
+
 def index_articles(ids):
     """Bring the index entries of the articles ``ids`` up to date (deleted ones leave the index)."""
     ids = set(ids)
+    if not ids:
+        return
     backend = current_backend()
     articles = Article.objects.filter(id__in=ids).only("id", "title", "summary", "body", "published_at")
     rows = [index_entry(article, article.stocks.all()) for article in articles.prefetch_related("stocks")]
@@ -47,8 +59,11 @@ def index_articles(ids):
 
 
 def remove_articles(ids):
-    with connection.cursor() as cursor:
-        current_backend().delete(cursor, list(ids))
+    """Take the articles ``ids`` out of the index."""
+    ids = list(ids)
+    if ids:
+        with connection.cursor() as cursor:
+            current_backend().delete(cursor, ids)
 
 
 def rebuild_index(progress=None):

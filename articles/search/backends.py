@@ -1,7 +1,7 @@
 """The full-text index on each database: FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
 
-Both are kept in step with the articles by signals (articles/search/signals.py), deletions
-included; neither has a foreign key, so Django's flush and the tests' truncation never trip on them.
+Both are written by articles/publishing.py in the transaction of each change, deletions included;
+neither has a foreign key, so Django's flush and the tests' truncation never trip on them.
 Both store the tokens of articles/search/text.py so that a match can be told to be in the title
 or elsewhere, and give each entry a key that orders it by publication time (search_key), so that
 the newest matches of even a very common word are read first and the rest never have to be.

@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version
-from articles.links import LinkablePaginator
 
 COUNT_KEY = "finews:count:{version}:{list}"
 ANCHOR_KEY = "finews:anchor:{version}:{list}:{position}"
@@ -15,7 +14,7 @@ ANCHOR_KEY = "finews:anchor:{version}:{list}:{position}"
 ANCHOR_PAGES = 50
 
 
-class ArticlePaginator(LinkablePaginator):
+class ArticlePaginator(Paginator):
     """A paginator of articles, newest first, that counts once per content version.
 
     ``list_key`` names the list (its path); any change to the content moves the version on, so

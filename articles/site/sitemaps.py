@@ -3,7 +3,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Exists, OuterRef
 
 from articles.caching import keys
-from articles.links import Linkable
+from articles.caching.middleware import mark_paginated
 from articles.models import Article, Category, Tag, TaggedArticle
 
 
@@ -12,7 +12,7 @@ class ArticleSitemap(Sitemap):
     priority = 0.8
 
     def items(self):
-        return Linkable(
+        return (
             Article.objects.published()
             .stories()
             .only("info_code", "slug", "updated_at", "story")
@@ -28,7 +28,7 @@ class CategorySitemap(Sitemap):
     priority = 0.5
 
     def items(self):
-        return Linkable(
+        return (
             Category.objects.filter(Exists(Article.objects.published().filter(category=OuterRef("pk"))))
             .only("slug")
             .order_by("name")
@@ -43,7 +43,7 @@ class TagSitemap(Sitemap):
         public_tagged = TaggedArticle.objects.filter(
             tag=OuterRef("pk"), content_object__in=Article.objects.published().values("id")
         )
-        return Linkable(Tag.objects.filter(Exists(public_tagged)).only("slug").order_by("name"))
+        return Tag.objects.filter(Exists(public_tagged)).only("slug").order_by("name")
 
 
 SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "tags": TagSitemap}
@@ -53,6 +53,7 @@ def sitemap(request):
     """One sitemap while it is small; a sitemap index of paginated sections once it passes 50,000 URLs."""
     # Newest first: every new article moves every section on, so all of them hold SITE.
     keys.depends_on(keys.SITE)
+    mark_paginated(request)  # its sections' pages: ?p=
     sections = {name: section() for name, section in SITEMAPS.items()}
     if sum(section.paginator.count for section in sections.values()) <= Sitemap.limit:
         return sitemap_views.sitemap(request, sections)
@@ -61,4 +62,5 @@ def sitemap(request):
 
 def sitemap_section(request, section):
     keys.depends_on(keys.SITE)
+    mark_paginated(request)
     return sitemap_views.sitemap(request, {name: s() for name, s in SITEMAPS.items()}, section=section)

@@ -10,8 +10,9 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
-from articles.links import LinkablePaginator, has_url, linkable, linkable_articles
+from articles.caching.middleware import mark_paginated
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.months import next_month
 from articles.operations.metrics import SEARCH_LATENCY
 from articles.sanitize import plain_text
 from articles.search import SearchResults
@@ -39,6 +40,10 @@ RELATED_WINDOW = dt.timedelta(days=3)
 
 class PageRangeMixin:
     """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html."""
+
+    def paginate_queryset(self, queryset, page_size):
+        mark_paginated(self.request)
+        return super().paginate_queryset(queryset, page_size)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -89,13 +94,13 @@ class HomeView(TemplateView):
             latest=latest,
             sections=sections,
             hot_until=hot_until,
-            hot_stocks=[(stock, count) for stock, count in hot if has_url(stock)],
+            hot_stocks=hot,
             canonical="/",
             **kwargs,
         )
 
     def _latest_and_sections(self):
-        latest = linkable_articles(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
+        latest = list(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
         ranked = (
             Article.objects.listed()
             .filter(published_at__gte=self._window_start())
@@ -109,7 +114,7 @@ class HomeView(TemplateView):
             .filter(rank__lte=HOME_PER_CATEGORY)
         )
         by_category = {}
-        for article in linkable_articles(ranked):
+        for article in ranked:
             by_category.setdefault(article.category, []).append(article)
         sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
         return latest, sections
@@ -131,20 +136,18 @@ class ArticleDetailView(DetailView):
         queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
         # Staff who may view articles in the admin may preview drafts and scheduled ones there;
         # readers only ever get published() ones.
-        if self.request.GET.get("preview") and self.request.user.has_perm("articles.view_article"):
-            return queryset
-        return queryset.published()
+        return queryset if self._previewing() else queryset.published()
+
+    def _previewing(self):
+        return bool(self.request.GET.get("preview")) and self.request.user.has_perm("articles.view_article")
 
     def get_object(self, queryset=None):
-        article = get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
-        if not has_url(article):
-            raise Http404("没有这篇文章。")
-        return article
+        return get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
         # A copy's address, and a wrong slug, lead to the story's page (get_absolute_url).
-        if (self.object.story_id or self.kwargs.get("slug") != self.object.slug) and not request.GET.get("preview"):
+        if (self.object.story_id or self.kwargs.get("slug") != self.object.slug) and not self._previewing():
             return redirect(self.object, permanent=True)
         # No Last-Modified: the page also shows its neighbours and related news, which change
         # without the article; conditional requests are answered by the page's ETag (caching/).
@@ -152,12 +155,12 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         article = self.object
-        tags, stocks = linkable(article.tags.all()), linkable(article.stocks.all())
+        tags, stocks = list(article.tags.all()), list(article.stocks.all())
         same_category = Article.objects.listed().filter(category_id=article.category_id)
         # No order: the order by date would walk the date index past every article, not the few copies.
-        copies = linkable_articles(article.copies.listed().order_by())
-        previous_article = _linkable_or_none(same_category.older_than(article.published_at, article.pk).first())
-        next_article = _linkable_or_none(same_category.newer_than(article.published_at, article.pk).first())
+        copies = list(article.copies.listed().order_by())
+        previous_article = same_category.older_than(article.published_at, article.pk).first()
+        next_article = same_category.newer_than(article.published_at, article.pk).first()
         related = self._related(article, tags, stocks)
         keys.depends_on(
             *keys.listed([article, *copies, *filter(None, (previous_article, next_article)), *related]),
@@ -173,7 +176,6 @@ class ArticleDetailView(DetailView):
             tags=tags,
             stocks=stocks,
             is_preview=self._is_preview(article),
-            category_has_page=has_url(article.category),
             also_in=[copy.category for copy in copies],
             previous_article=previous_article,
             next_article=next_article,
@@ -183,7 +185,7 @@ class ArticleDetailView(DetailView):
 
     def _is_preview(self, article):
         """True when staff are looking at an article that readers cannot see (yet)."""
-        if not self.request.GET.get("preview"):
+        if not self._previewing():
             return False
         return not Article.objects.published().filter(pk=article.pk).exists()
 
@@ -198,11 +200,7 @@ class ArticleDetailView(DetailView):
         shares_tag = Exists(TaggedArticle.objects.filter(content_object_id=OuterRef("pk"), tag__in=tags))
         around = (article.published_at - RELATED_WINDOW, article.published_at + RELATED_WINDOW)
         nearby = Article.objects.listed().stories().filter(published_at__range=around)
-        return linkable_articles(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
-
-
-def _linkable_or_none(article):
-    return article if article is not None and has_url(article) else None
+        return list(nearby.filter(shares_stock | shares_tag).exclude(pk=article.pk)[:RELATED_COUNT])
 
 
 def among_few(articles, mention_ids):
@@ -222,7 +220,7 @@ class CategoryIndexView(TemplateView):
 
     def get_context_data(self, **kwargs):
         counts = dict(Article.objects.published().order_by().values_list("category").annotate(Count("id")))
-        categories = [category for category in Category.objects.all() if counts.get(category.pk) and has_url(category)]
+        categories = [category for category in Category.objects.all() if counts.get(category.pk)]
         for category in categories:
             category.article_count = counts[category.pk]
         categories.sort(key=lambda category: -category.article_count)
@@ -273,7 +271,7 @@ class StockView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         flow = news_flow(self.object_list, "stock", self.stock.pk)
-        together = [(stock, count) for stock, count in mentioned_with(self.stock, flow) if has_url(stock)]
+        together = mentioned_with(self.stock, flow)
         keys.depends_on(
             keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
         )
@@ -292,7 +290,6 @@ class ArchiveMixin(PageRangeMixin):
     """Date archives of public articles; dates are Asia/Shanghai days (the site's time zone)."""
 
     date_field = "published_at"
-    paginator_class = LinkablePaginator
     # published() already hides what is not yet public; Django's own "<= now" would be a second
     # upper bound on published_at, and SQLite might range the index on it instead of the period's.
     allow_future = True
@@ -332,14 +329,10 @@ class ArchiveMixin(PageRangeMixin):
         return []
 
 
-def _next_month(date):
-    return date.replace(year=date.year + date.month // 12, month=date.month % 12 + 1, day=1)
-
-
 # For each archive period: the period after a date's, and what names it.
 PERIODS = {
     "day": (lambda date: date + dt.timedelta(days=1), lambda date: (date.year, date.month, date.day)),
-    "month": (_next_month, lambda date: (date.year, date.month)),
+    "month": (next_month, lambda date: (date.year, date.month)),
     "year": (lambda date: date.replace(year=date.year + 1, month=1, day=1), lambda date: (date.year,)),
 }
 MOST_PERIODS_NAMED = 100
@@ -390,7 +383,6 @@ class SearchView(PageRangeMixin, ListView):
     template_name = "articles/search.html"
     context_object_name = "results"
     paginate_by = ARTICLES_PER_PAGE
-    paginator_class = LinkablePaginator
 
     def get(self, request, *args, **kwargs):
         # The search itself (counts and the page's results); the template renders after.
@@ -450,8 +442,6 @@ class RobotsView(TemplateView):
 def old_post_redirect(request, category, year, month, day, name):
     """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html."""
     article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=name)
-    if not has_url(article):
-        raise Http404("没有这篇文章。")
     return redirect(article, permanent=True)
 
 

@@ -38,7 +38,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.http.ConditionalGetMiddleware",
     "articles.caching.middleware.PublicPageCacheMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -203,15 +202,19 @@ def cache_from_environment():
 
 
 CACHES = {"default": cache_from_environment()}
-# Cached public pages are invalidated by what each change affects (articles/caching/); this only
-# bounds memory. 0 turns the page cache off.
+# Cached public pages belong to a content version (articles/caching/); this only bounds memory.
+# 0 turns the page cache off.
 PAGE_CACHE_SECONDS = 600
 
 # The front caches (Varnish, deploy/varnish/finews.vcl) told to purge the keys of every change,
 # e.g. "http://127.0.0.1:6081" (comma-separated in the environment); none by default.
 FRONT_CACHE_URLS = [url.strip() for url in os.environ.get("FRONT_CACHE_URLS", "").split(",") if url.strip()]
-# The rule before surrogate keys, kept to compare against (bench/): every change purges every page.
-INVALIDATE_EVERYTHING = os.environ.get("INVALIDATE_EVERYTHING", "").lower() in {"1", "true", "yes"}
+# The purge sender (articles/caching/front.py): how long one purge may take, the longest pause
+# between tries at a Varnish that fails (doubling from 1 s), and how long a process that exits
+# (the import) waits for its purges to go out.
+FRONT_CACHE_TIMEOUT_SECONDS = float(os.environ.get("FRONT_CACHE_TIMEOUT_SECONDS", "2"))
+FRONT_CACHE_RETRY_MAX_SECONDS = float(os.environ.get("FRONT_CACHE_RETRY_MAX_SECONDS", "60"))
+FRONT_CACHE_EXIT_WAIT_SECONDS = float(os.environ.get("FRONT_CACHE_EXIT_WAIT_SECONDS", "2"))
 # How long a shared cache may keep a public page (s-maxage): purges keep it fresh, this is the
 # fallback when a purge is lost. Browsers always revalidate (max-age=0).
 FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "3600"))

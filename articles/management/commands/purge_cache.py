@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.caching import announce, keys
+from articles.caching import announce, front, keys
+
+# How long the command waits for every front cache to take the purge.
+WAIT_SECONDS = 10
 
 
 class Command(BaseCommand):
@@ -20,9 +23,12 @@ class Command(BaseCommand):
         malformed = sorted(key for key in wanted if not keys.KEY_PATTERN.fullmatch(key))
         if malformed:
             raise CommandError(f"Not surrogate keys: {', '.join(malformed)} (letters, digits, - and _ only)")
-        failed = announce(wanted)
+        announce(wanted)
+        failed = front.wait(WAIT_SECONDS)
         if failed:
-            raise CommandError(f"These front caches did not take the purge: {', '.join(failed)}")
+            raise CommandError(
+                f"These front caches did not take the purge within {WAIT_SECONDS} s: {', '.join(failed)}"
+            )
         fronts = len(settings.FRONT_CACHE_URLS)
         self.stdout.write(
             self.style.SUCCESS(f"Purged {' '.join(sorted(wanted))} (page cache and {fronts} front caches).")
