@@ -7,6 +7,7 @@ Needs what tests/test_front_cache.py needs; runs once, in the SQLite pass.
 import contextlib
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -29,6 +30,10 @@ from .test_front_cache import (  # pytestmark: the SQLite pass only
 from .test_production import production_environment
 
 FRESH_WITHIN_SECONDS = 1.0
+# The purge sender's (articles/caching/front.py): how long a purge waits for an answer, and the
+# longest pause between its tries to a node that did not take one.
+PURGE_TIMEOUT_SECONDS = 1
+RETRY_MAX_SECONDS = 2
 
 
 class Nodes:
@@ -42,6 +47,8 @@ class Nodes:
             REDIS_URL=redis.worker_url(),
             LOCAL_MEMORY_CACHE="false",
             FRONT_CACHE_URLS=",".join(f"http://127.0.0.1:{port}" for port in self.ports),
+            FRONT_CACHE_TIMEOUT_SECONDS=str(PURGE_TIMEOUT_SECONDS),
+            FRONT_CACHE_RETRY_MAX_SECONDS=str(RETRY_MAX_SECONDS),
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
         for command in (
@@ -200,3 +207,43 @@ def _requests_served(url):
         for line in text.splitlines()
         if line.startswith("finews_http_requests_total{") and 'status="404"' in line
     )
+
+
+def test_a_node_that_hangs_during_a_change_is_purged_once_it_answers_again(nodes):
+    first, second = nodes.node(0), nodes.node(1)
+    path = article_path(first, "202611200000000002")
+    for node in (first, second):
+        warm(node, path)
+    nodes.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; User.objects.create_superuser('hang', password='节点-挂起-密码')",
+    )
+    cookies = log_in(first, "hang", "节点-挂起-密码")
+    change_page = f"/admin/articles/article/{article_pk(first, '202611200000000002')}/change/"
+    form = admin_form(first, change_page, cookies)
+    form["title"] = "节点挂起时的更正"
+    second_url = f"http://127.0.0.1:{nodes.ports[1]}"
+
+    varnish.hang(second_url)
+    try:
+        status, _, _ = first.request(
+            "POST",
+            change_page,
+            body=urllib.parse.urlencode(form, doseq=True),
+            headers={
+                "X-Forwarded-Proto": "https",
+                "Cookie": cookies,
+                "Referer": f"https://finews.example.com{change_page}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        assert status == 302, status
+        assert first.shows_within(path, "节点挂起时的更正", FRESH_WITHIN_SECONDS)
+        # Longer than a purge waits for an answer: the purge to the hung node has failed by now.
+        time.sleep(PURGE_TIMEOUT_SECONDS + 1)
+    finally:
+        varnish.wake(second_url)
+
+    # It kept the page from before the change, and gets the purge it missed when it answers again.
+    assert second.shows_within(path, "节点挂起时的更正", RETRY_MAX_SECONDS + PURGE_TIMEOUT_SECONDS + 2)
