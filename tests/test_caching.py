@@ -877,20 +877,18 @@ class TestRedisOutage:
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_in_development_an_import_in_another_process_shows_at_once(tmp_path, write_post):
+def test_in_development_an_import_in_another_process_shows_at_once(tmp_path, write_post, migrated_sqlite):
     """The development default, as a newcomer runs it: the site in one process, the import in another
     (a cache per process kept the home page an import had changed for ten minutes)."""
     environment = {
         **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True),
     }
 
     def manage(*args):
         subprocess.run([sys.executable, "manage.py", *args, "-v0"], cwd=BASE_DIR, env=environment, check=True)
 
-    manage("migrate")
-    manage("import_posts", "sample_posts/_posts")
     with gunicorn(environment, workers=1) as base_url:
         before = urllib.request.urlopen(f"{base_url}/", timeout=10).read().decode()
         urllib.request.urlopen(f"{base_url}/", timeout=10).read()
