@@ -106,8 +106,8 @@ def reader(client):
 
 
 # What the tests that run the site in processes of its own (gunicorn, manage.py) prepare once per
-# run: collectstatic took 7 s (13 s on a busy machine) and migrate 2.6 s (9 s) each time, in six and
-# twelve tests.
+# run: collectstatic took 7 s (13 s on a busy machine) and migrate 2.6 s (9 s) each time, in six
+# tests and in thirteen.
 
 
 def _made_once(tmp_path_factory, name, make):
