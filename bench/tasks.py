@@ -155,6 +155,41 @@ def urls():
     }
 
 
+def scale_urls():
+    """One URL of every public page type of the loaded database, for the scale rows: its newest
+    period in the archive, the most used tag and stock, each feed, the sitemap and the API list."""
+    from django.utils import timezone
+
+    from articles.models import StockReference, Tag
+
+    base = urls()
+    newest = timezone.localtime(Article.objects.published().stories().latest("published_at").published_at)
+    tag = Tag.objects.annotate(count=Count("tagged_articles")).order_by("-count").first()
+    stock = StockReference.objects.get(pk=hottest_stock()[0].pk)
+    category = base["category"]
+    return {
+        "home": "/",
+        "article": base["article"],
+        "category": category,
+        "deep category": base["deep category"],
+        "archive index": "/archive/",
+        "all articles, last page": f"/archive/?page={-(-Article.objects.published().stories().count() // 20)}",
+        "archive year": f"/archive/{newest.year}/",
+        "archive month": f"/archive/{newest.year}/{newest.month}/",
+        "archive day": f"/archive/{newest.year}/{newest.month}/{newest.day}/",
+        "tag": tag.get_absolute_url(),
+        "stock": stock.get_absolute_url(),
+        "search": base["search"],
+        "feed": "/feed.xml",
+        "category feed": f"{category}feed/",
+        "tag feed": f"{tag.get_absolute_url()}feed/",
+        "stock feed": f"{stock.get_absolute_url()}feed/",
+        "sitemap index": "/sitemap.xml",
+        "sitemap section": "/sitemap-articles.xml?p=2",
+        "API list": "/api/v1/articles/",
+    }
+
+
 def reading_day(path_file, samples, seed=7):
     """Write ``samples`` page paths drawn as readers read: Zipf (s=1) over the home page, the
     category pages and every story, newest first (news is read most when it is new)."""
@@ -251,6 +286,7 @@ if __name__ == "__main__":
                 "admin_latency": admin_latency,
                 "category_query_costs": category_query_costs,
                 "urls": urls,
+                "scale_urls": scale_urls,
                 "reading_day": reading_day,
                 "search": search,
             }[task](*arguments)

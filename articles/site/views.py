@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Window
@@ -6,13 +7,14 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.caching.middleware import mark_paginated
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
-from articles.months import next_month
+from articles.months import months_between, next_month
 from articles.operations.metrics import SEARCH_LATENCY
 from articles.sanitize import plain_text
 from articles.search import SearchResults
@@ -30,6 +32,7 @@ HOME_PER_CATEGORY = 5
 HOME_WINDOW = 2000
 HOME_SECTIONS = 10
 HOME_KEY = "finews:home:{version}"
+MONTHS_KEY = "finews:months:{version}"
 RELATED_COUNT = 5
 # A tag or stock in at most this many articles has its list read from its own articles (among_few).
 FEW_MENTIONS = 5000
@@ -298,8 +301,15 @@ class ArchiveMixin(PageRangeMixin):
     context_object_name = "articles"
     month_format = "%m"
 
+    # The list order ArticlePaginator's anchors need: ties on the date broken by id.
+    ordering = ("-published_at", "-id")
+
     def get_queryset(self):
         return Article.objects.listed().stories()
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # Counted, and deep pages anchored, once per content version, as the category pages are.
+        return ArticlePaginator(queryset, per_page, list_key=self.request.path, **kwargs)
 
     def get(self, request, *args, **kwargs):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
@@ -356,14 +366,48 @@ class ArchiveIndex(ArchiveMixin, ArchiveIndexView):
     date_list_period = "month"
     allow_empty = True
 
+    def get_date_list(self, queryset, date_type=None, ordering="DESC"):
+        # Django's list is a DISTINCT over every article (70 ms of the page at 10,000 articles).
+        key = MONTHS_KEY.format(version=current_version())
+        return cache.get_or_set(key, lambda: months_with_news(queryset), VERSION_FACTS_SECONDS)
+
+
+def months_with_news(articles):
+    """The months in which ``articles`` has any, newest first: a list of aware datetimes, each the
+    first moment of its month in the site's time zone (as Django's date_list gives them).
+
+    The first and the last article are found by the date index, then each month between is
+    probed for one article (an index seek): the cost follows the archive's span in months, never
+    its number of articles.
+    """
+    dates = articles.order_by().values_list("published_at", flat=True)
+    first, last = dates.order_by("published_at").first(), dates.order_by("-published_at").first()
+    if first is None:
+        return []
+    months = months_between(timezone.localdate(first), next_month(timezone.localdate(last)))
+    edges = [
+        timezone.make_aware(dt.datetime(month.year, month.month, 1)) for month in [*months, next_month(months[-1])]
+    ]
+    periods = reversed(list(itertools.pairwise(edges)))
+    return [start for start, end in periods if dates.filter(published_at__gte=start, published_at__lt=end).exists()]
+
 
 class YearArchive(ArchiveMixin, YearArchiveView):
     template_name = "articles/archive_list.html"
     make_object_list = True
 
+    def get_date_list(self, queryset, date_type=None, ordering="ASC"):
+        # The page shows no list of its months, and Django's is a DISTINCT over the year's articles.
+        # An empty year is still a 404: its first page does not exist (allow_empty is False).
+        return []
+
 
 class MonthArchive(ArchiveMixin, MonthArchiveView):
     template_name = "articles/archive_list.html"
+
+    def get_date_list(self, queryset, date_type=None, ordering="ASC"):
+        # As YearArchive's: not shown, and a DISTINCT over the month's articles.
+        return []
 
 
 class DayArchive(ArchiveMixin, DayArchiveView):
