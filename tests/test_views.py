@@ -137,7 +137,9 @@ class TestArticlePage:
         for article in (draft, scheduled):
             assert client.get(f"{article.get_absolute_url()}?preview=1").status_code == 404
 
-    def test_query_count_is_constant_whatever_the_tags_and_stocks(self, db, django_assert_num_queries, client):
+    def test_query_count_is_constant_whatever_the_tags_and_stocks(
+        self, db, django_assert_num_queries, client, settings
+    ):
         category = make_category()
         plain = make_article(category=category, tags=["一"], stocks=[make_stock("600000")])
         many_tags = [f"标签{n}" for n in range(15)]
@@ -147,9 +149,16 @@ class TestArticlePage:
             make_article(category=category, tags=many_tags[:2], stocks=many_stocks[:2])
 
         client.get("/robots.txt")
+        settings.PAGE_CACHE_SECONDS = 0  # every request renders the page
         for article in (plain, busy):
-            with django_assert_num_queries(7):  # the sixth: the categories its story also appears in
-                page(client, article.get_absolute_url())
+            # The article; then its tags, stocks, the categories its story also appears in, its
+            # neighbours and related news, once per content version.
+            with django_assert_num_queries(7):
+                first = html_of(page(client, article.get_absolute_url()))
+            with django_assert_num_queries(1):
+                again = html_of(page(client, article.get_absolute_url()))
+            assert again == first and article.title in again
+        assert all(f'rel="tag">{tag}</a>' in first for tag in many_tags) and 'rel="prev"' in first
 
     def test_script_from_content_never_reaches_the_page(self, client, write_post):
         body = '<p>正文<script>alert(1)</script><img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">x</a></p>'

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -33,6 +34,7 @@ HOME_WINDOW = 2000
 HOME_SECTIONS = 10
 HOME_KEY = "finews:home:{version}"
 MONTHS_KEY = "finews:months:{version}"
+ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 RELATED_COUNT = 5
 # A tag or stock in at most this many articles has its list read from its own articles (among_few).
 FEW_MENTIONS = 5000
@@ -132,11 +134,28 @@ class HomeView(TemplateView):
         return next(iter(oldest_in_window), dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
+@dataclasses.dataclass(frozen=True)
+class ArticleFacts:
+    """What an article's page shows besides the article: read once per content version.
+
+    ``tags``, ``stocks``: its own; ``copies``: its story's other copies (with their categories);
+    ``previous``, ``following``: its neighbours in its category's list (or None); ``related``:
+    RELATED_COUNT newest stories sharing a tag or stock, from the days around it.
+    """
+
+    tags: list
+    stocks: list
+    copies: list
+    previous: Article | None
+    following: Article | None
+    related: list
+
+
 class ArticleDetailView(DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
+        queryset = Article.objects.select_related("category")
         # Staff who may view articles in the admin may preview drafts and scheduled ones there;
         # readers only ever get published() ones.
         return queryset if self._previewing() else queryset.published()
@@ -158,32 +177,47 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         article = self.object
-        tags, stocks = list(article.tags.all()), list(article.stocks.all())
-        same_category = Article.objects.listed().filter(category_id=article.category_id)
-        # No order: the order by date would walk the date index past every article, not the few copies.
-        copies = list(article.copies.listed().order_by())
-        previous_article = same_category.older_than(article.published_at, article.pk).first()
-        next_article = same_category.newer_than(article.published_at, article.pk).first()
-        related = self._related(article, tags, stocks)
+        # Six queries built through the ORM were most of a cold page's time (issue 28); any change
+        # to the content moves the version on, so the facts are never stale. The article itself
+        # is read every time: its row is what a save changes first.
+        key = ARTICLE_FACTS_KEY.format(version=current_version(), pk=article.pk)
+        facts = cache.get_or_set(key, lambda: self._facts(article), VERSION_FACTS_SECONDS)
+        neighbours = (facts.previous, facts.following)
         keys.depends_on(
-            *keys.listed([article, *copies, *filter(None, (previous_article, next_article)), *related]),
-            *(keys.tag(tag.pk) for tag in tags),
-            *(keys.stock(stock.pk) for stock in stocks),
+            *keys.listed([article, *facts.copies, *filter(None, neighbours), *facts.related]),
+            *(keys.tag(tag.pk) for tag in facts.tags),
+            *(keys.stock(stock.pk) for stock in facts.stocks),
             *keys.related(
-                article.published_at, [tag.pk for tag in tags], [stock.pk for stock in stocks], RELATED_WINDOW
+                article.published_at,
+                [tag.pk for tag in facts.tags],
+                [stock.pk for stock in facts.stocks],
+                RELATED_WINDOW,
             ),
-            *keys.neighbourhood(article.category_id, article.published_at, previous_article, next_article),
+            *keys.neighbourhood(article.category_id, article.published_at, *neighbours),
         )
         return super().get_context_data(
             canonical=article.get_absolute_url(),
+            tags=facts.tags,
+            stocks=facts.stocks,
+            is_preview=self._is_preview(article),
+            also_in=[copy.category for copy in facts.copies],
+            previous_article=facts.previous,
+            next_article=facts.following,
+            related=facts.related,
+            **kwargs,
+        )
+
+    def _facts(self, article):
+        tags, stocks = list(article.tags.all()), list(article.stocks.all())
+        same_category = Article.objects.listed().filter(category_id=article.category_id)
+        return ArticleFacts(
             tags=tags,
             stocks=stocks,
-            is_preview=self._is_preview(article),
-            also_in=[copy.category for copy in copies],
-            previous_article=previous_article,
-            next_article=next_article,
-            related=related,
-            **kwargs,
+            # No order: the order by date would walk the date index past every article, not the few copies.
+            copies=list(article.copies.listed().order_by()),
+            previous=same_category.older_than(article.published_at, article.pk).first(),
+            following=same_category.newer_than(article.published_at, article.pk).first(),
+            related=self._related(article, tags, stocks),
         )
 
     def _is_preview(self, article):
