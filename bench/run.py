@@ -27,6 +27,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
+from bench import peers  # noqa: E402
 from finews.testing import postgres, varnish  # noqa: E402
 from finews.testing.server import free_port, gunicorn  # noqa: E402
 from finews.testing.synthetic import write_posts  # noqa: E402
@@ -74,6 +75,8 @@ FULL = {
     "day_seconds": 60,
     "day_samples": 100_000,
     "replica_pages": 100_000,
+    "peer_posts": 10_000,
+    "peer_seconds": 10,
 }
 QUICK = {
     "posts": 1_000,
@@ -86,6 +89,8 @@ QUICK = {
     "day_seconds": 10,
     "day_samples": 50_000,
     "replica_pages": 5_000,
+    "peer_posts": 2_000,
+    "peer_seconds": 2,
 }
 
 
@@ -802,12 +807,32 @@ def installed(tool):
     return postgres.installed() if tool == "initdb" else shutil.which(tool) is not None
 
 
-def write_readme(table, heading):
+def write_readme(table, heading, marker="bench"):
     readme = BASE_DIR / "README.md"
     text = readme.read_text(encoding="utf-8")
-    block = f"<!-- bench:start -->\n{heading}\n\n{table}\n<!-- bench:end -->"
-    text = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda _: block, text, flags=re.S)
+    block = f"<!-- {marker}:start -->\n{heading}\n\n{table}\n<!-- {marker}:end -->"
+    text = re.sub(rf"<!-- {marker}:start -->.*<!-- {marker}:end -->", lambda _: block, text, flags=re.S)
     readme.write_text(text, encoding="utf-8")
+
+
+def run_peers(options):
+    """The peers table: measured in one run, written into README.md between the peers markers with --readme."""
+    bench = Bench(QUICK if options.quick else FULL, Path(options.workdir) / ("quick" if options.quick else "full"))
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    rates, created = peers.Peers(bench, options.djangoproject).measure()
+    commit = subprocess.run(
+        ["git", "-C", options.djangoproject, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    table = peers.table(rates, created, commit)
+    heading = (
+        f"Measured {time.strftime('%Y-%m-%d')} with `python bench/run.py --peers{' --quick' if options.quick else ''}`"
+        f" ({time.perf_counter() - started:.0f} s; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f}"
+        f" after): req/s, medians of {peers.ROUNDS} interleaved rounds, gunicorn with 2 sync workers, caches off,"
+        f" {bench.sizes['peer_posts']:,} posts, SQLite."
+    )
+    print(f"{heading}\n\n{table}")
+    if options.readme:
+        write_readme(table, heading, marker="peers")
 
 
 def main():
@@ -819,7 +844,13 @@ def main():
     parser.add_argument(
         "--scale", nargs=2, type=int, metavar=("SMALL", "LARGE"), help="the scale rows' two database sizes"
     )
+    parser.add_argument("--peers", action="store_true", help="finews beside Wagtail and djangoproject.com's blog app")
+    parser.add_argument(
+        "--djangoproject", default=peers.DEFAULT_DJANGOPROJECT, help="a djangoproject.com checkout (for --peers)"
+    )
     options = parser.parse_args()
+    if options.peers:
+        return run_peers(options)
 
     steps = options.only or STEPS
     missing = sorted({tool for step in steps for tool in STEP_TOOLS.get(step, []) if not installed(tool)})

@@ -190,6 +190,42 @@ def scale_urls():
     }
 
 
+def peer_posts(path_file):
+    """Write the loaded articles as JSON lines for the peers' loaders (bench/peers/): what each
+    site stores of a post."""
+    with open(path_file, "w", encoding="utf-8") as out:
+        rows = Article.objects.published().stories().select_related("category").prefetch_related("tags")
+        for article in rows.order_by("published_at", "id").iterator(chunk_size=2000):
+            post = {
+                "title": article.title,
+                "slug": article.slug,
+                "summary": article.summary,
+                "body": article.body,
+                "category": article.category.slug,
+                "category_title": article.category.display_name,
+                "tags": [tag.name for tag in article.tags.all()],
+                "published_at": article.published_at.isoformat(),
+                "source_name": article.source_name,
+            }
+            out.write(json.dumps(post, ensure_ascii=False) + "\n")
+    return {"written": str(path_file)}
+
+
+def peer_urls(path_file):
+    """finews's addresses of the pages the peers table compares (bench/peers/)."""
+    base = urls()
+    category = base["category"]
+    slug = category.strip("/").split("/")[-1]
+    in_category = Article.objects.listed().filter(category__slug=slug).count()
+    return {
+        "article": base["article"],
+        "category page 1": category,
+        "category last page": f"{category}?page={-(-in_category // 20)}",
+        "all articles, page 250": "/archive/?page=250",
+        "_article_slug": base["article"].strip("/").split("/")[-1],
+    }
+
+
 def reading_day(path_file, samples, seed=7):
     """Write ``samples`` page paths drawn as readers read: Zipf (s=1) over the home page, the
     category pages and every story, newest first (news is read most when it is new)."""
@@ -287,6 +323,8 @@ if __name__ == "__main__":
                 "category_query_costs": category_query_costs,
                 "urls": urls,
                 "scale_urls": scale_urls,
+                "peer_posts": peer_posts,
+                "peer_urls": peer_urls,
                 "reading_day": reading_day,
                 "search": search,
             }[task](*arguments)
