@@ -66,7 +66,8 @@ class Peers:
         packages = PEERS[name]["packages"]
         if not marker.exists() or marker.read_text() != " ".join(packages):
             self.log(f"building {name}'s virtualenv ({', '.join(packages)})")
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            if not (venv / "bin" / "python").exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             pip = [str(venv / "bin" / "pip"), "install", "--quiet", *packages]
             subprocess.run(pip, check=True, stdout=subprocess.DEVNULL)
             marker.write_text(" ".join(packages))
@@ -99,7 +100,7 @@ class Peers:
 
     def run_loader(self, name, database, posts, *arguments):
         venv = self.venv(name)
-        command = [str(venv / "bin" / "python"), str(PEERS[name]["site"] / "load.py"), str(posts), *arguments]
+        command = [str(venv / "bin" / "python"), str(PEERS[name]["site"] / "load.py"), str(posts), *map(str, arguments)]
         output = subprocess.run(
             command, cwd=PEERS[name]["site"], env=self.environment(name, database), check=True,
             stdout=subprocess.PIPE, text=True,
