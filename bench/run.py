@@ -645,7 +645,7 @@ class Bench:
                 f"{ratio:.2f}×",
                 "≤ 1.5×",
                 ratio <= 1.5,
-                SCALE_NOTES.get(name, ""),
+                "; ".join(filter(None, [SCALE_NOTES.get(name), f"CPU time {big['cpu_ms'] / little['cpu_ms']:.2f}×"])),
             )
 
         # 9: what stock pages and the home page compute once per content version (charts.py).
