@@ -648,6 +648,21 @@ class Bench:
                 "; ".join(filter(None, [SCALE_NOTES.get(name), f"CPU time {big['cpu_ms'] / little['cpu_ms']:.2f}×"])),
             )
 
+        # What keeping an article page's facts per content version pays (issue 22: caching that pays).
+        database = self.loaded_database(large)
+        urls, _ = self.task(database, "urls")
+        facts, _ = self.task(database, "article_facts_costs", urls["article"])
+        kept, afresh = facts["kept"], facts["afresh"]
+        self.add(
+            f"6b. article page, its facts kept per content version vs read afresh, {large:,} articles",
+            f"{kept['ms']:.1f} ms ({kept['queries']} queries)",
+            f"{afresh['ms']:.1f} ms ({afresh['queries']} queries)",
+            f"{afresh['ms'] / kept['ms']:.1f}× faster",
+            "(context)",
+            True,
+            f"tags, stocks, copies, neighbours, related news (ArticleFacts); CPU time {afresh['cpu_ms'] / kept['cpu_ms']:.1f}×",
+        )
+
         # 9: what stock pages and the home page compute once per content version (charts.py).
         costs = {count: self.task(self.loaded_database(count), "news_flow_costs")[0] for count in (small, large)}
         for name in ("news flow", "stocks mentioned with it", "热门股票"):

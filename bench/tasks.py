@@ -90,6 +90,36 @@ def latency(*urls, repeat=15, client=None):
     return results
 
 
+def article_facts_costs(url, repeat=31):
+    """Median ms (wall, CPU) and queries of the article page at ``url`` with its facts (tags,
+    stocks, copies, neighbours, related news) kept for the content version, and read afresh."""
+    from django.core.cache import cache
+
+    from articles.caching import current_version
+    from articles.site.views import ARTICLE_FACTS_KEY
+
+    info_code = url.strip("/").split("/")[1]
+    key = ARTICLE_FACTS_KEY.format(version=current_version(), pk=Article.objects.get(info_code=info_code).pk)
+    client = Client()
+    results = {}
+    for name, before in (("kept", lambda: None), ("afresh", lambda: cache.delete(key))):
+        client.get(url)
+        times, cpu_times = [], []
+        for _ in range(repeat):
+            before()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu_started)
+        results[name] = {
+            "ms": statistics.median(times) * 1000,
+            "cpu_ms": statistics.median(cpu_times) * 1000,
+            "queries": len(queries),
+        }
+    return results
+
+
 def category_query_costs(slug, repeat=200):
     """Median milliseconds of the constant view (whole request, in process), and of the category
     page's two queries (its category, its first page of articles, as CategoryView builds them)
@@ -327,6 +357,7 @@ if __name__ == "__main__":
                 "news_flow_costs": news_flow_costs,
                 "admin_latency": admin_latency,
                 "category_query_costs": category_query_costs,
+                "article_facts_costs": article_facts_costs,
                 "urls": urls,
                 "scale_urls": scale_urls,
                 "peer_posts": peer_posts,
