@@ -60,7 +60,7 @@ SCALE_NOTES = {
     "stock": "the most mentioned stock: in more articles at the larger size",
     "archive index": "its months probed one by one (an index seek each), once per content version",
     "all articles, last page": "count and the page's anchor kept per content version",
-    "sitemap section": "a full section at both sizes",
+    "sitemap section": "its last full section (full at both sizes once the smaller has 2,000 stories)",
 }
 # What every reader's browser says: load runs through Varnish ask for pages as browsers do.
 BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br"}

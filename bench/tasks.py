@@ -197,8 +197,11 @@ def scale_urls():
     from django.utils import timezone
 
     from articles.models import StockReference, Tag
+    from articles.site.sitemaps import ArticleSitemap
 
     base = urls()
+    stories = Article.objects.published().stories().count()
+    section = max(1, stories // ArticleSitemap.limit)  # the last full one (p=1 is the section's own address)
     newest = timezone.localtime(Article.objects.published().stories().latest("published_at").published_at)
     tag = Tag.objects.annotate(count=Count("tagged_articles")).order_by("-count").first()
     stock = StockReference.objects.get(pk=hottest_stock()[0].pk)
@@ -209,7 +212,7 @@ def scale_urls():
         "category": category,
         "deep category": base["deep category"],
         "archive index": "/archive/",
-        "all articles, last page": f"/archive/?page={-(-Article.objects.published().stories().count() // 20)}",
+        "all articles, last page": f"/archive/?page={-(-stories // 20)}",
         "archive year": f"/archive/{newest.year}/",
         "archive month": f"/archive/{newest.year}/{newest.month}/",
         "archive day": f"/archive/{newest.year}/{newest.month}/{newest.day}/",
@@ -221,7 +224,7 @@ def scale_urls():
         "tag feed": f"{tag.get_absolute_url()}feed/",
         "stock feed": f"{stock.get_absolute_url()}feed/",
         "sitemap index": "/sitemap.xml",
-        "sitemap section": "/sitemap-articles.xml?p=2",
+        "sitemap section": "/sitemap-articles.xml" + (f"?p={section}" if section > 1 else ""),
         "API list": "/api/v1/articles/",
     }
 
