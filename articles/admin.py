@@ -28,7 +28,7 @@ from .models import (
     Tag,
     TaggedArticle,
 )
-from .sanitize import plain_label, plain_text, sanitize_html
+from .sanitize import plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 
 admin.site.site_header = "金融消息 · 编辑后台"
@@ -108,15 +108,16 @@ class ArticleAdminForm(forms.ModelForm):
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])
         if not title:
-            raise forms.ValidationError("标题不能为空，也不能只有 HTML 标签。")
+            raise forms.ValidationError("标题不能为空。")
         return title
 
     def clean_tags(self):
-        # Tag names are plain text, like titles: what is typed with markup keeps only its text.
+        # Tag names are text by the rule of titles (sanitize.plain_label).
         return [name for name in (plain_label(name) for name in self.cleaned_data["tags"]) if name]
 
     def clean_summary(self):
-        return plain_text(self.cleaned_data["summary"], whitespace="lines")
+        # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).
+        return plain_label(self.cleaned_data["summary"], whitespace="lines")
 
     def clean_body(self):
         # The same allow-list as the import: what an editor pastes is held to the same rules.

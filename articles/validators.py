@@ -3,8 +3,7 @@
 Info codes and stock codes go into URLs: they may hold exactly what a path segment carries as it is
 (ASCII letters, digits, ``.``, ``_`` and ``-``), never ``.`` or ``..`` (which a browser resolves
 away), and the URL converters (converters.py) accept every such value. Names and titles are plain
-text: what comes in with markup is reduced to text by the import and the admin forms
-(sanitize.plain_label), and what still holds markup is refused.
+text, kept as written, without control or invisible format characters (sanitize.plain_label).
 """
 
 import re
@@ -64,11 +63,11 @@ def validate_no_control_characters(value):
 
 
 def validate_plain_text(value):
-    """Titles and names are text: no HTML tags, comments, character entities or control characters."""
+    """Titles and names are text as written (``<b>`` and ``<AAPL.O>`` included: nothing in them is
+    markup), without control characters or invisible format characters (sanitize.plain_label)."""
     validate_no_control_characters(value)
     if plain_label(value, whitespace="keep") != value.strip():
         raise ValidationError(
-            "不能包含 HTML 标签或字符实体（如 <b>、&amp;），请只写文字：“%(value)s”。",
-            code="markup",
-            params={"value": value},
+            "不能包含看不见的格式字符（如从右到左的方向控制符 U+202E、零宽空格），常随别处粘贴的文字而来：请删去它们。",
+            code="format_characters",
         )

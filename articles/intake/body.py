@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup, Comment
 from markdown_it import MarkdownIt
 
-from articles.sanitize import MAX_HTML_DEPTH, html_depth, plain_text, sanitize_html
+from articles.sanitize import MAX_HTML_DEPTH, escape_unknown_tags, html_depth, plain_label, plain_text, sanitize_html
 
+from .emphasis import cjk_friendly_emphasis
 from .frontmatter import PostError
 from .stocks import StockMention, extract_stocks
 
-_markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+_markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").use(cjk_friendly_emphasis)
 
 SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
 _SHARE_LINK_LINE = re.compile(r"^<[^>\s]*NewsShare\.html[^>\s]*>$", re.IGNORECASE)
@@ -41,12 +42,15 @@ def clean_body(text):
     """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
     lines, source_url = _without_trailer(text.split("\n"))
     digest, lines = _leading_digest(lines)
-    rendered_digest = _markdown.render(digest) if digest else ""
-    rendered = _markdown.render("\n".join(lines))
+    # Before any HTML parser reads it: "<DXY>" in the text is text, not an unknown element.
+    rendered_digest = escape_unknown_tags(_markdown.render(digest)) if digest else ""
+    rendered = escape_unknown_tags(_markdown.render("\n".join(lines)))
     if max(html_depth(rendered_digest), html_depth(rendered)) > MAX_HTML_DEPTH:
         # Refused before any of the work below, which such nesting would make take minutes.
         raise PostError(f"body: its HTML nests more than {MAX_HTML_DEPTH} elements deep")
-    summary = plain_text(rendered_digest, whitespace="lines")[:MAX_SUMMARY_CHARS]
+    summary = plain_label(
+        plain_text(rendered_digest, whitespace="lines"), whitespace="lines", max_length=MAX_SUMMARY_CHARS
+    )
 
     # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.
     soup = BeautifulSoup(f"<body>{rendered}</body>", "lxml")
