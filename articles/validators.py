@@ -6,7 +6,9 @@ away), and the URL converters (converters.py) accept every such value. Names and
 text, kept as written, without control or invisible format characters (sanitize.plain_label).
 """
 
+import datetime as dt
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
@@ -47,6 +49,32 @@ class UrlCodeValidator:
 
     def __eq__(self, other):
         return isinstance(other, UrlCodeValidator) and (self.what, self.max_length) == (other.what, other.max_length)
+
+
+# Beijing time, UTC+8 at every date (settings.TIME_ZONE). Asia/Shanghai is not: before 1901 it is
+# local mean time (+08:05:43, which Atom and ISO 8601 readers refuse) and in the summers of
+# 1986 to 1991 +09:00.
+BEIJING_TIME = zoneinfo.ZoneInfo("Etc/GMT-8")
+# The publication times the site shows, sends and exports: news of this site's era, with room on
+# both sides, and never near the ends of what Python's datetime and the databases hold (a time
+# in year 1 or 9999 overflows once it is moved to another zone or a day is added).
+EARLIEST_PUBLICATION = dt.datetime(1990, 1, 1, tzinfo=BEIJING_TIME)
+LATEST_PUBLICATION = dt.datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=BEIJING_TIME)
+
+
+def is_publication_time(value):
+    """Whether the aware datetime ``value`` is within EARLIEST_PUBLICATION..LATEST_PUBLICATION."""
+    return EARLIEST_PUBLICATION <= value <= LATEST_PUBLICATION
+
+
+def validate_publication_time(value):
+    """Refuses a 发布时间 outside 1990-01-01 00:00 .. 2100-12-31 23:59:59 Beijing time."""
+    if not is_publication_time(value):
+        raise ValidationError(
+            "发布时间须在 %(earliest)s 到 %(latest)s（北京时间）之间。",
+            code="publication_time_range",
+            params={"earliest": f"{EARLIEST_PUBLICATION:%Y-%m-%d}", "latest": f"{LATEST_PUBLICATION:%Y-%m-%d}"},
+        )
 
 
 validate_info_code = UrlCodeValidator("资讯编号", MAX_INFO_CODE_LENGTH)

@@ -8,15 +8,13 @@ way a person would read it.
 
 import datetime as dt
 import re
-import zoneinfo
 from dataclasses import dataclass
 
 import yaml
 
 from articles.sanitize import without_control_characters
-from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
+from articles.validators import BEIJING_TIME, MAX_INFO_CODE_LENGTH, is_url_code
 
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 
 
@@ -164,7 +162,7 @@ _DATE = re.compile(
 
 
 def parse_date(value):
-    """Parse a Jekyll date (``2022-01-07 12:35:20 +0800``); no zone means Asia/Shanghai.
+    """Parse a Jekyll date (``2022-01-07 12:35:20 +0800``); no zone means Beijing time.
 
     Returns an aware datetime, or None when the value is empty or not a valid date.
     """
@@ -173,7 +171,7 @@ def parse_date(value):
         return None
     year, month, day, hour, minute, second, zone = match.groups()
     if zone is None:
-        tzinfo = SHANGHAI
+        tzinfo = BEIJING_TIME
     elif zone == "Z":
         tzinfo = dt.UTC
     else:

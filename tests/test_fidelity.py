@@ -1,0 +1,336 @@
+"""What the scraper and the editors write is what readers get (#23): Chinese emphasis, the ``*ST``
+prefix, angle-bracketed codes, invisible characters, times, stray bytes and old addresses."""
+
+import datetime as dt
+import json
+import re
+import unicodedata
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from articles import publishing
+from articles.intake.body import clean_body
+from articles.models import Article, Category, IngestToken, Tag
+from articles.sanitize import FORMAT_CHARACTERS, plain_label
+from tests.conftest import post_text, run_import
+from tests.factories import article_form, make_article, make_category, make_editor
+
+pytestmark = pytest.mark.django_db
+
+CJK_PUNCTUATION = "：，。；！？（）《》“”「」【】、"
+
+BOLD_POST = """---
+layout: post
+title: "某公司：股票将停牌"
+date: 2022-05-31 16:00:00 +0800
+categories: cailianshe
+tags: 财联社新闻
+---
+
+**重要提示：**公司股票自6月1日起停牌。**中国平安（601318）**公告称拟回购股份。
+"""
+ST_POST = """---
+layout: post
+title: "两只ST股涨停"
+date: 2022-05-31 15:10:00 +0800
+categories: cailianshe
+tags: 财联社新闻
+---
+
+> *ST海航和*ST天娱今日双双涨停。
+
+*ST海航和*ST天娱今日双双涨停，ST板块午后走强。
+"""
+FED_POST = """---
+layout: post
+title: "美联储加息预期升温，港股承压"
+date: 2022-05-31 11:00:00 +0800
+categories: cailianshe
+tags:
+  - 财联社新闻
+  - Federal Reserve
+---
+
+美联储官员讲话后，市场加息预期升温。
+"""
+ISSUE_POSTS = {
+    "2022-05-31-NW202205310000000101.md": BOLD_POST,
+    "2022-05-31-NW202205310000000102.md": ST_POST,
+    "2022-05-31-NW202205310000000103.md": FED_POST,
+}
+
+
+def body_of(markdown):
+    return clean_body(markdown).html
+
+
+class TestChineseEmphasis:
+    """markdown-it-cjk-friendly's rule: a ``*`` run beside a CJK character opens and closes."""
+
+    def test_the_issue_post(self, write_post):
+        run_import(write_post("2022-05-31-NW202205310000000101.md", BOLD_POST))
+
+        body = Article.objects.get().body
+        assert body == (
+            "<p><strong>重要提示：</strong>公司股票自6月1日起停牌。"
+            "<strong>中国平安（601318）</strong>公告称拟回购股份。</p>"
+        )
+
+    @pytest.mark.parametrize("mark", CJK_PUNCTUATION)
+    @pytest.mark.parametrize("delimiter, element", [("**", "strong"), ("*", "em")])
+    def test_every_full_width_mark_inside_and_outside_either_end(self, mark, delimiter, element):
+        d, opening, closing = delimiter, f"<{element}>", f"</{element}>"
+        cases = {
+            f"公司{d}加粗{mark}{d}正文": f"公司{opening}加粗{mark}{closing}正文",
+            f"公司{d}{mark}加粗{d}正文": f"公司{opening}{mark}加粗{closing}正文",
+            f"公司{mark}{d}加粗{d}正文": f"公司{mark}{opening}加粗{closing}正文",
+            f"公司{d}加粗{d}{mark}正文": f"公司{opening}加粗{closing}{mark}正文",
+            f"{d}{mark}加粗{mark}{d}正文": f"{opening}{mark}加粗{mark}{closing}正文",
+        }
+        for markdown, html in cases.items():
+            assert body_of(markdown) == f"<p>{html}</p>", markdown
+
+    @pytest.mark.parametrize(
+        "markdown, html",
+        [
+            ("a **b** c", "a <strong>b</strong> c"),
+            ("a**b**c", "a<strong>b</strong>c"),
+            ("snake_case_name", "snake_case_name"),  # "_" keeps CommonMark's rule inside words
+            ("2 * 3 * 4", "2 * 3 * 4"),
+            ("**“引号”**之后", "<strong>“引号”</strong>之后"),
+        ],
+    )
+    def test_what_commonmark_did_right_stays(self, markdown, html):
+        assert body_of(markdown) == f"<p>{html}</p>"
+
+
+class TestRiskWarningPrefix:
+    """``*ST`` and ``S*ST`` belong to a stock's name: never emphasis, never lost."""
+
+    def test_the_issue_post_everywhere(self, client, write_post, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_import(write_post("2022-05-31-NW202205310000000102.md", ST_POST))
+
+        article = Article.objects.get()
+        assert article.body == "<p>*ST海航和*ST天娱今日双双涨停，ST板块午后走强。</p>"
+        assert article.summary == "*ST海航和*ST天娱今日双双涨停。"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert "<p>*ST海航和*ST天娱今日双双涨停，ST板块午后走强。</p>" in page
+        assert 'content="*ST海航和*ST天娱今日双双涨停。"' in page  # the description
+        feed = client.get("/feed.xml").content.decode()
+        assert "*ST海航和*ST天娱今日双双涨停。" in feed
+        api = client.get("/api/v1/articles/").json()["items"][0]
+        assert api["summary"] == "*ST海航和*ST天娱今日双双涨停。"
+        detail = client.get(f"/api/v1/articles/{article.info_code}/").json()
+        assert detail["body_text"] == "*ST海航和*ST天娱今日双双涨停，ST板块午后走强。"
+        search = client.get("/search/?q=天娱").content.decode()
+        assert "*ST" in search and "<em>ST" not in search
+
+    @pytest.mark.parametrize(
+        "markdown, html",
+        [
+            ("*ST海航和*ST天娱", "*ST海航和*ST天娱"),
+            ("S*ST前锋复牌", "S*ST前锋复牌"),
+            ("关注*ST目药、*ST辅仁。", "关注*ST目药、*ST辅仁。"),
+            ("**重点：*ST海航**", "<strong>重点：*ST海航</strong>"),
+            ("***ST海航**涨停", "<strong>*ST海航</strong>涨停"),
+            ("*强调*与*ST海航", "<em>强调</em>与*ST海航"),
+            ("*STAR Market*", "<em>STAR Market</em>"),  # not a stock name: ST before a letter
+        ],
+    )
+    def test_the_kind(self, markdown, html):
+        assert body_of(markdown) == f"<p>{html}</p>"
+
+    def test_title_summary_and_export_round_trip(self, write_post, tmp_path):
+        make_category("cailianshe")
+        article = make_article(
+            title="*ST海航、S*ST前锋摘帽", summary="*ST海航_和*ST天娱", body="<p>*ST海航和*ST天娱</p>"
+        )
+        exported = tmp_path / "export"
+        from articles.intake.exporting import export_posts
+
+        export_posts(exported)
+        Article.objects.all().delete()
+        run_import(exported)
+
+        again = Article.objects.get(info_code=article.info_code)
+        assert (again.title, again.summary, again.body) == (
+            "*ST海航、S*ST前锋摘帽",
+            "*ST海航_和*ST天娱",
+            "<p>*ST海航和*ST天娱</p>",
+        )
+
+
+class TestAngleBrackets:
+    """Only names of HTML elements are markup in a body; nothing in a title, summary or name is."""
+
+    TITLE = "苹果<AAPL.O>盘前涨2%，A股<B股溢价收窄"
+    BODY = "苹果<AAPL.O>盘前涨2%，美元指数<DXY>回落。"
+
+    def test_the_issue_post_on_every_path(self, client, write_post, django_capture_on_commit_callbacks, tmp_path):
+        text = post_text(title=json.dumps(self.TITLE, ensure_ascii=False), body=f"> {self.BODY}\n\n{self.BODY}")
+        with django_capture_on_commit_callbacks(execute=True):
+            run_import(write_post("2022-01-07-RIC1.md", text))
+        article = Article.objects.get()
+        escaped_title = "苹果&lt;AAPL.O&gt;盘前涨2%，A股&lt;B股溢价收窄"
+
+        assert article.title == self.TITLE and article.summary == self.BODY
+        assert article.body == "<p>苹果&lt;AAPL.O&gt;盘前涨2%，美元指数&lt;DXY&gt;回落。</p>"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert f"<title>{escaped_title} - 金融消息</title>" in page
+        assert f'<meta property="og:title" content="{escaped_title}">' in page
+        json_ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)[1])
+        assert json_ld["headline"] == self.TITLE
+        feed = client.get("/feed.xml").content.decode()
+        assert f"<title>{escaped_title}</title>" in feed and "美元指数&lt;DXY&gt;回落" in feed
+        assert client.get("/api/v1/articles/").json()["items"][0]["title"] == self.TITLE
+
+        from articles.intake.exporting import export_posts
+
+        export_posts(tmp_path / "export")
+        Article.objects.all().delete()
+        run_import(tmp_path / "export")
+        again = Article.objects.get()
+        assert (again.title, again.summary, again.body) == (article.title, article.summary, article.body)
+
+    def test_an_editor_saves_them_unchanged(self, client, db):
+        client.force_login(make_editor())
+        category = make_category()
+        body = "<p>苹果&lt;AAPL.O&gt;盘前涨2%，美元指数&lt;DXY&gt;回落。</p>"
+        client.post(
+            "/admin/articles/article/add/", article_form(category, title=self.TITLE, summary=self.BODY, body=body)
+        )
+
+        article = Article.objects.get()
+        assert (article.title, article.summary, article.body) == (self.TITLE, self.BODY, body)
+
+    def test_the_api_ingest(self, client, db):
+        _, token = IngestToken.objects.create_token("scraper")
+        text = post_text(title=json.dumps(self.TITLE, ensure_ascii=False), body=self.BODY)
+        response = client.post(
+            "/api/v1/posts/?name=2022-01-07-RIC2.md",
+            data=text.encode(),
+            content_type="application/octet-stream",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+        assert response.status_code == 201, response.content
+        article = Article.objects.get()
+        assert article.title == self.TITLE
+        assert article.body == "<p>苹果&lt;AAPL.O&gt;盘前涨2%，美元指数&lt;DXY&gt;回落。</p>"
+
+    @pytest.mark.parametrize(
+        "html, kept",
+        [
+            ("<p>腾讯<0700.HK>涨3%</p>", "<p>腾讯&lt;0700.HK&gt;涨3%</p>"),
+            ("<p>茅台<600519.SS>，指数<DXY></p>", "<p>茅台&lt;600519.SS&gt;，指数&lt;DXY&gt;</p>"),
+            ("<p>若 x<y 且 y>z</p>", "<p>若 x&lt;y 且 y&gt;z</p>"),
+            ("<p>A股<B股</p>", "<p>A股&lt;B股</p>"),
+            ("<p>代码</DXY>止</p>", "<p>代码&lt;/DXY&gt;止</p>"),
+            ("<p><b>加粗</b><span>去掉</span><script>x()</script></p>", "<p><b>加粗</b>去掉</p>"),
+        ],
+    )
+    def test_the_kind_in_bodies(self, html, kept):
+        assert body_of(html) == kept
+        assert publishing.save_article(make_article(body=html)).body == kept
+
+    @pytest.mark.parametrize("name", ["<DXY>", "A股<B股", "<b>宏观</b>", "&amp;", "1 < 2 > 0"])
+    def test_the_kind_in_names(self, name):
+        assert plain_label(name) == name
+        tag = publishing.save_topic(Tag(name=name))
+        assert Tag.objects.get(pk=tag.pk).name == name
+
+
+BIDI_AND_FORMAT = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\U000e0041",
+]
+
+
+class TestInvisibleCharacters:
+    def test_a_right_to_left_override_in_a_title(self, client, write_post):
+        run_import(write_post("2022-01-07-RLO1.md", post_text(title='"央行\u202e降准"')))
+
+        article = Article.objects.get()
+        assert article.title == "央行降准"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert "<title>央行降准 - 金融消息</title>" in page and "\u202e" not in page
+        assert "\u202e" not in client.get("/feed.xml").content.decode()
+
+    @pytest.mark.parametrize("character", BIDI_AND_FORMAT, ids=lambda c: f"U+{ord(c):04X}")
+    def test_every_bidirectional_and_format_character_is_dropped_from_names(self, character):
+        assert plain_label(f"港{character}股") == "港股"
+        with pytest.raises(ValidationError):
+            publishing.save_topic(Category(name=f"港{character}股"))
+
+    def test_the_rule_covers_all_of_category_cf_but_the_joiner_in_emoji(self):
+        everything = [chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Cf"]
+        kept = [character for character in everything if plain_label(f"a{character}b") != "ab"]
+        assert kept == []
+        family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+        assert plain_label(f"家庭{family}") == f"家庭{family}"
+        assert FORMAT_CHARACTERS.sub("", "\u200d港\u200d股") == "港股"
+
+    def test_an_editor_typing_one_into_a_title(self, client, db):
+        client.force_login(make_editor())
+        client.post("/admin/articles/article/add/", article_form(make_category(), title="央行\u2067降准\u2069"))
+        assert Article.objects.get().title == "央行降准"
+
+
+class TestPublicationTimes:
+    @pytest.mark.parametrize("moment", ["0001-01-01 00:00:00 +0800", "1899-12-31 23:00:00 +0800", "2101-01-01"])
+    def test_the_import_refuses_a_date_outside_the_range_with_the_reason(self, write_post, moment):
+        path = write_post("2022-01-07-OLD1.md", post_text(date=moment))
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert not succeeded and f"rejected {path}: date " in stderr
+        assert "is outside 1990-01-01..2100-12-31 (Beijing time)" in stderr
+        assert not Article.objects.exists()
+
+    @pytest.mark.parametrize("year", [1, 1899, 1989, 2101, 9999])
+    def test_the_write_path_refuses_one_with_a_chinese_message(self, year):
+        article = make_article()
+        article.published_at = dt.datetime(year, 6, 1, tzinfo=dt.UTC)
+        with pytest.raises(ValidationError) as refused:
+            publishing.save_article(article)
+        assert refused.value.message_dict["published_at"] == ["发布时间须在 1990-01-01 到 2100-12-31（北京时间）之间。"]
+
+    def test_the_admin_says_so_on_the_form(self, client, db):
+        client.force_login(make_editor())
+        data = article_form(make_category(), published_at_0="0001-01-01", published_at_1="00:00:00")
+        response = client.post("/admin/articles/article/add/", data)
+        assert response.status_code == 200
+        assert "发布时间须在 1990-01-01 到 2100-12-31（北京时间）之间。" in response.content.decode()
+        assert not Article.objects.exists()
+
+    @pytest.mark.parametrize("moment", ["1990-01-01 00:00:00", "1990-07-01 12:00:00", "2022-05-31 16:00:00"])
+    def test_times_are_shown_and_sent_as_plus_eight(self, client, write_post, tmp_path, moment):
+        """Asia/Shanghai was +09:00 in the summers of 1986-1991 and LMT before 1901: Beijing time is +08:00."""
+        run_import(write_post("2022-01-07-T1.md", post_text(date=moment)))
+        article = Article.objects.get()
+        iso = f"{moment.replace(' ', 'T')}+08:00"
+
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert f'content="{iso}"' in page and f'"datePublished": "{iso}"' in page
+        assert f"<published>{iso}</published>" in client.get("/feed.xml").content.decode()
+        assert client.get("/api/v1/articles/").json()["items"][0]["published_at"] == iso
+        from articles.intake.exporting import post_text as exported
+
+        assert f"date: {moment} +0800" in exported(article)
