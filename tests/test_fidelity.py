@@ -8,6 +8,7 @@ import unicodedata
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from articles import publishing
 from articles.intake.body import clean_body
@@ -334,3 +335,53 @@ class TestPublicationTimes:
         from articles.intake.exporting import post_text as exported
 
         assert f"date: {moment} +0800" in exported(article)
+
+
+class TestStoredTimesOutsideTheRange:
+    """A time written around the one write path (SQL) takes no page down."""
+
+    @pytest.mark.parametrize(
+        "stored",
+        [
+            dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(1899, 12, 31, 15, 0, tzinfo=dt.UTC),
+            dt.datetime(9999, 12, 31, 20, 0, tzinfo=dt.UTC),
+        ],
+        ids=["year-1", "1899", "year-9999"],
+    )
+    def test_every_page_that_lists_it(self, client, stored, django_capture_on_commit_callbacks):
+        category = make_category("cailianshe")
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(category=category, tags=["宏观"], title="降准消息")
+            make_article(category=category, tags=["宏观"], title="其他消息")
+        Article.objects.filter(pk=article.pk).update(published_at=stored)
+        client.force_login(make_editor())
+        tag = Tag.objects.get(name="宏观")
+        urls = [
+            "/",
+            category.get_absolute_url(),
+            f"{category.get_absolute_url()}feed/",
+            tag.get_absolute_url(),
+            f"{tag.get_absolute_url()}feed/",
+            "/feed.xml",
+            "/search/?q=降准",
+            "/api/v1/articles/",
+            "/api/v1/articles/?q=降准",
+            "/sitemap.xml",
+            "/archive/",
+            f"/admin/articles/article/{article.pk}/change/",
+            "/admin/articles/article/",
+            f"/admin/articles/article/{article.pk}/history/",
+        ]
+        if stored.year < 2100:  # public: its own page and API detail too
+            urls += [article.get_absolute_url(), f"/api/v1/articles/{article.info_code}/"]
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert "+08:05" not in response.content.decode(), url
+
+        # The editor can put it right.
+        form = article_form(category, info_code=article.info_code, title="降准消息", status=Article.Status.PUBLISHED)
+        response = client.post(f"/admin/articles/article/{article.pk}/change/", form)
+        assert response.status_code == 302
+        assert Article.objects.get(pk=article.pk).published_at.year == timezone.now().year
