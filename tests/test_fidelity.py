@@ -385,3 +385,50 @@ class TestStoredTimesOutsideTheRange:
         response = client.post(f"/admin/articles/article/{article.pk}/change/", form)
         assert response.status_code == 302
         assert Article.objects.get(pk=article.pk).published_at.year == timezone.now().year
+
+
+class TestStrayBytes:
+    def test_a_stray_byte_in_utf8_is_kept_as_a_replacement_with_its_line_and_column(self, write_post):
+        raw = (
+            post_text(body="<p>公司股票停牌。</p>")
+            .encode()
+            .replace("停牌".encode(), "停".encode() + b"\x92" + "牌".encode())
+        )
+        path = write_post("2022-01-07-BYTE1.md", raw)
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded, stderr
+        assert f"warning {path}: byte 0x92 at line 8, column 9 does not decode; kept as U+FFFD" in stderr
+        assert Article.objects.get().body == "<p>公司股票停\ufffd牌。</p>"
+
+    @pytest.mark.parametrize(
+        "encoding, stray, where",
+        [
+            ("utf-8", b"\x80", "line 3, column 15"),
+            ("utf-8", b"\xff", "line 3, column 15"),
+            ("utf-8", b"\xe4\xb8", "line 3, column 15"),  # a character cut short
+            ("gbk", b"\x80", "line 3, column 15"),
+            ("gbk", b"\xff", "line 3, column 15"),
+        ],
+    )
+    def test_the_kind_in_either_encoding_in_the_title(self, write_post, encoding, stray, where):
+        raw = post_text(title='"人民币汇率XY"').encode(encoding).replace(b"XY", b"X" + stray + b"Y")
+        path = write_post("2022-01-07-BYTE2.md", raw)
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded, stderr
+        assert f"warning {path}: byte 0x{stray[0]:02X} at {where} does not decode; kept as U+FFFD" in stderr
+        assert Article.objects.get().title == "人民币汇率X\ufffdY"
+
+    def test_a_file_that_is_no_text_is_rejected_naming_the_first_byte(self, write_post):
+        path = write_post("2022-01-07-BYTE3.md", post_text().encode() + b"\n" + bytes(range(128, 256)) * 20)
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert not succeeded
+        assert (
+            f"rejected {path}: not text in UTF-8 or GBK encoding: more than 10 bytes do not decode, the first byte 0x80 at line 10, column 1"
+            in stderr
+        )
