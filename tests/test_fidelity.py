@@ -432,3 +432,29 @@ class TestStrayBytes:
             f"rejected {path}: not text in UTF-8 or GBK encoding: more than 10 bytes do not decode, the first byte 0x80 at line 10, column 1"
             in stderr
         )
+
+
+class TestOldAddresses:
+    TWO_WORDS = "21shijijingjibaodao  nancailicaitong"
+
+    def test_a_category_line_of_two_words(self, client, write_post):
+        text = post_text(date="2022-05-31 10:00:00 +0800").replace(
+            "categories: cailianshe", f"categories: {self.TWO_WORDS}"
+        )
+        run_import(write_post("2022-05-31-202205312398000001.md", text))
+        article = Article.objects.get()
+
+        # One category, named as the old site's category page was (/category/<name>.html).
+        assert article.category.name == self.TWO_WORDS and list(article.tags.names()) == ["财联社新闻"]
+        old = "/21shijijingjibaodao/nancailicaitong/2022/05/31/202205312398000001.html"
+        response = client.get(old)
+        assert response.status_code == 301 and response["Location"] == article.get_absolute_url()
+        category_page = client.get(f"/category/{self.TWO_WORDS}.html")
+        assert category_page.status_code == 301 and category_page["Location"] == article.category.get_absolute_url()
+
+    @pytest.mark.parametrize("folders", ["cailianshe", "a/b", "a/b/c", "anxinguojizhengquan(xianggang)/x"])
+    def test_any_number_of_category_folders(self, client, folders):
+        article = make_article(info_code="NW202205310000000001")
+        response = client.get(f"/{folders}/2022/05/31/NW202205310000000001.html")
+        assert response.status_code == 301 and response["Location"] == article.get_absolute_url()
+        assert client.get(f"/{folders}/2022/05/31/NW202205310000000002.html").status_code == 404
