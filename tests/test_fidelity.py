@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from articles import publishing
 from articles.intake.body import clean_body
-from articles.models import Article, Category, IngestToken, Tag
-from articles.sanitize import FORMAT_CHARACTERS, plain_label
+from articles.models import Article, Category, IngestToken, StockReference, Tag
+from articles.sanitize import FORMAT_CHARACTERS, plain_label, plain_text
 from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor
 
@@ -458,3 +458,57 @@ class TestOldAddresses:
         response = client.get(f"/{folders}/2022/05/31/NW202205310000000001.html")
         assert response.status_code == 301 and response["Location"] == article.get_absolute_url()
         assert client.get(f"/{folders}/2022/05/31/NW202205310000000002.html").status_code == 404
+
+
+def round_trip_facts():
+    articles = Article.objects.select_related("category").prefetch_related("tags")
+    return {
+        article.info_code: (
+            article.title,
+            plain_text(article.body, whitespace="lines"),
+            article.summary,
+            sorted(tag.name for tag in article.tags.all()),
+            article.published_at,
+            article.category.name,
+        )
+        for article in articles
+    }
+
+
+def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpus_dir, write_post, tmp_path):
+    """The corpus, the issue's posts and one of each kind above: the same titles, bodies' text,
+    summaries, tags and times after export_posts and an import into an empty database."""
+    for name, text in ISSUE_POSTS.items():
+        write_post(name, text)
+    kinds = {
+        "2022-05-31-NW202205310000000104.md": post_text(
+            title='"苹果<AAPL.O>盘前涨2%，A股<B股溢价收窄"',
+            body="> 美元指数<DXY>回落，*ST海航摘帽。\n\n**重要提示：**腾讯<0700.HK>涨3%，S*ST前锋复牌。",
+        ),
+        "2022-05-31-NW202205310000000105.md": post_text(
+            title='"央行\u202e降准"', date="1990-07-01 12:00:00", body="<p>正文</p>\n"
+        ).replace("tags: 财联社新闻", "tags: [宏观，A股, 港股、美股]"),
+    }
+    for name, text in kinds.items():
+        write_post(name, text)
+    succeeded, stdout, stderr = run_import(corpus_dir)
+    assert succeeded or "-202205262391921712.md" in stderr
+    succeeded, stdout, stderr = run_import(write_post("x.txt", "").parent)
+    assert succeeded, stderr
+    before = round_trip_facts()
+    assert before["NW202205310000000102"][1:3] == (
+        "*ST海航和*ST天娱今日双双涨停，ST板块午后走强。",
+        "*ST海航和*ST天娱今日双双涨停。",
+    )
+    assert before["NW202205310000000103"][3] == ["Federal Reserve", "财联社新闻"]
+
+    from articles.intake.exporting import export_posts
+
+    export_posts(tmp_path / "export")
+    Article.objects.all().delete()
+    for model in (Category, Tag, StockReference):
+        model.objects.all().delete()
+    succeeded, stdout, stderr = run_import(tmp_path / "export")
+
+    assert succeeded, stderr
+    assert round_trip_facts() == before
