@@ -512,3 +512,24 @@ def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpu
 
     assert succeeded, stderr
     assert round_trip_facts() == before
+
+
+def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_0013(capsys):
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    migration = MigrationLoader(None).disk_migrations[("articles", "0013_publication_time_range")]
+    module = __import__(type(migration).__module__, fromlist=["drop_format_characters"])
+    assert module.FORMAT_CHARACTERS.pattern == FORMAT_CHARACTERS.pattern  # frozen as the rule is today
+    article = make_article(title="央行降准", tags=["港股", "美股"])
+    Article.objects.filter(pk=article.pk).update(title="央行\u202e降准", summary="摘\u2066要")
+    Tag.objects.filter(name="美股").update(name="美\u200b股")
+    Tag.objects.create(name="港\u200b股", slug="gang-gu-2")
+
+    module.drop_format_characters(apps, None)
+
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.title, stored.summary) == ("央行降准", "摘要")
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["港\u200b股", "港股", "美股"]
+    printed = capsys.readouterr().out
+    assert "0013: Tag" in printed and "left (taken)" in printed and "lost its invisible characters" in printed
