@@ -186,6 +186,8 @@ class TestAngleBrackets:
         feed = client.get("/feed.xml").content.decode()
         assert f"<title>{escaped_title}</title>" in feed and "美元指数&lt;DXY&gt;回落" in feed
         assert client.get("/api/v1/articles/").json()["items"][0]["title"] == self.TITLE
+        snippet = client.get("/search/?q=美元指数").content.decode()
+        assert "&lt;DXY&gt;回落" in snippet and "<DXY>" not in snippet
 
         from articles.intake.exporting import export_posts
 
