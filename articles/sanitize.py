@@ -75,6 +75,9 @@ HTML_ELEMENTS = frozenset({
 # What an HTML tokenizer reads as a start or end tag: "<", an optional "/", a letter, then the
 # name up to whitespace, "/" or ">".
 _TAG_START = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+# Office's namespaced elements in pasted HTML (<o:p>, <st1:chsdate>, <w:sdt>): markup, dropped by
+# the allow-list as before. "<http://…>" is no such name: text.
+_NAMESPACED_ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]*:[A-Za-z][A-Za-z0-9-]*")
 
 # Real bodies nest a few elements deep. The allow-list's cost grows with the square of the depth
 # (100,000 nested <div>s: half a minute), so sanitize_html refuses deeper bodies before it runs.
@@ -110,7 +113,10 @@ def escape_unknown_tags(fragment):
     ``<DXY>``. Comments, doctypes and real elements are left as they are."""
 
     def as_text_unless_element(match):
-        return match[0] if match[2].lower() in HTML_ELEMENTS else "&lt;" + match[0][1:]
+        name = match[2]
+        if name.lower() in HTML_ELEMENTS or _NAMESPACED_ELEMENT.fullmatch(name):
+            return match[0]
+        return "&lt;" + match[0][1:]
 
     return _TAG_START.sub(as_text_unless_element, fragment)
 

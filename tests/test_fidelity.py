@@ -232,6 +232,8 @@ class TestAngleBrackets:
             ("<p>A股<B股</p>", "<p>A股&lt;B股</p>"),
             ("<p>代码</DXY>止</p>", "<p>代码&lt;/DXY&gt;止</p>"),
             ("<p><b>加粗</b><span>去掉</span><script>x()</script></p>", "<p><b>加粗</b>去掉</p>"),
+            ('<p class="MsoNormal">正文<o:p></o:p><st1:chsdate Year="2022">5月</st1:chsdate></p>', "<p>正文5月</p>"),
+            ("<p>链接 <http://example.com/a> 在此</p>", "<p>链接 &lt;http://example.com/a&gt; 在此</p>"),
         ],
     )
     def test_the_kind_in_bodies(self, html, kept):
