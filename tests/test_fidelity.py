@@ -537,3 +537,36 @@ def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_00
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["港\u200b股", "港股", "美股"]
     printed = capsys.readouterr().out
     assert "0013: Tag" in printed and "left (taken)" in printed and "lost its invisible characters" in printed
+
+
+def test_a_withdrawal_turns_every_feed_s_and_api_list_s_304_into_a_200(client, django_capture_on_commit_callbacks):
+    """Beyond TestConditionalRequests' reads (tests/test_caching.py): the tag and stock feeds and the
+    API's other lists answer If-Modified-Since and If-None-Match by the same rule."""
+    from tests.factories import make_stock
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock = make_stock("600000", name="浦发银行")
+        article = make_article(title="撤回的消息", tags=["宏观"], stocks=[stock])
+        make_article(title="留下的消息", tags=["宏观"], stocks=[stock])
+    tag = Tag.objects.get(name="宏观")
+    urls = [
+        f"{tag.get_absolute_url()}feed/",
+        f"{stock.get_absolute_url()}feed/",
+        "/api/v1/tags/",
+        "/api/v1/stocks/",
+        "/api/v1/categories/",
+        f"/api/v1/articles/?tag={tag.slug}",
+        f"/api/v1/articles/{article.info_code}/",
+    ]
+    seen = {url: client.get(url) for url in urls}
+    for url, response in seen.items():
+        assert response.status_code == 200, url
+        assert client.get(url, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"]).status_code == 304, url
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.DRAFT)
+
+    for url, response in seen.items():
+        by_date = client.get(url, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+        by_etag = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
+        assert by_date.status_code == by_etag.status_code != 304, url
