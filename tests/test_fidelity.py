@@ -240,6 +240,21 @@ class TestAngleBrackets:
         assert body_of(html) == kept
         assert publishing.save_article(make_article(body=html)).body == kept
 
+    @pytest.mark.parametrize(
+        "markdown, html",
+        [
+            ("<DXY>\n指数回落", "<p>&lt;DXY&gt;\n指数回落</p>"),  # CommonMark's "HTML block" of an unknown tag
+            ("正文\n\n<AAPL.O> 涨了", "<p>正文</p>\n<p>&lt;AAPL.O&gt; 涨了</p>"),
+            (
+                "美元指数<DXY>回落，**重要：**<0700.HK>",
+                "<p>美元指数&lt;DXY&gt;回落，<strong>重要：</strong>&lt;0700.HK&gt;</p>",
+            ),
+            ("<div>\n块\n</div>", "块"),
+        ],
+    )
+    def test_the_kind_in_markdown(self, markdown, html):
+        assert body_of(markdown) == html
+
     @pytest.mark.parametrize("name", ["<DXY>", "A股<B股", "<b>宏观</b>", "&amp;", "1 < 2 > 0"])
     def test_the_kind_in_names(self, name):
         assert plain_label(name) == name

@@ -10,14 +10,50 @@ from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, Comment
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
-from articles.sanitize import MAX_HTML_DEPTH, escape_unknown_tags, html_depth, plain_label, plain_text, sanitize_html
+from articles.sanitize import (
+    HTML_ELEMENTS,
+    MAX_HTML_DEPTH,
+    escape_unknown_tags,
+    html_depth,
+    plain_label,
+    plain_text,
+    sanitize_html,
+)
 
 from .emphasis import cjk_friendly_emphasis
 from .frontmatter import PostError
 from .stocks import StockMention, extract_stocks
 
-_markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").use(cjk_friendly_emphasis)
+_TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
+
+
+def _text_blocks_are_paragraphs(md):
+    """markdown-it-py plugin: a "HTML block" that opens with a tag of no HTML element (a line
+    ``<DXY>``, which CommonMark takes as one) is a paragraph of text, as escape_unknown_tags reads it."""
+
+    def as_paragraphs(state):
+        for index, token in enumerate(state.tokens):
+            name = _TAG_NAME.match(token.content) if token.type == "html_block" else None
+            if name and name[1].lower() not in HTML_ELEMENTS:
+                text = Token("inline", "", 0, content=token.content.strip(), map=token.map, children=[])
+                state.tokens[index : index + 1] = [
+                    Token("paragraph_open", "p", 1),
+                    text,
+                    Token("paragraph_close", "p", -1),
+                ]
+
+    md.core.ruler.after("block", "text_blocks_are_paragraphs", as_paragraphs)
+
+
+_markdown = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable("table")
+    .enable("strikethrough")
+    .use(cjk_friendly_emphasis)
+    .use(_text_blocks_are_paragraphs)
+)
 
 SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
 _SHARE_LINK_LINE = re.compile(r"^<[^>\s]*NewsShare\.html[^>\s]*>$", re.IGNORECASE)
