@@ -3,6 +3,7 @@ import hashlib
 import secrets
 
 import reversion
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -329,6 +330,8 @@ LIST_DEFERRED = ("body", "source_path", "source_hash")
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
+        # Submitted by a contributor (撰稿), waiting for an editor's approval (publishing.submit_for_review).
+        PENDING = "pending", "待审"
         PUBLISHED = "published", "已发布"
 
     class Pin(models.IntegerChoices):
@@ -390,6 +393,23 @@ class Article(models.Model):
     edited_since_import = models.BooleanField(
         "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
     )
+    review_note = models.TextField("退回意见", blank=True, help_text="编辑退回稿件时写给作者的话；再次提交审核时清空。")
+    authors = models.CharField(
+        "作者",
+        max_length=200,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="多位作者用顿号分隔。留空：编辑写的文章为写它的编辑，导入的文章为来源。",
+    )
+    responsible_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="责任编辑",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="发布这篇文章的编辑（发布时自动填写）。",
+    )
     # The desk's pins (publishing.pin_article): not the article's content, so a restore keeps them.
     pin = models.PositiveSmallIntegerField("置顶", choices=Pin.choices, null=True, blank=True)
     pin_order = models.PositiveSmallIntegerField("置顶顺序", default=0, help_text="要闻按此从小到大排列。")
@@ -404,7 +424,11 @@ class Article(models.Model):
         verbose_name_plural = "文章"
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
-        permissions = [("publish_article", "可以发布和撤回文章")]
+        permissions = [
+            ("publish_article", "可以发布和撤回文章"),
+            # Without it (撰稿, contributors), only drafts and articles waiting for review may be changed.
+            ("change_published_article", "可以修改已发布的文章"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=url_code(code="info_code", max_length=MAX_INFO_CODE_LENGTH), name="article_info_code_in_urls"
