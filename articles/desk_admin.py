@@ -11,6 +11,7 @@ from the form's own fields so that each part can change on its own.
 
 import datetime as dt
 
+import reversion
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -239,6 +240,18 @@ class ReviewAdminMixin:
                 request, f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。", messages.SUCCESS
             )
 
+    def log_addition(self, request, obj, message):
+        step = reversion.get_comment()
+        entry = super().log_addition(request, obj, message)
+        _keep_step(step, entry)
+        return entry
+
+    def log_change(self, request, obj, message):
+        step = reversion.get_comment()
+        entry = super().log_change(request, obj, message)
+        _keep_step(step, entry)
+        return entry
+
     @admin.action(description="批准发布（按各自的发布时间）", permissions=["publish"])
     def approve(self, request, queryset):
         count = publishing.set_status(
@@ -248,6 +261,13 @@ class ReviewAdminMixin:
             comment="批准发布",
         )
         self.message_user(request, f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）。", messages.SUCCESS)
+
+
+def _keep_step(step, entry):
+    """The revision of an admin save says the desk's step first (提交审核, 批准发布, 设为头条: what
+    publishing named), then the fields changed (reversion's VersionAdmin writes only those)."""
+    if step and reversion.is_active():
+        reversion.set_comment(f"{step}；{entry.get_change_message()}")
 
 
 class EditingAdminMixin:

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -12,11 +13,13 @@ from reversion.models import Version
 from articles import publishing
 from articles.caching import content_version
 from articles.models import Article
+from articles.roles import CONTRIBUTOR_GROUP_NAME
 from tests.factories import article_form, make_article, make_category, make_editor
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST_URL = "/admin/articles/article/"
+ADD_URL = "/admin/articles/article/add/"
 LEAD, TOP = Article.Pin.LEAD, Article.Pin.TOP
 
 
@@ -241,3 +244,176 @@ class TestPinsInTheAdmin:
         )
         assert "请只选一篇文章" in response.content.decode()
         assert list(Article.objects.pinned()) == []
+
+
+def make_contributor(username="xiaoli", **names):
+    user = User.objects.create_user(username, password="x", is_staff=True, **names)
+    user.groups.add(Group.objects.get(name=CONTRIBUTOR_GROUP_NAME))
+    return user
+
+
+def buttons(page):
+    return [button["value"] for button in BeautifulSoup(page, "lxml").select('.submit-row input[type="submit"]')]
+
+
+class TestReview:
+    """撰稿 writes and submits; 编辑 approves (now or at the time set) or returns with a note."""
+
+    @pytest.fixture
+    def contributor(self, client):
+        user = make_contributor(first_name="小丽", last_name="李")
+        client.force_login(user)
+        return user
+
+    def test_a_contributor_writes_a_draft_and_submits_it(self, client, contributor):
+        category = make_category()
+        page = client.get(ADD_URL).content.decode()
+        assert "提交审核" in buttons(page) and "发布" not in buttons(page)
+
+        response = client.post(ADD_URL, article_form(category, _submit="提交审核"), follow=True)
+
+        article = Article.objects.get()
+        assert article.status == Article.Status.PENDING and article.authors == "李小丽"
+        assert "已提交审核" in response.content.decode()
+        comments = [version.revision.comment for version in Version.objects.get_for_object(article)]
+        assert comments[0].startswith("提交审核；")
+        assert Version.objects.get_for_object(article).first().revision.user == contributor
+
+    def test_a_contributor_s_crafted_posts_cannot_publish(self, client, contributor):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+        later = timezone.localtime() + dt.timedelta(hours=1)
+        for extra in ({"_publish": "发布"}, {"_schedule": "定时发布", "published_at": later}, {"status": "published"}):
+            client.post(change_url(draft), article_form(category, **extra))
+        client.post(CHANGELIST_URL, {"action": "approve", "_selected_action": [draft.pk]})
+
+        assert Article.objects.get(pk=draft.pk).status == Article.Status.DRAFT
+        with pytest.raises(PermissionDenied):
+            draft.status = Article.Status.PUBLISHED
+            publishing.save_article(draft, user=contributor)
+        with pytest.raises(PermissionDenied):
+            publishing.set_status(Article.objects.all(), Article.Status.PUBLISHED, user=contributor)
+
+    def test_a_contributor_cannot_change_what_is_published(self, client, contributor):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="已发布的稿件")
+
+        response = client.post(change_url(article), article_form(category, title="偷偷改掉"))
+
+        assert response.status_code == 403
+        assert Article.objects.get().title == "已发布的稿件"
+
+    def test_the_editor_sees_what_waits_and_approves_it_now(self, client, desk):
+        category = make_category()
+        waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=make_contributor())
+        make_article(title="另一篇草稿", status=Article.Status.DRAFT)
+
+        listed = client.get(CHANGELIST_URL, {"state": "pending"}).content.decode()
+        assert "待审稿" in listed and "另一篇草稿" not in listed
+        page = client.get(change_url(waiting)).content.decode()
+        assert {"发布", "定时发布", "退回修改"} <= set(buttons(page))
+
+        before = timezone.now()
+        response = client.post(
+            change_url(waiting), article_form(category, status=Article.Status.PENDING, _publish="发布"), follow=True
+        )
+
+        article = Article.objects.published().get()
+        assert article.published_at >= before and article.responsible_editor == desk
+        assert f"已发布“央行宣布降准”，发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}" in (
+            response.content.decode()
+        )
+        assert Version.objects.get_for_object(article).first().revision.comment.startswith("批准发布；")
+
+    def test_the_editor_approves_for_the_time_set(self, client, desk):
+        category = make_category()
+        waiting = make_article(category=category, info_code="ED1", status=Article.Status.PENDING)
+        later = (timezone.localtime() + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+
+        response = client.post(
+            change_url(waiting),
+            article_form(category, status=Article.Status.PENDING, published_at=later, _schedule="定时发布"),
+            follow=True,
+        )
+
+        assert f"将于 {later:%Y-%m-%d %H:%M} 出现在网站上" in response.content.decode()
+        assert Article.objects.scheduled().get().published_at == later
+        comment = Version.objects.get_for_object(waiting).first().revision.comment
+        assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
+
+    def test_scheduling_in_the_past_is_refused_beside_the_time(self, client, desk):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+
+        response = client.post(change_url(draft), article_form(category, _schedule="定时发布"))
+
+        assert "定时发布的时间必须晚于现在" in response.content.decode()
+        assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_returned_with_a_note_the_writer_reads_on_the_form(self, client, desk):
+        category = make_category()
+        writer = make_contributor()
+        waiting = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=writer)
+
+        refused = client.post(
+            change_url(waiting), article_form(category, status=Article.Status.PENDING, _return="退回修改")
+        )
+        assert "请在“退回意见”里写明" in refused.content.decode()
+        client.post(
+            change_url(waiting),
+            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实"),
+        )
+
+        client.force_login(writer)
+        page = BeautifulSoup(client.get(change_url(waiting)).content.decode(), "lxml")
+        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实"
+        assert Article.objects.get().status == Article.Status.DRAFT
+        revision = Version.objects.get_for_object(waiting).first().revision
+        assert revision.comment.startswith("退回修改：第二段数据请核实；") and revision.user == desk
+
+        publishing.submit_for_review(waiting, user=writer)
+        assert Article.objects.get().review_note == ""
+
+    def test_returning_needs_the_publish_permission_and_a_waiting_draft(self):
+        writer = make_contributor()
+        waiting = make_article(status=Article.Status.PENDING)
+        with pytest.raises(PermissionDenied):
+            publishing.return_for_revision(waiting, note="改", user=writer)
+        with pytest.raises(ValidationError, match="只有待审的稿件"):
+            publishing.return_for_revision(make_article(), note="改", user=None)
+        with pytest.raises(ValidationError, match="只有草稿"):
+            publishing.submit_for_review(waiting, user=writer)
+
+    def test_withdrawing_repeats_the_time(self, client, desk):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="将被撤回")
+        response = client.post(
+            change_url(article),
+            article_form(
+                category,
+                status=Article.Status.PUBLISHED,
+                published_at=timezone.localtime(article.published_at),
+                _withdraw="撤回",
+            ),
+            follow=True,
+        )
+        assert f"已撤回“央行宣布降准”（原发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}）" in (
+            response.content.decode()
+        )
+        assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_the_status_filter_names_the_desk_s_states(self, client, desk, django_assert_num_queries):
+        make_article(title="定时稿", published_at=timezone.now() + dt.timedelta(hours=1))
+        make_article(title="已上线")
+        client.get(CHANGELIST_URL)  # the content version and the sources' filter, read once per version
+
+        with django_assert_num_queries(10):
+            page = client.get(CHANGELIST_URL, {"state": "scheduled"}).content.decode()
+
+        assert "定时稿" in page and "已上线" not in page
+        soup = BeautifulSoup(page, "lxml")
+        assert {"草稿", "待审", "定时发布", "已发布"} <= {
+            a.get_text(strip=True) for a in soup.select("#changelist-filter a")
+        }
