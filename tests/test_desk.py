@@ -1,6 +1,7 @@
 """The newsroom desk (issue 25): pins, review, who is editing, versions compared, bylines, the form."""
 
 import datetime as dt
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -10,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from reversion.models import Version
 
-from articles import publishing
+from articles import presence, publishing
 from articles.caching import content_version
 from articles.models import Article
 from articles.roles import CONTRIBUTOR_GROUP_NAME
@@ -417,3 +418,70 @@ class TestReview:
         assert {"草稿", "待审", "定时发布", "已发布"} <= {
             a.get_text(strip=True) for a in soup.select("#changelist-filter a")
         }
+
+
+def seen_in(page):
+    return BeautifulSoup(page, "lxml").select_one('input[name="seen_updated_at"]')["value"]
+
+
+class TestWhoIsEditing:
+    """A notice, not a lock: who else has the form open and since when; who saved in between."""
+
+    def test_opening_an_article_another_editor_has_open_says_who_and_since_when(self, client, desk):
+        zhang = make_editor("zhangsan")
+        zhang.last_name, zhang.first_name = "张", "三"
+        zhang.save()
+        article = make_article()
+        client.force_login(zhang)
+        client.get(change_url(article))
+        opened = timezone.localtime()
+
+        client.force_login(desk)
+        notice = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml").select_one("#desk-editing")
+
+        assert notice.get_text(strip=True).startswith(f"张三 自 {opened:%H:%M} 起正在编辑这篇文章")
+        assert not notice.has_attr("hidden")
+
+    def test_an_editor_who_left_is_no_longer_named(self, client, desk, monkeypatch):
+        article = make_article()
+        client.force_login(make_editor("zhangsan"))
+        client.get(change_url(article))
+        later = time.time() + presence.GONE_AFTER_SECONDS + 1
+        monkeypatch.setattr(time, "time", lambda: later)
+
+        client.force_login(desk)
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        assert page.select_one("#desk-editing").has_attr("hidden")
+
+    def test_the_heartbeat_answers_who_else_is_there(self, client, desk):
+        article = make_article()
+        client.get(change_url(article))
+        client.force_login(make_editor("zhangsan"))
+        heartbeat = f"/admin/articles/article/{article.pk}/editing/"
+
+        assert client.get(heartbeat).status_code == 405
+        others = client.post(heartbeat).json()["others"]
+
+        assert [other["name"] for other in others] == ["desk"]
+
+    def test_the_heartbeat_needs_the_change_permission(self, client):
+        article = make_article()
+        client.force_login(User.objects.create_user("reader", password="x", is_staff=True))
+        assert client.post(f"/admin/articles/article/{article.pk}/editing/").status_code == 403
+
+    def test_the_conflict_names_who_saved_in_between_and_when(self, client, desk):
+        zhang = make_editor("zhangsan")
+        zhang.last_name, zhang.first_name = "张", "三"
+        zhang.save()
+        category = make_category()
+        article = make_article(category=category, info_code="ED1")
+        seen = seen_in(client.get(change_url(article)).content.decode())
+        article.title = "张三的更正"
+        publishing.save_article(article, user=zhang)
+        saved_at = timezone.localtime(Article.objects.get().updated_at)
+
+        response = client.post(change_url(article), article_form(category, seen_updated_at=seen))
+
+        assert f"已被编辑张三修改（{saved_at:%Y-%m-%d %H:%M:%S}）" in response.content.decode()
+        assert Article.objects.get().title == "张三的更正"

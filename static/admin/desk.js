@@ -1,7 +1,7 @@
 // The article form's desk (issue 25): ask before leaving typed work, keep it as a local draft
 // (offered back when the article is opened again), count the body's words, and tell the server
-// who is editing. The draft is applied on reopening by the inline script at the end of the form
-// (change_form.html), before the body editor reads its textarea.
+// who is editing. A draft chosen for restoring is written into the form on the reload by
+// desk-restore.js, before the body editor reads its textarea.
 (function () {
   "use strict";
   const form = document.getElementById("article_form");
@@ -33,12 +33,9 @@
     localStorage.setItem(key, JSON.stringify({ savedAt: Date.now(), fields: fields() }));
   }
 
-  function markTyped(event) {
-    if (!event.isTrusted) return;
-    if (event.type === "keydown" && event.key.length !== 1 && !["Backspace", "Delete", "Enter"].includes(event.key)) return;
-    typed = true;
-  }
-  for (const type of ["keydown", "paste", "cut", "drop", "change"]) form.addEventListener(type, markTyped, true);
+  // The editor's own events (the body editor copying itself into its textarea) are not the user's.
+  const markTyped = (event) => { if (event.isTrusted) typed = true; };
+  for (const type of ["input", "change"]) form.addEventListener(type, markTyped, true);
   setInterval(saveDraft, 2000);
   window.addEventListener("pagehide", saveDraft);
   window.addEventListener("beforeunload", (event) => {
