@@ -1,5 +1,6 @@
 import functools
 import hashlib
+import re
 import secrets
 
 import reversion
@@ -321,6 +322,8 @@ def new_info_code():
     return f"ED{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
 
 
+# Between two authors' names: 、 as written in Chinese, or a comma of either width.
+AUTHOR_SEPARATORS = re.compile(r"[、,，;；]")
 # What list items never show: left unread.
 LIST_DEFERRED = ("body", "source_path", "source_hash")
 
@@ -465,6 +468,12 @@ class Article(models.Model):
         if not target.slug:
             return remembered_reverse("articles:article-short", info_code=target.info_code)
         return remembered_reverse("articles:article", info_code=target.info_code, slug=target.slug)
+
+    @property
+    def author_names(self):
+        """作者 as readers see them (a list): the names typed, filled in with the editor who wrote
+        it (publishing.save_article); for an imported post, none (its source is its author)."""
+        return [name.strip() for name in AUTHOR_SEPARATORS.split(self.authors) if name.strip()]
 
     def clean(self):
         if self.story_id is not None:

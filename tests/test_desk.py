@@ -1,6 +1,7 @@
 """The newsroom desk (issue 25): pins, review, who is editing, versions compared, bylines, the form."""
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -485,3 +486,51 @@ class TestWhoIsEditing:
 
         assert f"已被编辑张三修改（{saved_at:%Y-%m-%d %H:%M:%S}）" in response.content.decode()
         assert Article.objects.get().title == "张三的更正"
+
+
+class TestBylines:
+    """作者 and 责任编辑: on the page, in JSON-LD (author, editor) and in the feeds."""
+
+    def json_ld(self, page):
+        return json.loads(BeautifulSoup(page, "lxml").select_one('script[type="application/ld+json"]').string)
+
+    def test_an_editor_s_article_names_its_writer_and_the_editor_who_published_it(self, client):
+        writer = make_contributor(first_name="小丽", last_name="李")
+        desk = make_editor("wangwu", first_name="五", last_name="王")
+        client.force_login(writer)
+        client.post(ADD_URL, article_form(make_category(), _submit="提交审核"))
+        article = Article.objects.get()
+        publishing.set_status(Article.objects.all(), Article.Status.PUBLISHED, user=desk)
+        client.logout()
+
+        page = client.get(article.get_absolute_url()).content.decode()
+
+        byline = BeautifulSoup(page, "lxml").select_one(".byline").get_text()
+        assert byline == "作者：李小丽 · 责任编辑：王五"
+        data = self.json_ld(page)
+        assert data["author"] == [{"@type": "Person", "name": "李小丽"}]
+        assert data["editor"] == {"@type": "Person", "name": "王五"}
+        feed = BeautifulSoup(client.get("/feed.xml").content, "xml")
+        assert feed.find("entry").find("author").find("name").string == "李小丽"
+
+    def test_several_authors_typed_are_each_named(self, client, desk):
+        category = make_category()
+        client.post(ADD_URL, article_form(category, authors="张三、李四, 王五", _publish="发布"))
+        article = Article.objects.get()
+        client.logout()
+
+        data = self.json_ld(client.get(article.get_absolute_url()).content.decode())
+
+        assert [author["name"] for author in data["author"]] == ["张三", "李四", "王五"]
+        assert data["editor"]["name"] == "desk"
+
+    def test_an_imported_post_names_its_source(self, client):
+        article = make_article(source_name="财联社")
+
+        page = client.get(article.get_absolute_url()).content.decode()
+
+        assert BeautifulSoup(page, "lxml").select_one(".byline") is None
+        assert self.json_ld(page)["author"] == {"@type": "Organization", "name": "财联社"}
+        assert "editor" not in self.json_ld(page)
+        feed = BeautifulSoup(client.get("/feed.xml").content, "xml")
+        assert feed.find("entry").find("author").find("name").string == "财联社"
