@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
-from reversion.admin import VersionAdmin
 from reversion.models import Version
+from reversion_compare.admin import CompareVersionAdmin
 
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .desk_admin import (
     ARTICLE_FIELDSETS,
+    CompareAdminMixin,
     EditingAdminMixin,
     PinAdminMixin,
     PinFormMixin,
@@ -180,7 +181,7 @@ def _source_names():
 
 
 @admin.register(Article)
-class ArticleAdmin(EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, VersionAdmin):
+class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
     list_display = [
         "title", "category", "publication_state", "pin_state", "published_at", "source_name", "stock_count", "thumbnail",

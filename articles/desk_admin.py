@@ -7,6 +7,8 @@ from the form's own fields so that each part can change on its own.
   (撰稿), 退回修改 with a note for what waits for review; the status filter with 待审 and 定时发布.
   publishing checks every step again: a button a user should not have does nothing for them.
 - Who is editing: the form's heartbeat (articles/presence.py) and the notice naming the others.
+- 历史 compares two versions side by side (django-reversion-compare's history and compare page,
+  showing articles/versions.py's rows) before a restore.
 """
 
 import datetime as dt
@@ -20,7 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import presence, publishing
+from . import presence, publishing, versions
 from .models import Article
 
 # The buttons of the article form (templates/admin/articles/article/submit_line.html).
@@ -297,3 +299,14 @@ class EditingAdminMixin:
 
 def _local(unix_seconds):
     return timezone.localtime(dt.datetime.fromtimestamp(unix_seconds, dt.UTC))
+
+
+class CompareAdminMixin:
+    """django-reversion-compare's compare page, showing an article's fields side by side."""
+
+    object_history_template = "admin/articles/article/object_history.html"
+    compare_template = "admin/articles/article/compare.html"
+
+    def compare(self, obj, version1, version2):
+        """(rows, False): the library's hook; ``version1`` is the older. No unfollowed fields."""
+        return versions.side_by_side(version1, version2), False

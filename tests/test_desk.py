@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from reversion.models import Version
 
-from articles import presence, publishing
+from articles import presence, publishing, versions
 from articles.caching import content_version
-from articles.models import Article
+from articles.models import Article, Tag
 from articles.roles import CONTRIBUTOR_GROUP_NAME
-from tests.factories import article_form, make_article, make_category, make_editor
+from tests.factories import article_form, make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -534,3 +534,53 @@ class TestBylines:
         assert "editor" not in self.json_ld(page)
         feed = BeautifulSoup(client.get("/feed.xml").content, "xml")
         assert feed.find("entry").find("author").find("name").string == "财联社"
+
+
+class TestCompareVersions:
+    """历史 shows two versions side by side before a restore (django-reversion-compare's pages)."""
+
+    def test_two_versions_side_by_side_with_what_changed_marked(self, client, desk, django_assert_num_queries):
+        stock = make_stock("601398", name="工商银行")
+        article = make_article(title="央行降准", summary="释放资金", body="<p>央行宣布降准。</p>", tags=["宏观"])
+        edited = Article.objects.get(pk=article.pk)
+        edited.title, edited.body = "央行宣布降准0.5个百分点", "<p>央行宣布降准。</p><p>银行股上涨。</p>"
+        edited.status = Article.Status.DRAFT
+        publishing.save_article(edited, user=desk, tags=["宏观", "银行"], stocks=[stock])
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        history = BeautifulSoup(client.get(f"{change_url(article)[:-7]}history/").content.decode(), "lxml")
+        assert history.select_one('input[type="submit"]')["value"] == "对照"
+        assert len(history.select('input[name="version_id2"]')) == 2
+        compare = f"{change_url(article)[:-7]}history/compare/?version_id1={older.pk}&version_id2={newer.pk}"
+        client.get(compare)
+        with django_assert_num_queries(15):
+            page = BeautifulSoup(client.get(compare).content.decode(), "lxml")
+
+        rows = {row.th.contents[0].strip(): row for row in page.select(".desk-compare tbody tr")}
+        assert list(rows) == ["标题", "摘要", "正文", "标签", "相关股票", "状态", "发布时间"]
+        title = rows["标题"].select("td")
+        assert title[0].get_text() == "央行降准" and [ins.get_text() for ins in title[1].select("ins")] == [
+            "宣布",
+            "0.5个百分点",
+        ]
+        assert rows["正文"].select_one("td:nth-of-type(2) ins").get_text() == "\n银行股上涨。".replace("\n", "")
+        assert (
+            rows["标签"].select("td")[1].get_text() == "宏观、银行"
+            and rows["标签"].select_one("ins").get_text() == "银行"
+        )
+        assert rows["相关股票"].select_one("ins").get_text() == "工商银行 601398（上海）"
+        assert [td.get_text() for td in rows["状态"].select("td")] == ["已发布", "草稿"]
+        assert "desk-same" in rows["摘要"]["class"] and "desk-same" in rows["发布时间"]["class"]
+        assert page.select_one(".desk-compare thead a")["href"].endswith(f"/history/{older.pk}/")
+
+    def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
+        article = make_article(tags=["旧标签"])
+        edited = Article.objects.get(pk=article.pk)
+        publishing.save_article(edited, user=desk, tags=[])
+        publishing.delete_topics(Tag.objects.filter(name="旧标签"))
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        rows = versions.side_by_side(older, newer)
+
+        tags = next(row for row in rows if row.label == "标签")
+        assert (str(tags.before), str(tags.after), tags.changed) == ("<del>旧标签</del>", "", True)
