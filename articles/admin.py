@@ -28,6 +28,7 @@ from .desk_admin import (
     ReviewFormMixin,
     StatusFilter,
 )
+from .intake import reasons
 from .models import (
     Article,
     Category,
@@ -204,7 +205,9 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     show_facets = admin.ShowFacets.NEVER
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
-    search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    search_help_text = (
+        f"按标题和正文中的词语、股票代码或名称、标签名、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    )
     autocomplete_fields = ["category", "stocks", "story"]
     readonly_fields = [
         "cover_preview",
@@ -229,6 +232,8 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             return queryset, False
         matches = matching_ids(term)
         found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
+        # A tag's name finds its articles (the text index holds titles and bodies, not tags).
+        found |= Q(pk__in=TaggedArticle.objects.filter(tag__name__iexact=term).values("content_object_id"))
         return queryset.filter(found), False
 
     def _publishing_readonly_fields(self, request, obj):
@@ -430,7 +435,7 @@ class StockReferenceAdmin(TopicAdmin):
 
 class ImportProblemInline(admin.TabularInline):
     model = ImportProblem
-    fields = ["outcome", "path", "info_code", "reason", "article_link"]
+    fields = ["outcome", "path", "info_code", "reason_in_chinese", "article_link"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -440,6 +445,10 @@ class ImportProblemInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="原因")
+    def reason_in_chinese(self, problem):
+        return format_html('<span title="{}">{}</span>', problem.reason, reasons.in_chinese(problem.reason))
 
     @admin.display(description="文章")
     def article_link(self, problem):

@@ -199,6 +199,9 @@ class ReviewAdminMixin:
     """ArticleAdmin's buttons and review: which buttons a user gets, and what each does around
     publishing.save_article (the status it asks for; submit and return after the save)."""
 
+    # reversion's list (its 恢复 link) with the desk's stylesheet.
+    change_list_template = "admin/articles/article/desk_change_list.html"
+
     def desk_buttons(self, request, article):
         """The buttons shown under the form, by what the article is and what the user may do."""
         status = article.status if article is not None else Article.Status.DRAFT

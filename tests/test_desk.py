@@ -14,8 +14,10 @@ from reversion.models import Version
 
 from articles import presence, publishing, versions
 from articles.caching import content_version
-from articles.models import Article, Tag
+from articles.intake import reasons
+from articles.models import Article, ImportRun, Tag
 from articles.roles import CONTRIBUTOR_GROUP_NAME
+from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -584,3 +586,67 @@ class TestCompareVersions:
 
         tags = next(row for row in rows if row.label == "标签")
         assert (str(tags.before), str(tags.after), tags.changed) == ("<del>旧标签</del>", "", True)
+
+
+class TestNewsroomForm:
+    """The form and the list shaped for news: the story first, technical fields folded away."""
+
+    def test_the_form_starts_with_the_story_and_folds_the_technical_fields(self, client, desk):
+        article = make_article()
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        rows = [row for row in page.select("#article_form fieldset .form-row") if "hidden" not in row["class"]]
+        names = [name.removeprefix("field-") for row in rows for name in row["class"] if name.startswith("field-")]
+        assert names[:6] == ["title", "summary", "body", "category", "tags", "stocks"]
+        folded = page.select_one("#article_form .field-info_code").find_parent("details")
+        assert folded is not None and not folded.has_attr("open")
+        technical = folded.find_parent("fieldset")
+        assert {"field-slug", "field-story"} <= {c for row in technical.select(".form-row") for c in row["class"]}
+        assert page.select_one('link[href$="admin/desk.css"]') and page.select_one('script[src$="admin/desk.js"]')
+
+    def test_the_admin_search_finds_a_tag_s_articles(self, client, desk):
+        make_article(title="降准消息", tags=["宏观"])
+        make_article(title="无关消息", tags=["港股"])
+
+        page = client.get(CHANGELIST_URL, {"q": "宏观"}).content.decode()
+
+        assert "降准消息" in page and "无关消息" not in page
+
+    def test_import_problems_are_explained_in_chinese(self, client, desk, write_post):
+        edited = write_post("2022-01-07-EDIT1.md", post_text(title='"编辑改过"'))
+        run_import(edited, "--no-record")
+        Article.objects.filter(info_code="EDIT1").update(edited_since_import=True)
+        edited.write_text(post_text(title='"新版本"'), encoding="utf-8")
+        write_post("2022-01-07-BAD1.md", "没有头信息")
+        write_post("2022-01-07-NOTITLE.md", post_text(title='""'))
+        run_import(edited.parent)
+        run = ImportRun.objects.get()
+
+        page = BeautifulSoup(client.get(f"/admin/articles/importrun/{run.pk}/change/").content.decode(), "lxml")
+
+        shown = {cell.get_text(strip=True) for cell in page.select("td.field-reason_in_chinese")}
+        assert shown == {
+            "没有文件头：文件的第一行不是“---”",
+            "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）",
+            "标题为空",
+        }
+
+    @pytest.mark.parametrize(
+        ("reason", "chinese"),
+        [
+            (
+                "empty title; no usable date in the front matter or the file name",
+                "标题为空；文件头和文件名中都没有可用的日期",
+            ),
+            ("file is larger than 5 MB", "文件超过 5 MB"),
+            ("body: its HTML nests more than 200 elements deep", "正文的 HTML 嵌套超过 200 层"),
+            (
+                "could not be written (OperationalError: disk full)",
+                "未能写入（OperationalError: disk full）：请把这条记录转给技术人员",
+            ),
+            ("title: 标题最多 300 个字", "标题：标题最多 300 个字"),
+            ("something new", "something new"),
+        ],
+    )
+    def test_each_reason_reads_in_chinese(self, reason, chinese):
+        assert reasons.in_chinese(reason) == chinese

@@ -143,3 +143,14 @@ def test_the_body_s_words_are_counted_as_typed(open_as, live_server, article):
     page.keyboard.type("，A股 上涨")
 
     expect(page.locator(".desk-word-count")).to_have_text("字数：9")
+
+
+def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.goto(f"{live_server.url}/admin/articles/article/")
+
+    cell = page.locator("#result_list td.field-published_at").first
+    assert cell.evaluate("element => getComputedStyle(element).whiteSpace") == "nowrap"
+    assert page.locator("#result_list th.field-title").evaluate("e => getComputedStyle(e).whiteSpace") != "nowrap"
+    screenshot(page, "desk-changelist")
