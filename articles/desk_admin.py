@@ -257,6 +257,17 @@ class ReviewAdminMixin:
         _keep_step(step, entry)
         return entry
 
+    def has_change_permission(self, request, obj=None):
+        """A published article is shown read-only to whoever may not change it (撰稿), as
+        publishing would refuse their save."""
+        if (
+            obj is not None
+            and obj.status == Article.Status.PUBLISHED
+            and not request.user.has_perm(publishing.CHANGE_PUBLISHED_PERMISSION)
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
     @admin.action(description="批准发布（按各自的发布时间）", permissions=["publish"])
     def approve(self, request, queryset):
         count = publishing.set_status(
@@ -286,6 +297,9 @@ class EditingAdminMixin:
         article = get_object_or_404(Article.objects.only("pk"), pk=object_id)
         if not self.has_change_permission(request, article):
             raise PermissionDenied
+        if request.POST.get("left"):
+            presence.leave(article.pk, request.user)
+            return JsonResponse({"others": []})
         others = presence.heartbeat(article.pk, request.user)
         return JsonResponse({"others": [{"name": o["name"], "since": f"{_local(o['since']):%H:%M}"} for o in others]})
 
@@ -297,6 +311,7 @@ class EditingAdminMixin:
         return {
             "desk_others": [{"name": other["name"], "since": _local(other["since"])} for other in others],
             "desk_heartbeat_url": reverse("admin:articles_article_editing", args=[article.pk]),
+            "desk_heartbeat_seconds": presence.HEARTBEAT_SECONDS,
         }
 
 

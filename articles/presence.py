@@ -31,3 +31,11 @@ def heartbeat(article_pk, user, now=None):
     cache.set(key, present, GONE_AFTER_SECONDS)
     others = [entry for user_id, entry in present.items() if user_id != user.pk]
     return sorted(({"name": entry["name"], "since": entry["since"]} for entry in others), key=lambda e: e["since"])
+
+
+def leave(article_pk, user):
+    """Forget that ``user`` has the form of ``article_pk`` open (the page was left)."""
+    key = KEY.format(pk=article_pk)
+    present = cache.get(key) or {}
+    if present.pop(user.pk, None) is not None:
+        cache.set(key, present, GONE_AFTER_SECONDS)

@@ -302,10 +302,14 @@ class TestReview:
         category = make_category()
         article = make_article(category=category, info_code="ED1", title="已发布的稿件")
 
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
         response = client.post(change_url(article), article_form(category, title="偷偷改掉"))
 
+        assert page.select_one('input[name="title"]') is None and buttons(str(page)) == []
         assert response.status_code == 403
         assert Article.objects.get().title == "已发布的稿件"
+        with pytest.raises(PermissionDenied, match="只有编辑能修改"):
+            publishing.save_article(Article.objects.get(), user=contributor)
 
     def test_the_editor_sees_what_waits_and_approves_it_now(self, client, desk):
         category = make_category()
@@ -650,3 +654,28 @@ class TestNewsroomForm:
     )
     def test_each_reason_reads_in_chinese(self, reason, chinese):
         assert reasons.in_chinese(reason) == chinese
+
+
+class TestDeskPagesQueries:
+    """The desk's admin pages read a fixed number of rows, however many tags, stocks or versions."""
+
+    @pytest.mark.parametrize("tag_count", [1, 6])
+    def test_the_change_form(self, client, desk, django_assert_num_queries, tag_count):
+        stocks = [make_stock(f"60000{number}") for number in range(tag_count)]
+        article = make_article(tags=[f"标签{number}" for number in range(tag_count)], stocks=stocks)
+        client.get(change_url(article))
+
+        with django_assert_num_queries(12):
+            assert client.get(change_url(article)).status_code == 200
+
+    @pytest.mark.parametrize("saves", [1, 5])
+    def test_the_history(self, client, desk, django_assert_num_queries, saves):
+        article = make_article()
+        for number in range(saves):
+            edited = Article.objects.get(pk=article.pk)
+            edited.title = f"第{number}次修改"
+            publishing.save_article(edited, user=desk)
+
+        with django_assert_num_queries(8):
+            page = client.get(f"/admin/articles/article/{article.pk}/history/").content.decode()
+        assert len(BeautifulSoup(page, "lxml").select("#change-history tbody tr")) == saves + 1

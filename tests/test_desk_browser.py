@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from articles import presence
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
 from tests.factories import make_article, make_category
@@ -131,6 +132,20 @@ def test_a_second_editor_is_told_who_is_editing(open_as, live_server, article):
         f"张三 自 {at} 起正在编辑这篇文章（可以继续修改；保存时如有冲突会提示）。" for at in (before, after)
     }
     screenshot(second, "desk-who-is-editing")
+
+
+def test_an_open_form_learns_who_came_and_who_left(open_as, live_server, article, monkeypatch):
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 1)
+    first, _ = open_as(editor("zhangsan", last_name="张", first_name="三"))
+    first.goto(change_url(live_server, article))
+    expect(first.locator("#desk-editing")).to_be_hidden()
+
+    second, _ = open_as(editor("lisi", last_name="李", first_name="四"))
+    second.goto(change_url(live_server, article))
+
+    expect(first.locator("#desk-editing")).to_contain_text("李四 自 ")
+    second.goto(f"{live_server.url}/admin/")
+    expect(first.locator("#desk-editing")).to_be_hidden()
 
 
 def test_the_body_s_words_are_counted_as_typed(open_as, live_server, article):

@@ -95,6 +95,12 @@
   const url = editing && editing.dataset.heartbeatUrl;
   if (url) {
     const token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+    window.addEventListener("pagehide", () => {
+      const left = new FormData();
+      left.append("csrfmiddlewaretoken", token);
+      left.append("left", "1");
+      navigator.sendBeacon(url, left);
+    });
     setInterval(async () => {
       const response = await fetch(url, { method: "POST", headers: { "X-CSRFToken": token } });
       if (!response.ok) return;
@@ -105,6 +111,6 @@
         return line;
       }));
       editing.hidden = others.length === 0;
-    }, 30000);
+    }, Number(editing.dataset.heartbeatSeconds) * 1000);
   }
 })();
