@@ -172,6 +172,12 @@ class ReviewFormMixin:
             self.add_error("published_at", "定时发布的时间必须晚于现在：请改一个将来的时间，或直接点“发布”。")
         if RETURN in self.data and not self.data.get("return_note", "").strip():
             self.add_error(None, "退回时请在“退回意见”里写明要修改什么。")
+        # The stored status (the instance takes the form's values only after clean()).
+        stored = self.instance.status if self.instance.pk is not None else Article.Status.DRAFT
+        if SUBMIT in self.data and stored != Article.Status.DRAFT:
+            self.add_error(None, f"只有草稿可以提交审核（这篇文章现在是“{self.instance.get_status_display()}”）。")
+        if RETURN in self.data and stored != Article.Status.PENDING:
+            self.add_error(None, f"只有待审的稿件可以退回（这篇文章现在是“{self.instance.get_status_display()}”）。")
         return cleaned_data
 
 
@@ -225,6 +231,9 @@ class ReviewAdminMixin:
             article.status = Article.Status.PUBLISHED
         elif WITHDRAW in request.POST:
             article.status = Article.Status.DRAFT
+        elif RETURN in request.POST:
+            # Saved as it waits, then returned (after_button): not published by the status field.
+            article.status = Article.Status.PENDING
 
     def after_button(self, request, article):
         """Submit or return the saved article if asked; tell the editor what happened, with the time."""

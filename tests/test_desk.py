@@ -384,6 +384,19 @@ class TestReview:
         publishing.submit_for_review(waiting, user=writer)
         assert Article.objects.get().review_note == ""
 
+    def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
+        category = make_category()
+        published = make_article(category=category, info_code="ED1")
+
+        submitted = client.post(change_url(published), article_form(category, status="published", _submit="提交审核"))
+        returned = client.post(
+            change_url(published), article_form(category, status="published", _return="退回修改", return_note="改")
+        )
+
+        assert "只有草稿可以提交审核" in submitted.content.decode()
+        assert "只有待审的稿件可以退回" in returned.content.decode()
+        assert Article.objects.get().status == Article.Status.PUBLISHED
+
     def test_returning_needs_the_publish_permission_and_a_waiting_draft(self):
         writer = make_contributor()
         waiting = make_article(status=Article.Status.PENDING)
