@@ -35,15 +35,15 @@ def drop_format_characters(apps, schema_editor):
             if cleaned == value:
                 continue
             if unique and model.objects.filter(**{field: cleaned}).exclude(pk=pk).exists():
-                print(f"\n  0013: {model_name} {pk}: {field} {value!r} holds invisible characters; left (taken)")
+                print(f"\n  0015: {model_name} {pk}: {field} {value!r} holds invisible characters; left (taken)")
                 continue
-            print(f"\n  0013: {model_name} {pk}: {field} {value!r} lost its invisible characters: {cleaned!r}")
+            print(f"\n  0015: {model_name} {pk}: {field} {value!r} lost its invisible characters: {cleaned!r}")
             model.objects.filter(pk=pk).update(**{field: cleaned})
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0012_url_constraints_retired_tags"),
+        ("articles", "0014_review_bylines"),
     ]
 
     operations = [
