@@ -598,3 +598,23 @@ def test_a_withdrawal_turns_every_feed_s_and_api_list_s_304_into_a_200(client, d
         by_date = client.get(url, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
         by_etag = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
         assert by_date.status_code == by_etag.status_code != 304, url
+
+
+@pytest.mark.parametrize(
+    ("reason", "chinese"),
+    [
+        (
+            "not text in UTF-8 or GBK encoding: more than 10 bytes do not decode, the first byte 0x80 at line 10, column 1",
+            "不是 UTF-8 或 GBK 编码的文本：超过 10 个字节无法解码，第一个是第 10 行第 1 列的字节 0x80",
+        ),
+        (
+            "date 0001-01-01 00:00:00+08:00 is outside 1990-01-01..2100-12-31 (Beijing time), "
+            "the publication times the site accepts",
+            "日期 0001-01-01 00:00:00+08:00 不在本站接受的发布时间范围（北京时间 1990-01-01 到 2100-12-31）之内",
+        ),
+    ],
+)
+def test_the_new_reasons_read_in_chinese_in_the_import_record(reason, chinese):
+    from articles.intake import reasons
+
+    assert reasons.in_chinese(reason) == chinese
