@@ -9,6 +9,8 @@ from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from reversion.models import Version
 
@@ -692,3 +694,27 @@ class TestDeskPagesQueries:
         with django_assert_num_queries(8):
             page = client.get(f"/admin/articles/article/{article.pk}/history/").content.decode()
         assert len(BeautifulSoup(page, "lxml").select("#change-history tbody tr")) == saves + 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+class TestPlans:
+    """What the desk reads stays small at a million articles: SQLite's plans, read."""
+
+    def plan(self, sql, params=()):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(row[-1] for row in cursor.fetchall())
+
+    def test_the_pins_are_read_from_the_pinned_rows(self):
+        plan = self.plan(*Article.objects.pinned().query.sql_with_params())
+        assert "USING INDEX article_pinned" in plan, plan
+
+    @pytest.mark.parametrize("state", ["draft", "pending", "scheduled", "published"])
+    def test_the_status_filter_never_sorts_every_article(self, client, desk, state):
+        make_article(status=Article.Status.PENDING)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(CHANGELIST_URL, {"state": state}).status_code == 200
+        [listing] = [
+            query["sql"] for query in queries.captured_queries if '"articles_article"."info_code"' in query["sql"]
+        ]
+        assert "TEMP B-TREE" not in self.plan(listing)
