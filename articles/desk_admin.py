@@ -266,6 +266,13 @@ class ReviewAdminMixin:
         _keep_step(step, entry)
         return entry
 
+    def changelist_view(self, request, extra_context=None):
+        """The list, with how many drafts wait for review (to those who may approve them)."""
+        if publishing.may_publish(request.user):
+            pending = Article.objects.filter(status=Article.Status.PENDING).count()
+            extra_context = {"desk_pending": pending, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def has_change_permission(self, request, obj=None):
         """A published article is shown read-only to whoever may not change it (撰稿), as
         publishing would refuse their save."""

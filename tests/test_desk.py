@@ -234,7 +234,7 @@ class TestPinsInTheAdmin:
         client.post(CHANGELIST_URL, {"action": "pin_as_top_story", "_selected_action": [top.pk]})
         assert titles(Article.objects.pinned()) == ["头条稿", "要闻稿"]
 
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):
             page = client.get(CHANGELIST_URL).content.decode()
         cells = [cell.get_text() for cell in BeautifulSoup(page, "lxml").select("td.field-pin_state")]
         assert sorted(cells) == ["头条", "要闻 1"]
@@ -319,7 +319,9 @@ class TestReview:
         publishing.submit_for_review(waiting, user=make_contributor())
         make_article(title="另一篇草稿", status=Article.Status.DRAFT)
 
-        listed = client.get(CHANGELIST_URL, {"state": "pending"}).content.decode()
+        notice = BeautifulSoup(client.get(CHANGELIST_URL).content.decode(), "lxml").select_one(".desk-pending a")
+        assert notice.get_text() == "有 1 篇稿件待审"
+        listed = client.get(CHANGELIST_URL + notice["href"]).content.decode()
         assert "待审稿" in listed and "另一篇草稿" not in listed
         page = client.get(change_url(waiting)).content.decode()
         assert {"发布", "定时发布", "退回修改"} <= set(buttons(page))
@@ -432,7 +434,7 @@ class TestReview:
         make_article(title="已上线")
         client.get(CHANGELIST_URL)  # the content version and the sources' filter, read once per version
 
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):
             page = client.get(CHANGELIST_URL, {"state": "scheduled"}).content.decode()
 
         assert "定时稿" in page and "已上线" not in page
