@@ -230,14 +230,16 @@ class TestPinsInTheAdmin:
 
     def test_actions_pin_and_unpin_and_the_list_shows_it(self, client, desk, django_assert_num_queries):
         lead, top = make_article(title="头条稿"), make_article(title="要闻稿")
-        client.post(CHANGELIST_URL, {"action": "pin_as_lead", "_selected_action": [lead.pk]})
+        publishing.pin_article(make_article(title="昨天的头条"), kind=LEAD, user=desk)
+        replaced = client.post(CHANGELIST_URL, {"action": "pin_as_lead", "_selected_action": [lead.pk]}, follow=True)
+        assert "“头条稿”已设为头条；原头条“昨天的头条”已取消置顶。" in replaced.content.decode()
         client.post(CHANGELIST_URL, {"action": "pin_as_top_story", "_selected_action": [top.pk]})
         assert titles(Article.objects.pinned()) == ["头条稿", "要闻稿"]
 
         with django_assert_num_queries(11):
             page = client.get(CHANGELIST_URL).content.decode()
         cells = [cell.get_text() for cell in BeautifulSoup(page, "lxml").select("td.field-pin_state")]
-        assert sorted(cells) == ["头条", "要闻 1"]
+        assert sorted(cells) == ["-", "头条", "要闻 1"]  # the replaced 头条 is no longer pinned
 
         response = client.post(CHANGELIST_URL, {"action": "unpin", "_selected_action": [lead.pk, top.pk]}, follow=True)
         assert "已取消 2 篇文章的置顶" in response.content.decode()
