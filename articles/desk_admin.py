@@ -68,6 +68,11 @@ class PinFormMixin:
     """Checks a changed pin as publishing.pin_article will (an end in the past, a sixth 要闻), so
     that the editor reads the reason beside the field rather than after the save."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "pin" in self.fields:
+            self.fields["pin"].choices = [("", "不置顶"), *Article.Pin.choices]
+
     def clean(self):
         cleaned_data = super().clean()
         if self.pin_changed() and cleaned_data.get("pin"):

@@ -204,6 +204,11 @@ class TestPinsInTheAdmin:
         assert f"已设为头条，至 {until:%Y-%m-%d %H:%M} 自动取消" in response.content.decode()
         assert titles(Article.objects.pinned()) == ["央行宣布降准"]
 
+    def test_the_form_offers_no_pin_lead_or_top_story(self, client, desk):
+        page = BeautifulSoup(client.get(change_url(make_article())).content.decode(), "lxml")
+        options = [option.get_text() for option in page.select('select[name="pin"] option')]
+        assert options == ["不置顶", "头条", "要闻"]
+
     def test_the_form_refuses_a_sixth_top_story_beside_the_field(self, client, desk):
         category = make_category()
         for number in range(5):
