@@ -408,6 +408,16 @@ class TestReview:
         assert "只有待审的稿件可以退回" in returned.content.decode()
         assert Article.objects.get().status == Article.Status.PUBLISHED
 
+    def test_what_waits_for_review_is_for_no_reader_and_previews_as_waiting(self, client, desk):
+        article = make_article(title="待审的消息", status=Article.Status.PENDING)
+
+        preview = BeautifulSoup(client.get(f"{article.get_absolute_url()}?preview=1").content.decode(), "lxml")
+        client.logout()
+
+        assert preview.select_one(".preview-banner").get_text() == "预览：这篇文章正在等待审核，读者看不到它。"
+        assert client.get(article.get_absolute_url()).status_code == 404
+        assert "待审的消息" not in client.get("/").content.decode() + client.get("/feed.xml").content.decode()
+
     def test_returning_needs_the_publish_permission_and_a_waiting_draft(self):
         writer = make_contributor()
         waiting = make_article(status=Article.Status.PENDING)
