@@ -432,6 +432,18 @@ class TestDeployFiles:
         web = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-web.service", "ExecStart"))
         assert web[web.index("--bind") + 1] == documented_scrape_target()
 
+    def test_the_readme_makes_the_folder_the_import_watches(self):
+        watcher = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-import.service", "ExecStart"))
+        watched = watcher[watcher.index("import_posts") + 1]
+        assert f"install -d {watched}" in production_steps()
+
+    def test_the_upgrade_reloads_varnish_which_reads_its_vcl_from_the_checkout(self):
+        varnish = shlex.split(unit_setting(DEPLOY / "varnish" / "varnish.service.d" / "finews.conf", "ExecStart"))
+        assert varnish[varnish.index("-f") + 1].startswith("/srv/finews/")
+        (upgrade,) = [block for block in code_blocks(readme_section("Production"), "sh") if "git -C" in block]
+        steps = [line.split("  #")[0].strip() for line in upgrade.splitlines()]
+        assert steps.index("systemctl reload varnish") > steps.index("runuser -u finews -- git -C /srv/finews pull")
+
 
 def test_pages_come_through_nginx_and_varnish(stack):
     status, headers, body = stack.through_nginx("GET", "/")
