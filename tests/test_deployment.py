@@ -102,6 +102,7 @@ class Host:
             "/srv/finews/deploy/varnish/finews.vcl": folder / "finews.vcl",
             "/srv/finews": BASE_DIR,
             "/srv/scraper/_posts": folder / "scraper" / "_posts",
+            "/var/www/html": folder / "webroot",
             "/etc/finews/finews.env": folder / "finews.env",
             "/etc/varnish/secret": folder / "varnish-secret",
             f"/etc/letsencrypt/live/{SITE}/fullchain.pem": folder / "certificate.pem",
@@ -451,6 +452,18 @@ def test_pages_come_through_nginx_and_varnish(stack):
     assert stack.through_nginx("GET", "/")[1]["X-Cache"] == "HIT"
     status, headers, _ = stack.request("GET", "/category/", stack.host.ports[80])
     assert status == 301 and headers["Location"] == f"https://{SITE}/category/"
+
+
+def test_certbot_s_renewals_are_answered_over_plain_http(stack):
+    """certbot certonly --webroot -w /var/www/html, as the README says: the challenge file it writes
+    there is served on port 80; everything else there is still redirected."""
+    challenge = stack.host.paths["/var/www/html"] / ".well-known" / "acme-challenge" / "token-1"
+    challenge.parent.mkdir(parents=True)
+    challenge.write_text("token-1.thumbprint")
+    status, _, body = stack.request("GET", "/.well-known/acme-challenge/token-1", stack.host.ports[80])
+    assert status == 200 and body == "token-1.thumbprint"
+    status, headers, _ = stack.request("GET", "/.well-known/other", stack.host.ports[80])
+    assert status == 301 and headers["Location"] == f"https://{SITE}/.well-known/other"
 
 
 def test_varnish_s_probe_finds_finews_healthy(stack):
