@@ -305,8 +305,10 @@ class ArticleQuerySet(models.QuerySet):
         要闻 by the order editors set (publishing.pin_article). A pin whose ``pinned_until`` has
         passed no longer counts (moments.pins_ending changes the home page at that time)."""
         now = timezone.now()
+        # Read from the few pinned rows (the partial index article_pinned), each checked for being
+        # public: driven by the public order instead, SQLite walked every published article.
         return (
-            self.published()
+            self.published_bounded_elsewhere(by_status_index=False)
             .filter(pin__isnull=False)
             .filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=now))
             .order_by("pin", "pin_order", "-published_at", "-id")
