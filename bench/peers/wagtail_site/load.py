@@ -25,7 +25,6 @@ from wagtail.models import Locale, Page, Site  # noqa: E402
 
 
 def load(posts):
-    call_command("makemigrations", "news", verbosity=0)
     call_command("migrate", verbosity=0)
     home = Site.objects.get(is_default_site=True).root_page
     everything = home.add_child(instance=NewsIndexPage(title="新闻", slug="news"))
