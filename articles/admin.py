@@ -16,7 +16,7 @@ from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import publishing
+from . import publishing, tagging
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .models import (
     Article,
@@ -80,6 +80,7 @@ class ArticleAdminForm(forms.ModelForm):
             "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {"tags": tagging.HELP_TEXT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -48,19 +48,24 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
 
     ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
     editor, so that a later import of its file does not overwrite it. A new cover image is
-    re-encoded and given a thumbnail. Raises ValidationError or PermissionDenied, writing nothing.
+    re-encoded and given a thumbnail. A user's save that changes nothing (an editor saving the form
+    as it was opened) writes nothing: no revision, and ``updated_at`` and ``edited_since_import``
+    stay as they were. Raises ValidationError or PermissionDenied, writing nothing.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
+    stored = None
     with transaction.atomic(), _revision():
         if user is not None:
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
             _check_publishing_fields(user, article, stored)
-        before = [] if is_new else keys.stored_states([article.pk])
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
         # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
         article.body = _sanitized_body(article.body)
+        if stored is not None and _same_as_stored(article, stored, tag_objects, stocks):
+            return article
+        before = [] if is_new else keys.stored_states([article.pk])
         article.edited_since_import = edited
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
@@ -84,6 +89,23 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         search.index_article(article, stocks if known else article.stocks.all())
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
+
+
+# What an editor's save does not set: the times and the mark of the save itself.
+_NOT_WRITTEN_BY_EDITORS = {"created_at", "updated_at", "edited_since_import"}
+
+
+def _same_as_stored(article, stored, tags, stocks):
+    """Whether saving ``article`` with ``tags`` and ``stocks`` (None: kept) would leave ``stored`` as it is."""
+    fields = (field.attname for field in Article._meta.concrete_fields if field.name not in _NOT_WRITTEN_BY_EDITORS)
+    if any(getattr(article, name) != getattr(stored, name) for name in fields):
+        return False
+    if article.cover_image and not article.cover_image._committed:
+        return False  # a new upload, even under the old file's name
+    if tags is not None and {tag.pk for tag in tags} != set(stored.tagged_items.values_list("tag_id", flat=True)):
+        return False
+    wanted_stocks = None if stocks is None else {getattr(stock, "pk", stock) for stock in stocks}
+    return wanted_stocks is None or wanted_stocks == set(stored.stocks.values_list("pk", flat=True))
 
 
 class ChangedSinceSeen(ValidationError):
