@@ -12,12 +12,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from . import publishing, tagging
 from .caching import VERSION_FACTS_SECONDS, current_version
+from .editor import BodyEditorWidget
 from .models import (
     Article,
     Category,
@@ -37,32 +37,6 @@ admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
 
-BODY_EDITOR_CONFIG = {
-    "extensions": {
-        "Bold": True,
-        "Italic": True,
-        "Strike": True,
-        "Underline": True,
-        "Subscript": True,
-        "Superscript": True,
-        "Heading": {"levels": [2, 3, 4]},
-        "BulletList": True,
-        "OrderedList": True,
-        "ListItem": True,
-        "Blockquote": True,
-        "HorizontalRule": True,
-        "HardBreak": True,
-        "Link": {"enableTarget": False},
-        "Table": True,
-        "TableRow": True,
-        "TableHeader": True,
-        "TableCell": True,
-        "History": True,
-        "HTML": True,
-        "Typographic": True,
-    }
-}
-
 
 class ArticleAdminForm(forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
@@ -77,7 +51,7 @@ class ArticleAdminForm(forms.ModelForm):
             "summary", "body", "cover_image", "source_name", "source_url",
         ]  # fmt: skip
         widgets = {
-            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
+            "body": BodyEditorWidget(),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"tags": tagging.HELP_TEXT}

@@ -1,11 +1,17 @@
 """What editors write is what is stored: tag text, unchanged saves, the body editor's elements, pastes, covers."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group, User
 from reversion.models import Version
 
+from articles.editor import HEADING_LEVELS, editor_allowlist
 from articles.models import Article, Tag
+from articles.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, sanitize_html
 from articles.roles import EDITOR_GROUP_NAME
 from articles.tagging import format_tags, parse_tags
 from tests.conftest import run_import
@@ -148,3 +154,176 @@ class TestUnchangedSave:
         assert client.post(url, data).status_code == 302
         assert list(Article.objects.get().tags.names()) == imported
         assert not Article.objects.get().edited_since_import
+
+
+# Each element as the editor writes it, by tag. A tag the editor's configuration allows with no
+# sample here fails TestEditorAndSanitizer: a new toolbar button needs its proof that the sanitizer keeps it.
+EDITOR_SAMPLES = {
+    "p": "<p>正文</p>",
+    "strong": "<p><strong>重要提示：</strong>停牌</p>",
+    "em": "<p><em>斜体</em></p>",
+    "s": "<p><s>删除线</s></p>",
+    "u": "<p><u>下划线</u></p>",
+    "sub": "<p>H<sub>2</sub>O</p>",
+    "sup": "<p>m<sup>2</sup></p>",
+    "code": "<p><code>601318</code></p>",
+    "pre": "<pre><code>代码块</code></pre>",
+    "br": "<p>第一行<br>第二行</p>",
+    "hr": "<p>上</p><hr><p>下</p>",
+    "blockquote": "<blockquote><p>引用</p></blockquote>",
+    "ul": "<ul><li><p>无序</p></li></ul>",
+    "ol": '<ol start="3"><li><p>有序</p></li></ol>',
+    "li": "<ul><li><p>一</p><ul><li><p>二</p></li></ul></li></ul>",
+    "a": '<p><a href="https://www.cninfo.com.cn/" title="公告">巨潮资讯网</a></p>',
+    "table": '<table><tbody><tr><th colspan="1" rowspan="1"><p>指标</p></th></tr></tbody></table>',
+    "thead": "<table><thead><tr><th><p>指标</p></th></tr></thead></table>",
+    "tbody": '<table><tbody><tr><td colspan="2" rowspan="1"><p>值</p></td></tr></tbody></table>',
+    "tr": "<table><tbody><tr><td><p>一</p></td><td><p>二</p></td></tr></tbody></table>",
+    "th": '<table><tbody><tr><th colspan="2" rowspan="2"><p>表头</p></th></tr></tbody></table>',
+    "td": '<table><tbody><tr><td colspan="1" rowspan="3"><p>单元格</p></td></tr></tbody></table>',
+    "figure": '<figure><img src="https://example.com/k.png" alt="K线" width="600" height="400"><figcaption>走势</figcaption></figure>',
+    "figcaption": '<figure><img src="https://example.com/k.png" alt=""><figcaption>说明</figcaption></figure>',
+    "img": '<figure><img src="https://example.com/k.png" alt="图" width="10" height="20"></figure>',
+    **{f"h{level}": f"<h{level}>标题</h{level}>" for level in HEADING_LEVELS},
+}
+# Attributes the editor's configuration names that the sanitizer sets or drops by design.
+EDITOR_ONLY_ATTRIBUTES = {
+    "a": {"rel"},  # the sanitizer sets its own rel on every link
+    "img": {"data-file"},  # the upload field's bookkeeping: no uploads in the body editor
+    "ol": {"type", "data-type"},  # list types: not offered (enableListAttributes is off)
+    "figure": {"class"},  # always "figure", nothing an editor chooses
+}
+# What the sanitizer adds to what the editor writes.
+SANITIZER_SETS = re.compile(r' rel="noopener noreferrer nofollow"| loading="lazy"| decoding="async"')
+
+
+class TestEditorAndSanitizer:
+    """What the editor offers, the sanitizer keeps, and the reverse (articles/editor.py)."""
+
+    @pytest.mark.parametrize("tag", sorted(editor_allowlist()["tags"]))
+    def test_every_element_the_toolbar_can_make_is_kept_as_written(self, tag):
+        assert tag in EDITOR_SAMPLES, f"the editor can write <{tag}>: add how it writes it to EDITOR_SAMPLES"
+        sample = EDITOR_SAMPLES[tag]
+        assert SANITIZER_SETS.sub("", sanitize_html(sample)) == sample
+        assert f"<{tag}" in sanitize_html(sample)
+
+    def test_every_attribute_the_editor_writes_is_kept(self):
+        for tag, names in editor_allowlist()["attributes"].items():
+            assert names - EDITOR_ONLY_ATTRIBUTES.get(tag, set()) <= ALLOWED_ATTRIBUTES.get(tag, set()), tag
+
+    def test_the_sanitizer_keeps_nothing_the_editor_cannot_write(self):
+        allowed = editor_allowlist()
+        assert ALLOWED_TAGS <= allowed["tags"]
+        for tag, names in ALLOWED_ATTRIBUTES.items():
+            assert names <= allowed["attributes"].get(tag, set()), tag
+
+    def test_links_offer_no_new_window_and_the_sanitizer_keeps_no_target(self):
+        assert "target" not in editor_allowlist()["attributes"]["a"]
+        assert "target" not in sanitize_html('<p><a href="https://x.cn/" target="_blank">链接</a></p>')
+
+    def test_the_form_uses_the_configuration(self, client, editor):
+        page = client.get("/admin/articles/article/add/").content.decode()
+        textarea = BeautifulSoup(page, "lxml").select_one("textarea[name=body]")
+        config = json.loads(textarea["data-django-prose-editor-configurable"])
+        assert config["extensions"]["Heading"] == {"levels": HEADING_LEVELS}
+        assert {"Table", "History", "ChineseLabels", "OfficePaste"} <= config["extensions"].keys()
+        assert config["extensions"]["Link"]["enableTarget"] is False
+        assert "/static/js/body-editor.js" in config["js_modules"][0]
+
+    @pytest.mark.parametrize(
+        "written, kept",
+        [
+            ("<h1>标题</h1><p>正文</p>", "<h2>标题</h2><p>正文</p>"),
+            (
+                "<p><b>粗</b><i>斜</i><del>删</del><strike>删</strike></p>",
+                "<p><strong>粗</strong><em>斜</em><s>删</s><s>删</s></p>",
+            ),
+            ("<p><abbr title='Price'>PE</abbr></p>", "<p>PE</p>"),
+            (
+                "<table><caption>说明</caption><tbody><tr><td>1</td></tr></tbody><tfoot><tr><td>合计</td></tr></tfoot></table>",
+                "<p>说明</p><table><tbody><tr><td>1</td></tr></tbody><tbody><tr><td>合计</td></tr></tbody></table>",
+            ),
+        ],
+    )
+    def test_equivalent_forms_become_the_editor_s(self, written, kept):
+        assert sanitize_html(written) == kept
+
+
+PASTES = Path(__file__).resolve().parent / "pastes"
+
+
+def structure(fragment):
+    soup = BeautifulSoup(fragment, "lxml")
+    return soup, soup.get_text()
+
+
+class TestPastes:
+    """Word, WPS, Google Docs and web pages' clipboard HTML (tests/pastes/, written for these tests)."""
+
+    @pytest.mark.parametrize("name", ["word.html", "wps.html", "google-docs.html", "web.html"])
+    def test_styles_classes_and_office_markup_are_dropped(self, name):
+        kept = sanitize_html((PASTES / name).read_text(encoding="utf-8"))
+        for needle in ("style=", "class=", "<span", "<font", "o:p", "mso-", "<div", "<meta", "font-family", "<!"):
+            assert needle not in kept, needle
+
+    def test_word_keeps_headings_lists_tables_bold_and_links(self):
+        soup, text = structure(sanitize_html((PASTES / "word.html").read_text(encoding="utf-8")))
+        assert [h.get_text() for h in soup.select("h2")] == ["2022年一季度业绩快报", "主要财务数据"]
+        assert soup.select_one("strong").get_text() == "重要提示："
+        top = soup.select("body > ol > li")
+        assert [li.p.get_text() for li in top] == ["营业收入同比增长12.5%", "归母净利润同比下降3.1%"]
+        assert top[0].select_one("ol > li").get_text() == "其中主营业务收入增长9%"
+        assert soup.select_one("ul > li").get_text() == "行业竞争加剧的风险"
+        assert [td.get_text(strip=True) for td in soup.select("table td")] == [
+            "指标",
+            "本期",
+            "营业收入（亿元）",
+            "128.6",
+        ]
+        assert soup.select_one("a")["href"] == "http://www.cninfo.com.cn/new/index"
+        assert "1." not in text and "a." not in text and "\u00a0" not in text
+
+    def test_wps_keeps_headings_lists_tables_bold_and_links(self):
+        soup, text = structure(sanitize_html((PASTES / "wps.html").read_text(encoding="utf-8")))
+        assert soup.select_one("h2").get_text() == "券商晨会纪要"
+        assert [li.get_text() for li in soup.select("ol > li")] == ["央行开展逆回购操作", "北向资金净流入58亿元"]
+        assert soup.select_one("ol strong").get_text() == "北向资金"
+        assert soup.select_one("ul > li").get_text() == "注意汇率波动风险"
+        assert len(soup.select("table tr")) == 2 and soup.select_one("a")["href"] == "https://www.chinaclear.cn/"
+        assert "Ø" not in text and "1." not in text
+
+    def test_google_docs_bold_is_bold_and_its_wrapper_is_not(self):
+        soup, _ = structure(sanitize_html((PASTES / "google-docs.html").read_text(encoding="utf-8")))
+        assert [strong.get_text() for strong in soup.select("strong")] == ["沪指收涨0.8%"]
+        assert soup.select_one("em").get_text() == "，成交额萎缩"
+        assert soup.select_one("ol > li").get_text() == "券商板块领涨"
+
+    def test_web_page_keeps_structure(self):
+        soup, _ = structure(sanitize_html((PASTES / "web.html").read_text(encoding="utf-8")))
+        assert soup.select_one("h2").get_text() == "沪深两市成交额连续五日破万亿"
+        assert len(soup.select("ul > li")) == 2 and len(soup.select("table th")) == 2
+        assert "target" not in str(soup.select_one("a"))
+
+    @pytest.mark.parametrize(
+        "paragraphs, lists",
+        [
+            ("<p class=MsoListParagraph>1.&nbsp;&nbsp;一</p><p class=MsoListParagraph>2.&nbsp;&nbsp;二</p>", "ol"),
+            ("<p class=MsoListParagraph>一、&nbsp;甲</p><p class=MsoListParagraph>二、&nbsp;乙</p>", "ol"),
+            ("<p class=MsoListParagraph>（1）&nbsp;甲</p><p class=MsoListParagraph>（2）&nbsp;乙</p>", "ol"),
+            ("<p class=MsoListParagraph>·&nbsp;&nbsp;甲</p><p class=MsoListParagraph>·&nbsp;&nbsp;乙</p>", "ul"),
+            (
+                "<p style='mso-list:l0 level1 lfo1'>\uf0b7&nbsp;甲</p><p style='mso-list:l0 level1 lfo1'>\uf0b7&nbsp;乙</p>",
+                "ul",
+            ),
+        ],
+    )
+    def test_every_kind_of_typed_marker_is_a_list(self, paragraphs, lists):
+        soup, text = structure(sanitize_html(paragraphs))
+        assert len(soup.select(f"body > {lists}")) == 1 and len(soup.select(f"{lists} > li")) == 2
+        assert text in ("一二", "甲乙")
+
+    def test_paragraphs_between_lists_start_a_new_list(self):
+        soup, _ = structure(
+            sanitize_html("<p class=MsoListParagraph>1.&nbsp;一</p><p>中间</p><p class=MsoListParagraph>1.&nbsp;二</p>")
+        )
+        assert len(soup.select("ol")) == 2 and soup.select("body > p")[0].get_text() == "中间"
