@@ -16,22 +16,22 @@ from tests.test_browser import browser, expect, page, screenshot  # noqa: F401 (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def log_in(page, live_server):
+def log_in(tab, live_server):
     editor = User.objects.create_user("xiaowang", password="a-long-passphrase-7", is_staff=True)
     editor.groups.add(Group.objects.get(name=EDITOR_GROUP_NAME))
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "xiaowang")
-    page.fill("#id_password", "a-long-passphrase-7")
-    page.click("input[type=submit]")
-    expect(page.locator("#site-name")).to_have_text("金融消息 · 编辑后台")
+    tab.goto(f"{live_server.url}/admin/login/")
+    tab.fill("#id_username", "xiaowang")
+    tab.fill("#id_password", "a-long-passphrase-7")
+    tab.click("input[type=submit]")
+    expect(tab.locator("#site-name")).to_have_text("金融消息 · 编辑后台")
 
 
-def open_editor(page, live_server, article):
+def open_editor(tab, live_server, article):
     errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
-    expect(page.locator(".prose-menubar")).to_have_count(1)
+    tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    expect(tab.locator(".prose-menubar")).to_have_count(1)
     return errors
 
 
@@ -54,8 +54,8 @@ def imported_article(write_post, body="<p>美联储官员讲话后，市场加�
     return Article.objects.get()
 
 
-def menu_labels(page):
-    return page.evaluate(
+def menu_labels(tab):
+    return tab.evaluate(
         """[...document.querySelectorAll('.prose-menubar [title], .prose-menubar__option')]
         .map(element => element.title || element.textContent)"""
     )
@@ -159,9 +159,9 @@ def test_the_toolbar_makes_what_the_page_shows(page, live_server, write_post):  
     assert Article.objects.get().body == body and Article.objects.get().updated_at == saved.updated_at
 
 
-def paste(page, html):
-    page.locator(".ProseMirror[contenteditable=true]").click()
-    page.evaluate(
+def paste(tab, html):
+    tab.locator(".ProseMirror[contenteditable=true]").click()
+    tab.evaluate(
         """html => {
             const data = new DataTransfer()
             data.setData("text/html", html)
