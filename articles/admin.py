@@ -80,6 +80,16 @@ class ArticleAdminForm(forms.ModelForm):
             raise forms.ValidationError(changed.messages) from None
         return cleaned_data
 
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            # The cover is stored while the form is checked: a storage that fails is then an error
+            # on the form, which keeps everything typed, rather than a failed save.
+            try:
+                publishing.store_cover(self.instance)
+            except ValidationError as error:
+                self._update_errors(error)
+
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])
         if not title:

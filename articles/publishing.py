@@ -14,6 +14,8 @@ for the admin's forms.
 """
 
 import dataclasses
+import errno
+import logging
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
@@ -28,6 +30,8 @@ from .images import make_thumbnail, reencode_cover
 from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
 from .sanitize import sanitize_html
 from .validators import validate_plain_text
+
+logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "articles.publish_article"
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
@@ -443,14 +447,61 @@ def _set_tags(article, tags, is_new):
 
 
 def _prepare_cover(article):
-    """A newly uploaded cover is stored re-encoded (pixels only), with a thumbnail; a removed one loses its thumbnail."""
-    cover = article.cover_image
-    if cover and not cover._committed:
-        reencoded = reencode_cover(cover)
-        cover.save(reencoded.name, reencoded, save=False)
-        article.cover_thumbnail = make_thumbnail(reencoded)
-    elif not cover:
+    """A newly uploaded cover is stored (store_cover); a removed one loses its thumbnail."""
+    if article.cover_image:
+        store_cover(article)
+    else:
         article.cover_thumbnail = ""
+
+
+COVER_NOT_STORED = (
+    "封面图片无法保存（%(reason)s），文章还没有保存。您填写的其他内容都还在：请重新选择图片再保存，"
+    "或先去掉封面保存文章；若一再失败，请联系管理员检查媒体存储。"
+)
+
+
+def store_cover(article):
+    """Store ``article``'s newly uploaded cover re-encoded (pixels only), with its thumbnail; a
+    cover stored already is left alone.
+
+    Both files or neither: when the storage fails (a full disk, a read-only media folder: any
+    OSError) every file written so far, partial ones included, is deleted and ValidationError is
+    raised on ``cover_image``. The admin's form calls this while validating, so that the editor
+    gets the error on the form, with everything typed kept; save_article calls it for everyone else.
+    """
+    cover = article.cover_image
+    if not cover or cover._committed:
+        return
+    reencoded = reencode_cover(cover)
+    thumbnail = make_thumbnail(reencoded)
+    written = []
+    try:
+        for field_name, content in (("cover_image", reencoded), ("cover_thumbnail", thumbnail)):
+            field = Article._meta.get_field(field_name)
+            name = field.storage.get_available_name(
+                field.generate_filename(article, content.name), max_length=field.max_length
+            )
+            written.append((field.storage, name))
+            stored_name = field.storage.save(name, content, max_length=field.max_length)
+            written[-1] = (field.storage, stored_name)
+            setattr(article, field_name, stored_name)
+    except OSError as error:
+        for storage, name in written:
+            _delete_quietly(storage, name)
+        article.cover_image, article.cover_thumbnail = cover, ""
+        reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
+        raise ValidationError(
+            {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
+        ) from error
+
+
+def _delete_quietly(storage, name):
+    """Delete ``name`` if it exists; a storage too broken to delete it is logged, not raised."""
+    try:
+        if storage.exists(name):
+            storage.delete(name)
+    except OSError:
+        logger.exception("could not delete the partly stored file %s", name)
 
 
 def _describe_revision(user, comment):

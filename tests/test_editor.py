@@ -1,5 +1,7 @@
 """What editors write is what is stored: tag text, unchanged saves, the body editor's elements, pastes, covers."""
 
+import errno
+import io
 import json
 import re
 from pathlib import Path
@@ -7,6 +9,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group, User
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from reversion.models import Version
 
 from articles.editor import HEADING_LEVELS, editor_allowlist
@@ -15,6 +21,7 @@ from articles.roles import EDITOR_GROUP_NAME
 from articles.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, sanitize_html
 from articles.tagging import format_tags, parse_tags
 from tests.conftest import run_import
+from tests.factories import article_form, make_category
 
 pytestmark = pytest.mark.django_db
 
@@ -327,3 +334,73 @@ class TestPastes:
             sanitize_html("<p class=MsoListParagraph>1.&nbsp;一</p><p>中间</p><p class=MsoListParagraph>1.&nbsp;二</p>")
         )
         assert len(soup.select("ol")) == 2 and soup.select("body > p")[0].get_text() == "中间"
+
+
+class BrokenStorage(FileSystemStorage):
+    """A media folder that fails: "full" writes half of a file, then runs out of space; "read-only"
+    refuses to create one; "thumbnail" stores the cover and then runs out of space."""
+
+    failure = "full"
+
+    def _save(self, name, content):
+        if self.failure == "read-only":
+            raise OSError(errno.EROFS, "Read-only file system", name)
+        if self.failure == "thumbnail" and "thumbnails" not in name:
+            return super()._save(name, content)
+        half = ContentFile(content.read()[: max(content.size // 2, 1)])
+        super()._save(name, half)
+        raise OSError(errno.ENOSPC, "No space left on device", name)
+
+
+def png_upload(name="cover.png"):
+    output = io.BytesIO()
+    Image.new("RGB", (800, 600), "red").save(output, format="PNG")
+    return SimpleUploadedFile(name, output.getvalue(), content_type="image/png")
+
+
+def stored_files(settings):
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+@pytest.fixture(params=["full", "read-only", "thumbnail"])
+def broken_media(request, settings, monkeypatch):
+    monkeypatch.setattr(BrokenStorage, "failure", request.param)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.test_editor.BrokenStorage"}}
+    return request.param
+
+
+class TestCoverThatCannotBeStored:
+    def test_a_new_article_keeps_what_was_typed_and_leaves_no_file(self, client, editor, settings, broken_media):
+        category = make_category()
+        response = client.post(
+            "/admin/articles/article/add/",
+            article_form(category, title="封面存不下的文章", body="<p>编辑写的正文</p>", cover_image=png_upload()),
+        )
+
+        assert response.status_code == 200
+        error = response.context["adminform"].form.errors["cover_image"][0]
+        assert "封面图片无法保存" in error and "您填写的其他内容都还在" in error
+        page = response.content.decode()
+        assert "封面存不下的文章" in page and "编辑写的正文" in page
+        assert not Article.objects.exists()
+        assert stored_files(settings) == []
+
+    def test_an_existing_article_keeps_its_edits_on_the_form_and_its_old_state_stored(
+        self, client, editor, settings, write_post, broken_media
+    ):
+        article = TestUnchangedSave()._imported(write_post, ["财联社新闻"])
+        url, data = change_form(client, article)
+        data.update(summary="编辑改写的摘要", cover_image=png_upload())
+
+        response = client.post(url, data)
+        assert response.status_code == 200 and "编辑改写的摘要" in response.content.decode()
+        assert "封面图片无法保存" in response.context["adminform"].form.errors["cover_image"][0]
+        stored = Article.objects.get()
+        assert stored.summary != "编辑改写的摘要" and not stored.cover_image and not stored.edited_since_import
+        assert stored_files(settings) == []
+
+    def test_the_reason_is_named(self, client, editor, settings, broken_media):
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), cover_image=png_upload()))
+        error = response.context["adminform"].form.errors["cover_image"][0]
+        assert ("媒体文件夹无法写入" if broken_media == "read-only" else "存储空间已满") in error
