@@ -20,7 +20,9 @@ import re
 from lxml import etree, html
 
 # Only these make a fragment worth parsing here; the import's plain bodies skip the work.
-_WORTH_PARSING = re.compile(r"<(?:b|i|del|strike|h1|caption|tfoot|span)\b|mso-list|MsoList", re.IGNORECASE)
+_WORTH_PARSING = re.compile(
+    r"<(?:b|i|del|strike|h1|caption|tfoot)\b|font-weight|font-style|mso-list|MsoList", re.IGNORECASE
+)
 # Word's "downlevel" conditionals: hidden blocks (VML shapes) go whole, revealed ones keep their content.
 _HIDDEN_CONDITIONAL = re.compile(r"<!--\[if[^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
 _REVEALED_CONDITIONAL = re.compile(r"<!\[(?:if[^\]]*|endif)\]>", re.IGNORECASE)
