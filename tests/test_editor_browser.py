@@ -193,3 +193,27 @@ def test_a_paste_from_word_or_wps_keeps_its_lists_and_tables(page, live_server, 
     assert soup.select("h2")
     for needle in ("style=", "class=", "<span", "mso"):
         assert needle not in str(soup), needle
+
+
+def test_an_imported_article_saved_untouched_in_the_browser_is_not_changed(page, live_server, write_post):  # noqa: F811
+    body = (
+        "## 小标题\n\n**重要提示：**公司股票自6月1日起停牌。\n\n- 一\n- 二\n\n| 指标 | 本期 |\n| --- | --- |\n| 营收 | 12 |\n\n"
+        "> 引用\n\n<p>East Money 的 <b>HTML</b> 段落</p>\n"
+    )
+    run_import(
+        write_post(
+            "2022-05-31-NW1.md",
+            POST.format(body=body).replace("tags: 财联社新闻", "tags: [Federal Reserve, '宏观，A股']"),
+        )
+    )
+    article = Article.objects.get()
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    saved = Article.objects.get()
+    assert saved.body == article.body and saved.updated_at == article.updated_at
+    assert not saved.edited_since_import
+    assert sorted(saved.tags.names()) == ["Federal Reserve", "宏观，A股"]
+    assert errors == []
