@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
+from articles.sanitize import sanitize_html
 from tests.conftest import run_import
 from tests.test_browser import browser, expect, page, screenshot  # noqa: F401 (browser and page are fixtures)
 
@@ -217,3 +218,38 @@ def test_an_imported_article_saved_untouched_in_the_browser_is_not_changed(page,
     assert not saved.edited_since_import
     assert sorted(saved.tags.names()) == ["Federal Reserve", "宏观，A股"]
     assert errors == []
+
+
+TYPED_LISTS = [
+    "<p class=MsoListParagraph>1.&nbsp;&nbsp;营收增长</p><p class=MsoListParagraph>2.&nbsp;&nbsp;利润下降</p>",
+    "<p class=MsoListParagraph><span>1.</span><span>&nbsp;&nbsp;</span>营收增长</p>"
+    "<p class=MsoListParagraph><span>2.</span><span>&nbsp;&nbsp;</span>利润下降</p>",
+    "<p style='mso-list:l0 level1 lfo1'>·&nbsp;营收增长</p><p style='mso-list:l0 level2 lfo1'>o&nbsp;其中主营</p>"
+    "<p style='mso-list:l0 level1 lfo1'>·&nbsp;利润下降</p>",
+    "<p class=MsoNormal style='mso-list:l1 level1 lfo2'>一、&nbsp;营收增长</p><p>说明段落</p>"
+    "<p class=MsoNormal style='mso-list:l1 level1 lfo2'>二、&nbsp;利润下降</p>",
+]
+
+
+def lists_of(fragment):
+    soup = BeautifulSoup(fragment, "lxml")
+    return [
+        (element.name, [item.get_text(" ", strip=True) for item in element.find_all("li", recursive=False)])
+        for element in soup.select("ol, ul")
+    ]
+
+
+@pytest.mark.parametrize("typed", TYPED_LISTS)
+def test_the_editor_pastes_typed_lists_as_the_sanitizer_reads_them(page, live_server, write_post, typed):  # noqa: F811
+    article = imported_article(write_post, body="<p>原文</p>")
+    log_in(page, live_server)
+    open_editor(page, live_server, article)
+    page.locator(".ProseMirror[contenteditable=true] p").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    paste(page, typed)
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    pasted = lists_of(Article.objects.get().body)
+    assert pasted and pasted == lists_of(sanitize_html(typed))

@@ -119,12 +119,16 @@ function takeMarker(paragraph) {
     ignored.remove()
     return marker
   }
-  const walker = paragraph.ownerDocument.createTreeWalker(paragraph, NodeFilter.SHOW_TEXT)
-  const first = walker.nextNode()
-  if (!first) return ""
-  const found = ORDERED_MARKER.exec(first.data) || BULLET_MARKER.exec(first.data)
+  const found = ORDERED_MARKER.exec(paragraph.textContent) || BULLET_MARKER.exec(paragraph.textContent)
   if (!found) return ""
-  first.data = first.data.slice(found[0].length)
+  // The marker may span several text nodes (<span>1.</span><span>&nbsp;&nbsp;</span>).
+  let left = found[0].length
+  const walker = paragraph.ownerDocument.createTreeWalker(paragraph, NodeFilter.SHOW_TEXT)
+  for (let text = walker.nextNode(); text && left > 0; text = walker.nextNode()) {
+    const taken = Math.min(left, text.data.length)
+    text.data = text.data.slice(taken)
+    left -= taken
+  }
   return found[0]
 }
 
