@@ -20,6 +20,7 @@ was purged after it was rendered.
   month's and ``cn``, and ``co`` when it becomes the oldest.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
+- ``home``: the home page alone: what the desk pins there (头条, 要闻), and the end of a pin.
 - ``all``: every page (``manage.py purge_cache`` after a deploy that changes templates).
 """
 
@@ -34,6 +35,7 @@ from django.utils import timezone
 from articles.months import months_between, next_month
 
 SITE = "site"
+HOME = "home"
 ALL = "all"
 # How many days (then months) between an article and its neighbours its page names; past that,
 # it holds its category's list key.

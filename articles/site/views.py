@@ -87,7 +87,10 @@ class HomeView(TemplateView):
         latest, sections = cache.get_or_set(key, self._latest_and_sections, VERSION_FACTS_SECONDS)
         hot_until, hot = hot_stocks()
         keys.depends_on(
-            keys.SITE, *keys.listed(latest), *keys.listed(article for _, items in sections for article in items)
+            keys.SITE,
+            keys.HOME,
+            *keys.listed(latest),
+            *keys.listed(article for _, items in sections for article in items),
         )
         keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
         return super().get_context_data(
@@ -133,7 +136,7 @@ class ArticleDetailView(DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
+        queryset = Article.objects.select_related("category", "responsible_editor").prefetch_related("tags", "stocks")
         # Staff who may view articles in the admin may preview drafts and scheduled ones there;
         # readers only ever get published() ones.
         return queryset if self._previewing() else queryset.published()
