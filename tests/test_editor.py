@@ -1,6 +1,7 @@
 """What editors write is what is stored: tag text, unchanged saves, the body editor's elements, pastes, covers."""
 
 import errno
+import gettext
 import io
 import json
 import re
@@ -404,3 +405,14 @@ class TestCoverThatCannotBeStored:
         response = client.post("/admin/articles/article/add/", article_form(make_category(), cover_image=png_upload()))
         error = response.context["adminform"].form.errors["cover_image"][0]
         assert ("媒体文件夹无法写入" if broken_media == "read-only" else "存储空间已满") in error
+
+
+def test_the_compiled_dialog_labels_match_their_source():
+    """locale/…/djangojs.mo is compiled from djangojs.po (msgfmt): a label changed in one only fails here."""
+    folder = Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSAGES"
+    source = (folder / "djangojs.po").read_text(encoding="utf-8")
+    pairs = dict(re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', source, re.MULTILINE))
+    with (folder / "djangojs.mo").open("rb") as compiled:
+        catalog = gettext.GNUTranslations(compiled)
+    assert pairs and {msgid: catalog.gettext(msgid) for msgid in pairs} == pairs
+    assert all(re.search(r"[\u4e00-\u9fff]", label) for label in pairs.values())
