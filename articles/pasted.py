@@ -60,7 +60,9 @@ def editor_forms(fragment):
             newline.drop_tree()  # a browser's mark of where a copy ended
     for caption in list(root.iter("caption")):
         caption.tag = "p"
-        caption.getparent().addprevious(caption)
+        table = caption.getparent()
+        if table.tag == "table" and table.getparent() is not None:
+            table.addprevious(caption)
     inner = (root.text or "") + "".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
     return inner
 
@@ -84,7 +86,7 @@ def _text_slots(element):
 def _take_marker(paragraph):
     """The list marker typed at the start of ``paragraph``, removed from it."""
     for ignored in paragraph.iter():
-        if ignored is not paragraph and _MSO_IGNORE.search(ignored.get("style", "")):
+        if ignored is not paragraph and isinstance(ignored.tag, str) and _MSO_IGNORE.search(ignored.get("style") or ""):
             marker = ignored.text_content()
             ignored.drop_tree()
             return marker

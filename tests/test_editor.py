@@ -4,6 +4,7 @@ import errno
 import gettext
 import io
 import json
+import random
 import re
 from pathlib import Path
 
@@ -416,3 +417,22 @@ def test_the_compiled_dialog_labels_match_their_source():
         catalog = gettext.GNUTranslations(compiled)
     assert pairs and {msgid: catalog.gettext(msgid) for msgid in pairs} == pairs
     assert all(re.search(r"[\u4e00-\u9fff]", label) for label in pairs.values())
+
+
+OFFICE_PIECES = [
+    "<b>", "</b>", "<i>", "<h1>", "</h1>", "<p class=MsoListParagraph>", "<p style='mso-list:l0 level2 lfo1'>",
+    "1.&nbsp;", "·&nbsp;", "</p>", "<span style='mso-list:Ignore'>", "</span>", "<table>", "<caption>",
+    "</caption>", "<tfoot>", "<tr>", "<td>", "正文", "<!--[if !supportLists]-->", "<![if !supportLists]>",
+    "<![endif]>", "<span style='font-weight:700;font-style:italic'>", "<ul>", "<li>", "<o:p>", "</o:p>",
+    "&nbsp;", "<br>", "<b style='font-weight:normal'>",
+]  # fmt: skip
+
+
+def test_any_mix_of_office_markup_is_cleaned_once_and_for_all():
+    """Broken pastes (random runs of Word's pieces) never fail, and what is kept is kept as it is."""
+    generator = random.Random(23)
+    for _ in range(1500):
+        pieces = [generator.choice(OFFICE_PIECES) for _ in range(generator.randint(1, 25))]
+        fragment = "<p class=MsoListParagraph>1.&nbsp;" + "".join(pieces)
+        kept = sanitize_html(fragment)
+        assert sanitize_html(kept) == kept, fragment
