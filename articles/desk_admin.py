@@ -68,6 +68,11 @@ class PinFormMixin:
     """Checks a changed pin as publishing.pin_article will (an end in the past, a sixth 要闻), so
     that the editor reads the reason beside the field rather than after the save."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "pin" in self.fields:
+            self.fields["pin"].choices = [("", "不置顶"), *Article.Pin.choices]
+
     def clean(self):
         cleaned_data = super().clean()
         if self.pin_changed() and cleaned_data.get("pin"):
@@ -107,14 +112,11 @@ class PinAdminMixin:
             return
         pin = form.cleaned_data.get("pin")
         if pin:
-            publishing.pin_article(
-                article,
-                kind=pin,
-                order=form.cleaned_data.get("pin_order"),
-                until=form.cleaned_data.get("pinned_until"),
-                user=request.user,
+            until = form.cleaned_data.get("pinned_until")
+            changed = publishing.pin_article(
+                article, kind=pin, order=form.cleaned_data.get("pin_order"), until=until, user=request.user
             )
-            self.message_user(request, _pinned_message(article, pin, form.cleaned_data.get("pinned_until")))
+            self.message_user(request, _pinned_message(article, pin, until, replaced=changed[1:]))
         else:
             publishing.unpin_article(article, user=request.user)
             self.message_user(request, f"“{article.title}”已取消置顶。")
@@ -145,17 +147,19 @@ class PinAdminMixin:
     def _pin(self, request, articles, kind):
         for article in articles:
             try:
-                publishing.pin_article(article, kind=kind, user=request.user)
+                changed = publishing.pin_article(article, kind=kind, user=request.user)
             except (ValidationError, PermissionDenied) as error:
                 self.message_user(request, f"“{article.title}”未能置顶：{' '.join(_messages(error))}", messages.ERROR)
                 return
-            self.message_user(request, _pinned_message(article, kind, None), messages.SUCCESS)
+            self.message_user(request, _pinned_message(article, kind, None, replaced=changed[1:]), messages.SUCCESS)
 
 
-def _pinned_message(article, kind, until):
+def _pinned_message(article, kind, until, replaced=()):
+    """What the editor is told of a pin: until when, whether readers see it yet, which 头条 it replaced."""
     ends = f"，至 {timezone.localtime(until):%Y-%m-%d %H:%M} 自动取消" if until else ""
     shown = "" if Article.objects.published().filter(pk=article.pk).exists() else "（发布后才会出现在首页）"
-    return f"“{article.title}”已设为{Article.Pin(kind).label}{ends}{shown}。"
+    before = "".join(f"；原头条“{old.title}”已取消置顶" for old in replaced)
+    return f"“{article.title}”已设为{Article.Pin(kind).label}{ends}{shown}{before}。"
 
 
 def _messages(error):
@@ -265,6 +269,13 @@ class ReviewAdminMixin:
         entry = super().log_change(request, obj, message)
         _keep_step(step, entry)
         return entry
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with how many drafts wait for review (to those who may approve them)."""
+        if publishing.may_publish(request.user):
+            pending = Article.objects.filter(status=Article.Status.PENDING).count()
+            extra_context = {"desk_pending": pending, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def has_change_permission(self, request, obj=None):
         """A published article is shown read-only to whoever may not change it (撰稿), as

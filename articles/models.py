@@ -24,6 +24,7 @@ from .validators import (
     validate_info_code,
     validate_no_control_characters,
     validate_plain_text,
+    validate_publication_time,
     validate_stock_code,
 )
 
@@ -305,8 +306,10 @@ class ArticleQuerySet(models.QuerySet):
         要闻 by the order editors set (publishing.pin_article). A pin whose ``pinned_until`` has
         passed no longer counts (moments.pins_ending changes the home page at that time)."""
         now = timezone.now()
+        # Read from the few pinned rows (the partial index article_pinned), each checked for being
+        # public: driven by the public order instead, SQLite walked every published article.
         return (
-            self.published()
+            self.published_bounded_elsewhere(by_status_index=False)
             .filter(pin__isnull=False)
             .filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=now))
             .order_by("pin", "pin_order", "-published_at", "-id")
@@ -363,7 +366,12 @@ class Article(models.Model):
     tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
-    published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
+    published_at = models.DateTimeField(
+        "发布时间",
+        default=timezone.now,
+        validators=[validate_publication_time],
+        help_text="晚于当前时间即为定时发布；须在 1990-01-01 到 2100-12-31 之间。",
+    )
     source_url = models.URLField("原文链接", max_length=500, blank=True)
     source_name = models.CharField(
         "来源",

@@ -9,9 +9,9 @@ stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishi
 ``git grep`` that no other module writes a content model.
 
 Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
-unpin_article, join_story, split_stories,
-delete_articles, restore_version, merge_tags, save_topic, delete_topics, stock_references;
-check_unchanged_since and may_publish for the admin's forms.
+unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
+save_topic, delete_topics, stock_references; check_unchanged_since, check_pin and may_publish for
+the admin's forms.
 """
 
 import dataclasses
@@ -139,7 +139,8 @@ class ChangedSinceSeen(ValidationError):
 
 
 def _last_saved_by(article_pk):
-    """Who made the article's latest revision: an editor's name, or 导入 (no user: the system)."""
+    """Who made the article's latest revision, as the conflict message names them: 编辑 and a name,
+    or 导入或系统 when it has no user (the import, the API, a command)."""
     latest = (
         reversion.models.Version.objects.get_for_object_reference(Article, article_pk)
         .select_related("revision__user")
@@ -203,7 +204,8 @@ def set_status(articles, status, *, user=None, comment=""):
 
 def pin_article(article, *, kind, order=None, until=None, user=None):
     """Pin ``article`` to the home page as ``kind`` (Article.Pin.LEAD, 头条, or TOP, 要闻) until
-    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed.
+    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed,
+    as stored now: the article first, then the 头条 it replaced.
 
     ``order`` places a 要闻 among the others (smaller first; None: after the last). A new 头条
     replaces the one before, which is unpinned in the same revision. The pin shows while the

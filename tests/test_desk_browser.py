@@ -158,6 +158,7 @@ def test_the_body_s_words_are_counted_as_typed(open_as, live_server, article):
     page.keyboard.type("，A股 上涨")
 
     expect(page.locator(".desk-word-count")).to_have_text("字数：9")
+    screenshot(page, "desk-word-count")
 
 
 def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):

@@ -174,7 +174,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # One language, so no LocaleMiddleware: its "Vary: Accept-Language" would split every cached page by browser.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
-TIME_ZONE = "Asia/Shanghai"
+# Beijing time as a fixed UTC+8 (articles.validators.BEIJING_TIME): Asia/Shanghai would show and
+# send +08:05:43 before 1901 and +09:00 in the summers of 1986 to 1991.
+TIME_ZONE = "Etc/GMT-8"
 USE_I18N = True
 USE_TZ = True
 

@@ -76,10 +76,12 @@
   // 字数: Chinese characters one by one, other words by spaces, as editors count a news story.
   const body = form.querySelector('textarea[name="body"]');
   if (body) {
-    const counter = document.createElement("p");
-    counter.className = "desk-word-count";
+    const counter = document.createElement("div");
+    counter.className = "help desk-word-count";  // aligned as the field's help text is
     const row = body.closest(".form-row") || body.parentElement;
-    row.appendChild(counter);
+    const help = row.querySelector(".help");
+    if (help) help.after(counter);
+    else row.appendChild(counter);
     const count = () => {
       const text = new DOMParser().parseFromString(body.value, "text/html").body.textContent || "";
       const han = (text.match(/\p{Script=Han}/gu) || []).length;
