@@ -331,6 +331,10 @@ class TestPastes:
         assert len(soup.select(f"body > {lists}")) == 1 and len(soup.select(f"{lists} > li")) == 2
         assert text in ("一二", "甲乙")
 
+    def test_tickers_in_a_pasted_list_stay_text(self):
+        kept = sanitize_html("<p class=MsoListParagraph>1.&nbsp;&nbsp;<b>苹果<AAPL.O></b>盘前涨2%，A股<B股</p>")
+        assert kept == "<ol><li><p><strong>苹果&lt;AAPL.O&gt;</strong>盘前涨2%，A股&lt;B股</p></li></ol>"
+
     def test_paragraphs_between_lists_start_a_new_list(self):
         soup, _ = structure(
             sanitize_html("<p class=MsoListParagraph>1.&nbsp;一</p><p>中间</p><p class=MsoListParagraph>1.&nbsp;二</p>")
