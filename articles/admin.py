@@ -12,11 +12,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
-from . import publishing
+from . import publishing, tagging
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .desk_admin import (
     ARTICLE_FIELDSETS,
@@ -28,6 +27,7 @@ from .desk_admin import (
     ReviewFormMixin,
     StatusFilter,
 )
+from .editor import BodyEditorWidget
 from .intake import reasons
 from .models import (
     Article,
@@ -49,32 +49,6 @@ admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
 
-BODY_EDITOR_CONFIG = {
-    "extensions": {
-        "Bold": True,
-        "Italic": True,
-        "Strike": True,
-        "Underline": True,
-        "Subscript": True,
-        "Superscript": True,
-        "Heading": {"levels": [2, 3, 4]},
-        "BulletList": True,
-        "OrderedList": True,
-        "ListItem": True,
-        "Blockquote": True,
-        "HorizontalRule": True,
-        "HardBreak": True,
-        "Link": {"enableTarget": False},
-        "Table": True,
-        "TableRow": True,
-        "TableHeader": True,
-        "TableCell": True,
-        "History": True,
-        "HTML": True,
-        "Typographic": True,
-    }
-}
-
 
 class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
@@ -89,9 +63,10 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             "summary", "body", "cover_image", "source_name", "source_url", "authors",
         ]  # fmt: skip
         widgets = {
-            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
+            "body": BodyEditorWidget(),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {"tags": tagging.HELP_TEXT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +101,16 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             self.data[self.add_prefix("seen_updated_at")] = changed.stored_at.isoformat()
             raise forms.ValidationError(changed.messages) from None
         return cleaned_data
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            # The cover is stored while the form is checked: a storage that fails is then an error
+            # on the form, which keeps everything typed, rather than a failed save.
+            try:
+                publishing.store_cover(self.instance)
+            except ValidationError as error:
+                self._update_errors(error)
 
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])

@@ -232,7 +232,7 @@ class TestAngleBrackets:
             ("<p>若 x<y 且 y>z</p>", "<p>若 x&lt;y 且 y&gt;z</p>"),
             ("<p>A股<B股</p>", "<p>A股&lt;B股</p>"),
             ("<p>代码</DXY>止</p>", "<p>代码&lt;/DXY&gt;止</p>"),
-            ("<p><b>加粗</b><span>去掉</span><script>x()</script></p>", "<p><b>加粗</b>去掉</p>"),
+            ("<p><b>加粗</b><span>去掉</span><script>x()</script></p>", "<p><strong>加粗</strong>去掉</p>"),
             ('<p class="MsoNormal">正文<o:p></o:p><st1:chsdate Year="2022">5月</st1:chsdate></p>', "<p>正文5月</p>"),
             ("<p>链接 <http://example.com/a> 在此</p>", "<p>链接 &lt;http://example.com/a&gt; 在此</p>"),
         ],
