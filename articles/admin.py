@@ -12,12 +12,23 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_prose_editor.widgets import AdminProseEditorWidget
-from reversion.admin import VersionAdmin
 from reversion.models import Version
+from reversion_compare.admin import CompareVersionAdmin
 
-from . import publishing
+from . import publishing, tagging
 from .caching import VERSION_FACTS_SECONDS, current_version
+from .desk_admin import (
+    ARTICLE_FIELDSETS,
+    CompareAdminMixin,
+    EditingAdminMixin,
+    PinAdminMixin,
+    PinFormMixin,
+    ReviewAdminMixin,
+    ReviewFormMixin,
+    StatusFilter,
+)
+from .editor import BodyEditorWidget
+from .intake import reasons
 from .models import (
     Article,
     Category,
@@ -28,8 +39,9 @@ from .models import (
     Tag,
     TaggedArticle,
 )
-from .sanitize import plain_label, plain_text, sanitize_html
+from .sanitize import plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
+from .validators import is_publication_time
 
 admin.site.site_header = "金融消息 · 编辑后台"
 admin.site.site_title = "金融消息编辑后台"
@@ -37,34 +49,8 @@ admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
 
-BODY_EDITOR_CONFIG = {
-    "extensions": {
-        "Bold": True,
-        "Italic": True,
-        "Strike": True,
-        "Underline": True,
-        "Subscript": True,
-        "Superscript": True,
-        "Heading": {"levels": [2, 3, 4]},
-        "BulletList": True,
-        "OrderedList": True,
-        "ListItem": True,
-        "Blockquote": True,
-        "HorizontalRule": True,
-        "HardBreak": True,
-        "Link": {"enableTarget": False},
-        "Table": True,
-        "TableRow": True,
-        "TableHeader": True,
-        "TableCell": True,
-        "History": True,
-        "HTML": True,
-        "Typographic": True,
-    }
-}
 
-
-class ArticleAdminForm(forms.ModelForm):
+class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
     # When the article was last saved as this form shows it: a save in between is not overwritten
     # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
@@ -74,17 +60,28 @@ class ArticleAdminForm(forms.ModelForm):
         model = Article
         fields = [
             "title", "info_code", "slug", "category", "tags", "stocks", "story", "status", "published_at",
-            "summary", "body", "cover_image", "source_name", "source_url",
+            "summary", "body", "cover_image", "source_name", "source_url", "authors",
         ]  # fmt: skip
         widgets = {
-            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
+            "body": BodyEditorWidget(),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {"tags": tagging.HELP_TEXT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
+        stored_at = self.instance.published_at
+        if "published_at" in self.fields and stored_at and not is_publication_time(stored_at):
+            # Written around the write path (SQL): perhaps beyond what local time can show (year
+            # 9999 + 8 h). Shown as stored, in UTC, for the editor to replace.
+            self.initial["published_at"] = None
+            self.fields[
+                "published_at"
+            ].help_text = (
+                f"存储的发布时间 {stored_at.isoformat()}（UTC）超出 1990-01-01 到 2100-12-31 的范围：请重新填写。"
+            )
 
     def clean(self):
         # A form-wide error: the field is hidden, and so would be an error of its own.
@@ -105,18 +102,29 @@ class ArticleAdminForm(forms.ModelForm):
             raise forms.ValidationError(changed.messages) from None
         return cleaned_data
 
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            # The cover is stored while the form is checked: a storage that fails is then an error
+            # on the form, which keeps everything typed, rather than a failed save.
+            try:
+                publishing.store_cover(self.instance)
+            except ValidationError as error:
+                self._update_errors(error)
+
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])
         if not title:
-            raise forms.ValidationError("标题不能为空，也不能只有 HTML 标签。")
+            raise forms.ValidationError("标题不能为空。")
         return title
 
     def clean_tags(self):
-        # Tag names are plain text, like titles: what is typed with markup keeps only its text.
+        # Tag names are text by the rule of titles (sanitize.plain_label).
         return [name for name in (plain_label(name) for name in self.cleaned_data["tags"]) if name]
 
     def clean_summary(self):
-        return plain_text(self.cleaned_data["summary"], whitespace="lines")
+        # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).
+        return plain_label(self.cleaned_data["summary"], whitespace="lines")
 
     def clean_body(self):
         # The same allow-list as the import: what an editor pastes is held to the same rules.
@@ -171,12 +179,15 @@ def _source_names():
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin):
+class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
-    list_display = ["title", "category", "publication_state", "published_at", "source_name", "stock_count", "thumbnail"]
+    list_display = [
+        "title", "category", "publication_state", "pin_state", "publication_time", "source_name", "stock_count",
+        "thumbnail",
+    ]  # fmt: skip
     list_display_links = ["title"]
     list_filter = [
-        "status",
+        StatusFilter,
         ("published_at", admin.DateFieldListFilter),
         "edited_since_import",
         "category",
@@ -192,29 +203,21 @@ class ArticleAdmin(VersionAdmin):
     show_facets = admin.ShowFacets.NEVER
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
-    search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    search_help_text = (
+        f"按标题和正文中的词语、股票代码或名称、标签名、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    )
     autocomplete_fields = ["category", "stocks", "story"]
-    readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
-    actions = ["publish", "withdraw", "split_stories"]
-    fieldsets = [
-        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story", "seen_updated_at"]}),
-        (
-            "发布",
-            {
-                "fields": ["status", "published_at"],
-                "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现。",
-            },
-        ),
-        ("内容", {"fields": ["summary", "body", "cover_image", "cover_preview"]}),
-        ("来源", {"fields": ["source_name", "source_url"]}),
-        (
-            "导入信息",
-            {
-                "classes": ["collapse"],
-                "fields": ["edited_since_import", "source_path", "source_hash", "created_at", "updated_at"],
-            },
-        ),
+    readonly_fields = [
+        "cover_preview",
+        "responsible_editor",
+        "edited_since_import",
+        "source_path",
+        "source_hash",
+        "created_at",
+        "updated_at",
     ]
+    actions = ["approve", "publish", "withdraw", "pin_as_lead", "pin_as_top_story", "unpin", "split_stories"]
+    fieldsets = ARTICLE_FIELDSETS
 
     def get_queryset(self, request):
         return (
@@ -227,6 +230,8 @@ class ArticleAdmin(VersionAdmin):
             return queryset, False
         matches = matching_ids(term)
         found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
+        # A tag's name finds its articles (the text index holds titles and bodies, not tags).
+        found |= Q(pk__in=TaggedArticle.objects.filter(tag__name__iexact=term).values("content_object_id"))
         return queryset.filter(found), False
 
     def _publishing_readonly_fields(self, request, obj):
@@ -236,16 +241,26 @@ class ArticleAdmin(VersionAdmin):
             fields.append("status")
             if obj is not None and obj.status == Article.Status.PUBLISHED:
                 fields.append("published_at")
-        return fields
+        return [*fields, *self.pin_readonly_fields(request)]
 
     def get_changeform_initial_data(self, request):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
 
     def save_model(self, request, obj, form, change):
+        self.apply_button(request, obj)
         # Marked as edited, so a later import of the same post never overwrites it.
         publishing.save_article(
             obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
         )
+        self.after_button(request, obj)
+        self.save_pin(request, obj, form)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        match = request.resolver_match
+        if match is None or match.url_name != "articles_article_revision":
+            context["desk_buttons"] = self.desk_buttons(request, obj)
+            context.update(self.editing_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
         """A version's page shows the article as it was (reversion's own preview, rolled back);
@@ -270,7 +285,8 @@ class ArticleAdmin(VersionAdmin):
         match = request.resolver_match
         if match is not None and match.url_name == "articles_article_revision":
             # Saving a version restores it as it was (revision_view): nothing typed there would be kept.
-            return [*fields, *(name for name in ArticleAdminForm.Meta.fields if name not in fields)]
+            shown = [*ArticleAdminForm.Meta.fields, *publishing.PIN_FIELDS]
+            return [*fields, *(name for name in shown if name not in fields)]
         return fields
 
     def save_related(self, request, form, formsets, change):
@@ -298,6 +314,13 @@ class ArticleAdmin(VersionAdmin):
         else:
             state = article.get_status_display()
         return f"{state} · 副本" if article.story_id else state
+
+    @admin.display(description="发布时间", ordering="published_at")
+    def publication_time(self, article):
+        # A time written around the write path (SQL) may be beyond what local time can show.
+        if not is_publication_time(article.published_at):
+            return f"{article.published_at.isoformat()}（UTC，超出范围）"
+        return f"{timezone.localtime(article.published_at):%Y-%m-%d %H:%M}"
 
     @admin.display(description="股票数", ordering="stock_count")
     def stock_count(self, article):
@@ -417,7 +440,7 @@ class StockReferenceAdmin(TopicAdmin):
 
 class ImportProblemInline(admin.TabularInline):
     model = ImportProblem
-    fields = ["outcome", "path", "info_code", "reason", "article_link"]
+    fields = ["outcome", "path", "info_code", "reason_in_chinese", "article_link"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -427,6 +450,10 @@ class ImportProblemInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="原因")
+    def reason_in_chinese(self, problem):
+        return format_html('<span title="{}">{}</span>', problem.reason, reasons.in_chinese(problem.reason))
 
     @admin.display(description="文章")
     def article_link(self, problem):

@@ -1,8 +1,10 @@
 import functools
 import hashlib
+import re
 import secrets
 
 import reversion
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -22,6 +24,7 @@ from .validators import (
     validate_info_code,
     validate_no_control_characters,
     validate_plain_text,
+    validate_publication_time,
     validate_stock_code,
 )
 
@@ -298,12 +301,32 @@ class ArticleQuerySet(models.QuerySet):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
 
+    def pinned(self):
+        """Public articles pinned to the home page now, in the desk's order: the 头条 first, then the
+        要闻 by the order editors set (publishing.pin_article). A pin whose ``pinned_until`` has
+        passed no longer counts (moments.pins_ending changes the home page at that time)."""
+        now = timezone.now()
+        # Read from the few pinned rows (the partial index article_pinned), each checked for being
+        # public: driven by the public order instead, SQLite walked every published article.
+        return (
+            self.published_bounded_elsewhere(by_status_index=False)
+            .filter(pin__isnull=False)
+            .filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=now))
+            .order_by("pin", "pin_order", "-published_at", "-id")
+        )
+
+    def pins_in_force(self):
+        """Articles whose pin has not ended, published or not (what the limits of pin_article count)."""
+        return self.filter(pin__isnull=False).filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=timezone.now()))
+
 
 def new_info_code():
     """The info code of an article written in the admin: ED, the time, and a random suffix."""
     return f"ED{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
 
 
+# Between two authors' names: 、 as written in Chinese, or a comma of either width.
+AUTHOR_SEPARATORS = re.compile(r"[、,，;；]")
 # What list items never show: left unread.
 LIST_DEFERRED = ("body", "source_path", "source_hash")
 
@@ -313,7 +336,14 @@ LIST_DEFERRED = ("body", "source_path", "source_hash")
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
+        # Submitted by a contributor (撰稿), waiting for an editor's approval (publishing.submit_for_review).
+        PENDING = "pending", "待审"
         PUBLISHED = "published", "已发布"
+
+    class Pin(models.IntegerChoices):
+        # The numbers are the home page's order: the lead before the top stories.
+        LEAD = 1, "头条"
+        TOP = 2, "要闻"
 
     info_code = models.CharField(
         "资讯编号",
@@ -336,7 +366,12 @@ class Article(models.Model):
     tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
-    published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
+    published_at = models.DateTimeField(
+        "发布时间",
+        default=timezone.now,
+        validators=[validate_publication_time],
+        help_text="晚于当前时间即为定时发布；须在 1990-01-01 到 2100-12-31 之间。",
+    )
     source_url = models.URLField("原文链接", max_length=500, blank=True)
     source_name = models.CharField(
         "来源",
@@ -369,6 +404,27 @@ class Article(models.Model):
     edited_since_import = models.BooleanField(
         "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
     )
+    review_note = models.TextField("退回意见", blank=True, help_text="编辑退回稿件时写给作者的话；再次提交审核时清空。")
+    authors = models.CharField(
+        "作者",
+        max_length=200,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="多位作者用顿号分隔。留空：编辑写的文章为写它的编辑，导入的文章为来源。",
+    )
+    responsible_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="责任编辑",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="发布这篇文章的编辑（发布时自动填写）。",
+    )
+    # The desk's pins (publishing.pin_article): not the article's content, so a restore keeps them.
+    pin = models.PositiveSmallIntegerField("置顶", choices=Pin.choices, null=True, blank=True)
+    pin_order = models.PositiveSmallIntegerField("置顶顺序", default=0, help_text="要闻按此从小到大排列。")
+    pinned_until = models.DateTimeField("置顶截止", null=True, blank=True, help_text="留空则一直置顶，直到取消。")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -379,13 +435,21 @@ class Article(models.Model):
         verbose_name_plural = "文章"
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
-        permissions = [("publish_article", "可以发布和撤回文章")]
+        permissions = [
+            ("publish_article", "可以发布和撤回文章"),
+            # Without it (撰稿, contributors), only drafts and articles waiting for review may be changed.
+            ("change_published_article", "可以修改已发布的文章"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=url_code(code="info_code", max_length=MAX_INFO_CODE_LENGTH), name="article_info_code_in_urls"
             ),
             # Blank: the article's page is /news/<info code>/.
             models.CheckConstraint(condition=Q(slug="") | Q(slug__regex=URL_SLUG_REGEX), name="article_slug_in_urls"),
+            # One 头条: pinning another replaces it (publishing.pin_article), and two desks racing
+            # cannot both win.
+            models.UniqueConstraint(fields=["pin"], condition=Q(pin=1), name="one_lead_article"),
+            models.CheckConstraint(condition=Q(pin__isnull=True) | Q(pin__in=[1, 2]), name="article_pin_known"),
         ]
         indexes = [
             # Public lists: published articles, newest first, of the site or of one category.
@@ -394,6 +458,8 @@ class Article(models.Model):
             # The admin's lists, all statuses together: without these, every article is sorted.
             models.Index(fields=["-published_at", "-id"], name="article_newest_first"),
             models.Index(fields=["category", "-published_at", "-id"], name="article_category_newest"),
+            # The few pinned rows (the home page's lead, the ends of pins): never a scan of every article.
+            models.Index(fields=["pin", "pin_order"], condition=Q(pin__isnull=False), name="article_pinned"),
         ]
 
     def __str__(self):
@@ -410,6 +476,12 @@ class Article(models.Model):
         if not target.slug:
             return remembered_reverse("articles:article-short", info_code=target.info_code)
         return remembered_reverse("articles:article", info_code=target.info_code, slug=target.slug)
+
+    @property
+    def author_names(self):
+        """作者 as readers see them (a list): the names typed, filled in with the editor who wrote
+        it (publishing.save_article); for an imported post, none (its source is its author)."""
+        return [name.strip() for name in AUTHOR_SEPARATORS.split(self.authors) if name.strip()]
 
     def clean(self):
         if self.story_id is not None:

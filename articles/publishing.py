@@ -8,14 +8,18 @@ change affects (caching.content_changed), flushed once per transaction after it 
 stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishing.py proves by
 ``git grep`` that no other module writes a content model.
 
-Functions: save_article, set_status, join_story, split_stories, delete_articles, restore_version,
-merge_tags, save_topic, delete_topics, stock_references; check_unchanged_since and may_publish
-for the admin's forms.
+Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
+unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
+save_topic, delete_topics, stock_references; check_unchanged_since, check_pin and may_publish for
+the admin's forms.
 """
 
 import dataclasses
+import errno
+import logging
 
 import reversion
+import reversion.models
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -26,11 +30,20 @@ from . import search
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
 from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
+from .roles import person_name
 from .sanitize import sanitize_html
 from .validators import validate_plain_text
 
+logger = logging.getLogger(__name__)
+
 PUBLISH_PERMISSION = "articles.publish_article"
+# The home page shows one 头条 and at most this many 要闻 (issue 25).
+MOST_TOP_STORIES = 5
+# What the desk sets, not the article's content: a restore leaves them as they are.
+PIN_FIELDS = ("pin", "pin_order", "pinned_until")
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
+CHANGE_PUBLISHED_PERMISSION = "articles.change_published_article"
+NO_CHANGE_PUBLISHED_PERMISSION = "已发布的文章只有编辑能修改：请把要改的地方告诉编辑。"
 
 
 def _revision():
@@ -48,25 +61,33 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
 
     ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
     editor, so that a later import of its file does not overwrite it. A new cover image is
-    re-encoded and given a thumbnail. Raises ValidationError or PermissionDenied, writing nothing.
+    re-encoded and given a thumbnail. A user's save that changes nothing (an editor saving the form
+    as it was opened) writes nothing: no revision, and ``updated_at`` and ``edited_since_import``
+    stay as they were. Raises ValidationError or PermissionDenied, writing nothing.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
+    stored = None
     with transaction.atomic(), _revision():
         if user is not None:
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
             _check_publishing_fields(user, article, stored)
-        before = [] if is_new else keys.stored_states([article.pk])
+            _fill_bylines(user, article, stored)
+            if not comment and stored is not None and stored.status != article.status:
+                comment = _status_comment(stored.status, article)
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
         # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
         article.body = _sanitized_body(article.body)
+        if stored is not None and _same_as_stored(article, stored, tag_objects, stocks):
+            return article
+        before = [] if is_new else keys.stored_states([article.pk])
         article.edited_since_import = edited
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
         article.full_clean(validate_unique=False, validate_constraints=False)
         _prepare_cover(article)
-        article.save()
+        _save_all_but_pins(article, is_new)
         if tag_objects is not None:
             _set_tags(article, tag_objects, is_new)
         if stocks is not None and is_new:
@@ -86,17 +107,48 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
     return article
 
 
-class ChangedSinceSeen(ValidationError):
-    """The stored article is no longer the version an editor's form was opened on."""
+# What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
+_NOT_WRITTEN_BY_EDITORS = {"created_at", "updated_at", "edited_since_import", *PIN_FIELDS}
 
-    def __init__(self, stored_at):
+
+def _same_as_stored(article, stored, tags, stocks):
+    """Whether saving ``article`` with ``tags`` and ``stocks`` (None: kept) would leave ``stored`` as it is."""
+    fields = (field.attname for field in Article._meta.concrete_fields if field.name not in _NOT_WRITTEN_BY_EDITORS)
+    if any(getattr(article, name) != getattr(stored, name) for name in fields):
+        return False
+    if article.cover_image and not article.cover_image._committed:
+        return False  # a new upload, even under the old file's name
+    if tags is not None and {tag.pk for tag in tags} != set(stored.tagged_items.values_list("tag_id", flat=True)):
+        return False
+    wanted_stocks = None if stocks is None else {getattr(stock, "pk", stock) for stock in stocks}
+    return wanted_stocks is None or wanted_stocks == set(stored.stocks.values_list("pk", flat=True))
+
+
+class ChangedSinceSeen(ValidationError):
+    """The stored article is no longer the version an editor's form was opened on; ``who`` saved
+    it then (a name, or how it was written: the import)."""
+
+    def __init__(self, stored_at, who):
         super().__init__(
-            "这篇文章在您打开之后已被修改（%(when)s，可能是其他编辑或导入）。您的修改尚未保存：再次保存会"
+            "这篇文章在您打开之后已被%(who)s修改（%(when)s）。您的修改尚未保存：再次保存会"
             "覆盖那次修改；也可以先在新窗口打开这篇文章，对照最新版本。",
             code="changed_since_seen",
-            params={"when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
+            params={"who": who, "when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
         )
         self.stored_at = stored_at
+
+
+def _last_saved_by(article_pk):
+    """Who made the article's latest revision, as the conflict message names them: 编辑 and a name,
+    or 导入或系统 when it has no user (the import, the API, a command)."""
+    latest = (
+        reversion.models.Version.objects.get_for_object_reference(Article, article_pk)
+        .select_related("revision__user")
+        .first()
+    )
+    if latest is None or latest.revision.user is None:
+        return "导入或系统"
+    return f"编辑{person_name(latest.revision.user)}"
 
 
 def check_unchanged_since(article_pk, seen_at):
@@ -106,7 +158,7 @@ def check_unchanged_since(article_pk, seen_at):
     can be saved between this check and the caller's save (the admin's views are one transaction)."""
     stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
     if stored_at is not None and stored_at != seen_at:
-        raise ChangedSinceSeen(stored_at)
+        raise ChangedSinceSeen(stored_at, _last_saved_by(article_pk))
 
 
 def _sanitized_body(body):
@@ -137,6 +189,8 @@ def set_status(articles, status, *, user=None, comment=""):
         for article in changed:
             article.status = status
             article.edited_since_import = True
+            if status == Article.Status.PUBLISHED and user is not None and article.responsible_editor_id is None:
+                article.responsible_editor = user
             _validated(article)
             article.save()
             reversion.add_to_revision(article)
@@ -146,6 +200,139 @@ def set_status(articles, status, *, user=None, comment=""):
             keys.article_change(before, [dataclasses.replace(state, published=published) for state in before])
         )
     return len(changed)
+
+
+def pin_article(article, *, kind, order=None, until=None, user=None):
+    """Pin ``article`` to the home page as ``kind`` (Article.Pin.LEAD, 头条, or TOP, 要闻) until
+    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed,
+    as stored now: the article first, then the 头条 it replaced.
+
+    ``order`` places a 要闻 among the others (smaller first; None: after the last). A new 头条
+    replaces the one before, which is unpinned in the same revision. The pin shows while the
+    article is published and due (ArticleQuerySet.pinned); at ``until`` it drops off the home page
+    by itself (caching.moments.pins_ending). Raises PermissionDenied without the change and
+    publish permissions (pinning is a publishing decision), ValidationError for an end already
+    past or a sixth 要闻 (MOST_TOP_STORIES), writing nothing.
+    """
+    kind = Article.Pin(kind)
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        check_pin(article.pk, kind, until)
+        changed = [article]
+        if kind == Article.Pin.LEAD:
+            # Locked, so two desks pinning a 头条 at once wait for each other (and the database's
+            # one_lead_article constraint would refuse the second anyway).
+            changed += list(Article.objects.select_for_update().filter(pin=Article.Pin.LEAD).exclude(pk=article.pk))
+            for replaced in changed[1:]:
+                _set_pin(replaced, None, 0, None)
+        elif order is None:
+            others = Article.objects.pins_in_force().filter(pin=Article.Pin.TOP).exclude(pk=article.pk)
+            order = (others.aggregate(last=models.Max("pin_order"))["last"] or 0) + 1
+        _set_pin(article, kind, order or 0, until)
+        for pinned in changed:
+            reversion.add_to_revision(pinned)
+        ends = f"，至 {timezone.localtime(until):%Y-%m-%d %H:%M}" if until else ""
+        _describe_revision(user, f"设为{kind.label}{ends}")
+        content_changed({keys.HOME})
+    return changed
+
+
+def check_pin(article_pk, kind, until):
+    """Raise ValidationError (for the fields ``pin`` or ``pinned_until``) unless the article of
+    ``article_pk`` (None: a new one) may be pinned as ``kind`` until ``until``: an end in the
+    future, and room among the 要闻 (MOST_TOP_STORIES, counting pins not ended)."""
+    if until is not None and until <= timezone.now():
+        raise ValidationError({"pinned_until": "置顶截止时间已经过去：请选一个将来的时间，或留空。"})
+    if Article.Pin(kind) == Article.Pin.TOP:
+        others = Article.objects.pins_in_force().filter(pin=Article.Pin.TOP).exclude(pk=article_pk)
+        titles = list(others.values_list("title", flat=True)[: MOST_TOP_STORIES + 1])
+        if len(titles) >= MOST_TOP_STORIES:
+            raise ValidationError({"pin": f"要闻最多 {MOST_TOP_STORIES} 篇：请先取消一篇（{'、'.join(titles)}）。"})
+
+
+def unpin_article(article, *, user=None):
+    """Take ``article`` off the home page's 头条 or 要闻 (the latest list shows it as before).
+
+    Raises PermissionDenied as pin_article does; an article not pinned is left alone (no revision).
+    Returns whether it was pinned.
+    """
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.pin is None:
+            return False
+        was = article.get_pin_display()
+        _set_pin(article, None, 0, None)
+        reversion.add_to_revision(article)
+        _describe_revision(user, f"取消{was}")
+        content_changed({keys.HOME})
+    return True
+
+
+def _save_all_but_pins(article, is_new):
+    """Save ``article`` but for its pin, which pin_article alone writes (a form or a restore
+    carrying one changes nothing on the home page, whoever sends it)."""
+    if is_new:
+        article.pin, article.pin_order, article.pinned_until = None, 0, None
+        article.save()
+        return
+    article.save(update_fields=_NOT_PIN_FIELDS)
+
+
+_NOT_PIN_FIELDS = [
+    field.name for field in Article._meta.concrete_fields if not field.primary_key and field.name not in PIN_FIELDS
+]
+
+
+def _set_pin(article, pin, order, until):
+    article.pin, article.pin_order, article.pinned_until = pin, order, until
+    article.save(update_fields=[*PIN_FIELDS, "updated_at"])
+
+
+def submit_for_review(article, *, user=None):
+    """Send ``article`` (a draft) to the editors' 待审 list: its status becomes PENDING, its
+    review note is cleared; one revision. Raises PermissionDenied without the change permission,
+    ValidationError when it is not a draft (already waiting, or published)."""
+    _require(user, "articles.change_article")
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.status != Article.Status.DRAFT:
+            raise ValidationError(f"只有草稿可以提交审核（这篇文章现在是“{article.get_status_display()}”）。")
+        article.status, article.review_note = Article.Status.PENDING, ""
+        _validated(article)
+        article.save(update_fields=["status", "review_note", "updated_at"])
+        reversion.add_to_revision(article)
+        _describe_revision(user, "提交审核")
+        content_changed({keys.article(article.pk)})
+    return article
+
+
+def return_for_revision(article, *, note, user=None):
+    """Give ``article`` (waiting for review) back to its writer as a draft with ``note`` (shown on
+    the form; required). Raises PermissionDenied without the publish permission (returning is the
+    editor's half of the review), ValidationError without a note or when it is not waiting."""
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    note = note.strip()
+    if not note:
+        raise ValidationError({"review_note": "退回时请写明要修改什么。"})
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.status != Article.Status.PENDING:
+            raise ValidationError(f"只有待审的稿件可以退回（这篇文章现在是“{article.get_status_display()}”）。")
+        article.status, article.review_note = Article.Status.DRAFT, note
+        _validated(article)
+        article.save(update_fields=["status", "review_note", "updated_at"])
+        reversion.add_to_revision(article)
+        _describe_revision(user, f"退回修改：{note}")
+        content_changed({keys.article(article.pk)})
+    return article
 
 
 def join_story(article, lead, *, user=None):
@@ -216,7 +403,7 @@ def restore_version(version, *, user=None):
     if not Category.objects.filter(pk=category_id).exists():
         raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})
     for field in Article._meta.concrete_fields:
-        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at"):
+        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at", *PIN_FIELDS):
             setattr(article, field.attname, fields[field.attname])
     tags, warnings = _tags_of(version)
     stock_ids = set(fields.get("stocks", ()))
@@ -373,6 +560,15 @@ def _require(user, permission):
 
 
 def _check_publishing_fields(user, article, stored):
+    """What a user may not do by saving an article: change a published one without
+    change_published_article (contributors), move it between statuses or in time without the
+    publish permission (review is submit_for_review, then an editor)."""
+    if (
+        stored is not None
+        and stored.status == Article.Status.PUBLISHED
+        and not user.has_perm(CHANGE_PUBLISHED_PERMISSION)
+    ):
+        raise PermissionDenied(NO_CHANGE_PUBLISHED_PERMISSION)
     if may_publish(user):
         return
     if stored is None:
@@ -383,6 +579,25 @@ def _check_publishing_fields(user, article, stored):
         stored.status == Article.Status.PUBLISHED and article.published_at != stored.published_at
     ):
         raise PermissionDenied(NO_PUBLISH_PERMISSION)
+
+
+def _fill_bylines(user, article, stored):
+    """A new article's author is the editor writing it; its 责任编辑 is whoever publishes it."""
+    if stored is None and not article.authors:
+        article.authors = person_name(user)
+    published_now = article.status == Article.Status.PUBLISHED and (
+        stored is None or stored.status != Article.Status.PUBLISHED
+    )
+    if published_now and article.responsible_editor_id is None:
+        article.responsible_editor = user
+
+
+def _status_comment(before, article):
+    if article.status == Article.Status.PUBLISHED:
+        when = timezone.localtime(article.published_at).strftime("%Y-%m-%d %H:%M")
+        verb = "批准发布" if before == Article.Status.PENDING else "发布"
+        return f"{verb}（定时 {when}）" if article.published_at > timezone.now() else verb
+    return "撤回为草稿" if before == Article.Status.PUBLISHED else ""
 
 
 def _tag_objects(tags):
@@ -421,14 +636,61 @@ def _set_tags(article, tags, is_new):
 
 
 def _prepare_cover(article):
-    """A newly uploaded cover is stored re-encoded (pixels only), with a thumbnail; a removed one loses its thumbnail."""
-    cover = article.cover_image
-    if cover and not cover._committed:
-        reencoded = reencode_cover(cover)
-        cover.save(reencoded.name, reencoded, save=False)
-        article.cover_thumbnail = make_thumbnail(reencoded)
-    elif not cover:
+    """A newly uploaded cover is stored (store_cover); a removed one loses its thumbnail."""
+    if article.cover_image:
+        store_cover(article)
+    else:
         article.cover_thumbnail = ""
+
+
+COVER_NOT_STORED = (
+    "封面图片无法保存（%(reason)s），文章还没有保存。您填写的其他内容都还在：请重新选择图片再保存，"
+    "或先去掉封面保存文章；若一再失败，请联系管理员检查媒体存储。"
+)
+
+
+def store_cover(article):
+    """Store ``article``'s newly uploaded cover re-encoded (pixels only), with its thumbnail; a
+    cover stored already is left alone.
+
+    Both files or neither: when the storage fails (a full disk, a read-only media folder: any
+    OSError) every file written so far, partial ones included, is deleted and ValidationError is
+    raised on ``cover_image``. The admin's form calls this while validating, so that the editor
+    gets the error on the form, with everything typed kept; save_article calls it for everyone else.
+    """
+    cover = article.cover_image
+    if not cover or cover._committed:
+        return
+    reencoded = reencode_cover(cover)
+    thumbnail = make_thumbnail(reencoded)
+    written = []
+    try:
+        for field_name, content in (("cover_image", reencoded), ("cover_thumbnail", thumbnail)):
+            field = Article._meta.get_field(field_name)
+            name = field.storage.get_available_name(
+                field.generate_filename(article, content.name), max_length=field.max_length
+            )
+            written.append((field.storage, name))
+            stored_name = field.storage.save(name, content, max_length=field.max_length)
+            written[-1] = (field.storage, stored_name)
+            setattr(article, field_name, stored_name)
+    except OSError as error:
+        for storage, name in written:
+            _delete_quietly(storage, name)
+        article.cover_image, article.cover_thumbnail = cover, ""
+        reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
+        raise ValidationError(
+            {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
+        ) from error
+
+
+def _delete_quietly(storage, name):
+    """Delete ``name`` if it exists; a storage too broken to delete it is logged, not raised."""
+    try:
+        if storage.exists(name):
+            storage.delete(name)
+    except OSError:
+        logger.exception("could not delete the partly stored file %s", name)
 
 
 def _describe_revision(user, comment):

@@ -234,9 +234,12 @@ class TestFrontMatter:
         )
         assert succeeded and only_article().title == "测试标题"
 
-    def test_html_in_title_is_stripped(self, write_post):
+    def test_markup_in_a_title_is_text_kept_as_written(self, client, write_post):
         run_import(write_post("2022-01-07-A1.md", post_text(title='"<b>重磅</b><script>alert(1)</script>消息"')))
-        assert only_article().title == "重磅消息"
+        article = only_article()
+        assert article.title == "<b>重磅</b><script>alert(1)</script>消息"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert "&lt;b&gt;重磅&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;消息" in page
 
     def test_yaml_object_tags_are_never_constructed(self, write_post, tmp_path):
         marker = tmp_path / "pwned"
@@ -534,7 +537,7 @@ class TestHygiene:
         assert not succeeded and f"rejected {path}: file name gives no usable info code" in stderr
         assert not Article.objects.exists()
 
-    def test_tags_and_categories_are_plain_text_by_the_rule_of_titles(self, write_post):
+    def test_tags_and_categories_are_text_as_written_by_the_rule_of_titles(self, write_post):
         front_matter = (
             'title: "&lt;b&gt;加粗&lt;/b&gt;标题"\ndate: 2022-01-07 12:35:20 +0800\n'
             'categories: ["<i>财经</i>频道", "&lt;script&gt;alert(1)&lt;/script&gt;市场"]\n'
@@ -546,9 +549,14 @@ class TestHygiene:
 
         assert succeeded, stderr
         article = only_article()
-        assert article.title == "加粗标题"
-        assert article.category.name == "财经频道"
-        assert sorted(article.tags.names()) == ["A&B", "市场", "港股"]
+        assert article.title == "&lt;b&gt;加粗&lt;/b&gt;标题"
+        assert article.category.name == "<i>财经</i>频道"
+        assert sorted(article.tags.names()) == [
+            "&amp;lt;img src=x onerror=alert(1)&amp;gt;",
+            "&lt;script&gt;alert(1)&lt;/script&gt;市场",
+            "<b>港股</b>",
+            "A&amp;B",
+        ]
 
     def test_a_us_ticker_with_a_dash_is_a_stock(self, write_post):
         write_post("2022-01-07-BRK1.md", post_text(body='<p><a data-code="BRK-B|106|7">伯克希尔</a></p>'))
@@ -611,3 +619,64 @@ class TestDroppedConnection:
         assert succeeded and "3 files: 3 created" in stdout, stderr
         assert Article.objects.count() == 3
         assert SearchResults("断线", Article.objects.all()).count() == 3
+
+
+class TestWorkers:
+    """import_posts --workers N parses in N processes and writes in one, with the same outcome."""
+
+    @staticmethod
+    def stored():
+        """Every article as a reader, an editor and the search see it, without database ids."""
+        from reversion.models import Version
+
+        from articles.search import SearchResults
+
+        articles = Article.objects.select_related("category", "story").prefetch_related("tags", "stocks")
+        rows = {
+            article.info_code: (
+                article.title, article.slug, article.summary, article.body, article.category.name, article.status,
+                article.published_at, article.source_url, article.source_name, article.source_hash,
+                article.story and article.story.info_code, article.edited_since_import,
+                sorted(tag.name for tag in article.tags.all()), sorted(str(stock) for stock in article.stocks.all()),
+                [version.revision.comment for version in Version.objects.get_for_object(article)],
+            )
+            for article in articles
+        }  # fmt: skip
+        found = SearchResults("央行", Article.objects.published())
+        return rows, sorted(article.info_code for article in found[0 : found.count()])
+
+    def imported(self, folder, *options):
+        """import_posts' output and the rows it left, rolled back after."""
+        with transaction.atomic():
+            succeeded, stdout, stderr = run_import(folder, *options)
+            rows = self.stored()
+            transaction.set_rollback(True)
+        return succeeded, stdout, stderr, rows
+
+    def test_the_corpus_imports_to_the_same_rows(self, corpus_dir, db):
+        one = self.imported(corpus_dir)
+        two = self.imported(corpus_dir, "--workers", "2")
+
+        assert two == one
+        assert len(one[3][0]) == len(list(corpus_dir.glob("*.md"))) - 1 and one[3][1]  # all but the broken post
+        assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in two[2]
+
+    def test_unchanged_files_edited_articles_and_blanked_bodies(self, write_post, db):
+        unchanged = write_post("2022-01-07-NW1.md", post_text(body="<p>原样</p>"))
+        edited = write_post("2022-01-07-NW2.md", post_text(body="<p>第一版</p>"))
+        blanked = write_post("2022-01-07-NW3.md", post_text(body="<p>有正文</p>"))
+        assert run_import(unchanged.parent, "--workers", "2")[0]
+        Article.objects.filter(info_code="NW2").update(body="<p>编辑改过</p>", edited_since_import=True)
+        edited.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+        blanked.write_text(post_text(body=""), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(unchanged.parent, "--workers", "2")
+
+        assert "3 files: 0 created, 0 updated, 1 unchanged, 1 conflict, 1 rejected" in stdout
+        assert f"conflict {edited}" in stderr and f"rejected {blanked}: the new file would blank" in stderr
+        assert Article.objects.get(info_code="NW2").body == "<p>编辑改过</p>"
+        assert Article.objects.get(info_code="NW3").body == "<p>有正文</p>"
+
+    def test_workers_must_be_one_or_more(self, corpus_dir, db):
+        succeeded, _, stderr = run_import(corpus_dir, "--workers", "0")
+        assert not succeeded and "--workers must be 1 or more" in stderr
