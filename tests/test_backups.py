@@ -164,10 +164,8 @@ tarfile.TarFile.extractall = extractall
 """
 
 
-def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path):
-    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
-    manage(site, "migrate", "--no-input")
-    manage(site, "import_posts", str(SAMPLE_POSTS))
+def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path, migrated_sqlite):
+    site = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True))
     manage(site, "shell", "-c", ADD_COVER)
     backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
     (tmp_path / "python-3.11.2").mkdir()
@@ -187,9 +185,8 @@ def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path):
     assert {path: (Path(restored["MEDIA_ROOT"]) / path).read_bytes() for path in covers} == covers
 
 
-def test_a_media_archive_reaching_outside_media_root_is_refused_before_anything_is_written(tmp_path):
-    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
-    manage(site, "migrate", "--no-input")
+def test_a_media_archive_reaching_outside_media_root_is_refused_before_anything_is_written(tmp_path, migrated_sqlite):
+    site = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3"))
     backup = Path(manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip())
     (tmp_path / "outside.png").write_bytes(b"planted")
     with tarfile.open(backup / "media.tar", "w") as archive:
