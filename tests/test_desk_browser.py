@@ -166,7 +166,7 @@ def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):
     page.set_viewport_size({"width": 900, "height": 800})
     page.goto(f"{live_server.url}/admin/articles/article/")
 
-    cell = page.locator("#result_list td.field-published_at").first
+    cell = page.locator("#result_list td.field-publication_time").first
     assert cell.evaluate("element => getComputedStyle(element).whiteSpace") == "nowrap"
     assert page.locator("#result_list th.field-title").evaluate("e => getComputedStyle(e).whiteSpace") != "nowrap"
     screenshot(page, "desk-changelist")
