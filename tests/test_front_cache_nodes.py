@@ -88,6 +88,7 @@ def nodes(tmp_path_factory, migrated_sqlite, collected_static):
         try:
             nodes.start(0)
             nodes.start(1)
+            nodes.manage("purge_cache")  # what the setup's import handed over (test_front_cache.py)
             yield nodes
         finally:
             for number in list(nodes.running):
