@@ -30,6 +30,8 @@ from .sanitize import sanitize_html
 from .validators import validate_plain_text
 
 PUBLISH_PERMISSION = "articles.publish_article"
+# What a reader reads of an article: when one of them changes, its content changed (dateModified).
+CONTENT_FIELDS = ("title", "summary", "body", "cover_image")
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
 
 
@@ -66,6 +68,8 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
         article.full_clean(validate_unique=False, validate_constraints=False)
         _prepare_cover(article)
+        if not is_new and _content_differs(article):
+            article.content_changed_at = timezone.now()
         article.save()
         if tag_objects is not None:
             _set_tags(article, tag_objects, is_new)
@@ -107,6 +111,15 @@ def check_unchanged_since(article_pk, seen_at):
     stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
     if stored_at is not None and stored_at != seen_at:
         raise ChangedSinceSeen(stored_at)
+
+
+def _content_differs(article):
+    """Whether ``article`` says something else than as stored (CONTENT_FIELDS; one query)."""
+    stored = Article.objects.filter(pk=article.pk).values_list(*CONTENT_FIELDS).first()
+    return stored is None or any(
+        str(getattr(article, field) or "") != str(value or "")
+        for field, value in zip(CONTENT_FIELDS, stored, strict=True)
+    )
 
 
 def _sanitized_body(body):

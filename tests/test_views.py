@@ -381,8 +381,8 @@ def test_an_old_page_reads_no_newer_articles(client, db, page_of):
     make_article(category=category, tags=["一"], published_at=old + dt.timedelta(days=40))
     url = {
         "article": article.get_absolute_url(),
-        "day archive": f"/archive/{old:%Y/%m/%d}/",
-        "month archive": f"/archive/{old:%Y/%m}/",
+        "day archive": f"/archive/{old.year}/{old.month}/{old.day}/",
+        "month archive": f"/archive/{old.year}/{old.month}/",
     }[page_of]
     with CaptureQueriesContext(connection) as queries:
         page(client, url)

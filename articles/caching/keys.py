@@ -18,6 +18,10 @@ was purged after it was rendered.
   previous one's to its next one's (``nm<category>-<month>``, months, over a long gap), or ``cn``
   (``co``) when it is the newest (oldest) of its category; a change purges its own day's and
   month's and ``cn``, and ``co`` when it becomes the oldest.
+- ``today``: times read relative to the day (今天 15:02, 昨天 09:30): changed by midnight
+  (moments.py), named only by pages that show such a time.
+- ``channels``: which categories the header shows as channels (and in what order): every page
+  holds it, with each channel's ``c<id>``.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
 - ``all``: every page (``manage.py purge_cache`` after a deploy that changes templates).
@@ -35,6 +39,8 @@ from articles.months import months_between, next_month
 
 SITE = "site"
 ALL = "all"
+TODAY = "today"
+CHANNELS = "channels"
 # How many days (then months) between an article and its neighbours its page names; past that,
 # it holds its category's list key.
 MOST_DAYS_NAMED = 100
@@ -240,4 +246,7 @@ def topic_change(topic):
     from articles.models import Category, Tag
 
     name, members = {Category: (category, category_list), Tag: (tag, tag_list)}.get(type(topic), (stock, stock_list))
-    return {name(topic.pk), members(topic.pk), SITE}
+    # A category that is a channel now enters every page's header (one that was one is named there by
+    # its own key).
+    channel = isinstance(topic, Category) and topic.channel_position is not None
+    return {name(topic.pk), members(topic.pk), SITE, *([CHANNELS] if channel else [])}

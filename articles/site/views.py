@@ -3,9 +3,10 @@ import datetime as dt
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
@@ -18,6 +19,7 @@ from articles.sanitize import plain_text
 from articles.search import SearchResults
 from articles.search.text import highlight, split_into_words
 
+from . import times
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .pagination import ArticlePaginator
@@ -95,6 +97,7 @@ class HomeView(TemplateView):
             sections=sections,
             hot_until=hot_until,
             hot_stocks=hot,
+            live_url=reverse("articles:live-new", kwargs={"after": latest[0].pk if latest else 0}),
             canonical="/",
             **kwargs,
         )
@@ -305,12 +308,16 @@ class ArchiveMixin(PageRangeMixin):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
         if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
             raise Http404("没有这一年的消息。")
+        # One address per period: /archive/2022/05/ (or 2022/5/07/) is /archive/2022/5/.
+        self.canonical = reverse(request.resolver_match.view_name, kwargs=kwargs)
+        if request.path != self.canonical:
+            return HttpResponsePermanentRedirect(self.canonical)
         period = [kwargs[part] for part in ("year", "month", "day") if part in kwargs]
         keys.depends_on(keys.archive(*period) if period else keys.SITE)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+        context = super().get_context_data(canonical=self.canonical, **kwargs)
         keys.depends_on(*keys.listed(context.get("articles") or ()), *self._between_neighbours(context))
         return context
 
@@ -451,3 +458,81 @@ def old_category_redirect(request, name):
     if category is None:
         raise Http404("没有这个分类")
     return redirect(category, permanent=True)
+
+
+LIVE_PER_PAGE = 50
+# The most new items one answer of the fragment carries: more, and the reader is told to reload.
+LIVE_NEW_MOST = 50
+
+
+class LiveView(ArticleListView):
+    """7×24 快讯: every story as a timeline, newest first, grouped by Beijing day (今天, 昨天, dates)."""
+
+    paginate_by = LIVE_PER_PAGE
+    template_name = "articles/live.html"
+
+    def filter_articles(self, queryset):
+        return queryset.stories()
+
+    def get_context_data(self, **kwargs):
+        keys.depends_on(keys.SITE)
+        context = super().get_context_data(canonical=reverse("articles:live"), heading="7×24 快讯", **kwargs)
+        articles = list(context["articles"])
+        context["days"] = timeline(articles)
+        # The newest shown: where the fragment starts (only the first page follows new items).
+        if context["page_obj"].number == 1:
+            context["live_url"] = reverse("articles:live-new", kwargs={"after": articles[0].pk if articles else 0})
+        return context
+
+
+def timeline(articles):
+    """[(day label, day, [(time HH:MM, article)])] of ``articles`` (newest first), grouped by
+    Beijing day; names keys.TODAY when a heading reads 今天 or 昨天."""
+    today = timezone.localdate()
+    times.note_relative((article.published_at for article in articles), today)
+    days = []
+    for article in articles:
+        day = timezone.localdate(article.published_at)
+        if not days or days[-1][1] != day:
+            days.append((times.day_label(day, today), day, []))
+        days[-1][2].append((f"{timezone.localtime(article.published_at):%H:%M}", article))
+    return days
+
+
+class LiveFragmentView(TemplateView):
+    """The stories newer than the story ``after`` (a pk; 0: none shown yet), newest first, as
+    timeline items: what the 7×24 page adds and the home page counts (static/js/live.js).
+
+    A page like any other: kept by Varnish and the page cache, purged by ``site`` with every public
+    change, so a thousand open tabs asking every few seconds cost cache hits, not renders. The
+    newest item becomes the next ``after``; a story no longer public (or ``after`` = 0) gives no items.
+    """
+
+    template_name = "articles/live_new.html"
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # A part of a page, not a page: search engines index the 7×24 page instead.
+        response.headers["X-Robots-Tag"] = "noindex"
+        return response
+
+    def get_context_data(self, **kwargs):
+        keys.depends_on(keys.SITE)
+        stories = Article.objects.listed().stories()
+        if self.kwargs["after"] == 0:
+            # The timeline was empty: its first items.
+            newer, more = list(stories[:LIVE_NEW_MOST]), False
+        else:
+            after = stories.filter(pk=self.kwargs["after"]).values_list("published_at", "pk").first()
+            # The nearest first: with more than LIVE_NEW_MOST, the next answer goes on from the last.
+            newer = list(stories.newer_than(*after)[: LIVE_NEW_MOST + 1]) if after else []
+            more = len(newer) > LIVE_NEW_MOST
+            newer = newer[:LIVE_NEW_MOST][::-1]
+        keys.depends_on(*keys.listed(newer))
+        return super().get_context_data(
+            days=timeline(newer),
+            count=len(newer),
+            more=more,
+            next_url=reverse("articles:live-new", kwargs={"after": newer[0].pk if newer else self.kwargs["after"]}),
+            **kwargs,
+        )

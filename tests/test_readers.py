@@ -1,0 +1,152 @@
+"""What a reader of financial news expects (issue 26): 7×24 快讯, channels, stocks with names,
+charts that say when, the article page's side column, sharing, and the small things."""
+
+import datetime as dt
+
+import pytest
+from bs4 import BeautifulSoup
+from django.utils import timezone
+
+from articles.caching import keys
+from articles.models import Article
+from articles.site import times
+from tests.factories import make_article, make_category
+from tests.test_caching import committed, redis_cache, varnish  # noqa: F401  (fixtures: Redis, commits, purges)
+
+pytestmark = pytest.mark.django_db
+
+
+def soup_of(response):
+    assert response.status_code == 200, response.status_code
+    return BeautifulSoup(response.content, "lxml")
+
+
+def page_keys(response):
+    return set(response["xkey"].split())
+
+
+def at(hour, minute, days_ago=0):
+    """An aware time today (Beijing), ``days_ago`` days back."""
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+class TestTimesOfTheDay:
+    def test_times_read_today_yesterday_or_the_date(self):
+        today = dt.date(2026, 11, 29)
+        moment = timezone.make_aware(dt.datetime(2026, 11, 29, 15, 2))
+
+        assert times.time_label(moment, today) == "今天 15:02"
+        assert times.time_label(moment - dt.timedelta(days=1, hours=5, minutes=32), today) == "昨天 09:30"
+        assert times.time_label(moment - dt.timedelta(days=2), today) == "2026-11-27 15:02"
+        assert times.day_label(dt.date(2026, 11, 14), today) == "11月14日 星期六"
+        assert times.day_label(dt.date(2022, 11, 14), today) == "2022年11月14日 星期一"
+
+    def test_a_list_with_today_s_news_changes_at_midnight_even_from_a_cache(self, client, monkeypatch):
+        category = make_category("cailianshe")
+        make_article(category=category, title="午后快讯", published_at=timezone.now() - dt.timedelta(minutes=5))
+        url = "/category/cailianshe/"
+
+        first = client.get(url)
+        label = timezone.localtime(timezone.now() - dt.timedelta(minutes=5)).strftime("今天 %H:%M")
+        assert label in first.content.decode()
+        assert keys.TODAY in page_keys(first)
+        midnight = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time.min))
+        # Shared caches keep it no later than midnight.
+        s_maxage = int(first["Cache-Control"].split("s-maxage=")[1].split(",")[0])
+        assert s_maxage <= (midnight - timezone.now()).total_seconds() + 1
+
+        after_midnight = midnight + dt.timedelta(minutes=1)
+        monkeypatch.setattr(timezone, "now", lambda: after_midnight)
+        content = client.get(url).content.decode()
+
+        assert label not in content and label.replace("今天", "昨天") in content
+
+    def test_old_news_pages_do_not_change_at_midnight(self, client):
+        make_article(category=make_category("old"), published_at=timezone.now() - dt.timedelta(days=30))
+
+        response = client.get("/category/old/")
+
+        assert keys.TODAY not in page_keys(response)
+        assert "s-maxage=3600" in response["Cache-Control"]
+
+
+class TestLive:
+    def test_a_timeline_of_every_story_newest_first_grouped_by_day(self, client):
+        category = make_category("cailianshe")
+        if timezone.localtime().time() < dt.time(0, 2):
+            pytest.skip("needs today's 00:01 to have passed")
+        make_article(category=category, title="今天早上", summary="早间摘要", published_at=at(0, 1))
+        make_article(category=category, title="昨天晚上", published_at=at(21, 40, days_ago=1))
+        make_article(category=category, title="三天以前", published_at=at(9, 0, days_ago=3))
+        make_article(category=category, title="草稿不出现", status=Article.Status.DRAFT, published_at=at(0, 0))
+
+        soup = soup_of(client.get("/7x24/"))
+
+        days = soup.select(".timeline-day")
+        assert [day.h2.get_text() for day in days][:2] == ["今天", "昨天"]
+        assert (
+            days[2]
+            .h2.get_text()
+            .endswith(f"星期{'一二三四五六日'[(timezone.localdate() - dt.timedelta(3)).weekday()]}")
+        )
+        first = days[0].select_one(".timeline-item")
+        assert first.time.get_text() == "00:01" and "今天早上" in first.get_text() and "早间摘要" in first.get_text()
+        assert "草稿不出现" not in soup.get_text()
+        assert soup.select_one("link[rel=canonical]")["href"].endswith("/7x24/")
+
+    def test_pages_back(self, client):
+        category = make_category("busy")
+        for hours in range(55):
+            make_article(category=category, published_at=timezone.now() - dt.timedelta(hours=hours + 1))
+
+        first, second = soup_of(client.get("/7x24/")), soup_of(client.get("/7x24/?page=2"))
+
+        assert len(first.select(".timeline-item")) == 50 and len(second.select(".timeline-item")) == 5
+        assert first.select_one("a[rel=next]")["href"] == "?page=2"
+        # Only the first page follows new items.
+        assert first.select_one("[data-live]") and not second.select_one("[data-live]")
+
+    def test_the_fragment_brings_what_is_newer_and_is_purged_like_a_page(self, client, committed, varnish):  # noqa: F811
+        category = make_category("cailianshe")
+        shown = make_article(category=category, title="已显示", published_at=timezone.now() - dt.timedelta(minutes=9))
+        page = soup_of(client.get("/7x24/"))
+        url = page.select_one("[data-live]")["data-live"]
+        assert url == f"/7x24/new/{shown.pk}/"
+
+        empty = client.get(url)
+        assert soup_of(empty).select_one(".live-new")["data-count"] == "0"
+        assert keys.SITE in page_keys(empty) and "public" in empty["Cache-Control"]
+        assert client.get(url).wsgi_request.page_cache_result == "hit"
+
+        with committed():
+            newer = make_article(
+                category=category, title="刚刚到", published_at=timezone.now() - dt.timedelta(minutes=1)
+            )
+        fragment = soup_of(client.get(url)).select_one(".live-new")
+
+        varnish.settle()
+        assert keys.SITE in varnish.purged()
+        assert fragment["data-count"] == "1" and "刚刚到" in fragment.get_text()
+        assert "已显示" not in fragment.get_text()
+        assert fragment["data-next"] == f"/7x24/new/{newer.pk}/"
+        assert "noindex" in client.get(url)["X-Robots-Tag"]
+
+    def test_the_home_page_counts_new_items_from_the_same_fragment(self, client):
+        newest = make_article(title="最新")
+
+        soup = soup_of(client.get("/"))
+
+        notice = soup.select_one(".live-notice")
+        assert notice["data-live"] == f"/7x24/new/{newest.pk}/" and notice.has_attr("hidden")
+        assert soup.select_one('script[src*="live"]') is not None
+
+    def test_query_counts(self, client, django_assert_num_queries):
+        category = make_category("cailianshe")
+        articles = [make_article(category=category) for _ in range(3)]
+        client.get("/robots.txt")
+
+        with django_assert_num_queries(2):  # the count, the page
+            client.get("/7x24/")
+        with django_assert_num_queries(2):  # the story shown, those newer
+            client.get(f"/7x24/new/{articles[-1].pk}/")
