@@ -2,11 +2,13 @@
 charts that say when, the article page's side column, sharing, and the small things."""
 
 import datetime as dt
+import json
 
 import pytest
 from bs4 import BeautifulSoup
 from django.utils import timezone
 
+from articles import publishing
 from articles.caching import keys
 from articles.models import Article
 from articles.site import times
@@ -150,3 +152,104 @@ class TestLive:
             client.get("/7x24/")
         with django_assert_num_queries(2):  # the story shown, those newer
             client.get(f"/7x24/new/{articles[-1].pk}/")
+
+
+class TestChannels:
+    def test_editors_choose_the_header_s_channels_and_their_order_in_the_admin(self, client, committed, varnish):  # noqa: F811
+        from tests.factories import make_editor
+
+        markets, funds, quiet = make_category("markets", title="市场"), make_category("funds", title="基金"), None
+        quiet = make_category("quiet", title="无文章")
+        for category in (markets, funds, quiet):
+            if category is not quiet:
+                make_article(category=category)
+        page_before = client.get("/category/")
+        assert not soup_of(page_before).select(".main-nav a[href^='/category/'][href$='s/']")
+
+        editor = client_for(make_editor())
+        with committed():
+            for category, position in ((funds, 1), (markets, 2), (quiet, 3)):
+                response = editor.post(
+                    f"/admin/articles/category/{category.pk}/change/",
+                    {
+                        "name": category.name,
+                        "title": category.title,
+                        "slug": category.slug,
+                        "description": "",
+                        "channel_position": position,
+                        "_save": "保存",
+                    },
+                )
+                assert response.status_code == 302, response.content.decode()[:2000]
+        varnish.settle()
+
+        header = [a.get_text() for a in soup_of(client.get("/category/")).select(".main-nav a")]
+        assert header == ["首页", "7×24", "基金", "市场", "分类", "归档"]  # a channel without news has no page
+        assert keys.CHANNELS in varnish.purged()
+        assert keys.CHANNELS in page_keys(client.get("/archive/"))
+
+    def test_no_query_while_the_content_version_is_current(self, client, django_assert_num_queries):
+        make_article(category=make_category("funds", title="基金", channel_position=1))
+        client.get("/7x24/")
+
+        with django_assert_num_queries(0):
+            client.get("/robots.txt")
+
+
+def client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+class TestSmallThings:
+    def test_each_archive_has_one_address_and_says_so(self, client):
+        make_article(published_at=timezone.make_aware(dt.datetime(2022, 5, 7, 10)))
+
+        for padded, canonical in (
+            ("/archive/2022/05/", "/archive/2022/5/"),
+            ("/archive/2022/05/07/", "/archive/2022/5/7/"),
+            ("/archive/2022/5/07/", "/archive/2022/5/7/"),
+        ):
+            response = client.get(padded)
+            assert response.status_code == 301 and response["Location"] == canonical
+            soup = soup_of(client.get(canonical))
+            assert soup.select_one("link[rel=canonical]")["href"] == f"http://testserver{canonical}"
+
+    def test_day_links_carry_the_year(self, client):
+        for day in (7, 9):
+            make_article(published_at=timezone.make_aware(dt.datetime(2022, 11, day, 10)))
+        make_article(published_at=timezone.make_aware(dt.datetime(2022, 11, 14, 10)))
+
+        links = [a.get_text() for a in soup_of(client.get("/archive/2022/11/9/")).select(".archive-nav a")]
+
+        assert links == ["← 2022年11月7日", "2022年11月14日 →"]
+
+    def test_date_modified_is_when_the_content_last_changed(self, client, committed):  # noqa: F811
+        published = timezone.now() - dt.timedelta(days=2)
+        article = make_article(title="原标题", published_at=published)
+
+        def date_modified():
+            soup = soup_of(client.get(article.get_absolute_url()))
+            return json.loads(soup.select_one('script[type="application/ld+json"]').string)["dateModified"]
+
+        assert date_modified() == timezone.localtime(published).isoformat()
+        # Saved again as an import saves an unchanged post: no change a reader reads.
+        with committed():
+            publishing.save_article(Article.objects.get(pk=article.pk), edited=False)
+        assert date_modified() == timezone.localtime(published).isoformat()
+
+        changed = Article.objects.get(pk=article.pk)
+        changed.title = "新标题"
+        with committed():
+            publishing.save_article(changed)
+        assert timezone.now() - dt.datetime.fromisoformat(date_modified()) < dt.timedelta(minutes=1)
+
+    def test_the_footer_sits_at_the_bottom_of_a_short_page(self):
+        from pathlib import Path
+
+        css = (Path(__file__).resolve().parents[1] / "static" / "css" / "site.css").read_text()
+        # The browser test measures it; here, the rule that does it.
+        assert "body { min-height: 100vh; display: flex; flex-direction: column; }" in css
