@@ -18,6 +18,7 @@ from reversion.models import Version
 
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
+from .desk_admin import PIN_FIELDSET, PinAdminMixin, PinFormMixin
 from .models import (
     Article,
     Category,
@@ -64,7 +65,7 @@ BODY_EDITOR_CONFIG = {
 }
 
 
-class ArticleAdminForm(forms.ModelForm):
+class ArticleAdminForm(PinFormMixin, forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
     # When the article was last saved as this form shows it: a save in between is not overwritten
     # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
@@ -171,9 +172,11 @@ def _source_names():
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin):
+class ArticleAdmin(PinAdminMixin, VersionAdmin):
     form = ArticleAdminForm
-    list_display = ["title", "category", "publication_state", "published_at", "source_name", "stock_count", "thumbnail"]
+    list_display = [
+        "title", "category", "publication_state", "pin_state", "published_at", "source_name", "stock_count", "thumbnail",
+    ]  # fmt: skip
     list_display_links = ["title"]
     list_filter = [
         "status",
@@ -195,7 +198,7 @@ class ArticleAdmin(VersionAdmin):
     search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
     autocomplete_fields = ["category", "stocks", "story"]
     readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
-    actions = ["publish", "withdraw", "split_stories"]
+    actions = ["publish", "withdraw", "pin_as_lead", "pin_as_top_story", "unpin", "split_stories"]
     fieldsets = [
         (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story", "seen_updated_at"]}),
         (
@@ -207,6 +210,7 @@ class ArticleAdmin(VersionAdmin):
         ),
         ("内容", {"fields": ["summary", "body", "cover_image", "cover_preview"]}),
         ("来源", {"fields": ["source_name", "source_url"]}),
+        PIN_FIELDSET,
         (
             "导入信息",
             {
@@ -236,7 +240,7 @@ class ArticleAdmin(VersionAdmin):
             fields.append("status")
             if obj is not None and obj.status == Article.Status.PUBLISHED:
                 fields.append("published_at")
-        return fields
+        return [*fields, *self.pin_readonly_fields(request)]
 
     def get_changeform_initial_data(self, request):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
@@ -246,6 +250,7 @@ class ArticleAdmin(VersionAdmin):
         publishing.save_article(
             obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
         )
+        self.save_pin(request, obj, form)
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
         """A version's page shows the article as it was (reversion's own preview, rolled back);
@@ -270,7 +275,8 @@ class ArticleAdmin(VersionAdmin):
         match = request.resolver_match
         if match is not None and match.url_name == "articles_article_revision":
             # Saving a version restores it as it was (revision_view): nothing typed there would be kept.
-            return [*fields, *(name for name in ArticleAdminForm.Meta.fields if name not in fields)]
+            shown = [*ArticleAdminForm.Meta.fields, *publishing.PIN_FIELDS]
+            return [*fields, *(name for name in shown if name not in fields)]
         return fields
 
     def save_related(self, request, form, formsets, change):

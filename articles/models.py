@@ -304,6 +304,22 @@ class ArticleQuerySet(models.QuerySet):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
 
+    def pinned(self):
+        """Public articles pinned to the home page now, in the desk's order: the 头条 first, then the
+        要闻 by the order editors set (publishing.pin_article). A pin whose ``pinned_until`` has
+        passed no longer counts (moments.pins_ending changes the home page at that time)."""
+        now = timezone.now()
+        return (
+            self.published()
+            .filter(pin__isnull=False)
+            .filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=now))
+            .order_by("pin", "pin_order", "-published_at", "-id")
+        )
+
+    def pins_in_force(self):
+        """Articles whose pin has not ended, published or not (what the limits of pin_article count)."""
+        return self.filter(pin__isnull=False).filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=timezone.now()))
+
 
 def new_info_code():
     """The info code of an article written in the admin: ED, the time, and a random suffix."""
@@ -320,6 +336,11 @@ class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
         PUBLISHED = "published", "已发布"
+
+    class Pin(models.IntegerChoices):
+        # The numbers are the home page's order: the lead before the top stories.
+        LEAD = 1, "头条"
+        TOP = 2, "要闻"
 
     info_code = models.CharField(
         "资讯编号",
@@ -375,6 +396,10 @@ class Article(models.Model):
     edited_since_import = models.BooleanField(
         "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
     )
+    # The desk's pins (publishing.pin_article): not the article's content, so a restore keeps them.
+    pin = models.PositiveSmallIntegerField("置顶", choices=Pin.choices, null=True, blank=True)
+    pin_order = models.PositiveSmallIntegerField("置顶顺序", default=0, help_text="要闻按此从小到大排列。")
+    pinned_until = models.DateTimeField("置顶截止", null=True, blank=True, help_text="留空则一直置顶，直到取消。")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     content_changed_at = models.DateTimeField(
@@ -399,6 +424,10 @@ class Article(models.Model):
             ),
             # Blank: the article's page is /news/<info code>/.
             models.CheckConstraint(condition=Q(slug="") | Q(slug__regex=URL_SLUG_REGEX), name="article_slug_in_urls"),
+            # One 头条: pinning another replaces it (publishing.pin_article), and two desks racing
+            # cannot both win.
+            models.UniqueConstraint(fields=["pin"], condition=Q(pin=1), name="one_lead_article"),
+            models.CheckConstraint(condition=Q(pin__isnull=True) | Q(pin__in=[1, 2]), name="article_pin_known"),
         ]
         indexes = [
             # Public lists: published articles, newest first, of the site or of one category.
@@ -407,6 +436,8 @@ class Article(models.Model):
             # The admin's lists, all statuses together: without these, every article is sorted.
             models.Index(fields=["-published_at", "-id"], name="article_newest_first"),
             models.Index(fields=["category", "-published_at", "-id"], name="article_category_newest"),
+            # The few pinned rows (the home page's lead, the ends of pins): never a scan of every article.
+            models.Index(fields=["pin", "pin_order"], condition=Q(pin__isnull=False), name="article_pinned"),
         ]
 
     def __str__(self):

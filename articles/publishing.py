@@ -8,9 +8,9 @@ change affects (caching.content_changed), flushed once per transaction after it 
 stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishing.py proves by
 ``git grep`` that no other module writes a content model.
 
-Functions: save_article, set_status, join_story, split_stories, delete_articles, restore_version,
-merge_tags, save_topic, delete_topics, stock_references; check_unchanged_since and may_publish
-for the admin's forms.
+Functions: save_article, set_status, pin_article, unpin_article, join_story, split_stories,
+delete_articles, restore_version, merge_tags, save_topic, delete_topics, stock_references;
+check_unchanged_since and may_publish for the admin's forms.
 """
 
 import dataclasses
@@ -32,6 +32,10 @@ from .validators import validate_plain_text
 PUBLISH_PERMISSION = "articles.publish_article"
 # What a reader reads of an article: when one of them changes, its content changed (dateModified).
 CONTENT_FIELDS = ("title", "summary", "body", "cover_image")
+# The home page shows one 头条 and at most this many 要闻 (issue 25).
+MOST_TOP_STORIES = 5
+# What the desk sets, not the article's content: a restore leaves them as they are.
+PIN_FIELDS = ("pin", "pin_order", "pinned_until")
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
 
 
@@ -70,7 +74,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         _prepare_cover(article)
         if not is_new and _content_differs(article):
             article.content_changed_at = timezone.now()
-        article.save()
+        _save_all_but_pins(article, is_new)
         if tag_objects is not None:
             _set_tags(article, tag_objects, is_new)
         if stocks is not None and is_new:
@@ -161,6 +165,97 @@ def set_status(articles, status, *, user=None, comment=""):
     return len(changed)
 
 
+def pin_article(article, *, kind, order=None, until=None, user=None):
+    """Pin ``article`` to the home page as ``kind`` (Article.Pin.LEAD, 头条, or TOP, 要闻) until
+    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed.
+
+    ``order`` places a 要闻 among the others (smaller first; None: after the last). A new 头条
+    replaces the one before, which is unpinned in the same revision. The pin shows while the
+    article is published and due (ArticleQuerySet.pinned); at ``until`` it drops off the home page
+    by itself (caching.moments.pins_ending). Raises PermissionDenied without the change and
+    publish permissions (pinning is a publishing decision), ValidationError for an end already
+    past or a sixth 要闻 (MOST_TOP_STORIES), writing nothing.
+    """
+    kind = Article.Pin(kind)
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        check_pin(article.pk, kind, until)
+        changed = [article]
+        if kind == Article.Pin.LEAD:
+            # Locked, so two desks pinning a 头条 at once wait for each other (and the database's
+            # one_lead_article constraint would refuse the second anyway).
+            changed += list(Article.objects.select_for_update().filter(pin=Article.Pin.LEAD).exclude(pk=article.pk))
+            for replaced in changed[1:]:
+                _set_pin(replaced, None, 0, None)
+        elif order is None:
+            others = Article.objects.pins_in_force().filter(pin=Article.Pin.TOP).exclude(pk=article.pk)
+            order = (others.aggregate(last=models.Max("pin_order"))["last"] or 0) + 1
+        _set_pin(article, kind, order or 0, until)
+        for pinned in changed:
+            reversion.add_to_revision(pinned)
+        ends = f"，至 {timezone.localtime(until):%Y-%m-%d %H:%M}" if until else ""
+        _describe_revision(user, f"设为{kind.label}{ends}")
+        content_changed({keys.HOME})
+    return changed
+
+
+def check_pin(article_pk, kind, until):
+    """Raise ValidationError (for the fields ``pin`` or ``pinned_until``) unless the article of
+    ``article_pk`` (None: a new one) may be pinned as ``kind`` until ``until``: an end in the
+    future, and room among the 要闻 (MOST_TOP_STORIES, counting pins not ended)."""
+    if until is not None and until <= timezone.now():
+        raise ValidationError({"pinned_until": "置顶截止时间已经过去：请选一个将来的时间，或留空。"})
+    if Article.Pin(kind) == Article.Pin.TOP:
+        others = Article.objects.pins_in_force().filter(pin=Article.Pin.TOP).exclude(pk=article_pk)
+        titles = list(others.values_list("title", flat=True)[: MOST_TOP_STORIES + 1])
+        if len(titles) >= MOST_TOP_STORIES:
+            raise ValidationError({"pin": f"要闻最多 {MOST_TOP_STORIES} 篇：请先取消一篇（{'、'.join(titles)}）。"})
+
+
+def unpin_article(article, *, user=None):
+    """Take ``article`` off the home page's 头条 or 要闻 (the latest list shows it as before).
+
+    Raises PermissionDenied as pin_article does; an article not pinned is left alone (no revision).
+    Returns whether it was pinned.
+    """
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.pin is None:
+            return False
+        was = article.get_pin_display()
+        _set_pin(article, None, 0, None)
+        reversion.add_to_revision(article)
+        _describe_revision(user, f"取消{was}")
+        content_changed({keys.HOME})
+    return True
+
+
+def _save_all_but_pins(article, is_new):
+    """Save ``article`` but for its pin, which pin_article alone writes (a form or a restore
+    carrying one changes nothing on the home page, whoever sends it)."""
+    if is_new:
+        article.pin, article.pin_order, article.pinned_until = None, 0, None
+        article.save()
+        return
+    article.save(update_fields=_NOT_PIN_FIELDS)
+
+
+_NOT_PIN_FIELDS = [
+    field.name for field in Article._meta.concrete_fields if not field.primary_key and field.name not in PIN_FIELDS
+]
+
+
+def _set_pin(article, pin, order, until):
+    article.pin, article.pin_order, article.pinned_until = pin, order, until
+    article.save(update_fields=[*PIN_FIELDS, "updated_at"])
+
+
 def join_story(article, lead, *, user=None):
     """Make ``article`` (and any copies it had) a copy of the story that ``lead`` leads.
 
@@ -229,7 +324,7 @@ def restore_version(version, *, user=None):
     if not Category.objects.filter(pk=category_id).exists():
         raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})
     for field in Article._meta.concrete_fields:
-        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at"):
+        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at", *PIN_FIELDS):
             setattr(article, field.attname, fields[field.attname])
     tags, warnings = _tags_of(version)
     stock_ids = set(fields.get("stocks", ()))

@@ -62,6 +62,10 @@ def article_form(category, **overrides):
         "body": "<p>正文</p>",
         "source_name": "财联社",
         "source_url": "",
+        "pin": "",
+        "pin_order": "0",
+        "pinned_until_0": "",
+        "pinned_until_1": "",
         "_save": "保存",
     }
     data.update(overrides)

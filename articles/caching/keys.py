@@ -24,6 +24,7 @@ was purged after it was rendered.
   holds it, with each channel's ``c<id>``.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
+- ``home``: the home page alone: what the desk pins there (头条, 要闻), and the end of a pin.
 - ``all``: every page (``manage.py purge_cache`` after a deploy that changes templates).
 """
 
@@ -38,6 +39,7 @@ from django.utils import timezone
 from articles.months import months_between, next_month
 
 SITE = "site"
+HOME = "home"
 ALL = "all"
 TODAY = "today"
 CHANNELS = "channels"

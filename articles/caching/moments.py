@@ -8,10 +8,10 @@ surrogate keys (keys.py) of the pages that change at it::
     from articles.caching import keys, moments
 
     @moments.source
-    def pins_expiring(now):
-        rows = Article.objects.filter(pinned_until__gt=now).order_by("pinned_until")
+    def pins_ending(now):
+        rows = Article.objects.filter(pin__isnull=False, pinned_until__gt=now).order_by("pinned_until")
         for until in rows.values_list("pinned_until", flat=True)[: moments.LIMIT + 1]:
-            yield moments.Moment.at_time(until, {keys.SITE})
+            yield moments.Moment.at_time(until, {keys.HOME})
 
 Register sources at start-up (a module imported by ``AppConfig.ready``). The contract:
 
@@ -93,3 +93,17 @@ def midnights(now):
     while True:
         day += dt.timedelta(days=1)
         yield Moment.at_time(timezone.make_aware(dt.datetime.combine(day, dt.time.min)), {keys.TODAY})
+
+
+@source
+def pins_ending(now):
+    """A pin (头条, 要闻) given an end drops off the home page then, by itself (publishing.pin_article)."""
+    from articles.models import Article
+
+    ends = (
+        Article.objects.filter(pin__isnull=False, pinned_until__gt=now)
+        .order_by("pinned_until")
+        .values_list("pinned_until", flat=True)[: LIMIT + 1]
+    )
+    for until in ends:
+        yield Moment.at_time(until, {keys.HOME})

@@ -89,7 +89,10 @@ class HomeView(TemplateView):
         latest, sections = cache.get_or_set(key, self._latest_and_sections, VERSION_FACTS_SECONDS)
         hot_until, hot = hot_stocks()
         keys.depends_on(
-            keys.SITE, *keys.listed(latest), *keys.listed(article for _, items in sections for article in items)
+            keys.SITE,
+            keys.HOME,
+            *keys.listed(latest),
+            *keys.listed(article for _, items in sections for article in items),
         )
         keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
         return super().get_context_data(

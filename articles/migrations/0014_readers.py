@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0012_url_constraints_retired_tags'),
+        ('articles', '0013_pins'),
     ]
 
     operations = [
