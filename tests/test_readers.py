@@ -253,3 +253,47 @@ class TestSmallThings:
         css = (Path(__file__).resolve().parents[1] / "static" / "css" / "site.css").read_text()
         # The browser test measures it; here, the rule that does it.
         assert "body { min-height: 100vh; display: flex; flex-direction: column; }" in css
+
+
+class TestHomeLead:
+    def test_with_nothing_pinned_the_page_is_as_before(self, client):
+        make_article(title="普通消息")
+
+        soup = soup_of(client.get("/"))
+
+        assert soup.select_one(".home-lead") is None and "普通消息" in soup.select_one(".latest").get_text()
+
+    def test_the_desk_s_lead_and_top_stories_lead_the_page(self, client, committed, varnish):  # noqa: F811
+        lead = make_article(title="头条消息", summary="头条摘要", published_at=timezone.now() - dt.timedelta(hours=30))
+        ago = lambda minutes: timezone.now() - dt.timedelta(minutes=minutes)  # noqa: E731
+        second, first = (
+            make_article(title="要闻乙", published_at=ago(90)),
+            make_article(title="要闻甲", published_at=ago(10)),
+        )
+        make_article(title="未置顶", published_at=ago(60))
+        client.get("/")
+        with committed():
+            publishing.pin_article(lead, kind=Article.Pin.LEAD)
+            publishing.pin_article(first, kind=Article.Pin.TOP, order=1)
+            publishing.pin_article(second, kind=Article.Pin.TOP, order=2)
+        varnish.settle()
+
+        response = client.get("/")
+        soup = soup_of(response)
+
+        assert keys.HOME in varnish.purged() and keys.HOME in page_keys(response)
+        assert soup.select_one(".lead-story .lead-title").get_text() == "头条消息"
+        assert "头条摘要" in soup.select_one(".lead-story").get_text()
+        assert [a.get_text() for a in soup.select(".top-stories .article-item-title")] == ["要闻甲", "要闻乙"]
+        latest = soup.select_one(".latest").get_text()
+        assert "未置顶" in latest and "要闻甲" not in latest and "头条消息" not in latest
+        # New items are those newer than any shown, pinned or not.
+        assert soup.select_one(".live-notice")["data-live"] == f"/7x24/new/{first.pk}/"
+
+    def test_query_count(self, client, django_assert_num_queries):
+        publishing.pin_article(make_article(title="头条消息"), kind=Article.Pin.LEAD)
+        client.get("/robots.txt")
+
+        # The pins, the latest, the window and the sections, once per version; 热门股票 (no stock): 2.
+        with django_assert_num_queries(6):
+            client.get("/")

@@ -12,9 +12,18 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.caching.middleware import mark_paginated
-from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.models import (
+    LIST_DEFERRED,
+    Article,
+    Category,
+    StockReference,
+    Tag,
+    TaggedArticle,
+    with_public_articles,
+)
 from articles.months import next_month
 from articles.operations.metrics import SEARCH_LATENCY
+from articles.publishing import MOST_TOP_STORIES
 from articles.sanitize import plain_text
 from articles.search import SearchResults
 from articles.search.text import highlight, split_into_words
@@ -86,27 +95,40 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         # Read once per content version: the newest stories and the ranking of the sections.
         key = HOME_KEY.format(version=current_version())
-        latest, sections = cache.get_or_set(key, self._latest_and_sections, VERSION_FACTS_SECONDS)
+        pinned, latest, sections = cache.get_or_set(key, self._home_lists, VERSION_FACTS_SECONDS)
         hot_until, hot = hot_stocks()
         keys.depends_on(
             keys.SITE,
             keys.HOME,
+            *keys.listed(pinned),
             *keys.listed(latest),
             *keys.listed(article for _, items in sections for article in items),
         )
         keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
+        lead = pinned[0] if pinned and pinned[0].pin == Article.Pin.LEAD else None
         return super().get_context_data(
+            lead=lead,
+            top_stories=pinned[1:] if lead else pinned,
             latest=latest,
             sections=sections,
             hot_until=hot_until,
             hot_stocks=hot,
-            live_url=reverse("articles:live-new", kwargs={"after": latest[0].pk if latest else 0}),
+            live_url=reverse("articles:live-new", kwargs={"after": _newest_story(pinned + latest)}),
             canonical="/",
             **kwargs,
         )
 
-    def _latest_and_sections(self):
-        latest = list(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
+    def _home_lists(self):
+        """(pinned, latest, sections): the desk's 头条 and 要闻 (Article.objects.pinned()), the
+        newest stories but those, and the newest of the busiest categories."""
+        pinned = list(
+            Article.objects.pinned().select_related("category", "story").defer(*LIST_DEFERRED)[: MOST_TOP_STORIES + 1]
+        )
+        newest = list(Article.objects.listed().stories()[: HOME_LATEST_COUNT + len(pinned)])
+        latest = [article for article in newest if article not in pinned][:HOME_LATEST_COUNT]
+        return pinned, latest, self._sections()
+
+    def _sections(self):
         ranked = (
             Article.objects.listed()
             .filter(published_at__gte=self._window_start())
@@ -122,8 +144,7 @@ class HomeView(TemplateView):
         by_category = {}
         for article in ranked:
             by_category.setdefault(article.category, []).append(article)
-        sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
-        return latest, sections
+        return sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
 
     def _window_start(self):
         """The publication time of the HOME_WINDOW-th newest public article (a date range reads the index)."""
@@ -133,6 +154,12 @@ class HomeView(TemplateView):
             .values_list("published_at", flat=True)[HOME_WINDOW - 1 : HOME_WINDOW]
         )
         return next(iter(oldest_in_window), dt.datetime.min.replace(tzinfo=dt.UTC))
+
+
+def _newest_story(articles):
+    """The pk of the newest story among ``articles`` (0: none), where new items start (live.js)."""
+    stories = [article for article in articles if article.story_id is None]
+    return max(stories, key=lambda article: (article.published_at, article.pk)).pk if stories else 0
 
 
 class ArticleDetailView(DetailView):
