@@ -448,8 +448,10 @@ def stock_references(mentions, *, user=None):
     """The StockReference of each of ``mentions`` (objects with ``market``, ``code`` and ``name``),
     created where missing, each validated as the admin's would be: {(market, code): stock}.
 
-    Raises ValidationError (writing nothing) for a mention no stock may be, PermissionDenied. A new
-    stock is on no page until an article mentioning it is saved (save_article purges its list).
+    A stock without a name takes the name a mention gives it (an article writing 中国太保 beside
+    601601); a name is never replaced, so one an editor set wins. Raises ValidationError (writing
+    nothing) for a mention no stock may be, PermissionDenied. A new stock is on no page until an
+    article mentioning it is saved (save_article purges its list).
     """
     wanted = Q()
     for mention in mentions:
@@ -467,6 +469,11 @@ def stock_references(mentions, *, user=None):
         # Two imports may create one stock at once: the unique constraint keeps one, both read it.
         StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
         known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)}
+    for mention in mentions:
+        stock = known[(mention.market, mention.code)]
+        if mention.name and not stock.name:
+            stock.name = mention.name
+            save_topic(stock, user=user)
     return known
 
 

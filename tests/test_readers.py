@@ -12,7 +12,8 @@ from articles import publishing
 from articles.caching import keys
 from articles.models import Article
 from articles.site import times
-from tests.factories import make_article, make_category
+from tests.conftest import post_text, run_import
+from tests.factories import make_article, make_category, make_stock
 from tests.test_caching import committed, redis_cache, varnish  # noqa: F401  (fixtures: Redis, commits, purges)
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +298,66 @@ class TestHomeLead:
         # The pins, the latest, the window and the sections, once per version; 热门股票 (no stock): 2.
         with django_assert_num_queries(6):
             client.get("/")
+
+
+def chart_link(market_id, code):
+    """East Money's K-line chart block: a stock mentioned without a name."""
+    return (
+        f'<!-- EM_StockImg_Start --><p><a href="http://quote.eastmoney.com/unify/r/{market_id}.{code}" '
+        f'data-code="{code}|{market_id}|1"><img src="https://webquoteklinepic.eastmoney.com/x.png" '
+        f'alt="K图 {code}_0"></a></p><!-- EM_StockImg_End -->'
+    )
+
+
+class TestStocksWithNames:
+    @pytest.mark.parametrize(
+        ("market_id", "code", "text", "name"),
+        [
+            ("1", "601601", "<p>中国太保（601601）发布公告。</p>", "中国太保"),
+            ("1", "601601", "<p>公告称中国太保(601601.SH)年内保费增长，中国太保表示……</p>", "中国太保"),
+            ("116", "00700", "<p>腾讯控股(00700)收涨。</p>", "腾讯控股"),
+            ("116", "00388", "<p>里昂下调港交所(00388.HK)目标价，港交所……</p>", "港交所"),
+            ("1", "600519", "<p>白酒股龙头贵州茅台(600519)大涨。</p>", "贵州茅台"),
+        ],
+    )
+    def test_a_code_without_a_name_takes_the_name_the_post_writes_beside_it(
+        self, client, write_post, market_id, code, text, name
+    ):
+
+        run_import(write_post("2022-01-07-NW1.md", post_text(body=text + chart_link(market_id, code))))
+
+        stock = Article.objects.get(info_code="NW1").stocks.get()
+        assert stock.code == code and stock.name == name
+        chip = soup_of(client.get(Article.objects.get(info_code="NW1").get_absolute_url())).select_one(".stock-chip a")
+        assert chip.get_text(" ", strip=True).startswith(f"{name} {code}")
+
+    def test_a_stock_without_any_name_shows_its_code_once(self, client):
+        stock = make_stock("601601")
+        article = make_article(stocks=[stock])
+
+        chip = soup_of(client.get(article.get_absolute_url())).select_one(".stock-chip a").get_text(" ", strip=True)
+        heading = soup_of(client.get("/stock/sh/601601/")).h1.get_text()
+
+        assert chip == "601601·上海" and heading == "601601（上海）"
+
+    def test_an_editor_s_name_wins_and_a_later_post_names_a_nameless_stock(self, write_post):
+
+        make_stock("601601", name="太保（编辑）")
+        make_stock("600519")
+        body = "<p>中国太保（601601）与贵州茅台（600519）。</p>" + chart_link("1", "601601") + chart_link("1", "600519")
+        run_import(write_post("2022-01-07-NW2.md", post_text(body=body)))
+
+        names = dict(Article.objects.get(info_code="NW2").stocks.values_list("code", "name"))
+        assert names == {"601601": "太保（编辑）", "600519": "贵州茅台"}
+
+    def test_names_show_in_feeds_and_the_api(self, client, write_post):
+
+        run_import(
+            write_post("2022-01-07-NW3.md", post_text(body="<p>中国太保（601601）。</p>" + chart_link("1", "601601")))
+        )
+
+        feed = client.get("/stock/sh/601601/feed/").content.decode()
+        api = client.get("/api/v1/stocks/").json()
+
+        assert "<title>金融消息 · 中国太保 601601（上海）</title>" in feed
+        assert {"market": "sh", "code": "601601", "name": "中国太保"}.items() <= api[0].items()
