@@ -361,3 +361,19 @@ class TestStocksWithNames:
 
         assert "<title>金融消息 · 中国太保 601601（上海）</title>" in feed
         assert {"market": "sh", "code": "601601", "name": "中国太保"}.items() <= api[0].items()
+
+    def test_stocks_stored_before_are_named_once_by_a_command(self):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        stock, unnamed = make_stock("601601"), make_stock("600000")
+        make_article(body="<p>中国太保（601601）三季报。</p>", stocks=[stock, unnamed])
+        out = StringIO()
+
+        call_command("name_stocks", verbosity=2, stdout=out)
+
+        stock.refresh_from_db()
+        unnamed.refresh_from_db()
+        assert stock.name == "中国太保" and unnamed.name == ""
+        assert "sh 601601: 中国太保" in out.getvalue() and "1 stocks named." in out.getvalue()
