@@ -3,6 +3,7 @@ charts that say when, the article page's side column, sharing, and the small thi
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -249,7 +250,6 @@ class TestSmallThings:
         assert timezone.now() - dt.datetime.fromisoformat(date_modified()) < dt.timedelta(minutes=1)
 
     def test_the_footer_sits_at_the_bottom_of_a_short_page(self):
-        from pathlib import Path
 
         css = (Path(__file__).resolve().parents[1] / "static" / "css" / "site.css").read_text()
         # The browser test measures it; here, the rule that does it.
@@ -377,3 +377,85 @@ class TestStocksWithNames:
         unnamed.refresh_from_db()
         assert stock.name == "中国太保" and unnamed.name == ""
         assert "sh 601601: 中国太保" in out.getvalue() and "1 stocks named." in out.getvalue()
+
+
+class TestArticleSideColumn:
+    def test_stocks_with_their_news_flow_hot_stocks_and_the_latest_of_the_category(self, client):
+        category = make_category("cailianshe", title="财联社")
+        stock = make_stock("601601", name="中国太保")
+        hour = keys.hour_start(timezone.now())
+        for hours in (2, 3, 30):
+            make_article(
+                category=category, stocks=[stock], title=f"旧{hours}", published_at=hour - dt.timedelta(hours=hours)
+            )
+        article = make_article(category=category, stocks=[stock], published_at=hour - dt.timedelta(hours=1))
+        make_article(category=category, title="本小时的新消息", published_at=hour + dt.timedelta(seconds=1))
+
+        aside = soup_of(client.get(article.get_absolute_url())).select_one("aside.article-aside")
+
+        assert aside.select_one(".stock-chip a").get_text(" ", strip=True).startswith("中国太保 601601")
+        assert (
+            len(aside.select(".sparkline rect")) in (1, 2, 3)
+            and "4 篇" in aside.select_one(".aside-stocks .count").get_text()
+        )
+        assert [li.a.get_text() for li in aside.select(".hot-list li")] == ["中国太保"]
+        latest = [a.get_text() for a in aside.select(".compact-list .article-item-title")]
+        assert latest == ["旧2", "旧3", "旧30"]  # not itself; not the current hour's
+
+    def test_a_post_of_this_hour_leaves_the_page_alone_a_late_one_purges_it(self, client, committed, varnish):  # noqa: F811
+        category = make_category("cailianshe")
+        stock = make_stock("601601", name="中国太保")
+        hour = keys.hour_start(timezone.now())
+        with committed():
+            article = make_article(category=category, stocks=[stock], published_at=hour - dt.timedelta(hours=2))
+        varnish.settle()
+        varnish.purges.clear()
+        shown = page_keys(client.get(article.get_absolute_url()))
+
+        with committed():
+            make_article(
+                category=category, stocks=[stock], published_at=max(hour, timezone.now() - dt.timedelta(seconds=1))
+            )
+        varnish.settle()
+        side = {key for key in shown if key in (keys.HOT, keys.HOUR) or key.startswith(("sp", "cb"))}
+        assert side and side & varnish.purged() == set(), side & varnish.purged()
+
+        with committed():
+            make_article(category=category, stocks=[stock], title="补发", published_at=hour - dt.timedelta(minutes=30))
+        varnish.settle()
+        assert {keys.HOT, keys.stock_before_hour(stock.pk)} <= shown & varnish.purged()
+        assert "补发" in client.get(article.get_absolute_url()).content.decode()
+
+    def test_it_changes_when_the_hour_turns_even_from_a_cache(self, client, monkeypatch):
+        category = make_category("cailianshe")
+        hour = keys.hour_start(timezone.now())
+        article = make_article(category=category, published_at=hour - dt.timedelta(hours=3))
+        make_article(category=category, title="本小时的新消息", published_at=timezone.now() - dt.timedelta(seconds=1))
+
+        def side_column():
+            return soup_of(client.get(article.get_absolute_url())).select_one("aside.article-aside").get_text()
+
+        assert "本小时的新消息" not in side_column()
+
+        later = hour + dt.timedelta(hours=1, seconds=1)
+        monkeypatch.setattr(timezone, "now", lambda: later)
+
+        assert "本小时的新消息" in side_column()
+
+
+class TestSharing:
+    def test_copy_link_weibo_and_a_wechat_qr_code_drawn_by_the_server(self, client):
+        article = make_article(title="央行宣布降准")
+
+        soup = soup_of(client.get(article.get_absolute_url()))
+
+        address = f"http://testserver{article.get_absolute_url()}"
+        share = soup.select_one("section.share")
+        assert share.select_one("input#share-url")["value"] == address
+        weibo = share.select_one("a.share-weibo")["href"]
+        assert weibo.startswith("https://service.weibo.com/share/share.php?url=http%3A%2F%2Ftestserver%2Fnews%2F")
+        svg = share.select_one(".share-wechat svg.qr-code")
+        assert svg["role"] == "img" and svg.title.get_text() == f"二维码：{address}" and svg.path["d"]
+        # No third-party script: only our own files.
+        assert all(script["src"].startswith("/static/") for script in soup.select("script[src]"))
+        assert "segno==" in (Path(__file__).resolve().parents[1] / "requirements.txt").read_text()

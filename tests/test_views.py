@@ -146,9 +146,12 @@ class TestArticlePage:
         for _ in range(3):
             make_article(category=category, tags=many_tags[:2], stocks=many_stocks[:2])
 
-        client.get("/robots.txt")
+        # The side column's 热门股票 and latest of the category are read once per content version
+        # and hour (site/aside.py).
+        page(client, make_article(category=category).get_absolute_url())
         for article in (plain, busy):
-            with django_assert_num_queries(7):  # the sixth: the categories its story also appears in
+            # The sixth: the categories its story also appears in; the eighth: its stocks' news flow.
+            with django_assert_num_queries(8):
                 page(client, article.get_absolute_url())
 
     def test_script_from_content_never_reaches_the_page(self, client, write_post):
@@ -384,6 +387,8 @@ def test_an_old_page_reads_no_newer_articles(client, db, page_of):
         "day archive": f"/archive/{old.year}/{old.month}/{old.day}/",
         "month archive": f"/archive/{old.year}/{old.month}/",
     }[page_of]
+    # The side column of article pages is the hour's, read once per content version (site/aside.py).
+    page(client, make_article(category=category, published_at=old - dt.timedelta(days=1)).get_absolute_url())
     with CaptureQueriesContext(connection) as queries:
         page(client, url)
     dated = [query["sql"] for query in queries.captured_queries if "published_at" in query["sql"]]

@@ -96,6 +96,15 @@ def midnights(now):
 
 
 @source
+def hours(now):
+    """Each hour the article pages' side columns (site/aside.py: a snapshot as of the hour) move on."""
+    hour = keys.hour_start(now)
+    while True:
+        hour += dt.timedelta(hours=1)
+        yield Moment.at_time(hour, {keys.HOUR})
+
+
+@source
 def pins_ending(now):
     """A pin (头条, 要闻) given an end drops off the home page then, by itself (publishing.pin_article)."""
     from articles.models import Article

@@ -167,13 +167,19 @@ def _hot_stocks():
     now = timezone.now()
     end = now if latest > now - HOT_WINDOW else latest
     recent = Article.objects.published().filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end)
+    return end, most_mentioned(recent)
+
+
+def most_mentioned(articles):
+    """[(stock, count)]: the HOT_STOCKS stocks most mentioned in ``articles`` (a queryset bounded by
+    dates), most first (two queries)."""
     ranked = (
-        Article.stocks.through.objects.filter(article_id__in=recent.values("id"))
+        Article.stocks.through.objects.filter(article_id__in=articles.values("id"))
         .values_list("stockreference")
         .annotate(count=Count("id"))
         .order_by("-count", "stockreference")[:HOT_STOCKS]
     )
-    return end, _with_stocks(list(ranked))
+    return _with_stocks(list(ranked))
 
 
 def _with_stocks(ranked):

@@ -29,6 +29,7 @@ from articles.search import SearchResults
 from articles.search.text import highlight, split_into_words
 
 from . import times
+from .aside import aside
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .pagination import ArticlePaginator
@@ -204,10 +205,12 @@ class ArticleDetailView(DetailView):
             ),
             *keys.neighbourhood(article.category_id, article.published_at, previous_article, next_article),
         )
+        side = aside(article, stocks)
         return super().get_context_data(
             canonical=article.get_absolute_url(),
             tags=tags,
-            stocks=stocks,
+            stocks=[(stock, side.flows.get(stock.pk)) for stock in stocks],
+            aside=side,
             is_preview=self._is_preview(article),
             also_in=[copy.category for copy in copies],
             previous_article=previous_article,
