@@ -193,18 +193,17 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow, once per content version: 3 for news older
-        # than 90 days, as here (1 otherwise).
-        with django_assert_num_queries(7):
+        # The ids of its few articles, and its news flow over the days it lists, once per content version.
+        with django_assert_num_queries(5):
             content = html_of(page(reader, "/tag/cai-lian-she-xin-wen/"))
 
         assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
         assert_hidden_absent(content)
 
     def test_stock_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow (3 for news older than 90 days, as here; 1
-        # otherwise) and the stocks mentioned with it (2), once per content version.
-        with django_assert_num_queries(9):
+        # The ids of its few articles, and its news flow over the days it lists and the stocks
+        # mentioned with it (2), once per content version.
+        with django_assert_num_queries(7):
             content = html_of(page(reader, "/stock/sh/601601/"))
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content

@@ -288,13 +288,21 @@ class TagView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         keys.depends_on(keys.tag(self.tag.pk), keys.tag_list(self.tag.pk))
-        return super().get_context_data(
-            flow=news_flow(self.object_list, "tag", self.tag.pk),
+        context = super().get_context_data(
             heading=f"标签：{self.tag.name}",
             feed_url=f"{self.tag.get_absolute_url()}feed/",
             canonical=self.tag.get_absolute_url(),
             **kwargs,
         )
+        context["flow"] = first_page_flow(context, self.object_list, "tag", self.tag.pk)
+        return context
+
+
+def first_page_flow(context, articles, kind, pk):
+    """The news flow of a list's first page (None on the others), spanning the days it lists."""
+    if context["page_obj"] and context["page_obj"].number > 1:
+        return None
+    return news_flow(articles, f"{kind}-list", pk, listed=list(context["articles"]))
 
 
 class StockView(ArticleListView):
@@ -306,20 +314,19 @@ class StockView(ArticleListView):
         return among_few(queryset, mentions).once_per_story(stocks=self.stock)
 
     def get_context_data(self, **kwargs):
-        flow = news_flow(self.object_list, "stock", self.stock.pk)
-        together = mentioned_with(self.stock, flow)
-        keys.depends_on(
-            keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
-        )
-        return super().get_context_data(
-            flow=flow,
-            mentioned_with=together,
+        context = super().get_context_data(
             heading=str(self.stock),
             stock=self.stock,
             feed_url=f"{self.stock.get_absolute_url()}feed/",
             canonical=self.stock.get_absolute_url(),
             **kwargs,
         )
+        context["flow"] = flow = first_page_flow(context, self.object_list, "stock", self.stock.pk)
+        context["mentioned_with"] = together = mentioned_with(self.stock, flow)
+        keys.depends_on(
+            keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
+        )
+        return context
 
 
 class ArchiveMixin(PageRangeMixin):
