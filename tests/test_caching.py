@@ -1,6 +1,7 @@
 import contextlib
 import datetime as dt
 import http.server
+import math
 import os
 import socket
 import subprocess
@@ -690,6 +691,33 @@ class TestPurgeSender:
         assert f"a{article.pk}" in refusing.purged()
         assert f"Front cache purge failed url={refusing.url}" in caplog.text
         assert "Front cache purges go through again" in caplog.text
+
+    def test_what_an_exiting_import_could_not_send_the_next_process_sends(self, committed, settings, caplog):
+        refusing = FakeVarnish("refuse")
+        settings.FRONT_CACHE_URLS = [refusing.url]
+        settings.FRONT_CACHE_EXIT_WAIT_SECONDS = 0.5
+        try:
+            with committed():
+                article = make_article(title="退出前未清除")
+            exiting = front._senders()[refusing.url]
+            front._at_exit()
+            # That process is gone: its sender sends nothing more.
+            with exiting._changed:
+                exiting._keys.clear()
+                exiting._retry_at = math.inf
+            refusing.mode = "ok"
+            front._process.update(pid=None)  # the next process (an import run, a web worker)
+
+            front.start()
+            deadline = time.monotonic() + 5
+            while f"a{article.pk}" not in refusing.purged() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            refusing.close()
+
+        assert f"a{article.pk}" in refusing.purged()
+        assert "handed over to the next sender" in caplog.text
+        assert f"Front cache purge taken over url={refusing.url}" in caplog.text
 
     def test_a_malformed_key_is_logged_and_left_out(self, caplog, varnish):
         from articles.caching import announce

@@ -247,3 +247,28 @@ def test_a_node_that_hangs_during_a_change_is_purged_once_it_answers_again(nodes
 
     # It kept the page from before the change, and gets the purge it missed when it answers again.
     assert second.shows_within(path, "节点挂起时的更正", RETRY_MAX_SECONDS + PURGE_TIMEOUT_SECONDS + 2)
+
+
+def test_a_purge_lost_by_a_cron_import_is_sent_by_the_next_run(nodes, tmp_path):
+    first, second = nodes.node(0), nodes.node(1)
+    for node in (first, second):
+        warm(node, "/")
+    post = new_post(tmp_path, "NW202611260000000203", "分区节点错过的导入")
+
+    with varnish.Partition(f"http://127.0.0.1:{nodes.ports[1]}") as path_to_second:
+        # Import runs reach the second node through a path the test can cut.
+        environment = {
+            **nodes.environment,
+            "FRONT_CACHE_URLS": f"http://127.0.0.1:{nodes.ports[0]},{path_to_second.url}",
+        }
+        path_to_second.cut = True
+        # The run exits after FRONT_CACHE_EXIT_WAIT_SECONDS, handing the purge it could not send over.
+        output = nodes.manage("import_posts", str(post), environment=environment)
+        assert "1 created" in output
+        assert first.shows_within("/", "分区节点错过的导入", FRESH_WITHIN_SECONDS)
+        path_to_second.cut = False
+        assert "分区节点错过的导入" not in second.get("/")[2]
+
+        # The next run has nothing to import, and sends the purge the last one could not.
+        assert "1 unchanged" in nodes.manage("import_posts", str(post), environment=environment)
+        assert second.shows_within("/", "分区节点错过的导入", FRESH_WITHIN_SECONDS)

@@ -7,12 +7,18 @@ whatever arrives while it sends is coalesced into its next purge, ``PURGE /`` wi
 ``xkey-purge`` header (KEYS_PER_REQUEST at a time) and the newest content version number in
 ``X-Announced``. A Varnish that refuses, fails or hangs (FRONT_CACHE_TIMEOUT_SECONDS) keeps its
 keys: they are sent again after a back-off that doubles from one second up to
-FRONT_CACHE_RETRY_MAX_SECONDS, for that Varnish alone. A process that exits (the import) waits at
-most FRONT_CACHE_EXIT_WAIT_SECONDS for its senders and logs what it could not send; those pages
-expire by their s-maxage (FRONT_CACHE_SECONDS).
+FRONT_CACHE_RETRY_MAX_SECONDS, for that Varnish alone.
+
+A process that exits (an import run from cron) waits at most FRONT_CACHE_EXIT_WAIT_SECONDS for its
+senders, then hands what they still hold over in the shared cache (Redis) and logs it: the next
+sender of that Varnish in any process takes it over — one that starts (the next import run, the next
+write of a web worker) at once, one already running (a web worker, the watching import) within
+TAKE_OVER_SECONDS. Only when the shared cache is unreachable too do those pages wait for their
+s-maxage (FRONT_CACHE_SECONDS).
 """
 
 import atexit
+import hashlib
 import http.client
 import logging
 import os
@@ -21,6 +27,7 @@ import time
 import urllib.parse
 
 from django.conf import settings
+from django.core.cache import cache
 
 from . import keys as surrogate_keys
 
@@ -34,6 +41,12 @@ KEYS_PER_REQUEST = 400
 # Past this many keys waiting for one Varnish (a long outage), it is told to purge everything.
 MOST_KEYS_KEPT = 20_000
 FIRST_RETRY_SECONDS = 1.0
+# How often a sender with nothing to send looks for keys handed over by a process that exited.
+TAKE_OVER_SECONDS = 30.0
+# The handed-over keys of a Varnish are read and written under a lock (cache.add) held at most
+# LOCK_SECONDS: of an exiting process and a sender taking over at once, neither loses keys.
+HANDED_OVER_PREFIX = "finews:purges-handed-over:"
+LOCK_SECONDS = 1
 
 
 def valid_keys(affected):
@@ -52,6 +65,12 @@ def purge(affected, announced):
     """Hand ``affected`` keys of content version number ``announced`` to every front cache's sender."""
     for url in settings.FRONT_CACHE_URLS:
         _sender(url).add(affected, announced)
+
+
+def start():
+    """Start this process's senders, which take over what exited processes could not send."""
+    for url in settings.FRONT_CACHE_URLS:
+        _sender(url)
 
 
 def wait(timeout):
@@ -77,6 +96,8 @@ class Sender(threading.Thread):
         self._tried = True
         self._changed = threading.Condition()
         self._retry_at, self._back_off, self._failing = 0.0, 0.0, False
+        # Keys taken over from exited processes, not sent yet.
+        self._taken = set()
 
     def add(self, affected, announced):
         with self._changed:
@@ -103,11 +124,13 @@ class Sender(threading.Thread):
     def run(self):
         while True:
             with self._changed:
-                while not self._keys or time.monotonic() < self._retry_at:
-                    pause = self._retry_at - time.monotonic() if self._keys else None
-                    self._changed.wait(pause)
-                batch, announced = sorted(self._keys), self._announced
-                self._keys, self._sending = set(), set(batch)
+                ready = self._ready(TAKE_OVER_SECONDS)
+                if ready:
+                    batch, announced = sorted(self._keys), self._announced
+                    self._keys, self._sending = set(), set(batch)
+            if not ready:
+                self._take_over()
+                continue
             problem = self._send_all(batch, announced)
             with self._changed:
                 self._sending, self._tried = set(), True
@@ -118,6 +141,33 @@ class Sender(threading.Thread):
                     logger.warning("Front cache purges go through again url=%s", self.url)
                     self._failing, self._back_off = False, 0.0
                 self._changed.notify_all()
+            if not problem:
+                self._sent(batch)
+
+    def _ready(self, idle_seconds):
+        """Wait (holding the condition) until there are keys and no back-off holds them; False
+        when ``idle_seconds`` passed with nothing to send."""
+        while not self._keys or time.monotonic() < self._retry_at:
+            pause = self._retry_at - time.monotonic() if self._keys else idle_seconds
+            if not self._changed.wait(pause) and not self._keys:
+                return False
+        return True
+
+    def _take_over(self):
+        """Add the keys that exited processes handed over for this Varnish (_at_exit()). They stay
+        handed over until sent (_sent()): a process that exits first does not lose them."""
+        kept = _update_handed_over(self.url, lambda kept: kept)
+        if kept:
+            logger.warning("Front cache purge taken over url=%s keys=%d", self.url, len(kept))
+            with self._changed:
+                self._taken |= kept
+            self.add(kept, 0)
+
+    def _sent(self, batch):
+        with self._changed:
+            sent, self._taken = self._taken & set(batch), self._taken - set(batch)
+        if sent:
+            _update_handed_over(self.url, lambda kept: kept - sent)
 
     def _failed(self, problem, count):
         limit = settings.FRONT_CACHE_RETRY_MAX_SECONDS
@@ -173,8 +223,31 @@ def _sender(url):
         senders = _senders()
         if url not in senders:
             senders[url] = Sender(url)
+            senders[url]._take_over()
             senders[url].start()
         return senders[url]
+
+
+def _update_handed_over(url, change):
+    """Replace the keys handed over for the Varnish at ``url`` by ``change(kept)``, under the
+    lock; returns the keys kept before, or None when the shared cache could not be used."""
+    key = HANDED_OVER_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:16]
+    lock = f"{key}:lock"
+    deadline = time.monotonic() + LOCK_SECONDS
+    while not cache.add(lock, os.getpid(), timeout=LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    try:
+        kept = cache.get(key, set())
+        changed = change(kept)
+        if changed and changed != kept:
+            cache.set(key, changed, timeout=None)
+        elif kept and not changed:
+            cache.delete(key)
+        return kept
+    finally:
+        cache.delete(lock)
 
 
 @atexit.register
@@ -183,8 +256,11 @@ def _at_exit():
         return
     left = wait(settings.FRONT_CACHE_EXIT_WAIT_SECONDS)
     for url, keys in left.items():
+        handed_over = _update_handed_over(url, lambda kept, keys=keys: kept | keys) is not None
         logger.error(
-            "Front cache purge not sent before exit url=%s keys=%d (%s); those pages expire within "
-            "FRONT_CACHE_SECONDS=%s, or send them with manage.py purge_cache KEY …",
-            url, len(keys), " ".join(sorted(keys)[:20]), settings.FRONT_CACHE_SECONDS,
+            "Front cache purge not sent before exit url=%s keys=%d (%s); %s",
+            url, len(keys), " ".join(sorted(keys)[:20]),
+            "handed over to the next sender of that Varnish" if handed_over else
+            f"the shared cache is unreachable too: those pages expire within FRONT_CACHE_SECONDS="
+            f"{settings.FRONT_CACHE_SECONDS}, or send them with manage.py purge_cache KEY …",
         )  # fmt: skip

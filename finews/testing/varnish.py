@@ -6,8 +6,11 @@ import os
 import re
 import shutil
 import signal
+import socket
+import socketserver
 import subprocess
 import tempfile
+import threading
 import urllib.parse
 from pathlib import Path
 
@@ -82,7 +85,9 @@ def statistics(url):
 
 def hang(url):
     """Stop the Varnish at ``url`` (started by varnish()) without ending it: it keeps its cache and
-    its port, and answers nothing (a purge sent to it times out) until ``wake(url)``."""
+    its port, and answers nothing (a purge sent to it times out) until ``wake(url)``; then it
+    reads what was sent meanwhile (a purge given up on by its sender is still applied: for a
+    purge that is lost, use Partition)."""
     _signal_all(url, signal.SIGSTOP)
 
 
@@ -104,3 +109,45 @@ def _parent_of(stat_file):
         return int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+class Partition(socketserver.ThreadingTCPServer):
+    """A path to the Varnish at ``url`` on a port of its own (``partition.url``) that can be cut
+    as a network partition cuts it: while ``cut``, connections are taken and nothing reaches
+    Varnish, which keeps its cache; a purge sent then is lost."""
+
+    daemon_threads = True
+
+    def __init__(self, url):
+        target = urllib.parse.urlsplit(url)
+        self.target, self.cut = (target.hostname, target.port), False
+        super().__init__(("127.0.0.1", 0), _Forwarder)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+        self.server_close()
+
+
+class _Forwarder(socketserver.BaseRequestHandler):
+    def handle(self):
+        if self.server.cut:
+            while self.request.recv(65536):
+                pass
+            return
+        with socket.create_connection(self.server.target) as upstream:
+            threading.Thread(target=_copy, args=(upstream, self.request), daemon=True).start()
+            _copy(self.request, upstream)
+
+
+def _copy(source, destination):
+    try:
+        while data := source.recv(65536):
+            destination.sendall(data)
+        destination.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass

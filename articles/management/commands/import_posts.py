@@ -3,6 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from articles.caching import front
 from articles.intake.importer import ImportSummary, Outcome, PostImporter, find_post_files
 from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
 from articles.intake.watch import watch as watch_posts
@@ -56,6 +57,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, record, **options):
         importer = PostImporter(force=force, dry_run=dry_run)
+        if not dry_run:
+            # Purges an earlier run could not send before it exited are this run's to send.
+            front.start()
         record = record and not dry_run
         if watch:
             if interval <= 0:
