@@ -5,6 +5,7 @@ Varnish, except in CI (FINEWS_REQUIRE_VARNISH=1).
 """
 
 import contextlib
+import datetime as dt
 import gzip
 import http.client
 import os
@@ -116,7 +117,9 @@ def purge(port, keys, source="127.0.0.1", announced=0):
         return int(sock.recv(200).split()[1])
 
 
-def new_post(folder, info_code, title, date="2026-11-26 10:00:00 +0800", category="cailianshe"):
+def new_post(folder, info_code, title, date=None, category="cailianshe"):
+    """A post file in ``folder``, dated ``date`` (default: now, in Beijing time, as the scraper dates them)."""
+    date = date or f"{dt.datetime.now(dt.UTC) + dt.timedelta(hours=8):%Y-%m-%d %H:%M:%S} +0800"
     path = folder / f"{date[:10]}-{info_code}.md"
     path.write_text(
         f'---\nlayout: post\ntitle: "{title}"\ndate: {date}\ncategories: {category}\ntags: 财联社新闻\n---\n'
