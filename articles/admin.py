@@ -13,12 +13,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
-from reversion.admin import VersionAdmin
 from reversion.models import Version
+from reversion_compare.admin import CompareVersionAdmin
 
 from . import publishing
 from .caching import VERSION_FACTS_SECONDS, current_version
-from .desk_admin import PIN_FIELDSET, PinAdminMixin, PinFormMixin
+from .desk_admin import (
+    ARTICLE_FIELDSETS,
+    CompareAdminMixin,
+    EditingAdminMixin,
+    PinAdminMixin,
+    PinFormMixin,
+    ReviewAdminMixin,
+    ReviewFormMixin,
+    StatusFilter,
+)
+from .intake import reasons
 from .models import (
     Article,
     Category,
@@ -65,7 +75,7 @@ BODY_EDITOR_CONFIG = {
 }
 
 
-class ArticleAdminForm(PinFormMixin, forms.ModelForm):
+class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
     source_url = forms.URLField(label="原文链接", required=False, max_length=500, assume_scheme="https")
     # When the article was last saved as this form shows it: a save in between is not overwritten
     # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
@@ -75,7 +85,7 @@ class ArticleAdminForm(PinFormMixin, forms.ModelForm):
         model = Article
         fields = [
             "title", "info_code", "slug", "category", "tags", "stocks", "story", "status", "published_at",
-            "summary", "body", "cover_image", "source_name", "source_url",
+            "summary", "body", "cover_image", "source_name", "source_url", "authors",
         ]  # fmt: skip
         widgets = {
             "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
@@ -172,14 +182,14 @@ def _source_names():
 
 
 @admin.register(Article)
-class ArticleAdmin(PinAdminMixin, VersionAdmin):
+class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
     list_display = [
         "title", "category", "publication_state", "pin_state", "published_at", "source_name", "stock_count", "thumbnail",
     ]  # fmt: skip
     list_display_links = ["title"]
     list_filter = [
-        "status",
+        StatusFilter,
         ("published_at", admin.DateFieldListFilter),
         "edited_since_import",
         "category",
@@ -195,30 +205,21 @@ class ArticleAdmin(PinAdminMixin, VersionAdmin):
     show_facets = admin.ShowFacets.NEVER
     # The search box uses the full-text index (get_search_results); search_fields only shows the box.
     search_fields = ["title"]
-    search_help_text = f"按标题和正文中的词语、股票代码或名称、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    search_help_text = (
+        f"按标题和正文中的词语、股票代码或名称、标签名、资讯编号搜索；列出最新的至多 {MAX_RESULTS} 条匹配。"
+    )
     autocomplete_fields = ["category", "stocks", "story"]
-    readonly_fields = ["cover_preview", "edited_since_import", "source_path", "source_hash", "created_at", "updated_at"]
-    actions = ["publish", "withdraw", "pin_as_lead", "pin_as_top_story", "unpin", "split_stories"]
-    fieldsets = [
-        (None, {"fields": ["title", "info_code", "slug", "category", "tags", "stocks", "story", "seen_updated_at"]}),
-        (
-            "发布",
-            {
-                "fields": ["status", "published_at"],
-                "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现。",
-            },
-        ),
-        ("内容", {"fields": ["summary", "body", "cover_image", "cover_preview"]}),
-        ("来源", {"fields": ["source_name", "source_url"]}),
-        PIN_FIELDSET,
-        (
-            "导入信息",
-            {
-                "classes": ["collapse"],
-                "fields": ["edited_since_import", "source_path", "source_hash", "created_at", "updated_at"],
-            },
-        ),
+    readonly_fields = [
+        "cover_preview",
+        "responsible_editor",
+        "edited_since_import",
+        "source_path",
+        "source_hash",
+        "created_at",
+        "updated_at",
     ]
+    actions = ["approve", "publish", "withdraw", "pin_as_lead", "pin_as_top_story", "unpin", "split_stories"]
+    fieldsets = ARTICLE_FIELDSETS
 
     def get_queryset(self, request):
         return (
@@ -231,6 +232,8 @@ class ArticleAdmin(PinAdminMixin, VersionAdmin):
             return queryset, False
         matches = matching_ids(term)
         found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
+        # A tag's name finds its articles (the text index holds titles and bodies, not tags).
+        found |= Q(pk__in=TaggedArticle.objects.filter(tag__name__iexact=term).values("content_object_id"))
         return queryset.filter(found), False
 
     def _publishing_readonly_fields(self, request, obj):
@@ -246,11 +249,20 @@ class ArticleAdmin(PinAdminMixin, VersionAdmin):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
 
     def save_model(self, request, obj, form, change):
+        self.apply_button(request, obj)
         # Marked as edited, so a later import of the same post never overwrites it.
         publishing.save_article(
             obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
         )
+        self.after_button(request, obj)
         self.save_pin(request, obj, form)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        match = request.resolver_match
+        if match is None or match.url_name != "articles_article_revision":
+            context["desk_buttons"] = self.desk_buttons(request, obj)
+            context.update(self.editing_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
         """A version's page shows the article as it was (reversion's own preview, rolled back);
@@ -425,7 +437,7 @@ class StockReferenceAdmin(TopicAdmin):
 
 class ImportProblemInline(admin.TabularInline):
     model = ImportProblem
-    fields = ["outcome", "path", "info_code", "reason", "article_link"]
+    fields = ["outcome", "path", "info_code", "reason_in_chinese", "article_link"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -435,6 +447,10 @@ class ImportProblemInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="原因")
+    def reason_in_chinese(self, problem):
+        return format_html('<span title="{}">{}</span>', problem.reason, reasons.in_chinese(problem.reason))
 
     @admin.display(description="文章")
     def article_link(self, problem):

@@ -3,14 +3,30 @@ from the form's own fields so that each part can change on its own.
 
 - Pins (头条, 要闻): a fieldset on the form, a list column and actions, all written through
   publishing.pin_article / unpin_article.
+- Review and the publishing buttons: 发布, 定时发布, 撤回 for editors, 提交审核 for contributors
+  (撰稿), 退回修改 with a note for what waits for review; the status filter with 待审 and 定时发布.
+  publishing checks every step again: a button a user should not have does nothing for them.
+- Who is editing: the form's heartbeat (articles/presence.py) and the notice naming the others.
+- 历史 compares two versions side by side (django-reversion-compare's history and compare page,
+  showing articles/versions.py's rows) before a restore.
 """
 
+import datetime as dt
+
+import reversion
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from . import publishing
+from . import presence, publishing, versions
 from .models import Article
+
+# The buttons of the article form (templates/admin/articles/article/submit_line.html).
+PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN = "_publish", "_schedule", "_withdraw", "_submit", "_return"
 
 PIN_FIELDSET = (
     "首页置顶",
@@ -22,9 +38,40 @@ PIN_FIELDSET = (
 )
 
 
+# The form as a newsroom writes: the story first (title, summary, body), then where it is filed,
+# then publishing; the technical fields folded away.
+ARTICLE_FIELDSETS = [
+    (None, {"fields": ["title", "summary", "body", "seen_updated_at"], "classes": ["desk-story"]}),
+    ("分类、标签与股票", {"fields": ["category", "tags", "stocks"]}),
+    ("封面", {"fields": ["cover_image", "cover_preview"]}),
+    (
+        "发布",
+        {
+            "fields": ["status", "published_at", "authors", "responsible_editor"],
+            "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现（定时发布）。",
+        },
+    ),
+    ("来源", {"fields": ["source_name", "source_url"]}),
+    PIN_FIELDSET,
+    ("编号与网址", {"classes": ["collapse"], "fields": ["info_code", "slug", "story"]}),
+    (
+        "导入信息",
+        {
+            "classes": ["collapse"],
+            "fields": ["edited_since_import", "source_path", "source_hash", "created_at", "updated_at"],
+        },
+    ),
+]
+
+
 class PinFormMixin:
     """Checks a changed pin as publishing.pin_article will (an end in the past, a sixth 要闻), so
     that the editor reads the reason beside the field rather than after the save."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "pin" in self.fields:
+            self.fields["pin"].choices = [("", "不置顶"), *Article.Pin.choices]
 
     def clean(self):
         cleaned_data = super().clean()
@@ -65,14 +112,11 @@ class PinAdminMixin:
             return
         pin = form.cleaned_data.get("pin")
         if pin:
-            publishing.pin_article(
-                article,
-                kind=pin,
-                order=form.cleaned_data.get("pin_order"),
-                until=form.cleaned_data.get("pinned_until"),
-                user=request.user,
+            until = form.cleaned_data.get("pinned_until")
+            changed = publishing.pin_article(
+                article, kind=pin, order=form.cleaned_data.get("pin_order"), until=until, user=request.user
             )
-            self.message_user(request, _pinned_message(article, pin, form.cleaned_data.get("pinned_until")))
+            self.message_user(request, _pinned_message(article, pin, until, replaced=changed[1:]))
         else:
             publishing.unpin_article(article, user=request.user)
             self.message_user(request, f"“{article.title}”已取消置顶。")
@@ -103,18 +147,204 @@ class PinAdminMixin:
     def _pin(self, request, articles, kind):
         for article in articles:
             try:
-                publishing.pin_article(article, kind=kind, user=request.user)
+                changed = publishing.pin_article(article, kind=kind, user=request.user)
             except (ValidationError, PermissionDenied) as error:
                 self.message_user(request, f"“{article.title}”未能置顶：{' '.join(_messages(error))}", messages.ERROR)
                 return
-            self.message_user(request, _pinned_message(article, kind, None), messages.SUCCESS)
+            self.message_user(request, _pinned_message(article, kind, None, replaced=changed[1:]), messages.SUCCESS)
 
 
-def _pinned_message(article, kind, until):
+def _pinned_message(article, kind, until, replaced=()):
+    """What the editor is told of a pin: until when, whether readers see it yet, which 头条 it replaced."""
     ends = f"，至 {timezone.localtime(until):%Y-%m-%d %H:%M} 自动取消" if until else ""
     shown = "" if Article.objects.published().filter(pk=article.pk).exists() else "（发布后才会出现在首页）"
-    return f"“{article.title}”已设为{Article.Pin(kind).label}{ends}{shown}。"
+    before = "".join(f"；原头条“{old.title}”已取消置顶" for old in replaced)
+    return f"“{article.title}”已设为{Article.Pin(kind).label}{ends}{shown}{before}。"
 
 
 def _messages(error):
     return error.messages if isinstance(error, ValidationError) else [str(error)]
+
+
+class ReviewFormMixin:
+    """The form's side of its buttons: a time to come for 定时发布, a note to return a draft with."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        published_at = cleaned_data.get("published_at")
+        if SCHEDULE in self.data and published_at is not None and published_at <= timezone.now():
+            self.add_error("published_at", "定时发布的时间必须晚于现在：请改一个将来的时间，或直接点“发布”。")
+        if RETURN in self.data and not self.data.get("return_note", "").strip():
+            self.add_error(None, "退回时请在“退回意见”里写明要修改什么。")
+        # The stored status (the instance takes the form's values only after clean()).
+        stored = self.instance.status if self.instance.pk is not None else Article.Status.DRAFT
+        if SUBMIT in self.data and stored != Article.Status.DRAFT:
+            self.add_error(None, f"只有草稿可以提交审核（这篇文章现在是“{self.instance.get_status_display()}”）。")
+        if RETURN in self.data and stored != Article.Status.PENDING:
+            self.add_error(None, f"只有待审的稿件可以退回（这篇文章现在是“{self.instance.get_status_display()}”）。")
+        return cleaned_data
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """状态, as the desk speaks of it: 定时发布 apart from what readers see now."""
+
+    title = "状态"
+    parameter_name = "state"
+    STATES = {
+        "draft": ("草稿", lambda articles: articles.filter(status=Article.Status.DRAFT)),
+        "pending": ("待审", lambda articles: articles.filter(status=Article.Status.PENDING)),
+        "scheduled": ("定时发布", lambda articles: articles.scheduled()),
+        "published": ("已发布", lambda articles: articles.published()),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, (label, _) in self.STATES.items()]
+
+    def queryset(self, request, queryset):
+        state = self.STATES.get(self.value())
+        return state[1](queryset) if state else queryset
+
+
+class ReviewAdminMixin:
+    """ArticleAdmin's buttons and review: which buttons a user gets, and what each does around
+    publishing.save_article (the status it asks for; submit and return after the save)."""
+
+    # reversion's list (its 恢复 link) with the desk's stylesheet.
+    change_list_template = "admin/articles/article/desk_change_list.html"
+
+    def desk_buttons(self, request, article):
+        """The buttons shown under the form, by what the article is and what the user may do."""
+        status = article.status if article is not None else Article.Status.DRAFT
+        if not publishing.may_publish(request.user):
+            return {"submit": status == Article.Status.DRAFT}
+        unpublished = status != Article.Status.PUBLISHED
+        return {
+            "publish": unpublished,
+            "schedule": unpublished,
+            "withdraw": not unpublished,
+            "return": status == Article.Status.PENDING,
+        }
+
+    def apply_button(self, request, article):
+        """Set the status (and for 发布, the time) that the pressed button asks for, before the save."""
+        if PUBLISH in request.POST:
+            if article.status != Article.Status.PUBLISHED or article.published_at > timezone.now():
+                article.published_at = timezone.now()
+            article.status = Article.Status.PUBLISHED
+        elif SCHEDULE in request.POST:
+            article.status = Article.Status.PUBLISHED
+        elif WITHDRAW in request.POST:
+            article.status = Article.Status.DRAFT
+        elif RETURN in request.POST:
+            # Saved as it waits, then returned (after_button): not published by the status field.
+            article.status = Article.Status.PENDING
+
+    def after_button(self, request, article):
+        """Submit or return the saved article if asked; tell the editor what happened, with the time."""
+        when = f"{timezone.localtime(article.published_at):%Y-%m-%d %H:%M}"
+        if SUBMIT in request.POST:
+            publishing.submit_for_review(article, user=request.user)
+            self.message_user(request, f"“{article.title}”已提交审核：编辑批准后发布。", messages.SUCCESS)
+        elif RETURN in request.POST:
+            note = request.POST["return_note"]
+            publishing.return_for_revision(article, note=note, user=request.user)
+            self.message_user(request, f"已将“{article.title}”退回给作者，退回意见：{note.strip()}", messages.SUCCESS)
+        elif PUBLISH in request.POST:
+            self.message_user(request, f"已发布“{article.title}”，发布时间 {when}。", messages.SUCCESS)
+        elif SCHEDULE in request.POST:
+            self.message_user(request, f"已定时发布“{article.title}”：将于 {when} 出现在网站上。", messages.SUCCESS)
+        elif WITHDRAW in request.POST:
+            self.message_user(
+                request, f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。", messages.SUCCESS
+            )
+
+    def log_addition(self, request, obj, message):
+        step = reversion.get_comment()
+        entry = super().log_addition(request, obj, message)
+        _keep_step(step, entry)
+        return entry
+
+    def log_change(self, request, obj, message):
+        step = reversion.get_comment()
+        entry = super().log_change(request, obj, message)
+        _keep_step(step, entry)
+        return entry
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with how many drafts wait for review (to those who may approve them)."""
+        if publishing.may_publish(request.user):
+            pending = Article.objects.filter(status=Article.Status.PENDING).count()
+            extra_context = {"desk_pending": pending, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def has_change_permission(self, request, obj=None):
+        """A published article is shown read-only to whoever may not change it (撰稿), as
+        publishing would refuse their save."""
+        if (
+            obj is not None
+            and obj.status == Article.Status.PUBLISHED
+            and not request.user.has_perm(publishing.CHANGE_PUBLISHED_PERMISSION)
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description="批准发布（按各自的发布时间）", permissions=["publish"])
+    def approve(self, request, queryset):
+        count = publishing.set_status(
+            queryset.filter(status=Article.Status.PENDING),
+            Article.Status.PUBLISHED,
+            user=request.user,
+            comment="批准发布",
+        )
+        self.message_user(request, f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）。", messages.SUCCESS)
+
+
+def _keep_step(step, entry):
+    """The revision of an admin save says the desk's step first (提交审核, 批准发布, 设为头条: what
+    publishing named), then the fields changed (reversion's VersionAdmin writes only those)."""
+    if step and reversion.is_active():
+        reversion.set_comment(f"{step}；{entry.get_change_message()}")
+
+
+class EditingAdminMixin:
+    """The notice of who else has an article's form open, and the heartbeat that keeps it true."""
+
+    def get_urls(self):
+        heartbeat = self.admin_site.admin_view(require_POST(self.editing_heartbeat))
+        return [path("<path:object_id>/editing/", heartbeat, name="articles_article_editing"), *super().get_urls()]
+
+    def editing_heartbeat(self, request, object_id):
+        article = get_object_or_404(Article.objects.only("pk"), pk=object_id)
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        if request.POST.get("left"):
+            presence.leave(article.pk, request.user)
+            return JsonResponse({"others": []})
+        others = presence.heartbeat(article.pk, request.user)
+        return JsonResponse({"others": [{"name": o["name"], "since": f"{_local(o['since']):%H:%M}"} for o in others]})
+
+    def editing_context(self, request, article):
+        """What the form's notice shows: the others editing (``desk_others``) and where to beat."""
+        if article is None or not self.has_change_permission(request, article):
+            return {}
+        others = presence.heartbeat(article.pk, request.user)
+        return {
+            "desk_others": [{"name": other["name"], "since": _local(other["since"])} for other in others],
+            "desk_heartbeat_url": reverse("admin:articles_article_editing", args=[article.pk]),
+            "desk_heartbeat_seconds": presence.HEARTBEAT_SECONDS,
+        }
+
+
+def _local(unix_seconds):
+    return timezone.localtime(dt.datetime.fromtimestamp(unix_seconds, dt.UTC))
+
+
+class CompareAdminMixin:
+    """django-reversion-compare's compare page, showing an article's fields side by side."""
+
+    object_history_template = "admin/articles/article/object_history.html"
+    compare_template = "admin/articles/article/compare.html"
+
+    def compare(self, obj, version1, version2):
+        """(rows, False): the library's hook; ``version1`` is the older. No unfollowed fields."""
+        return versions.side_by_side(version1, version2), False

@@ -1,8 +1,10 @@
 import functools
 import hashlib
+import re
 import secrets
 
 import reversion
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -309,8 +311,10 @@ class ArticleQuerySet(models.QuerySet):
         要闻 by the order editors set (publishing.pin_article). A pin whose ``pinned_until`` has
         passed no longer counts (moments.pins_ending changes the home page at that time)."""
         now = timezone.now()
+        # Read from the few pinned rows (the partial index article_pinned), each checked for being
+        # public: driven by the public order instead, SQLite walked every published article.
         return (
-            self.published()
+            self.published_bounded_elsewhere(by_status_index=False)
             .filter(pin__isnull=False)
             .filter(Q(pinned_until__isnull=True) | Q(pinned_until__gt=now))
             .order_by("pin", "pin_order", "-published_at", "-id")
@@ -326,6 +330,8 @@ def new_info_code():
     return f"ED{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
 
 
+# Between two authors' names: 、 as written in Chinese, or a comma of either width.
+AUTHOR_SEPARATORS = re.compile(r"[、,，;；]")
 # What list items never show: left unread.
 LIST_DEFERRED = ("body", "source_path", "source_hash")
 
@@ -335,6 +341,8 @@ LIST_DEFERRED = ("body", "source_path", "source_hash")
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
+        # Submitted by a contributor (撰稿), waiting for an editor's approval (publishing.submit_for_review).
+        PENDING = "pending", "待审"
         PUBLISHED = "published", "已发布"
 
     class Pin(models.IntegerChoices):
@@ -396,6 +404,23 @@ class Article(models.Model):
     edited_since_import = models.BooleanField(
         "导入后经编辑修改", default=False, help_text="已修改的文章不会被再次导入覆盖（除非使用 --force）。"
     )
+    review_note = models.TextField("退回意见", blank=True, help_text="编辑退回稿件时写给作者的话；再次提交审核时清空。")
+    authors = models.CharField(
+        "作者",
+        max_length=200,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="多位作者用顿号分隔。留空：编辑写的文章为写它的编辑，导入的文章为来源。",
+    )
+    responsible_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="责任编辑",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="发布这篇文章的编辑（发布时自动填写）。",
+    )
     # The desk's pins (publishing.pin_article): not the article's content, so a restore keeps them.
     pin = models.PositiveSmallIntegerField("置顶", choices=Pin.choices, null=True, blank=True)
     pin_order = models.PositiveSmallIntegerField("置顶顺序", default=0, help_text="要闻按此从小到大排列。")
@@ -417,7 +442,11 @@ class Article(models.Model):
         verbose_name_plural = "文章"
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
-        permissions = [("publish_article", "可以发布和撤回文章")]
+        permissions = [
+            ("publish_article", "可以发布和撤回文章"),
+            # Without it (撰稿, contributors), only drafts and articles waiting for review may be changed.
+            ("change_published_article", "可以修改已发布的文章"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=url_code(code="info_code", max_length=MAX_INFO_CODE_LENGTH), name="article_info_code_in_urls"
@@ -454,6 +483,12 @@ class Article(models.Model):
         if not target.slug:
             return remembered_reverse("articles:article-short", info_code=target.info_code)
         return remembered_reverse("articles:article", info_code=target.info_code, slug=target.slug)
+
+    @property
+    def author_names(self):
+        """作者 as readers see them (a list): the names typed, filled in with the editor who wrote
+        it (publishing.save_article); for an imported post, none (its source is its author)."""
+        return [name.strip() for name in AUTHOR_SEPARATORS.split(self.authors) if name.strip()]
 
     def clean(self):
         if self.story_id is not None:

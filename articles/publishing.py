@@ -8,14 +8,16 @@ change affects (caching.content_changed), flushed once per transaction after it 
 stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishing.py proves by
 ``git grep`` that no other module writes a content model.
 
-Functions: save_article, set_status, pin_article, unpin_article, join_story, split_stories,
-delete_articles, restore_version, merge_tags, save_topic, delete_topics, stock_references;
-check_unchanged_since and may_publish for the admin's forms.
+Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
+unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
+save_topic, delete_topics, stock_references; check_unchanged_since, check_pin and may_publish for
+the admin's forms.
 """
 
 import dataclasses
 
 import reversion
+import reversion.models
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -26,6 +28,7 @@ from . import search
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
 from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
+from .roles import person_name
 from .sanitize import sanitize_html
 from .validators import validate_plain_text
 
@@ -37,6 +40,8 @@ MOST_TOP_STORIES = 5
 # What the desk sets, not the article's content: a restore leaves them as they are.
 PIN_FIELDS = ("pin", "pin_order", "pinned_until")
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
+CHANGE_PUBLISHED_PERMISSION = "articles.change_published_article"
+NO_CHANGE_PUBLISHED_PERMISSION = "已发布的文章只有编辑能修改：请把要改的地方告诉编辑。"
 
 
 def _revision():
@@ -62,6 +67,9 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         if user is not None:
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
             _check_publishing_fields(user, article, stored)
+            _fill_bylines(user, article, stored)
+            if not comment and stored is not None and stored.status != article.status:
+                comment = _status_comment(stored.status, article)
         before = [] if is_new else keys.stored_states([article.pk])
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
@@ -95,16 +103,30 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
 
 
 class ChangedSinceSeen(ValidationError):
-    """The stored article is no longer the version an editor's form was opened on."""
+    """The stored article is no longer the version an editor's form was opened on; ``who`` saved
+    it then (a name, or how it was written: the import)."""
 
-    def __init__(self, stored_at):
+    def __init__(self, stored_at, who):
         super().__init__(
-            "这篇文章在您打开之后已被修改（%(when)s，可能是其他编辑或导入）。您的修改尚未保存：再次保存会"
+            "这篇文章在您打开之后已被%(who)s修改（%(when)s）。您的修改尚未保存：再次保存会"
             "覆盖那次修改；也可以先在新窗口打开这篇文章，对照最新版本。",
             code="changed_since_seen",
-            params={"when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
+            params={"who": who, "when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
         )
         self.stored_at = stored_at
+
+
+def _last_saved_by(article_pk):
+    """Who made the article's latest revision, as the conflict message names them: 编辑 and a name,
+    or 导入或系统 when it has no user (the import, the API, a command)."""
+    latest = (
+        reversion.models.Version.objects.get_for_object_reference(Article, article_pk)
+        .select_related("revision__user")
+        .first()
+    )
+    if latest is None or latest.revision.user is None:
+        return "导入或系统"
+    return f"编辑{person_name(latest.revision.user)}"
 
 
 def check_unchanged_since(article_pk, seen_at):
@@ -114,7 +136,7 @@ def check_unchanged_since(article_pk, seen_at):
     can be saved between this check and the caller's save (the admin's views are one transaction)."""
     stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
     if stored_at is not None and stored_at != seen_at:
-        raise ChangedSinceSeen(stored_at)
+        raise ChangedSinceSeen(stored_at, _last_saved_by(article_pk))
 
 
 def _content_differs(article):
@@ -154,6 +176,8 @@ def set_status(articles, status, *, user=None, comment=""):
         for article in changed:
             article.status = status
             article.edited_since_import = True
+            if status == Article.Status.PUBLISHED and user is not None and article.responsible_editor_id is None:
+                article.responsible_editor = user
             _validated(article)
             article.save()
             reversion.add_to_revision(article)
@@ -167,7 +191,8 @@ def set_status(articles, status, *, user=None, comment=""):
 
 def pin_article(article, *, kind, order=None, until=None, user=None):
     """Pin ``article`` to the home page as ``kind`` (Article.Pin.LEAD, 头条, or TOP, 要闻) until
-    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed.
+    ``until`` (an aware datetime; None: until unpinned); returns the articles whose pin changed,
+    as stored now: the article first, then the 头条 it replaced.
 
     ``order`` places a 要闻 among the others (smaller first; None: after the last). A new 头条
     replaces the one before, which is unpinned in the same revision. The pin shows while the
@@ -254,6 +279,47 @@ _NOT_PIN_FIELDS = [
 def _set_pin(article, pin, order, until):
     article.pin, article.pin_order, article.pinned_until = pin, order, until
     article.save(update_fields=[*PIN_FIELDS, "updated_at"])
+
+
+def submit_for_review(article, *, user=None):
+    """Send ``article`` (a draft) to the editors' 待审 list: its status becomes PENDING, its
+    review note is cleared; one revision. Raises PermissionDenied without the change permission,
+    ValidationError when it is not a draft (already waiting, or published)."""
+    _require(user, "articles.change_article")
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.status != Article.Status.DRAFT:
+            raise ValidationError(f"只有草稿可以提交审核（这篇文章现在是“{article.get_status_display()}”）。")
+        article.status, article.review_note = Article.Status.PENDING, ""
+        _validated(article)
+        article.save(update_fields=["status", "review_note", "updated_at"])
+        reversion.add_to_revision(article)
+        _describe_revision(user, "提交审核")
+        content_changed({keys.article(article.pk)})
+    return article
+
+
+def return_for_revision(article, *, note, user=None):
+    """Give ``article`` (waiting for review) back to its writer as a draft with ``note`` (shown on
+    the form; required). Raises PermissionDenied without the publish permission (returning is the
+    editor's half of the review), ValidationError without a note or when it is not waiting."""
+    _require(user, "articles.change_article")
+    if not may_publish(user):
+        raise PermissionDenied(NO_PUBLISH_PERMISSION)
+    note = note.strip()
+    if not note:
+        raise ValidationError({"review_note": "退回时请写明要修改什么。"})
+    with transaction.atomic(), _revision():
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        if article.status != Article.Status.PENDING:
+            raise ValidationError(f"只有待审的稿件可以退回（这篇文章现在是“{article.get_status_display()}”）。")
+        article.status, article.review_note = Article.Status.DRAFT, note
+        _validated(article)
+        article.save(update_fields=["status", "review_note", "updated_at"])
+        reversion.add_to_revision(article)
+        _describe_revision(user, f"退回修改：{note}")
+        content_changed({keys.article(article.pk)})
+    return article
 
 
 def join_story(article, lead, *, user=None):
@@ -488,6 +554,15 @@ def _require(user, permission):
 
 
 def _check_publishing_fields(user, article, stored):
+    """What a user may not do by saving an article: change a published one without
+    change_published_article (contributors), move it between statuses or in time without the
+    publish permission (review is submit_for_review, then an editor)."""
+    if (
+        stored is not None
+        and stored.status == Article.Status.PUBLISHED
+        and not user.has_perm(CHANGE_PUBLISHED_PERMISSION)
+    ):
+        raise PermissionDenied(NO_CHANGE_PUBLISHED_PERMISSION)
     if may_publish(user):
         return
     if stored is None:
@@ -498,6 +573,25 @@ def _check_publishing_fields(user, article, stored):
         stored.status == Article.Status.PUBLISHED and article.published_at != stored.published_at
     ):
         raise PermissionDenied(NO_PUBLISH_PERMISSION)
+
+
+def _fill_bylines(user, article, stored):
+    """A new article's author is the editor writing it; its 责任编辑 is whoever publishes it."""
+    if stored is None and not article.authors:
+        article.authors = person_name(user)
+    published_now = article.status == Article.Status.PUBLISHED and (
+        stored is None or stored.status != Article.Status.PUBLISHED
+    )
+    if published_now and article.responsible_editor_id is None:
+        article.responsible_editor = user
+
+
+def _status_comment(before, article):
+    if article.status == Article.Status.PUBLISHED:
+        when = timezone.localtime(article.published_at).strftime("%Y-%m-%d %H:%M")
+        verb = "批准发布" if before == Article.Status.PENDING else "发布"
+        return f"{verb}（定时 {when}）" if article.published_at > timezone.now() else verb
+    return "撤回为草稿" if before == Article.Status.PUBLISHED else ""
 
 
 def _tag_objects(tags):

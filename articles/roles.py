@@ -1,8 +1,10 @@
-"""The newsroom's roles. The 编辑 (editor) group is brought up to date after every migrate."""
+"""The newsroom's roles. The 编辑 (editor) and 撰稿 (contributor) groups are brought up to date after
+every migrate."""
 
 from django.contrib.auth.models import Group, Permission
 
 EDITOR_GROUP_NAME = "编辑"
+CONTRIBUTOR_GROUP_NAME = "撰稿"
 
 # Editors write and publish; they never manage users or groups, and withdraw rather than delete articles.
 EDITOR_PERMISSIONS = {
@@ -14,13 +16,33 @@ EDITOR_PERMISSIONS = {
     "importrun": ["view"],
     "importproblem": ["view"],
 }
-EDITOR_EXTRA_PERMISSIONS = ["publish_article"]
+EDITOR_EXTRA_PERMISSIONS = ["publish_article", "change_published_article"]
+
+# Contributors write drafts and submit them for review (publishing.submit_for_review): they neither
+# publish nor change what is published, and name tags as they write.
+CONTRIBUTOR_PERMISSIONS = {
+    "article": ["add", "change", "view"],
+    "category": ["view"],
+    "tag": ["add", "view"],
+    "stockreference": ["add", "view"],
+}
 
 
 def ensure_editor_group(**kwargs):
-    group, _ = Group.objects.get_or_create(name=EDITOR_GROUP_NAME)
-    codenames = [f"{action}_{model}" for model, actions in EDITOR_PERMISSIONS.items() for action in actions]
-    codenames += EDITOR_EXTRA_PERMISSIONS
-    permissions = Permission.objects.filter(content_type__app_label="articles", codename__in=codenames)
+    """The 编辑 and 撰稿 groups, with exactly the permissions above (run after every migrate)."""
+    _ensure_group(CONTRIBUTOR_GROUP_NAME, CONTRIBUTOR_PERMISSIONS, [])
+    return _ensure_group(EDITOR_GROUP_NAME, EDITOR_PERMISSIONS, EDITOR_EXTRA_PERMISSIONS)
+
+
+def _ensure_group(name, model_permissions, extra):
+    group, _ = Group.objects.get_or_create(name=name)
+    codenames = [f"{action}_{model}" for model, actions in model_permissions.items() for action in actions]
+    permissions = Permission.objects.filter(content_type__app_label="articles", codename__in=[*codenames, *extra])
     group.permissions.set(permissions)
     return group
+
+
+def person_name(user):
+    """How a user is named to readers and other editors: the Chinese order (姓 then 名), or the
+    user name when the account has no name."""
+    return f"{user.last_name}{user.first_name}".strip() or user.get_username()

@@ -35,9 +35,10 @@ def make_stock(code="601601", market=Market.SHANGHAI, name=""):
     return stock or publishing.save_topic(StockReference(code=code, market=market, name=name))
 
 
-def make_editor(username="editor", publisher=True):
-    """A staff user of the 编辑 group; without ``publisher``, one who may edit but not publish."""
-    user = User.objects.create_user(username, password="x", is_staff=True)
+def make_editor(username="editor", publisher=True, **names):
+    """A staff user of the 编辑 group; without ``publisher``, one who may edit but not publish.
+    ``names``: first_name, last_name."""
+    user = User.objects.create_user(username, password="x", is_staff=True, **names)
     group = Group.objects.get(name=EDITOR_GROUP_NAME)
     if publisher:
         user.groups.add(group)

@@ -1,22 +1,31 @@
 """The newsroom desk (issue 25): pins, review, who is editing, versions compared, bylines, the form."""
 
 import datetime as dt
+import json
+import time
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from reversion.models import Version
 
-from articles import publishing
+from articles import presence, publishing, versions
 from articles.caching import content_version
-from articles.models import Article
-from tests.factories import article_form, make_article, make_category, make_editor
+from articles.intake import reasons
+from articles.models import Article, ImportRun, Tag
+from articles.roles import CONTRIBUTOR_GROUP_NAME
+from tests.conftest import post_text, run_import
+from tests.factories import article_form, make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST_URL = "/admin/articles/article/"
+ADD_URL = "/admin/articles/article/add/"
 LEAD, TOP = Article.Pin.LEAD, Article.Pin.TOP
 
 
@@ -196,6 +205,11 @@ class TestPinsInTheAdmin:
         assert f"已设为头条，至 {until:%Y-%m-%d %H:%M} 自动取消" in response.content.decode()
         assert titles(Article.objects.pinned()) == ["央行宣布降准"]
 
+    def test_the_form_offers_no_pin_lead_or_top_story(self, client, desk):
+        page = BeautifulSoup(client.get(change_url(make_article())).content.decode(), "lxml")
+        options = [option.get_text() for option in page.select('select[name="pin"] option')]
+        assert options == ["不置顶", "头条", "要闻"]
+
     def test_the_form_refuses_a_sixth_top_story_beside_the_field(self, client, desk):
         category = make_category()
         for number in range(5):
@@ -222,14 +236,16 @@ class TestPinsInTheAdmin:
 
     def test_actions_pin_and_unpin_and_the_list_shows_it(self, client, desk, django_assert_num_queries):
         lead, top = make_article(title="头条稿"), make_article(title="要闻稿")
-        client.post(CHANGELIST_URL, {"action": "pin_as_lead", "_selected_action": [lead.pk]})
+        publishing.pin_article(make_article(title="昨天的头条"), kind=LEAD, user=desk)
+        replaced = client.post(CHANGELIST_URL, {"action": "pin_as_lead", "_selected_action": [lead.pk]}, follow=True)
+        assert "“头条稿”已设为头条；原头条“昨天的头条”已取消置顶。" in replaced.content.decode()
         client.post(CHANGELIST_URL, {"action": "pin_as_top_story", "_selected_action": [top.pk]})
         assert titles(Article.objects.pinned()) == ["头条稿", "要闻稿"]
 
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):
             page = client.get(CHANGELIST_URL).content.decode()
         cells = [cell.get_text() for cell in BeautifulSoup(page, "lxml").select("td.field-pin_state")]
-        assert sorted(cells) == ["头条", "要闻 1"]
+        assert sorted(cells) == ["-", "头条", "要闻 1"]  # the replaced 头条 is no longer pinned
 
         response = client.post(CHANGELIST_URL, {"action": "unpin", "_selected_action": [lead.pk, top.pk]}, follow=True)
         assert "已取消 2 篇文章的置顶" in response.content.decode()
@@ -242,3 +258,483 @@ class TestPinsInTheAdmin:
         )
         assert "请只选一篇文章" in response.content.decode()
         assert list(Article.objects.pinned()) == []
+
+
+def make_contributor(username="xiaoli", **names):
+    user = User.objects.create_user(username, password="x", is_staff=True, **names)
+    user.groups.add(Group.objects.get(name=CONTRIBUTOR_GROUP_NAME))
+    return user
+
+
+def buttons(page):
+    return [button["value"] for button in BeautifulSoup(page, "lxml").select('.submit-row input[type="submit"]')]
+
+
+class TestReview:
+    """撰稿 writes and submits; 编辑 approves (now or at the time set) or returns with a note."""
+
+    @pytest.fixture
+    def contributor(self, client):
+        user = make_contributor(first_name="小丽", last_name="李")
+        client.force_login(user)
+        return user
+
+    def test_a_contributor_writes_a_draft_and_submits_it(self, client, contributor):
+        category = make_category()
+        page = client.get(ADD_URL).content.decode()
+        assert "提交审核" in buttons(page) and "发布" not in buttons(page)
+
+        response = client.post(ADD_URL, article_form(category, _submit="提交审核"), follow=True)
+
+        article = Article.objects.get()
+        assert article.status == Article.Status.PENDING and article.authors == "李小丽"
+        assert "已提交审核" in response.content.decode()
+        comments = [version.revision.comment for version in Version.objects.get_for_object(article)]
+        assert comments[0].startswith("提交审核；")
+        assert Version.objects.get_for_object(article).first().revision.user == contributor
+
+    def test_a_contributor_s_crafted_posts_cannot_publish(self, client, contributor):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+        later = timezone.localtime() + dt.timedelta(hours=1)
+        for extra in ({"_publish": "发布"}, {"_schedule": "定时发布", "published_at": later}, {"status": "published"}):
+            client.post(change_url(draft), article_form(category, **extra))
+        client.post(CHANGELIST_URL, {"action": "approve", "_selected_action": [draft.pk]})
+
+        assert Article.objects.get(pk=draft.pk).status == Article.Status.DRAFT
+        with pytest.raises(PermissionDenied):
+            draft.status = Article.Status.PUBLISHED
+            publishing.save_article(draft, user=contributor)
+        with pytest.raises(PermissionDenied):
+            publishing.set_status(Article.objects.all(), Article.Status.PUBLISHED, user=contributor)
+
+    def test_a_contributor_cannot_change_what_is_published(self, client, contributor):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="已发布的稿件")
+
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+        response = client.post(change_url(article), article_form(category, title="偷偷改掉"))
+
+        assert page.select_one('input[name="title"]') is None and buttons(str(page)) == []
+        assert response.status_code == 403
+        assert Article.objects.get().title == "已发布的稿件"
+        with pytest.raises(PermissionDenied, match="只有编辑能修改"):
+            publishing.save_article(Article.objects.get(), user=contributor)
+
+    def test_the_editor_sees_what_waits_and_approves_it_now(self, client, desk):
+        category = make_category()
+        waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=make_contributor())
+        make_article(title="另一篇草稿", status=Article.Status.DRAFT)
+
+        notice = BeautifulSoup(client.get(CHANGELIST_URL).content.decode(), "lxml").select_one(".desk-pending a")
+        assert notice.get_text() == "有 1 篇稿件待审"
+        listed = client.get(CHANGELIST_URL + notice["href"]).content.decode()
+        assert "待审稿" in listed and "另一篇草稿" not in listed
+        page = client.get(change_url(waiting)).content.decode()
+        assert {"发布", "定时发布", "退回修改"} <= set(buttons(page))
+
+        before = timezone.now()
+        response = client.post(
+            change_url(waiting), article_form(category, status=Article.Status.PENDING, _publish="发布"), follow=True
+        )
+
+        article = Article.objects.published().get()
+        assert article.published_at >= before and article.responsible_editor == desk
+        assert f"已发布“央行宣布降准”，发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}" in (
+            response.content.decode()
+        )
+        assert Version.objects.get_for_object(article).first().revision.comment.startswith("批准发布；")
+
+    def test_the_editor_approves_for_the_time_set(self, client, desk):
+        category = make_category()
+        waiting = make_article(category=category, info_code="ED1", status=Article.Status.PENDING)
+        later = (timezone.localtime() + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+
+        response = client.post(
+            change_url(waiting),
+            article_form(category, status=Article.Status.PENDING, published_at=later, _schedule="定时发布"),
+            follow=True,
+        )
+
+        assert f"将于 {later:%Y-%m-%d %H:%M} 出现在网站上" in response.content.decode()
+        assert Article.objects.scheduled().get().published_at == later
+        comment = Version.objects.get_for_object(waiting).first().revision.comment
+        assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
+
+    def test_scheduling_in_the_past_is_refused_beside_the_time(self, client, desk):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+
+        response = client.post(change_url(draft), article_form(category, _schedule="定时发布"))
+
+        assert "定时发布的时间必须晚于现在" in response.content.decode()
+        assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_returned_with_a_note_the_writer_reads_on_the_form(self, client, desk):
+        category = make_category()
+        writer = make_contributor()
+        waiting = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=writer)
+
+        refused = client.post(
+            change_url(waiting), article_form(category, status=Article.Status.PENDING, _return="退回修改")
+        )
+        assert "请在“退回意见”里写明" in refused.content.decode()
+        client.post(
+            change_url(waiting),
+            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实"),
+        )
+
+        client.force_login(writer)
+        page = BeautifulSoup(client.get(change_url(waiting)).content.decode(), "lxml")
+        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实"
+        assert Article.objects.get().status == Article.Status.DRAFT
+        revision = Version.objects.get_for_object(waiting).first().revision
+        assert revision.comment.startswith("退回修改：第二段数据请核实；") and revision.user == desk
+
+        publishing.submit_for_review(waiting, user=writer)
+        assert Article.objects.get().review_note == ""
+
+    def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
+        category = make_category()
+        published = make_article(category=category, info_code="ED1")
+
+        submitted = client.post(change_url(published), article_form(category, status="published", _submit="提交审核"))
+        returned = client.post(
+            change_url(published), article_form(category, status="published", _return="退回修改", return_note="改")
+        )
+
+        assert "只有草稿可以提交审核" in submitted.content.decode()
+        assert "只有待审的稿件可以退回" in returned.content.decode()
+        assert Article.objects.get().status == Article.Status.PUBLISHED
+
+    def test_what_waits_for_review_is_for_no_reader_and_previews_as_waiting(self, client, desk):
+        article = make_article(title="待审的消息", status=Article.Status.PENDING)
+
+        preview = BeautifulSoup(client.get(f"{article.get_absolute_url()}?preview=1").content.decode(), "lxml")
+        client.logout()
+
+        assert preview.select_one(".preview-banner").get_text() == "预览：这篇文章正在等待审核，读者看不到它。"
+        assert client.get(article.get_absolute_url()).status_code == 404
+        assert "待审的消息" not in client.get("/").content.decode() + client.get("/feed.xml").content.decode()
+
+    def test_returning_needs_the_publish_permission_and_a_waiting_draft(self):
+        writer = make_contributor()
+        waiting = make_article(status=Article.Status.PENDING)
+        with pytest.raises(PermissionDenied):
+            publishing.return_for_revision(waiting, note="改", user=writer)
+        with pytest.raises(ValidationError, match="只有待审的稿件"):
+            publishing.return_for_revision(make_article(), note="改", user=None)
+        with pytest.raises(ValidationError, match="只有草稿"):
+            publishing.submit_for_review(waiting, user=writer)
+
+    def test_withdrawing_repeats_the_time(self, client, desk):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="将被撤回")
+        response = client.post(
+            change_url(article),
+            article_form(
+                category,
+                status=Article.Status.PUBLISHED,
+                published_at=timezone.localtime(article.published_at),
+                _withdraw="撤回",
+            ),
+            follow=True,
+        )
+        assert f"已撤回“央行宣布降准”（原发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}）" in (
+            response.content.decode()
+        )
+        assert Article.objects.get().status == Article.Status.DRAFT
+
+    def test_the_status_filter_names_the_desk_s_states(self, client, desk, django_assert_num_queries):
+        make_article(title="定时稿", published_at=timezone.now() + dt.timedelta(hours=1))
+        make_article(title="已上线")
+        client.get(CHANGELIST_URL)  # the content version and the sources' filter, read once per version
+
+        with django_assert_num_queries(11):
+            page = client.get(CHANGELIST_URL, {"state": "scheduled"}).content.decode()
+
+        assert "定时稿" in page and "已上线" not in page
+        soup = BeautifulSoup(page, "lxml")
+        assert {"草稿", "待审", "定时发布", "已发布"} <= {
+            a.get_text(strip=True) for a in soup.select("#changelist-filter a")
+        }
+
+
+def seen_in(page):
+    return BeautifulSoup(page, "lxml").select_one('input[name="seen_updated_at"]')["value"]
+
+
+class TestWhoIsEditing:
+    """A notice, not a lock: who else has the form open and since when; who saved in between."""
+
+    def test_opening_an_article_another_editor_has_open_says_who_and_since_when(self, client, desk):
+        zhang = make_editor("zhangsan")
+        zhang.last_name, zhang.first_name = "张", "三"
+        zhang.save()
+        article = make_article()
+        client.force_login(zhang)
+        client.get(change_url(article))
+        opened = timezone.localtime()
+
+        client.force_login(desk)
+        notice = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml").select_one("#desk-editing")
+
+        assert notice.get_text(strip=True).startswith(f"张三 自 {opened:%H:%M} 起正在编辑这篇文章")
+        assert not notice.has_attr("hidden")
+
+    def test_an_editor_who_left_is_no_longer_named(self, client, desk, monkeypatch):
+        article = make_article()
+        client.force_login(make_editor("zhangsan"))
+        client.get(change_url(article))
+        later = time.time() + presence.GONE_AFTER_SECONDS + 1
+        monkeypatch.setattr(time, "time", lambda: later)
+
+        client.force_login(desk)
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        assert page.select_one("#desk-editing").has_attr("hidden")
+
+    def test_the_heartbeat_answers_who_else_is_there(self, client, desk):
+        article = make_article()
+        client.get(change_url(article))
+        client.force_login(make_editor("zhangsan"))
+        heartbeat = f"/admin/articles/article/{article.pk}/editing/"
+
+        assert client.get(heartbeat).status_code == 405
+        others = client.post(heartbeat).json()["others"]
+
+        assert [other["name"] for other in others] == ["desk"]
+
+    def test_the_heartbeat_needs_the_change_permission(self, client):
+        article = make_article()
+        client.force_login(User.objects.create_user("reader", password="x", is_staff=True))
+        assert client.post(f"/admin/articles/article/{article.pk}/editing/").status_code == 403
+
+    def test_the_conflict_names_who_saved_in_between_and_when(self, client, desk):
+        zhang = make_editor("zhangsan")
+        zhang.last_name, zhang.first_name = "张", "三"
+        zhang.save()
+        category = make_category()
+        article = make_article(category=category, info_code="ED1")
+        seen = seen_in(client.get(change_url(article)).content.decode())
+        article.title = "张三的更正"
+        publishing.save_article(article, user=zhang)
+        saved_at = timezone.localtime(Article.objects.get().updated_at)
+
+        response = client.post(change_url(article), article_form(category, seen_updated_at=seen))
+
+        assert f"已被编辑张三修改（{saved_at:%Y-%m-%d %H:%M:%S}）" in response.content.decode()
+        assert Article.objects.get().title == "张三的更正"
+
+
+class TestBylines:
+    """作者 and 责任编辑: on the page, in JSON-LD (author, editor) and in the feeds."""
+
+    def json_ld(self, page):
+        return json.loads(BeautifulSoup(page, "lxml").select_one('script[type="application/ld+json"]').string)
+
+    def test_an_editor_s_article_names_its_writer_and_the_editor_who_published_it(self, client):
+        writer = make_contributor(first_name="小丽", last_name="李")
+        desk = make_editor("wangwu", first_name="五", last_name="王")
+        client.force_login(writer)
+        client.post(ADD_URL, article_form(make_category(), _submit="提交审核"))
+        article = Article.objects.get()
+        publishing.set_status(Article.objects.all(), Article.Status.PUBLISHED, user=desk)
+        client.logout()
+
+        page = client.get(article.get_absolute_url()).content.decode()
+
+        byline = BeautifulSoup(page, "lxml").select_one(".byline").get_text()
+        assert byline == "作者：李小丽 · 责任编辑：王五"
+        data = self.json_ld(page)
+        assert data["author"] == [{"@type": "Person", "name": "李小丽"}]
+        assert data["editor"] == {"@type": "Person", "name": "王五"}
+        feed = BeautifulSoup(client.get("/feed.xml").content, "xml")
+        assert feed.find("entry").find("author").find("name").string == "李小丽"
+
+    def test_several_authors_typed_are_each_named(self, client, desk):
+        category = make_category()
+        client.post(ADD_URL, article_form(category, authors="张三、李四, 王五", _publish="发布"))
+        article = Article.objects.get()
+        client.logout()
+
+        data = self.json_ld(client.get(article.get_absolute_url()).content.decode())
+
+        assert [author["name"] for author in data["author"]] == ["张三", "李四", "王五"]
+        assert data["editor"]["name"] == "desk"
+
+    def test_an_imported_post_names_its_source(self, client):
+        article = make_article(source_name="财联社")
+
+        page = client.get(article.get_absolute_url()).content.decode()
+
+        assert BeautifulSoup(page, "lxml").select_one(".byline") is None
+        assert self.json_ld(page)["author"] == {"@type": "Organization", "name": "财联社"}
+        assert "editor" not in self.json_ld(page)
+        feed = BeautifulSoup(client.get("/feed.xml").content, "xml")
+        assert feed.find("entry").find("author").find("name").string == "财联社"
+
+
+class TestCompareVersions:
+    """历史 shows two versions side by side before a restore (django-reversion-compare's pages)."""
+
+    def test_two_versions_side_by_side_with_what_changed_marked(self, client, desk, django_assert_num_queries):
+        stock = make_stock("601398", name="工商银行")
+        article = make_article(title="央行降准", summary="释放资金", body="<p>央行宣布降准。</p>", tags=["宏观"])
+        edited = Article.objects.get(pk=article.pk)
+        edited.title, edited.body = "央行宣布降准0.5个百分点", "<p>央行宣布降准。</p><p>银行股上涨。</p>"
+        edited.status = Article.Status.DRAFT
+        publishing.save_article(edited, user=desk, tags=["宏观", "银行"], stocks=[stock])
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        history = BeautifulSoup(client.get(f"{change_url(article)[:-7]}history/").content.decode(), "lxml")
+        assert history.select_one('input[type="submit"]')["value"] == "对照"
+        assert len(history.select('input[name="version_id2"]')) == 2
+        compare = f"{change_url(article)[:-7]}history/compare/?version_id1={older.pk}&version_id2={newer.pk}"
+        client.get(compare)
+        with django_assert_num_queries(15):
+            page = BeautifulSoup(client.get(compare).content.decode(), "lxml")
+
+        rows = {row.th.contents[0].strip(): row for row in page.select(".desk-compare tbody tr")}
+        assert list(rows) == ["标题", "摘要", "正文", "标签", "相关股票", "状态", "发布时间"]
+        title = rows["标题"].select("td")
+        assert title[0].get_text() == "央行降准" and [ins.get_text() for ins in title[1].select("ins")] == [
+            "宣布",
+            "0.5个百分点",
+        ]
+        assert rows["正文"].select_one("td:nth-of-type(2) ins").get_text() == "\n银行股上涨。".replace("\n", "")
+        assert (
+            rows["标签"].select("td")[1].get_text() == "宏观、银行"
+            and rows["标签"].select_one("ins").get_text() == "银行"
+        )
+        assert rows["相关股票"].select_one("ins").get_text() == "工商银行 601398（上海）"
+        assert [td.get_text() for td in rows["状态"].select("td")] == ["已发布", "草稿"]
+        assert "desk-same" in rows["摘要"]["class"] and "desk-same" in rows["发布时间"]["class"]
+        assert page.select_one(".desk-compare thead a")["href"].endswith(f"/history/{older.pk}/")
+
+    def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
+        article = make_article(tags=["旧标签"])
+        edited = Article.objects.get(pk=article.pk)
+        publishing.save_article(edited, user=desk, tags=[])
+        publishing.delete_topics(Tag.objects.filter(name="旧标签"))
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        rows = versions.side_by_side(older, newer)
+
+        tags = next(row for row in rows if row.label == "标签")
+        assert (str(tags.before), str(tags.after), tags.changed) == ("<del>旧标签</del>", "", True)
+
+
+class TestNewsroomForm:
+    """The form and the list shaped for news: the story first, technical fields folded away."""
+
+    def test_the_form_starts_with_the_story_and_folds_the_technical_fields(self, client, desk):
+        article = make_article()
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        rows = [row for row in page.select("#article_form fieldset .form-row") if "hidden" not in row["class"]]
+        names = [name.removeprefix("field-") for row in rows for name in row["class"] if name.startswith("field-")]
+        assert names[:6] == ["title", "summary", "body", "category", "tags", "stocks"]
+        folded = page.select_one("#article_form .field-info_code").find_parent("details")
+        assert folded is not None and not folded.has_attr("open")
+        technical = folded.find_parent("fieldset")
+        assert {"field-slug", "field-story"} <= {c for row in technical.select(".form-row") for c in row["class"]}
+        assert page.select_one('link[href$="admin/desk.css"]') and page.select_one('script[src$="admin/desk.js"]')
+
+    def test_the_admin_search_finds_a_tag_s_articles(self, client, desk):
+        make_article(title="降准消息", tags=["宏观"])
+        make_article(title="无关消息", tags=["港股"])
+
+        page = client.get(CHANGELIST_URL, {"q": "宏观"}).content.decode()
+
+        assert "降准消息" in page and "无关消息" not in page
+
+    def test_import_problems_are_explained_in_chinese(self, client, desk, write_post):
+        edited = write_post("2022-01-07-EDIT1.md", post_text(title='"编辑改过"'))
+        run_import(edited, "--no-record")
+        Article.objects.filter(info_code="EDIT1").update(edited_since_import=True)
+        edited.write_text(post_text(title='"新版本"'), encoding="utf-8")
+        write_post("2022-01-07-BAD1.md", "没有头信息")
+        write_post("2022-01-07-NOTITLE.md", post_text(title='""'))
+        run_import(edited.parent)
+        run = ImportRun.objects.get()
+
+        page = BeautifulSoup(client.get(f"/admin/articles/importrun/{run.pk}/change/").content.decode(), "lxml")
+
+        shown = {cell.get_text(strip=True) for cell in page.select("td.field-reason_in_chinese")}
+        assert shown == {
+            "没有文件头：文件的第一行不是“---”",
+            "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）",
+            "标题为空",
+        }
+
+    @pytest.mark.parametrize(
+        ("reason", "chinese"),
+        [
+            (
+                "empty title; no usable date in the front matter or the file name",
+                "标题为空；文件头和文件名中都没有可用的日期",
+            ),
+            ("file is larger than 5 MB", "文件超过 5 MB"),
+            ("body: its HTML nests more than 200 elements deep", "正文的 HTML 嵌套超过 200 层"),
+            (
+                "could not be written (OperationalError: disk full)",
+                "未能写入（OperationalError: disk full）：请把这条记录转给技术人员",
+            ),
+            ("title: 标题最多 300 个字", "标题：标题最多 300 个字"),
+            ("something new", "something new"),
+        ],
+    )
+    def test_each_reason_reads_in_chinese(self, reason, chinese):
+        assert reasons.in_chinese(reason) == chinese
+
+
+class TestDeskPagesQueries:
+    """The desk's admin pages read a fixed number of rows, however many tags, stocks or versions."""
+
+    @pytest.mark.parametrize("tag_count", [1, 6])
+    def test_the_change_form(self, client, desk, django_assert_num_queries, tag_count):
+        stocks = [make_stock(f"60000{number}") for number in range(tag_count)]
+        article = make_article(tags=[f"标签{number}" for number in range(tag_count)], stocks=stocks)
+        client.get(change_url(article))
+
+        with django_assert_num_queries(12):
+            assert client.get(change_url(article)).status_code == 200
+
+    @pytest.mark.parametrize("saves", [1, 5])
+    def test_the_history(self, client, desk, django_assert_num_queries, saves):
+        article = make_article()
+        for number in range(saves):
+            edited = Article.objects.get(pk=article.pk)
+            edited.title = f"第{number}次修改"
+            publishing.save_article(edited, user=desk)
+
+        with django_assert_num_queries(8):
+            page = client.get(f"/admin/articles/article/{article.pk}/history/").content.decode()
+        assert len(BeautifulSoup(page, "lxml").select("#change-history tbody tr")) == saves + 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+class TestPlans:
+    """What the desk reads stays small at a million articles: SQLite's plans, read."""
+
+    def plan(self, sql, params=()):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(row[-1] for row in cursor.fetchall())
+
+    def test_the_pins_are_read_from_the_pinned_rows(self):
+        plan = self.plan(*Article.objects.pinned().query.sql_with_params())
+        assert "USING INDEX article_pinned" in plan, plan
+
+    @pytest.mark.parametrize("state", ["draft", "pending", "scheduled", "published"])
+    def test_the_status_filter_never_sorts_every_article(self, client, desk, state):
+        make_article(status=Article.Status.PENDING)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(CHANGELIST_URL, {"state": state}).status_code == 200
+        [listing] = [
+            query["sql"] for query in queries.captured_queries if '"articles_article"."info_code"' in query["sql"]
+        ]
+        assert "TEMP B-TREE" not in self.plan(listing)

@@ -71,7 +71,7 @@ class LatestFeed(Feed):
         return item.summary
 
     def item_author_name(self, item):
-        return item.source_name or None
+        return "、".join(item.author_names) or item.source_name or None
 
     # Beijing time, as on the pages.
     def item_pubdate(self, item):

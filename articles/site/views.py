@@ -167,7 +167,7 @@ class ArticleDetailView(DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        queryset = Article.objects.select_related("category").prefetch_related("tags", "stocks")
+        queryset = Article.objects.select_related("category", "responsible_editor").prefetch_related("tags", "stocks")
         # Staff who may view articles in the admin may preview drafts and scheduled ones there;
         # readers only ever get published() ones.
         return queryset if self._previewing() else queryset.published()

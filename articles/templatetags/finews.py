@@ -9,12 +9,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from articles.roles import person_name as _person_name
 from articles.site.times import note_relative, time_label
 
 register = template.Library()
 
 # Escapes that keep a JSON document inside <script> from closing the element (as json_script does).
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def person_name(user):
+    """A user as readers and editors see them named (roles.person_name): 张三, or the user name."""
+    return _person_name(user)
 
 
 @register.simple_tag(takes_context=True)
@@ -50,8 +57,12 @@ def news_article_json_ld(context, article):
     }
     if article.summary:
         data["description"] = article.summary[:300]
-    if article.source_name:
+    if article.author_names:
+        data["author"] = [{"@type": "Person", "name": name} for name in article.author_names]
+    elif article.source_name:
         data["author"] = {"@type": "Organization", "name": article.source_name}
+    if article.responsible_editor:
+        data["editor"] = {"@type": "Person", "name": _person_name(article.responsible_editor)}
     if article.cover_image:
         data["image"] = [request.build_absolute_uri(article.cover_image.url)]
     document = json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES)

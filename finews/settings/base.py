@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "taggit",
     "reversion",
+    # 历史's compare page (articles/desk_admin.py: CompareAdminMixin).
+    "reversion_compare",
     "axes",
     "django_prose_editor",
     "csp",

@@ -1,0 +1,65 @@
+"""Why the import rejected a file or left it alone, in Chinese for the editors who read it in the
+admin (导入记录). The import states its reasons in English, for operators and the API's clients
+(stderr, /api/v1/posts/); each is translated here by the pattern of its text, and one not known
+here is shown as it is.
+"""
+
+import re
+
+from django.core.exceptions import FieldDoesNotExist
+
+from articles.models import Article
+from articles.validators import MAX_INFO_CODE_LENGTH
+
+from .importer import CONFLICT_REASON, WRITE_FAILURE
+
+RULES = [
+    (r"not text in UTF-8 or GBK encoding", "不是 UTF-8 或 GBK 编码的文本"),
+    (r"empty file", "空文件"),
+    (r"no front matter: the file does not start with a '---' line", "没有文件头：文件的第一行不是“---”"),
+    (r"front matter is not closed by a '---' line", "文件头没有用“---”行结束"),
+    (r"front matter is larger than (\d+) KB", r"文件头超过 \1 KB"),
+    (
+        r"file name gives no usable info code \((.*)\): .*",
+        rf"文件名中没有可用的资讯编号（\1）：资讯编号须为 1 到 {MAX_INFO_CODE_LENGTH} 个英文字母、数字、“.”、“_”或“-”，且不能是“.”或“..”",
+    ),
+    (r"empty title", "标题为空"),
+    (r"no usable date in the front matter or the file name", "文件头和文件名中都没有可用的日期"),
+    (
+        r"the new file would blank the article's body \(use --force\)",
+        "新文件会清空文章的正文，未导入（确需如此，导入时加 --force）",
+    ),
+    (r"not a regular file \(a FIFO, socket or device\); skipped", "不是普通文件（管道、套接字或设备），已跳过"),
+    (r"cannot read the file: (.*)", r"无法读取文件：\1"),
+    (r"file is larger than (\d+) MB", r"文件超过 \1 MB"),
+    (r"body: its HTML nests more than (\d+) elements deep", r"正文的 HTML 嵌套超过 \1 层"),
+    (re.escape(CONFLICT_REASON), "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）"),
+    (rf"{re.escape(WRITE_FAILURE)} \((.*)\)", r"未能写入（\1）：请把这条记录转给技术人员"),
+]
+_COMPILED = [(re.compile(pattern, re.DOTALL), chinese) for pattern, chinese in RULES]
+# A model's validation, as importer._validation_reason words it: "<field>: <its messages>".
+_FIELD_PROBLEM = re.compile(r"(\w+): (.*)", re.DOTALL)
+
+
+def in_chinese(reason):
+    """``reason`` (an ImportProblem's, one or more joined by "; ") in Chinese, part by part."""
+    whole = _known(reason)  # a reason may hold "; " itself (CONFLICT_REASON)
+    return whole or "；".join(_known(part) or _field_problem(part) for part in reason.split("; "))
+
+
+def _known(reason):
+    for pattern, chinese in _COMPILED:
+        if pattern.fullmatch(reason):
+            return pattern.sub(chinese, reason)
+    return None
+
+
+def _field_problem(part):
+    field = _FIELD_PROBLEM.fullmatch(part)
+    if field:
+        try:
+            label = Article._meta.get_field(field[1]).verbose_name
+        except FieldDoesNotExist:
+            return part
+        return f"{label}：{field[2]}"
+    return part

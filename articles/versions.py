@@ -1,0 +1,123 @@
+"""Two stored versions of an article, side by side (issue 25): what the desk's 历史 compares
+before a restore. django-reversion-compare gives the history's choice of two versions and the
+compare page (desk_admin.CompareAdminMixin); this module gives what it shows of an article.
+
+``side_by_side(older, newer)`` reads the versions as reversion stored them (field_dict, and the
+revision's TaggedArticle rows for tags), never the live article.
+"""
+
+import difflib
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from reversion.models import Version
+
+from .models import Article, RetiredTag, StockReference, Tag, TaggedArticle
+from .sanitize import plain_text
+
+TEXT_FIELDS = [("title", "标题"), ("summary", "摘要"), ("body", "正文")]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One field of two versions: ``before`` and ``after`` are HTML, the difference marked with
+    <del> (only in the older) and <ins> (only in the newer)."""
+
+    label: str
+    before: str
+    after: str
+    changed: bool
+
+
+def side_by_side(older, newer):
+    """Rows for title, summary, body (as text), tags, stocks, status and time of two Versions of
+    one Article, in that order; unchanged fields are rows too (``changed`` False)."""
+    rows = []
+    for name, label in TEXT_FIELDS:
+        before, after = (_text(version.field_dict.get(name) or "", name) for version in (older, newer))
+        rows.append(Row(label, *_marked(before, after), changed=before != after))
+    tags = _tag_names([older, newer])
+    stocks = _stock_names([older, newer])
+    rows.append(_list_row("标签", tags[older.pk], tags[newer.pk]))
+    rows.append(_list_row("相关股票", stocks[older.pk], stocks[newer.pk]))
+    rows.append(_value_row("状态", *(_status(version) for version in (older, newer))))
+    rows.append(_value_row("发布时间", *(_time(version) for version in (older, newer))))
+    return rows
+
+
+def _text(value, name):
+    # The body is compared as readers read it; its markup would bury a changed word in tags.
+    return plain_text(value, whitespace="lines") if name == "body" else value
+
+
+def _marked(before, after):
+    """(before, after) as HTML with what differs between them marked, character by character:
+    Chinese has no spaces to split words at."""
+    old, new = [], []
+    for operation, a1, a2, b1, b2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if operation == "equal":
+            old.append(escape(before[a1:a2]))
+            new.append(escape(after[b1:b2]))
+            continue
+        if a2 > a1:
+            old.append(f"<del>{escape(before[a1:a2])}</del>")
+        if b2 > b1:
+            new.append(f"<ins>{escape(after[b1:b2])}</ins>")
+    return _escaped("".join(old).replace("\n", "<br>")), _escaped("".join(new).replace("\n", "<br>"))
+
+
+def _escaped(html):
+    """``html`` built here from escaped text and our own <del>, <ins> and <br> only."""
+    return mark_safe(html)
+
+
+def _list_row(label, before, after):
+    old = [escape(name) if name in after else f"<del>{escape(name)}</del>" for name in before]
+    new = [escape(name) if name in before else f"<ins>{escape(name)}</ins>" for name in after]
+    return Row(label, _escaped("、".join(old)), _escaped("、".join(new)), changed=before != after)
+
+
+def _value_row(label, before, after):
+    if before == after:
+        return Row(label, escape(before), escape(after), changed=False)
+    return Row(label, _escaped(f"<del>{escape(before)}</del>"), _escaped(f"<ins>{escape(after)}</ins>"), changed=True)
+
+
+def _status(version):
+    status = version.field_dict.get("status")
+    return str(Article.Status(status).label) if status in Article.Status.values else str(status)
+
+
+def _time(version):
+    published_at = version.field_dict.get("published_at")
+    return f"{timezone.localtime(published_at):%Y-%m-%d %H:%M}" if published_at else ""
+
+
+def _tag_names(versions):
+    """{version pk: its tags' names, sorted}: a tag deleted or merged since by the name it had."""
+    tagged = ContentType.objects.get_for_model(TaggedArticle)
+    links = Version.objects.filter(revision_id__in=[version.revision_id for version in versions], content_type=tagged)
+    ids = {version.pk: [] for version in versions}
+    for link in links:
+        for version in versions:
+            if link.revision_id == version.revision_id and link.field_dict["content_object_id"] == int(
+                version.object_id
+            ):
+                ids[version.pk].append(link.field_dict["tag_id"])
+    wanted = {tag_id for tag_ids in ids.values() for tag_id in tag_ids}
+    names = {pk: tag.name for pk, tag in Tag.objects.in_bulk(wanted).items()}
+    if len(names) < len(wanted):
+        names |= dict(RetiredTag.objects.filter(tag_id__in=wanted - set(names)).values_list("tag_id", "name"))
+    return {pk: sorted(names.get(tag_id, f"编号 {tag_id}") for tag_id in tag_ids) for pk, tag_ids in ids.items()}
+
+
+def _stock_names(versions):
+    ids = {version.pk: version.field_dict.get("stocks") or [] for version in versions}
+    stocks = StockReference.objects.in_bulk({stock_id for stock_ids in ids.values() for stock_id in stock_ids})
+    return {
+        pk: sorted(str(stocks[stock_id]) if stock_id in stocks else f"编号 {stock_id}" for stock_id in stock_ids)
+        for pk, stock_ids in ids.items()
+    }

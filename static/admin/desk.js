@@ -1,0 +1,118 @@
+// The article form's desk (issue 25): ask before leaving typed work, keep it as a local draft
+// (offered back when the article is opened again), count the body's words, and tell the server
+// who is editing. A draft chosen for restoring is written into the form on the reload by
+// desk-restore.js, before the body editor reads its textarea.
+(function () {
+  "use strict";
+  const form = document.getElementById("article_form");
+  if (!form) return;
+  const key = "finews:draft:" + location.pathname;
+  const restoreKey = "finews:restore:" + location.pathname;
+  const skipped = new Set(["csrfmiddlewaretoken", "seen_updated_at", "return_note"]);
+  let typed = false;
+  let submitting = false;
+
+  function fields() {
+    const values = {};
+    for (const element of form.elements) {
+      if (!element.name || skipped.has(element.name) || element.type === "file" || element.type === "hidden"
+          || element.type === "submit" || element.type === "button") continue;
+      if (element.type === "checkbox" || element.type === "radio") {
+        if (element.checked) values[element.name] = element.value;
+      } else if (element.multiple) {
+        values[element.name] = Array.from(element.selectedOptions, (option) => option.value);
+      } else {
+        values[element.name] = element.value;
+      }
+    }
+    return values;
+  }
+
+  function saveDraft() {
+    if (!typed || submitting) return;
+    localStorage.setItem(key, JSON.stringify({ savedAt: Date.now(), fields: fields() }));
+  }
+
+  // The editor's own events (the body editor copying itself into its textarea) are not the user's.
+  const markTyped = (event) => { if (event.isTrusted) typed = true; };
+  for (const type of ["input", "change"]) form.addEventListener(type, markTyped, true);
+  setInterval(saveDraft, 2000);
+  window.addEventListener("pagehide", saveDraft);
+  window.addEventListener("beforeunload", (event) => {
+    if (!typed || submitting) return;
+    saveDraft();
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  form.addEventListener("submit", () => {
+    // Kept until the page after the save: a save that fails shows the typed form again anyway.
+    submitting = true;
+    const stored = JSON.parse(localStorage.getItem(key) || "null") || { savedAt: Date.now() };
+    localStorage.setItem(key, JSON.stringify({ ...stored, fields: fields(), submitted: true }));
+  });
+
+  // A draft left by a closed tab or a crash is offered back; one whose form was sent is done with.
+  const draft = JSON.parse(localStorage.getItem(key) || "null");
+  const banner = document.getElementById("desk-draft");
+  if (sessionStorage.getItem(restoreKey)) {
+    // Restored into the form (change_form.html) and not saved yet: still the editor's typed work.
+    sessionStorage.removeItem(restoreKey);
+    typed = true;
+  } else if (draft && draft.submitted) {
+    localStorage.removeItem(key);
+  } else if (draft && banner) {
+    banner.querySelector(".desk-draft-time").textContent = "保存于 " + new Date(draft.savedAt).toLocaleString("zh-CN");
+    banner.hidden = false;
+    banner.querySelector(".desk-draft-restore").addEventListener("click", () => {
+      sessionStorage.setItem(restoreKey, JSON.stringify(draft.fields));
+      location.reload();
+    });
+    banner.querySelector(".desk-draft-discard").addEventListener("click", () => {
+      localStorage.removeItem(key);
+      banner.hidden = true;
+    });
+  }
+
+  // 字数: Chinese characters one by one, other words by spaces, as editors count a news story.
+  const body = form.querySelector('textarea[name="body"]');
+  if (body) {
+    const counter = document.createElement("div");
+    counter.className = "help desk-word-count";  // aligned as the field's help text is
+    const row = body.closest(".form-row") || body.parentElement;
+    const help = row.querySelector(".help");
+    if (help) help.after(counter);
+    else row.appendChild(counter);
+    const count = () => {
+      const text = new DOMParser().parseFromString(body.value, "text/html").body.textContent || "";
+      const han = (text.match(/\p{Script=Han}/gu) || []).length;
+      const words = (text.replace(/\p{Script=Han}/gu, " ").match(/[\p{L}\p{N}]+/gu) || []).length;
+      counter.textContent = "字数：" + (han + words);
+    };
+    form.addEventListener("input", count);
+    count();
+  }
+
+  // Who else has this article open: a heartbeat, not a lock.
+  const editing = document.getElementById("desk-editing");
+  const url = editing && editing.dataset.heartbeatUrl;
+  if (url) {
+    const token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+    window.addEventListener("pagehide", () => {
+      const left = new FormData();
+      left.append("csrfmiddlewaretoken", token);
+      left.append("left", "1");
+      navigator.sendBeacon(url, left);
+    });
+    setInterval(async () => {
+      const response = await fetch(url, { method: "POST", headers: { "X-CSRFToken": token } });
+      if (!response.ok) return;
+      const others = (await response.json()).others;
+      editing.replaceChildren(...others.map((person) => {
+        const line = document.createElement("p");
+        line.textContent = `${person.name} 自 ${person.since} 起正在编辑这篇文章（可以继续修改；保存时如有冲突会提示）。`;
+        return line;
+      }));
+      editing.hidden = others.length === 0;
+    }, Number(editing.dataset.heartbeatSeconds) * 1000);
+  }
+})();

@@ -1,0 +1,172 @@
+"""The desk in a real browser (issue 25): leaving a changed form, typed work surviving a closed tab,
+who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from articles import presence
+from articles.models import Article
+from articles.roles import EDITOR_GROUP_NAME
+from tests.factories import make_article, make_category
+from tests.test_browser import browser, expect, screenshot  # noqa: F401 (the module's fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PASSWORD = "a-long-passphrase-7"
+
+
+def editor(username, **names):
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True, **names)
+    user.groups.add(Group.objects.get(name=EDITOR_GROUP_NAME))
+    return user
+
+
+@pytest.fixture
+def open_as(browser, live_server):  # noqa: F811
+    """open_as(user) -> (page, dialogs): a browser window of its own, logged in as ``user``."""
+    contexts = []
+
+    def open_window(user):
+        context = browser.new_context(
+            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}/admin/")
+        return page, dialogs
+
+    yield open_window
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def article():
+    return make_article(category=make_category("cailianshe"), title="原来的标题", body="<p>原来的正文</p>")
+
+
+def change_url(live_server, article):
+    return f"{live_server.url}/admin/articles/article/{article.pk}/change/"
+
+
+def test_leaving_a_changed_form_asks_first(open_as, live_server, article):
+    page, dialogs = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.goto(f"{live_server.url}/admin/")
+    assert dialogs == []  # nothing typed: leaving asks nothing
+
+    page.goto(change_url(live_server, article))
+    page.click("#id_title")
+    page.keyboard.type("（改了一半）")
+    with page.expect_event("dialog") as asked:
+        page.close(run_before_unload=True)
+
+    assert asked.value.type == "beforeunload"
+
+
+def test_typed_work_survives_a_closed_tab_and_is_offered_back(open_as, live_server, article):
+    page, dialogs = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.fill("#id_title", "浏览器崩溃前的标题")
+    page.locator(".ProseMirror[contenteditable=true]").click()
+    page.keyboard.press("End")
+    page.keyboard.type("补充的一句。")
+    page.wait_for_timeout(2500)  # the form is kept every two seconds
+    context = page.context
+    page.close()  # as a crash: no chance to ask
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#desk-draft")).to_be_visible()
+    assert page.input_value("#id_title") == "原来的标题"
+    screenshot(page, "desk-draft-offered")
+    page.click(".desk-draft-restore")
+
+    expect(page.locator("#id_title")).to_have_value("浏览器崩溃前的标题")
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("原来的正文补充的一句。")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.title == "浏览器崩溃前的标题" and "补充的一句。" in stored.body
+
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#id_title")).to_have_value("浏览器崩溃前的标题")
+    assert page.locator("#desk-draft").is_hidden()  # saved: nothing more to offer
+    assert dialogs == []
+
+
+def test_a_discarded_draft_is_gone(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.fill("#id_title", "不要了的标题")
+    page.wait_for_timeout(2500)
+    context = page.context
+    page.close()
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    page.click(".desk-draft-discard")
+    page.reload()
+    assert page.locator("#desk-draft").is_hidden()
+    assert page.input_value("#id_title") == "原来的标题"
+
+
+def test_a_second_editor_is_told_who_is_editing(open_as, live_server, article):
+    first, _ = open_as(editor("zhangsan", last_name="张", first_name="三"))
+    before = f"{timezone.localtime():%H:%M}"
+    first.goto(change_url(live_server, article))
+    after = f"{timezone.localtime():%H:%M}"
+
+    second, _ = open_as(editor("lisi", last_name="李", first_name="四"))
+    second.goto(change_url(live_server, article))
+
+    notice = second.locator("#desk-editing")
+    expect(notice).to_contain_text("张三 自 ")
+    assert notice.inner_text().strip() in {
+        f"张三 自 {at} 起正在编辑这篇文章（可以继续修改；保存时如有冲突会提示）。" for at in (before, after)
+    }
+    screenshot(second, "desk-who-is-editing")
+
+
+def test_an_open_form_learns_who_came_and_who_left(open_as, live_server, article, monkeypatch):
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 1)
+    first, _ = open_as(editor("zhangsan", last_name="张", first_name="三"))
+    first.goto(change_url(live_server, article))
+    expect(first.locator("#desk-editing")).to_be_hidden()
+
+    second, _ = open_as(editor("lisi", last_name="李", first_name="四"))
+    second.goto(change_url(live_server, article))
+
+    expect(first.locator("#desk-editing")).to_contain_text("李四 自 ")
+    second.goto(f"{live_server.url}/admin/")
+    expect(first.locator("#desk-editing")).to_be_hidden()
+
+
+def test_the_body_s_words_are_counted_as_typed(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    expect(page.locator(".desk-word-count")).to_have_text("字数：5")
+
+    page.locator(".ProseMirror[contenteditable=true]").click()
+    page.keyboard.press("End")
+    page.keyboard.type("，A股 上涨")
+
+    expect(page.locator(".desk-word-count")).to_have_text("字数：9")
+    screenshot(page, "desk-word-count")
+
+
+def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.goto(f"{live_server.url}/admin/articles/article/")
+
+    cell = page.locator("#result_list td.field-published_at").first
+    assert cell.evaluate("element => getComputedStyle(element).whiteSpace") == "nowrap"
+    assert page.locator("#result_list th.field-title").evaluate("e => getComputedStyle(e).whiteSpace") != "nowrap"
+    screenshot(page, "desk-changelist")
