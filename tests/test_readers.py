@@ -291,6 +291,29 @@ class TestHomeLead:
         # New items are those newer than any shown, pinned or not.
         assert soup.select_one(".live-notice")["data-live"] == f"/7x24/new/{first.pk}/"
 
+    def test_the_lead_and_list_items_show_their_covers(self, client, settings, tmp_path):
+        import io
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from PIL import Image
+
+        settings.MEDIA_ROOT = tmp_path / "media"
+        png = io.BytesIO()
+        Image.new("RGB", (640, 360), "red").save(png, "PNG")
+        lead = make_article(title="有封面的头条", cover_image=SimpleUploadedFile("lead.png", png.getvalue()))
+        make_article(title="有封面的消息", cover_image=SimpleUploadedFile("item.png", png.getvalue()))
+        make_article(title="没有封面的消息")
+        publishing.pin_article(lead, kind=Article.Pin.LEAD)
+
+        soup = soup_of(client.get("/"))
+
+        assert soup.select_one(".lead-story img.lead-cover")["src"].startswith("/media/covers/thumbnails/")
+        items = {
+            item.select_one(".article-item-title").get_text(): item for item in soup.select(".latest .article-item")
+        }
+        assert items["有封面的消息"].select_one("img.item-cover")["src"].startswith("/media/covers/thumbnails/")
+        assert items["没有封面的消息"].select_one("img") is None
+
     def test_query_count(self, client, django_assert_num_queries):
         publishing.pin_article(make_article(title="头条消息"), kind=Article.Pin.LEAD)
         client.get("/robots.txt")
