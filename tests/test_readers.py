@@ -136,6 +136,14 @@ class TestLive:
         assert fragment["data-next"] == f"/7x24/new/{newer.pk}/"
         assert "noindex" in client.get(url)["X-Robots-Tag"]
 
+        # The story a tab last saw is withdrawn: what came after it still arrives.
+        with committed():
+            publishing.set_status(Article.objects.filter(pk=newer.pk), Article.Status.DRAFT)
+            later = make_article(category=category, title="再后来", published_at=timezone.now())
+        fragment = soup_of(client.get(fragment["data-next"])).select_one(".live-new")
+        assert fragment["data-count"] == "1" and "再后来" in fragment.get_text()
+        assert fragment["data-next"] == f"/7x24/new/{later.pk}/"
+
     def test_the_home_page_counts_new_items_from_the_same_fragment(self, client):
         newest = make_article(title="最新")
 

@@ -565,7 +565,9 @@ class LiveFragmentView(TemplateView):
         else:
             after = stories.filter(pk=self.kwargs["after"]).values_list("published_at", "pk").first()
             # The nearest first: with more than LIVE_NEW_MOST, the next answer goes on from the last.
-            newer = list(stories.newer_than(*after)[: LIVE_NEW_MOST + 1]) if after else []
+            # A story no longer public (withdrawn) has no time: those written after it, by their keys.
+            newer = stories.newer_than(*after) if after else stories.filter(pk__gt=self.kwargs["after"])
+            newer = list(newer.order_by("published_at", "id")[: LIVE_NEW_MOST + 1])
             more = len(newer) > LIVE_NEW_MOST
             newer = newer[:LIVE_NEW_MOST][::-1]
         keys.depends_on(*keys.listed(newer))
