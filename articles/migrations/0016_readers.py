@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0014_review_bylines'),
+        ('articles', '0015_publication_time_range'),
     ]
 
     operations = [
