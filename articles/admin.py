@@ -369,9 +369,11 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(TopicAdmin):
-    list_display = ["display_name", "name", "slug", "article_count"]
+    list_display = ["display_name", "name", "slug", "channel_position", "article_count"]
+    # Which categories are the header's channels, and their order, set from the list at once.
+    list_editable = ["channel_position"]
     search_fields = ["name", "title", "slug"]
-    fields = ["name", "title", "slug", "description"]
+    fields = ["name", "title", "slug", "description", "channel_position"]
 
     def get_queryset(self, request):
         # An explicit order: GROUP BY makes the database ignore Meta.ordering.

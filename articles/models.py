@@ -70,6 +70,12 @@ class Category(models.Model):
         help_text="读者看到的名称，如 财联社。",
     )
     description = models.TextField("简介", blank=True, validators=[validate_no_control_characters])
+    channel_position = models.PositiveSmallIntegerField(
+        "频道位置",
+        null=True,
+        blank=True,
+        help_text="填写数字即作为频道显示在每页的页头，按数字从小到大排列；留空则不显示。",
+    )
 
     class Meta:
         verbose_name = "分类"
@@ -427,6 +433,13 @@ class Article(models.Model):
     pinned_until = models.DateTimeField("置顶截止", null=True, blank=True, help_text="留空则一直置顶，直到取消。")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+    content_changed_at = models.DateTimeField(
+        "内容修改时间",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="标题、摘要、正文或封面最后一次改变的时间；从未改变则为空（以发布时间为准）。",
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -491,6 +504,13 @@ class Article(models.Model):
                 raise ValidationError({"story": f"“{self.story}”本身是另一篇的副本：请选那一篇。"})
             if self.pk is not None and self.copies.exists():
                 raise ValidationError({"story": "这篇文章有自己的副本：请先拆分它们。"})
+
+    @property
+    def content_modified_at(self):
+        """When what the article says last changed (its title, summary, body or cover): the
+        publication time, or a later change of them (JSON-LD dateModified; never the time of an
+        import that changed nothing a reader reads)."""
+        return max(self.published_at, self.content_changed_at or self.published_at)
 
 
 class ImportRun(models.Model):

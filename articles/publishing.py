@@ -37,6 +37,8 @@ from .validators import validate_plain_text
 logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "articles.publish_article"
+# What a reader reads of an article: when one of them changes, its content changed (dateModified).
+CONTENT_FIELDS = ("title", "summary", "body", "cover_image")
 # The home page shows one 头条 and at most this many 要闻 (issue 25).
 MOST_TOP_STORIES = 5
 # What the desk sets, not the article's content: a restore leaves them as they are.
@@ -87,6 +89,8 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
         article.full_clean(validate_unique=False, validate_constraints=False)
         _prepare_cover(article)
+        if not is_new and _content_differs(article):
+            article.content_changed_at = timezone.now()
         _save_all_but_pins(article, is_new)
         if tag_objects is not None:
             _set_tags(article, tag_objects, is_new)
@@ -159,6 +163,15 @@ def check_unchanged_since(article_pk, seen_at):
     stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
     if stored_at is not None and stored_at != seen_at:
         raise ChangedSinceSeen(stored_at, _last_saved_by(article_pk))
+
+
+def _content_differs(article):
+    """Whether ``article`` says something else than as stored (CONTENT_FIELDS; one query)."""
+    stored = Article.objects.filter(pk=article.pk).values_list(*CONTENT_FIELDS).first()
+    return stored is None or any(
+        str(getattr(article, field) or "") != str(value or "")
+        for field, value in zip(CONTENT_FIELDS, stored, strict=True)
+    )
 
 
 def _sanitized_body(body):
@@ -527,8 +540,10 @@ def stock_references(mentions, *, user=None):
     """The StockReference of each of ``mentions`` (objects with ``market``, ``code`` and ``name``),
     created where missing, each validated as the admin's would be: {(market, code): stock}.
 
-    Raises ValidationError (writing nothing) for a mention no stock may be, PermissionDenied. A new
-    stock is on no page until an article mentioning it is saved (save_article purges its list).
+    A stock without a name takes the name a mention gives it (an article writing 中国太保 beside
+    601601); a name is never replaced, so one an editor set wins. Raises ValidationError (writing
+    nothing) for a mention no stock may be, PermissionDenied. A new stock is on no page until an
+    article mentioning it is saved (save_article purges its list).
     """
     wanted = Q()
     for mention in mentions:
@@ -546,6 +561,11 @@ def stock_references(mentions, *, user=None):
         # Two imports may create one stock at once: the unique constraint keeps one, both read it.
         StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
         known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)}
+    for mention in mentions:
+        stock = known[(mention.market, mention.code)]
+        if mention.name and not stock.name:
+            stock.name = mention.name
+            save_topic(stock, user=user)
     return known
 
 

@@ -1,4 +1,4 @@
-"""Lighthouse scores of the home, article and category pages, served as in production.
+"""Lighthouse scores of each public page type (home, article, category, stock, tag, 7×24), served as in production.
 
     python bench/lighthouse.py [--lighthouse PATH]
 
@@ -27,6 +27,7 @@ PAGES = {
     "category": "/category/cailianshe/",
     "stock": "/stock/nyse/NIO/",
     "tag": "/tag/cai-lian-she-xin-wen/",
+    "7×24": "/7x24/",
 }
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"

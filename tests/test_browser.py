@@ -203,3 +203,75 @@ def test_a_reader_sees_a_stocks_news_flow_on_a_phone(page, live_server):
     assert chart.bounding_box()["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "reader-stock-phone")
+
+
+def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page, browser, live_server):
+    """Within 10 s of their publication, without a reload (static/js/live.js asks the fragment)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import make_article, make_category
+
+    category = make_category("cailianshe", title="财联社")
+    make_article(category=category, title="已有的快讯", published_at=timezone.now() - dt.timedelta(minutes=10))
+    page.goto(f"{live_server.url}/7x24/")
+    expect(page.locator(".timeline-item", has_text="已有的快讯")).to_be_visible()
+    home = browser.new_page()
+    home.goto(live_server.url)
+    expect(home.locator(".live-notice")).to_be_hidden()
+
+    make_article(category=category, title="刚刚发布的快讯", published_at=timezone.now() - dt.timedelta(seconds=1))
+
+    expect(page.locator(".timeline-item").first).to_contain_text("刚刚发布的快讯", timeout=10_000)
+    expect(page.locator(".live-notice")).to_have_text("新到 1 条消息")
+    assert page.locator(".timeline-day").count() == 1  # added to today's group, not a second one
+    expect(home.locator(".live-notice a")).to_have_text("1 条新消息", timeout=10_000)
+    screenshot(page, "reader-live")
+    home.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_every_page_fits_the_screen_on_phones_and_uses_it_on_desktops(page, live_server, width):
+    from articles import publishing
+    from articles.models import Category
+
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+    for position, category in enumerate(Category.objects.all()):
+        category.channel_position = position
+        publishing.save_topic(category)
+    article = Article.objects.filter(stocks__isnull=False).first()
+    publishing.pin_article(article, kind=Article.Pin.LEAD)
+    stock = article.stocks.first()
+    page.set_viewport_size({"width": width, "height": 800})
+
+    urls = [
+        "/",
+        "/7x24/",
+        article.get_absolute_url(),
+        article.category.get_absolute_url(),
+        stock.get_absolute_url(),
+        article.tags.first().get_absolute_url(),
+        "/archive/",
+        f"/archive/{article.published_at.year}/",
+        "/category/",
+        "/search/?q=央行",
+    ]
+    for url in urls:
+        page.goto(f"{live_server.url}{url}")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
+        # The footer ends the page, at the bottom of the window on a short one.
+        footer = page.locator(".site-footer").bounding_box()
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert abs(footer["y"] + footer["height"] - max(height, 800)) <= 1, url
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    text, aside = page.locator("article.article").bounding_box(), page.locator("aside.article-aside").bounding_box()
+    if width < 600:
+        assert aside["y"] >= text["y"] + text["height"]  # after the text
+        nav = page.locator(".main-nav")
+        assert page.evaluate("(nav) => nav.scrollWidth > nav.clientWidth", nav.element_handle())  # scrolls sideways
+    else:
+        assert aside["x"] >= text["x"] + text["width"] and aside["y"] < text["y"] + 200  # beside it
+        assert page.locator(".share-wechat svg.qr-code").count() == 1
+    screenshot(page, f"reader-article-{width}")

@@ -39,12 +39,14 @@ def test_a_stock_page_draws_its_news_per_day_with_a_text_alternative(client, tai
 
     chart = soup.select_one("figure.news-flow svg.flow-chart")
     assert chart["role"] == "img" and chart.select_one("title").string == "中国太保 601601（上海） 每天的消息数"
+    # It spans the days its list shows: back to the article of 200 days ago.
     assert (
-        "共 5 篇" in chart.select_one("desc").string
+        "共 6 篇" in chart.select_one("desc").string
         and f"{days_ago(2):%Y-%m-%d}，3 篇" in chart.select_one("desc").string
     )
     bars = [bar.select_one("title").string for bar in chart.select("rect")]
     assert bars == [
+        f"{days_ago(200):%Y-%m-%d}：1 篇",
         f"{days_ago(2):%Y-%m-%d}：3 篇",
         f"{days_ago(1):%Y-%m-%d}：1 篇",
         f"{timezone.localdate():%Y-%m-%d}：1 篇",
@@ -54,6 +56,7 @@ def test_a_stock_page_draws_its_news_per_day_with_a_text_alternative(client, tai
         [f"{timezone.localdate():%Y-%m-%d}", "1"],
         [f"{days_ago(1):%Y-%m-%d}", "1"],
         [f"{days_ago(2):%Y-%m-%d}", "3"],
+        [f"{days_ago(200):%Y-%m-%d}", "1"],
     ]
 
 
@@ -86,6 +89,41 @@ def test_stocks_mentioned_with_it(client, taibao):
 def test_a_tag_page_has_its_news_flow(client, taibao):
     soup = BeautifulSoup(client.get("/tag/bao-xian/").content, "lxml")
     assert "共 4 篇" in soup.select_one(".news-flow figcaption").string
+
+
+def test_a_tag_page_s_chart_matches_its_list(client):
+    stock = make_stock("601601", name="中国太保")
+    for days in (1, 40, 120):
+        make_article(stocks=[stock], tags=["保险"], published_at=days_ago(days))
+    for url in ("/tag/bao-xian/", stock.get_absolute_url()):
+        soup = BeautifulSoup(client.get(url).content, "lxml")
+
+        listed = sorted(time["datetime"][:10] for time in soup.select(".article-list time"))
+        days = sorted(row.td.string for row in soup.select(".flow-days tbody tr"))
+
+        assert listed == days and "共 3 篇" in soup.select_one(".news-flow figcaption").string
+
+
+@pytest.mark.parametrize("days", [30, 200, 366], ids=["mondays", "months", "a-year-of-months"])
+def test_the_time_axis_is_labelled_with_dates_at_sensible_intervals(client, days):
+    stock = make_stock("600000", name="浦发银行")
+    make_article(stocks=[stock], published_at=days_ago(0, hour=0))
+    make_article(stocks=[stock], published_at=days_ago(days - 1))
+
+    soup = BeautifulSoup(client.get(stock.get_absolute_url()).content, "lxml")
+    ticks = [(text["x"], text.string) for text in soup.select(".flow-chart .flow-ticks text")]
+
+    assert ticks, "the axis has dates"
+    positions = [float(x.rstrip("%")) for x, _ in ticks]
+    assert positions == sorted(positions) and all(0 < x < 100 for x in positions)
+    first = timezone.localdate() - dt.timedelta(days=max(days, 30) - 1)
+    expected_days = [first + dt.timedelta(n) for n in range((timezone.localdate() - first).days + 1)]
+    if days <= 45:
+        assert [label for _, label in ticks] == [f"{d.month}-{d.day:02}" for d in expected_days if d.weekday() == 0]
+    else:
+        months = [d for d in expected_days if d.day == 1]
+        assert [label[-3:].lstrip("年") for _, label in ticks] == [f"{d.month}月" for d in months]
+        assert ticks[0][1] == f"{months[0].year}年{months[0].month}月"
 
 
 def test_hot_stocks_of_the_last_24_hours_on_the_home_page(client, taibao):

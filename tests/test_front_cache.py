@@ -5,6 +5,7 @@ Varnish, except in CI (FINEWS_REQUIRE_VARNISH=1).
 """
 
 import contextlib
+import datetime as dt
 import gzip
 import http.client
 import os
@@ -113,7 +114,9 @@ def purge(port, keys, source="127.0.0.1", announced=0):
         return int(sock.recv(200).split()[1])
 
 
-def new_post(folder, info_code, title, date="2026-11-26 10:00:00 +0800", category="cailianshe"):
+def new_post(folder, info_code, title, date=None, category="cailianshe"):
+    """A post file in ``folder``, dated ``date`` (default: now, in Beijing time, as the scraper dates them)."""
+    date = date or f"{dt.datetime.now(dt.UTC) + dt.timedelta(hours=8):%Y-%m-%d %H:%M:%S} +0800"
     path = folder / f"{date[:10]}-{info_code}.md"
     path.write_text(
         f'---\nlayout: post\ntitle: "{title}"\ndate: {date}\ncategories: {category}\ntags: 财联社新闻\n---\n'
@@ -192,6 +195,18 @@ def test_an_imported_post_shows_within_a_second_while_an_old_article_stays_a_hit
     assert site.shows_within("/category/cailianshe/", "前端缓存测试：新消息到达")
     status, headers, body = site.get(old)
     assert status == 200 and headers["X-Cache"] == "HIT"
+
+
+def test_the_7x24_fragment_is_kept_by_varnish_and_shows_a_new_post_within_a_second(site, tmp_path):
+    fragment = BeautifulSoup(site.get("/7x24/")[2], "lxml").select_one("[data-live]")["data-live"]
+    site.get(fragment)
+    status, headers, body = site.get(fragment)
+    assert status == 200 and headers["X-Cache"] == "HIT" and 'data-count="0"' in body
+
+    site.manage("import_posts", str(new_post(tmp_path, "NW202611260000000301", "七乘二十四：刚到的快讯")))
+
+    assert site.shows_within(fragment, "七乘二十四：刚到的快讯")
+    assert site.get(fragment)[1]["X-Cache"] == "HIT"
 
 
 def test_an_admin_correction_shows_within_a_second(site):

@@ -150,10 +150,14 @@ class TestArticlePage:
 
         client.get("/robots.txt")
         settings.PAGE_CACHE_SECONDS = 0  # every request renders the page
+        # The side column's 热门股票 and latest of the category are read once per content version
+        # and hour (site/aside.py).
+        page(client, make_article(category=category).get_absolute_url())
         for article in (plain, busy):
             # The article; then its tags, stocks, the categories its story also appears in, its
-            # neighbours and related news, once per content version.
-            with django_assert_num_queries(7):
+            # neighbours and related news, once per content version; its stocks' news flow (the
+            # side column), once per content version and hour.
+            with django_assert_num_queries(8):
                 first = html_of(page(client, article.get_absolute_url()))
             with django_assert_num_queries(1):
                 again = html_of(page(client, article.get_absolute_url()))
@@ -181,7 +185,7 @@ class TestArticlePage:
 
 class TestListPages:
     def test_home(self, hidden_articles, django_assert_num_queries, reader):
-        with django_assert_num_queries(6):  # and 热门股票, once per content version: 3
+        with django_assert_num_queries(7):  # the pins, and 热门股票, once per content version: 3
             content = html_of(page(reader, "/"))
 
         assert "最新消息" in content
@@ -201,18 +205,17 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow, once per content version: 3 for news older
-        # than 90 days, as here (1 otherwise).
-        with django_assert_num_queries(7):
+        # The ids of its few articles, and its news flow over the days it lists, once per content version.
+        with django_assert_num_queries(5):
             content = html_of(page(reader, "/tag/cai-lian-she-xin-wen/"))
 
         assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
         assert_hidden_absent(content)
 
     def test_stock_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow (3 for news older than 90 days, as here; 1
-        # otherwise) and the stocks mentioned with it (2), once per content version.
-        with django_assert_num_queries(9):
+        # The ids of its few articles, and its news flow over the days it lists and the stocks
+        # mentioned with it (2), once per content version.
+        with django_assert_num_queries(7):
             content = html_of(page(reader, "/stock/sh/601601/"))
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
@@ -453,9 +456,11 @@ def test_an_old_page_reads_no_newer_articles(client, db, page_of):
     make_article(category=category, tags=["一"], published_at=old + dt.timedelta(days=40))
     url = {
         "article": article.get_absolute_url(),
-        "day archive": f"/archive/{old:%Y/%m/%d}/",
-        "month archive": f"/archive/{old:%Y/%m}/",
+        "day archive": f"/archive/{old.year}/{old.month}/{old.day}/",
+        "month archive": f"/archive/{old.year}/{old.month}/",
     }[page_of]
+    # The side column of article pages is the hour's, read once per content version (site/aside.py).
+    page(client, make_article(category=category, published_at=old - dt.timedelta(days=1)).get_absolute_url())
     with CaptureQueriesContext(connection) as queries:
         page(client, url)
     dated = [query["sql"] for query in queries.captured_queries if "published_at" in query["sql"]]

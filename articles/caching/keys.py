@@ -18,6 +18,15 @@ was purged after it was rendered.
   previous one's to its next one's (``nm<category>-<month>``, months, over a long gap), or ``cn``
   (``co``) when it is the newest (oldest) of its category; a change purges its own day's and
   month's and ``cn``, and ``co`` when it becomes the oldest.
+- ``today``: times read relative to the day (今天 15:02, 昨天 09:30): changed by midnight
+  (moments.py), named only by pages that show such a time.
+- ``hour``, ``hot``, ``cb<category>-<day>``, ``sp<stock>``: an article page's side column is a
+  snapshot as of the start of the hour (site/aside.py), so posts of the current hour change no
+  page: ``hour`` is named by each hour's moment (moments.py); a change of an article published
+  before the current hour names, when it is of the snapshot's days, ``sp`` of its stocks (30
+  days), ``cb`` of its category and day (7 days) and ``hot`` (24 hours, with stocks).
+- ``channels``: which categories the header shows as channels (and in what order): every page
+  holds it, with each channel's ``c<id>``.
 - ``site``: what any public article changes: the home page, the site feed, the category and
   archive indexes, the sitemap, search.
 - ``home``: the home page alone: what the desk pins there (头条, 要闻), and the end of a pin.
@@ -38,6 +47,15 @@ from articles.validators import is_publication_time
 SITE = "site"
 HOME = "home"
 ALL = "all"
+TODAY = "today"
+HOUR = "hour"
+HOT = "hot"
+# What the side column of an article page counts, before the current hour: its stocks' news flow,
+# the latest of its category, 热门股票.
+FLOW_DAYS = 30
+LATEST_DAYS = 7
+HOT_HOURS = 24
+CHANNELS = "channels"
 # How many days (then months) between an article and its neighbours its page names; past that,
 # it holds its category's list key.
 MOST_DAYS_NAMED = 100
@@ -71,6 +89,36 @@ def tag_list(pk):
 
 def stock_list(pk):
     return f"sl{pk}"
+
+
+def category_before_hour(pk, day):
+    return f"cb{pk}-{day:%Y%m%d}"
+
+
+def stock_before_hour(pk):
+    return f"sp{pk}"
+
+
+def hour_start(moment):
+    """The start of the hour of ``moment`` (an aware datetime)."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def before_the_hour(state, now):
+    """The keys of the side-column snapshots (as of the start of the hour of ``now``) that an
+    article's ``state`` is counted in: none for an article of this hour, or older than they count."""
+    hour = hour_start(now)
+    if not state.published or state.published_at >= hour:
+        return set()
+    age = hour - state.published_at
+    found = set()
+    if age <= dt.timedelta(days=FLOW_DAYS):
+        found.update(stock_before_hour(pk) for pk in state.stock_ids)
+    if age <= dt.timedelta(days=LATEST_DAYS):
+        found.add(category_before_hour(state.category_id, timezone.localdate(state.published_at)))
+    if state.stock_ids and age <= dt.timedelta(hours=HOT_HOURS):
+        found.add(HOT)
+    return found
 
 
 def archive(year, month=None, day=None):
@@ -217,9 +265,10 @@ def article_change(before=(), after=(), oldest=True):
     """
     from articles.models import Article
 
-    keys = set()
+    keys, now = set(), timezone.now()
     for state in [*before, *after]:
         keys.add(article(state.pk))
+        keys.update(before_the_hour(state, now))
         if state.story_id:
             keys.add(article(state.story_id))
         if not state.published:
@@ -251,4 +300,7 @@ def topic_change(topic):
     from articles.models import Category, Tag
 
     name, members = {Category: (category, category_list), Tag: (tag, tag_list)}.get(type(topic), (stock, stock_list))
-    return {name(topic.pk), members(topic.pk), SITE}
+    # A category that is a channel now enters every page's header (one that was one is named there by
+    # its own key).
+    channel = isinstance(topic, Category) and topic.channel_position is not None
+    return {name(topic.pk), members(topic.pk), SITE, *([CHANNELS] if channel else [])}

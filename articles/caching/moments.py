@@ -26,6 +26,7 @@ Register sources at start-up (a module imported by ``AppConfig.ready``). The con
   its keys (``keys.ALL`` names every page).
 """
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 
@@ -83,6 +84,24 @@ def scheduled_articles(now):
     for state in states:
         # The newest of its category when it comes due: the key of its oldest is not needed.
         yield Moment.at_time(state.published_at, keys.article_change(after=[state], oldest=False))
+
+
+@source
+def midnights(now):
+    """Each Beijing midnight turns 今天 into 昨天 and 昨天 into a date: on the pages showing them."""
+    day = timezone.localdate(now)
+    while True:
+        day += dt.timedelta(days=1)
+        yield Moment.at_time(timezone.make_aware(dt.datetime.combine(day, dt.time.min)), {keys.TODAY})
+
+
+@source
+def hours(now):
+    """Each hour the article pages' side columns (site/aside.py: a snapshot as of the hour) move on."""
+    hour = keys.hour_start(now)
+    while True:
+        hour += dt.timedelta(hours=1)
+        yield Moment.at_time(hour, {keys.HOUR})
 
 
 @source

@@ -311,14 +311,15 @@ class PostImporter:
 
     def _stock_references(self, mentions):
         keys = [(mention.market, mention.code) for mention in mentions]
-        unknown = [mention for mention in mentions if (mention.market, mention.code) not in self._stocks]
-        if unknown:
-            self._stocks.update(publishing.stock_references(unknown))
-        for mention in mentions:
-            stock = self._stocks[(mention.market, mention.code)]
-            if mention.name and not stock.name:
-                stock.name = mention.name
-                publishing.save_topic(stock)
+        # Those not looked up yet, and those this post may give their first name.
+        wanted = [
+            mention
+            for mention in mentions
+            if (mention.market, mention.code) not in self._stocks
+            or (mention.name and not self._stocks[(mention.market, mention.code)].name)
+        ]
+        if wanted:
+            self._stocks.update(publishing.stock_references(wanted))
         return [self._stocks[key] for key in keys]
 
 

@@ -3,7 +3,9 @@
 East Money marks them in several ways, all in the corpus:
 ``data-code="601601|1|1"`` (code|market|kind, on K-line chart links), ``data-code="1,600160"``
 and ``data-code="90,BK0493"`` (market,code, on auto-linked names) and quote links
-``quote.eastmoney.com/unify/r/<market>.<code>``. The link text, where there is one, is the name.
+``quote.eastmoney.com/unify/r/<market>.<code>``. The link text, where there is one, is the name;
+a chart link has none, and the name is then the one the text writes beside the code
+(``中国太保（601601）``, ``中国太保(601601.SH)``, ``腾讯控股(00700)``).
 """
 
 import re
@@ -25,6 +27,15 @@ _PIPE_FORM = re.compile(r"^(?:K\s+)?([A-Za-z0-9._-]+)\|(\d+)\|")
 _COMMA_FORM = re.compile(r"^(\d+),([A-Za-z0-9._-]+)$")
 _QUOTE_LINK = re.compile(r"quote\.eastmoney\.com/unify/r/(\d+)\.([A-Za-z0-9._-]+)")
 MAX_NAME_LENGTH = 100
+# A name written beside its code in the text: the run of Chinese characters before a bracketed
+# A-share (6 digits) or Hong Kong (5 digits) code, with the exchange's suffix or not.
+_NAME_BESIDE_CODE = re.compile(
+    r"([\u4e00-\u9fff]{2,})(-[A-Z]{1,2}|[AB])?\s*[（(]\s*(\d{6}|\d{5})(?:\.(SH|SZ|HK))?\s*[）)]", re.IGNORECASE
+)
+_SUFFIX_MARKETS = {"SH": Market.SHANGHAI, "SZ": Market.SHENZHEN, "HK": Market.HONG_KONG}
+# A-share names are at most four characters (the exchanges' rule for abbreviations); Hong Kong
+# ones a few more.
+_LONGEST_NAME = {6: 4, 5: 6}
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,8 @@ def _mentions_stock(tag):
 def extract_stocks(soup):
     """Every stock mentioned in ``soup`` (a BeautifulSoup tree), in order of first mention.
 
-    The name is the first non-empty link text given for that stock (chart links have none).
+    The name is the first non-empty link text given for that stock; for a stock whose links give
+    none (chart links), the name the text writes beside its code (names_beside_codes), if any.
     """
     names = {}
     for element in soup.find_all(_mentions_stock):
@@ -94,6 +106,34 @@ def extract_stocks(soup):
         if reference is None or _is_in_source_line(element):
             continue
         name = plain_label(element.get_text(), max_length=MAX_NAME_LENGTH)
+        if name == reference[1]:
+            name = ""  # a link showing the code itself: no name
         if not names.get(reference):
             names[reference] = name
+    if not all(names.values()):
+        written = names_beside_codes(soup.get_text())
+        for market, code in [reference for reference, name in names.items() if not name]:
+            names[(market, code)] = written.get((market, code)) or written.get((None, code), "")
     return [StockMention(code=code, market=market, name=name) for (market, code), name in names.items()]
+
+
+def names_beside_codes(text):
+    """{(market or None, code): name} for each name ``text`` writes beside a bracketed code, the
+    first for each: ``中国太保（601601）`` gives ``{(None, "601601"): "中国太保"}``,
+    ``港交所(00388.HK)`` gives ``{("hk", "00388"): "港交所"}``.
+
+    The characters before the bracket may run on from the sentence (``白酒股龙头贵州茅台``): the
+    name is the longest ending of at most _LONGEST_NAME characters that the text writes elsewhere
+    too (a post names its company more than once), else the last _LONGEST_NAME characters.
+    """
+    names = {}
+    for match in _NAME_BESIDE_CODE.finditer(text):
+        run, suffix, code, exchange = match.groups()
+        longest = _LONGEST_NAME[len(code)]
+        endings = [run[-length:] for length in range(min(len(run), longest), 1, -1)]
+        name = next((ending for ending in endings if text.count(ending) > 1), endings[0]) + (suffix or "")
+        market = _SUFFIX_MARKETS.get((exchange or "").upper())
+        names.setdefault((market, code), plain_label(name, max_length=MAX_NAME_LENGTH))
+        if market is None and len(code) == 5:
+            names.setdefault((Market.HONG_KONG, code), names[(None, code)])
+    return names

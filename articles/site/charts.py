@@ -19,6 +19,8 @@ from articles.models import Article, StockReference
 
 CHART_DAYS = 90
 MIN_CHART_DAYS = 30
+# A list whose first page reaches further back is drawn this far at most (bars get thin).
+MAX_CHART_DAYS = 366
 RELATED_STOCKS = 8
 HOT_STOCKS = 10
 HOT_WINDOW = dt.timedelta(hours=24)
@@ -34,6 +36,16 @@ class Bar:
     x: int
     y: float
     height: float
+
+
+@dataclass
+class Tick:
+    """A date on the time axis: ``percent`` from the left (the middle of its day's bar)."""
+
+    day: dt.date
+    label: str
+    percent: float
+    anchor: str
 
 
 @dataclass
@@ -76,6 +88,29 @@ class NewsFlow:
         return bars
 
     @property
+    def ticks(self):
+        """The dates labelled on the time axis, at intervals that suit the span: Mondays up to
+        six weeks (``11-14``), first days of months up to 13 months (``11月``, the year at
+        January and at the first), first days of quarters beyond (``2026年4月``)."""
+        days = self.days
+        if len(days) <= 45:
+            chosen = [day for day in days if day.weekday() == 0]
+            labels = [f"{day.month}-{day.day:02}" for day in chosen]
+        else:
+            months = (1, 4, 7, 10) if len(days) > 400 else range(1, 13)
+            chosen = [day for day in days if day.day == 1 and day.month in months]
+            labels = [
+                f"{day.year}年{day.month}月" if index == 0 or day.month == 1 or len(days) > 400 else f"{day.month}月"
+                for index, day in enumerate(chosen)
+            ]
+        ticks = []
+        for day, label in zip(chosen, labels, strict=True):
+            percent = round(((day - self.first).days + 0.5) * 100 / len(days), 2)
+            anchor = "start" if percent < 6 else "end" if percent > 94 else "middle"
+            ticks.append(Tick(day, label, percent, anchor))
+        return ticks
+
+    @property
     def busy_days(self):
         """The days with news, newest first: the chart's text alternative."""
         return sorted(((day, count) for day, count in self.counts.items() if count), reverse=True)
@@ -86,10 +121,25 @@ def _kept(kind, pk, compute):
     return cache.get_or_set(key, compute, VERSION_FACTS_SECONDS)
 
 
-def news_flow(articles, kind, pk):
+def news_flow(articles, kind, pk, listed=None):
     """The NewsFlow of ``articles`` (published ones of a stock or tag) over the last CHART_DAYS days,
-    or, when those had none, the CHART_DAYS up to its latest article; None when it has none."""
-    return _kept(kind, pk, lambda: _news_flow(articles))
+    or, when those had none, the CHART_DAYS up to its latest article; None when it has none.
+
+    ``listed``: the articles its list's first page shows, newest first. The chart then spans the
+    days they do (from the oldest listed, MAX_CHART_DAYS at most, MIN_CHART_DAYS at least) up to
+    today, or up to the newest listed when that is older than CHART_DAYS.
+    """
+    return _kept(kind, pk, lambda: _news_flow(articles) if listed is None else _listed_flow(articles, listed))
+
+
+def _listed_flow(articles, listed):
+    if not listed:
+        return None
+    today = timezone.localdate()
+    newest, oldest = timezone.localdate(listed[0].published_at), timezone.localdate(listed[-1].published_at)
+    last = today if (today - newest).days < CHART_DAYS else newest
+    first = max(last - dt.timedelta(days=MAX_CHART_DAYS - 1), min(oldest, last - dt.timedelta(days=MIN_CHART_DAYS - 1)))
+    return NewsFlow(first=first, last=last, counts=_daily_counts(articles, last, first))
 
 
 def _news_flow(articles):
@@ -110,17 +160,17 @@ def _news_flow(articles):
     return NewsFlow(first=first, last=last, counts=counts)
 
 
-def _window(last):
-    """The moments of the CHART_DAYS Beijing days up to ``last``: [start, end)."""
-    first = last - dt.timedelta(days=CHART_DAYS - 1)
+def _window(last, first=None):
+    """The moments of the Beijing days from ``first`` (default: CHART_DAYS before) to ``last``: [start, end)."""
+    first = first or last - dt.timedelta(days=CHART_DAYS - 1)
     return (
         timezone.make_aware(dt.datetime.combine(first, dt.time.min)),
         timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)),
     )
 
 
-def _daily_counts(articles, last):
-    start, end = _window(last)
+def _daily_counts(articles, last, first=None):
+    start, end = _window(last, first)
     rows = (
         articles.filter(published_at__gte=start, published_at__lt=end)
         .annotate(day=TruncDate("published_at"))
@@ -167,13 +217,19 @@ def _hot_stocks():
     now = timezone.now()
     end = now if latest > now - HOT_WINDOW else latest
     recent = Article.objects.published().filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end)
+    return end, most_mentioned(recent)
+
+
+def most_mentioned(articles):
+    """[(stock, count)]: the HOT_STOCKS stocks most mentioned in ``articles`` (a queryset bounded by
+    dates), most first (two queries)."""
     ranked = (
-        Article.stocks.through.objects.filter(article_id__in=recent.values("id"))
+        Article.stocks.through.objects.filter(article_id__in=articles.values("id"))
         .values_list("stockreference")
         .annotate(count=Count("id"))
         .order_by("-count", "stockreference")[:HOT_STOCKS]
     )
-    return end, _with_stocks(list(ranked))
+    return _with_stocks(list(ranked))
 
 
 def _with_stocks(ranked):

@@ -28,6 +28,8 @@ urlpatterns = [
     path("archive/<int:year>/<int:month>/", views.MonthArchive.as_view(), name="archive-month"),
     path("archive/<int:year>/<int:month>/<int:day>/", views.DayArchive.as_view(), name="archive-day"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("7x24/", views.LiveView.as_view(), name="live"),
+    path("7x24/new/<int:after>/", views.LiveFragmentView.as_view(), name="live-new"),
     # The old Jekyll site's feed URL, kept so existing subscribers keep working.
     path("feed.xml", feeds.LatestFeed(), name="feed"),
 ]

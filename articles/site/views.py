@@ -5,7 +5,7 @@ import itertools
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -14,14 +14,25 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.caching.middleware import mark_paginated
-from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.models import (
+    LIST_DEFERRED,
+    Article,
+    Category,
+    StockReference,
+    Tag,
+    TaggedArticle,
+    with_public_articles,
+)
 from articles.months import months_between, next_month
 from articles.operations.metrics import SEARCH_LATENCY
+from articles.publishing import MOST_TOP_STORIES
 from articles.sanitize import plain_text
 from articles.search import SearchResults
 from articles.search.text import highlight, split_into_words
 from articles.validators import is_publication_time
 
+from . import times
+from .aside import aside
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
 from .pagination import ArticlePaginator
@@ -90,26 +101,40 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         # Read once per content version: the newest stories and the ranking of the sections.
         key = HOME_KEY.format(version=current_version())
-        latest, sections = cache.get_or_set(key, self._latest_and_sections, VERSION_FACTS_SECONDS)
+        pinned, latest, sections = cache.get_or_set(key, self._home_lists, VERSION_FACTS_SECONDS)
         hot_until, hot = hot_stocks()
         keys.depends_on(
             keys.SITE,
             keys.HOME,
+            *keys.listed(pinned),
             *keys.listed(latest),
             *keys.listed(article for _, items in sections for article in items),
         )
         keys.depends_on(*(keys.stock(stock.pk) for stock, _ in hot))
+        lead = pinned[0] if pinned and pinned[0].pin == Article.Pin.LEAD else None
         return super().get_context_data(
+            lead=lead,
+            top_stories=pinned[1:] if lead else pinned,
             latest=latest,
             sections=sections,
             hot_until=hot_until,
             hot_stocks=hot,
+            live_url=reverse("articles:live-new", kwargs={"after": _newest_story(pinned + latest)}),
             canonical="/",
             **kwargs,
         )
 
-    def _latest_and_sections(self):
-        latest = list(Article.objects.listed().stories()[:HOME_LATEST_COUNT])
+    def _home_lists(self):
+        """(pinned, latest, sections): the desk's 头条 and 要闻 (Article.objects.pinned()), the
+        newest stories but those, and the newest of the busiest categories."""
+        pinned = list(
+            Article.objects.pinned().select_related("category", "story").defer(*LIST_DEFERRED)[: MOST_TOP_STORIES + 1]
+        )
+        newest = list(Article.objects.listed().stories()[: HOME_LATEST_COUNT + len(pinned)])
+        latest = [article for article in newest if article not in pinned][:HOME_LATEST_COUNT]
+        return pinned, latest, self._sections()
+
+    def _sections(self):
         ranked = (
             Article.objects.listed()
             .filter(published_at__gte=self._window_start())
@@ -125,8 +150,7 @@ class HomeView(TemplateView):
         by_category = {}
         for article in ranked:
             by_category.setdefault(article.category, []).append(article)
-        sections = sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
-        return latest, sections
+        return sorted(by_category.items(), key=lambda item: item[1][0].published_at, reverse=True)[:HOME_SECTIONS]
 
     def _window_start(self):
         """The publication time of the HOME_WINDOW-th newest public article (a date range reads the index)."""
@@ -136,6 +160,12 @@ class HomeView(TemplateView):
             .values_list("published_at", flat=True)[HOME_WINDOW - 1 : HOME_WINDOW]
         )
         return next(iter(oldest_in_window), dt.datetime.min.replace(tzinfo=dt.UTC))
+
+
+def _newest_story(articles):
+    """The pk of the newest story among ``articles`` (0: none), where new items start (live.js)."""
+    stories = [article for article in articles if article.story_id is None]
+    return max(stories, key=lambda article: (article.published_at, article.pk)).pk if stories else 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,10 +229,12 @@ class ArticleDetailView(DetailView):
             ),
             *keys.neighbourhood(article.category_id, article.published_at, *neighbours),
         )
+        side = aside(article, facts.stocks)
         return super().get_context_data(
             canonical=article.get_absolute_url(),
             tags=facts.tags,
-            stocks=facts.stocks,
+            stocks=[(stock, side.flows.get(stock.pk)) for stock in facts.stocks],
+            aside=side,
             is_preview=self._is_preview(article),
             also_in=[copy.category for copy in facts.copies],
             previous_article=facts.previous,
@@ -295,13 +327,21 @@ class TagView(ArticleListView):
 
     def get_context_data(self, **kwargs):
         keys.depends_on(keys.tag(self.tag.pk), keys.tag_list(self.tag.pk))
-        return super().get_context_data(
-            flow=news_flow(self.object_list, "tag", self.tag.pk),
+        context = super().get_context_data(
             heading=f"标签：{self.tag.name}",
             feed_url=f"{self.tag.get_absolute_url()}feed/",
             canonical=self.tag.get_absolute_url(),
             **kwargs,
         )
+        context["flow"] = first_page_flow(context, self.object_list, "tag", self.tag.pk)
+        return context
+
+
+def first_page_flow(context, articles, kind, pk):
+    """The news flow of a list's first page (None on the others), spanning the days it lists."""
+    if context["page_obj"] and context["page_obj"].number > 1:
+        return None
+    return news_flow(articles, f"{kind}-list", pk, listed=list(context["articles"]))
 
 
 class StockView(ArticleListView):
@@ -313,20 +353,19 @@ class StockView(ArticleListView):
         return among_few(queryset, mentions).once_per_story(stocks=self.stock)
 
     def get_context_data(self, **kwargs):
-        flow = news_flow(self.object_list, "stock", self.stock.pk)
-        together = mentioned_with(self.stock, flow)
-        keys.depends_on(
-            keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
-        )
-        return super().get_context_data(
-            flow=flow,
-            mentioned_with=together,
+        context = super().get_context_data(
             heading=str(self.stock),
             stock=self.stock,
             feed_url=f"{self.stock.get_absolute_url()}feed/",
             canonical=self.stock.get_absolute_url(),
             **kwargs,
         )
+        context["flow"] = flow = first_page_flow(context, self.object_list, "stock", self.stock.pk)
+        context["mentioned_with"] = together = mentioned_with(self.stock, flow)
+        keys.depends_on(
+            keys.stock(self.stock.pk), keys.stock_list(self.stock.pk), *(keys.stock(stock.pk) for stock, _ in together)
+        )
+        return context
 
 
 class ArchiveMixin(PageRangeMixin):
@@ -355,12 +394,16 @@ class ArchiveMixin(PageRangeMixin):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
         if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
             raise Http404("没有这一年的消息。")
+        # One address per period: /archive/2022/05/ (or 2022/5/07/) is /archive/2022/5/.
+        self.canonical = reverse(request.resolver_match.view_name, kwargs=kwargs)
+        if request.path != self.canonical:
+            return HttpResponsePermanentRedirect(self.canonical)
         period = [kwargs[part] for part in ("year", "month", "day") if part in kwargs]
         keys.depends_on(keys.archive(*period) if period else keys.SITE)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+        context = super().get_context_data(canonical=self.canonical, **kwargs)
         keys.depends_on(*keys.listed(context.get("articles") or ()), *self._between_neighbours(context))
         return context
 
@@ -536,3 +579,83 @@ def old_category_redirect(request, name):
     if category is None:
         raise Http404("没有这个分类")
     return redirect(category, permanent=True)
+
+
+LIVE_PER_PAGE = 50
+# The most new items one answer of the fragment carries: more, and the reader is told to reload.
+LIVE_NEW_MOST = 50
+
+
+class LiveView(ArticleListView):
+    """7×24 快讯: every story as a timeline, newest first, grouped by Beijing day (今天, 昨天, dates)."""
+
+    paginate_by = LIVE_PER_PAGE
+    template_name = "articles/live.html"
+
+    def filter_articles(self, queryset):
+        return queryset.stories()
+
+    def get_context_data(self, **kwargs):
+        keys.depends_on(keys.SITE)
+        context = super().get_context_data(canonical=reverse("articles:live"), heading="7×24 快讯", **kwargs)
+        articles = list(context["articles"])
+        context["days"] = timeline(articles)
+        # The newest shown: where the fragment starts (only the first page follows new items).
+        if context["page_obj"].number == 1:
+            context["live_url"] = reverse("articles:live-new", kwargs={"after": articles[0].pk if articles else 0})
+        return context
+
+
+def timeline(articles):
+    """[(day label, day, [(time HH:MM, article)])] of ``articles`` (newest first), grouped by
+    Beijing day; names keys.TODAY when a heading reads 今天 or 昨天."""
+    today = timezone.localdate()
+    times.note_relative((article.published_at for article in articles), today)
+    days = []
+    for article in articles:
+        day = timezone.localdate(article.published_at)
+        if not days or days[-1][1] != day:
+            days.append((times.day_label(day, today), day, []))
+        days[-1][2].append((f"{timezone.localtime(article.published_at):%H:%M}", article))
+    return days
+
+
+class LiveFragmentView(TemplateView):
+    """The stories newer than the story ``after`` (a pk; 0: none shown yet), newest first, as
+    timeline items: what the 7×24 page adds and the home page counts (static/js/live.js).
+
+    A page like any other: kept by Varnish and the page cache, purged by ``site`` with every public
+    change, so a thousand open tabs asking every few seconds cost cache hits, not renders. The
+    newest item becomes the next ``after``; a story no longer public (or ``after`` = 0) gives no items.
+    """
+
+    template_name = "articles/live_new.html"
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # A part of a page, not a page: search engines index the 7×24 page instead.
+        response.headers["X-Robots-Tag"] = "noindex"
+        return response
+
+    def get_context_data(self, **kwargs):
+        keys.depends_on(keys.SITE)
+        stories = Article.objects.listed().stories()
+        if self.kwargs["after"] == 0:
+            # The timeline was empty: its first items.
+            newer, more = list(stories[:LIVE_NEW_MOST]), False
+        else:
+            after = stories.filter(pk=self.kwargs["after"]).values_list("published_at", "pk").first()
+            # The nearest first: with more than LIVE_NEW_MOST, the next answer goes on from the last.
+            # A story no longer public (withdrawn) has no time: those written after it, by their keys.
+            newer = stories.newer_than(*after) if after else stories.filter(pk__gt=self.kwargs["after"])
+            newer = list(newer.order_by("published_at", "id")[: LIVE_NEW_MOST + 1])
+            more = len(newer) > LIVE_NEW_MOST
+            newer = newer[:LIVE_NEW_MOST][::-1]
+        keys.depends_on(*keys.listed(newer))
+        return super().get_context_data(
+            days=timeline(newer),
+            count=len(newer),
+            more=more,
+            next_url=reverse("articles:live-new", kwargs={"after": newer[0].pk if newer else self.kwargs["after"]}),
+            **kwargs,
+        )

@@ -1,0 +1,78 @@
+/* New items while a page is open (7×24 快讯 and the home page), without a reload.
+ * Asks the fragment named by data-live (/7x24/new/<newest shown>/, a page the front cache keeps)
+ * every few seconds: the 7×24 timeline inserts what it brings; the home page says "N 条新消息".
+ * Without JavaScript both are ordinary pages. */
+(function () {
+  "use strict";
+  var INTERVAL_MS = 5000;
+  var root = document.querySelector("[data-live]");
+  var notice = document.querySelector(".live-notice");
+  if (!root || !notice || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var url = root.getAttribute("data-live");
+  var countsOnly = root.hasAttribute("data-live-count");
+  var waiting = 0;
+
+  function poll() {
+    if (document.hidden) {
+      schedule();
+      return;
+    }
+    fetch(url, { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (text) {
+        var fragment = new DOMParser().parseFromString(text, "text/html").querySelector(".live-new");
+        if (fragment) {
+          apply(fragment);
+        }
+      })
+      .catch(function () {})
+      .then(schedule);
+  }
+
+  function schedule() {
+    window.setTimeout(poll, INTERVAL_MS);
+  }
+
+  function apply(fragment) {
+    var count = parseInt(fragment.getAttribute("data-count"), 10) || 0;
+    url = fragment.getAttribute("data-next") || url;
+    if (!count) {
+      return;
+    }
+    waiting += count;
+    if (countsOnly) {
+      notice.querySelector("a").textContent = waiting + " 条新消息";
+      notice.hidden = false;
+      return;
+    }
+    var days = fragment.querySelectorAll(".timeline-day");
+    for (var i = days.length - 1; i >= 0; i--) {
+      insertDay(days[i]);
+    }
+    var empty = root.querySelector(".timeline-empty");
+    if (empty) {
+      empty.remove();
+    }
+    notice.textContent = "新到 " + waiting + " 条消息";
+    notice.hidden = false;
+  }
+
+  function insertDay(day) {
+    var shown = root.querySelector('.timeline-day[data-day="' + day.getAttribute("data-day") + '"]');
+    if (!shown) {
+      root.insertBefore(document.importNode(day, true), root.firstChild);
+      return;
+    }
+    var list = shown.querySelector(".timeline-list");
+    var items = day.querySelectorAll(".timeline-item");
+    for (var i = items.length - 1; i >= 0; i--) {
+      var item = document.importNode(items[i], true);
+      item.classList.add("is-new");
+      list.insertBefore(item, list.firstChild);
+    }
+  }
+
+  schedule();
+})();
