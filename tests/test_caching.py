@@ -686,6 +686,7 @@ class TestPurgeSender:
             refusing.mode = "ok"
             while not refusing.purges and time.monotonic() < deadline + 5:
                 time.sleep(0.05)  # the first retry comes FIRST_RETRY_SECONDS after the refusal
+            front.wait(5)  # the sender logs once the Varnish's answer is read
         finally:
             refusing.close()
 

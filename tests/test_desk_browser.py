@@ -1,6 +1,8 @@
 """The desk in a real browser (issue 25): leaving a changed form, typed work surviving a closed tab,
 who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -42,8 +44,12 @@ def open_as(browser, live_server):  # noqa: F811
         return page, dialogs
 
     yield open_window
+    # The form's heartbeat and its leaving beacon must not reach the live server while the test's
+    # database is flushed (SQLite's shared-cache tables lock): stop them, let any in flight end.
     for context in contexts:
+        context.route(f"{live_server.url}/**", lambda route: route.abort())
         context.close()
+    time.sleep(0.5)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
+from articles import validators
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.caching.middleware import mark_paginated
 from articles.models import (
@@ -463,7 +464,13 @@ def months_with_news(articles):
     probed for one article (an index seek): the cost follows the archive's span in months, never
     its number of articles.
     """
-    dates = articles.order_by().values_list("published_at", flat=True)
+    # A time stored around the write path outside the range it allows (SQL) names no month: its
+    # months could not be counted, nor even written (year 1, year 9999).
+    dates = (
+        articles.order_by()
+        .filter(published_at__range=(validators.EARLIEST_PUBLICATION, validators.LATEST_PUBLICATION))
+        .values_list("published_at", flat=True)
+    )
     first, last = dates.order_by("published_at").first(), dates.order_by("-published_at").first()
     if first is None:
         return []
