@@ -70,7 +70,7 @@ BODY_EDITOR_CONFIG = {
         "TableCell": True,
         "History": True,
         "HTML": True,
-        "Typographic": True,
+        "SpecialCharacters": True,
     }
 }
 
@@ -88,7 +88,7 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             "summary", "body", "cover_image", "source_name", "source_url", "authors",
         ]  # fmt: skip
         widgets = {
-            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG),
+            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG, preset="configurable"),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
 
