@@ -39,6 +39,7 @@ from .models import (
     Tag,
     TaggedArticle,
 )
+from .roles import person_name
 from .sanitize import plain_label, plain_text, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 
@@ -211,7 +212,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     autocomplete_fields = ["category", "stocks", "story"]
     readonly_fields = [
         "cover_preview",
-        "responsible_editor",
+        "responsible_editor_name",
         "edited_since_import",
         "source_path",
         "source_hash",
@@ -326,6 +327,13 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         if not article.cover_thumbnail:
             return ""
         return format_html('<img src="{}" alt="" width="64" loading="lazy">', article.cover_thumbnail.url)
+
+    @admin.display(description="责任编辑")
+    def responsible_editor_name(self, article):
+        # Named as readers see it (roles.person_name), not by the account's user name.
+        if article.responsible_editor is None:
+            return "（发布时自动填写为发布它的编辑）"
+        return person_name(article.responsible_editor)
 
     @admin.display(description="封面预览")
     def cover_preview(self, article):

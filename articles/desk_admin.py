@@ -47,7 +47,7 @@ ARTICLE_FIELDSETS = [
     (
         "发布",
         {
-            "fields": ["status", "published_at", "authors", "responsible_editor"],
+            "fields": ["status", "published_at", "authors", "responsible_editor_name"],
             "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现（定时发布）。",
         },
     ),

@@ -308,6 +308,34 @@ class TestPermissionsAndSecurity:
 
         assert sorted(Article.objects.get().tags.names()) == ["A股", "宏观"]
 
+    def test_a_space_between_latin_words_belongs_to_the_tag(self, client, editor):
+        client.post(ADD_URL, article_form(make_category(), tags="Federal Reserve, 宏观，A股 港股"))
+
+        assert sorted(Article.objects.get().tags.names()) == ["A股", "Federal Reserve", "宏观", "港股"]
+
+    def test_a_saved_form_keeps_a_tag_with_a_space(self, client, editor):
+        category = make_category()
+        article = make_article(info_code="ED1", category=category, tags=["Federal Reserve", "宏观"])
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        page = BeautifulSoup(client.get(change_url).content.decode(), "lxml")
+        shown = page.select_one('input[name="tags"]')["value"]
+
+        client.post(change_url, article_form(category, tags=shown, seen_updated_at=seen_in(str(page))))
+
+        assert sorted(Article.objects.get().tags.names()) == ["Federal Reserve", "宏观"]
+
+    def test_the_responsible_editor_is_shown_by_name(self, client, editor):
+        editor.last_name, editor.first_name = "王", "明"
+        editor.save()
+        article = make_article(category=make_category(), status=Article.Status.DRAFT)
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        assert "发布时自动填写为发布它的编辑" in client.get(change_url).content.decode()
+
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.PUBLISHED, user=editor)
+
+        shown = BeautifulSoup(client.get(change_url).content.decode(), "lxml")
+        assert shown.select_one(".field-responsible_editor_name .readonly").get_text(strip=True) == "王明"
+
     def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
         User.objects.create_superuser("boss", password="the-right-passphrase-9")
         for _ in range(5):

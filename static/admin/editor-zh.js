@@ -7,7 +7,7 @@
     "Cancel": "取消", "Update": "确定", "Insert": "插入", "Edit Link": "编辑链接", "URL": "网址",
     "Title": "标题（鼠标悬停时显示）", "Open in new window": "在新窗口打开", "Insert Table": "插入表格",
     "Rows": "行数", "Columns": "列数", "Include header row": "第一行为表头", "Edit HTML": "编辑 HTML",
-    "Prettify": "整理格式", "Table Properties": "表格属性", "Toggle fullscreen": "全屏",
+    "Yes": "是", "No": "否", "Prettify": "整理格式", "Table Properties": "表格属性", "Toggle fullscreen": "全屏",
     "The HTML contents of the editor. Note that the allowed HTML is restricted by the editor schema.":
       "编辑器中的 HTML。只保留编辑器支持的标签，其余的会被去掉。",
     "List properties": "列表属性", "List type": "列表样式", "Start at": "起始编号", "Bullets": "圆点",
