@@ -320,6 +320,17 @@ class TestReview:
         with pytest.raises(PermissionDenied, match="只有编辑能修改"):
             publishing.save_article(Article.objects.get(), user=contributor)
 
+    def test_a_contributor_reads_a_published_body_as_readers_do(self, client, contributor):
+        article = make_article(
+            category=make_category(), info_code="ED1", body="<h2>要点</h2><p><strong>降准</strong></p>"
+        )
+
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        body = page.select_one(".field-body_as_read .desk-body-as-read")
+        assert str(body.h2) == "<h2>要点</h2>" and body.strong.get_text() == "降准"
+        assert "&lt;h2&gt;" not in str(page) and page.select_one(".field-body") is None
+
     def test_the_editor_sees_what_waits_and_approves_it_now(self, client, desk):
         category = make_category()
         waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
