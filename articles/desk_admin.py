@@ -303,7 +303,8 @@ def _keep_step(step, entry):
     """The revision of an admin save says the desk's step first (提交审核, 批准发布, 设为头条: what
     publishing named), then the fields changed (reversion's VersionAdmin writes only those)."""
     if step and reversion.is_active():
-        reversion.set_comment(f"{step}；{entry.get_change_message()}")
+        # A return note often ends a sentence: "核实。；没有字段被修改" would read as two stops.
+        reversion.set_comment(f"{step.rstrip('。；;. ')}；{entry.get_change_message()}")
 
 
 class EditingAdminMixin:

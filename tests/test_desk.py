@@ -393,12 +393,12 @@ class TestReview:
         assert "请在“退回意见”里写明" in refused.content.decode()
         client.post(
             change_url(waiting),
-            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实"),
+            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实。"),
         )
 
         client.force_login(writer)
         page = BeautifulSoup(client.get(change_url(waiting)).content.decode(), "lxml")
-        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实"
+        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实。"
         assert Article.objects.get().status == Article.Status.DRAFT
         revision = Version.objects.get_for_object(waiting).first().revision
         assert revision.comment.startswith("退回修改：第二段数据请核实；") and revision.user == desk
