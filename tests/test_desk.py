@@ -623,6 +623,10 @@ class TestCompareVersions:
         assert [td.get_text() for td in rows["状态"].select("td")] == ["已发布", "草稿"]
         assert "desk-same" in rows["摘要"]["class"] and "desk-same" in rows["发布时间"]["class"]
         assert page.select_one(".desk-compare thead a")["href"].endswith(f"/history/{older.pk}/")
+        assert (
+            page.h1.get_text() == f"对照版本：{Article.objects.get(pk=article.pk).title}"
+            and "Compare" not in page.title.get_text()
+        )
 
     def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
         article = make_article(tags=["旧标签"])
