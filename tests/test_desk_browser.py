@@ -101,6 +101,29 @@ def test_typed_work_survives_a_closed_tab_and_is_offered_back(open_as, live_serv
     assert dialogs == []
 
 
+def test_a_paste_into_the_body_alone_is_kept_as_a_draft(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(change_url(live_server, article))
+    page.evaluate(
+        """() => navigator.clipboard.write([new ClipboardItem({
+            "text/html": new Blob(["<p>粘贴的一段</p>"], {type: "text/html"}),
+            "text/plain": new Blob(["粘贴的一段"], {type: "text/plain"}),
+        })])"""
+    )
+    page.locator(".ProseMirror[contenteditable=true]").click()
+    page.keyboard.press("Control+V")  # a real paste: no input event, only the editor's transaction
+    page.wait_for_timeout(2500)
+    context = page.context
+    page.close()
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("粘贴的一段")
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))
