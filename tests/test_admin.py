@@ -336,6 +336,14 @@ class TestPermissionsAndSecurity:
         shown = BeautifulSoup(client.get(change_url).content.decode(), "lxml")
         assert shown.select_one(".field-responsible_editor_name .readonly").get_text(strip=True) == "王明"
 
+    def test_the_admin_greets_the_editor_by_full_name(self, client, editor):
+        editor.last_name, editor.first_name = "王", "明"
+        editor.save()
+
+        page = BeautifulSoup(client.get("/admin/").content.decode(), "lxml")
+
+        assert page.select_one("#user-tools").get_text(" ", strip=True).startswith("欢迎， 王明 。")
+
     def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
         User.objects.create_superuser("boss", password="the-right-passphrase-9")
         for _ in range(5):
