@@ -257,6 +257,13 @@ class ReviewAdminMixin:
             self.message_user(
                 request, f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。", messages.SUCCESS
             )
+        elif article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():
+            # A plain 保存 with a later 发布时间 takes a published article off the site until then.
+            self.message_user(
+                request,
+                f"“{article.title}”的发布时间在将来：读者在 {when} 之前看不到它（定时发布）。",
+                messages.WARNING,
+            )
 
     def log_addition(self, request, obj, message):
         step = reversion.get_comment()

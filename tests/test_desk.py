@@ -372,6 +372,24 @@ class TestReview:
         comment = Version.objects.get_for_object(waiting).first().revision.comment
         assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
 
+    def test_a_plain_save_moving_a_published_article_later_says_readers_lose_it(self, client, desk):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="已发布")
+        later = (timezone.localtime() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        seen = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+        seen = seen.select_one('input[name="seen_updated_at"]')["value"]
+
+        response = client.post(
+            change_url(article),
+            article_form(
+                category, title="已发布", status=Article.Status.PUBLISHED, published_at=later, seen_updated_at=seen
+            ),
+            follow=True,
+        )
+
+        assert f"“已发布”的发布时间在将来：读者在 {later:%Y-%m-%d %H:%M} 之前看不到它" in response.content.decode()
+        assert Article.objects.scheduled().get().pk == article.pk
+
     def test_scheduling_in_the_past_is_refused_beside_the_time(self, client, desk):
         category = make_category()
         draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
