@@ -1,11 +1,13 @@
 """The desk in a real browser (issue 25): leaving a changed form, typed work surviving a closed tab,
 who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from articles import presence
+from articles import presence, publishing
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
 from tests.factories import make_article, make_category
@@ -193,6 +195,20 @@ def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):
     assert cell.evaluate("element => getComputedStyle(element).whiteSpace") == "nowrap"
     assert page.locator("#result_list th.field-title").evaluate("e => getComputedStyle(e).whiteSpace") != "nowrap"
     screenshot(page, "desk-changelist")
+
+
+def test_the_list_s_titles_are_not_squeezed_a_character_a_line(open_as, live_server):
+    article = make_article(category=make_category("cailianshe"), title="示例：新能源汽车板块午后走强 多只个股涨停")
+    desk = editor("xiaowang")
+    until = timezone.now() + dt.timedelta(hours=2)
+    publishing.pin_article(article, kind=Article.Pin.TOP, until=until, user=desk)  # the widest 置顶 cell
+    page, _ = open_as(desk)
+    page.goto(f"{live_server.url}/admin/articles/article/")  # 1280 wide, the sidebar and filters open
+
+    cell = page.locator("#result_list .field-title", has_text="新能源")
+    font = float(cell.evaluate("element => parseFloat(getComputedStyle(element).fontSize)"))
+    assert cell.bounding_box()["width"] >= 12 * font
+    screenshot(page, "desk-changelist-wide")
 
 
 def test_the_body_toolbar_speaks_chinese_and_inserts_a_table(open_as, live_server):
