@@ -13,11 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django_prose_editor.widgets import AdminProseEditorWidget
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
-from . import publishing
+from . import publishing, tagging
 from .caching import VERSION_FACTS_SECONDS, current_version
 from .desk_admin import (
     ARTICLE_FIELDSETS,
@@ -29,6 +28,7 @@ from .desk_admin import (
     ReviewFormMixin,
     StatusFilter,
 )
+from .editor import BodyEditorWidget
 from .intake import reasons
 from .models import (
     Article,
@@ -41,40 +41,15 @@ from .models import (
     TaggedArticle,
 )
 from .roles import person_name
-from .sanitize import plain_label, plain_text, sanitize_html
+from .sanitize import plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
+from .validators import is_publication_time
 
 admin.site.site_header = "金融消息 · 编辑后台"
 admin.site.site_title = "金融消息编辑后台"
 admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
-
-BODY_EDITOR_CONFIG = {
-    "extensions": {
-        "Bold": True,
-        "Italic": True,
-        "Strike": True,
-        "Underline": True,
-        "Subscript": True,
-        "Superscript": True,
-        "Heading": {"levels": [2, 3, 4]},
-        "BulletList": True,
-        "OrderedList": True,
-        "ListItem": True,
-        "Blockquote": True,
-        "HorizontalRule": True,
-        "HardBreak": True,
-        "Link": {"enableTarget": False},
-        "Table": True,
-        "TableRow": True,
-        "TableHeader": True,
-        "TableCell": True,
-        "History": True,
-        "HTML": True,
-        "SpecialCharacters": True,
-    }
-}
 
 
 class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
@@ -90,14 +65,25 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             "summary", "body", "cover_image", "source_name", "source_url", "authors",
         ]  # fmt: skip
         widgets = {
-            "body": AdminProseEditorWidget(config=BODY_EDITOR_CONFIG, preset="configurable"),
+            "body": BodyEditorWidget(),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {"tags": tagging.HELP_TEXT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
+        stored_at = self.instance.published_at
+        if "published_at" in self.fields and stored_at and not is_publication_time(stored_at):
+            # Written around the write path (SQL): perhaps beyond what local time can show (year
+            # 9999 + 8 h). Shown as stored, in UTC, for the editor to replace.
+            self.initial["published_at"] = None
+            self.fields[
+                "published_at"
+            ].help_text = (
+                f"存储的发布时间 {stored_at.isoformat()}（UTC）超出 1990-01-01 到 2100-12-31 的范围：请重新填写。"
+            )
 
     def clean(self):
         # A form-wide error: the field is hidden, and so would be an error of its own.
@@ -118,18 +104,29 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             raise forms.ValidationError(changed.messages) from None
         return cleaned_data
 
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            # The cover is stored while the form is checked: a storage that fails is then an error
+            # on the form, which keeps everything typed, rather than a failed save.
+            try:
+                publishing.store_cover(self.instance)
+            except ValidationError as error:
+                self._update_errors(error)
+
     def clean_title(self):
         title = plain_label(self.cleaned_data["title"])
         if not title:
-            raise forms.ValidationError("标题不能为空，也不能只有 HTML 标签。")
+            raise forms.ValidationError("标题不能为空。")
         return title
 
     def clean_tags(self):
-        # Tag names are plain text, like titles: what is typed with markup keeps only its text.
+        # Tag names are text by the rule of titles (sanitize.plain_label).
         return [name for name in (plain_label(name) for name in self.cleaned_data["tags"]) if name]
 
     def clean_summary(self):
-        return plain_text(self.cleaned_data["summary"], whitespace="lines")
+        # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).
+        return plain_label(self.cleaned_data["summary"], whitespace="lines")
 
     def clean_body(self):
         # The same allow-list as the import: what an editor pastes is held to the same rules.
@@ -187,7 +184,8 @@ def _source_names():
 class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
     list_display = [
-        "title", "category", "publication_state", "pin_state", "published_at", "source_name", "stock_count", "thumbnail",
+        "title", "category", "publication_state", "pin_state", "publication_time", "source_name", "stock_count",
+        "thumbnail",
     ]  # fmt: skip
     list_display_links = ["title"]
     list_filter = [
@@ -329,6 +327,13 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         else:
             state = article.get_status_display()
         return f"{state} · 副本" if article.story_id else state
+
+    @admin.display(description="发布时间", ordering="published_at")
+    def publication_time(self, article):
+        # A time written around the write path (SQL) may be beyond what local time can show.
+        if not is_publication_time(article.published_at):
+            return f"{article.published_at.isoformat()}（UTC，超出范围）"
+        return f"{timezone.localtime(article.published_at):%Y-%m-%d %H:%M}"
 
     @admin.display(description="股票数", ordering="stock_count")
     def stock_count(self, article):

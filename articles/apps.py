@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -8,6 +9,8 @@ class ArticlesConfig(AppConfig):
     verbose_name = "新闻"
 
     def ready(self):
+        from finews.database import read_times_beyond_python
+
         from .roles import ensure_editor_group
         from .search import index_unindexed_articles
 
@@ -15,3 +18,4 @@ class ArticlesConfig(AppConfig):
         post_migrate.connect(ensure_editor_group, sender=self, dispatch_uid="articles.ensure_editor_group")
         # Migrations hold no live code: entries an index migration dropped are written here.
         post_migrate.connect(index_unindexed_articles, sender=self, dispatch_uid="articles.index_unindexed")
+        connection_created.connect(read_times_beyond_python, dispatch_uid="finews.read_times_beyond_python")

@@ -24,6 +24,7 @@ from .validators import (
     validate_info_code,
     validate_no_control_characters,
     validate_plain_text,
+    validate_publication_time,
     validate_stock_code,
 )
 
@@ -365,7 +366,12 @@ class Article(models.Model):
     tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
-    published_at = models.DateTimeField("发布时间", default=timezone.now, help_text="晚于当前时间即为定时发布。")
+    published_at = models.DateTimeField(
+        "发布时间",
+        default=timezone.now,
+        validators=[validate_publication_time],
+        help_text="晚于当前时间即为定时发布；须在 1990-01-01 到 2100-12-31 之间。",
+    )
     source_url = models.URLField("原文链接", max_length=500, blank=True)
     source_name = models.CharField(
         "来源",

@@ -15,6 +15,8 @@ the admin's forms.
 """
 
 import dataclasses
+import errno
+import logging
 
 import reversion
 import reversion.models
@@ -31,6 +33,8 @@ from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedAr
 from .roles import person_name
 from .sanitize import sanitize_html
 from .validators import validate_plain_text
+
+logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "articles.publish_article"
 # The home page shows one 头条 and at most this many 要闻 (issue 25).
@@ -57,10 +61,13 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
 
     ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
     editor, so that a later import of its file does not overwrite it. A new cover image is
-    re-encoded and given a thumbnail. Raises ValidationError or PermissionDenied, writing nothing.
+    re-encoded and given a thumbnail. A user's save that changes nothing (an editor saving the form
+    as it was opened) writes nothing: no revision, and ``updated_at`` and ``edited_since_import``
+    stay as they were. Raises ValidationError or PermissionDenied, writing nothing.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
+    stored = None
     with transaction.atomic(), _revision():
         if user is not None:
             stored = None if is_new else Article.objects.select_for_update().filter(pk=article.pk).first()
@@ -68,11 +75,13 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
             _fill_bylines(user, article, stored)
             if not comment and stored is not None and stored.status != article.status:
                 comment = _status_comment(stored.status, article)
-        before = [] if is_new else keys.stored_states([article.pk])
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
         # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
         article.body = _sanitized_body(article.body)
+        if stored is not None and _same_as_stored(article, stored, tag_objects, stocks):
+            return article
+        before = [] if is_new else keys.stored_states([article.pk])
         article.edited_since_import = edited
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
@@ -96,6 +105,23 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         search.index_article(article, stocks if known else article.stocks.all())
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
+
+
+# What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
+_NOT_WRITTEN_BY_EDITORS = {"created_at", "updated_at", "edited_since_import", *PIN_FIELDS}
+
+
+def _same_as_stored(article, stored, tags, stocks):
+    """Whether saving ``article`` with ``tags`` and ``stocks`` (None: kept) would leave ``stored`` as it is."""
+    fields = (field.attname for field in Article._meta.concrete_fields if field.name not in _NOT_WRITTEN_BY_EDITORS)
+    if any(getattr(article, name) != getattr(stored, name) for name in fields):
+        return False
+    if article.cover_image and not article.cover_image._committed:
+        return False  # a new upload, even under the old file's name
+    if tags is not None and {tag.pk for tag in tags} != set(stored.tagged_items.values_list("tag_id", flat=True)):
+        return False
+    wanted_stocks = None if stocks is None else {getattr(stock, "pk", stock) for stock in stocks}
+    return wanted_stocks is None or wanted_stocks == set(stored.stocks.values_list("pk", flat=True))
 
 
 class ChangedSinceSeen(ValidationError):
@@ -610,14 +636,61 @@ def _set_tags(article, tags, is_new):
 
 
 def _prepare_cover(article):
-    """A newly uploaded cover is stored re-encoded (pixels only), with a thumbnail; a removed one loses its thumbnail."""
-    cover = article.cover_image
-    if cover and not cover._committed:
-        reencoded = reencode_cover(cover)
-        cover.save(reencoded.name, reencoded, save=False)
-        article.cover_thumbnail = make_thumbnail(reencoded)
-    elif not cover:
+    """A newly uploaded cover is stored (store_cover); a removed one loses its thumbnail."""
+    if article.cover_image:
+        store_cover(article)
+    else:
         article.cover_thumbnail = ""
+
+
+COVER_NOT_STORED = (
+    "封面图片无法保存（%(reason)s），文章还没有保存。您填写的其他内容都还在：请重新选择图片再保存，"
+    "或先去掉封面保存文章；若一再失败，请联系管理员检查媒体存储。"
+)
+
+
+def store_cover(article):
+    """Store ``article``'s newly uploaded cover re-encoded (pixels only), with its thumbnail; a
+    cover stored already is left alone.
+
+    Both files or neither: when the storage fails (a full disk, a read-only media folder: any
+    OSError) every file written so far, partial ones included, is deleted and ValidationError is
+    raised on ``cover_image``. The admin's form calls this while validating, so that the editor
+    gets the error on the form, with everything typed kept; save_article calls it for everyone else.
+    """
+    cover = article.cover_image
+    if not cover or cover._committed:
+        return
+    reencoded = reencode_cover(cover)
+    thumbnail = make_thumbnail(reencoded)
+    written = []
+    try:
+        for field_name, content in (("cover_image", reencoded), ("cover_thumbnail", thumbnail)):
+            field = Article._meta.get_field(field_name)
+            name = field.storage.get_available_name(
+                field.generate_filename(article, content.name), max_length=field.max_length
+            )
+            written.append((field.storage, name))
+            stored_name = field.storage.save(name, content, max_length=field.max_length)
+            written[-1] = (field.storage, stored_name)
+            setattr(article, field_name, stored_name)
+    except OSError as error:
+        for storage, name in written:
+            _delete_quietly(storage, name)
+        article.cover_image, article.cover_thumbnail = cover, ""
+        reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
+        raise ValidationError(
+            {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
+        ) from error
+
+
+def _delete_quietly(storage, name):
+    """Delete ``name`` if it exists; a storage too broken to delete it is logged, not raised."""
+    try:
+        if storage.exists(name):
+            storage.delete(name)
+    except OSError:
+        logger.exception("could not delete the partly stored file %s", name)
 
 
 def _describe_revision(user, comment):

@@ -1,4 +1,4 @@
-"""The one HTML allow-list, used by the import and by the admin when an editor saves.
+"""The one HTML allow-list, used by the import, the API's ingest and the admin when an editor saves.
 
 Imported HTML comes from a scraper and is untrusted: only the tags and attributes below survive,
 links may only be http(s)/mailto, and nothing that executes (scripts, event handlers, styles,
@@ -12,18 +12,21 @@ import nh3
 from django.core.exceptions import ValidationError
 from lxml import etree
 
+from .pasted import editor_forms
+
+# What the body editor writes (articles/editor.py), no more and no less: a body an editor opens is
+# saved as it was. Equivalent forms (<b>, <h1>, Word's lists) are rewritten first (articles/pasted.py).
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "em", "figcaption", "figure",
-    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6",
+    "hr", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "abbr": {"title"},
     "img": {"src", "alt", "width", "height"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
+    "th": {"colspan", "rowspan"},
 }
 
 _body_cleaner = nh3.Cleaner(
@@ -40,32 +43,90 @@ _text_cleaner = nh3.Cleaner(tags=set(), attributes={}, strip_comments=True)
 # XML forbids: never part of an article, and one in a feed makes the whole feed unreadable.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
+# Invisible format characters (Unicode 14 category Cf, as Python 3.11 has it): bidirectional
+# embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069), the marks U+200E, U+200F and
+# U+061C, zero-width space and non-joiner, word joiner, soft hyphen, BOM, interlinear annotation,
+# and the invisible "tag" letters that can carry hidden text. In a title or name one reverses or
+# hides what follows it (a title holding U+202E turned the site name after it in <title> and the
+# feeds around). Not listed: U+200D, the zero-width joiner, kept between two symbols, where it
+# joins an emoji sequence (a family of three) and shows nothing of its own; alone it goes too.
+FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b\u200c\u200e\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+    "|\u200d(?![\u2190-\u2bff\U0001f000-\U0001faff])|(?<![\u2190-\u2bff\ufe0f\U0001f000-\U0001faff])\u200d"
+)
+
+# The element names of HTML (WHATWG's list, the obsolete ones East Money's pages still use, and
+# SVG and MathML roots). Anything else that looks like a tag in a body is text: a Reuters code
+# (<AAPL.O>, <0700.HK>), an index (<DXY>) or a "<" in running prose (A股<B股), which an HTML parser
+# would otherwise take as an unknown element and the allow-list drop with its name.
+HTML_ELEMENTS = frozenset({
+    "a", "abbr", "acronym", "address", "area", "article", "aside", "audio", "b", "base", "basefont", "bdi",
+    "bdo", "bgsound", "big", "blink", "blockquote", "body", "br", "button", "canvas", "caption", "center",
+    "cite", "code", "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn", "dialog", "dir",
+    "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "form", "frame",
+    "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe",
+    "image", "img", "input", "ins", "isindex", "kbd", "keygen", "label", "legend", "li", "link", "listing",
+    "main", "map", "mark", "marquee", "math", "menu", "menuitem", "meta", "meter", "multicol", "nav",
+    "nextid", "nobr", "noembed", "noframes", "noscript", "object", "ol", "optgroup", "option", "output",
+    "p", "param", "picture", "plaintext", "pre", "progress", "q", "rb", "rp", "rt", "rtc", "ruby", "s",
+    "samp", "script", "search", "section", "select", "slot", "small", "source", "spacer", "span", "strike",
+    "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea",
+    "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul", "var", "video", "wbr", "xmp"
+})  # fmt: skip
+# What an HTML tokenizer reads as a start or end tag: "<", an optional "/", a letter, then the
+# name up to whitespace, "/" or ">".
+_TAG_START = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+# Office's namespaced elements in pasted HTML (<o:p>, <st1:chsdate>, <w:sdt>): markup, dropped by
+# the allow-list as before. "<http://…>" is no such name: text.
+_NAMESPACED_ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]*:[A-Za-z][A-Za-z0-9-]*")
+
 # Real bodies nest a few elements deep. The allow-list's cost grows with the square of the depth
 # (100,000 nested <div>s: half a minute), so sanitize_html refuses deeper bodies before it runs.
 MAX_HTML_DEPTH = 100
 
-# Enough for markup escaped twice over; a name still changing after that is refused by validation.
-_MAX_LABEL_PASSES = 5
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
 _WHITESPACE = re.compile(r"\s+")
 
 
 def sanitize_html(fragment):
     """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed; ValidationError
-    for a fragment nested deeper than MAX_HTML_DEPTH, which is refused rather than cleaned."""
-    fragment = without_control_characters(fragment or "")
+    for a fragment nested deeper than MAX_HTML_DEPTH, which is refused rather than cleaned.
+
+    Only the names of HTML elements are markup: ``<DXY>`` stays text (``escape_unknown_tags``)."""
+    fragment = escape_unknown_tags(without_control_characters(fragment or ""))
     if html_depth(fragment) > MAX_HTML_DEPTH:
         raise ValidationError(
             "正文的 HTML 嵌套超过 %(limit)s 层，无法安全清理：请简化它的结构。",
             code="too_deep",
             params={"limit": MAX_HTML_DEPTH},
         )
-    cleaned = _body_cleaner.clean(fragment)
+    rewritten = editor_forms(fragment)
+    cleaned = _body_cleaner.clean(rewritten)
+    if rewritten is not fragment:
+        # lxml writes what it parsed, nesting included (a heading in a heading from broken input),
+        # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
+        cleaned = _body_cleaner.clean(cleaned)
     return _EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip()
 
 
 def without_control_characters(text):
     return CONTROL_CHARACTERS.sub("", text)
+
+
+def escape_unknown_tags(fragment):
+    """``fragment`` (HTML) with every ``<`` that starts a tag of no HTML element (HTML_ELEMENTS)
+    written as ``&lt;``, so that a parser reads it as the text it is: ``美元指数<DXY>回落`` keeps
+    ``<DXY>``. Comments, doctypes and real elements are left as they are."""
+
+    def as_text_unless_element(match):
+        name = match[2]
+        if name.lower() in HTML_ELEMENTS or _NAMESPACED_ELEMENT.fullmatch(name):
+            return match[0]
+        return "&lt;" + match[0][1:]
+
+    return _TAG_START.sub(as_text_unless_element, fragment)
 
 
 def html_depth(fragment):
@@ -81,35 +142,35 @@ def html_depth(fragment):
 
 
 def plain_text(fragment, whitespace="collapse"):
-    """Return ``fragment`` as plain text: tags and the content of scripts/styles dropped.
+    """Return the text of the HTML ``fragment`` (a body, a rendered digest): tags and the content
+    of scripts/styles dropped, entities decoded, what is no element kept (``escape_unknown_tags``).
 
-    Used for titles, summaries, category, tag and stock names, which the templates escape.
     ``whitespace`` is "collapse" (one line), "lines" (keep line breaks) or "keep" (only trim:
     the old site's category names carry meaningful double spaces).
     """
+    fragment = escape_unknown_tags(without_control_characters(fragment or ""))
     # Also after unescaping: an entity (&#11;) may stand for a control character.
-    text = without_control_characters(html.unescape(_text_cleaner.clean(without_control_characters(fragment or ""))))
-    text = text.strip()
+    text = without_control_characters(html.unescape(_text_cleaner.clean(fragment)))
+    return _spaced(text.strip(), whitespace)
+
+
+def plain_label(text, whitespace="collapse", max_length=None):
+    """The text of a title, summary or name (category, tag, stock) as it is to be stored, cut to
+    ``max_length``: control characters and invisible format characters dropped (FORMAT_CHARACTERS),
+    whitespace collapsed to single spaces (``whitespace`` as in ``plain_text``).
+
+    Nothing in a title or name is markup: ``苹果<AAPL.O>``, ``A股<B股`` and ``<b>`` are kept as
+    written (and escaped wherever they are shown), never stripped or decoded. The one rule for
+    every title and name: validators.validate_plain_text accepts exactly what this leaves unchanged.
+    """
+    text = _spaced(FORMAT_CHARACTERS.sub("", without_control_characters(text or "")).strip(), whitespace)
+    return text[:max_length].strip()
+
+
+def _spaced(text, whitespace):
     if whitespace == "keep":
         return text
     if whitespace == "lines":
         lines = (_WHITESPACE.sub(" ", line).strip() for line in text.splitlines())
         return "\n".join(line for line in lines if line)
     return _WHITESPACE.sub(" ", text)
-
-
-def plain_label(fragment, whitespace="collapse", max_length=None):
-    """The text of a title or a name (category, tag, stock): ``plain_text`` until nothing in it
-    reads as markup any more, cut to ``max_length``.
-
-    Escaped markup (``&lt;b&gt;``) is markup again once its entities are decoded, so one pass is
-    not always enough. The one rule for every title and name: validators.validate_plain_text
-    accepts exactly what this leaves unchanged.
-    """
-    text = fragment or ""
-    for _ in range(_MAX_LABEL_PASSES):
-        settled = plain_text(text, whitespace)[:max_length]
-        if settled == text:
-            break
-        text = settled
-    return text

@@ -3,11 +3,12 @@
 Info codes and stock codes go into URLs: they may hold exactly what a path segment carries as it is
 (ASCII letters, digits, ``.``, ``_`` and ``-``), never ``.`` or ``..`` (which a browser resolves
 away), and the URL converters (converters.py) accept every such value. Names and titles are plain
-text: what comes in with markup is reduced to text by the import and the admin forms
-(sanitize.plain_label), and what still holds markup is refused.
+text, kept as written, without control or invisible format characters (sanitize.plain_label).
 """
 
+import datetime as dt
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
@@ -50,6 +51,32 @@ class UrlCodeValidator:
         return isinstance(other, UrlCodeValidator) and (self.what, self.max_length) == (other.what, other.max_length)
 
 
+# Beijing time, UTC+8 at every date (settings.TIME_ZONE). Asia/Shanghai is not: before 1901 it is
+# local mean time (+08:05:43, which Atom and ISO 8601 readers refuse) and in the summers of
+# 1986 to 1991 +09:00.
+BEIJING_TIME = zoneinfo.ZoneInfo("Etc/GMT-8")
+# The publication times the site shows, sends and exports: news of this site's era, with room on
+# both sides, and never near the ends of what Python's datetime and the databases hold (a time
+# in year 1 or 9999 overflows once it is moved to another zone or a day is added).
+EARLIEST_PUBLICATION = dt.datetime(1990, 1, 1, tzinfo=BEIJING_TIME)
+LATEST_PUBLICATION = dt.datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=BEIJING_TIME)
+
+
+def is_publication_time(value):
+    """Whether the aware datetime ``value`` is within EARLIEST_PUBLICATION..LATEST_PUBLICATION."""
+    return EARLIEST_PUBLICATION <= value <= LATEST_PUBLICATION
+
+
+def validate_publication_time(value):
+    """Refuses a 发布时间 outside 1990-01-01 00:00 .. 2100-12-31 23:59:59 Beijing time."""
+    if not is_publication_time(value):
+        raise ValidationError(
+            "发布时间须在 %(earliest)s 到 %(latest)s（北京时间）之间。",
+            code="publication_time_range",
+            params={"earliest": f"{EARLIEST_PUBLICATION:%Y-%m-%d}", "latest": f"{LATEST_PUBLICATION:%Y-%m-%d}"},
+        )
+
+
 validate_info_code = UrlCodeValidator("资讯编号", MAX_INFO_CODE_LENGTH)
 validate_stock_code = UrlCodeValidator("股票代码", MAX_STOCK_CODE_LENGTH)
 
@@ -64,11 +91,11 @@ def validate_no_control_characters(value):
 
 
 def validate_plain_text(value):
-    """Titles and names are text: no HTML tags, comments, character entities or control characters."""
+    """Titles and names are text as written (``<b>`` and ``<AAPL.O>`` included: nothing in them is
+    markup), without control characters or invisible format characters (sanitize.plain_label)."""
     validate_no_control_characters(value)
     if plain_label(value, whitespace="keep") != value.strip():
         raise ValidationError(
-            "不能包含 HTML 标签或字符实体（如 <b>、&amp;），请只写文字：“%(value)s”。",
-            code="markup",
-            params={"value": value},
+            "不能包含看不见的格式字符（如从右到左的方向控制符 U+202E、零宽空格），常随别处粘贴的文字而来：请删去它们。",
+            code="format_characters",
         )

@@ -19,6 +19,11 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_FOLDER
 # and the workers are forked from this process.
 from prometheus_client import multiprocess  # noqa: E402
 
+# gunicorn's control socket (gunicornc) would be $HOME/.gunicorn/gunicorn.ctl: in the checkout on the
+# host of deploy/ (the finews user's home), and one socket for every gunicorn sharing a home (the
+# tests'). finews reloads with SIGHUP (systemctl reload finews-web) and never uses it.
+control_socket_disable = True
+
 
 def on_starting(server):
     # Counts from an earlier run of the server are not this one's.

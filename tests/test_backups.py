@@ -12,6 +12,7 @@ import http.client
 import os
 import subprocess
 import sys
+import tarfile
 import urllib.parse
 from pathlib import Path
 
@@ -147,3 +148,53 @@ def test_a_restore_never_replaces_a_different_cover(tmp_path):
 
 
 _TABLES = "from django.db import connection; print(connection.introspection.table_names())"
+
+
+# Python before 3.11.4 (Debian 12, the production host, has 3.11.2): no extraction filters.
+_PYTHON_3_11_2_TARFILE = """
+import tarfile
+del tarfile.data_filter
+_extractall = tarfile.TarFile.extractall
+def extractall(self, path=".", members=None, *, numeric_owner=False):
+    return _extractall(self, path, members, numeric_owner=numeric_owner)
+tarfile.TarFile.extractall = extractall
+"""
+
+
+def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path):
+    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    manage(site, "migrate", "--no-input")
+    manage(site, "import_posts", str(SAMPLE_POSTS))
+    manage(site, "shell", "-c", ADD_COVER)
+    backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
+    (tmp_path / "python-3.11.2").mkdir()
+    (tmp_path / "python-3.11.2" / "sitecustomize.py").write_text(_PYTHON_3_11_2_TARFILE)
+    restored = {
+        **site,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'restored.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "restored-media"),
+        "PYTHONPATH": str(tmp_path / "python-3.11.2"),
+    }
+
+    said = manage(restored, "restore", backup).stdout
+
+    assert "Restored" in said
+    covers = {path.relative_to(site["MEDIA_ROOT"]): path.read_bytes() for path in Path(site["MEDIA_ROOT"]).rglob("*.*")}
+    assert len(covers) == 2  # the cover and its thumbnail
+    assert {path: (Path(restored["MEDIA_ROOT"]) / path).read_bytes() for path in covers} == covers
+
+
+def test_a_media_archive_reaching_outside_media_root_is_refused_before_anything_is_written(tmp_path):
+    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    manage(site, "migrate", "--no-input")
+    backup = Path(manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip())
+    (tmp_path / "outside.png").write_bytes(b"planted")
+    with tarfile.open(backup / "media.tar", "w") as archive:
+        archive.add(tmp_path / "outside.png", arcname="../../outside-media.png")
+    restored = {**site, "DATABASE_URL": f"sqlite:///{tmp_path / 'restored.sqlite3'}"}
+
+    result = manage(restored, "restore", str(backup), succeed=False)
+
+    assert result.returncode == 1 and "'../../outside-media.png', not a file inside MEDIA_ROOT" in result.stderr
+    assert not (Path(site["MEDIA_ROOT"]).parent.parent / "outside-media.png").exists()
+    assert "articles_article" not in manage(restored, "shell", "-c", _TABLES).stdout

@@ -201,3 +201,30 @@ def test_watch_imports_posts_as_they_arrive_until_stopped(scratch_database, tmp_
     # Each cycle that did something is an import run of its own; idle cycles are not recorded.
     runs = read_rows(scratch_database, "SELECT source, result, created FROM articles_importrun ORDER BY id")
     assert runs == [("watch", "ok", 1), ("watch", "ok", 1)]
+
+
+def test_watch_says_when_its_folder_does_not_exist_and_imports_once_it_does(scratch_database, tmp_path):
+    folder = tmp_path / "scraper" / "_posts"
+    watcher = subprocess.Popen(
+        [sys.executable, "manage.py", "import_posts", str(folder), "--watch", "--interval", "0.2"],
+        cwd=BASE_DIR,
+        env=environment(scratch_database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)  # cycles with the folder missing: said once, not once a cycle
+        folder.mkdir(parents=True)
+        (folder / "2022-01-07-W1.md").write_text(post_text(title='"文件夹后来才有"'), encoding="utf-8")
+        deadline = time.monotonic() + 30
+        while article_count(scratch_database)[0] != "1" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert article_count(scratch_database) == ["1", "1"]
+    finally:
+        watcher.terminate()
+        stdout, stderr = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, stderr
+    logged = stdout + stderr
+    assert logged.count(f"{folder} does not exist; watching for it to appear") == 1, logged
+    assert f"{folder} is there now" in logged

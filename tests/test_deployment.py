@@ -102,6 +102,7 @@ class Host:
             "/srv/finews/deploy/varnish/finews.vcl": folder / "finews.vcl",
             "/srv/finews": BASE_DIR,
             "/srv/scraper/_posts": folder / "scraper" / "_posts",
+            "/var/www/html": folder / "webroot",
             "/etc/finews/finews.env": folder / "finews.env",
             "/etc/varnish/secret": folder / "varnish-secret",
             f"/etc/letsencrypt/live/{SITE}/fullchain.pem": folder / "certificate.pem",
@@ -432,6 +433,18 @@ class TestDeployFiles:
         web = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-web.service", "ExecStart"))
         assert web[web.index("--bind") + 1] == documented_scrape_target()
 
+    def test_the_readme_makes_the_folder_the_import_watches(self):
+        watcher = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-import.service", "ExecStart"))
+        watched = watcher[watcher.index("import_posts") + 1]
+        assert f"install -d {watched}" in production_steps()
+
+    def test_the_upgrade_reloads_varnish_which_reads_its_vcl_from_the_checkout(self):
+        varnish = shlex.split(unit_setting(DEPLOY / "varnish" / "varnish.service.d" / "finews.conf", "ExecStart"))
+        assert varnish[varnish.index("-f") + 1].startswith("/srv/finews/")
+        (upgrade,) = [block for block in code_blocks(readme_section("Production"), "sh") if "git -C" in block]
+        steps = [line.split("  #")[0].strip() for line in upgrade.splitlines()]
+        assert steps.index("systemctl reload varnish") > steps.index("runuser -u finews -- git -C /srv/finews pull")
+
 
 def test_pages_come_through_nginx_and_varnish(stack):
     status, headers, body = stack.through_nginx("GET", "/")
@@ -439,6 +452,18 @@ def test_pages_come_through_nginx_and_varnish(stack):
     assert stack.through_nginx("GET", "/")[1]["X-Cache"] == "HIT"
     status, headers, _ = stack.request("GET", "/category/", stack.host.ports[80])
     assert status == 301 and headers["Location"] == f"https://{SITE}/category/"
+
+
+def test_certbot_s_renewals_are_answered_over_plain_http(stack):
+    """certbot certonly --webroot -w /var/www/html, as the README says: the challenge file it writes
+    there is served on port 80; everything else there is still redirected."""
+    challenge = stack.host.paths["/var/www/html"] / ".well-known" / "acme-challenge" / "token-1"
+    challenge.parent.mkdir(parents=True)
+    challenge.write_text("token-1.thumbprint")
+    status, _, body = stack.request("GET", "/.well-known/acme-challenge/token-1", stack.host.ports[80])
+    assert status == 200 and body == "token-1.thumbprint"
+    status, headers, _ = stack.request("GET", "/.well-known/other", stack.host.ports[80])
+    assert status == 301 and headers["Location"] == f"https://{SITE}/.well-known/other"
 
 
 def test_varnish_s_probe_finds_finews_healthy(stack):

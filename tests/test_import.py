@@ -234,9 +234,12 @@ class TestFrontMatter:
         )
         assert succeeded and only_article().title == "测试标题"
 
-    def test_html_in_title_is_stripped(self, write_post):
+    def test_markup_in_a_title_is_text_kept_as_written(self, client, write_post):
         run_import(write_post("2022-01-07-A1.md", post_text(title='"<b>重磅</b><script>alert(1)</script>消息"')))
-        assert only_article().title == "重磅消息"
+        article = only_article()
+        assert article.title == "<b>重磅</b><script>alert(1)</script>消息"
+        page = client.get(article.get_absolute_url()).content.decode()
+        assert "&lt;b&gt;重磅&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;消息" in page
 
     def test_yaml_object_tags_are_never_constructed(self, write_post, tmp_path):
         marker = tmp_path / "pwned"
@@ -533,7 +536,7 @@ class TestHygiene:
         assert not succeeded and f"rejected {path}: file name gives no usable info code" in stderr
         assert not Article.objects.exists()
 
-    def test_tags_and_categories_are_plain_text_by_the_rule_of_titles(self, write_post):
+    def test_tags_and_categories_are_text_as_written_by_the_rule_of_titles(self, write_post):
         front_matter = (
             'title: "&lt;b&gt;加粗&lt;/b&gt;标题"\ndate: 2022-01-07 12:35:20 +0800\n'
             'categories: ["<i>财经</i>频道", "&lt;script&gt;alert(1)&lt;/script&gt;市场"]\n'
@@ -545,9 +548,14 @@ class TestHygiene:
 
         assert succeeded, stderr
         article = only_article()
-        assert article.title == "加粗标题"
-        assert article.category.name == "财经频道"
-        assert sorted(article.tags.names()) == ["A&B", "市场", "港股"]
+        assert article.title == "&lt;b&gt;加粗&lt;/b&gt;标题"
+        assert article.category.name == "<i>财经</i>频道"
+        assert sorted(article.tags.names()) == [
+            "&amp;lt;img src=x onerror=alert(1)&amp;gt;",
+            "&lt;script&gt;alert(1)&lt;/script&gt;市场",
+            "<b>港股</b>",
+            "A&amp;B",
+        ]
 
     def test_a_us_ticker_with_a_dash_is_a_stock(self, write_post):
         write_post("2022-01-07-BRK1.md", post_text(body='<p><a data-code="BRK-B|106|7">伯克希尔</a></p>'))

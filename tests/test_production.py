@@ -122,8 +122,11 @@ def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
         assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
     hashed_css = manifest["css/site.css"]
+    # The site's user has its checkout as its home (deploy/): gunicorn writes nothing there.
+    home_folder = tmp_path / "home"
+    home_folder.mkdir()
 
-    with gunicorn(environment) as base_url:
+    with gunicorn({**environment, "HOME": str(home_folder)}) as base_url:
 
         def get(path):
             headers = {"Host": "finews.example.com", "X-Forwarded-Proto": "https"}
@@ -142,3 +145,4 @@ def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
         css = get(f"/static/{hashed_css}")
         assert "max-age=315360000" in css.headers["Cache-Control"]
         assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert list(home_folder.iterdir()) == []

@@ -2,8 +2,10 @@
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,26 @@ def test_the_editors_shell_recipe_creates_an_editor_who_can_log_in(tmp_path):
         text=True,
     )
     assert checked.stdout.strip().splitlines()[-1] == "True ['编辑'] True", checked.stderr
+
+
+def test_run_site_names_the_way_out_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            ["bash", "scripts/run-site"],
+            cwd=BASE_DIR,
+            env={**os.environ, "PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"port {port} is in use" in result.stderr
+    assert "PORT=8001 bash scripts/run-site" in result.stderr
+    assert "PORT=8001 bash scripts/run-site" in readme_section("Two commands on a new machine")
+    # Nothing was installed, migrated or imported first (which takes a while and touches db.sqlite3).
+    assert "files:" not in result.stdout
+    assert time.monotonic() - started < 5

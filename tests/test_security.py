@@ -147,8 +147,10 @@ def test_payloads_are_shown_as_text(client, hostile_site):
     article = Article.objects.get(info_code="XSS0")
     content = client.get(article.get_absolute_url()).content.decode()
 
-    assert "恶意标题0 &lt;script&gt;alert(1)&lt;/script&gt;" not in content  # HTML in titles is stripped, not shown
-    assert article.title == "恶意标题0" and article.category.name == "恶意分类0"
+    # Nothing in a title or name is markup: kept as written, shown escaped.
+    assert "恶意标题0 &lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert article.title == "恶意标题0 <script>alert(1)</script>"
+    assert article.category.name == "恶意分类0 <script>alert(1)</script>"
     assert StockReference.objects.get(code="600000").name == "股票0"
 
 

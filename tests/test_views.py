@@ -158,7 +158,9 @@ class TestArticlePage:
         run_import(write_post("2022-01-07-XSS1.md", post_text(title='"<script>alert(4)</script>标题"', body=body)))
         content = html_of(page(client, "/news/XSS1/", follow=True))
 
-        assert "alert(" not in content and "onerror" not in content and "javascript:" not in content
+        assert "alert(1)" not in content and "onerror" not in content and "javascript:" not in content
+        # A title is text: shown as written, escaped, never run.
+        assert "<script>alert(4)" not in content and "&lt;script&gt;alert(4)&lt;/script&gt;标题" in content
 
     def test_conditional_get(self, client, imported_corpus):
         article = Article.objects.get(info_code="NW202201072239950893")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from articles.months import months_between, next_month
+from articles.validators import is_publication_time
 
 SITE = "site"
 HOME = "home"
@@ -81,7 +82,10 @@ def _day(moment):
 
 
 def related(published_at, tag_ids, stock_ids, window):
-    """The keys of the related news an article published at ``published_at`` may show."""
+    """The keys of the related news an article published at ``published_at`` may show (none for a
+    time outside the publication range, written around the write path: it shows no related news)."""
+    if not is_publication_time(published_at):
+        return []
     days = [
         f"{day:%Y%m%d}"
         for day in _days(timezone.localdate(published_at - window), timezone.localdate(published_at + window))
@@ -220,15 +224,20 @@ def article_change(before=(), after=(), oldest=True):
             keys.add(article(state.story_id))
         if not state.published:
             continue
-        day = timezone.localdate(state.published_at)
-        keys.update((SITE, category_list(state.category_id), archive(day.year), archive(day.year, day.month)))
+        keys.update((SITE, category_list(state.category_id), f"cn{state.category_id}"))
+        try:
+            day = timezone.localdate(state.published_at)
+        except OverflowError:
+            # A time written around the write path (SQL) beyond what local time holds (year 9999
+            # + 8 h): on no archive or day's page, so no day's keys.
+            continue
+        keys.update((archive(day.year), archive(day.year, day.month)))
         keys.add(archive(day.year, day.month, day.day))
         keys.update(tag_list(pk) for pk in state.tag_ids)
         keys.update(stock_list(pk) for pk in state.stock_ids)
         keys.update(entering_related(state.published_at, state.tag_ids, state.stock_ids))
         month = timezone.localdate(state.published_at).strftime("%Y%m")
         keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
-        keys.add(f"cn{state.category_id}")
     # Now the oldest of its category (one query): the page of the one that was is purged.
     for state in after if oldest else ():
         same_category = Article.objects.published().filter(category_id=state.category_id)

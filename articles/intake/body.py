@@ -10,13 +10,50 @@ from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, Comment
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
-from articles.sanitize import MAX_HTML_DEPTH, html_depth, plain_text, sanitize_html
+from articles.sanitize import (
+    HTML_ELEMENTS,
+    MAX_HTML_DEPTH,
+    escape_unknown_tags,
+    html_depth,
+    plain_label,
+    plain_text,
+    sanitize_html,
+)
 
+from .emphasis import cjk_friendly_emphasis
 from .frontmatter import PostError
 from .stocks import StockMention, extract_stocks
 
-_markdown = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+_TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
+
+
+def _text_blocks_are_paragraphs(md):
+    """markdown-it-py plugin: a "HTML block" that opens with a tag of no HTML element (a line
+    ``<DXY>``, which CommonMark takes as one) is a paragraph of text, as escape_unknown_tags reads it."""
+
+    def as_paragraphs(state):
+        for index, token in enumerate(state.tokens):
+            name = _TAG_NAME.match(token.content) if token.type == "html_block" else None
+            if name and name[1].lower() not in HTML_ELEMENTS:
+                text = Token("inline", "", 0, content=token.content.strip(), map=token.map, children=[])
+                state.tokens[index : index + 1] = [
+                    Token("paragraph_open", "p", 1),
+                    text,
+                    Token("paragraph_close", "p", -1),
+                ]
+
+    md.core.ruler.after("block", "text_blocks_are_paragraphs", as_paragraphs)
+
+
+_markdown = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable("table")
+    .enable("strikethrough")
+    .use(cjk_friendly_emphasis)
+    .use(_text_blocks_are_paragraphs)
+)
 
 SOURCE_LINK_LINE = re.compile(r"^<(https?://[a-z0-9.-]*eastmoney\.com/news/[^>\s]+)>$", re.IGNORECASE)
 _SHARE_LINK_LINE = re.compile(r"^<[^>\s]*NewsShare\.html[^>\s]*>$", re.IGNORECASE)
@@ -41,12 +78,15 @@ def clean_body(text):
     """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
     lines, source_url = _without_trailer(text.split("\n"))
     digest, lines = _leading_digest(lines)
-    rendered_digest = _markdown.render(digest) if digest else ""
-    rendered = _markdown.render("\n".join(lines))
+    # Before any HTML parser reads it: "<DXY>" in the text is text, not an unknown element.
+    rendered_digest = escape_unknown_tags(_markdown.render(digest)) if digest else ""
+    rendered = escape_unknown_tags(_markdown.render("\n".join(lines)))
     if max(html_depth(rendered_digest), html_depth(rendered)) > MAX_HTML_DEPTH:
         # Refused before any of the work below, which such nesting would make take minutes.
         raise PostError(f"body: its HTML nests more than {MAX_HTML_DEPTH} elements deep")
-    summary = plain_text(rendered_digest, whitespace="lines")[:MAX_SUMMARY_CHARS]
+    summary = plain_label(
+        plain_text(rendered_digest, whitespace="lines"), whitespace="lines", max_length=MAX_SUMMARY_CHARS
+    )
 
     # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.
     soup = BeautifulSoup(f"<body>{rendered}</body>", "lxml")

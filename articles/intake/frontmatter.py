@@ -8,15 +8,13 @@ way a person would read it.
 
 import datetime as dt
 import re
-import zoneinfo
 from dataclasses import dataclass
 
 import yaml
 
 from articles.sanitize import without_control_characters
-from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
+from articles.validators import BEIJING_TIME, MAX_INFO_CODE_LENGTH, is_url_code
 
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 
 
@@ -31,10 +29,18 @@ _BOMS = (
 )
 
 
+# A post that is text but for a few bytes (a stray 0x92, a Windows-1252 quote, in otherwise valid
+# UTF-8) is imported with U+FFFD in their place, each named by line and column so that an
+# operator can find it; more than this many is not a text file in that encoding.
+MAX_UNDECODABLE_BYTES = 10
+
+
 def decode_post(raw):
     """Return ``(text, warnings)`` for the file bytes: UTF-8 (BOM or not), UTF-16 with a BOM or GBK.
 
-    Line endings become ``\\n`` and control characters are removed.
+    Line endings become ``\\n`` and control characters are removed. Up to MAX_UNDECODABLE_BYTES
+    bytes that do not decode become U+FFFD, each with a warning naming its line and column (in
+    UTF-8, or GBK if that reads the file with fewer); PostError naming the first one otherwise.
     """
     warnings = []
     for bom, encoding in _BOMS:
@@ -42,21 +48,53 @@ def decode_post(raw):
             text = raw[len(bom) :].decode(encoding, errors="replace")
             break
     else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            if error.start >= len(raw) - 3:
-                # A truncated file cut through its last multi-byte character: keep the rest.
-                text = raw[: error.start].decode("utf-8")
-                warnings.append("file ends in the middle of a UTF-8 character (truncated?)")
-            else:
-                try:
-                    text = raw.decode("gb18030")
-                    warnings.append("decoded as GBK")
-                except UnicodeDecodeError:
-                    raise PostError("not text in UTF-8 or GBK encoding") from None
+        text, undecodable = _decoded(raw, "utf-8")
+        if len(undecodable) == 1 and undecodable[0] >= len(raw) - 3:
+            # A truncated file cut through its last multi-byte character: keep the rest.
+            text = raw[: undecodable[0]].decode("utf-8")
+            warnings.append("file ends in the middle of a UTF-8 character (truncated?)")
+        elif undecodable:
+            encoding = "UTF-8"
+            gbk_text, gbk_undecodable = _decoded(raw, "gb18030")
+            if len(gbk_undecodable) < len(undecodable):
+                text, undecodable, encoding = gbk_text, gbk_undecodable, "GBK"
+                warnings.append("decoded as GBK")
+            if len(undecodable) > MAX_UNDECODABLE_BYTES:
+                raise PostError(
+                    f"not text in UTF-8 or GBK encoding: more than {MAX_UNDECODABLE_BYTES} bytes do not decode, "
+                    f"the first {_where(raw, undecodable[0], encoding)}"
+                )
+            warnings += [
+                f"{_where(raw, position, encoding)} does not decode; kept as U+FFFD" for position in undecodable
+            ]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return without_control_characters(text), warnings
+
+
+def _decoded(raw, encoding):
+    """``(text, positions)``: ``raw`` decoded with U+FFFD for each undecodable stretch, and the byte
+    offsets where those start (at most MAX_UNDECODABLE_BYTES + 1 of them, then the rest is replaced
+    without counting)."""
+    parts, positions, start = [], [], 0
+    while True:
+        try:
+            parts.append(raw[start:].decode(encoding))
+            return "".join(parts), positions
+        except UnicodeDecodeError as error:
+            parts.append(raw[start : start + error.start].decode(encoding) + "\ufffd")
+            positions.append(start + error.start)
+            start += error.end
+            if len(positions) > MAX_UNDECODABLE_BYTES:
+                parts.append(raw[start:].decode(encoding, errors="replace"))
+                return "".join(parts), positions
+
+
+def _where(raw, position, encoding):
+    """``byte 0x92 at line 3, column 7`` (columns in characters, as an editor counts them)."""
+    line_start = raw.rfind(b"\n", 0, position) + 1
+    column = len(raw[line_start:position].decode(encoding, errors="replace")) + 1
+    line = raw.count(b"\n", 0, position) + 1
+    return f"byte 0x{raw[position]:02X} at line {line}, column {column}"
 
 
 def split_front_matter(text):
@@ -164,7 +202,7 @@ _DATE = re.compile(
 
 
 def parse_date(value):
-    """Parse a Jekyll date (``2022-01-07 12:35:20 +0800``); no zone means Asia/Shanghai.
+    """Parse a Jekyll date (``2022-01-07 12:35:20 +0800``); no zone means Beijing time.
 
     Returns an aware datetime, or None when the value is empty or not a valid date.
     """
@@ -173,7 +211,7 @@ def parse_date(value):
         return None
     year, month, day, hour, minute, second, zone = match.groups()
     if zone is None:
-        tzinfo = SHANGHAI
+        tzinfo = BEIJING_TIME
     elif zone == "Z":
         tzinfo = dt.UTC
     else:

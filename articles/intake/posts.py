@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from articles.models import DEFAULT_CATEGORY_NAME
 from articles.sanitize import plain_label
+from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
 from .body import CleanBody, clean_body
 from .frontmatter import (
@@ -63,6 +64,11 @@ def parse_post(path, raw):
             published_at = file_name.date
             date_text = as_text(front_matter.get("date"))
             warnings.append(f"date {date_text!r} is missing or invalid; used the file name's date")
+    if published_at is not None and not is_publication_time(published_at):
+        problems.append(
+            f"date {published_at.isoformat(sep=' ')} is outside {EARLIEST_PUBLICATION:%Y-%m-%d}"
+            f"..{LATEST_PUBLICATION:%Y-%m-%d} (Beijing time), the publication times the site accepts"
+        )
     if problems:
         raise PostError("; ".join(problems))
 

@@ -15,6 +15,15 @@ from .importer import CONFLICT_REASON, WRITE_FAILURE
 
 RULES = [
     (r"not text in UTF-8 or GBK encoding", "不是 UTF-8 或 GBK 编码的文本"),
+    (
+        r"not text in UTF-8 or GBK encoding: more than (\d+) bytes do not decode, the first byte (0x[0-9A-F]{2}) "
+        r"at line (\d+), column (\d+)",
+        r"不是 UTF-8 或 GBK 编码的文本：超过 \1 个字节无法解码，第一个是第 \3 行第 \4 列的字节 \2",
+    ),
+    (
+        r"date (.+) is outside (\S+)\.\.(\S+) \(Beijing time\), the publication times the site accepts",
+        r"日期 \1 不在本站接受的发布时间范围（北京时间 \2 到 \3）之内",
+    ),
     (r"empty file", "空文件"),
     (r"no front matter: the file does not start with a '---' line", "没有文件头：文件的第一行不是“---”"),
     (r"front matter is not closed by a '---' line", "文件头没有用“---”行结束"),

@@ -22,7 +22,7 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -77,7 +77,7 @@ def restore(backup_folder):
     """Restore the backup in ``backup_folder`` into the configured database, which must be empty,
     and its covers into MEDIA_ROOT. Returns the manifest (a dict). Raises BackupError before
     writing anything when the database has tables, a cover would replace a different file, or the
-    backup is incomplete or damaged."""
+    backup is incomplete or damaged (its media archive holding anything but files inside MEDIA_ROOT)."""
     from articles.models import Article
 
     folder = Path(backup_folder)
@@ -99,7 +99,7 @@ def restore(backup_folder):
     media = folder / MEDIA_ARCHIVE
     with tarfile.open(media) as archive:
         members = archive.getmembers()
-        _refuse_different_files(members, archive)
+        _check_media(members, archive)
         if connection.vendor == "postgresql":
             _run_postgresql(
                 "pg_restore",
@@ -112,8 +112,7 @@ def restore(backup_folder):
         else:
             connection.close()
             _copy_sqlite(database_file, settings.DATABASES["default"]["NAME"])
-        Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
-        archive.extractall(settings.MEDIA_ROOT, filter="data")
+        _extract_media(members, archive)
     restored = Article.objects.count()
     if restored != manifest["articles"]:
         raise BackupError(f"The restored database holds {restored} articles; the backup had {manifest['articles']}")
@@ -140,12 +139,34 @@ def _archive_media(path):
     return count
 
 
-def _refuse_different_files(members, archive):
+def _check_media(members, archive):
+    """Raise BackupError, before anything is written, for a member of the media archive that is not a
+    file or folder inside MEDIA_ROOT (a link, a device, an absolute path, a ``..``), and for a file
+    that would replace a different one."""
     root = Path(settings.MEDIA_ROOT)
     for member in members:
+        name = PurePosixPath(member.name)
+        if not (member.isfile() or member.isdir()) or name.is_absolute() or ".." in name.parts:
+            raise BackupError(f"{MEDIA_ARCHIVE} holds {member.name!r}, not a file inside MEDIA_ROOT: not restored")
         target = root / member.name
         if member.isfile() and target.exists() and target.read_bytes() != archive.extractfile(member).read():
             raise BackupError(f"{target} exists and differs from the backup's copy: not overwritten")
+
+
+def _extract_media(members, archive):
+    """Write the checked members (_check_media) under MEDIA_ROOT, as plain files with this process's
+    owner and mode. By hand: TarFile.extractall's ``filter="data"`` is missing from Python before
+    3.11.4, and Debian 12, the production host, has 3.11.2."""
+    root = Path(settings.MEDIA_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    for member in members:
+        target = root / member.name
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.extractfile(member) as source, open(target, "wb") as copy:
+            shutil.copyfileobj(source, copy)
 
 
 def _run_postgresql(program, *arguments):

@@ -35,8 +35,10 @@ urlpatterns = [
 # The old site's URLs. The bare /<category>/ folder is matched last of all (see finews/urls.py),
 # so it never shadows the site's own top-level paths.
 old_site_urlpatterns = [
+    # Jekyll splits a category line on spaces and joins the words as folders: "categories:
+    # 21shijijingjibaodao  nancailicaitong" published under /21shijijingjibaodao/nancailicaitong/….
     re_path(
-        r"^(?P<category>[^/]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<name>"
+        r"^(?P<category>[^/]+(?:/[^/]+)*)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<name>"
         + INFO_CODE_REGEX
         + r")\.html$",
         views.old_post_redirect,

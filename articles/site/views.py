@@ -17,6 +17,7 @@ from articles.operations.metrics import SEARCH_LATENCY
 from articles.sanitize import plain_text
 from articles.search import SearchResults
 from articles.search.text import highlight, split_into_words
+from articles.validators import is_publication_time
 
 from .charts import hot_stocks, mentioned_with, news_flow
 from .forms import EARLIEST_DATE, LATEST_DATE, SearchForm
@@ -194,7 +195,9 @@ class ArticleDetailView(DetailView):
 
     def _related(self, article, tags, stocks):
         """Newest public articles sharing a stock or a tag with this one, from the days around it (one query)."""
-        if not tags and not stocks:
+        if not tags and not stocks or not is_publication_time(article.published_at):
+            # A time written around the write path (SQL) may sit where no window around it can be
+            # computed (year 1): such an article has no "days around it".
             return []
         # Checked per article of the window (EXISTS), never by reading every article of a popular tag.
         shares_stock = Exists(
@@ -443,7 +446,8 @@ class RobotsView(TemplateView):
 
 
 def old_post_redirect(request, category, year, month, day, name):
-    """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html."""
+    """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html, where
+    <category> is one folder per word of the post's category line."""
     article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=name)
     return redirect(article, permanent=True)
 

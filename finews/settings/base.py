@@ -7,6 +7,9 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
+from django.utils.functional import lazy
+from django_prose_editor.config import html_tags
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # django-ninja's docs template and Swagger UI files, served as ours (articles.api.docs.LocalSwagger). Not an
@@ -171,7 +174,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # One language, so no LocaleMiddleware: its "Vary: Accept-Language" would split every cached page by browser.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
-TIME_ZONE = "Asia/Shanghai"
+# Beijing time as a fixed UTC+8 (articles.validators.BEIJING_TIME): Asia/Shanghai would show and
+# send +08:05:43 before 1901 and +09:00 in the summers of 1986 to 1991.
+TIME_ZONE = "Etc/GMT-8"
 USE_I18N = True
 USE_TZ = True
 
@@ -232,6 +237,17 @@ INGEST_REQUESTS_PER_MINUTE = 120
 
 # Import runs (the admin's 导入记录) older than this are deleted by manage.py prune_import_runs.
 IMPORT_RUNS_KEEP_DAYS = int(os.environ.get("IMPORT_RUNS_KEEP_DAYS", "90"))
+
+# The article body editor's own extensions (static/js/body-editor.js: Chinese menu labels, Word and
+# WPS paste); they make no HTML of their own. The module's URL is resolved once the apps are loaded.
+DJANGO_PROSE_EDITOR_EXTENSIONS = [
+    {
+        "js": [lazy(static, str)("js/body-editor.js")],
+        "extensions": {"ChineseLabels": html_tags([]), "OfficePaste": html_tags([])},
+    }
+]
+# The dialogs' labels (django-prose-editor asks gettext for them) are in locale/zh_Hans/…/djangojs.po.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 TAGGIT_CASE_INSENSITIVE = True
 TAGGIT_TAGS_FROM_STRING = "articles.tagging.parse_tags"

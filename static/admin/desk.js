@@ -38,7 +38,7 @@
   for (const type of ["input", "change"]) form.addEventListener(type, markTyped, true);
   // The body editor changes the body without an input event when text is pasted, dropped or cut,
   // and from its toolbar and shortcuts (bold, a table, undo). Paste is heard on the window, before
-  // word-paste.js (on the document) replaces a Word paste with its own.
+  // the body editor reads the paste.
   for (const type of ["paste", "drop", "cut"]) {
     window.addEventListener(type, (event) => { if (form.contains(event.target)) markTyped(event); }, true);
   }

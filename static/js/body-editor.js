@@ -1,0 +1,204 @@
+// The article body editor's own extensions (articles/editor.py, settings.DJANGO_PROSE_EDITOR_EXTENSIONS).
+//
+// ChineseLabels: django-prose-editor writes its menu's titles and block names in English, outside
+// gettext ("Heading 2", "Paragraph", "bold"); the dialogs' labels go through gettext (locale/).
+// OfficePaste: Word and WPS put list items on the clipboard as paragraphs with a typed marker
+// ("1.&nbsp;&nbsp;"), and Google Docs bold as styled spans; this turns them into the lists and marks
+// the editor has, by the rules articles/pasted.py applies to whatever reaches the server.
+import { Extension, Plugin } from "django-prose-editor/editor"
+
+const HEADING_NAMES = { 2: "二级标题", 3: "三级标题", 4: "四级标题", 5: "五级标题", 6: "六级标题" }
+
+// Menu buttons by their English title.
+const TITLES = {
+  "unordered list": "无序列表",
+  "ordered list": "有序列表",
+  blockquote: "引用",
+  "horizontal rule": "分隔线",
+  figure: "图片",
+  paragraph: "正文段落",
+  bold: "粗体",
+  italic: "斜体",
+  underline: "下划线",
+  strike: "删除线",
+  subscript: "下标",
+  superscript: "上标",
+  Code: "行内代码",
+  "Code block": "代码块",
+  undo: "撤销",
+  redo: "重做",
+  "edit HTML": "编辑源代码",
+  "insert link": "插入链接",
+  "remove link": "移除链接",
+  "Insert table": "插入表格",
+  "Add column": "在右侧插入列",
+  "Delete column": "删除列",
+  "Add row": "在下方插入行",
+  "Delete row": "删除行",
+  "Delete table": "删除表格",
+  "Merge cells": "合并单元格",
+  "Split cell": "拆分单元格",
+  "Toggle header cell": "切换表头单元格",
+  "Toggle fullscreen": "全屏",
+  "List properties": "列表设置",
+}
+for (const [level, name] of Object.entries(HEADING_NAMES)) TITLES[`heading ${level}`] = name
+
+// The block-type menu's entries, by their English text.
+const OPTIONS = {
+  Paragraph: "正文段落",
+  "unordered list": "无序列表",
+  "ordered list": "有序列表",
+  "Code block": "代码块",
+  blockquote: "引用",
+  "horizontal rule": "分隔线",
+  figure: "图片",
+}
+for (const [level, name] of Object.entries(HEADING_NAMES)) OPTIONS[`Heading ${level}`] = name
+
+// A dialog's choices the package does not translate: the value sent stays the English one.
+const CHOICES = { Yes: "是", No: "否" }
+
+const MENU_GROUPS = "blockType lists nodes headings marks link table history utility textAlign nodeClass textClass"
+
+function relabel(element) {
+  if (!element) return
+  const title = element.getAttribute("title")
+  if (title in TITLES) {
+    element.setAttribute("title", TITLES[title])
+    element.setAttribute("aria-label", TITLES[title])
+  }
+}
+
+export const ChineseLabels = Extension.create({
+  name: "chineseLabels",
+  // After every extension that adds menu items: addMenuItems runs in order of priority.
+  priority: 1,
+
+  addMenuItems({ menu }) {
+    for (const item of menu.items(MENU_GROUPS)) {
+      relabel(item.button)
+      if (item.option && item.option.textContent in OPTIONS) {
+        item.option.textContent = OPTIONS[item.option.textContent]
+      }
+    }
+  },
+
+  onCreate() {
+    const holder = this.editor.view.dom.parentElement
+    for (const element of holder.querySelectorAll("[title]")) relabel(element)
+    // Dialogs are made when opened.
+    new MutationObserver(() => {
+      for (const option of holder.querySelectorAll("dialog option")) {
+        if (option.textContent in CHOICES) {
+          option.value = option.textContent
+          option.textContent = CHOICES[option.textContent]
+        }
+      }
+    }).observe(holder, { childList: true, subtree: true })
+  },
+})
+
+// A list marker Word or WPS typed before an item's text: ordered ("1.", "a)", "iv.", "一、", "（1）")
+// or a bullet ("·", "•", "o", "§", a Symbol or Wingdings character).
+const ORDERED_MARKER = /^\s*(?:\(?[0-9]{1,3}[.)、]?|[a-zA-Z][.)]|[ivxlcIVXLC]{1,6}[.)]|[一二三四五六七八九十]{1,3}[、.]|（[0-9一二三四五六七八九十]{1,3}）)[\s\u00a0]+/
+const BULLET_MARKER = /^\s*[·•●○◦■□▪▫◆◇➢➤✓✔\-–—*§oØü\uf0a7\uf0b7\uf0d8\uf0fc][\s\u00a0]+/
+
+function msoListLevel(element) {
+  const style = element.getAttribute("style") || ""
+  const list = /mso-list:\s*(l\d+)\s+level(\d+)/i.exec(style)
+  if (list) return Number(list[2])
+  return /(^|\s)MsoListParagraph/i.test(element.className) ? 1 : 0
+}
+
+function takeMarker(paragraph) {
+  // Word marks its typed marker with mso-list:Ignore (WPS too); without it, the text's start is the marker.
+  const ignored = paragraph.querySelector('[style*="mso-list:Ignore" i], [style*="mso-list: Ignore" i]')
+  if (ignored) {
+    const marker = ignored.textContent
+    ignored.remove()
+    return marker
+  }
+  const found = ORDERED_MARKER.exec(paragraph.textContent) || BULLET_MARKER.exec(paragraph.textContent)
+  if (!found) return ""
+  // The marker may span several text nodes (<span>1.</span><span>&nbsp;&nbsp;</span>).
+  let left = found[0].length
+  const walker = paragraph.ownerDocument.createTreeWalker(paragraph, NodeFilter.SHOW_TEXT)
+  for (let text = walker.nextNode(); text && left > 0; text = walker.nextNode()) {
+    const taken = Math.min(left, text.data.length)
+    text.data = text.data.slice(taken)
+    left -= taken
+  }
+  return found[0]
+}
+
+function listsFromParagraphs(body) {
+  const document = body.ownerDocument
+  let stack = [] // the lists of the run being built, outermost first
+  for (const paragraph of [...body.querySelectorAll("p")]) {
+    const level = msoListLevel(paragraph)
+    if (!level) continue
+    const marker = takeMarker(paragraph).replace(/[\s\u00a0]+/g, "")
+    const tag = ORDERED_MARKER.test(`${marker} `) ? "ol" : "ul"
+    let before = paragraph.previousSibling
+    while (before && (before.nodeType === 8 || (before.nodeType === 3 && !before.data.trim()))) before = before.previousSibling
+    if (!stack.length || before !== stack[0]) stack = []
+    while (stack.length > level) stack.pop()
+    while (stack.length < level) {
+      const list = document.createElement(tag)
+      if (stack.length) (stack.at(-1).lastElementChild || stack.at(-1)).append(list)
+      else paragraph.before(list)
+      stack.push(list)
+    }
+    const item = document.createElement("li")
+    const text = document.createElement("p")
+    text.append(...paragraph.childNodes)
+    item.append(text)
+    stack.at(-1).append(item)
+    paragraph.remove()
+  }
+}
+
+function marksFromStyles(body) {
+  for (const element of body.querySelectorAll("b, span")) {
+    const style = (element.getAttribute("style") || "").toLowerCase()
+    // Google Docs wraps a whole copy in <b style="font-weight:normal">: that is not bold.
+    if (element.localName === "b" && /font-weight:\s*(normal|[1-5]00)\b/.test(style)) {
+      element.replaceWith(...element.childNodes)
+      continue
+    }
+    if (element.localName !== "span") continue
+    let content = [...element.childNodes]
+    if (/font-weight:\s*(bold|[6-9]00)\b/.test(style)) {
+      const strong = body.ownerDocument.createElement("strong")
+      strong.append(...content)
+      content = [strong]
+    }
+    if (/font-style:\s*italic\b/.test(style)) {
+      const em = body.ownerDocument.createElement("em")
+      em.append(...content)
+      content = [em]
+    }
+    element.replaceWith(...content)
+  }
+}
+
+export function cleanPastedHTML(html) {
+  const document = new DOMParser().parseFromString(html, "text/html")
+  listsFromParagraphs(document.body)
+  marksFromStyles(document.body)
+  for (const heading of document.body.querySelectorAll("h1")) {
+    const h2 = document.createElement("h2")
+    h2.append(...heading.childNodes)
+    heading.replaceWith(h2)
+  }
+  return document.body.innerHTML
+}
+
+export const OfficePaste = Extension.create({
+  name: "officePaste",
+
+  addProseMirrorPlugins() {
+    return [new Plugin({ props: { transformPastedHTML: cleanPastedHTML } })]
+  },
+})

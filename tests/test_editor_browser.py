@@ -1,0 +1,255 @@
+"""The body editor in a real browser (Debian's Chromium, as tests/test_browser.py): its toolbar,
+its labels, pastes from Word and WPS, and a save that changes nothing."""
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from django.contrib.auth.models import Group, User
+
+from articles.models import Article
+from articles.roles import EDITOR_GROUP_NAME
+from articles.sanitize import sanitize_html
+from tests.conftest import run_import
+from tests.test_browser import browser, expect, page, screenshot  # noqa: F401 (browser and page are fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def log_in(tab, live_server):
+    editor = User.objects.create_user("xiaowang", password="a-long-passphrase-7", is_staff=True)
+    editor.groups.add(Group.objects.get(name=EDITOR_GROUP_NAME))
+    tab.goto(f"{live_server.url}/admin/login/")
+    tab.fill("#id_username", "xiaowang")
+    tab.fill("#id_password", "a-long-passphrase-7")
+    tab.click("input[type=submit]")
+    expect(tab.locator("#site-name")).to_have_text("金融消息 · 编辑后台")
+
+
+def open_editor(tab, live_server, article):
+    errors = []
+    tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    expect(tab.locator(".prose-menubar")).to_have_count(1)
+    return errors
+
+
+ENGLISH = re.compile(r"[A-Za-z]{2,}")
+PASTES = Path(__file__).resolve().parent / "pastes"
+POST = """---
+layout: post
+title: "编辑器测试"
+date: 2022-05-31 11:00:00 +0800
+categories: cailianshe
+tags: 财联社新闻
+---
+
+{body}
+"""
+
+
+def imported_article(write_post, body="<p>美联储官员讲话后，市场加息预期升温。</p>"):
+    run_import(write_post("2022-05-31-NW1.md", POST.format(body=body)))
+    return Article.objects.get()
+
+
+def menu_labels(tab):
+    return tab.evaluate(
+        """[...document.querySelectorAll('.prose-menubar [title], .prose-menubar__option')]
+        .map(element => element.title || element.textContent)"""
+    )
+
+
+def test_every_label_of_the_editor_is_chinese(page, live_server, write_post):  # noqa: F811
+    article = imported_article(write_post)
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+
+    labels = menu_labels(page)
+    assert "粗体" in labels and "二级标题" in labels and "插入表格" in labels and "撤销" in labels
+    assert [label for label in labels if ENGLISH.search(label)] == []
+    # No Heading 1 (the sanitizer keeps h2 to h6) and the arrow is drawn, not a glyph the fonts lack.
+    assert "一级标题" not in labels and page.locator(".prose-menubar__option h1").count() == 0
+    arrow = page.evaluate("getComputedStyle(document.querySelector('.prose-menubar__selected'), '::after').content")
+    assert "⏷" not in arrow
+
+    page.locator(".ProseMirror[contenteditable=true] p").first.click(click_count=3)
+    page.locator(".prose-menubar [title=插入链接]").click()
+    dialog = page.locator("dialog.prose-editor-dialog")
+    expect(dialog).to_be_visible()
+    texts = dialog.locator("h3, label, button").all_inner_texts()
+    assert texts == ["编辑链接", "链接地址", "标题", "确定", "取消"]
+    assert dialog.locator("input[type=checkbox]").count() == 0  # no "open in new window"
+    screenshot(page, "editor-link-dialog")
+    dialog.locator("button", has_text="取消").click()
+
+    page.locator(".prose-menubar [title=插入表格]").click()
+    table_dialog = page.locator("dialog.prose-editor-dialog")
+    texts = " ".join(table_dialog.locator("h3, label, button, option").all_inner_texts())
+    assert not ENGLISH.search(texts), texts
+    assert errors == []
+
+
+def test_the_toolbar_makes_what_the_page_shows(page, live_server, write_post):  # noqa: F811
+    article = imported_article(write_post, body="<p>第一段</p>")
+    log_in(page, live_server)
+    open_editor(page, live_server, article)
+    editable = page.locator(".ProseMirror[contenteditable=true]")
+
+    editable.locator("p").first.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("小标题")
+    page.locator(".prose-menubar__selected").click()
+    page.locator(".prose-menubar__option", has_text="三级标题").click()
+    page.keyboard.press("Enter")
+    page.locator(".prose-menubar [title=粗体]").click()
+    page.keyboard.type("加粗")
+    page.locator(".prose-menubar [title=粗体]").click()
+    page.locator(".prose-menubar [title=斜体]").click()
+    page.keyboard.type("斜体")
+    page.locator(".prose-menubar [title=斜体]").click()
+    page.keyboard.press("Enter")
+    page.locator(".prose-menubar [title=有序列表]").click()
+    page.keyboard.type("列表项")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.locator(".prose-menubar [title=引用]").click()
+    page.keyboard.type("引用文字")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.locator(".prose-menubar [title=分隔线]").click()
+    page.locator(".prose-menubar [title=插入表格]").click()
+    table_dialog = page.locator("dialog.prose-editor-dialog")
+    table_dialog.locator("select").select_option("Yes")
+    table_dialog.locator("button", has_text="插入表格").click()
+    page.keyboard.type("表头")
+    page.wait_for_timeout(800)  # the editor's history joins what is typed within 500 ms into one step
+    page.keyboard.type("多余")
+    page.locator(".prose-menubar [title=撤销]").click()
+    page.locator(".prose-menubar [title=重做]").click()
+    page.locator(".prose-menubar [title=撤销]").click()
+    editable.locator("p", has_text="第一段").click(click_count=3)
+    page.locator(".prose-menubar [title=插入链接]").click()
+    dialog = page.locator("dialog.prose-editor-dialog")
+    dialog.locator("input[name=href]").fill("https://www.cninfo.com.cn/")
+    dialog.locator("button", has_text="确定").click()
+    screenshot(page, "editor-toolbar")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    body = Article.objects.get().body
+    soup = BeautifulSoup(body, "lxml")
+    assert soup.select_one("h3").get_text() == "小标题"
+    assert soup.select_one("strong").get_text() == "加粗" and soup.select_one("em").get_text() == "斜体"
+    assert soup.select_one("ol li").get_text() == "列表项"
+    assert soup.select_one("blockquote").get_text() == "引用文字"
+    link = soup.select_one("a")
+    assert link.get_text() == "第一段" and link["href"] == "https://www.cninfo.com.cn/" and "target" not in link.attrs
+    assert soup.select_one("hr") is not None
+    assert soup.select_one("table th").get_text() == "表头"  # "多余" was undone
+    assert "多余" not in body
+
+    # Saved as the editor wrote it: opened again and saved untouched, nothing changes.
+    saved = Article.objects.get()
+    open_editor(page, live_server, saved)
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    assert Article.objects.get().body == body and Article.objects.get().updated_at == saved.updated_at
+
+
+def paste(tab, html):
+    tab.locator(".ProseMirror[contenteditable=true]").click()
+    tab.evaluate(
+        """html => {
+            const data = new DataTransfer()
+            data.setData("text/html", html)
+            data.setData("text/plain", "")
+            const event = new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true})
+            document.querySelector(".ProseMirror[contenteditable=true]").dispatchEvent(event)
+        }""",
+        html,
+    )
+
+
+@pytest.mark.parametrize("name", ["word.html", "wps.html"])
+def test_a_paste_from_word_or_wps_keeps_its_lists_and_tables(page, live_server, write_post, name):  # noqa: F811
+    article = imported_article(write_post, body="<p>原文</p>")
+    log_in(page, live_server)
+    open_editor(page, live_server, article)
+    page.locator(".ProseMirror[contenteditable=true] p").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    paste(page, (PASTES / name).read_text(encoding="utf-8"))
+    screenshot(page, f"editor-paste-{name}")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    soup = BeautifulSoup(Article.objects.get().body, "lxml")
+    items = [li.p.get_text() for li in soup.select("body > ol > li")]
+    assert items and not any(re.match(r"\d\.", item) for item in items)
+    assert soup.select("ul > li") and soup.select("table td") and soup.select("strong") and soup.select("a[href]")
+    assert soup.select("h2")
+    for needle in ("style=", "class=", "<span", "mso"):
+        assert needle not in str(soup), needle
+
+
+def test_an_imported_article_saved_untouched_in_the_browser_is_not_changed(page, live_server, write_post):  # noqa: F811
+    body = (
+        "## 小标题\n\n**重要提示：**公司股票自6月1日起停牌。\n\n- 一\n- 二\n\n| 指标 | 本期 |\n| --- | --- |\n| 营收 | 12 |\n\n"
+        "> 引用\n\n<p>East Money 的 <b>HTML</b> 段落</p>\n"
+    )
+    run_import(
+        write_post(
+            "2022-05-31-NW1.md",
+            POST.format(body=body).replace("tags: 财联社新闻", "tags: [Federal Reserve, '宏观，A股']"),
+        )
+    )
+    article = Article.objects.get()
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    saved = Article.objects.get()
+    assert saved.body == article.body and saved.updated_at == article.updated_at
+    assert not saved.edited_since_import
+    assert sorted(saved.tags.names()) == ["Federal Reserve", "宏观，A股"]
+    assert errors == []
+
+
+TYPED_LISTS = [
+    "<p class=MsoListParagraph>1.&nbsp;&nbsp;营收增长</p><p class=MsoListParagraph>2.&nbsp;&nbsp;利润下降</p>",
+    "<p class=MsoListParagraph><span>1.</span><span>&nbsp;&nbsp;</span>营收增长</p>"
+    "<p class=MsoListParagraph><span>2.</span><span>&nbsp;&nbsp;</span>利润下降</p>",
+    "<p style='mso-list:l0 level1 lfo1'>·&nbsp;营收增长</p><p style='mso-list:l0 level2 lfo1'>o&nbsp;其中主营</p>"
+    "<p style='mso-list:l0 level1 lfo1'>·&nbsp;利润下降</p>",
+    "<p class=MsoNormal style='mso-list:l1 level1 lfo2'>一、&nbsp;营收增长</p><p>说明段落</p>"
+    "<p class=MsoNormal style='mso-list:l1 level1 lfo2'>二、&nbsp;利润下降</p>",
+]
+
+
+def lists_of(fragment):
+    soup = BeautifulSoup(fragment, "lxml")
+    return [
+        (element.name, [item.get_text(" ", strip=True) for item in element.find_all("li", recursive=False)])
+        for element in soup.select("ol, ul")
+    ]
+
+
+@pytest.mark.parametrize("typed", TYPED_LISTS)
+def test_the_editor_pastes_typed_lists_as_the_sanitizer_reads_them(page, live_server, write_post, typed):  # noqa: F811
+    article = imported_article(write_post, body="<p>原文</p>")
+    log_in(page, live_server)
+    open_editor(page, live_server, article)
+    page.locator(".ProseMirror[contenteditable=true] p").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    paste(page, typed)
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    pasted = lists_of(Article.objects.get().body)
+    assert pasted and pasted == lists_of(sanitize_html(typed))

@@ -1,0 +1,92 @@
+"""No public page is wider than a 360 px phone, whatever an article holds (Debian's Chromium)."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import make_article, make_category, make_stock
+from tests.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE_WIDTH = 360
+LONG_WORD = "Shanghai" * 11
+LONG_URL = "https://www.example.com/" + "a1b2c3d4e5" * 30 + ".html"
+LONG_NUMBER = "1" * 200
+WIDE_TABLE = (
+    "<table><tbody>"
+    + "<tr>"
+    + "".join(f"<td>列{n}数据很长的单元格内容</td>" for n in range(30))
+    + "</tr></tbody></table>"
+)
+DEEP_LIST = "<ul><li>" * 30 + "层层嵌套的列表项目" + "</li></ul>" * 30
+HOSTILE_BODY = (
+    f"<p>{LONG_URL}</p><p><a href='{LONG_URL}'>{LONG_URL}</a></p><p>成交额 {LONG_NUMBER} 元</p>"
+    f"<p>{LONG_WORD}</p>{WIDE_TABLE}<pre><code>{'x = 1; ' * 80}</code></pre><p><code>{LONG_WORD}</code></p>"
+    f"<h2>{LONG_WORD}</h2><blockquote><blockquote><blockquote><p>{LONG_NUMBER}</p></blockquote></blockquote></blockquote>"
+    f"{DEEP_LIST}<p><img src='https://example.com/wide.png' width='2000' height='100' alt='宽图'></p>"
+)
+
+
+@pytest.fixture
+def hostile_site():
+    category = make_category("widecategory", title="分类" + LONG_WORD)
+    stock = make_stock("601601", name="中国太保" + LONG_WORD)
+    when = timezone.localtime().replace(hour=10) - dt.timedelta(days=1)
+    article = make_article(
+        category,
+        tags=["标签" + LONG_WORD],
+        stocks=[stock],
+        title="长标题" + LONG_WORD,
+        summary="摘要" + LONG_URL,
+        body=HOSTILE_BODY,
+        source_name="来源" + LONG_WORD,
+        source_url=LONG_URL,
+        published_at=when,
+    )
+    make_article(category, title="上一篇" + LONG_NUMBER, published_at=when - dt.timedelta(hours=1))
+    make_article(category, title="下一篇" + LONG_WORD, published_at=when + dt.timedelta(minutes=1))
+    return article, stock
+
+
+def test_no_page_is_wider_than_a_phone(page, live_server, hostile_site):  # noqa: F811
+    article, stock = hostile_site
+    day = timezone.localtime(article.published_at)
+    tag = article.tags.get()
+    paths = {
+        "home": "/",
+        "article": article.get_absolute_url(),
+        "category index": "/category/",
+        "category": article.category.get_absolute_url(),
+        "tag": f"/tag/{tag.slug}/",
+        "stock": stock.get_absolute_url(),
+        "archive": "/archive/",
+        "archive year": f"/archive/{day.year}/",
+        "archive month": f"/archive/{day.year}/{day.month}/",
+        "archive day": f"/archive/{day.year}/{day.month}/{day.day}/",
+        "search": "/search/?q=Shanghai",
+        "search for a long word": f"/search/?q={LONG_NUMBER}",
+        "404": f"/news/{LONG_NUMBER[:40]}/",
+    }
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    wider = {}
+    for name, path in paths.items():
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == (404 if name == "404" else 200), name
+        screenshot(page, f"phone-360-{name.replace(' ', '-')}")
+        width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+        if width > PHONE_WIDTH:
+            wider[name] = width
+    assert wider == {}
+
+
+def test_a_wide_table_scrolls_in_its_own_box(page, live_server, hostile_site):  # noqa: F811
+    article, _ = hostile_site
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    table = page.evaluate(
+        """(() => { const t = document.querySelector('.article-body table');
+        return [t.scrollWidth, t.clientWidth, getComputedStyle(t).overflowX] })()"""
+    )
+    assert table[0] > table[1] <= PHONE_WIDTH and table[2] == "auto"
