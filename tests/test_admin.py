@@ -1,5 +1,8 @@
 import datetime as dt
+import gettext
 import io
+import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -338,6 +341,31 @@ class TestPermissionsAndSecurity:
         page = BeautifulSoup(client.get("/admin/").content.decode(), "lxml")
 
         assert page.select_one("#user-tools").get_text(" ", strip=True).startswith("欢迎， 王明 。")
+
+    def test_save_messages_read_as_one_chinese_voice(self, client, editor):
+        category = make_category()
+        added = client.post(ADD_URL, article_form(category, title="降准", _continue="保存并继续编辑"), follow=True)
+        article = Article.objects.get()
+        seen = seen_in(added.content.decode())
+        changed = client.post(
+            f"/admin/articles/article/{article.pk}/change/",
+            article_form(category, title="降准", _continue="保存并继续编辑", seen_updated_at=seen),
+            follow=True,
+        )
+
+        said = [
+            BeautifulSoup(str(message), "lxml").get_text()
+            for response in (added, changed)
+            for message in response.context["messages"]
+        ]
+        assert said == ["已添加文章“降准”。 可以在下面继续修改。", "已保存文章“降准”，可以在下面继续修改。"]
+
+    def test_the_compiled_admin_messages_match_their_source(self):
+        folder = Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSAGES"
+        pairs = dict(re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', (folder / "django.po").read_text("utf-8"), re.M))
+        with (folder / "django.mo").open("rb") as compiled:
+            catalog = gettext.GNUTranslations(compiled)
+        assert pairs and {msgid: catalog.gettext(msgid) for msgid in pairs} == pairs
 
     def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
         User.objects.create_superuser("boss", password="the-right-passphrase-9")
