@@ -68,19 +68,55 @@ def load(count):
 
 
 def latency(*urls, repeat=15, client=None):
-    """Median time and SQL query count of each URL, through Django's full stack, cache off."""
+    """Median time (wall and CPU) and SQL query count of each URL, through Django's full stack, cache off."""
     client = client or Client()
     results = {}
     for url in urls:
         client.get(url)
-        times = []
+        times, cpu_times = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
             times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu_started)
             assert response.status_code == 200, (url, response.status_code)
-        results[url] = {"ms": statistics.median(times) * 1000, "queries": len(queries)}
+        results[url] = {
+            "ms": statistics.median(times) * 1000,
+            # This process's CPU time (SQLite runs in it): what a busy machine's other work moves least.
+            "cpu_ms": statistics.median(cpu_times) * 1000,
+            "queries": len(queries),
+        }
+    return results
+
+
+def article_facts_costs(url, repeat=31):
+    """Median ms (wall, CPU) and queries of the article page at ``url`` with its facts (tags,
+    stocks, copies, neighbours, related news) kept for the content version, and read afresh."""
+    from django.core.cache import cache
+
+    from articles.caching import current_version
+    from articles.site.views import ARTICLE_FACTS_KEY
+
+    info_code = url.strip("/").split("/")[1]
+    key = ARTICLE_FACTS_KEY.format(version=current_version(), pk=Article.objects.get(info_code=info_code).pk)
+    client = Client()
+    results = {}
+    for name, before in (("kept", lambda: None), ("afresh", lambda: cache.delete(key))):
+        client.get(url)
+        times, cpu_times = [], []
+        for _ in range(repeat):
+            before()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu_started)
+        results[name] = {
+            "ms": statistics.median(times) * 1000,
+            "cpu_ms": statistics.median(cpu_times) * 1000,
+            "queries": len(queries),
+        }
     return results
 
 
@@ -152,6 +188,80 @@ def urls():
         "deep category": f"/category/{slug}/?page={max(1, count // 20 // 2)}",
         "stock": hottest_stock()[0].get_absolute_url(),
         "search": "/search/?q=%E9%99%8D%E5%87%86",
+    }
+
+
+def scale_urls():
+    """One URL of every public page type of the loaded database, for the scale rows: its newest
+    period in the archive, the most used tag and stock, each feed, the sitemap and the API list."""
+    from django.utils import timezone
+
+    from articles.models import StockReference, Tag
+    from articles.site.sitemaps import ArticleSitemap
+
+    base = urls()
+    stories = Article.objects.published().stories().count()
+    section = max(1, stories // ArticleSitemap.limit)  # the last full one (p=1 is the section's own address)
+    newest = timezone.localtime(Article.objects.published().stories().latest("published_at").published_at)
+    tag = Tag.objects.annotate(count=Count("tagged_articles")).order_by("-count").first()
+    stock = StockReference.objects.get(pk=hottest_stock()[0].pk)
+    category = base["category"]
+    return {
+        "home": "/",
+        "article": base["article"],
+        "category": category,
+        "deep category": base["deep category"],
+        "archive index": "/archive/",
+        "all articles, last page": f"/archive/?page={-(-stories // 20)}",
+        "archive year": f"/archive/{newest.year}/",
+        "archive month": f"/archive/{newest.year}/{newest.month}/",
+        "archive day": f"/archive/{newest.year}/{newest.month}/{newest.day}/",
+        "tag": tag.get_absolute_url(),
+        "stock": stock.get_absolute_url(),
+        "search": base["search"],
+        "feed": "/feed.xml",
+        "category feed": f"{category}feed/",
+        "tag feed": f"{tag.get_absolute_url()}feed/",
+        "stock feed": f"{stock.get_absolute_url()}feed/",
+        "sitemap index": "/sitemap.xml",
+        "sitemap section": "/sitemap-articles.xml" + (f"?p={section}" if section > 1 else ""),
+        "API list": "/api/v1/articles/",
+    }
+
+
+def peer_posts(path_file):
+    """Write the loaded articles as JSON lines for the peers' loaders (bench/peers/): what each
+    site stores of a post."""
+    with open(path_file, "w", encoding="utf-8") as out:
+        rows = Article.objects.published().stories().select_related("category").prefetch_related("tags")
+        for article in rows.order_by("published_at", "id").iterator(chunk_size=2000):
+            post = {
+                "title": article.title,
+                "slug": article.slug,
+                "summary": article.summary,
+                "body": article.body,
+                "category": article.category.slug,
+                "category_title": article.category.display_name,
+                "tags": [tag.name for tag in article.tags.all()],
+                "published_at": article.published_at.isoformat(),
+                "source_name": article.source_name,
+            }
+            out.write(json.dumps(post, ensure_ascii=False) + "\n")
+    return {"written": str(path_file)}
+
+
+def peer_urls(path_file):
+    """finews's addresses of the pages the peers table compares (bench/peers/)."""
+    base = urls()
+    category = base["category"]
+    slug = category.strip("/").split("/")[-1]
+    in_category = Article.objects.listed().filter(category__slug=slug).count()
+    return {
+        "article": base["article"],
+        "category page 1": category,
+        "category last page": f"{category}?page={-(-in_category // 20)}",
+        "all articles, page 250": "/archive/?page=250",
+        "_article_slug": base["article"].strip("/").split("/")[-1],
     }
 
 
@@ -250,7 +360,11 @@ if __name__ == "__main__":
                 "news_flow_costs": news_flow_costs,
                 "admin_latency": admin_latency,
                 "category_query_costs": category_query_costs,
+                "article_facts_costs": article_facts_costs,
                 "urls": urls,
+                "scale_urls": scale_urls,
+                "peer_posts": peer_posts,
+                "peer_urls": peer_urls,
                 "reading_day": reading_day,
                 "search": search,
             }[task](*arguments)

@@ -108,12 +108,17 @@ def page_and_cover(url):
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_covers(tmp_path, engine):
+def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_covers(
+    tmp_path, engine, collected_static, migrated_sqlite
+):
     with two_databases(engine, tmp_path) as (site_url, restored_url):
-        common = {"SECURE_SSL_REDIRECT": "false", "STATIC_ROOT": str(tmp_path / "static")}
+        common = {"SECURE_SSL_REDIRECT": "false", "STATIC_ROOT": str(collected_static)}
         site = production_environment(tmp_path, DATABASE_URL=site_url, MEDIA_ROOT=str(tmp_path / "media"), **common)
-        for command in (["migrate", "--no-input"], ["collectstatic", "--no-input"], ["import_posts", SAMPLE_POSTS]):
-            manage(site, *map(str, command))
+        if engine == "sqlite":
+            migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True)
+        else:
+            for command in (["migrate", "--no-input"], ["import_posts", SAMPLE_POSTS]):
+                manage(site, *map(str, command))
         manage(site, "shell", "-c", ADD_COVER)
 
         backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
@@ -130,10 +135,8 @@ def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_cove
         assert again.returncode == 1 and "The database is not empty" in again.stderr
 
 
-def test_a_restore_never_replaces_a_different_cover(tmp_path):
-    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
-    manage(site, "migrate", "--no-input")
-    manage(site, "import_posts", str(SAMPLE_POSTS))
+def test_a_restore_never_replaces_a_different_cover(tmp_path, migrated_sqlite):
+    site = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True))
     manage(site, "shell", "-c", ADD_COVER)
     backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
     stored = next(Path(site["MEDIA_ROOT"]).rglob("*.png"))
@@ -161,10 +164,8 @@ tarfile.TarFile.extractall = extractall
 """
 
 
-def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path):
-    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
-    manage(site, "migrate", "--no-input")
-    manage(site, "import_posts", str(SAMPLE_POSTS))
+def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path, migrated_sqlite):
+    site = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True))
     manage(site, "shell", "-c", ADD_COVER)
     backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
     (tmp_path / "python-3.11.2").mkdir()
@@ -184,9 +185,8 @@ def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path):
     assert {path: (Path(restored["MEDIA_ROOT"]) / path).read_bytes() for path in covers} == covers
 
 
-def test_a_media_archive_reaching_outside_media_root_is_refused_before_anything_is_written(tmp_path):
-    site = production_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}")
-    manage(site, "migrate", "--no-input")
+def test_a_media_archive_reaching_outside_media_root_is_refused_before_anything_is_written(tmp_path, migrated_sqlite):
+    site = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3"))
     backup = Path(manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip())
     (tmp_path / "outside.png").write_bytes(b"planted")
     with tarfile.open(backup / "media.tar", "w") as archive:

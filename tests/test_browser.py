@@ -2,6 +2,8 @@
 
 Screenshots go to screenshots/ (git-ignored). Any JavaScript dialog fails the test: no content
 may run script. Set FINEWS_REQUIRE_BROWSER=1 (CI does) to fail rather than skip without Chromium.
+They run once, in the SQLite pass: what they check is in the pages and scripts the browser gets,
+whatever the database (the PostgreSQL pass runs the same pages and saves through the test client).
 """
 
 import os
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db import connection
 
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
@@ -27,7 +30,10 @@ if not Path(CHROMIUM).exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="runs once, in the SQLite pass"),
+]
 
 
 @pytest.fixture(scope="module")

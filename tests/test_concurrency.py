@@ -40,30 +40,24 @@ def _drop_database(name):
 
 
 @pytest.fixture(scope="module")
-def _migrated_template(tmp_path_factory):
-    """A database of the engine under test, migrated once; each test gets a copy (migrating takes seconds)."""
-    if connection.vendor == "postgresql":
-        name = _create_database()
-        manage(f"{_server_url()}/{name}", "migrate", "--no-input").check_returncode()
-        yield name
-        _drop_database(name)
-    else:
-        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-        manage(f"sqlite:///{path}", "migrate", "--no-input").check_returncode()
-        yield path
+def _postgres_template():
+    """A PostgreSQL database migrated once for the module; each test gets a copy (CREATE DATABASE …
+    TEMPLATE), as each SQLite test gets a copy of the run's migrated file."""
+    name = _create_database()
+    manage(f"{_server_url()}/{name}", "migrate", "--no-input").check_returncode()
+    yield name
+    _drop_database(name)
 
 
 @pytest.fixture
-def scratch_database(_migrated_template, tmp_path):
+def scratch_database(request, tmp_path, migrated_sqlite):
     """A migrated database of the engine under test that other processes can share."""
     if connection.vendor == "postgresql":
-        name = _create_database(template=_migrated_template)
+        name = _create_database(template=request.getfixturevalue("_postgres_template"))
         yield f"{_server_url()}/{name}"
         _drop_database(name)
     else:
-        path = tmp_path / "scratch.sqlite3"
-        shutil.copyfile(_migrated_template, path)
-        yield f"sqlite:///{path}"
+        yield migrated_sqlite(tmp_path / "scratch.sqlite3")
 
 
 def environment(database_url):

@@ -39,10 +39,12 @@ RETRY_MAX_SECONDS = 2
 class Nodes:
     """Two gunicorns sharing one SQLite file and Redis, and two Varnish nodes in front of both."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, migrated_sqlite, collected_static):
         self.ports = [free_port(), free_port()]
         self.environment = production_environment(
             tmp_path,
+            DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3"),
+            STATIC_ROOT=str(collected_static),
             SECURE_SSL_REDIRECT="false",
             REDIS_URL=redis.worker_url(),
             LOCAL_MEMORY_CACHE="false",
@@ -51,12 +53,7 @@ class Nodes:
             FRONT_CACHE_RETRY_MAX_SECONDS=str(RETRY_MAX_SECONDS),
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
-        for command in (
-            ["migrate", "--no-input"],
-            ["collectstatic", "--no-input"],
-            ["import_posts", str(SAMPLE_POSTS), str(OLD_POST)],
-        ):
-            self.manage(*command)
+        self.manage("import_posts", str(SAMPLE_POSTS), str(OLD_POST))
         self.running = {}
 
     def manage(self, *args, environment=None):
@@ -84,8 +81,8 @@ class Nodes:
 
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
-    nodes = Nodes(tmp_path_factory.mktemp("front-cache-nodes"))
+def nodes(tmp_path_factory, migrated_sqlite, collected_static):
+    nodes = Nodes(tmp_path_factory.mktemp("front-cache-nodes"), migrated_sqlite, collected_static)
     with gunicorn(nodes.environment) as first, gunicorn(nodes.environment) as second:
         nodes.backends = [first, second]
         try:
@@ -173,8 +170,8 @@ def test_a_node_down_during_a_change_is_consistent_once_it_returns(nodes, tmp_pa
     assert "一个节点停机时的新消息" in second.get("/")[2]
 
 
-def test_pages_are_served_by_the_other_gunicorn_while_one_is_down(tmp_path):
-    site = Nodes(tmp_path)
+def test_pages_are_served_by_the_other_gunicorn_while_one_is_down(tmp_path, migrated_sqlite, collected_static):
+    site = Nodes(tmp_path, migrated_sqlite, collected_static)
     with contextlib.ExitStack() as first_running, gunicorn(site.environment) as second:
         first = first_running.enter_context(gunicorn(site.environment))
         with varnish.varnish([first, second], port=site.ports[0]):

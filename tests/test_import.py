@@ -382,20 +382,21 @@ def test_summary_is_logged_for_operators(write_post, caplog):
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_a_run_with_a_rejected_file_ends_with_a_summary_and_exit_status_1_not_a_crash(tmp_path, corpus_dir):
+def test_a_run_with_a_rejected_file_ends_with_a_summary_and_exit_status_1_not_a_crash(
+    tmp_path, corpus_dir, migrated_sqlite
+):
     """From the shell, as cron runs it: Django's "CommandError: 47 files: …" read like a crash."""
     folder = tmp_path / "posts"
     folder.mkdir()
     for name in sorted(path.name for path in corpus_dir.glob("2022-*.md"))[:3]:
         (folder / name).write_bytes((corpus_dir / name).read_bytes())
     (folder / "2022-01-07-BAD1.md").write_text("没有头信息", encoding="utf-8")
-    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}"}
+    environment = {**os.environ, "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3")}
 
     def manage(*args):
         command = [sys.executable, "manage.py", *args]
         return subprocess.run(command, cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120)
 
-    assert manage("migrate", "-v0").returncode == 0
     result = manage("import_posts", str(folder))
 
     assert result.returncode == 1
@@ -618,3 +619,64 @@ class TestDroppedConnection:
         assert succeeded and "3 files: 3 created" in stdout, stderr
         assert Article.objects.count() == 3
         assert SearchResults("断线", Article.objects.all()).count() == 3
+
+
+class TestWorkers:
+    """import_posts --workers N parses in N processes and writes in one, with the same outcome."""
+
+    @staticmethod
+    def stored():
+        """Every article as a reader, an editor and the search see it, without database ids."""
+        from reversion.models import Version
+
+        from articles.search import SearchResults
+
+        articles = Article.objects.select_related("category", "story").prefetch_related("tags", "stocks")
+        rows = {
+            article.info_code: (
+                article.title, article.slug, article.summary, article.body, article.category.name, article.status,
+                article.published_at, article.source_url, article.source_name, article.source_hash,
+                article.story and article.story.info_code, article.edited_since_import,
+                sorted(tag.name for tag in article.tags.all()), sorted(str(stock) for stock in article.stocks.all()),
+                [version.revision.comment for version in Version.objects.get_for_object(article)],
+            )
+            for article in articles
+        }  # fmt: skip
+        found = SearchResults("央行", Article.objects.published())
+        return rows, sorted(article.info_code for article in found[0 : found.count()])
+
+    def imported(self, folder, *options):
+        """import_posts' output and the rows it left, rolled back after."""
+        with transaction.atomic():
+            succeeded, stdout, stderr = run_import(folder, *options)
+            rows = self.stored()
+            transaction.set_rollback(True)
+        return succeeded, stdout, stderr, rows
+
+    def test_the_corpus_imports_to_the_same_rows(self, corpus_dir, db):
+        one = self.imported(corpus_dir)
+        two = self.imported(corpus_dir, "--workers", "2")
+
+        assert two == one
+        assert len(one[3][0]) == len(list(corpus_dir.glob("*.md"))) - 1 and one[3][1]  # all but the broken post
+        assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in two[2]
+
+    def test_unchanged_files_edited_articles_and_blanked_bodies(self, write_post, db):
+        unchanged = write_post("2022-01-07-NW1.md", post_text(body="<p>原样</p>"))
+        edited = write_post("2022-01-07-NW2.md", post_text(body="<p>第一版</p>"))
+        blanked = write_post("2022-01-07-NW3.md", post_text(body="<p>有正文</p>"))
+        assert run_import(unchanged.parent, "--workers", "2")[0]
+        Article.objects.filter(info_code="NW2").update(body="<p>编辑改过</p>", edited_since_import=True)
+        edited.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+        blanked.write_text(post_text(body=""), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(unchanged.parent, "--workers", "2")
+
+        assert "3 files: 0 created, 0 updated, 1 unchanged, 1 conflict, 1 rejected" in stdout
+        assert f"conflict {edited}" in stderr and f"rejected {blanked}: the new file would blank" in stderr
+        assert Article.objects.get(info_code="NW2").body == "<p>编辑改过</p>"
+        assert Article.objects.get(info_code="NW3").body == "<p>有正文</p>"
+
+    def test_workers_must_be_one_or_more(self, corpus_dir, db):
+        succeeded, _, stderr = run_import(corpus_dir, "--workers", "0")
+        assert not succeeded and "--workers must be 1 or more" in stderr

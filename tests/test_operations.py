@@ -195,14 +195,12 @@ class TestMetrics:
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_metrics_add_up_every_gunicorn_worker(tmp_path):
+def test_metrics_add_up_every_gunicorn_worker(tmp_path, migrated_sqlite):
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True),
     }
-    for command in (["migrate", "-v0"], ["import_posts", "sample_posts/_posts", "-v0"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=environment, check=True)
 
     # The folder is named here only to look into it; gunicorn makes one of its own otherwise.
     with gunicorn({**environment, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}, workers=2) as base_url:
@@ -233,13 +231,12 @@ def test_metrics_add_up_every_gunicorn_worker(tmp_path):
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_metrics_count_under_gunicorn_with_no_folder_given(tmp_path):
+def test_metrics_count_under_gunicorn_with_no_folder_given(tmp_path, migrated_sqlite):
     environment = {
         **{key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"},
         "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3"),
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=environment, check=True)
 
     with gunicorn(environment, workers=2) as base_url:
         for _ in range(3):

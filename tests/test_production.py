@@ -111,16 +111,14 @@ def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path):
-    environment = production_environment(tmp_path, SECURE_SSL_REDIRECT="false")
-    for command in (
-        ["migrate", "--no-input"],
-        ["collectstatic", "--no-input"],
-        ["import_posts", "sample_posts/_posts"],
-    ):
-        result = manage(environment, *command)
-        assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path, migrated_sqlite, collected_static):
+    environment = production_environment(
+        tmp_path,
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3", sample_posts=True),
+        STATIC_ROOT=str(collected_static),
+    )
+    manifest = json.loads((collected_static / "staticfiles.json").read_text())["paths"]
     hashed_css = manifest["css/site.css"]
     # The site's user has its checkout as its home (deploy/): gunicorn writes nothing there.
     home_folder = tmp_path / "home"

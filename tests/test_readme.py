@@ -23,14 +23,13 @@ def readme_section(title):
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_editors_shell_recipe_creates_an_editor_who_can_log_in(tmp_path):
+def test_the_editors_shell_recipe_creates_an_editor_who_can_log_in(tmp_path, migrated_sqlite):
     (recipe,) = re.findall(r"```sh\n(.*?)```", readme_section("Editors"), re.DOTALL)
     environment = {
         **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3"),
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=environment, check=True)
 
     # changepassword asks twice; in its own session it has no terminal, so it reads the answers from stdin.
     result = subprocess.run(

@@ -49,7 +49,7 @@ _probes = itertools.count(1)
 class Site:
     """gunicorn reading a primary and its streaming replica, with the commands that write beside it."""
 
-    def __init__(self, tmp_path, primary, replica):
+    def __init__(self, tmp_path, primary, replica, collected_static):
         self.primary, self.replica = primary, replica
         primary.sql("CREATE DATABASE finews")
         self.environment = production_environment(
@@ -58,13 +58,13 @@ class Site:
             REDIS_URL=redis.worker_url(),
             LOCAL_MEMORY_CACHE="false",
             DATABASE_URL=primary.url("finews"),
+            STATIC_ROOT=str(collected_static),
             DATABASE_REPLICA_URLS=replica.url("finews"),
             DATABASE_REPLICA_MAX_LAG_SECONDS=str(MAX_LAG_SECONDS),
             DATABASE_REPLICA_CHECK_SECONDS=str(CHECK_SECONDS),
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
         self.manage("migrate", "--no-input")
-        self.manage("collectstatic", "--no-input")
         self.manage("import_posts", str(SAMPLE_POSTS))
         postgres.wait_until_replayed(primary, replica)
 
@@ -112,9 +112,9 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, collected_static):
     with postgres.primary(log_statements=True) as primary, postgres.replica_of(primary, log_statements=True) as replica:
-        site = Site(tmp_path_factory.mktemp("replicas"), primary, replica)
+        site = Site(tmp_path_factory.mktemp("replicas"), primary, replica, collected_static)
         # One worker: what it last found of the replica is what the next request goes by.
         with gunicorn(site.environment, workers=1) as url:
             site.url = url

@@ -5,12 +5,12 @@ from xml.etree import ElementTree
 
 import pytest
 from django.contrib.auth.models import User
-from django.contrib.sitemaps import Sitemap
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles.models import Article, Category, Market
+from articles.site.sitemaps import ArticleSitemap
 from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,9 @@ class TestArticlePage:
         for article in (draft, scheduled):
             assert client.get(f"{article.get_absolute_url()}?preview=1").status_code == 404
 
-    def test_query_count_is_constant_whatever_the_tags_and_stocks(self, db, django_assert_num_queries, client):
+    def test_query_count_is_constant_whatever_the_tags_and_stocks(
+        self, db, django_assert_num_queries, client, settings
+    ):
         category = make_category()
         plain = make_article(category=category, tags=["一"], stocks=[make_stock("600000")])
         many_tags = [f"标签{n}" for n in range(15)]
@@ -147,9 +149,16 @@ class TestArticlePage:
             make_article(category=category, tags=many_tags[:2], stocks=many_stocks[:2])
 
         client.get("/robots.txt")
+        settings.PAGE_CACHE_SECONDS = 0  # every request renders the page
         for article in (plain, busy):
-            with django_assert_num_queries(7):  # the sixth: the categories its story also appears in
-                page(client, article.get_absolute_url())
+            # The article; then its tags, stocks, the categories its story also appears in, its
+            # neighbours and related news, once per content version.
+            with django_assert_num_queries(7):
+                first = html_of(page(client, article.get_absolute_url()))
+            with django_assert_num_queries(1):
+                again = html_of(page(client, article.get_absolute_url()))
+            assert again == first and article.title in again
+        assert all(f'rel="tag">{tag}</a>' in first for tag in many_tags) and 'rel="prev"' in first
 
     def test_script_from_content_never_reaches_the_page(self, client, write_post):
         body = '<p>正文<script>alert(1)</script><img src="x.png" onerror="alert(2)"><a href="javascript:alert(3)">x</a></p>'
@@ -241,6 +250,57 @@ class TestListPages:
         assert expected_title in content
         assert_hidden_absent(content)
 
+    def test_archive_index_lists_the_months_with_news(self, reader, db, django_assert_num_queries):
+        # Older than any other test's articles. A gap (February), a Beijing month that is still the
+        # previous one in UTC (31 Mar 17:00 UTC is 1 April in Beijing) and a draft's month (May) are not listed.
+        for title, moment in [
+            ("一月", dt.datetime(2019, 1, 5, 2, tzinfo=dt.UTC)),
+            ("四月", dt.datetime(2019, 3, 31, 17, tzinfo=dt.UTC)),
+            ("六月", dt.datetime(2019, 6, 1, 3, tzinfo=dt.UTC)),
+        ]:
+            make_article(title=title, published_at=moment)
+        make_article(title="草稿", published_at=dt.datetime(2019, 5, 2, tzinfo=dt.UTC), status=Article.Status.DRAFT)
+        make_article(title="将来", published_at=timezone.now() + dt.timedelta(days=400))
+        for _ in range(20):  # a second page
+            make_article(published_at=dt.datetime(2019, 1, 6, tzinfo=dt.UTC))
+        reader.get("/robots.txt")
+        public = Article.objects.published().stories()
+        first, last = (
+            timezone.localdate(public.order_by(order)[0].published_at) for order in ("published_at", "-published_at")
+        )
+        spanned = (last.year - first.year) * 12 + last.month - first.month + 1
+
+        # The first and last dates, one probe per month they span, the count and the page's articles.
+        with django_assert_num_queries(2 + spanned + 2):
+            content = html_of(page(reader, "/archive/"))
+        with django_assert_num_queries(1):  # the months and the count are kept for the content version
+            second = html_of(page(reader, "/archive/?page=2"))
+
+        months = re.findall(r'href="/archive/(\d+/\d+)/">(\S+)</a>', content)
+        assert months[-3:] == [("2019/6", "2019年6月"), ("2019/4", "2019年4月"), ("2019/1", "2019年1月")]
+        assert [month for month, _ in months] == re.findall(r'href="/archive/(\d+/\d+)/"', second)
+
+    def test_deep_archive_pages_keep_their_count_and_anchor(self, reader, db, django_assert_num_queries, monkeypatch):
+        monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)
+        start = dt.datetime(2018, 3, 5, tzinfo=dt.UTC)  # a month no other test has news in
+        for number in range(95):
+            make_article(title=f"第{number}篇", published_at=start + dt.timedelta(hours=number // 2))
+        reader.get("/robots.txt")
+
+        pages = [html_of(page(reader, "/archive/2018/3/")), html_of(page(reader, "/archive/2018/3/?page=2"))]
+        # Each page checks that its month has news and names the months before and after (3
+        # queries). Page 3 starts a group of two pages: its first row is found (the anchor), then
+        # its rows read from it.
+        with django_assert_num_queries(3 + 2):
+            pages.append(html_of(page(reader, "/archive/2018/3/?page=3")))
+        with django_assert_num_queries(3 + 1):  # page 4: the anchor and the count are kept
+            pages.append(html_of(page(reader, "/archive/2018/3/?page=4")))
+        pages.append(html_of(page(reader, "/archive/2018/3/?page=5")))
+
+        titles = [re.findall(r">(第\d+篇)<", content) for content in pages]
+        assert [len(found) for found in titles] == [20, 20, 20, 20, 15]
+        assert sum(titles, []) == [f"第{number}篇" for number in sorted(range(95), key=lambda n: (-(n // 2), -n))]
+
     def test_archive_day_is_a_shanghai_day(self, client, db):
         make_article(title="北京时间凌晨的消息", published_at=dt.datetime(2022, 3, 1, 17, 30, tzinfo=dt.UTC))
         assert "北京时间凌晨的消息" in html_of(page(client, "/archive/2022/3/2/"))
@@ -325,13 +385,23 @@ class TestFeedsAndSitemap:
         for article in hidden_articles:
             assert article.get_absolute_url() not in content
 
-    def test_sitemap_becomes_an_index_past_the_limit(self, client, imported_corpus, monkeypatch):
-        monkeypatch.setattr(Sitemap, "limit", 10)
+    def test_sitemap_becomes_an_index_past_the_limit(
+        self, reader, imported_corpus, monkeypatch, django_assert_num_queries
+    ):
+        monkeypatch.setattr(ArticleSitemap, "limit", 10)
+        stories = Article.objects.published().stories().order_by("-published_at", "-id")
 
-        content = html_of(page(client, "/sitemap.xml"))
-        assert "<sitemapindex" in content and "http://testserver/sitemap-articles.xml?p=2" in content
-        section = html_of(page(client, "/sitemap-articles.xml?p=2"))
-        assert section.count("<url>") == 10
+        # Counts of the three sections (the articles' kept per content version), no article read.
+        content = html_of(page(reader, "/sitemap.xml"))
+        pages = -(-stories.count() // 10)
+        assert "<sitemapindex" in content and f"http://testserver/sitemap-articles.xml?p={pages}" in content
+        assert f"?p={pages + 1}<" not in content and "<lastmod>" not in content
+        for number in (2, pages):
+            with django_assert_num_queries(2):  # its first row (its anchor), then its rows from there on
+                section = html_of(page(reader, f"/sitemap-articles.xml?p={number}"))
+            wanted = stories[(number - 1) * 10 : number * 10]
+            assert re.findall(r"<loc>http://testserver(\S+)</loc>", section) == [a.get_absolute_url() for a in wanted]
+            assert f"<lastmod>{timezone.localdate(wanted[0].updated_at).isoformat()}</lastmod>" in section
 
     def test_robots_points_at_the_sitemap(self, client, db):
         content = html_of(page(client, "/robots.txt"))

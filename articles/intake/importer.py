@@ -1,8 +1,10 @@
 """Importing Jekyll post files into articles: idempotent, incremental, one transaction per file."""
 
+import contextlib
 import enum
 import hashlib
 import logging
+import multiprocessing
 import os
 import stat
 from collections import Counter
@@ -29,6 +31,11 @@ CONFLICT_REASON = "changed in the admin since its import; not overwritten (use -
 WRITE_FAILURE = "could not be written"
 # Files written in one transaction (each in a savepoint): a commit per file was a fifth of the import.
 BATCH_SIZE = 100
+# With worker processes: the stored digests are read for this many batches at a time, and the
+# workers parse that far ahead of the writer.
+WINDOW_BATCHES = 10
+# Files handed to a worker at a time.
+PREPARE_CHUNK = 10
 
 
 class Outcome(enum.StrEnum):
@@ -116,9 +123,13 @@ class PostImporter:
         self._tags = {}
         self._stocks = {}
 
-    def import_files(self, files):
+    def import_files(self, files, workers=1):
         """Import ``files``, (path, why it cannot be read or None) pairs, BATCH_SIZE to a transaction;
         yield each one's FileReport once its batch is committed.
+
+        ``workers`` > 1 reads and parses the files in that many worker processes (prepare()) while
+        this process writes them, in the same order, batches and savepoints, with the same checks
+        (hash skip, editors' changes, blanked bodies): only the parsing moves.
 
         Each file is written in a savepoint of its own, so a bad one is rolled back alone, and
         as one revision, its search index rows with it. Should a batch fail to commit (the
@@ -126,22 +137,46 @@ class PostImporter:
         again one by one; a file the lost commit did write is reported as what it was then
         (created or updated), not as unchanged.
         """
-        for start in range(0, len(files), BATCH_SIZE):
-            batch = files[start : start + BATCH_SIZE]
-            first_try = []
-            try:
-                with transaction.atomic():
-                    for path, error in batch:
+        with _preparing(workers) as pool:
+            for start in range(0, len(files), BATCH_SIZE * WINDOW_BATCHES):
+                window = files[start : start + BATCH_SIZE * WINDOW_BATCHES]
+                prepared = self._prepared(window, pool)
+                for offset in range(0, len(window), BATCH_SIZE):
+                    yield from self._import_batch(window[offset : offset + BATCH_SIZE], prepared)
+
+    def _prepared(self, files, pool):
+        """An iterator of prepare()'s answers for ``files``, in order, from the worker ``pool``; or
+        None without one (each file is then read and parsed as it is written)."""
+        if pool is None:
+            return None
+        codes = {path: _info_code_or_none(path) for path, error in files if not error}
+        stored = dict(
+            Article.objects.filter(info_code__in=set(codes.values()) - {None}).values_list("info_code", "source_hash")
+        )
+        jobs = [(path, error, stored.get(codes.get(path))) for path, error in files]
+        return pool.imap(_prepare_job, jobs, chunksize=PREPARE_CHUNK)
+
+    def _import_batch(self, batch, prepared):
+        first_try = []
+        try:
+            with transaction.atomic():
+                for path, error in batch:
+                    if prepared is None:
                         first_try.append(self._file_report(path, error))
-                reports = first_try
-            except DatabaseError:
-                logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
-                self._forget_lookups()
-                if not connection.in_atomic_block:
-                    connection.close()  # a dropped connection is opened afresh by the next query
-                reports = [self._file_report(path, error) for path, error in batch]
-                reports = [_as_first_written(again, first_try) for again in reports]
-            yield from reports
+                    else:
+                        first_try.append(self._guarded(path, self._import_prepared, next(prepared)))
+            reports = first_try
+        except DatabaseError:
+            logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
+            self._forget_lookups()
+            if not connection.in_atomic_block:
+                connection.close()  # a dropped connection is opened afresh by the next query
+            if prepared is not None:
+                for _ in batch[len(first_try) :]:  # the workers' answers for the files not reached
+                    next(prepared)
+            reports = [self._file_report(path, error) for path, error in batch]
+            reports = [_as_first_written(again, first_try) for again in reports]
+        yield from reports
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -152,8 +187,12 @@ class PostImporter:
         ``raw``, when given, is the file's content (a post sent over HTTP): ``path`` then only names it.
         """
         path = Path(path)
+        return self._guarded(path, self._import_file, path, raw)
+
+    def _guarded(self, path, write, *arguments):
+        """``write(*arguments)``'s report for the file at ``path``, or a rejection if it failed."""
         try:
-            return self._import_file(path, raw)
+            return write(*arguments)
         except Exception as error:
             # A bug or a database failure on one file must not stop the others; its transaction
             # was rolled back, so nothing of it was written.
@@ -166,17 +205,36 @@ class PostImporter:
             info_code = parse_file_name(path).info_code
             raw = _read_post_bytes(path) if raw is None else raw
             digest = file_digest(raw)
-            existing = (
-                Article.objects.filter(info_code=info_code)
-                .only("id", "source_hash", "edited_since_import", "body")
-                .first()
-            )
+            existing = self._existing(info_code)
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED)
             parsed = parse_post(path, raw)
         except PostError as error:
             return FileReport(path, Outcome.REJECTED, str(error))
+        return self._write(path, parsed, existing, digest)
 
+    def _import_prepared(self, prepared):
+        """Import a file a worker prepared (prepare()): the checks and the write of _import_file()."""
+        path = prepared.path
+        if prepared.digest is None:  # unreadable, or not a post's file name
+            return FileReport(path, Outcome.REJECTED, prepared.error)
+        existing = self._existing(prepared.info_code)
+        if existing and existing.source_hash == prepared.digest:
+            return FileReport(path, Outcome.UNCHANGED)
+        if prepared.error:
+            return FileReport(path, Outcome.REJECTED, prepared.error)
+        if prepared.parsed is None:
+            # Unchanged when the worker looked, changed since (another import): read it afresh.
+            return self._import_file(path, None)
+        return self._write(path, prepared.parsed, existing, prepared.digest)
+
+    def _existing(self, info_code):
+        return (
+            Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
+        )
+
+    def _write(self, path, parsed, existing, digest):
+        """The checks that need the stored article, then the write (_save)."""
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
         if existing and existing.body and not parsed.body.html and not self.force:
@@ -262,6 +320,65 @@ class PostImporter:
                 stock.name = mention.name
                 publishing.save_topic(stock)
         return [self._stocks[key] for key in keys]
+
+
+@dataclass
+class Prepared:
+    """What a worker process makes of a file before any write (prepare()).
+
+    ``digest`` is None when the file could not be read or named no article (``error`` says why);
+    ``parsed`` is None when the file's digest was the stored one (nothing to parse) or when it
+    could not be parsed (``error``).
+    """
+
+    path: Path
+    info_code: str = ""
+    digest: str | None = None
+    parsed: object = None
+    error: str = ""
+
+
+def prepare(path, error, stored_digest):
+    """Read and parse the file at ``path`` (no database): a Prepared. ``error`` is why it cannot be
+    read (find_post_files), ``stored_digest`` its article's source_hash when it has one."""
+    if error:
+        return Prepared(path, error=error)
+    try:
+        info_code = parse_file_name(path).info_code
+        raw = _read_post_bytes(path)
+    except PostError as problem:
+        return Prepared(path, error=str(problem))
+    digest = file_digest(raw)
+    if digest == stored_digest:
+        return Prepared(path, info_code, digest)
+    try:
+        return Prepared(path, info_code, digest, parse_post(path, raw))
+    except PostError as problem:
+        return Prepared(path, info_code, digest, error=str(problem))
+
+
+def _prepare_job(job):
+    return prepare(*job)
+
+
+def _info_code_or_none(path):
+    try:
+        return parse_file_name(path).info_code
+    except PostError:
+        return None
+
+
+@contextlib.contextmanager
+def _preparing(workers):
+    """A pool of ``workers`` processes for prepare(), or None for one."""
+    if workers <= 1:
+        yield None
+        return
+    # Forked: the workers have Django set up already. They never touch the database (prepare()
+    # reads files only), and a forked worker ends with os._exit, so the connection it inherited
+    # is never closed from it.
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield pool
 
 
 def _as_first_written(report, first_try):

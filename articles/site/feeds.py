@@ -6,8 +6,10 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
 from articles.caching import keys
-from articles.models import Article, Category, StockReference, Tag, with_public_articles
+from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from articles.sanitize import CONTROL_CHARACTERS, without_control_characters
+
+from .views import among_few
 
 FEED_SIZE = 20
 
@@ -112,7 +114,9 @@ class TagFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return Article.objects.listed().once_per_story(tagged_items__tag=obj)
+        # Read as the tag's page reads it (among_few): a rare tag's few articles by their ids.
+        mentions = TaggedArticle.objects.filter(tag=obj).values_list("content_object_id", flat=True)
+        return among_few(Article.objects.listed(), mentions).once_per_story(tagged_items__tag=obj)
 
     def list_keys(self, obj):
         return [keys.tag(obj.pk), keys.tag_list(obj.pk)]
@@ -129,7 +133,9 @@ class StockFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        return Article.objects.listed().once_per_story(stocks=obj)
+        # As the stock's page: a stock in few articles is read from them, not down the date index.
+        mentions = Article.stocks.through.objects.filter(stockreference=obj).values_list("article_id", flat=True)
+        return among_few(Article.objects.listed(), mentions).once_per_story(stocks=obj)
 
     def list_keys(self, obj):
         return [keys.stock(obj.pk), keys.stock_list(obj.pk)]

@@ -23,12 +23,14 @@ class ArticlePaginator(Paginator):
     A deep page read with OFFSET walks every article before it: page 10,000 of a category of a
     million articles took 40 ms. Past the first ANCHOR_PAGES pages, a page is read from the first
     row of its group of ANCHOR_PAGES pages (its anchor, found once per version and remembered)
-    with an OFFSET of less than a group. ``object_list`` must be ordered by (-published_at, -pk).
+    with an OFFSET of less than a group (``anchor_pages``, when given, sets the group's size: 1
+    anchors every page but the first). ``object_list`` must be ordered by (-published_at, -pk).
     """
 
-    def __init__(self, *args, list_key, **kwargs):
+    def __init__(self, *args, list_key, anchor_pages=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.list_key = hashlib.sha256(list_key.encode()).hexdigest()
+        self.anchor_pages = anchor_pages
 
     @cached_property
     def version(self):
@@ -43,7 +45,7 @@ class ArticlePaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        group = self.per_page * ANCHOR_PAGES
+        group = self.per_page * (self.anchor_pages or ANCHOR_PAGES)
         if bottom < group:
             return super().page(number)
         top = bottom + self.per_page

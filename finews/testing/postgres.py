@@ -8,13 +8,21 @@ run as the ``postgres`` user that Debian's package creates.
     with postgres.primary() as primary, postgres.replica_of(primary) as replica:
         primary.sql("CREATE DATABASE finews")
         replica.url("finews")  # "postgres://postgres@127.0.0.1:<port>/finews"
+
+As a command, it runs the test suite's PostgreSQL pass (scripts/test) on a server that answers, or
+on one of its own:
+
+    python -m finews.testing.postgres [--usual HOST:PORT] COMMAND [ARGUMENT ...]
 """
 
+import argparse
 import contextlib
 import os
 import pwd
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +44,8 @@ def binaries():
 
 
 def installed():
-    return binaries() is not None
+    folder = binaries()
+    return folder is not None and (folder / "initdb").exists()
 
 
 class Server:
@@ -163,3 +172,57 @@ def _run(command):
     if result.returncode != 0:
         raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr[-2000:]}")
     return result.stdout
+
+
+# Where every machine of ours runs PostgreSQL (user postgres, trust authentication).
+USUAL_ADDRESS = "127.0.0.1:5432"
+# What the tests' database is called there (pytest-django adds test_ and the worker's name).
+TEST_DATABASE = "finews"
+
+
+def answers(address, timeout=1.0):
+    """Whether something accepts TCP connections at ``address`` ("host:port")."""
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def for_tests(usual=USUAL_ADDRESS):
+    """Yield (URL, how it was found) of the PostgreSQL for the test suite: TEST_POSTGRES_URL if set;
+    else the server at ``usual`` if it answers; else a throwaway primary() started here and stopped
+    on leaving. Yields (None, why) when none answers and PostgreSQL's binaries are not installed."""
+    if os.environ.get("TEST_POSTGRES_URL"):
+        yield os.environ["TEST_POSTGRES_URL"], "TEST_POSTGRES_URL"
+    elif answers(usual):
+        yield f"postgres://postgres@{usual}/{TEST_DATABASE}", f"the server at {usual}"
+    elif not installed():
+        yield None, f"nothing answers at {usual} and PostgreSQL's server binaries are not installed"
+    else:
+        with primary() as server:
+            yield server.url(TEST_DATABASE), f"a throwaway server on port {server.port} (nothing answers at {usual})"
+
+
+def main(arguments=None):
+    """Run COMMAND with DATABASE_URL set to for_tests()'s URL; exit with its status. Without a
+    server or binaries, say so and exit 0 (the pass is skipped), or 1 under FINEWS_REQUIRE_POSTGRESQL."""
+    parser = argparse.ArgumentParser(prog="python -m finews.testing.postgres", description=main.__doc__)
+    parser.add_argument("--usual", default=USUAL_ADDRESS, help="HOST:PORT to use when it answers")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    options = parser.parse_args(arguments)
+    with for_tests(options.usual) as (url, found):
+        if url is None:
+            if os.environ.get("FINEWS_REQUIRE_POSTGRESQL"):
+                print(f"PostgreSQL is required: {found} (apt-get install postgresql)", file=sys.stderr)
+                return 1
+            print(f"PostgreSQL pass skipped: {found} (apt-get install postgresql)", file=sys.stderr)
+            return 0
+        print(f"PostgreSQL: {found}", file=sys.stderr, flush=True)
+        return subprocess.run(options.command, env={**os.environ, "DATABASE_URL": url}).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -35,6 +35,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--interval", type=float, default=2.0, help="seconds between looks at the folder (--watch)")
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="read and parse the files in this many processes while one writes them (a first import of "
+            "many posts: the machine's cores)",
+        )
+        parser.add_argument(
             "--no-record",
             dest="record",
             action="store_false",
@@ -55,7 +62,9 @@ class Command(BaseCommand):
                 sys.exit(1)
             raise
 
-    def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, record, **options):
+    def handle(self, *args, paths, force, dry_run, verbosity, watch, interval, record, workers, **options):
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more")
         importer = PostImporter(force=force, dry_run=dry_run)
         if not dry_run:
             # Purges an earlier run could not send before it exited are this run's to send.
@@ -77,7 +86,7 @@ class Command(BaseCommand):
         summary, problems = ImportSummary(), []
         files = list(find_post_files(paths))
         show_progress = verbosity >= 1 and self.stdout.isatty() and len(files) > 1
-        for number, report in enumerate(importer.import_files(files), start=1):
+        for number, report in enumerate(importer.import_files(files, workers=workers), start=1):
             summary.add(report)
             if report.outcome in PROBLEM_OUTCOMES:
                 problems.append(report)

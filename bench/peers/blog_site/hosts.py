@@ -1,0 +1,3 @@
+from django_hosts import host, patterns
+
+host_patterns = patterns("", host(r"www", "urls", name="www"))
