@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
@@ -39,6 +40,7 @@ from .models import (
     Tag,
     TaggedArticle,
 )
+from .roles import person_name
 from .sanitize import plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 from .validators import is_publication_time
@@ -209,7 +211,8 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     autocomplete_fields = ["category", "stocks", "story"]
     readonly_fields = [
         "cover_preview",
-        "responsible_editor",
+        "body_as_read",
+        "responsible_editor_name",
         "edited_since_import",
         "source_path",
         "source_hash",
@@ -280,6 +283,16 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         self.message_user(request, f"已恢复到 {when} 的版本，可以在下面继续修改。", messages.SUCCESS)
         return redirect("admin:articles_article_change", article.pk)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Shown, not edited (a 撰稿 on a published article): the body as readers see it, not its HTML.
+        return [
+            (name, {**options, "fields": ["body_as_read" if field == "body" else field for field in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
         fields = self._publishing_readonly_fields(request, obj)
         match = request.resolver_match
@@ -331,6 +344,18 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         if not article.cover_thumbnail:
             return ""
         return format_html('<img src="{}" alt="" width="64" loading="lazy">', article.cover_thumbnail.url)
+
+    @admin.display(description="正文")
+    def body_as_read(self, article):
+        # Sanitized again, though every write stored it sanitized: this is the page's HTML.
+        return format_html('<div class="desk-body-as-read">{}</div>', mark_safe(sanitize_html(article.body)))
+
+    @admin.display(description="责任编辑")
+    def responsible_editor_name(self, article):
+        # Named as readers see it (roles.person_name), not by the account's user name.
+        if article.responsible_editor is None:
+            return "（发布时自动填写为发布它的编辑）"
+        return person_name(article.responsible_editor)
 
     @admin.display(description="封面预览")
     def cover_preview(self, article):

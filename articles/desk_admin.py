@@ -47,7 +47,7 @@ ARTICLE_FIELDSETS = [
     (
         "发布",
         {
-            "fields": ["status", "published_at", "authors", "responsible_editor"],
+            "fields": ["status", "published_at", "authors", "responsible_editor_name"],
             "description": "“已发布”且发布时间晚于现在的文章会在那个时间自动出现（定时发布）。",
         },
     ),
@@ -257,6 +257,13 @@ class ReviewAdminMixin:
             self.message_user(
                 request, f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。", messages.SUCCESS
             )
+        elif article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():
+            # A plain 保存 with a later 发布时间 takes a published article off the site until then.
+            self.message_user(
+                request,
+                f"“{article.title}”的发布时间在将来：读者在 {when} 之前看不到它（定时发布）。",
+                messages.WARNING,
+            )
 
     def log_addition(self, request, obj, message):
         step = reversion.get_comment()
@@ -303,7 +310,8 @@ def _keep_step(step, entry):
     """The revision of an admin save says the desk's step first (提交审核, 批准发布, 设为头条: what
     publishing named), then the fields changed (reversion's VersionAdmin writes only those)."""
     if step and reversion.is_active():
-        reversion.set_comment(f"{step}；{entry.get_change_message()}")
+        # A return note often ends a sentence: "核实。；没有字段被修改" would read as two stops.
+        reversion.set_comment(f"{step.rstrip('。；;. ')}；{entry.get_change_message()}")
 
 
 class EditingAdminMixin:

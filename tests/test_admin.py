@@ -1,5 +1,8 @@
 import datetime as dt
+import gettext
 import io
+import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -307,6 +310,62 @@ class TestPermissionsAndSecurity:
         client.post(ADD_URL, article_form(make_category(), tags="<b>宏观</b>，<i>A股</i>、<br>"))
 
         assert sorted(Article.objects.get().tags.names()) == ["<b>宏观</b>", "<br>", "<i>A股</i>"]
+
+    def test_a_saved_form_keeps_a_tag_with_a_space(self, client, editor):
+        category = make_category()
+        article = make_article(info_code="ED1", category=category, tags=["Federal Reserve", "宏观"])
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        page = BeautifulSoup(client.get(change_url).content.decode(), "lxml")
+        shown = page.select_one('input[name="tags"]')["value"]
+
+        client.post(change_url, article_form(category, tags=shown, seen_updated_at=seen_in(str(page))))
+
+        assert sorted(Article.objects.get().tags.names()) == ["Federal Reserve", "宏观"]
+
+    def test_the_responsible_editor_is_shown_by_name(self, client, editor):
+        editor.last_name, editor.first_name = "王", "明"
+        editor.save()
+        article = make_article(category=make_category(), status=Article.Status.DRAFT)
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        assert "发布时自动填写为发布它的编辑" in client.get(change_url).content.decode()
+
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.PUBLISHED, user=editor)
+
+        shown = BeautifulSoup(client.get(change_url).content.decode(), "lxml")
+        assert shown.select_one(".field-responsible_editor_name .readonly").get_text(strip=True) == "王明"
+
+    def test_the_admin_greets_the_editor_by_full_name(self, client, editor):
+        editor.last_name, editor.first_name = "王", "明"
+        editor.save()
+
+        page = BeautifulSoup(client.get("/admin/").content.decode(), "lxml")
+
+        assert page.select_one("#user-tools").get_text(" ", strip=True).startswith("欢迎， 王明 。")
+
+    def test_save_messages_read_as_one_chinese_voice(self, client, editor):
+        category = make_category()
+        added = client.post(ADD_URL, article_form(category, title="降准", _continue="保存并继续编辑"), follow=True)
+        article = Article.objects.get()
+        seen = seen_in(added.content.decode())
+        changed = client.post(
+            f"/admin/articles/article/{article.pk}/change/",
+            article_form(category, title="降准", _continue="保存并继续编辑", seen_updated_at=seen),
+            follow=True,
+        )
+
+        said = [
+            BeautifulSoup(str(message), "lxml").get_text()
+            for response in (added, changed)
+            for message in response.context["messages"]
+        ]
+        assert said == ["已添加文章“降准”。 可以在下面继续修改。", "已保存文章“降准”，可以在下面继续修改。"]
+
+    def test_the_compiled_admin_messages_match_their_source(self):
+        folder = Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSAGES"
+        pairs = dict(re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', (folder / "django.po").read_text("utf-8"), re.M))
+        with (folder / "django.mo").open("rb") as compiled:
+            catalog = gettext.GNUTranslations(compiled)
+        assert pairs and {msgid: catalog.gettext(msgid) for msgid in pairs} == pairs
 
     def test_login_is_throttled_after_repeated_wrong_passwords(self, client, db):
         User.objects.create_superuser("boss", password="the-right-passphrase-9")

@@ -321,6 +321,17 @@ class TestReview:
         with pytest.raises(PermissionDenied, match="只有编辑能修改"):
             publishing.save_article(Article.objects.get(), user=contributor)
 
+    def test_a_contributor_reads_a_published_body_as_readers_do(self, client, contributor):
+        article = make_article(
+            category=make_category(), info_code="ED1", body="<h2>要点</h2><p><strong>降准</strong></p>"
+        )
+
+        page = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+
+        body = page.select_one(".field-body_as_read .desk-body-as-read")
+        assert str(body.h2) == "<h2>要点</h2>" and body.strong.get_text() == "降准"
+        assert "&lt;h2&gt;" not in str(page) and page.select_one(".field-body") is None
+
     def test_the_editor_sees_what_waits_and_approves_it_now(self, client, desk):
         category = make_category()
         waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
@@ -362,6 +373,24 @@ class TestReview:
         comment = Version.objects.get_for_object(waiting).first().revision.comment
         assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
 
+    def test_a_plain_save_moving_a_published_article_later_says_readers_lose_it(self, client, desk):
+        category = make_category()
+        article = make_article(category=category, info_code="ED1", title="已发布")
+        later = (timezone.localtime() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        seen = BeautifulSoup(client.get(change_url(article)).content.decode(), "lxml")
+        seen = seen.select_one('input[name="seen_updated_at"]')["value"]
+
+        response = client.post(
+            change_url(article),
+            article_form(
+                category, title="已发布", status=Article.Status.PUBLISHED, published_at=later, seen_updated_at=seen
+            ),
+            follow=True,
+        )
+
+        assert f"“已发布”的发布时间在将来：读者在 {later:%Y-%m-%d %H:%M} 之前看不到它" in response.content.decode()
+        assert Article.objects.scheduled().get().pk == article.pk
+
     def test_scheduling_in_the_past_is_refused_beside_the_time(self, client, desk):
         category = make_category()
         draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
@@ -383,12 +412,12 @@ class TestReview:
         assert "请在“退回意见”里写明" in refused.content.decode()
         client.post(
             change_url(waiting),
-            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实"),
+            article_form(category, status=Article.Status.PENDING, _return="退回修改", return_note="第二段数据请核实。"),
         )
 
         client.force_login(writer)
         page = BeautifulSoup(client.get(change_url(waiting)).content.decode(), "lxml")
-        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实"
+        assert page.select_one(".desk-review-note").get_text(strip=True) == "退回意见：第二段数据请核实。"
         assert Article.objects.get().status == Article.Status.DRAFT
         revision = Version.objects.get_for_object(waiting).first().revision
         assert revision.comment.startswith("退回修改：第二段数据请核实；") and revision.user == desk
@@ -613,6 +642,10 @@ class TestCompareVersions:
         assert [td.get_text() for td in rows["状态"].select("td")] == ["已发布", "草稿"]
         assert "desk-same" in rows["摘要"]["class"] and "desk-same" in rows["发布时间"]["class"]
         assert page.select_one(".desk-compare thead a")["href"].endswith(f"/history/{older.pk}/")
+        assert (
+            page.h1.get_text() == f"对照版本：{Article.objects.get(pk=article.pk).title}"
+            and "Compare" not in page.title.get_text()
+        )
 
     def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
         article = make_article(tags=["旧标签"])

@@ -1,13 +1,14 @@
 """The desk in a real browser (issue 25): leaving a changed form, typed work surviving a closed tab,
 who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
 
+import datetime as dt
 import time
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from articles import presence
+from articles import presence, publishing
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
 from tests.factories import make_article, make_category
@@ -107,6 +108,29 @@ def test_typed_work_survives_a_closed_tab_and_is_offered_back(open_as, live_serv
     assert dialogs == []
 
 
+def test_a_paste_into_the_body_alone_is_kept_as_a_draft(open_as, live_server, article):
+    page, _ = open_as(editor("xiaowang"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(change_url(live_server, article))
+    page.evaluate(
+        """() => navigator.clipboard.write([new ClipboardItem({
+            "text/html": new Blob(["<p>粘贴的一段</p>"], {type: "text/html"}),
+            "text/plain": new Blob(["粘贴的一段"], {type: "text/plain"}),
+        })])"""
+    )
+    page.locator(".ProseMirror[contenteditable=true]").click()
+    page.keyboard.press("Control+V")  # a real paste: no input event, only the editor's transaction
+    page.wait_for_timeout(2500)
+    context = page.context
+    page.close()
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("粘贴的一段")
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))
@@ -176,3 +200,17 @@ def test_the_list_s_columns_stay_on_one_line(open_as, live_server, article):
     assert cell.evaluate("element => getComputedStyle(element).whiteSpace") == "nowrap"
     assert page.locator("#result_list th.field-title").evaluate("e => getComputedStyle(e).whiteSpace") != "nowrap"
     screenshot(page, "desk-changelist")
+
+
+def test_the_list_s_titles_are_not_squeezed_a_character_a_line(open_as, live_server):
+    article = make_article(category=make_category("cailianshe"), title="示例：新能源汽车板块午后走强 多只个股涨停")
+    desk = editor("xiaowang")
+    until = timezone.now() + dt.timedelta(hours=2)
+    publishing.pin_article(article, kind=Article.Pin.TOP, until=until, user=desk)  # the widest 置顶 cell
+    page, _ = open_as(desk)
+    page.goto(f"{live_server.url}/admin/articles/article/")  # 1280 wide, the sidebar and filters open
+
+    cell = page.locator("#result_list .field-title", has_text="新能源")
+    font = float(cell.evaluate("element => parseFloat(getComputedStyle(element).fontSize)"))
+    assert cell.bounding_box()["width"] >= 12 * font
+    screenshot(page, "desk-changelist-wide")

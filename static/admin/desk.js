@@ -36,6 +36,19 @@
   // The editor's own events (the body editor copying itself into its textarea) are not the user's.
   const markTyped = (event) => { if (event.isTrusted) typed = true; };
   for (const type of ["input", "change"]) form.addEventListener(type, markTyped, true);
+  // The body editor changes the body without an input event when text is pasted, dropped or cut,
+  // and from its toolbar and shortcuts (bold, a table, undo). Paste is heard on the window, before
+  // the body editor reads the paste.
+  for (const type of ["paste", "drop", "cut"]) {
+    window.addEventListener(type, (event) => { if (form.contains(event.target)) markTyped(event); }, true);
+  }
+  form.addEventListener("click", (event) => {
+    if (event.target.closest(".prose-menubar, .prose-editor dialog")) markTyped(event);
+  }, true);
+  form.addEventListener("keydown", (event) => {
+    const shortcut = (event.ctrlKey || event.metaKey) && !["a", "c"].includes(event.key.toLowerCase());
+    if (shortcut && event.target.closest(".ProseMirror")) markTyped(event);
+  }, true);
   setInterval(saveDraft, 2000);
   window.addEventListener("pagehide", saveDraft);
   window.addEventListener("beforeunload", (event) => {
