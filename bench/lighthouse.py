@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -28,6 +29,8 @@ PAGES = {
     "stock": "/stock/nyse/NIO/",
     "tag": "/tag/cai-lian-she-xin-wen/",
     "7×24": "/7x24/",
+    "archive": "/archive/2026/11/",
+    "search": "/search/?q=消费电子",
 }
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
@@ -59,7 +62,8 @@ def main():
     with gunicorn(environment) as base_url:
         for name, path in PAGES.items():
             report = workdir / f"{name}.json"
-            command = f"{options.lighthouse} {base_url}{path} --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
+            url = base_url + urllib.parse.quote(path, safe="/?=&")
+            command = f"{options.lighthouse} '{url}' --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
             subprocess.run(command, shell=True, check=True, env={**os.environ, "CHROME_PATH": options.chrome})
             scores = json.loads(report.read_text())["categories"]
             rows.append((name, path, *(round(scores[category]["score"] * 100) for category in CATEGORIES)))
