@@ -369,7 +369,9 @@ class Article(models.Model):
     )
     body = models.TextField("正文", blank=True, help_text="保存时按白名单清理 HTML。")
     category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.PROTECT, related_name="articles")
-    tags = TaggableManager("标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或空格分隔。")
+    tags = TaggableManager(
+        "标签", through=TaggedArticle, blank=True, help_text="用逗号、顿号或分号分隔；空格属于标签本身。"
+    )
     stocks = models.ManyToManyField(StockReference, verbose_name="相关股票", blank=True, related_name="articles")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(

@@ -1,22 +1,23 @@
 """Tag text as editors type it: Chinese keyboards give the full-width comma and the enumeration comma.
 
-``宏观，A股、港股`` and ``宏观, A股 港股`` are both three tags. A name that holds a separator (a post's
-YAML list can name a tag ``Federal Reserve`` or ``宏观，A股``) is written in double quotes, as taggit
-does, with a quote inside doubled: ``"Federal Reserve"，"宏观，A股"``. format_tags writes every name so
-that parse_tags reads it back unchanged (tests/test_admin.py::TestTagText), so an unchanged save keeps
-the tags the import made. Used by taggit for every tag field (settings.TAGGIT_TAGS_FROM_STRING /
-TAGGIT_STRING_FROM_TAGS).
+``宏观，A股、港股`` and ``宏观, A股；港股`` are both three tags. Spaces belong to names
+(``Federal Reserve``, ``S&P 500``), as in WordPress's tag box: only commas, enumeration commas,
+semicolons and line breaks separate. A name that holds a separator (a post's YAML list can name a
+tag ``宏观，A股``) is written in double quotes, as taggit does, with a quote inside doubled:
+``"宏观，A股"``. format_tags writes every name so that parse_tags reads it back unchanged
+(tests/test_editor.py::TestTagText), so an unchanged save keeps the tags the import made. Used by
+taggit for every tag field (settings.TAGGIT_TAGS_FROM_STRING / TAGGIT_STRING_FROM_TAGS).
 """
 
 import re
 
 HELP_TEXT = (
-    "用逗号（, 或 ，）、顿号、分号或空格分隔多个标签。标签本身含有空格、逗号、顿号或引号时，"
-    '用英文双引号把它括起来（引号内的 " 写两次），例如 "Federal Reserve"，"宏观，A股"。'
+    "用逗号（, 或 ，）、顿号或分号分隔多个标签；空格属于标签本身（Federal Reserve 是一个标签）。"
+    '标签本身含有逗号、顿号、分号或引号时，用英文双引号把它括起来（引号内的 " 写两次），例如 "宏观，A股"。'
 )
 
 _SEPARATOR_CHARACTERS = ",，、;；"
-_SEPARATORS = re.compile(rf"[{_SEPARATOR_CHARACTERS}\s]+")
+_SEPARATORS = re.compile(rf"[{_SEPARATOR_CHARACTERS}\r\n]+")
 # What a quoted name opens with, and what closes it: Chinese input methods type “ ” for ".
 _QUOTES = {'"': '"', "“": "”"}
 

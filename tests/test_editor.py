@@ -107,7 +107,9 @@ class TestTagText:
         "typed, names",
         [
             ("宏观，A股、港股", ["宏观", "A股", "港股"]),
-            ("宏观, A股 港股；债市", ["宏观", "A股", "港股", "债市"]),
+            ("宏观, A股；债市", ["宏观", "A股", "债市"]),
+            ("Federal Reserve，S&P 500", ["Federal Reserve", "S&P 500"]),
+            ("宏观\nA股", ["宏观", "A股"]),
             ('"Federal Reserve"，美股', ["Federal Reserve", "美股"]),
             ("“Federal Reserve”，美股", ["Federal Reserve", "美股"]),
             ('"说""好"""', ['说"好"']),
@@ -118,10 +120,12 @@ class TestTagText:
     def test_what_editors_type(self, typed, names):
         assert parse_tags(typed) == names
 
-    def test_the_form_says_how_to_write_a_name_with_a_space(self, client, editor, write_post):
-        run_import(write_post("2022-05-31-NW1.md", POST.format(tags="  - Federal Reserve")))
+    def test_the_form_shows_names_as_they_read_back(self, client, editor, write_post):
+        run_import(write_post("2022-05-31-NW1.md", POST.format(tags="  - Federal Reserve\n  - 宏观，A股")))
         url, _ = change_form(client, Article.objects.get())
-        assert '"Federal Reserve"' in client.get(url).content.decode()
+        form = BeautifulSoup(client.get(url).content, "html.parser")
+        assert form.find("input", {"name": "tags"})["value"] == 'Federal Reserve，"宏观，A股"'
+        assert "空格属于标签本身" in form.get_text()
 
 
 class TestUnchangedSave:
