@@ -222,17 +222,7 @@ def test_an_admin_correction_shows_within_a_second(site):
 
     form = admin_form(site, change_page, cookies)
     form["title"] = "更正后的标题：前端缓存"
-    status, headers, _ = site.request(
-        "POST",
-        change_page,
-        body=urllib.parse.urlencode(form, doseq=True),
-        headers={
-            "X-Forwarded-Proto": "https",
-            "Cookie": cookies,
-            "Referer": f"https://finews.example.com{change_page}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
+    status = post_admin_form(site, change_page, form, cookies)
 
     assert status == 302, status
     assert site.shows_within(path, "更正后的标题：前端缓存")
@@ -307,6 +297,22 @@ def test_an_editor_is_never_served_a_cached_page_and_never_fills_the_cache(site)
     status, headers, _ = site.get(draft_preview)
     assert status == 302 and site.get(headers["Location"])[0] == 404
     assert site.get("/", cookies=cookies)[1]["X-Cache"] == "MISS"
+
+
+def post_admin_form(site, path, form, cookies):
+    """POST ``form`` to the admin page at ``path`` as a browser behind the HTTPS proxy would; the status."""
+    status, _, _ = site.request(
+        "POST",
+        path,
+        body=urllib.parse.urlencode(form, doseq=True),
+        headers={
+            "X-Forwarded-Proto": "https",
+            "Cookie": cookies,
+            "Referer": f"https://finews.example.com{path}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    return status
 
 
 def log_in(site, username, password):

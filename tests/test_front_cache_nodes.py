@@ -25,6 +25,7 @@ from .test_front_cache import (  # pytestmark: the SQLite pass only
     article_pk,
     log_in,
     new_post,
+    post_admin_form,
     pytestmark,  # noqa: F401
 )
 from .test_production import production_environment
@@ -135,17 +136,7 @@ def test_an_editors_save_through_one_node_is_purged_from_both(nodes):
     form = admin_form(first, change_page, cookies)
     form["title"] = "经由一个节点的更正"
 
-    status, _, _ = first.request(
-        "POST",
-        change_page,
-        body=urllib.parse.urlencode(form, doseq=True),
-        headers={
-            "X-Forwarded-Proto": "https",
-            "Cookie": cookies,
-            "Referer": f"https://finews.example.com{change_page}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
+    status = post_admin_form(first, change_page, form, cookies)
 
     assert status == 302, status
     for node in (first, second):
@@ -225,17 +216,7 @@ def test_a_node_that_hangs_during_a_change_is_purged_once_it_answers_again(nodes
 
     varnish.hang(second_url)
     try:
-        status, _, _ = first.request(
-            "POST",
-            change_page,
-            body=urllib.parse.urlencode(form, doseq=True),
-            headers={
-                "X-Forwarded-Proto": "https",
-                "Cookie": cookies,
-                "Referer": f"https://finews.example.com{change_page}",
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
+        status = post_admin_form(first, change_page, form, cookies)
         assert status == 302, status
         assert first.shows_within(path, "节点挂起时的更正", FRESH_WITHIN_SECONDS)
         # Longer than a purge waits for an answer: the purge to the hung node has failed by now.
