@@ -273,5 +273,5 @@ def test_every_page_fits_the_screen_on_phones_and_uses_it_on_desktops(page, live
         assert page.evaluate("(nav) => nav.scrollWidth > nav.clientWidth", nav.element_handle())  # scrolls sideways
     else:
         assert aside["x"] >= text["x"] + text["width"] and aside["y"] < text["y"] + 200  # beside it
-        assert page.locator(".share-wechat svg.qr-code").count() == 1
+        assert page.locator(".share-wechat img.qr-code").count() == 1
     screenshot(page, f"reader-article-{width}")

@@ -117,6 +117,28 @@ def test_pages_are_served_from_the_cache(client, django_assert_num_queries):
     assert "第一篇" in second and "没有宣布的改动" not in second
 
 
+def test_a_page_is_computed_in_the_one_version_its_etag_names(client, monkeypatch):
+    """A write committing while a page renders moves the version on; what the page computed
+    afterwards (its side column) is still kept under the version the ETag names."""
+    from articles import caching
+    from articles.site import aside as side_column, views
+
+    article = make_article(title="央行宣布降准")
+
+    def aside_after_a_write(*arguments):
+        caching.announce({"site"})  # what another process's commit does, mid-render
+        return side_column.aside(*arguments)
+
+    monkeypatch.setattr(views, "aside", aside_after_a_write)
+    response = client.get(article.get_absolute_url())
+
+    version = response["ETag"].removeprefix('W/"').removesuffix('"')
+    hour = int(side_column.keys.hour_start(timezone.now()).timestamp())
+    assert cache.get(views.ARTICLE_FACTS_KEY.format(version=version, pk=article.pk)) is not None
+    assert cache.get(side_column.ASIDE_KEY.format(version=version, hour=hour, part="hot")) is not None
+    assert str(content_version()) != version  # the write did move it on
+
+
 def test_an_imported_article_is_visible_at_once(client, committed, write_post):
     make_article(category=make_category("cailianshe"), title="旧消息")
     assert "央行新动向" not in client.get("/category/cailianshe/").content.decode()

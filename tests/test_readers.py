@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from django.urls import reverse
 from django.utils import timezone
 
 from articles import publishing
@@ -485,8 +486,27 @@ class TestSharing:
         assert share.select_one("input#share-url")["value"] == address
         weibo = share.select_one("a.share-weibo")["href"]
         assert weibo.startswith("https://service.weibo.com/share/share.php?url=http%3A%2F%2Ftestserver%2Fnews%2F")
-        svg = share.select_one(".share-wechat svg.qr-code")
-        assert svg["role"] == "img" and svg.title.get_text() == f"二维码：{address}" and svg.path["d"]
+        image = share.select_one(".share-wechat img.qr-code")
+        assert image["alt"] == f"本文地址的二维码：{address}" and image["loading"] == "lazy"
+        drawing = client.get(image["src"])
+        assert drawing.status_code == 200 and drawing["Content-Type"] == "image/svg+xml"
+        svg = BeautifulSoup(drawing.content, "xml").svg
+        assert svg.title.get_text() == f"二维码：{address}" and svg.path["d"]
+        # A drawing only: nothing in it can run script when opened on its own.
+        assert {element.name for element in svg.find_all(True)} <= {"title", "path"}
+        assert not any(attribute.startswith("on") for element in svg.find_all(True) for attribute in element.attrs)
         # No third-party script: only our own files.
         assert all(script["src"].startswith("/static/") for script in soup.select("script[src]"))
         assert "segno==" in (Path(__file__).resolve().parents[1] / "requirements.txt").read_text()
+
+    def test_the_qr_code_is_of_the_page_readers_get_and_only_of_public_articles(self, client):
+        lead = make_article(title="央行宣布降准")
+        copy = make_article(title="央行宣布降准", story=lead)
+        draft = make_article(title="草稿", status=Article.Status.DRAFT)
+
+        drawing = client.get(reverse("articles:article-qr-code", args=[copy.info_code]))
+
+        svg = BeautifulSoup(drawing.content, "xml").svg
+        assert svg.title.get_text() == f"二维码：http://testserver{lead.get_absolute_url()}"
+        assert client.get(reverse("articles:article-qr-code", args=[draft.info_code])).status_code == 404
+        assert f"a{lead.pk}" in drawing["xkey"].split()  # purged with the article (its slug is in the address)

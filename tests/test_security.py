@@ -56,8 +56,8 @@ NEVER_ALLOWED_TAGS = {"iframe", "object", "embed", "svg", "math", "base", "frame
 
 
 # Our own drawings: the news flow of stock and tag pages (templates/includes/news_flow.html), the
-# article page's sparklines and its WeChat QR code (segno): an <svg> of these only.
-OUR_DRAWINGS = "svg.flow-chart, svg.sparkline, svg.qr-code"
+# article page's sparklines: an <svg> of these only.
+OUR_DRAWINGS = "svg.flow-chart, svg.sparkline"
 DRAWING_ELEMENTS = {"svg", "title", "desc", "line", "rect", "g", "text", "path"}
 
 

@@ -18,6 +18,8 @@ passed since the last one (a scheduled article coming due changes it without any
 Last-Modified time that moves on with it, second by second.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import math
@@ -102,9 +104,28 @@ def content_version(read=None):
     return record.version(now)
 
 
+# The version the public request being served is answered in (see answering()).
+_answering = contextvars.ContextVar("content_version")
+
+
 def current_version():
-    """The content version as text, for keys of what is computed per version."""
-    return str(content_version())
+    """The content version as text, for keys of what is computed per version: the one a public
+    request is answered in (answering()), else read now."""
+    version = _answering.get(None)
+    return str(version if version is not None else content_version())
+
+
+@contextlib.contextmanager
+def answering(version):
+    """Compute per ``version`` (a ContentVersion) while a request is answered in it: one read of
+    the version per request (the record's moments are several KB to unpickle: six reads were 8 ms
+    of an article page), and what the page shows is of the version its ETag names, even when a
+    write commits while it renders."""
+    token = _answering.set(version)
+    try:
+        yield
+    finally:
+        _answering.reset(token)
 
 
 def request_version(request):

@@ -28,7 +28,7 @@ from django.utils.http import http_date
 
 from articles.operations.metrics import PAGE_CACHE
 
-from . import VERSION_KEYS, conditional, content_version, front, keys
+from . import VERSION_KEYS, answering, conditional, content_version, front, keys
 
 PAGE_KEY = "finews:page:{digest}"
 # The query parameters that pages read: a list's or archive's page, a sitemap section's.
@@ -142,7 +142,8 @@ class PublicPageCacheMiddleware:
         # One round trip: the content version and the page as stored.
         read = cache.get_many([*VERSION_KEYS, *([key] if key else [])])
         request.content_version = content_version(read)
-        response = conditional(lambda request: self._page(request, key, read.get(key)))(request)
+        with answering(request.content_version):
+            response = conditional(lambda request: self._page(request, key, read.get(key)))(request)
         if response.status_code == 304:
             self._counted(request, "not_modified")
             return Sharing(request.content_version, keys=None).apply(response)

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
 from articles.models import Article
@@ -60,6 +61,14 @@ class Sparkline:
             for index, count in enumerate(self.counts)
             if count
         ]
+
+    @property
+    def drawing(self):
+        """The bars as SVG ``<rect>`` markup (numbers only): built here, as a template loop over
+        a month of bars cost about 1 ms per stock chip of every article page."""
+        return SafeString(
+            "".join(f'<rect x="{x}" y="{y:.2f}" width="2" height="{height:.2f}"/>' for x, y, height in self.bars)
+        )
 
 
 @dataclass

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("news/<info_code:info_code>/", views.ArticleDetailView.as_view(), name="article-short"),
     path("news/<info_code:info_code>/<str:slug>/", views.ArticleDetailView.as_view(), name="article"),
+    path("news/<info_code:info_code>/qr.svg", views.article_qr_code, name="article-qr-code"),
     path("category/", views.CategoryIndexView.as_view(), name="category-index"),
     path("category/<old_category:name>.html", views.old_category_redirect, name="old-category"),
     path("category/<slug:slug>/", views.CategoryView.as_view(), name="category"),

@@ -1,11 +1,13 @@
 import dataclasses
 import datetime as dt
+import io
 import itertools
 
+import segno
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -571,6 +573,24 @@ class SearchView(PageRangeMixin, ListView):
 class RobotsView(TemplateView):
     template_name = "robots.txt"
     content_type = "text/plain; charset=utf-8"
+
+
+def article_qr_code(request, info_code):
+    """The QR code of a public article's address, an SVG image drawn by segno: a WeChat user scans
+    it to open the article, and no third-party service sees the reader.
+
+    Drawn apart from the article page, which links it as an image: segno's choice of mask took
+    45 ms, three quarters of a cold article render, and browsers ask for it only when a reader
+    opens 微信扫码分享. A copy's code is of its story's address, the page readers get.
+    """
+    article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=info_code)
+    keys.depends_on(*keys.listed([article]))
+    address = request.build_absolute_uri(article.get_absolute_url())
+    drawing = io.BytesIO()
+    segno.make(address, error="m", micro=False).save(
+        drawing, kind="svg", scale=4, border=2, svgclass="qr-code", lineclass=None, title=f"二维码：{address}"
+    )
+    return HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
 
 
 def old_post_redirect(request, category, year, month, day, name):

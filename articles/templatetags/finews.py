@@ -1,7 +1,6 @@
 import hashlib
 import json
 
-import segno
 from django import template
 from django.core.cache import cache
 from django.template.loader import render_to_string
@@ -29,16 +28,6 @@ def absolute_uri(context, location):
     """``location`` (a path, or a storage's absolute URL such as a bucket's) as an absolute URL of
     this request: ``/news/1/`` → ``https://finews.example.com/news/1/``; an absolute URL is kept."""
     return context["request"].build_absolute_uri(location)
-
-
-@register.simple_tag
-def qr_svg(address):
-    """The QR code of ``address`` (an absolute URL) as inline SVG markup drawn by segno: a
-    WeChat user scans it to open the article; no third-party service sees the reader."""
-    code = segno.make(address, error="m", micro=False)
-    svg = code.svg_inline(scale=4, border=2, svgclass="qr-code", lineclass=None, title=f"二维码：{address}")
-    # An image to assistive technology, named by its <title>.
-    return SafeString(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
 @register.simple_tag(takes_context=True)
