@@ -121,7 +121,8 @@ def test_a_page_is_computed_in_the_one_version_its_etag_names(client, monkeypatc
     """A write committing while a page renders moves the version on; what the page computed
     afterwards (its side column) is still kept under the version the ETag names."""
     from articles import caching
-    from articles.site import aside as side_column, views
+    from articles.site import aside as side_column
+    from articles.site import views
 
     article = make_article(title="央行宣布降准")
 

@@ -586,10 +586,8 @@ def article_qr_code(request, info_code):
     article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=info_code)
     keys.depends_on(*keys.listed([article]))
     address = request.build_absolute_uri(article.get_absolute_url())
-    drawing = io.BytesIO()
-    segno.make(address, error="m", micro=False).save(
-        drawing, kind="svg", scale=4, border=2, svgclass="qr-code", lineclass=None, title=f"二维码：{address}"
-    )
+    code, drawing = segno.make(address, error="m", micro=False), io.BytesIO()
+    code.save(drawing, kind="svg", scale=4, border=2, svgclass="qr-code", lineclass=None, title=f"二维码：{address}")
     return HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
 
 
