@@ -46,7 +46,7 @@ class ArticleItem(Schema):
     source_url: str
     authors: list[str] = Field(description="作者, as the article page names them; empty for most imported news")
     responsible_editor: str | None = Field(
-        description="责任编辑: the name readers see on the article page (never an account's user name or e-mail)"
+        description="责任编辑 as the article page names them: 姓名, or the user name of an account without one"
     )
 
 

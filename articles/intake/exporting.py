@@ -7,10 +7,12 @@ East Money source link as the trailer line the old site had. What the body no lo
 Money's, the source's name and the 责任编辑 go into front matter keys that Jekyll ignores and the
 import reads, so that importing an export gives the same articles.
 
-The authors are written as Jekyll's plugins read them (jekyll-seo-tag's "Advanced usage" and
-jekyll-feed's "Optional front matter": ``author`` is the post's author, a name; jekyll-seo-tag's
-``author_string_or_hash`` and jekyll-feed's feed template fall back to the first of ``authors``):
-one author as ``author: 张三``, several as ``authors: [张三, 李四]``.
+The authors are written as Jekyll's plugins read them: ``author`` is the post's author, a name
+(jekyll-seo-tag, docs/advanced-usage.md, https://github.com/jekyll/jekyll-seo-tag; jekyll-feed's
+README, "Optional front matter", https://github.com/jekyll/jekyll-feed), and both fall back to the
+first of ``authors`` when it is empty (jekyll-seo-tag's ``author_string_or_hash``, jekyll-feed's
+feed.xml: ``post.author | default: post.authors[0]``). So one author
+is ``author: 张三``, several ``authors: [张三, 李四]``.
 """
 
 import re
@@ -74,7 +76,7 @@ def post_text(article):
 
 def _bylines(article):
     """The front matter of the article's 作者 (Jekyll's keys) and 责任编辑 (the name readers see,
-    which the import matches back to the user: never the account's user name or e-mail)."""
+    roles.person_name, which the import matches back to the user; never an e-mail)."""
     names = article.author_names
     bylines = {"author": names[0]} if len(names) == 1 else {"authors": names} if names else {}
     if article.responsible_editor:
