@@ -1,7 +1,10 @@
 """The newsroom's roles. The 编辑 (editor) and 撰稿 (contributor) groups are brought up to date after
 every migrate."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+from django.db.models.functions import Concat, Trim
 
 EDITOR_GROUP_NAME = "编辑"
 CONTRIBUTOR_GROUP_NAME = "撰稿"
@@ -46,3 +49,11 @@ def person_name(user):
     """How a user is named to readers and other editors: the Chinese order (姓 then 名), or the
     user name when the account has no name."""
     return f"{user.last_name}{user.first_name}".strip() or user.get_username()
+
+
+def users_named(name):
+    """The users whose person_name() is ``name`` (a queryset): what a name written in an export
+    (export_posts's ``responsible_editor``) can be matched back to. A user name counts only for an
+    account without a name, as person_name() shows it only then."""
+    users = get_user_model().objects.annotate(shown=Trim(Concat("last_name", "first_name")))
+    return users.filter(Q(shown=name) | Q(shown="", **{get_user_model().USERNAME_FIELD: name}))

@@ -156,6 +156,23 @@ class TestReading:
             with django_assert_num_queries(3):  # the articles, their tags, their stocks
                 assert len(get_json(client, "/api/v1/articles/", limit=limit)["items"]) == limit
 
+    def test_bylines_as_the_article_page_names_them(self, client, newsroom, django_assert_num_queries):
+        editor = User.objects.create_user("wangwu", email="wangwu@example.com", last_name="王", first_name="五")
+        no_name = User.objects.create_user("zhaoliu")
+        Article.objects.filter(info_code="A1").update(authors="张三、李四", responsible_editor=editor)
+        Article.objects.filter(info_code="A2").update(responsible_editor=no_name)
+        client.get("/robots.txt")  # the content version's facts, read once per version, are in the cache
+
+        with django_assert_num_queries(3):  # the articles with their editors, their tags, their stocks
+            items = get_json(client, "/api/v1/articles/")["items"]
+        detail = get_json(client, "/api/v1/articles/A1/")
+
+        bylines = [(item["authors"], item["responsible_editor"]) for item in items[:3]]
+        assert bylines == [(["张三", "李四"], "王五"), ([], "zhaoliu"), ([], None)]
+        assert (detail["authors"], detail["responsible_editor"]) == (["张三", "李四"], "王五")
+        page = client.get(Article.objects.get(info_code="A1").get_absolute_url()).content.decode()
+        assert "作者：张三、李四" in page and "责任编辑：王五" in page
+
     def test_conditional_requests_cache_headers_and_cors(self, client, newsroom, django_assert_num_queries):
         response = client.get("/api/v1/articles/", HTTP_ORIGIN="https://quant.example.com")
         assert response["Access-Control-Allow-Origin"] == "*" and response["Cache-Control"] == "public, no-cache"

@@ -2,6 +2,7 @@
 
 import pytest
 import schemathesis
+from django.contrib.auth.models import User
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -36,7 +37,9 @@ def connections_kept_open():
 
 @pytest.fixture
 def secret(db, connections_kept_open):
-    make_article(info_code="NW1", tags=["宏观"], stocks=[make_stock("601601", name="中国太保")])
+    editor = User.objects.create_user("wangwu", last_name="王", first_name="五")
+    make_article(info_code="NW1", tags=["宏观"], stocks=[make_stock("601601", name="中国太保")], authors="张三")
+    make_article(info_code="NW2", responsible_editor=editor)
     return IngestToken.objects.create_token("schemathesis")[1]
 
 

@@ -3,20 +3,23 @@
 import datetime as dt
 
 import pytest
+import yaml
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from articles import publishing
+from articles.intake import reasons
 from articles.models import Article, Category, StockReference, Tag
 from tests.conftest import run_import
-from tests.factories import make_article, make_category, make_stock
+from tests.factories import make_article, make_category, make_editor, make_stock
 
 pytestmark = pytest.mark.django_db
 
 
 def facts():
     """What must survive a round trip, per info code."""
-    articles = Article.objects.select_related("category").prefetch_related("tags", "stocks")
+    articles = Article.objects.select_related("category", "responsible_editor").prefetch_related("tags", "stocks")
     return {
         article.info_code: (
             article.title,
@@ -27,6 +30,9 @@ def facts():
             article.summary,
             article.source_url,
             article.status,
+            article.source_name,
+            article.author_names,
+            article.responsible_editor,
         )
         for article in articles
     }
@@ -78,6 +84,56 @@ def test_what_the_body_cannot_carry_round_trips_too(tmp_path):
 
     assert succeeded, stderr
     assert facts() == before
+
+
+def front_matter(path):
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+
+
+@pytest.fixture
+def bylined(tmp_path):
+    """Two articles with bylines, an editor's 来源 apart from the body, exported: (before, export folder)."""
+    editor = make_editor("wangwu", last_name="王", first_name="五", email="wangwu@example.com")
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    make_article(info_code="ED1", published_at=moment, authors="张三、李四", responsible_editor=editor)
+    make_article(info_code="ED2", published_at=moment, authors="张三", source_name="新华社", responsible_editor=editor)
+    before = facts()
+    export(tmp_path / "export")
+    return before, tmp_path / "export"
+
+
+def test_bylines_and_the_source_round_trip_to_the_user_of_that_name(bylined):
+    before, folder = bylined
+    several, one = (front_matter(next(folder.glob(f"*-{code}.md"))) for code in ("ED1", "ED2"))
+    # Jekyll's keys for authors; the editor as readers see them named, never the account.
+    assert several["authors"] == ["张三", "李四"] and "author" not in several
+    assert one["author"] == "张三" and one["source_name"] == "新华社"
+    assert one["responsible_editor"] == several["responsible_editor"] == "王五"
+
+    start_afresh()
+    succeeded, stdout, stderr = run_import(folder)
+
+    assert succeeded and "warning" not in stderr, stderr
+    assert facts() == before
+    assert Article.objects.get(info_code="ED1").responsible_editor.username == "wangwu"
+
+
+@pytest.mark.parametrize(("others", "matches"), [(0, "no user"), (2, "more than one user")])
+def test_a_responsible_editor_not_found_once_is_named_in_a_warning_and_nothing_else_is_lost(bylined, others, matches):
+    before, folder = bylined
+    User.objects.all().delete()
+    for number in range(others):
+        User.objects.create_user(f"wang{number}", last_name="王", first_name="五")
+
+    start_afresh()
+    succeeded, stdout, stderr = run_import(folder)
+
+    assert succeeded, stderr
+    warning = f"responsible editor '王五' matches {matches}; left out"
+    for code in ("ED1", "ED2"):
+        assert f"warning {next(folder.glob(f'*-{code}.md'))}: {warning}" in stderr
+    assert reasons.in_chinese(warning).startswith("没有名为“王五”的用户" if not others else "有不止一位用户名为“王五”")
+    assert facts() == {code: (*kept[:-1], None) for code, kept in before.items()}
 
 
 def test_only_published_articles_within_the_filters(tmp_path):

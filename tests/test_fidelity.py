@@ -502,6 +502,9 @@ def round_trip_facts():
             sorted(tag.name for tag in article.tags.all()),
             article.published_at,
             article.category.name,
+            article.source_name,
+            article.author_names,
+            article.responsible_editor_id,
         )
         for article in articles
     }
@@ -509,7 +512,8 @@ def round_trip_facts():
 
 def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpus_dir, write_post, tmp_path):
     """The corpus, the issue's posts and one of each kind above: the same titles, bodies' text,
-    summaries, tags and times after export_posts and an import into an empty database."""
+    summaries, tags, times, sources and bylines after export_posts and an import into an empty
+    database (its users kept: the 责任编辑 is matched back to the user of that name)."""
     for name, text in ISSUE_POSTS.items():
         write_post(name, text)
     kinds = {
@@ -520,7 +524,12 @@ def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpu
         "2022-05-31-NW202205310000000105.md": post_text(
             title='"央行\u202e降准"', date="1990-07-01 12:00:00", body="<p>正文</p>\n"
         ).replace("tags: 财联社新闻", "tags: [宏观，A股, 港股、美股]"),
+        "2022-05-31-NW202205310000000106.md": post_text(
+            title='"署名的稿件"',
+            extra="authors: [张三, 李四]\nresponsible_editor: 王五\nsource_name: 新华社\n",
+        ),
     }
+    make_editor("wangwu", last_name="王", first_name="五")
     for name, text in kinds.items():
         write_post(name, text)
     succeeded, stdout, stderr = run_import(corpus_dir)
@@ -533,6 +542,8 @@ def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpu
         "*ST海航和*ST天娱今日双双涨停。",
     )
     assert before["NW202205310000000103"][3] == ["Federal Reserve", "财联社新闻"]
+    assert before["NW202205310000000106"][-3:-1] == ("新华社", ["张三", "李四"])
+    assert before["NW202205310000000106"][-1] is not None
 
     from articles.intake.exporting import export_posts
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 
 from articles.models import Article, Category, Market, StockReference, Tag
@@ -577,6 +578,50 @@ class TestHygiene:
 
         assert succeeded and f"warning {path}: source link {link[:100]!r} is not a valid URL; left out" in stderr
         assert only_article().source_url == "" and only_article().body == "<p>正文</p>"
+
+    @pytest.mark.parametrize(
+        ("front_matter", "authors"),
+        [
+            ("author: 张三\n", ["张三"]),
+            ("author: 张三、李四\n", ["张三", "李四"]),
+            ("author: [张三, 李四]\n", ["张三", "李四"]),
+            ("authors:\n  - 张三\n  - 李四\n", ["张三", "李四"]),
+            ("author:\n  name: 张三\n  twitter: zhangsan\n", ["张三"]),
+            ("author: \n", []),
+        ],
+    )
+    def test_author_and_authors_as_jekyll_writes_them(self, write_post, front_matter, authors):
+        path = write_post("2022-01-07-AUTHOR1.md", post_text(extra=front_matter))
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and "warning" not in stderr, stderr
+        assert only_article().author_names == authors
+
+    def test_authors_that_do_not_fit_are_left_out_with_a_warning(self, write_post):
+        names = [f"作者{number:02d}{'名' * 40}" for number in range(5)]
+        path = write_post("2022-01-07-AUTHOR2.md", post_text(extra=f"authors: [{', '.join(names)}]\n"))
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and only_article().author_names == names[:4]
+        assert f"warning {path}: author {names[4]!r} does not fit in 200 characters of authors; left out" in stderr
+
+    def test_bylines_an_editor_changed_are_not_overwritten_without_force(self, write_post):
+        editor = User.objects.create_user("wangwu", last_name="王", first_name="五")
+        path = write_post("2022-01-07-AUTHOR3.md", post_text(extra="author: 张三\n"))
+        run_import(path)
+        Article.objects.update(authors="李四", responsible_editor=editor, edited_since_import=True)
+        path.write_text(post_text(extra="author: 赵六\nresponsible_editor: 钱七\n"), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+        assert f"conflict {path}" in stderr
+        assert (only_article().authors, only_article().responsible_editor) == ("李四", editor)
+
+        succeeded, stdout, stderr = run_import(path, "--force")
+        # The file's authors; who published it stays, as the file names no user of this site.
+        assert (only_article().authors, only_article().responsible_editor) == ("赵六", editor)
+        assert f"warning {path}: responsible editor '钱七' matches no user; left out" in stderr
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,7 @@ from ninja.errors import HttpError
 
 from articles.caching import conditional
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.roles import person_name
 from articles.sanitize import plain_text
 from articles.search import MAX_RESULTS, SearchResults
 from articles.site.forms import EARLIEST_DATE, LATEST_DATE
@@ -72,6 +73,8 @@ def item_of(article, request):
         "summary": article.summary,
         "source_name": article.source_name,
         "source_url": article.source_url,
+        "authors": article.author_names,
+        "responsible_editor": person_name(article.responsible_editor) if article.responsible_editor else None,
     }
 
 
@@ -126,7 +129,7 @@ def _topic(queryset, description, **lookup):
     summary="Published articles, newest first",
 )
 def list_articles(request, filters: Query[ArticleFilters]):
-    articles = Article.objects.listed().prefetch_related("tags", "stocks")
+    articles = Article.objects.listed().select_related("responsible_editor").prefetch_related("tags", "stocks")
     lookup = {}
     if filters.tag:
         lookup["tagged_items__tag"] = _topic(Tag.objects.all(), "tag", slug=filters.tag)
@@ -171,7 +174,7 @@ def article_detail(request, info_code: str):
         raise Http404(f"no published article {info_code!r}")  # and no query with what no code can hold
     article = (
         Article.objects.published()
-        .select_related("category")
+        .select_related("category", "responsible_editor")
         .prefetch_related("tags", "stocks")
         .filter(info_code=info_code)
         .first()

@@ -44,6 +44,10 @@ class ArticleItem(Schema):
     summary: str
     source_name: str
     source_url: str
+    authors: list[str] = Field(description="作者, as the article page names them; empty for most imported news")
+    responsible_editor: str | None = Field(
+        description="责任编辑 as the article page names them: 姓名, or the user name of an account without one"
+    )
 
 
 class ArticleDetail(ArticleItem):

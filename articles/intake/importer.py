@@ -17,6 +17,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from articles import publishing
 from articles.models import Article, Category, Tag
+from articles.roles import users_named
 from articles.stories import lead_for
 
 from .frontmatter import PostError, parse_file_name
@@ -276,6 +277,8 @@ class PostImporter:
         article.source_name = parsed.body.source_name
         article.source_path = str(path)[:1000]
         article.source_hash = digest
+        article.authors = parsed.authors
+        _name_responsible_editor(article, parsed.responsible_editor_name, parsed.warnings)
         _join_its_story(article, parsed.warnings)
         publishing.save_article(
             article,
@@ -407,6 +410,21 @@ def _join_its_story(article, warnings):
         )
     else:
         article.story = lead
+
+
+def _name_responsible_editor(article, name, warnings):
+    """Make the one user named ``name`` (roles.person_name) the article's 责任编辑. No user, or
+    several, of that name: a warning, and the article keeps the responsible editor it had (none
+    for a new one), as it does when the file names none: who published an article on this site is
+    not the file's to take away."""
+    if not name:
+        return
+    users = list(users_named(name)[:2])
+    if len(users) == 1:
+        article.responsible_editor = users[0]
+    else:
+        matches = "more than one user" if users else "no user"
+        warnings.append(f"responsible editor '{name[:60]}' matches {matches}; left out")
 
 
 def _read_post_bytes(path):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from articles.models import DEFAULT_CATEGORY_NAME
+from articles.models import DEFAULT_CATEGORY_NAME, Article
 from articles.sanitize import plain_label
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
@@ -22,6 +22,12 @@ from .stocks import stock_from_front_matter
 MAX_TITLE_LENGTH = 300
 MAX_CATEGORY_LENGTH = 200
 MAX_TAG_LENGTH = 100
+MAX_AUTHORS_LENGTH = Article._meta.get_field("authors").max_length
+MAX_SOURCE_NAME_LENGTH = Article._meta.get_field("source_name").max_length
+# A user's 姓 and 名 (150 characters each in django.contrib.auth) as roles.person_name joins them.
+MAX_PERSON_NAME_LENGTH = 300
+# How Article.authors separates names (a Chinese list: 张三、李四).
+AUTHOR_JOINER = "、"
 _FALSE_VALUES = {"false", "no", "off", "0"}
 
 
@@ -35,6 +41,10 @@ class ParsedPost:
     tag_names: list[str]
     body: CleanBody
     warnings: list[str] = field(default_factory=list)
+    # 作者 as Article.authors stores them ("张三、李四"), and the 责任编辑's name as people see it
+    # (roles.person_name), for the import to find among the users: both "" when the file gives none.
+    authors: str = ""
+    responsible_editor_name: str = ""
 
     @property
     def category_title(self):
@@ -95,15 +105,22 @@ def parse_post(path, raw):
         tag_names=_unique_case_insensitive(categories[1:] + tags),
         body=body,
         warnings=warnings,
+        authors=_authors(front_matter, warnings),
+        # As written: matched against the names users have (roles.users_named), spaces and all.
+        responsible_editor_name=as_text(front_matter.get("responsible_editor"))[:MAX_PERSON_NAME_LENGTH],
     )
 
 
 def _add_front_matter_facts(body, front_matter, warnings):
     """What finews's own export writes in the front matter (Jekyll ignores it): the source link
-    when it is not East Money's, and the stocks the body no longer marks (export_posts)."""
+    when it is not East Money's, the source's name (来源, which an editor may have set apart from
+    the body's credit line), and the stocks the body no longer marks (export_posts)."""
     source_url = as_text(front_matter.get("source_url"))
     if source_url:
         body.source_url = source_url
+    source_name = plain_label(as_text(front_matter.get("source_name")), max_length=MAX_SOURCE_NAME_LENGTH)
+    if source_name:
+        body.source_name = source_name
     stocks = front_matter.get("stocks")
     known = {(stock.market, stock.code) for stock in body.stocks}
     for item in stocks if isinstance(stocks, list) else []:
@@ -115,6 +132,33 @@ def _add_front_matter_facts(body, front_matter, warnings):
         elif (mention.market, mention.code) not in known:
             known.add((mention.market, mention.code))
             body.stocks.append(mention)
+
+
+def _authors(front_matter, warnings):
+    """The authors a post names, joined as Article.authors stores them.
+
+    Jekyll's plugins read ``author`` (a name, or a mapping with a ``name``) and, when it is empty,
+    the first of ``authors`` (a list): jekyll-seo-tag's ``author_string_or_hash`` and jekyll-feed's
+    ``post.author | default: post.authors[0]``. Both keys are read here, each a string or a list,
+    ``authors`` first as it holds them all. Names that do not fit the field are left out, with a warning.
+    """
+    given = front_matter.get("authors") or front_matter.get("author")
+    items = given if isinstance(given, list) else [given]
+    names = [plain_label(_person(item), max_length=MAX_AUTHORS_LENGTH) for item in items]
+    kept = []
+    for name in filter(None, dict.fromkeys(names)):
+        if len(AUTHOR_JOINER.join([*kept, name])) > MAX_AUTHORS_LENGTH:
+            warnings.append(
+                f"author {name[:60]!r} does not fit in {MAX_AUTHORS_LENGTH} characters of authors; left out"
+            )
+        else:
+            kept.append(name)
+    return AUTHOR_JOINER.join(kept)
+
+
+def _person(item):
+    """A name from ``author: 张三`` or jekyll-seo-tag's ``author: {name: 张三, …}``."""
+    return as_text(item.get("name")) if isinstance(item, dict) else as_text(item)
 
 
 def _unique_case_insensitive(names):

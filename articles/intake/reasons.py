@@ -44,6 +44,15 @@ RULES = [
     (r"body: its HTML nests more than (\d+) elements deep", r"正文的 HTML 嵌套超过 \1 层"),
     (re.escape(CONFLICT_REASON), "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）"),
     (rf"{re.escape(WRITE_FAILURE)} \((.*)\)", r"未能写入（\1）：请把这条记录转给技术人员"),
+    # Warnings: the file was imported, without this.
+    (
+        r"responsible editor '(.*)' matches no user; left out",
+        r"没有名为“\1”的用户，未设为责任编辑：请先添加这位编辑，或在后台设置责任编辑",
+    ),
+    (
+        r"responsible editor '(.*)' matches more than one user; left out",
+        r"有不止一位用户名为“\1”，未设为责任编辑：请在后台设置责任编辑",
+    ),
 ]
 _COMPILED = [(re.compile(pattern, re.DOTALL), chinese) for pattern, chinese in RULES]
 # A model's validation, as importer._validation_reason words it: "<field>: <its messages>".
