@@ -95,7 +95,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         if tag_objects is not None:
             _set_tags(article, tag_objects, is_new)
         if stocks is not None and is_new:
-            article.stocks.add(*stocks)  # a new article has none: nothing to read back first
+            _add_new_stocks(article, stocks)
         elif stocks is not None:
             article.stocks.set(stocks)
         # Recorded now that its tags and stocks are set: the revision's copy must include them.
@@ -653,6 +653,18 @@ def _set_tags(article, tags, is_new):
     TaggedArticle.objects.bulk_create(
         [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
     )
+
+
+def _add_new_stocks(article, stocks):
+    """Give the new ``article`` ``stocks`` (StockReferences or their ids) in one insert.
+
+    Not ``article.stocks.add()``: with reversion's m2m_changed receiver connected it first reads
+    which of them the article has (a query per article the import writes), and a new article has
+    none. The receiver does nothing in our manual revisions; save_article records the article after.
+    """
+    Through = Article.stocks.through
+    stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
+    Through.objects.bulk_create([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
 
 
 def _prepare_cover(article):
