@@ -92,12 +92,14 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         if not is_new and _content_differs(article):
             article.content_changed_at = timezone.now()
         _save_all_but_pins(article, is_new)
-        if tag_objects is not None:
-            _set_tags(article, tag_objects, is_new)
+        tagged = None if tag_objects is None else _set_tags(article, tag_objects, is_new)
         if stocks is not None and is_new:
-            article.stocks.add(*stocks)  # a new article has none: nothing to read back first
+            _add_new_stocks(article, stocks)
         elif stocks is not None:
             article.stocks.set(stocks)
+        known = stocks is not None and all(isinstance(stock, StockReference) for stock in stocks)
+        if is_new and tagged is not None and known:
+            _hold_new_relations(article, tagged, stocks)
         # Recorded now that its tags and stocks are set: the revision's copy must include them.
         reversion.add_to_revision(article)
         _describe_revision(user, comment)
@@ -105,7 +107,6 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         stock_ids = (
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
-        known = stocks is not None and all(isinstance(stock, StockReference) for stock in stocks)
         search.index_article(article, stocks if known else article.stocks.all())
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
@@ -645,14 +646,43 @@ def _set_tags(article, tags, is_new):
 
     Not taggit's manager: its set() costs four queries a tag, and the import writes thousands of
     articles (bench/). Nothing listens to taggit's signals here; the revision is recorded after.
+    Returns the rows inserted (all the article's rows when it is new).
     """
     wanted = {tag.pk for tag in tags}
     current = set() if is_new else set(article.tagged_items.values_list("tag_id", flat=True))
     if current - wanted:
         article.tagged_items.filter(tag_id__in=current - wanted).delete()
-    TaggedArticle.objects.bulk_create(
+    return TaggedArticle.objects.bulk_create(
         [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
     )
+
+
+def _add_new_stocks(article, stocks):
+    """Give the new ``article`` ``stocks`` (StockReferences or their ids) in one insert.
+
+    Not ``article.stocks.add()``: with reversion's m2m_changed receiver connected it first reads
+    which of them the article has (a query per article the import writes), and a new article has
+    none. The receiver does nothing in our manual revisions; save_article records the article after.
+    """
+    Through = Article.stocks.through
+    stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
+    Through.objects.bulk_create([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
+
+
+def _hold_new_relations(article, tagged, stocks):
+    """Give the new ``article`` its tag rows ``tagged`` and its StockReferences ``stocks``, as just
+    inserted, the way prefetch_related would: its revision then records them without reading them
+    back (reversion follows tagged_items, Django's serializer lists the stocks), two queries for
+    every article the import writes. A new article's rows are exactly these; a later add() or
+    remove() on its managers drops what is held, as after a prefetch."""
+    unique_stocks = {stock.pk: stock for stock in stocks}.values()
+    # In the order the serializer would read them (StockReference.Meta.ordering).
+    held = {"tagged_items": tagged, "stocks": sorted(unique_stocks, key=lambda stock: (stock.market, stock.code))}
+    cache = article.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in held.items():
+        queryset = getattr(article, name).all()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        cache[name] = queryset
 
 
 def _prepare_cover(article):

@@ -725,3 +725,32 @@ class TestWorkers:
     def test_workers_must_be_one_or_more(self, corpus_dir, db):
         succeeded, _, stderr = run_import(corpus_dir, "--workers", "0")
         assert not succeeded and "--workers must be 1 or more" in stderr
+
+
+def test_the_writer_costs_a_fixed_number_of_queries_a_new_post(write_post, django_assert_num_queries):
+    """What the single writer of `--workers` spends on a new post once its category, tag and stock
+    are known (a first import is thousands of these): the count grows only with a reason.
+
+    The batch: its savepoint and release, and one look for which of its articles exist (3). Each
+    post (16): the file's savepoint and save_article's (4 with their releases), the story lookup,
+    the category's existence (full_clean), the article, its tag and stock rows, the search entry
+    (delete and insert on SQLite, one upsert on PostgreSQL), whether it is now its category's oldest, and the revision (reversion
+    checks that the article and its tag rows exist, inserts the revision and its versions: 4; the
+    rows it records are those just written, not read back).
+    """
+    from articles.intake.importer import Outcome, PostImporter
+
+    importer = PostImporter()
+    stock = '<a data-code="1,600000">浦发银行</a>'
+    first = write_post("2022-01-07-A1.md", post_text(title='"第一篇"', body=stock))
+    assert [report.outcome for report in importer.import_files([(first, None)])] == [Outcome.CREATED]
+    batch = [
+        (write_post(f"2022-01-07-B{number}.md", post_text(title=f'"第{number}篇"', body=stock)), None)
+        for number in (2, 3)
+    ]
+
+    per_post = 16 if connection.vendor == "sqlite" else 15
+    with django_assert_num_queries(3 + 2 * per_post):
+        reports = list(importer.import_files(batch))
+
+    assert [report.outcome for report in reports] == [Outcome.CREATED, Outcome.CREATED]

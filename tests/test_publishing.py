@@ -18,7 +18,7 @@ from reversion.models import Version
 
 from articles import publishing
 from articles.caching import front
-from articles.models import Article, Category, StockReference, Tag
+from articles.models import Article, Category, Market, StockReference, Tag
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
@@ -62,6 +62,23 @@ class TestImportsAreWholeRevisions:
         assert sorted(article.tags.names()) == ["宏观", "港股"]
         assert [stock.code for stock in article.stocks.all()] == ["601601"]
         assert "中国太保" in article.body
+
+    def test_a_new_articles_revision_records_its_tags_and_stocks_as_stored(self):
+        # Given out of order and twice: the revision lists them as a read of the database would.
+        stocks = [make_stock("600000"), make_stock("00700", Market.HONG_KONG), make_stock("000001", Market.SHENZHEN)]
+        article = make_article(tags=["宏观", "港股"], stocks=[*stocks, stocks[0]])
+
+        (version,) = versions_of(article)
+        stored = Article.objects.get(pk=article.pk)
+        stored_stocks = list(stored.stocks.values_list("pk", flat=True))
+        assert json.loads(version.serialized_data)[0]["fields"]["stocks"] == stored_stocks
+        tagged = version.revision.version_set.filter(content_type__model="taggedarticle")
+        assert sorted((item.object_id, item.field_dict["tag_id"]) for item in tagged) == sorted(
+            (str(pk), tag_id) for pk, tag_id in stored.tagged_items.values_list("pk", "tag_id")
+        )
+        assert [stock.pk for stock in article.stocks.all()] == stored_stocks
+        article.stocks.remove(stocks[0])  # what is held is dropped, as after a prefetch
+        assert stocks[0] not in article.stocks.all() and len(article.stocks.all()) == 2
 
     def test_each_import_is_one_revision_saying_which_file(self, write_post):
         path = write_post("2022-01-07-NW1.md", post_text())

@@ -123,6 +123,9 @@ class PostImporter:
         self._categories = {}
         self._tags = {}
         self._stocks = {}
+        # Info codes of the current batch that no stored article has (_note_absent): their files
+        # skip _existing()'s query, one per file. A code leaves the set when its file is written.
+        self._absent = set()
 
     def import_files(self, files, workers=1):
         """Import ``files``, (path, why it cannot be read or None) pairs, BATCH_SIZE to a transaction;
@@ -161,6 +164,7 @@ class PostImporter:
         first_try = []
         try:
             with transaction.atomic():
+                self._note_absent(batch)
                 for path, error in batch:
                     if prepared is None:
                         first_try.append(self._file_report(path, error))
@@ -178,6 +182,11 @@ class PostImporter:
             reports = [self._file_report(path, error) for path, error in batch]
             reports = [_as_first_written(again, first_try) for again in reports]
         yield from reports
+
+    def _note_absent(self, batch):
+        """Remember which of ``batch``'s info codes no stored article has (one query for the batch)."""
+        codes = {_info_code_or_none(path) for path, error in batch if not error} - {None}
+        self._absent = codes - set(Article.objects.filter(info_code__in=codes).values_list("info_code", flat=True))
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -230,6 +239,8 @@ class PostImporter:
         return self._write(path, prepared.parsed, existing, prepared.digest)
 
     def _existing(self, info_code):
+        if info_code in self._absent:
+            return None
         return (
             Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
         )
@@ -265,6 +276,8 @@ class PostImporter:
     def _save(self, parsed, existing, path, digest):
         """Write the article through the one write path: a revision per import, so an editor can
         always go back to the version as imported."""
+        # Written now (or rolled back, and then looked up again should the code come twice).
+        self._absent.discard(parsed.info_code)
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
         article.title = parsed.title
@@ -294,6 +307,7 @@ class PostImporter:
         self._categories.clear()
         self._tags.clear()
         self._stocks.clear()
+        self._absent.clear()
 
     def _category(self, parsed):
         category = self._categories.get(parsed.category_name)
