@@ -238,6 +238,15 @@ class TestSmallThings:
 
         assert links == ["← 2022年11月7日", "2022年11月14日 →"]
 
+    def test_a_year_page_links_to_the_years_with_news_around_it(self, client):
+        for year in (2019, 2022, 2024):
+            make_article(published_at=timezone.make_aware(dt.datetime(year, 6, 1, 10)))
+
+        soup = soup_of(client.get("/archive/2022/"))
+
+        links = [(a["href"], a.get_text()) for a in soup.select(".archive-nav a")]
+        assert links == [("/archive/2019/", "← 2019年"), ("/archive/2024/", "2024年 →")]
+
     def test_date_modified_is_when_the_content_last_changed(self, client, committed):  # noqa: F811
         published = timezone.now() - dt.timedelta(days=2)
         article = make_article(title="原标题", published_at=published)
