@@ -90,3 +90,24 @@ def test_a_wide_table_scrolls_in_its_own_box(page, live_server, hostile_site):  
         return [t.scrollWidth, t.clientWidth, getComputedStyle(t).overflowX] })()"""
     )
     assert table[0] > table[1] <= PHONE_WIDTH and table[2] == "auto"
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_the_keyboard_focus_ring_in_the_sideways_nav_is_whole(page, live_server, width):  # noqa: F811
+    # The nav scrolls sideways, and a scrolling box clips what is drawn outside it: a ring drawn
+    # around a link as tall as the nav lost its top and bottom edges.
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(live_server.url)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.main-nav')"):
+            break
+    ring, box = page.evaluate(
+        """(() => { const link = document.activeElement, style = getComputedStyle(link);
+        const out = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+        const r = link.getBoundingClientRect(), n = link.closest('.main-nav').getBoundingClientRect();
+        return [style.outlineStyle === 'none' ? null : [r.top - out, r.bottom + out],
+                [n.top, n.bottom]] })()"""
+    )
+    assert ring is not None, "no focus ring"
+    assert box[0] <= ring[0] and ring[1] <= box[1], (ring, box)
