@@ -111,3 +111,26 @@ def test_the_keyboard_focus_ring_in_the_sideways_nav_is_whole(page, live_server,
     )
     assert ring is not None, "no focus ring"
     assert box[0] <= ring[0] and ring[1] <= box[1], (ring, box)
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_the_dates_of_a_years_news_flow_do_not_run_into_each_other(page, live_server, width):  # noqa: F811
+    # A year of months is 27 px a month on a phone: "2025年12月" and "2026年1月" were drawn over each other.
+    stock = make_stock("601601", name="中国太保")
+    for days in (0, 365):
+        make_article(stocks=[stock], published_at=timezone.localtime() - dt.timedelta(days=days))
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(f"{live_server.url}{stock.get_absolute_url()}")
+    boxes = page.evaluate(
+        """[...document.querySelectorAll('.flow-ticks text')].map(t => t.getBoundingClientRect())
+        .filter(r => r.width).map(r => [r.left, r.right, r.top, r.bottom, r.width])"""
+    )
+    assert len(boxes) >= 6, "the axis is labelled"
+    met = [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        # A text's box is its line's (with leading): boxes 2 px into each other still leave the letters apart.
+        if a[0] < b[1] + 2 and b[0] < a[1] + 2 and a[2] < b[3] - 2 and b[2] < a[3] - 2
+    ]
+    assert met == [], met
