@@ -134,3 +134,21 @@ def test_the_dates_of_a_years_news_flow_do_not_run_into_each_other(page, live_se
         if a[0] < b[1] + 2 and b[0] < a[1] + 2 and a[2] < b[3] - 2 and b[2] < a[3] - 2
     ]
     assert met == [], met
+
+
+def test_the_channels_fade_at_the_edge_of_a_phone_and_scroll_clear_of_it(page, live_server):  # noqa: F811
+    # The nav shows no scroll bar: without the fade, a channel cut at the edge was the only sign of more.
+    for position, name in enumerate(["财联社", "东财滚动", "券商中国", "央行网站", "中国基金报", "中国证券报"]):
+        make_article(make_category(f"channel{position}", title=name, channel_position=position + 1))
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    page.goto(live_server.url)
+    nav = page.locator(".main-nav")
+    assert nav.evaluate("n => n.scrollWidth > n.clientWidth"), "the channels overflow a phone"
+    assert "linear-gradient" in nav.evaluate(
+        "n => getComputedStyle(n).maskImage || getComputedStyle(n).webkitMaskImage"
+    )
+
+    nav.evaluate("n => { n.scrollLeft = n.scrollWidth }")
+    last = page.locator(".main-nav li:last-child a").bounding_box()
+    box = nav.bounding_box()
+    assert last["x"] + last["width"] <= box["x"] + box["width"] - 20, (last, box)
