@@ -111,7 +111,8 @@ def test_the_time_axis_is_labelled_with_dates_at_sensible_intervals(client, days
     make_article(stocks=[stock], published_at=days_ago(days - 1))
 
     soup = BeautifulSoup(client.get(stock.get_absolute_url()).content, "lxml")
-    ticks = [(text["x"], text.string) for text in soup.select(".flow-chart .flow-ticks text")]
+    ticks = [(text["x"], text.string) for text in soup.select(".flow-chart .flow-ticks text.flow-date")]
+    years = [(text["x"], text.string) for text in soup.select(".flow-chart .flow-ticks text.flow-year")]
 
     assert ticks, "the axis has dates"
     positions = [float(x.rstrip("%")) for x, _ in ticks]
@@ -120,10 +121,15 @@ def test_the_time_axis_is_labelled_with_dates_at_sensible_intervals(client, days
     expected_days = [first + dt.timedelta(n) for n in range((timezone.localdate() - first).days + 1)]
     if days <= 45:
         assert [label for _, label in ticks] == [f"{d.month}-{d.day:02}" for d in expected_days if d.weekday() == 0]
+        assert years == []
     else:
         months = [d for d in expected_days if d.day == 1]
-        assert [label[-3:].lstrip("年") for _, label in ticks] == [f"{d.month}月" for d in months]
-        assert ticks[0][1] == f"{months[0].year}年{months[0].month}月"
+        assert [label for _, label in ticks] == [f"{d.month}月" for d in months]
+        # Each January names its year under it; so does the first month, unless a January is near.
+        named = [index for index, d in enumerate(months) if d.month == 1]
+        if not {1, 2} & set(named):
+            named = sorted({0, *named})
+        assert years == [(ticks[index][0], f"{months[index].year}年") for index in named]
 
 
 def test_hot_stocks_of_the_last_24_hours_on_the_home_page(client, taibao):

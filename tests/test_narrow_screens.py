@@ -90,3 +90,65 @@ def test_a_wide_table_scrolls_in_its_own_box(page, live_server, hostile_site):  
         return [t.scrollWidth, t.clientWidth, getComputedStyle(t).overflowX] })()"""
     )
     assert table[0] > table[1] <= PHONE_WIDTH and table[2] == "auto"
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_the_keyboard_focus_ring_in_the_sideways_nav_is_whole(page, live_server, width):  # noqa: F811
+    # The nav scrolls sideways, and a scrolling box clips what is drawn outside it: a ring drawn
+    # around a link as tall as the nav lost its top and bottom edges.
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(live_server.url)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.main-nav')"):
+            break
+    ring, box = page.evaluate(
+        """(() => { const link = document.activeElement, style = getComputedStyle(link);
+        const out = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+        const r = link.getBoundingClientRect(), n = link.closest('.main-nav').getBoundingClientRect();
+        return [style.outlineStyle === 'none' ? null : [r.top - out, r.bottom + out],
+                [n.top, n.bottom]] })()"""
+    )
+    assert ring is not None, "no focus ring"
+    assert box[0] <= ring[0] and ring[1] <= box[1], (ring, box)
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_the_dates_of_a_years_news_flow_do_not_run_into_each_other(page, live_server, width):  # noqa: F811
+    # A year of months is 27 px a month on a phone: "2025年12月" and "2026年1月" were drawn over each other.
+    stock = make_stock("601601", name="中国太保")
+    for days in (0, 365):
+        make_article(stocks=[stock], published_at=timezone.localtime() - dt.timedelta(days=days))
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(f"{live_server.url}{stock.get_absolute_url()}")
+    boxes = page.evaluate(
+        """[...document.querySelectorAll('.flow-ticks text')].map(t => t.getBoundingClientRect())
+        .filter(r => r.width).map(r => [r.left, r.right, r.top, r.bottom, r.width])"""
+    )
+    assert len(boxes) >= 6, "the axis is labelled"
+    met = [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        # A text's box is its line's (with leading): boxes 2 px into each other still leave the letters apart.
+        if a[0] < b[1] + 2 and b[0] < a[1] + 2 and a[2] < b[3] - 2 and b[2] < a[3] - 2
+    ]
+    assert met == [], met
+
+
+def test_the_channels_fade_at_the_edge_of_a_phone_and_scroll_clear_of_it(page, live_server):  # noqa: F811
+    # The nav shows no scroll bar: without the fade, a channel cut at the edge was the only sign of more.
+    for position, name in enumerate(["财联社", "东财滚动", "券商中国", "央行网站", "中国基金报", "中国证券报"]):
+        make_article(make_category(f"channel{position}", title=name, channel_position=position + 1))
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    page.goto(live_server.url)
+    nav = page.locator(".main-nav")
+    assert nav.evaluate("n => n.scrollWidth > n.clientWidth"), "the channels overflow a phone"
+    assert "linear-gradient" in nav.evaluate(
+        "n => getComputedStyle(n).maskImage || getComputedStyle(n).webkitMaskImage"
+    )
+
+    nav.evaluate("n => { n.scrollLeft = n.scrollWidth }")
+    last = page.locator(".main-nav li:last-child a").bounding_box()
+    box = nav.bounding_box()
+    assert last["x"] + last["width"] <= box["x"] + box["width"] - 20, (last, box)

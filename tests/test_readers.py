@@ -238,6 +238,28 @@ class TestSmallThings:
 
         assert links == ["← 2022年11月7日", "2022年11月14日 →"]
 
+    def test_the_nav_marks_where_the_reader_is(self, client):
+        category = make_category("funds", title="基金", channel_position=1)
+        make_article(category=category)
+
+        def current(url):
+            return [a.get_text() for a in soup_of(client.get(url)).select(".main-nav [aria-current=page]")]
+
+        assert current("/") == ["首页"]
+        assert current("/7x24/") == ["7×24"]
+        assert current("/category/funds/") == ["基金"]
+        assert current("/archive/") == ["归档"]
+        assert current("/search/?q=基金") == []
+
+    def test_a_year_page_links_to_the_years_with_news_around_it(self, client):
+        for year in (2019, 2022, 2024):
+            make_article(published_at=timezone.make_aware(dt.datetime(year, 6, 1, 10)))
+
+        soup = soup_of(client.get("/archive/2022/"))
+
+        links = [(a["href"], a.get_text()) for a in soup.select(".archive-nav a")]
+        assert links == [("/archive/2019/", "← 2019年"), ("/archive/2024/", "2024年 →")]
+
     def test_date_modified_is_when_the_content_last_changed(self, client, committed):  # noqa: F811
         published = timezone.now() - dt.timedelta(days=2)
         article = make_article(title="原标题", published_at=published)

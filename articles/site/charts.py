@@ -46,6 +46,10 @@ class Tick:
     label: str
     percent: float
     anchor: str
+    # The year, on a line of its own under the label ("2026年"), or "".
+    year: str = ""
+    # Every other date of a crowded axis, which a phone leaves unlabelled (the tick stays).
+    minor: bool = False
 
 
 @dataclass
@@ -90,24 +94,31 @@ class NewsFlow:
     @property
     def ticks(self):
         """The dates labelled on the time axis, at intervals that suit the span: Mondays up to
-        six weeks (``11-14``), first days of months up to 13 months (``11月``, the year at
-        January and at the first), first days of quarters beyond (``2026年4月``)."""
+        six weeks (``11-14``), first days of months beyond (``11月``; first days of quarters past
+        400 days). A month's year goes on a line below at January and at the first date, unless
+        a January follows within two dates (the two years would meet on a phone).
+        Past six months, every other one is ``minor``."""
         days = self.days
         if len(days) <= 45:
             chosen = [day for day in days if day.weekday() == 0]
             labels = [f"{day.month}-{day.day:02}" for day in chosen]
+            years = [""] * len(chosen)
         else:
             months = (1, 4, 7, 10) if len(days) > 400 else range(1, 13)
             chosen = [day for day in days if day.day == 1 and day.month in months]
-            labels = [
-                f"{day.year}年{day.month}月" if index == 0 or day.month == 1 or len(days) > 400 else f"{day.month}月"
+            labels = [f"{day.month}月" for day in chosen]
+            years = [
+                f"{day.year}年"
+                if day.month == 1 or (index == 0 and all(later.month != 1 for later in chosen[1:3]))
+                else ""
                 for index, day in enumerate(chosen)
             ]
+        crowded = len(days) > 45 and len(chosen) > 6
         ticks = []
-        for day, label in zip(chosen, labels, strict=True):
+        for index, (day, label, year) in enumerate(zip(chosen, labels, years, strict=True)):
             percent = round(((day - self.first).days + 0.5) * 100 / len(days), 2)
             anchor = "start" if percent < 6 else "end" if percent > 94 else "middle"
-            ticks.append(Tick(day, label, percent, anchor))
+            ticks.append(Tick(day, label, percent, anchor, year, minor=crowded and index % 2 == 1))
         return ticks
 
     @property
