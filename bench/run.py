@@ -38,7 +38,10 @@ RULES = {
     "simpler-addresses": "simpler keys: an article's previous/next by its category's list, archive periods by `site`",
     "everything": "the old rule: every change purges every page",
 }
-STEPS = ["imports", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search", "replicas"]
+STEPS = [
+    "imports", "import_at_scale", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search",
+    "replicas",
+]  # fmt: skip
 # The programs each step runs besides Python, and the Debian packages they come in.
 TOOLS = {
     "wrk": "wrk",
@@ -245,6 +248,30 @@ class Bench:
             f"{memory_ratio:.2f}×",
             "≤ 1.5×",
             memory_ratio <= 1.5,
+        )
+
+    # 1d: the import's rate once the archive is large
+    def import_at_scale(self):
+        """The same new posts imported into an empty database and into one of ``pages`` articles:
+        what an operator bringing years of posts sees once the first 10^5 are in."""
+        small, count = self.sizes["small_posts"], self.sizes["pages"]
+        posts, loaded = self.posts(small, seed=4), self.loaded_database(count)
+        timings = {"empty": [], "large": []}
+        for _ in range(2):  # in turn, medians: this machine drifts between runs
+            timings["empty"].append(self.task(self.fresh_database("import-empty"), "import", posts)[0]["seconds"])
+            database = self.workdir / f"import-at-{count}.sqlite3"
+            self.copy_database(loaded, database)
+            timings["large"].append(self.task(database, "import", posts)[0]["seconds"])
+        empty, large = (statistics.median(timings[name]) for name in ("empty", "large"))
+        ratio = large / empty
+        self.add(
+            f"1d. import {small:,} posts into a {count:,}-article database vs an empty one",
+            f"{small / large:,.0f} posts/s ({large:.1f} s)",
+            f"{small / empty:,.0f} posts/s ({empty:.1f} s)",
+            f"{ratio:.2f}×",
+            "≤ 1.5×",
+            ratio <= 1.5,
+            "the rate at 10^5; medians of two imports each, taken in turn",
         )
 
     # 3: one new post in a big database
