@@ -1,6 +1,6 @@
 # finews behind Varnish 7 with vmod-xkey (Debian: apt-get install varnish varnish-modules).
 #
-#   varnishd -a :80 -f /srv/finews/deploy/varnish/finews.vcl -s malloc,1g
+#   varnishd -a :80 -f /srv/finews/current/deploy/varnish/finews.vcl -s malloc,1g
 #
 # finews names in an xkey header what each public page shows and, after every change, sends
 # "PURGE /" with the affected keys in xkey-purge to each Varnish in FRONT_CACHE_URLS. Pages stay
@@ -12,14 +12,17 @@ import std;
 import var;
 import xkey;
 
-# finews answers while its database does.
+# finews answers while its database does. Sick after 8 of the last 10 probes failed (16 s or
+# more): a restart of finews-web (an upgrade) leaves requests waiting a few seconds on its socket,
+# and they are answered once the new workers are up; a sick backend would answer them 503 instead.
+# Healthy again after 3 good probes.
 probe finews_health {
     .url = "/healthz";
     .interval = 2s;
     .timeout = 1s;
-    .window = 3;
-    .threshold = 2;
-    .initial = 2;
+    .window = 10;
+    .threshold = 3;
+    .initial = 3;
 }
 
 # Every gunicorn serving finews: one backend each (finews_2, finews_3, … like this one), each added
