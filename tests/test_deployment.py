@@ -276,16 +276,16 @@ class Service:
     """A unit of deploy/systemd run as systemd runs it: its ExecStart, in its WorkingDirectory, with
     the environment file's variables, read from the release running when it starts. A unit with a
     .socket of its own (finews-web) gets the socket as systemd passes it (LISTEN_FDS, fd 3), held
-    open across restarts."""
+    open across restarts. ``down`` lists its restarts: (asked to stop, stopped, answering again), monotonic."""
 
     def __init__(self, host, unit, ready=None):
         self.host, self.unit, self.ready = host, unit, ready
         self.listener = None
-        socket_unit = DEPLOY / "systemd" / unit.replace(".service", ".socket")
+        socket_unit = host.current / "deploy" / "systemd" / unit.replace(".service", ".socket")
         if socket_unit.exists():
             address, port = unit_setting(socket_unit, "ListenStream").rsplit(":", 1)
             self.listener = socket.create_server((address, host.port(port)), backlog=socket.SOMAXCONN)
-        self.process = None
+        self.process, self.down = None, []
 
     def start(self):
         command, folder = self.host.unit_command(self.unit)
@@ -301,8 +301,11 @@ class Service:
         stop(self.process)
 
     def restart(self):
+        stopping = time.monotonic()
         self.stop()
+        stopped = time.monotonic()
         self.start()
+        self.down.append((stopping, stopped, time.monotonic()))
 
     def close(self):
         self.stop()
@@ -626,7 +629,7 @@ def test_certbot_s_renewals_are_answered_over_plain_http(stack):
 
 def test_varnish_s_probe_finds_finews_healthy(stack):
     """The probe names 127.0.0.1 as its Host, which ALLOWED_HOSTS does not hold: it was answered 400."""
-    time.sleep(5)  # the probe's window: three probes, two seconds apart
+    time.sleep(8)  # three failed probes, two seconds apart, would make it sick
     listing = subprocess.run(
         [varnishadm(), "-n", str(stack.varnish_workdir), "backend.list", "-p"],
         capture_output=True,
@@ -774,7 +777,7 @@ class Reader(threading.Thread):
 
     def __init__(self, stack):
         super().__init__(daemon=True)
-        self.stack, self.answers, self.done = stack, [], threading.Event()
+        self.stack, self.answers, self.done = stack, [], threading.Event()  # answers: (how, path, status, asked)
 
     def ask(self, how, path):
         """One request, ``how``: "kept", "passed" or "gunicorn"; its status, or the error."""
@@ -793,13 +796,16 @@ class Reader(threading.Thread):
         while not self.done.is_set():
             for path in self.PATHS:
                 for how in ("kept", "passed", "gunicorn"):
-                    self.answers.append((how, path, self.ask(how, path)))
+                    asked = time.monotonic()
+                    self.answers.append((how, path, self.ask(how, path), asked))
 
 
 def test_an_upgrade_as_the_readme_says_answers_every_request(stack):
     """The README's upgrade, as written, to a release that changes a template's text and the name
-    a module imports from another (an old worker loading the new files would answer 500), while a
-    reader keeps asking for pages: every answer is a 200, and the new text is served afterwards.
+    a module imports from another (an old worker loading those files from an updated checkout can
+    answer 500), while a reader keeps asking for pages: every answer is a 200, and the new text is
+    served afterwards. The former upgrade (a pull in place, then gunicorn's HUP) failed here: two
+    of 801 answers were 503, Varnish's probe having found finews down while its workers reloaded.
     Last in the file: the stack runs the second release afterwards."""
     host = stack.host
     footer = host.upstream / "templates" / "base.html"
@@ -829,9 +835,16 @@ def test_an_upgrade_as_the_readme_says_answers_every_request(stack):
         reader.done.set()
         reader.join(timeout=120)
 
-    failed = [answer for answer in reader.answers if answer[2] != 200]
-    assert not failed, f"{len(failed)} of {len(reader.answers)} answers were not 200: {failed[:20]}"
-    assert {how for how, _, _ in reader.answers} == {"kept", "passed", "gunicorn"}
+    ((stopped, exited, started),) = stack.services["finews-web.service"].down
+    failed = [
+        (how, path, status, round(asked - stopped, 1)) for how, path, status, asked in reader.answers if status != 200
+    ]
+    assert not failed, (
+        f"{len(failed)} of {len(reader.answers)} answers were not 200 (how, path, status, seconds after finews-web "
+        f"stopped; it took {exited - stopped:.1f} s to stop, {started - exited:.1f} s more to answer): {failed[:20]}"
+    )
+    # Asked for while finews-web was restarting, and answered 200 all the same: the socket kept it.
+    assert any(how != "kept" and stopped < asked < started for how, _, _, asked in reader.answers)
     assert host.current.resolve() == host.paths["/srv/finews"] / "releases" / second
     assert first.exists() and "第二版" not in (first / "templates" / "base.html").read_text()
     assert "订阅最新消息（Atom，第二版）" in stack.through_nginx("GET", "/")[2]
