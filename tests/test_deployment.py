@@ -809,8 +809,9 @@ def test_an_upgrade_as_the_readme_says_answers_every_request(stack):
     """The README's upgrade, as written, to a release that changes a template's text and the name
     a module imports from another (an old worker loading those files from an updated checkout can
     answer 500), while a reader keeps asking for pages: every answer is a 200, and the new text is
-    served afterwards. The former upgrade (a pull in place, then gunicorn's HUP) failed here: two
-    of 801 answers were 503, Varnish's probe having found finews down while its workers reloaded.
+    served afterwards. The former upgrade (a pull in place, then gunicorn's HUP) failed here: one or
+    two of about 800 answers were 503, Varnish's probe having found finews down while its workers
+    reloaded.
     Last in the file: the stack runs the second release afterwards."""
     host = stack.host
     footer = host.upstream / "templates" / "base.html"
