@@ -805,14 +805,13 @@ class Reader(threading.Thread):
                     self.answers.append((how, path, status, asked, time.monotonic()))
 
 
-def test_an_upgrade_as_the_readme_says_answers_every_request(stack):
+def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(stack):
     """The README's upgrade, as written, to a release that changes a template's text and the name
     a module imports from another (an old worker loading those files from an updated checkout can
     answer 500), while a reader keeps asking for pages: every answer is a 200, and the new text is
-    served afterwards. The former upgrade (a pull in place, then gunicorn's HUP) failed here: one or
-    two of about 800 answers were 503, Varnish's probe having found finews down while its workers
-    reloaded.
-    Last in the file: the stack runs the second release afterwards."""
+    served afterwards; going back serves the old text again. The former upgrade (a pull in place,
+    then gunicorn's HUP) failed here: one or two of about 800 answers were 503, Varnish's probe
+    having found finews down while its workers reloaded. Last in the file: it restarts the stack."""
     host = stack.host
     footer = host.upstream / "templates" / "base.html"
     footer.write_text(footer.read_text().replace("订阅最新消息（Atom）", "订阅最新消息（Atom，第二版）"))
@@ -855,3 +854,12 @@ def test_an_upgrade_as_the_readme_says_answers_every_request(stack):
     assert "订阅最新消息（Atom，第二版）" in stack.through_nginx("GET", "/")[2]
     status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
     assert status == 200 and "订阅最新消息（Atom，第二版）" in page
+
+    # Going back, as the README says: the first release, kept, is switched to again as it is.
+    (going_back,) = re.findall(r"`(runuser -u finews -- bash \S+/deploy/release) COMMIT`", readme_section("Production"))
+    host.as_site_user(f"{going_back} {first.name}")
+    assert host.current.resolve() == first
+    stack.perform("systemctl restart finews-web")
+    stack.perform(next(step for step in upgrade_steps() if step.endswith("purge_cache")))
+    status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
+    assert status == 200 and "订阅最新消息（Atom）" in page
