@@ -21,7 +21,7 @@ from prometheus_client import multiprocess  # noqa: E402
 
 # gunicorn's control socket (gunicornc) would be $HOME/.gunicorn/gunicorn.ctl: in the checkout on the
 # host of deploy/ (the finews user's home), and one socket for every gunicorn sharing a home (the
-# tests'). finews reloads with SIGHUP (systemctl reload finews-web) and never uses it.
+# tests'). finews never uses it: an upgrade restarts finews-web (README: Production).
 control_socket_disable = True
 
 

@@ -3,10 +3,12 @@ real (nginx with TLS → Varnish → gunicorn, and the import watcher) with prod
 ALLOWED_HOSTS that is only the site's name.
 
 What differs from a real host, and nothing else (Host.render): the ports (free ones), the folders
-(this checkout for /srv/finews, temporary ones for /etc/finews, the static and media roots and the
-scraper's folder), the certificate (made here), the database (a role and database of this test's
-own, made with the README's commands, reached over TCP rather than the peer-authenticated socket)
-and Redis (the test run's own). Readers come from 127.0.0.9 and 127.0.0.10: on loopback any 127.x
+(temporary ones for /srv/finews, /etc/finews, the media root and the scraper's folder), the
+repository /srv/finews/repo is cloned from (this checkout's files as they are, committed in a
+repository of the test's own), the release's virtualenv (this test run's own, rather than a minute
+of pip install), the certificate (made here), the database (a role and database of this test's own,
+made with the README's commands, reached over TCP rather than the peer-authenticated socket), Redis
+(the test run's own) and systemd (Service: the units' commands run as systemd runs them). Readers come from 127.0.0.9 and 127.0.0.10: on loopback any 127.x
 address can be sent from, and none of them is a trusted proxy.
 
 Needs nginx, Varnish with vmod-xkey, systemd-analyze and openssl: skipped without them, except in CI
@@ -14,6 +16,7 @@ Needs nginx, Varnish with vmod-xkey, systemd-analyze and openssl: skipped withou
 """
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -26,6 +29,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -73,10 +77,21 @@ def code_blocks(text, language):
     return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
 
 
-def production_steps():
-    """The README's production commands, one a line, comments dropped."""
-    (block, *_) = code_blocks(readme_section("Production"), "sh")
+def steps_of(block):
+    """A README block's commands, one a line, comments dropped."""
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def production_steps():
+    """The README's installation commands."""
+    (block, *_) = code_blocks(readme_section("Production"), "sh")
+    return steps_of(block)
+
+
+def upgrade_steps():
+    """The README's upgrade commands: the block that pulls."""
+    (block,) = [block for block in code_blocks(readme_section("Production"), "sh") if " pull" in block]
+    return steps_of(block)
 
 
 def documented_scrape_target():
@@ -97,10 +112,9 @@ class Host:
         self.folder = folder
         self.ports = {port: free_port() for port in (8000, 6081, 6082, 80, 443)}
         self.paths = {
-            "/srv/finews/staticfiles": folder / "static",
             "/srv/finews/media": folder / "media",
-            "/srv/finews/deploy/varnish/finews.vcl": folder / "finews.vcl",
-            "/srv/finews": BASE_DIR,
+            "/srv/finews/current/deploy/varnish/finews.vcl": folder / "finews.vcl",
+            "/srv/finews": folder / "finews",
             "/srv/scraper/_posts": folder / "scraper" / "_posts",
             "/var/www/html": folder / "webroot",
             "/etc/finews/finews.env": folder / "finews.env",
@@ -124,9 +138,13 @@ class Host:
             text,
         )
 
+    @property
+    def current(self):
+        return self.paths["/srv/finews"] / "current"
+
     def write_files(self, database_url, **environment):
-        """The deploy/ files as this host has them: the environment file (SECRET_KEY set, as the
-        README asks), the VCL, the nginx site, a certificate and Varnish's secret."""
+        """The files of deploy/ outside the site's folder, as this host has them: the environment
+        file (SECRET_KEY set, as the README asks), the VCL, a certificate and Varnish's secret."""
         self.paths["/srv/scraper/_posts"].mkdir(parents=True)
         values = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url, **environment}
         lines = []
@@ -134,9 +152,7 @@ class Host:
             name = line.split("=", 1)[0]
             lines.append(f"{name}={values.pop(name)}" if name in values else line)
         self.paths["/etc/finews/finews.env"].write_text("\n".join(lines + [f"{k}={v}" for k, v in values.items()]))
-        vcl = self.paths["/srv/finews/deploy/varnish/finews.vcl"]
-        vcl.write_text(self.render((DEPLOY / "varnish" / "finews.vcl").read_text()))
-        vcl.chmod(0o644)
+        self.write_vcl(DEPLOY)
         self.paths["/etc/varnish/secret"].write_text(secrets.token_hex(16))
         subprocess.run(
             [required("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={SITE}",
@@ -144,6 +160,28 @@ class Host:
              "-out", str(self.certificate)],
             check=True, capture_output=True,
         )  # fmt: skip
+
+    def write_vcl(self, deploy):
+        """The VCL of ``deploy`` (a release's deploy/ folder) where Varnish reads it."""
+        vcl = self.paths["/srv/finews/current/deploy/varnish/finews.vcl"]
+        vcl.write_text(self.render((deploy / "varnish" / "finews.vcl").read_text()))
+        vcl.chmod(0o644)
+
+    def site_user_environment(self):
+        """What a `runuser -u finews -- …` step runs with: this user's environment, and the host's
+        environment file for deploy/manage."""
+        return {
+            **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}},
+            "FINEWS_ENV": str(self.paths["/etc/finews/finews.env"]),
+        }
+
+    def as_site_user(self, step):
+        """Run a README step ``runuser -u finews -- …`` as this user; its output."""
+        assert step.startswith("runuser -u finews -- "), step
+        command = shlex.split(self.render(step.removeprefix("runuser -u finews -- ")))
+        result = subprocess.run(command, env=self.site_user_environment(), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{step}\n{result.stdout}{result.stderr}"
+        return result.stdout
 
     @property
     def certificate(self):
@@ -159,7 +197,8 @@ class Host:
         return environment
 
     def unit_command(self, unit):
-        path = DEPLOY / "systemd" / unit
+        """A unit's command and folder, read from the release running (as systemd reads its copy)."""
+        path = self.current / "deploy" / "systemd" / unit
         command = shlex.split(self.render(unit_setting(path, "ExecStart")))
         return command, self.render(unit_setting(path, "WorkingDirectory"))
 
@@ -189,32 +228,89 @@ class Host:
         return main, folder / "error.log"
 
 
+def start(command, name, cwd=None, environment=None, ready=None, pass_fds=()):
+    """``command`` started; ``ready`` is awaited (a URL to poll, or a port)."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True, pass_fds=pass_fds,
+    )  # fmt: skip
+    if isinstance(ready, str):
+        try:
+            wait_until_answering(ready, process, name)
+        except RuntimeError as error:
+            process.kill()
+            raise RuntimeError(f"{error}: {process.stderr.read().decode()[-2000:]}") from None
+    elif isinstance(ready, int):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", ready), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start: {process.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.05)
+    return process
+
+
+def stop(process):
+    """SIGTERM, then the process's end awaited, as systemctl stop does (SIGKILL after 30 s)."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextlib.contextmanager
 def running(command, name, cwd=None, environment=None, ready=None):
-    """``command`` running while the block runs; ``ready()`` is awaited (a URL to poll, or a port)."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    """``command`` running while the block runs."""
+    process = start(command, name, cwd, environment, ready)
     try:
-        if isinstance(ready, str):
-            wait_until_answering(ready, process, name)
-        elif isinstance(ready, int):
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", ready), timeout=1).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"{name} did not start: {process.stderr.read().decode()[-2000:]}") from None
-                    time.sleep(0.05)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+class Service:
+    """A unit of deploy/systemd run as systemd runs it: its ExecStart, in its WorkingDirectory, with
+    the environment file's variables, read from the release running when it starts. A unit with a
+    .socket of its own (finews-web) gets the socket as systemd passes it (LISTEN_FDS, fd 3), held
+    open across restarts. ``down`` lists its restarts: (asked to stop, stopped, answering again), monotonic."""
+
+    def __init__(self, host, unit, ready=None):
+        self.host, self.unit, self.ready = host, unit, ready
+        self.listener = None
+        socket_unit = host.current / "deploy" / "systemd" / unit.replace(".service", ".socket")
+        if socket_unit.exists():
+            address, port = unit_setting(socket_unit, "ListenStream").rsplit(":", 1)
+            self.listener = socket.create_server((address, host.port(port)), backlog=socket.SOMAXCONN)
+        self.process, self.down = None, []
+
+    def start(self):
+        command, folder = self.host.unit_command(self.unit)
+        environment, pass_fds = self.host.environment(), ()
+        if self.listener:
+            descriptor = self.listener.fileno()
+            environment["LISTEN_FDS"] = "1"
+            command = ["bash", "-c", f'LISTEN_PID=$$ exec "$@" 3<&{descriptor}', "bash", *command]
+            pass_fds = (descriptor,)
+        self.process = start(command, self.unit, folder, environment, self.ready, pass_fds)
+
+    def stop(self):
+        stop(self.process)
+
+    def restart(self):
+        stopping = time.monotonic()
+        self.stop()
+        stopped = time.monotonic()
+        self.start()
+        self.down.append((stopping, stopped, time.monotonic()))
+
+    def close(self):
+        self.stop()
+        if self.listener:
+            self.listener.close()
 
 
 def database_for_the_host(role):
@@ -262,16 +358,16 @@ class Stack:
     def __init__(self, host):
         self.host = host
 
-    def request(self, method, path, port, source=READER, headers=None, body=None, tls=False, chunked=False):
+    def request(self, method, path, port, source=READER, headers=None, body=None, tls=False, chunked=False, timeout=20):
         """A request to 127.0.0.1:``port`` sent from ``source``: (status, headers, body text)."""
         if tls:
             context = ssl.create_default_context(cafile=str(self.host.certificate))
             context.check_hostname = False  # the certificate names the site; the test connects to 127.0.0.1
             connection = http.client.HTTPSConnection(
-                "127.0.0.1", port, timeout=20, context=context, source_address=(source, 0)
+                "127.0.0.1", port, timeout=timeout, context=context, source_address=(source, 0)
             )
         else:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=(source, 0))
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
         try:
             headers = {"Host": SITE, **(headers or {})}
             if chunked:
@@ -289,19 +385,36 @@ class Stack:
         return self.request(method, path, self.host.ports[443], tls=True, **options)
 
     def manage(self, *args, **extra_environment):
-        """deploy/manage, as the README runs it, with this host's environment file."""
-        environment = {
-            **{
-                name: value
-                for name, value in os.environ.items()
-                if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-            },
-            "FINEWS_ENV": str(self.host.paths["/etc/finews/finews.env"]),
-            **extra_environment,
-        }
+        """The running release's deploy/manage, as the README runs it, with this host's environment file."""
         return subprocess.run(
-            ["bash", "deploy/manage", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
+            ["bash", "deploy/manage", *args],
+            cwd=self.host.current,
+            env={**self.host.site_user_environment(), **extra_environment},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
+
+    def perform(self, step):
+        """One step of the README's upgrade, as its systemd units and runuser would run it."""
+        if step.startswith("runuser -u finews -- "):
+            self.host.as_site_user(step)
+        elif step.startswith("systemctl restart "):
+            for unit in step.split()[2:]:
+                self.services[f"{unit}.service"].restart()
+        elif step == "systemctl reload varnish":
+            self.reload_varnish()
+        else:
+            raise AssertionError(f"a step this test does not know how to run: {step}")
+
+    def reload_varnish(self):
+        """Debian's `systemctl reload varnish` (varnishreload): the VCL file loaded again, and used."""
+        self.host.write_vcl(self.host.current / "deploy")
+        self.vcl_loads = getattr(self, "vcl_loads", 0) + 1
+        name = f"reload_{self.vcl_loads}"
+        for command in (["vcl.load", name, str(self.host.paths["/srv/finews/current/deploy/varnish/finews.vcl"])],
+                        ["vcl.use", name]):  # fmt: skip
+            subprocess.run([varnishadm(), "-n", str(self.varnish_workdir), *command], check=True, capture_output=True)
 
     def shows_within(self, path, text, seconds):
         deadline = time.monotonic() + seconds
@@ -325,6 +438,50 @@ def host_folder():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def varnishadm():
+    return shutil.which("varnishadm") or "/usr/bin/varnishadm"
+
+
+def commit_this_checkout(repository, message):
+    """This checkout's files (those git does not ignore), as they are now, committed in ``repository``
+    (made if need be): what the README's /srv/finews/repo is cloned from."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        check=True,
+    ).stdout
+    for name in tracked.decode().split("\0"):
+        if name and (BASE_DIR / name).exists():
+            (repository / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(BASE_DIR / name, repository / name)
+    return commit(repository, message)
+
+
+def commit(repository, message):
+    """Everything in ``repository`` committed; the commit's hash."""
+    git = ["git", "-C", str(repository), "-c", "user.name=finews", "-c", "user.email=finews@example.com"]
+    if not (repository / ".git").exists():
+        subprocess.run([*git, "init", "--quiet", "--initial-branch=main"], check=True)
+    subprocess.run([*git, "add", "--all"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", message], check=True)
+    return subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def clone_the_site(host):
+    """/srv/finews/repo, cloned from a repository of this checkout's files (Host.upstream), and the
+    virtualenv of its requirements: this test run's own, where deploy/release would make it."""
+    host.upstream = host.folder / "upstream"
+    host.upstream.mkdir()
+    commit_this_checkout(host.upstream, "release 1")
+    site = host.paths["/srv/finews"]
+    subprocess.run(["git", "clone", "--quiet", str(host.upstream), str(site / "repo")], check=True)
+    venv = site / "venvs" / hashlib.sha256((BASE_DIR / "requirements.txt").read_bytes()).hexdigest()[:16]
+    venv.parent.mkdir()
+    venv.symlink_to((BASE_DIR / ".venv").resolve())
+    venv.with_name(f"{venv.name}.installed").touch()
+
+
 @pytest.fixture(scope="module")
 def stack():
     nginx = required("nginx")
@@ -343,34 +500,30 @@ def _running_stack(nginx, host):
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
         stack = Stack(host)
-        # The README's "runuser -u finews -- bash /srv/finews/deploy/install", as this user.
-        assert "runuser -u finews -- bash /srv/finews/deploy/install" in production_steps()
-        installed = subprocess.run(
-            ["bash", "deploy/install"],
-            cwd=BASE_DIR,
-            env={
-                **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}},
-                "FINEWS_ENV": str(host.paths["/etc/finews/finews.env"]),
-            },
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert installed.returncode == 0, installed.stdout + installed.stderr
+        clone_the_site(host)
+        (release,) = [step for step in production_steps() if "/deploy/release" in step]
+        assert release == "runuser -u finews -- bash /srv/finews/repo/deploy/release"
+        host.as_site_user(release)
         for post in (BASE_DIR / "sample_posts" / "_posts").iterdir():
             shutil.copy(post, host.paths["/srv/scraper/_posts"])
-        environment = host.environment()
-        web, web_folder = host.unit_command("finews-web.service")
-        watcher, watcher_folder = host.unit_command("finews-import.service")
+        host.write_vcl(host.current / "deploy")
         varnish_workdir = host.folder / "varnish"
-        site_conf = host.render((DEPLOY / "nginx" / "finews.conf").read_text())
+        site_conf = host.render((host.current / "deploy" / "nginx" / "finews.conf").read_text())
         main_conf, error_log = host.nginx_configuration(site_conf)
-        with (
-            running(web, "gunicorn", web_folder, environment, ready=f"http://127.0.0.1:{host.ports[8000]}"),
-            running(watcher, "the import watcher", watcher_folder, environment),
-            running(host.varnish_command(varnish_workdir), "varnishd", ready=f"http://127.0.0.1:{host.ports[6081]}"),
-            running([nginx, "-c", str(main_conf), "-e", str(error_log)], "nginx", ready=host.ports[443]),
-        ):
+        stack.services = {
+            "finews-web.service": Service(host, "finews-web.service", ready=f"http://127.0.0.1:{host.ports[8000]}"),
+            "finews-import.service": Service(host, "finews-import.service"),
+        }
+        with contextlib.ExitStack() as services:
+            for service in stack.services.values():
+                service.start()
+                services.callback(service.close)
+            services.enter_context(
+                running(host.varnish_command(varnish_workdir), "varnishd", ready=f"http://127.0.0.1:{host.ports[6081]}")
+            )
+            services.enter_context(
+                running([nginx, "-c", str(main_conf), "-e", str(error_log)], "nginx", ready=host.ports[443])
+            )
             stack.varnish_workdir, stack.nginx = varnish_workdir, nginx
             assert stack.shows_within("/", SAMPLE_TITLE, seconds=60), "the watcher imported the scraper's posts"
             yield stack
@@ -385,6 +538,8 @@ class TestDeployFiles:
     def host(self):
         with host_folder() as folder:
             host = Host(folder)
+            host.current.parent.mkdir()
+            host.current.symlink_to(BASE_DIR)  # a release: this checkout
             host.write_files("postgres:///finews")
             yield host
 
@@ -396,7 +551,7 @@ class TestDeployFiles:
         assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
 
     def test_the_vcl(self, host):
-        vcl = host.paths["/srv/finews/deploy/varnish/finews.vcl"]
+        vcl = host.paths["/srv/finews/current/deploy/varnish/finews.vcl"]
         result = subprocess.run(
             [required("varnishd"), "-C", "-f", str(vcl), "-n", str(host.folder / "varnish")],
             capture_output=True,
@@ -419,9 +574,11 @@ class TestDeployFiles:
         assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
 
     def test_the_readme_names_what_deploy_holds(self):
-        steps = "\n".join(production_steps())
-        for named in re.findall(r"/srv/finews/(deploy/[\w./-]+)", steps):
-            assert (BASE_DIR / named.rstrip("*").rstrip("/")).exists(), named
+        steps = "\n".join(production_steps() + upgrade_steps())
+        named = re.findall(r"/srv/finews/(?:repo|current)/(deploy/[\w./-]+)", steps)
+        assert "deploy/release" in named and "deploy/manage" in named
+        for path in named:
+            assert (BASE_DIR / path.rstrip("*").rstrip("/")).exists(), path
         (enable,) = [step for step in production_steps() if step.startswith("systemctl enable --now")]
         started = set(enable.split()[3:])
         installed = {
@@ -430,20 +587,24 @@ class TestDeployFiles:
             if "[Install]" in path.read_text()
         }
         assert started == installed
-        web = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-web.service", "ExecStart"))
-        assert web[web.index("--bind") + 1] == documented_scrape_target()
+        assert unit_setting(DEPLOY / "systemd" / "finews-web.socket", "ListenStream") == documented_scrape_target()
 
     def test_the_readme_makes_the_folder_the_import_watches(self):
         watcher = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-import.service", "ExecStart"))
         watched = watcher[watcher.index("import_posts") + 1]
         assert f"install -d {watched}" in production_steps()
 
-    def test_the_upgrade_reloads_varnish_which_reads_its_vcl_from_the_checkout(self):
-        varnish = shlex.split(unit_setting(DEPLOY / "varnish" / "varnish.service.d" / "finews.conf", "ExecStart"))
-        assert varnish[varnish.index("-f") + 1].startswith("/srv/finews/")
-        (upgrade,) = [block for block in code_blocks(readme_section("Production"), "sh") if "git -C" in block]
-        steps = [line.split("  #")[0].strip() for line in upgrade.splitlines()]
-        assert steps.index("systemctl reload varnish") > steps.index("runuser -u finews -- git -C /srv/finews pull")
+    def test_every_unit_runs_the_current_release(self):
+        """Units and Varnish read the release `current` names when they start: nothing runs from the
+        repository a pull changes, nor from a release folder by name."""
+        units = [*(DEPLOY / "systemd").glob("*.service"), DEPLOY / "varnish" / "varnish.service.d" / "finews.conf"]
+        for unit in units:
+            named = re.findall(r"/srv/finews/[\w./-]*", unit.read_text())
+            assert named and all(re.match(r"/srv/finews/current(/|$)", path) for path in named), (unit, named)
+        steps = upgrade_steps()
+        release = steps.index("runuser -u finews -- bash /srv/finews/repo/deploy/release")
+        assert steps.index("systemctl reload varnish") > release
+        assert steps.index("systemctl restart finews-web finews-import") > release
 
 
 def test_pages_come_through_nginx_and_varnish(stack):
@@ -468,9 +629,9 @@ def test_certbot_s_renewals_are_answered_over_plain_http(stack):
 
 def test_varnish_s_probe_finds_finews_healthy(stack):
     """The probe names 127.0.0.1 as its Host, which ALLOWED_HOSTS does not hold: it was answered 400."""
-    time.sleep(5)  # the probe's window: three probes, two seconds apart
+    time.sleep(8)  # three failed probes, two seconds apart, would make it sick
     listing = subprocess.run(
-        [shutil.which("varnishadm") or "/usr/bin/varnishadm", "-n", str(stack.varnish_workdir), "backend.list", "-p"],
+        [varnishadm(), "-n", str(stack.varnish_workdir), "backend.list", "-p"],
         capture_output=True,
         text=True,
         check=True,
@@ -606,3 +767,99 @@ def test_a_load_balancer_in_front(stack):
         assert get("/", READER) == 200
         assert get("/metrics", READER) == 404
         assert get("/metrics", "127.0.0.1") == 200
+
+
+class Reader(threading.Thread):
+    """A reader asking for pages while an upgrade runs: through nginx and Varnish (kept pages, and
+    passed ones: a session cookie), and straight to gunicorn; every answer's status is kept."""
+
+    PATHS = ["/", "/archive/", "/robots.txt"]
+
+    def __init__(self, stack):
+        super().__init__(daemon=True)
+        self.stack, self.answers, self.done = (
+            stack,
+            [],
+            threading.Event(),
+        )  # answers: (how, path, status, asked, answered)
+
+    def ask(self, how, path):
+        """One request, ``how``: "kept", "passed" or "gunicorn"; its status, or the error."""
+        if how == "gunicorn":
+            port, options = self.stack.host.ports[8000], {"headers": {"X-Forwarded-Proto": "https"}}
+        else:
+            port, options = self.stack.host.ports[443], {"tls": True}
+            if how == "passed":
+                options["headers"] = {"Cookie": "sessionid=x"}
+        try:
+            return self.stack.request("GET", path, port, timeout=60, **options)[0]
+        except OSError as error:
+            return repr(error)
+
+    def run(self):
+        while not self.done.is_set():
+            for path in self.PATHS:
+                for how in ("kept", "passed", "gunicorn"):
+                    asked = time.monotonic()
+                    status = self.ask(how, path)
+                    self.answers.append((how, path, status, asked, time.monotonic()))
+
+
+def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(stack):
+    """The README's upgrade, as written, to a release that changes a template's text and the name
+    a module imports from another (an old worker loading those files from an updated checkout can
+    answer 500), while a reader keeps asking for pages: every answer is a 200, and the new text is
+    served afterwards; going back serves the old text again. The former upgrade (a pull in place,
+    then gunicorn's HUP) failed here: one or two of about 800 answers were 503, Varnish's probe
+    having found finews down while its workers reloaded. Last in the file: it restarts the stack."""
+    host = stack.host
+    footer = host.upstream / "templates" / "base.html"
+    footer.write_text(footer.read_text().replace("订阅最新消息（Atom）", "订阅最新消息（Atom，第二版）"))
+    roles = host.upstream / "articles" / "roles.py"
+    roles.write_text(roles.read_text().replace("def person_name(", "def display_name("))
+    importers = [
+        path for path in (host.upstream / "articles").rglob("*.py") if "roles import person_name" in path.read_text()
+    ]
+    assert len(importers) >= 3 and any(path.parent.name == "templatetags" for path in importers)
+    for module in importers:
+        text = re.sub(
+            r"roles import person_name\b(?! as)", "roles import display_name as person_name", module.read_text()
+        )
+        module.write_text(text.replace("roles import person_name as", "roles import display_name as"))
+    second = commit(host.upstream, "release 2")
+    first = host.current.resolve()
+
+    reader = Reader(stack)
+    reader.start()
+    time.sleep(2)
+    try:
+        for step in upgrade_steps():
+            stack.perform(step)
+        time.sleep(2)
+    finally:
+        reader.done.set()
+        reader.join(timeout=120)
+
+    restarts = stack.services["finews-web.service"].down
+    failed = [(how, path, status) for how, path, status, _, _ in reader.answers if status != 200]
+    assert not failed, (
+        f"{len(failed)} of {len(reader.answers)} answers were not 200 (finews-web's restarts, seconds to stop and "
+        f"to answer again: {[(round(e - s, 1), round(a - e, 1)) for s, e, a in restarts]}): {failed[:20]}"
+    )
+    ((stopped, exited, started),) = restarts
+    # A request in flight while no gunicorn ran, answered 200 all the same: the socket kept it.
+    assert any(how != "kept" and asked < started and answered > exited for how, _, _, asked, answered in reader.answers)
+    assert host.current.resolve() == host.paths["/srv/finews"] / "releases" / second
+    assert first.exists() and "第二版" not in (first / "templates" / "base.html").read_text()
+    assert "订阅最新消息（Atom，第二版）" in stack.through_nginx("GET", "/")[2]
+    status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
+    assert status == 200 and "订阅最新消息（Atom，第二版）" in page
+
+    # Going back, as the README says: the first release, kept, is switched to again as it is.
+    (going_back,) = re.findall(r"`(runuser -u finews -- bash \S+/deploy/release) COMMIT`", readme_section("Production"))
+    host.as_site_user(f"{going_back} {first.name}")
+    assert host.current.resolve() == first
+    stack.perform("systemctl restart finews-web")
+    stack.perform(next(step for step in upgrade_steps() if step.endswith("purge_cache")))
+    status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
+    assert status == 200 and "订阅最新消息（Atom）" in page

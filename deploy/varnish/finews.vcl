@@ -1,6 +1,6 @@
 # finews behind Varnish 7 with vmod-xkey (Debian: apt-get install varnish varnish-modules).
 #
-#   varnishd -a :80 -f /srv/finews/deploy/varnish/finews.vcl -s malloc,1g
+#   varnishd -a :80 -f /srv/finews/current/deploy/varnish/finews.vcl -s malloc,1g
 #
 # finews names in an xkey header what each public page shows and, after every change, sends
 # "PURGE /" with the affected keys in xkey-purge to each Varnish in FRONT_CACHE_URLS. Pages stay
@@ -12,14 +12,18 @@ import std;
 import var;
 import xkey;
 
-# finews answers while its database does.
+# finews answers while its database does. A probe waits as long as a reader's request would for
+# a finews-web that is restarting (an upgrade: its socket holds the requests until the new workers
+# are up, tens of seconds on a loaded host), rather than calling it down and answering 503 to every
+# request that is not kept. Sick after 3 of the last 5 probes failed: 6 s when nothing listens, 36 s
+# when finews does not answer; healthy again after 3 good ones.
 probe finews_health {
     .url = "/healthz";
     .interval = 2s;
-    .timeout = 1s;
-    .window = 3;
-    .threshold = 2;
-    .initial = 2;
+    .timeout = 10s;
+    .window = 5;
+    .threshold = 3;
+    .initial = 3;
 }
 
 # Every gunicorn serving finews: one backend each (finews_2, finews_3, … like this one), each added
