@@ -94,3 +94,7 @@ class IngestResult(Schema):
     info_code: str
     url: str | None
     reason: str
+    warnings: list[str] = Field(
+        description="what the import changed in the file or left out of it (the 导入记录 in the admin has them "
+        "in Chinese); empty when nothing"
+    )
