@@ -127,6 +127,12 @@ _LONG_AUTHORS = [f"作者{number:02d}{'名' * 40}" for number in range(5)]
 WARNING_CASES = [
     ("frontmatter.decode_post", "2022-01-07-BYTE1.md", _STRAY_BYTE,
      "第 8 行第 5 列的字节 0x92 不是文字，已换成“\ufffd”：请对照原稿改正这个字"),
+    ("frontmatter.decode_post", "2022-01-07-CONTROL1.md", _post("控制符", body="<p>正\x01文\x7f</p>"),
+     "文件中有 2 个控制字符（看不见，也不是文字），已去掉"),
+    ("posts._label", "2022-01-07-RLO1.md", _post("央行\u202e降准"),
+     "标题“央行降准”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉"),
+    ("posts._label", "2022-01-07-TAG1.md", _post("长标签", f"tags: [{'标' * 101}]\n"),
+     f"以“{'标' * 60}”开头的标签超过 100 个字，超出的部分未导入：请在后台核对"),
     ("frontmatter.decode_post", "2022-01-07-GBK1.md", post_text(title='"国标码"').encode("gbk"),
      "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     ("frontmatter.decode_post", "2022-01-07-CUT1.md", _post("半个字") + "字".encode()[:2],

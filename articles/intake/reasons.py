@@ -14,6 +14,9 @@ from articles.validators import MAX_INFO_CODE_LENGTH
 
 from .importer import CONFLICT_REASON, WRITE_FAILURE
 
+# The texts posts.py takes as labels, as its warnings name them, and as editors know them.
+_LABELS = {"title": "标题", "category": "分类", "tag": "标签", "source name": "来源", "author": "作者"}
+
 RULES = [
     (r"not text in UTF-8 or GBK encoding", "不是 UTF-8 或 GBK 编码的文本"),
     (
@@ -50,6 +53,24 @@ RULES = [
     (
         r"byte (0x[0-9A-F]{2}) at line (\d+), column (\d+) does not decode; kept as U\+FFFD",
         r"第 \2 行第 \3 列的字节 \1 不是文字，已换成“" + "\ufffd" + r"”：请对照原稿改正这个字",
+    ),
+    (
+        r"(\d+) control character\(s\) \(invisible, not text\) dropped",
+        r"文件中有 \1 个控制字符（看不见，也不是文字），已去掉",
+    ),
+    *(
+        (
+            rf"{english} (['\"])(.*)\1: invisible format characters dropped",
+            rf"{chinese}“\2”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉",
+        )
+        for english, chinese in _LABELS.items()
+    ),
+    *(
+        (
+            rf"{english} (['\"])(.*)\1 is longer than (\d+) characters; cut",
+            rf"以“\2”开头的{chinese}超过 \3 个字，超出的部分未导入：请在后台核对",
+        )
+        for english, chinese in _LABELS.items()
     ),
     (r"decoded as GBK", "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     (
