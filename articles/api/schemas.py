@@ -95,6 +95,6 @@ class IngestResult(Schema):
     url: str | None
     reason: str
     warnings: list[str] = Field(
-        description="what the import changed in the file or left out of it (the 导入记录 in the admin has them "
-        "in Chinese); empty when nothing"
+        description="what the import changed in the file or left out of it (of a file not written: what it "
+        "would have); the admin's 导入记录 has those of a file written, in Chinese. Empty when nothing"
     )
