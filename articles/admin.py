@@ -478,7 +478,7 @@ class ImportProblemInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="原因")
+    @admin.display(description="原因或改动")
     def reason_in_chinese(self, problem):
         return format_html('<span title="{}">{}</span>', problem.reason, reasons.in_chinese(problem.reason))
 
@@ -487,7 +487,8 @@ class ImportProblemInline(admin.TabularInline):
         if problem.article_id is None:
             return "—"
         url = reverse("admin:articles_article_change", args=[problem.article_id])
-        return format_html('<a href="{}">编辑者修改过的文章</a>', url)
+        label = "编辑者修改过的文章" if problem.outcome == ImportProblem.Outcome.CONFLICT else "导入的文章"
+        return format_html('<a href="{}">{}</a>', url, label)
 
 
 @admin.register(ImportRun)
@@ -497,7 +498,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     list_display = ["started_at", "finished_at", "source", "result", *COUNT_FIELDS]
     list_filter = ["result", "source", ("started_at", admin.DateFieldListFilter)]
     search_fields = ["problems__path", "problems__info_code", "source_name"]
-    search_help_text = "按文件名或资讯编号搜索有问题的文件，或按导入的路径搜索。"
+    search_help_text = "按文件名或资讯编号搜索有问题或导入时有改动的文件，或按导入的路径搜索。"
     fields = ["started_at", "finished_at", "source", "source_name", "result", *COUNT_FIELDS]
     readonly_fields = fields
     inlines = [ImportProblemInline]

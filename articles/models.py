@@ -528,6 +528,7 @@ class ImportRun(models.Model):
         OK = "ok", "全部成功"
         CONFLICTS = "conflicts", "有冲突"
         REJECTIONS = "rejections", "有被拒文件"
+        CHANGES = "changes", "导入时有改动"
 
     started_at = models.DateTimeField("开始时间", default=timezone.now)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
@@ -556,12 +557,18 @@ class ImportRun(models.Model):
 
 
 class ImportProblem(models.Model):
-    """A file that a run rejected, or did not write because an editor changed its article."""
+    """A file that a run rejected, or did not write because an editor changed its article; or one
+    thing the run changed in, or left out of, a file it took (a row for each, its article linked)."""
+
+    class Outcome(models.TextChoices):
+        CONFLICT = "conflict", "冲突"
+        REJECTED = "rejected", "被拒"
+        CHANGED = "changed", "已导入，有改动"
 
     run = models.ForeignKey(ImportRun, verbose_name="导入记录", on_delete=models.CASCADE, related_name="problems")
     path = models.CharField("文件", max_length=1000)
     info_code = models.CharField("资讯编号", max_length=MAX_INFO_CODE_LENGTH, blank=True, db_index=True)
-    outcome = models.CharField("情况", max_length=10, choices=[("conflict", "冲突"), ("rejected", "被拒")])
+    outcome = models.CharField("情况", max_length=10, choices=Outcome.choices)
     reason = models.TextField("原因")
     article = models.ForeignKey(
         Article, verbose_name="文章", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

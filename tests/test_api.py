@@ -226,6 +226,7 @@ class TestIngest:
             "info_code": "NW1",
             "url": f"http://testserver{article.get_absolute_url()}",
             "reason": "",
+            "warnings": [],
         }
         assert push(secret, name, text.encode()).json()["outcome"] == "unchanged"
         updated = push(secret, name, post_text(title='"更正后的消息"').encode())
@@ -241,6 +242,23 @@ class TestIngest:
         assert {(run.source, run.source_name) for run in runs} == {("api", "scraper")}
         assert [run.result for run in runs][-2:] == ["conflicts", "rejections"]
         assert "ingest token=scraper name=2022-01-07-NW1.md outcome=created" in caplog.text
+
+    def test_what_the_import_changed_is_answered_and_recorded(self, token):
+        text = post_text(extra="source_url: javascript:alert(1)\nresponsible_editor: 钱七\n")
+
+        created = push(token[1], "2022-01-07-NW1.md", text.encode())
+
+        assert created.status_code == 201
+        warnings = [
+            "source link 'javascript:alert(1)' is not a valid URL; left out",
+            "responsible editor '钱七' matches no user; left out",
+        ]
+        assert created.json()["warnings"] == warnings
+        run = ImportRun.objects.get()
+        assert run.result == "changes" and run.created == 1
+        assert [(row.outcome, row.reason, row.article.info_code) for row in run.problems.all()] == [
+            ("changed", warning, "NW1") for warning in warnings
+        ]
 
     @pytest.mark.parametrize("secret", [None, "fn_wrong", "revoked"])
     def test_without_a_valid_token_nothing_is_written(self, token, secret):

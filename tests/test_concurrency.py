@@ -183,7 +183,8 @@ def test_watch_imports_posts_as_they_arrive_until_stopped(scratch_database, tmp_
         deadline = time.monotonic() + 30
         while article_count(scratch_database)[0] != "1" and time.monotonic() < deadline:
             time.sleep(0.2)
-        (folder / "2022-01-07-W2.md").write_text(post_text(title='"新到的消息"'), encoding="utf-8")
+        with_a_change = post_text(title='"新到的消息"', extra="responsible_editor: 钱七\n")
+        (folder / "2022-01-07-W2.md").write_text(with_a_change, encoding="utf-8")
         while article_count(scratch_database)[0] != "2" and time.monotonic() < deadline:
             time.sleep(0.2)
         assert article_count(scratch_database) == ["2", "2"]
@@ -194,7 +195,9 @@ def test_watch_imports_posts_as_they_arrive_until_stopped(scratch_database, tmp_
     assert "1 files: 1 created" in stdout and "Stopped watching." in stdout
     # Each cycle that did something is an import run of its own; idle cycles are not recorded.
     runs = read_rows(scratch_database, "SELECT source, result, created FROM articles_importrun ORDER BY id")
-    assert runs == [("watch", "ok", 1), ("watch", "ok", 1)]
+    assert runs == [("watch", "ok", 1), ("watch", "changes", 1)]
+    changes = read_rows(scratch_database, "SELECT info_code, outcome, reason FROM articles_importproblem")
+    assert changes == [("W2", "changed", "responsible editor '钱七' matches no user; left out")]
 
 
 def test_watch_says_when_its_folder_does_not_exist_and_imports_once_it_does(scratch_database, tmp_path):

@@ -1,5 +1,6 @@
 """Operations: import runs in the admin, their pruning, and Prometheus metrics."""
 
+import ast
 import datetime as dt
 import os
 import re
@@ -8,10 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -111,6 +114,123 @@ class TestImportRuns:
         call_command("prune_import_runs", "--days", "30", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
         assert list(ImportRun.objects.all()) == [recent] and not ImportProblem.objects.exists()
+
+
+def _post(title, extra="", body="<p>正文</p>", date="2022-01-07 12:35:20 +0800"):
+    return post_text(title=f'"{title}"', extra=extra, body=body, date=date).encode()
+
+
+_STRAY_BYTE = _post("错字", body="<p>停牌</p>").replace("停牌".encode(), "停".encode() + b"\x92" + "牌".encode())
+_LONG_AUTHORS = [f"作者{number:02d}{'名' * 40}" for number in range(5)]
+# Every warning the import gives (the function that appends it), from a post that makes it, and
+# what an editor reads of it in 导入记录.
+WARNING_CASES = [
+    ("frontmatter.decode_post", "2022-01-07-BYTE1.md", _STRAY_BYTE,
+     "第 8 行第 5 列的字节 0x92 不是文字，已换成“\ufffd”：请对照原稿改正这个字"),
+    ("frontmatter.decode_post", "2022-01-07-CONTROL1.md", _post("控制符", body="<p>正\x01文\x7f</p>"),
+     "文件中有 2 个控制字符（看不见，也不是文字），已去掉"),
+    ("posts._label", "2022-01-07-RLO1.md", _post("央行\u202e降准"),
+     "标题“央行降准”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉"),
+    ("posts._label", "2022-01-07-TAG1.md", _post("长标签", f"tags: [{'标' * 101}]\n"),
+     f"以“{'标' * 60}”开头的标签超过 100 个字，超出的部分未导入：请在后台核对"),
+    ("frontmatter.decode_post", "2022-01-07-GBK1.md", post_text(title='"国标码"').encode("gbk"),
+     "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
+    ("frontmatter.decode_post", "2022-01-07-CUT1.md", _post("半个字") + "字".encode()[:2],
+     "文件在一个字的中间结束（可能没有传完），这半个字未导入：请对照原稿核对文章结尾"),
+    ("posts.parse_post", "2022-01-07-DATE1.md", _post("坏日期", date="下周一"),
+     "文件头的日期“下周一”无法识别，已用文件名中的日期（当天 0 点）作发布时间：请核对发布时间"),
+    ("posts.parse_post", "2022-01-07-DATE2.md", _post("没有日期", date=""),
+     "文件头没有日期，已用文件名中的日期（当天 0 点）作发布时间：请核对发布时间"),
+    ("posts._add_front_matter_facts", "2022-01-07-STOCK1.md", _post("股票", "stocks: [sh601601]\n"),
+     "文件头中的股票“sh601601”不是可识别的市场和代码，未导入：如需关联，请在后台添加"),
+    ("posts._authors", "2022-01-07-AUTHOR1.md", _post("作者多", f"authors: [{', '.join(_LONG_AUTHORS)}]\n"),
+     f"作者“{_LONG_AUTHORS[4]}”超出作者一栏的 200 个字，未导入：请在后台核对作者"),
+    ("importer._usable_url", "2022-01-07-LINK1.md", _post("链接", "source_url: javascript:alert(1)\n"),
+     "原文链接“javascript:alert(1)”不是有效的网址，未导入：如有正确的链接，请在后台填写"),
+    ("importer._name_responsible_editor", "2022-01-07-EDITOR1.md", _post("没这人", "responsible_editor: 钱七\n"),
+     "没有名为“钱七”的用户，未设为责任编辑：请先添加这位编辑，或在后台设置责任编辑"),
+    ("importer._name_responsible_editor", "2022-01-07-EDITOR2.md", _post("同名", "responsible_editor: 王五\n"),
+     "有不止一位用户名为“王五”，未设为责任编辑：请在后台设置责任编辑"),
+    ("importer._join_its_story", "2022-01-07-NW1001.md", _post("同一条"),
+     "与资讯 1001 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它"),
+]  # fmt: skip
+
+
+def _warning_producers():
+    """``module.function`` of each place in articles/intake that adds to a list named ``warnings``
+    (``warnings.append(…)``, ``warnings += …``), once per place."""
+    places = []
+    for module in sorted((BASE_DIR / "articles" / "intake").glob("*.py")):
+        for function in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(function, ast.FunctionDef):
+                places += [f"{module.stem}.{function.name}" for node in ast.walk(function) if _adds_a_warning(node)]
+    return places
+
+
+def _adds_a_warning(node):
+    def named_warnings(target):
+        return getattr(target, "id", getattr(target, "attr", None)) == "warnings"
+
+    if isinstance(node, ast.AugAssign):
+        return named_warnings(node.target)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("append", "extend", "insert")
+        and named_warnings(node.func.value)
+    )
+
+
+class TestImportChanges:
+    """What the import changed in, or left out of, a file it took is in 导入记录, in Chinese."""
+
+    def test_every_import_warning_is_shown_in_chinese_on_the_run_s_page(self, client, write_post):
+        without_a_case = Counter(_warning_producers()) - Counter(producer for producer, *_ in WARNING_CASES)
+        assert not without_a_case, f"add each to WARNING_CASES, and its Chinese to reasons.py: {without_a_case}"
+        lead = write_post("2022-01-07-1001.md", _post("同一条"))
+        edited = write_post("2022-01-07-EDIT1.md", _post("编辑改过"))
+        run_import(lead.parent, "--no-record")
+        Article.objects.update(edited_since_import=True)
+        # Not written, so nothing of it changed: its warning is not recorded, its conflict is.
+        edited.write_bytes(_post("新版本", "responsible_editor: 钱七\n"))
+        for number in (1, 2):
+            User.objects.create_user(f"wangwu{number}", last_name="王", first_name="五")
+        for _, name, raw, _ in WARNING_CASES:
+            write_post(name, raw)
+
+        succeeded, stdout, stderr = run_import(lead.parent)
+
+        assert succeeded, stderr
+        run = ImportRun.objects.get()
+        client.force_login(make_editor())
+        page = BeautifulSoup(client.get(f"{RUNS_URL}{run.pk}/change/").content.decode(), "lxml")
+        shown = [cell.get_text(strip=True) for cell in page.select("td.field-reason_in_chinese")]
+        conflict = "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）"
+        assert sorted(shown) == sorted([conflict] + [chinese for *_, chinese in WARNING_CASES])
+        outcomes = [cell.get_text(strip=True) for cell in page.select("td.field-outcome")]
+        assert sorted(outcomes) == ["冲突"] + ["已导入，有改动"] * len(WARNING_CASES)
+
+    def test_a_file_taken_with_changes_has_a_row_per_change_and_counts_once(self, client, write_post):
+        extra = "source_url: javascript:alert(1)\nresponsible_editor: 钱七\n"
+        run_import(write_post("2022-01-07-TWO1.md", post_text(extra=extra)))
+        run_import(write_post("2022-01-08-CLEAN1.md", post_text()))
+
+        changed, clean = ImportRun.objects.order_by("started_at", "id")
+        assert (changed.result, changed.created, clean.result) == ("changes", 1, "ok")
+        article = Article.objects.get(info_code="TWO1")
+        assert [(row.outcome, row.info_code, row.article) for row in changed.problems.all()] == [
+            ("changed", "TWO1", article)
+        ] * 2
+        metrics = Client().get("/metrics").content.decode()
+        assert 'finews_import_files_total{outcome="created"} 2.0' in metrics
+        assert 'outcome="changed"' not in metrics
+        client.force_login(make_editor())
+        listing = BeautifulSoup(client.get(RUNS_URL, {"result__exact": "changes"}).content.decode(), "lxml")
+        assert [row.select_one("a")["href"].split("?")[0] for row in listing.select("#result_list tbody tr")] == [
+            f"{RUNS_URL}{changed.pk}/change/"
+        ]
+        page = client.get(f"{RUNS_URL}{changed.pk}/change/").content.decode()
+        assert page.count(f'<a href="/admin/articles/article/{article.pk}/change/">导入的文章</a>') == 2
 
 
 class TestMetrics:

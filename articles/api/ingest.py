@@ -14,7 +14,7 @@ from ninja.throttling import AuthRateThrottle
 
 from articles.intake.frontmatter import PostError, parse_file_name
 from articles.intake.importer import MAX_FILE_BYTES, POST_EXTENSIONS, FileReport, Outcome, PostImporter
-from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
+from articles.intake.runs import finish_run, start_run, worth_recording
 from articles.models import Article, ImportRun, IngestToken
 
 from .schemas import IngestResult, Message
@@ -87,14 +87,10 @@ def ingest_post(request, name: str = Query(..., max_length=200, description="the
     raw = _body(request)
     run = start_run(ImportRun.Source.API, token.name)
     report = PostImporter().import_file(path, raw=raw)
-    finish_run(run, Counter([report.outcome]), _problems(report))
+    finish_run(run, Counter([report.outcome]), [report] if worth_recording(report) else [])
     IngestToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     logger.info("ingest token=%s name=%s outcome=%s", token.name, name, report.outcome)
     return Status(OUTCOME_STATUS[report.outcome], _result(report, request))
-
-
-def _problems(report):
-    return [report] if report.outcome in PROBLEM_OUTCOMES else []
 
 
 def _post_path(token, name):
@@ -146,4 +142,10 @@ def _result(report: FileReport, request):
     info_code = parse_file_name(report.path).info_code
     article = Article.objects.filter(info_code=info_code).only("info_code", "slug").first()
     url = request.build_absolute_uri(article.get_absolute_url()) if article else None
-    return {"outcome": report.outcome.value, "info_code": info_code, "url": url, "reason": report.reason}
+    return {
+        "outcome": report.outcome.value,
+        "info_code": info_code,
+        "url": url,
+        "reason": report.reason,
+        "warnings": report.warnings,
+    }

@@ -94,3 +94,7 @@ class IngestResult(Schema):
     info_code: str
     url: str | None
     reason: str
+    warnings: list[str] = Field(
+        description="what the import changed in the file or left out of it (of a file not written: what it "
+        "would have); the admin's 导入记录 has those of a file written, in Chinese. Empty when nothing"
+    )

@@ -38,9 +38,10 @@ MAX_UNDECODABLE_BYTES = 10
 def decode_post(raw):
     """Return ``(text, warnings)`` for the file bytes: UTF-8 (BOM or not), UTF-16 with a BOM or GBK.
 
-    Line endings become ``\\n`` and control characters are removed. Up to MAX_UNDECODABLE_BYTES
-    bytes that do not decode become U+FFFD, each with a warning naming its line and column (in
-    UTF-8, or GBK if that reads the file with fewer); PostError naming the first one otherwise.
+    Line endings become ``\\n`` and control characters are removed, with a warning saying how
+    many. Up to MAX_UNDECODABLE_BYTES bytes that do not decode become U+FFFD, each with a warning
+    naming its line and column (in UTF-8, or GBK if that reads the file with fewer); PostError
+    naming the first one otherwise.
     """
     warnings = []
     for bom, encoding in _BOMS:
@@ -68,7 +69,10 @@ def decode_post(raw):
                 f"{_where(raw, position, encoding)} does not decode; kept as U+FFFD" for position in undecodable
             ]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return without_control_characters(text), warnings
+    kept = without_control_characters(text)
+    if len(kept) < len(text):
+        warnings.append(f"{len(text) - len(kept)} control character(s) (invisible, not text) dropped")
+    return kept, warnings
 
 
 def _decoded(raw, encoding):

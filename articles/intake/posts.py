@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from articles.models import DEFAULT_CATEGORY_NAME, Article
-from articles.sanitize import plain_label
+from articles.sanitize import FORMAT_CHARACTERS, plain_label
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
 from .body import CleanBody, clean_body
@@ -62,7 +62,7 @@ def parse_post(path, raw):
     front_matter_text, body_text = split_front_matter(text)
     front_matter = parse_front_matter(front_matter_text)
 
-    title = plain_label(as_text(front_matter.get("title")), max_length=MAX_TITLE_LENGTH)
+    title = _label(as_text(front_matter.get("title")), "title", MAX_TITLE_LENGTH, warnings)
     published_at = parse_date(front_matter.get("date"))
     problems = []
     if not title:
@@ -85,13 +85,13 @@ def parse_post(path, raw):
     categories = [
         name
         for name in (
-            plain_label(item, whitespace="keep", max_length=MAX_CATEGORY_LENGTH)
+            _label(item, "category", MAX_CATEGORY_LENGTH, warnings, whitespace="keep")
             for item in as_list(front_matter.get("categories"), split_spaces=False)
         )
         if name
     ]
     tags = [
-        plain_label(item, max_length=MAX_TAG_LENGTH) for item in as_list(front_matter.get("tags"), split_spaces=True)
+        _label(item, "tag", MAX_TAG_LENGTH, warnings) for item in as_list(front_matter.get("tags"), split_spaces=True)
     ]
     body = clean_body(body_text)
     _add_front_matter_facts(body, front_matter, warnings)
@@ -118,7 +118,7 @@ def _add_front_matter_facts(body, front_matter, warnings):
     source_url = as_text(front_matter.get("source_url"))
     if source_url:
         body.source_url = source_url
-    source_name = plain_label(as_text(front_matter.get("source_name")), max_length=MAX_SOURCE_NAME_LENGTH)
+    source_name = _label(as_text(front_matter.get("source_name")), "source name", MAX_SOURCE_NAME_LENGTH, warnings)
     if source_name:
         body.source_name = source_name
     stocks = front_matter.get("stocks")
@@ -144,7 +144,7 @@ def _authors(front_matter, warnings):
     """
     given = front_matter.get("authors") or front_matter.get("author")
     items = given if isinstance(given, list) else [given]
-    names = [plain_label(_person(item), max_length=MAX_AUTHORS_LENGTH) for item in items]
+    names = [_label(_person(item), "author", MAX_AUTHORS_LENGTH, warnings) for item in items]
     kept = []
     for name in filter(None, dict.fromkeys(names)):
         if len(AUTHOR_JOINER.join([*kept, name])) > MAX_AUTHORS_LENGTH:
@@ -154,6 +154,18 @@ def _authors(front_matter, warnings):
         else:
             kept.append(name)
     return AUTHOR_JOINER.join(kept)
+
+
+def _label(text, what, max_length, warnings, whitespace="collapse"):
+    """plain_label(``text``) of the ``what`` ("title", "tag", …), with a warning for what it took
+    out that the text's author may miss: invisible format characters (a reader sees no difference,
+    a search or a link may), or the end of a text longer than ``max_length``."""
+    label = plain_label(text, whitespace=whitespace, max_length=max_length)
+    if FORMAT_CHARACTERS.search(text):
+        warnings.append(f"{what} {label[:60]!r}: invisible format characters dropped")
+    if len(plain_label(text, whitespace=whitespace)) > max_length:
+        warnings.append(f"{what} {label[:60]!r} is longer than {max_length} characters; cut")
+    return label
 
 
 def _person(item):

@@ -1,7 +1,8 @@
-"""Why the import rejected a file or left it alone, in Chinese for the editors who read it in the
-admin (导入记录). The import states its reasons in English, for operators and the API's clients
-(stderr, /api/v1/posts/); each is translated here by the pattern of its text, and one not known
-here is shown as it is.
+"""Why the import rejected a file or left it alone, and what it changed in or left out of a file it
+took (its warnings), in Chinese for the editors who read it in the admin (导入记录). The import
+states these in English, for operators and the API's clients (stderr, /api/v1/posts/); each is
+translated here by the pattern of its text, and one not known here is shown as it is
+(tests/test_operations.py produces every warning and checks that it is translated).
 """
 
 import re
@@ -12,6 +13,9 @@ from articles.models import Article
 from articles.validators import MAX_INFO_CODE_LENGTH
 
 from .importer import CONFLICT_REASON, WRITE_FAILURE
+
+# The texts posts.py takes as labels, as its warnings name them, and as editors know them.
+_LABELS = {"title": "标题", "category": "分类", "tag": "标签", "source name": "来源", "author": "作者"}
 
 RULES = [
     (r"not text in UTF-8 or GBK encoding", "不是 UTF-8 或 GBK 编码的文本"),
@@ -44,7 +48,59 @@ RULES = [
     (r"body: its HTML nests more than (\d+) elements deep", r"正文的 HTML 嵌套超过 \1 层"),
     (re.escape(CONFLICT_REASON), "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）"),
     (rf"{re.escape(WRITE_FAILURE)} \((.*)\)", r"未能写入（\1）：请把这条记录转给技术人员"),
-    # Warnings: the file was imported, without this.
+    # Warnings: the file was imported, with this changed or left out. A name the import quotes as
+    # Python's repr() does: in '…', or "…" when it holds a "'".
+    (
+        r"byte (0x[0-9A-F]{2}) at line (\d+), column (\d+) does not decode; kept as U\+FFFD",
+        r"第 \2 行第 \3 列的字节 \1 不是文字，已换成“" + "\ufffd" + r"”：请对照原稿改正这个字",
+    ),
+    (
+        r"(\d+) control character\(s\) \(invisible, not text\) dropped",
+        r"文件中有 \1 个控制字符（看不见，也不是文字），已去掉",
+    ),
+    *(
+        (
+            rf"{english} (['\"])(.*)\1: invisible format characters dropped",
+            rf"{chinese}“\2”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉",
+        )
+        for english, chinese in _LABELS.items()
+    ),
+    *(
+        (
+            rf"{english} (['\"])(.*)\1 is longer than (\d+) characters; cut",
+            rf"以“\2”开头的{chinese}超过 \3 个字，超出的部分未导入：请在后台核对",
+        )
+        for english, chinese in _LABELS.items()
+    ),
+    (r"decoded as GBK", "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
+    (
+        r"file ends in the middle of a UTF-8 character \(truncated\?\)",
+        "文件在一个字的中间结束（可能没有传完），这半个字未导入：请对照原稿核对文章结尾",
+    ),
+    (
+        r"date '' is missing or invalid; used the file name's date",
+        "文件头没有日期，已用文件名中的日期（当天 0 点）作发布时间：请核对发布时间",
+    ),
+    (
+        r"date (['\"])(.*)\1 is missing or invalid; used the file name's date",
+        r"文件头的日期“\2”无法识别，已用文件名中的日期（当天 0 点）作发布时间：请核对发布时间",
+    ),
+    (
+        r"source link (['\"])(.*)\1 is not a valid URL; left out",
+        r"原文链接“\2”不是有效的网址，未导入：如有正确的链接，请在后台填写",
+    ),
+    (
+        r"stock (['\"])(.*)\1 in the front matter is not a known market and code; left out",
+        r"文件头中的股票“\2”不是可识别的市场和代码，未导入：如需关联，请在后台添加",
+    ),
+    (
+        r"author (['\"])(.*)\1 does not fit in (\d+) characters of authors; left out",
+        r"作者“\2”超出作者一栏的 \3 个字，未导入：请在后台核对作者",
+    ),
+    (
+        r"the same news item as (\S+), which an editor changed: kept apart \(join them in the admin\)",
+        r"与资讯 \1 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它",
+    ),
     (
         r"responsible editor '(.*)' matches no user; left out",
         r"没有名为“\1”的用户，未设为责任编辑：请先添加这位编辑，或在后台设置责任编辑",

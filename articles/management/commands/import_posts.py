@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from articles.caching import front
 from articles.intake.importer import ImportSummary, Outcome, PostImporter, find_post_files
-from articles.intake.runs import PROBLEM_OUTCOMES, finish_run, start_run
+from articles.intake.runs import finish_run, start_run, worth_recording
 from articles.intake.watch import watch as watch_posts
 from articles.models import ImportRun
 
@@ -83,20 +83,20 @@ class Command(BaseCommand):
             self.stdout.write("Stopped watching.")
             return
         run = start_run(ImportRun.Source.COMMAND, ", ".join(paths)) if record else None
-        summary, problems = ImportSummary(), []
+        summary, recorded = ImportSummary(), []
         files = list(find_post_files(paths))
         show_progress = verbosity >= 1 and self.stdout.isatty() and len(files) > 1
         for number, report in enumerate(importer.import_files(files, workers=workers), start=1):
             summary.add(report)
-            if report.outcome in PROBLEM_OUTCOMES:
-                problems.append(report)
+            if record and worth_recording(report):
+                recorded.append(report)
             self._report(report, verbosity)
             if show_progress:
                 self.stdout.write(f"\r{number}/{len(files)} files", ending="")
         if show_progress:
             self.stdout.write("")
         if run:
-            finish_run(run, summary.counts, problems)
+            finish_run(run, summary.counts, recorded)
 
         prefix = "Dry run, nothing written: " if dry_run else ""
         line = f"{prefix}{len(files)} files: {summary}"
@@ -122,7 +122,7 @@ class Command(BaseCommand):
             self._report(report, verbosity)
         if record:
             run = start_run(ImportRun.Source.WATCH, ", ".join(paths), started_at=started_at)
-            finish_run(run, summary.counts, [report for report in reports if report.outcome in PROBLEM_OUTCOMES])
+            finish_run(run, summary.counts, [report for report in reports if worth_recording(report)])
         self.stdout.write(f"{len(reports)} files: {summary}")
         logger.info("import_posts cycle files=%d %s", len(reports), summary.log_fields())
 
