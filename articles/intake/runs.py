@@ -56,32 +56,18 @@ def finish_run(run, counts, reports):
 
 def _problems(run, report, info_code, articles):
     """The ImportProblem rows of one FileReport (unsaved): none for a file that needs none."""
-    path = str(report.path)[:1000]
     if report.outcome in PROBLEM_OUTCOMES:
         article_id = articles.get(info_code) if report.outcome == Outcome.CONFLICT else None
-        return [
-            ImportProblem(
-                run=run,
-                path=path,
-                info_code=info_code,
-                outcome=report.outcome.value,
-                reason=report.reason,
-                article_id=article_id,
-            )
-        ]
-    if report.outcome in WRITTEN_OUTCOMES:
-        return [
-            ImportProblem(
-                run=run,
-                path=path,
-                info_code=info_code,
-                outcome=ImportProblem.Outcome.CHANGED,
-                reason=warning,
-                article_id=articles.get(info_code),
-            )
-            for warning in report.warnings
-        ]
-    return []
+        rows = [(report.outcome.value, report.reason, article_id)]
+    elif report.outcome in WRITTEN_OUTCOMES:
+        rows = [(ImportProblem.Outcome.CHANGED, warning, articles.get(info_code)) for warning in report.warnings]
+    else:
+        rows = []
+    path = str(report.path)[:1000]
+    return [
+        ImportProblem(run=run, path=path, info_code=info_code, outcome=outcome, reason=reason, article_id=article_id)
+        for outcome, reason, article_id in rows
+    ]
 
 
 def _result(counts, problems):
