@@ -28,6 +28,8 @@ _HIDDEN_CONDITIONAL = re.compile(r"<!--\[if[^\]]*\]>.*?<!\[endif\]-->", re.DOTAL
 _REVEALED_CONDITIONAL = re.compile(r"<!\[(?:if[^\]]*|endif)\]>", re.IGNORECASE)
 
 _RENAMED = {"b": "strong", "i": "em", "del": "s", "strike": "s", "h1": "h2", "tfoot": "tbody"}
+# The elements editor_forms turns into the editor's own: rewritten, not left out.
+REWRITTEN_ELEMENTS = frozenset({*_RENAMED, "caption"})
 _MSO_LIST = re.compile(r"mso-list:\s*l\d+\s+level(\d+)", re.IGNORECASE)
 _MSO_IGNORE = re.compile(r"mso-list:\s*ignore", re.IGNORECASE)
 # A marker typed before an item's text: ordered ("1.", "a)", "iv.", "一、", "（1）") or a bullet

@@ -7,12 +7,13 @@ iframes, forms, SVG/MathML) is kept.
 
 import html
 import re
+from collections import Counter
 
 import nh3
 from django.core.exceptions import ValidationError
 from lxml import etree
 
-from .pasted import editor_forms
+from .pasted import REWRITTEN_ELEMENTS, editor_forms
 
 # What the body editor writes (articles/editor.py), no more and no less: a body an editor opens is
 # saved as it was. Equivalent forms (<b>, <h1>, Word's lists) are rewritten first (articles/pasted.py).
@@ -29,10 +30,14 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan"},
 }
 
+# Kept on every allowed element: a language and a tooltip (ammonia's default, stated).
+GENERIC_ATTRIBUTES = {"lang", "title"}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
 _body_cleaner = nh3.Cleaner(
     tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    url_schemes={"http", "https", "mailto"},
+    attributes={**ALLOWED_ATTRIBUTES, "*": GENERIC_ATTRIBUTES},
+    url_schemes=ALLOWED_URL_SCHEMES,
     link_rel="noopener noreferrer nofollow",
     strip_comments=True,
     set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
@@ -86,6 +91,27 @@ _NAMESPACED_ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]*:[A-Za-z][A-Za-z0-9-]*")
 # (100,000 nested <div>s: half a minute), so sanitize_html refuses deeper bodies before it runs.
 MAX_HTML_DEPTH = 100
 
+# What the allow-list leaves out that a reader of the original misses (html_left_out) is every
+# element it takes out but these: elements whose text it keeps in place and which only grouped or
+# styled that text (the site styles text its own way), and the parser's own containers.
+_STYLING_ELEMENTS = frozenset({
+    "abbr", "acronym", "address", "article", "aside", "basefont", "bdi", "big", "body", "center", "cite",
+    "data", "dfn", "div", "font", "footer", "head", "header", "hgroup", "html", "ins", "kbd", "label",
+    "main", "mark", "multicol", "nav", "nobr", "samp", "search", "section", "small", "spacer", "span",
+    "time", "tt", "var", "wbr",
+})  # fmt: skip
+# The elements the allow-list takes out with all they hold (nh3's clean_content_tags and templates).
+_LEFT_OUT_WHOLE = frozenset({"script", "style", "template"})
+# Of the attributes the allow-list takes out, those that act or that a reader reads: event handlers
+# (on…, below), a tooltip (title, kept on the elements it keeps), a list's numbering. The others
+# (class, id, style, data-…, align, target…) styled or marked the element for the old site's CSS
+# and scripts.
+_READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
+# How a URL parser finds a scheme (the WHATWG URL standard, which nh3's url crate follows):
+# after leading C0 controls and spaces, with tabs and newlines anywhere ignored.
+_URL_SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.-]*):")
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -109,6 +135,52 @@ def sanitize_html(fragment):
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
     return _EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip()
+
+
+def html_left_out(tree):
+    """What sanitize_html leaves out of the HTML ``tree`` that a reader of the original would miss:
+    ``(elements, attributes)``, two Counters of names (``{"script": 2, "iframe": 1}``,
+    ``{"onclick": 1}``) in the order they first appear, both empty when the allow-list only takes
+    out styling.
+
+    ``tree`` is a BeautifulSoup tag of the fragment as sanitize_html will read it (unknown tags
+    already escaped: escape_unknown_tags); its descendants are counted, not itself. Counted: every
+    element the allow-list takes out but those editor_forms rewrites into the editor's forms, the
+    _STYLING_ELEMENTS and Office's namespaced ones (``<o:p>``), and nothing inside one of
+    _LEFT_OUT_WHOLE; of the attributes of the other elements, those the allow-list takes out that
+    are in _READ_ATTRIBUTES or name an event handler (on…), and an href or src taken out for its
+    URL scheme (not in ALLOWED_URL_SCHEMES). Reads the tree, never parses it again.
+    """
+    elements, attributes = Counter(), Counter()
+    pending = [child for child in reversed(tree.contents) if child.name]
+    while pending:
+        element = pending.pop()
+        name = element.name
+        if name in ALLOWED_TAGS or name in REWRITTEN_ELEMENTS:
+            attributes.update(_attributes_left_out(element, kept=True))
+        elif name in _STYLING_ELEMENTS or ":" in name:
+            attributes.update(_attributes_left_out(element, kept=False))
+        else:
+            elements[name] += 1
+            if name in _LEFT_OUT_WHOLE:
+                continue
+        pending.extend(child for child in reversed(element.contents) if child.name)
+    return elements, attributes
+
+
+def _attributes_left_out(element, kept):
+    """The names of ``element``'s attributes that html_left_out counts; ``kept``: whether the
+    allow-list keeps the element itself (its allowed attributes with it) or only its text."""
+    allowed = ALLOWED_ATTRIBUTES.get(element.name, set()) | GENERIC_ATTRIBUTES if kept else set()
+    read = _READ_ATTRIBUTES["*"] | _READ_ATTRIBUTES.get(element.name, set())
+    for attribute, value in element.attrs.items():
+        if attribute in allowed:
+            if attribute in ("href", "src"):
+                scheme = _URL_SCHEME.match(_URL_IGNORED.sub("", value))
+                if scheme and scheme[1].lower() not in ALLOWED_URL_SCHEMES:
+                    yield attribute
+        elif attribute in read or attribute.startswith("on"):
+            yield attribute
 
 
 def without_control_characters(text):

@@ -244,12 +244,14 @@ class TestIngest:
         assert "ingest token=scraper name=2022-01-07-NW1.md outcome=created" in caplog.text
 
     def test_what_the_import_changed_is_answered_and_recorded(self, token):
-        text = post_text(extra="source_url: javascript:alert(1)\nresponsible_editor: 钱七\n")
+        extra = "source_url: javascript:alert(1)\nresponsible_editor: 钱七\n"
+        text = post_text(extra=extra, body="<p>正文</p><script>track()</script>")
 
         created = push(token[1], "2022-01-07-NW1.md", text.encode())
 
         assert created.status_code == 201
         warnings = [
+            "body: HTML the site does not show was left out: 1 <script>",
             "source link 'javascript:alert(1)' is not a valid URL; left out",
             "responsible editor '钱七' matches no user; left out",
         ]

@@ -64,7 +64,7 @@ ISSUE_POSTS = {
 
 
 def body_of(markdown):
-    return clean_body(markdown).html
+    return clean_body(markdown, []).html
 
 
 class TestChineseEmphasis:

@@ -7,6 +7,7 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from articles.intake import reasons
 from articles.intake.body import clean_body
 from articles.intake.frontmatter import PostError, parse_front_matter
 from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
@@ -59,7 +60,7 @@ def test_front_matter_parser_always_returns_a_mapping(block):
 @FUZZ
 @given(html_fragments)
 def test_cleaned_body_never_carries_script(text):
-    body = clean_body(text)
+    body = clean_body(text, [])
     soup = BeautifulSoup(body.html, "lxml")
     for element in soup.find_all(True):
         assert element.name not in {"script", "style", "iframe", "svg", "math", "form", "object", "embed"}
@@ -72,8 +73,17 @@ def test_cleaned_body_never_carries_script(text):
 
 @FUZZ
 @given(html_fragments)
+def test_what_a_body_loses_is_said_and_read_in_chinese(text):
+    warnings = []
+    clean_body(text, warnings)
+    for warning in warnings:
+        assert reasons.in_chinese(warning) != warning, warning
+
+
+@FUZZ
+@given(html_fragments)
 def test_stock_references_are_always_valid_codes(text):
-    for stock in extract_stocks(BeautifulSoup(f"<body>{text}</body>", "lxml")):
+    for stock in extract_stocks(BeautifulSoup(f"<body>{text}</body>", "lxml"), []):
         assert _CODE_PATTERNS[stock.market].match(stock.code)
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 
-from articles.models import Article, Category, Market, StockReference, Tag
+from articles.models import Article, Category, ImportProblem, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -33,6 +33,11 @@ def test_every_post_but_the_broken_one_is_imported(corpus_dir):
     assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
     assert f"{post_count - 1} created" in stdout and "1 rejected" in stdout
     assert stderr.splitlines()[-1].startswith(f"1 of {post_count} files were not imported")
+    # East Money's own markup, which the allow-list takes out, only styled the text: no warning.
+    east_money = "".join(path.read_text(encoding="utf-8") for path in corpus_dir.glob("*.md"))
+    for styling in ('<span web="1" href=', 'class="em_stock_key_common"', "<center>", ' style="border:'):
+        assert styling in east_money
+    assert "warning" not in stderr and not ImportProblem.objects.filter(outcome="changed").exists()
 
 
 class TestCorpusImport:
@@ -306,11 +311,81 @@ class TestBody:
             '<a href="javascript:alert(3)">j</a><iframe src="//evil"></iframe></p>'
             '<form action="//evil"><input name="q"></form><style>body{display:none}</style>'
         )
-        run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        path = write_post("2022-01-07-A1.md", post_text(body=body))
+        succeeded, _, stderr = run_import(path)
         html = only_article().body.lower()
         for needle in ("script", "onclick", "onerror", "javascript:", "iframe", "<form", "<input", "<style"):
             assert needle not in html
         assert '<img src="x.png"' in html
+        assert succeeded and stderr.splitlines() == [
+            f"warning {path}: body: HTML the site does not show was left out: 1 <script>, 1 <iframe>, 1 <form>, "
+            "1 <input>, 1 <style>, 1 onclick attribute, 1 onerror attribute, 1 href attribute"
+        ]
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            # The old site's parts, which the import removes on purpose (body.py).
+            '<!-- EM_StockImg_Start --><p><a href="http://quote.eastmoney.com/unify/r/1.601601" data-code="601601|1|1">'
+            '<img src="https://webquoteklinepic.eastmoney.com/GetPic.aspx?nid=1.601601"></a><script>k()</script></p>'
+            '<!-- EM_StockImg_End --><p style="display:none;height:1px;"><iframe src="//x"></iframe></p><p>正文</p>',
+            # East Money's markup: its stock <span>s and links, centred images, styles and classes.
+            '<p class="em_media">（文章来源：财联社）</p><p><span id="stock_1.600160"><a class="keytip" '
+            'data-code="1,600160" href="http://quote.eastmoney.com/unify/r/1.600160" target="_blank">巨化股份</a></span>'
+            '<span web="1" href="http://quote.eastmoney.com/unify/r/106.NIO" class="em_stock_key_common" '
+            'data-code="106,NIO">蔚来</span></p><center><img src="https://np-newspic.dfcfw.com/a.png" '
+            'style="border:#d1d1d1 1px solid;" width="560"></center><p style="text-align:center;">正文</p>',
+            # Word's and the editor's equivalent forms, rewritten rather than left out.
+            '<p class=MsoNormal><b>要点</b><i>斜体</i><o:p></o:p></p><h1>小标题</h1><div><font color="red">红</font></div>'
+            '<table><caption>表</caption><tr><td title="说明">1</td></tr></table><a href="mailto:a@b.cn">信</a>',
+        ],
+        ids=["old-site-parts", "east-money-markup", "equivalent-forms"],
+    )
+    def test_markup_that_only_styled_the_text_or_was_the_old_site_s_gives_no_warning(self, write_post, body):
+        succeeded, _, stderr = run_import(write_post("2022-01-07-A1.md", post_text(body=body)))
+        assert succeeded and "warning" not in stderr, stderr
+        assert "正文" in only_article().body or "要点" in only_article().body
+
+    def test_what_is_left_out_is_named_whether_its_text_stays_or_goes(self, write_post):
+        body = (
+            "<dl><dt>市盈率</dt><dd>12 倍</dd></dl><marquee>滚动</marquee><button>订阅</button>"
+            '<style>p{color:red}</style><template><p>模板</p></template><ol type="a" start="2"><li value="5">项</li></ol>'
+            '<p><a href=" JavaScript:void(0)">点我</a><img src="data:image/png;base64,AAAA" alt="图"></p>'
+        )
+        path = write_post("2022-01-07-A1.md", post_text(body=body))
+        succeeded, _, stderr = run_import(path)
+        article = only_article()
+        assert all(text in article.body for text in ("市盈率", "12 倍", "滚动", "订阅", "点我", '<ol start="2">'))
+        assert "模板" not in article.body and "color" not in article.body
+        assert succeeded and stderr.splitlines() == [
+            f"warning {path}: body: HTML the site does not show was left out: 1 <dl>, 1 <dt>, 1 <dd>, 1 <marquee>, "
+            "1 <button>, 1 <style>, 1 <template>, 1 type attribute, 1 value attribute, 1 href attribute, 1 src attribute"
+        ]
+
+    def test_a_summary_longer_than_its_limit_is_cut_with_a_warning(self, write_post):
+        path = write_post("2022-01-07-A1.md", post_text(body=f"> {'摘要' * 1001}\n\n<p>正文</p>"))
+        succeeded, _, stderr = run_import(path)
+        assert only_article().summary == "摘要" * 1000
+        assert succeeded and stderr.splitlines() == [
+            f"warning {path}: summary '{'摘要' * 30}' is longer than 2000 characters; cut"
+        ]
+
+    def test_a_stock_name_longer_than_its_limit_is_cut_with_a_warning(self, write_post):
+        long_name = "中国太平洋保险" * 15
+        body = (
+            f'<p><a href="http://quote.eastmoney.com/unify/r/1.601601" data-code="1,601601">{long_name}</a>'
+            f'<a href="http://quote.eastmoney.com/unify/r/1.601601">{long_name}再提</a></p>'
+        )
+        stocks = f"stocks:\n- {{market: sz, code: '000001', name: {'平安银行' * 26}}}\n"
+        path = write_post("2022-01-07-A1.md", post_text(extra=stocks, body=body))
+        succeeded, _, stderr = run_import(path)
+        names = dict(only_article().stocks.values_list("code", "name"))
+        assert names == {"601601": long_name[:100], "000001": ("平安银行" * 26)[:100]}
+        # Once for the stock, for the name it keeps (the first link's), not for each link.
+        assert succeeded and stderr.splitlines() == [
+            f"warning {path}: stock name '{long_name[:60]}' is longer than 100 characters; cut",
+            f"warning {path}: stock name '{('平安银行' * 26)[:60]}' is longer than 100 characters; cut",
+        ]
 
     def test_html_nested_past_the_limit_is_refused_at_once_and_the_rest_imported(self, write_post):
         # 100,000 nested <div>s took the allow-list half a minute; a real body nests a few deep.

@@ -122,6 +122,13 @@ def _post(title, extra="", body="<p>正文</p>", date="2022-01-07 12:35:20 +0800
 
 _STRAY_BYTE = _post("错字", body="<p>停牌</p>").replace("停牌".encode(), "停".encode() + b"\x92" + "牌".encode())
 _LONG_AUTHORS = [f"作者{number:02d}{'名' * 40}" for number in range(5)]
+_LONG_STOCK_NAME = (
+    f'<p><a href="http://quote.eastmoney.com/unify/r/1.601601" data-code="1,601601">{"太保" * 51}</a></p>'
+)
+_SCRIPTED = (
+    '<p onclick="track()">正文<script>track()</script></p><iframe src="https://video.example/1"></iframe>'
+    "<script>track()</script>"
+)
 # Every warning the import gives (the function that appends it), from a post that makes it, and
 # what an editor reads of it in 导入记录.
 WARNING_CASES = [
@@ -129,10 +136,17 @@ WARNING_CASES = [
      "第 8 行第 5 列的字节 0x92 不是文字，已换成“\ufffd”：请对照原稿改正这个字"),
     ("frontmatter.decode_post", "2022-01-07-CONTROL1.md", _post("控制符", body="<p>正\x01文\x7f</p>"),
      "文件中有 2 个控制字符（看不见，也不是文字），已去掉"),
-    ("posts._label", "2022-01-07-RLO1.md", _post("央行\u202e降准"),
+    ("labels.label_with_warnings", "2022-01-07-RLO1.md", _post("央行\u202e降准"),
      "标题“央行降准”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉"),
-    ("posts._label", "2022-01-07-TAG1.md", _post("长标签", f"tags: [{'标' * 101}]\n"),
+    ("labels.label_with_warnings", "2022-01-07-TAG1.md", _post("长标签", f"tags: [{'标' * 101}]\n"),
      f"以“{'标' * 60}”开头的标签超过 100 个字，超出的部分未导入：请在后台核对"),
+    ("labels.label_with_warnings", "2022-01-07-DIGEST1.md", _post("长摘要", body=f"> {'摘' * 2001}\n\n<p>正文</p>"),
+     f"以“{'摘' * 60}”开头的摘要超过 2000 个字，超出的部分未导入：请在后台核对"),
+    ("labels.label_with_warnings", "2022-01-07-NAME1.md", _post("长股名", body=_LONG_STOCK_NAME),
+     f"以“{'太保' * 30}”开头的股票名称超过 100 个字，超出的部分未导入：请在后台核对"),
+    ("body._note_left_out", "2022-01-07-HTML1.md", _post("脚本", body=_SCRIPTED),
+     "正文中有本站不显示的 HTML，未导入：2 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
+     "1 处 onclick 属性（事件脚本）：请对照原稿核对正文，需要的内容请在后台补上"),
     ("frontmatter.decode_post", "2022-01-07-GBK1.md", post_text(title='"国标码"').encode("gbk"),
      "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     ("frontmatter.decode_post", "2022-01-07-CUT1.md", _post("半个字") + "字".encode()[:2],

@@ -17,13 +17,14 @@ from articles.sanitize import (
     MAX_HTML_DEPTH,
     escape_unknown_tags,
     html_depth,
-    plain_label,
+    html_left_out,
     plain_text,
     sanitize_html,
 )
 
 from .emphasis import cjk_friendly_emphasis
 from .frontmatter import PostError
+from .labels import label_with_warnings
 from .stocks import StockMention, extract_stocks
 
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
@@ -63,6 +64,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _SOURCE_CREDIT = re.compile(r"文章来源\s*[:：]\s*([^）)]{1,40})")
 _TRAILING_CREDIT = re.compile(r"[（(]([^（）()]{2,12})[）)]\s*$")
 MAX_SUMMARY_CHARS = 2000
+# How many kinds of element and attribute a warning names before it only counts the rest.
+MAX_NAMED_LEFT_OUT = 12
 
 
 @dataclass
@@ -74,8 +77,11 @@ class CleanBody:
     stocks: list[StockMention] = field(default_factory=list)
 
 
-def clean_body(text):
-    """Return the ``CleanBody`` of a post's body text (front matter already removed)."""
+def clean_body(text, warnings):
+    """Return the ``CleanBody`` of a post's body text (front matter already removed), appending
+    to the list ``warnings`` what of it the article does not have as written: the end of a summary
+    longer than MAX_SUMMARY_CHARS, a stock name's (extract_stocks), and the HTML the allow-list
+    leaves out (sanitize.html_left_out). What belonged to the old site goes without a warning."""
     lines, source_url = _without_trailer(text.split("\n"))
     digest, lines = _leading_digest(lines)
     # Before any HTML parser reads it: "<DXY>" in the text is text, not an unknown element.
@@ -84,16 +90,20 @@ def clean_body(text):
     if max(html_depth(rendered_digest), html_depth(rendered)) > MAX_HTML_DEPTH:
         # Refused before any of the work below, which such nesting would make take minutes.
         raise PostError(f"body: its HTML nests more than {MAX_HTML_DEPTH} elements deep")
-    summary = plain_label(
-        plain_text(rendered_digest, whitespace="lines"), whitespace="lines", max_length=MAX_SUMMARY_CHARS
+    summary = label_with_warnings(
+        plain_text(rendered_digest, whitespace="lines"), "summary", MAX_SUMMARY_CHARS, warnings, whitespace="lines"
     )
 
     # The explicit <body> keeps a leading comment (a chart block's start marker) inside the body.
     soup = BeautifulSoup(f"<body>{rendered}</body>", "lxml")
-    stocks = extract_stocks(soup)
+    stocks = extract_stocks(soup, warnings)
     source_name = _source_name(soup, summary)
     _remove_old_site_parts(soup)
-    body_html = "".join(str(child) for child in soup.body.children) if soup.body else ""
+    if soup.body is None:
+        body_html = ""
+    else:
+        body_html = "".join(str(child) for child in soup.body.children)
+        _note_left_out(*html_left_out(soup.body), warnings)
     return CleanBody(
         html=sanitize_html(body_html),
         summary=summary,
@@ -101,6 +111,17 @@ def clean_body(text):
         source_name=source_name,
         stocks=stocks,
     )
+
+
+def _note_left_out(elements, attributes, warnings):
+    """A warning naming, with their counts, the elements and attributes html_left_out found."""
+    named = [f"{count} <{name}>" for name, count in elements.items()]
+    named += [f"{count} {name} attribute{'s' if count > 1 else ''}" for name, count in attributes.items()]
+    if named:
+        more = f", and {len(named) - MAX_NAMED_LEFT_OUT} more" if len(named) > MAX_NAMED_LEFT_OUT else ""
+        warnings.append(
+            f"body: HTML the site does not show was left out: {', '.join(named[:MAX_NAMED_LEFT_OUT])}{more}"
+        )
 
 
 def _without_trailer(lines):

@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 from articles.models import DEFAULT_CATEGORY_NAME, Article
-from articles.sanitize import FORMAT_CHARACTERS, plain_label
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
 from .body import CleanBody, clean_body
@@ -17,6 +16,7 @@ from .frontmatter import (
     parse_front_matter,
     split_front_matter,
 )
+from .labels import label_with_warnings
 from .stocks import stock_from_front_matter
 
 MAX_TITLE_LENGTH = 300
@@ -62,7 +62,7 @@ def parse_post(path, raw):
     front_matter_text, body_text = split_front_matter(text)
     front_matter = parse_front_matter(front_matter_text)
 
-    title = _label(as_text(front_matter.get("title")), "title", MAX_TITLE_LENGTH, warnings)
+    title = label_with_warnings(as_text(front_matter.get("title")), "title", MAX_TITLE_LENGTH, warnings)
     published_at = parse_date(front_matter.get("date"))
     problems = []
     if not title:
@@ -85,15 +85,16 @@ def parse_post(path, raw):
     categories = [
         name
         for name in (
-            _label(item, "category", MAX_CATEGORY_LENGTH, warnings, whitespace="keep")
+            label_with_warnings(item, "category", MAX_CATEGORY_LENGTH, warnings, whitespace="keep")
             for item in as_list(front_matter.get("categories"), split_spaces=False)
         )
         if name
     ]
     tags = [
-        _label(item, "tag", MAX_TAG_LENGTH, warnings) for item in as_list(front_matter.get("tags"), split_spaces=True)
+        label_with_warnings(item, "tag", MAX_TAG_LENGTH, warnings)
+        for item in as_list(front_matter.get("tags"), split_spaces=True)
     ]
-    body = clean_body(body_text)
+    body = clean_body(body_text, warnings)
     _add_front_matter_facts(body, front_matter, warnings)
     return ParsedPost(
         info_code=file_name.info_code,
@@ -118,13 +119,15 @@ def _add_front_matter_facts(body, front_matter, warnings):
     source_url = as_text(front_matter.get("source_url"))
     if source_url:
         body.source_url = source_url
-    source_name = _label(as_text(front_matter.get("source_name")), "source name", MAX_SOURCE_NAME_LENGTH, warnings)
+    source_name = label_with_warnings(
+        as_text(front_matter.get("source_name")), "source name", MAX_SOURCE_NAME_LENGTH, warnings
+    )
     if source_name:
         body.source_name = source_name
     stocks = front_matter.get("stocks")
     known = {(stock.market, stock.code) for stock in body.stocks}
     for item in stocks if isinstance(stocks, list) else []:
-        mention = stock_from_front_matter(item)
+        mention = stock_from_front_matter(item, warnings)
         if mention is None:
             warnings.append(
                 f"stock {as_text(item)[:60]!r} in the front matter is not a known market and code; left out"
@@ -144,7 +147,7 @@ def _authors(front_matter, warnings):
     """
     given = front_matter.get("authors") or front_matter.get("author")
     items = given if isinstance(given, list) else [given]
-    names = [_label(_person(item), "author", MAX_AUTHORS_LENGTH, warnings) for item in items]
+    names = [label_with_warnings(_person(item), "author", MAX_AUTHORS_LENGTH, warnings) for item in items]
     kept = []
     for name in filter(None, dict.fromkeys(names)):
         if len(AUTHOR_JOINER.join([*kept, name])) > MAX_AUTHORS_LENGTH:
@@ -154,18 +157,6 @@ def _authors(front_matter, warnings):
         else:
             kept.append(name)
     return AUTHOR_JOINER.join(kept)
-
-
-def _label(text, what, max_length, warnings, whitespace="collapse"):
-    """plain_label(``text``) of the ``what`` ("title", "tag", …), with a warning for what it took
-    out that the text's author may miss: invisible format characters (a reader sees no difference,
-    a search or a link may), or the end of a text longer than ``max_length``."""
-    label = plain_label(text, whitespace=whitespace, max_length=max_length)
-    if FORMAT_CHARACTERS.search(text):
-        warnings.append(f"{what} {label[:60]!r}: invisible format characters dropped")
-    if len(plain_label(text, whitespace=whitespace)) > max_length:
-        warnings.append(f"{what} {label[:60]!r} is longer than {max_length} characters; cut")
-    return label
 
 
 def _person(item):

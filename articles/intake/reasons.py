@@ -15,7 +15,41 @@ from articles.validators import MAX_INFO_CODE_LENGTH
 from .importer import CONFLICT_REASON, WRITE_FAILURE
 
 # The texts posts.py takes as labels, as its warnings name them, and as editors know them.
-_LABELS = {"title": "标题", "category": "分类", "tag": "标签", "source name": "来源", "author": "作者"}
+_LABELS = {
+    "title": "标题",
+    "category": "分类",
+    "tag": "标签",
+    "source name": "来源",
+    "author": "作者",
+    "summary": "摘要",
+    "stock name": "股票名称",
+}
+# What editors call the elements and attributes a body most often loses (body._note_left_out).
+_HTML_GLOSSES = {
+    "script": "脚本", "style": "样式表", "iframe": "内嵌网页", "frame": "内嵌网页", "object": "嵌入内容",
+    "embed": "嵌入内容", "video": "视频", "audio": "音频", "canvas": "画布", "svg": "矢量图", "math": "公式",
+    "form": "表单", "input": "输入框", "button": "按钮", "select": "下拉框", "textarea": "文本框",
+    "title": "鼠标悬停时显示的提示文字", "href": "链接地址", "src": "图片地址", "type": "列表的编号样式",
+    "reversed": "列表倒序编号", "value": "列表项的编号",
+}  # fmt: skip
+_LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) more")
+
+
+def _html_left_out_in_chinese(match):
+    items = []
+    for item in _LEFT_OUT_ITEM.finditer(match[1]):
+        count, element, attribute_count, attribute, more = item.groups()
+        if element:
+            items.append(
+                f"{count} 个 <{element}>" + (f"（{_HTML_GLOSSES[element]}）" if element in _HTML_GLOSSES else "")
+            )
+        elif attribute:
+            gloss = "事件脚本" if attribute.startswith("on") else _HTML_GLOSSES.get(attribute)
+            items.append(f"{attribute_count} 处 {attribute} 属性" + (f"（{gloss}）" if gloss else ""))
+        else:
+            items.append(f"另外 {more} 种")
+    return f"正文中有本站不显示的 HTML，未导入：{'、'.join(items)}：请对照原稿核对正文，需要的内容请在后台补上"
+
 
 RULES = [
     (r"not text in UTF-8 or GBK encoding", "不是 UTF-8 或 GBK 编码的文本"),
@@ -72,6 +106,7 @@ RULES = [
         )
         for english, chinese in _LABELS.items()
     ),
+    (r"body: HTML the site does not show was left out: (.*)", _html_left_out_in_chinese),
     (r"decoded as GBK", "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     (
         r"file ends in the middle of a UTF-8 character \(truncated\?\)",

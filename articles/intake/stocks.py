@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from articles.models import EASTMONEY_MARKET_IDS, Market
 from articles.sanitize import plain_label
 
+from .labels import label_with_warnings
+
 _CODE_PATTERNS = {
     Market.SHANGHAI: re.compile(r"^\d{6}$"),
     Market.SHENZHEN: re.compile(r"^\d{6}$"),
@@ -58,16 +60,16 @@ def normalise(market_id, code):
     return market, code
 
 
-def stock_from_front_matter(item):
-    """The StockMention of a front matter entry ``{market: sh, code: "601601", name: 中国太保}``, or None."""
+def stock_from_front_matter(item, warnings):
+    """The StockMention of a front matter entry ``{market: sh, code: "601601", name: 中国太保}``, or
+    None; what its name loses to plain_label is added to the list ``warnings`` (label_with_warnings)."""
     if not isinstance(item, dict):
         return None
     market, code = str(item.get("market", "")).strip(), str(item.get("code", "")).strip()
     if market not in _CODE_PATTERNS or not _CODE_PATTERNS[market].match(code):
         return None
-    return StockMention(
-        code=code, market=market, name=plain_label(str(item.get("name") or ""), max_length=MAX_NAME_LENGTH)
-    )
+    name = label_with_warnings(str(item.get("name") or ""), "stock name", MAX_NAME_LENGTH, warnings)
+    return StockMention(code=code, market=market, name=name)
 
 
 def _reference_of(element):
@@ -94,22 +96,28 @@ def _mentions_stock(tag):
     return tag.has_attr("data-code") or (tag.name == "a" and _QUOTE_LINK.search(tag.get("href") or ""))
 
 
-def extract_stocks(soup):
+def extract_stocks(soup, warnings):
     """Every stock mentioned in ``soup`` (a BeautifulSoup tree), in order of first mention.
 
     The name is the first non-empty link text given for that stock; for a stock whose links give
     none (chart links), the name the text writes beside its code (names_beside_codes), if any.
+    What a link text kept as a name loses to plain_label (its end past MAX_NAME_LENGTH, say) is
+    added to the list ``warnings`` (label_with_warnings).
     """
-    names = {}
+    link_texts = {}
     for element in soup.find_all(_mentions_stock):
         reference = _reference_of(element)
         if reference is None or _is_in_source_line(element):
             continue
-        name = plain_label(element.get_text(), max_length=MAX_NAME_LENGTH)
-        if name == reference[1]:
-            name = ""  # a link showing the code itself: no name
-        if not names.get(reference):
-            names[reference] = name
+        text = element.get_text()
+        if plain_label(text) in ("", reference[1]):
+            text = ""  # no name, or a link showing the code itself
+        if not link_texts.get(reference):
+            link_texts[reference] = text
+    names = {
+        reference: label_with_warnings(text, "stock name", MAX_NAME_LENGTH, warnings)
+        for reference, text in link_texts.items()
+    }
     if not all(names.values()):
         written = names_beside_codes(soup.get_text())
         for market, code in [reference for reference, name in names.items() if not name]:
