@@ -14,7 +14,8 @@ from articles.validators import MAX_INFO_CODE_LENGTH
 
 from .importer import CONFLICT_REASON, WRITE_FAILURE
 
-# The texts posts.py takes as labels, as its warnings name them, and as editors know them.
+# The texts the import takes as labels (labels.label_with_warnings), as its warnings name them, and
+# as editors know them.
 _LABELS = {
     "title": "标题",
     "category": "分类",
@@ -36,6 +37,7 @@ _LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) 
 
 
 def _html_left_out_in_chinese(match):
+    """The Chinese of body._note_left_out's warning, whose list of names is ``match[1]``."""
     items = []
     for item in _LEFT_OUT_ITEM.finditer(match[1]):
         count, element, attribute_count, attribute, more = item.groups()
