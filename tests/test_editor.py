@@ -20,7 +20,7 @@ from reversion.models import Version
 from articles.editor import HEADING_LEVELS, editor_allowlist
 from articles.models import Article, Tag
 from articles.roles import EDITOR_GROUP_NAME
-from articles.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, sanitize_html
+from articles.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, HTML_ELEMENTS, html_left_out, sanitize_html
 from articles.tagging import format_tags, parse_tags
 from tests.conftest import run_import
 from tests.factories import article_form, make_category
@@ -260,6 +260,55 @@ class TestEditorAndSanitizer:
     )
     def test_equivalent_forms_become_the_editor_s(self, written, kept):
         assert sanitize_html(written) == kept
+
+
+class TestWhatTheAllowListLeavesOut:
+    """sanitize.html_left_out, which the import's warnings name, agrees with what sanitize_html does."""
+
+    @staticmethod
+    def left_out(fragment):
+        return html_left_out(BeautifulSoup(f"<body>{fragment}</body>", "lxml").body)
+
+    # Not elements a body can hold in place: the parser moves or ignores them.
+    @pytest.mark.parametrize("name", sorted(HTML_ELEMENTS - {"html", "head", "body", "frameset", "plaintext"}))
+    def test_an_element_not_named_keeps_its_text(self, name):
+        fragment = f"<p>前<{name}>文字</{name}>后</p>"
+        elements, _ = self.left_out(fragment)
+        kept = sanitize_html(fragment)
+        if name not in elements:
+            assert "文字" in kept, f"<{name}> loses its text without a warning"
+        if name in ALLOWED_TAGS:
+            assert not elements
+
+    @pytest.mark.parametrize(
+        "fragment, elements, attributes",
+        [
+            ('<p onclick="x()" class="k" style="color:red" id="p1">文</p>', {}, {"onclick": 1}),
+            ('<span onmouseover="x()" title="提示">文</span><p title="提示" lang="en">文</p>', {}, {"onmouseover": 1, "title": 1}),
+            ('<div><p>文</p><script>x()</script><script>y()</script></div>', {"script": 2}, {}),
+            ('<iframe src="https://v.example/1" onload="x()">视频</iframe>', {"iframe": 1}, {}),
+            ('<form><p onclick="x()">文</p><input value="v"></form>', {"form": 1, "input": 1}, {"onclick": 1}),
+            ('<template><iframe></iframe></template>', {"template": 1}, {}),
+            ('<ol type="i" start="3" reversed><li value="9">项</li></ol>', {}, {"type": 1, "reversed": 1, "value": 1}),
+            ('<p><b>粗</b><h1>题</h1><o:p></o:p><font color="red">红</font><center>中</center></p>', {}, {}),
+        ],
+    )  # fmt: skip
+    def test_named_and_counted(self, fragment, elements, attributes):
+        assert self.left_out(fragment) == (elements, attributes)
+
+    @pytest.mark.parametrize(
+        "address",
+        [
+            "https://x.cn/a", "http:/x", "//x.cn/a", "/a", "#b", "?q", "MAILTO:a@b.cn", "HTTP://X.CN", "1a:b",
+            "javascript:alert(1)", " JavaScript:x", "java\tscript:x", "\x01javascript:x", "data:image/png;base64,AA",
+            "vbscript:x", "ftp://x.cn/", "tel:123", "x:y",
+        ],
+    )  # fmt: skip
+    def test_an_address_is_counted_when_the_allow_list_refuses_its_scheme(self, address):
+        fragment = f'<p><a href="{address}">链</a><img src="{address}"></p>'
+        kept = sanitize_html(fragment)
+        assert ("href=" in kept) == ("src=" in kept)
+        assert self.left_out(fragment) == ({}, {} if "href=" in kept else {"href": 1, "src": 1})
 
 
 PASTES = Path(__file__).resolve().parent / "pastes"
