@@ -41,7 +41,7 @@ from .models import (
     TaggedArticle,
 )
 from .roles import person_name
-from .sanitize import plain_label, sanitize_html
+from .sanitize import html_left_out_of, plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 from .validators import is_publication_time
 
@@ -129,8 +129,11 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         return plain_label(self.cleaned_data["summary"], whitespace="lines")
 
     def clean_body(self):
-        # The same allow-list as the import: what an editor pastes is held to the same rules.
-        return sanitize_html(self.cleaned_data["body"])
+        # The same allow-list as the import: what an editor pastes is held to the same rules, and
+        # what it leaves out is named as the import names it (ArticleAdmin.save_model says it).
+        body = sanitize_html(self.cleaned_data["body"])
+        self.body_left_out = html_left_out_of(self.cleaned_data["body"])
+        return body
 
 
 def count_of(rows, column):
@@ -257,6 +260,13 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         )
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
+        if any(getattr(form, "body_left_out", ())):
+            self.message_user(
+                request,
+                f"正文中有本站不显示的 HTML，保存时已去掉：{reasons.html_left_out_in_chinese(*form.body_left_out)}："
+                "请核对正文，需要的内容请用编辑器的工具栏补上。",
+                messages.WARNING,
+            )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         match = request.resolver_match

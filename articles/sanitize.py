@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 import nh3
+from bs4 import BeautifulSoup
 from django.core.exceptions import ValidationError
 from lxml import etree
 
@@ -93,12 +94,13 @@ MAX_HTML_DEPTH = 100
 
 # What the allow-list leaves out that a reader of the original misses (html_left_out) is every
 # element it takes out but these: elements whose text it keeps in place and which only grouped or
-# styled that text (the site styles text its own way), and the parser's own containers.
+# styled that text (the site styles text its own way), and the parser's own containers. <colgroup>
+# and <col> hold no text, only a table's column widths: the body editor writes them in every table.
 _STYLING_ELEMENTS = frozenset({
     "abbr", "acronym", "address", "article", "aside", "basefont", "bdi", "big", "body", "center", "cite",
-    "data", "dfn", "div", "font", "footer", "head", "header", "hgroup", "html", "ins", "kbd", "label",
-    "main", "mark", "multicol", "nav", "nobr", "samp", "search", "section", "small", "spacer", "span",
-    "time", "tt", "var", "wbr",
+    "col", "colgroup", "data", "dfn", "div", "font", "footer", "head", "header", "hgroup", "html", "ins",
+    "kbd", "label", "main", "mark", "multicol", "nav", "nobr", "samp", "search", "section", "small",
+    "spacer", "span", "time", "tt", "var", "wbr",
 })  # fmt: skip
 # The elements the allow-list takes out with all they hold (nh3's clean_content_tags and templates).
 _LEFT_OUT_WHOLE = frozenset({"script", "style", "template"})
@@ -166,6 +168,16 @@ def html_left_out(tree):
                 continue
         pending.extend(child for child in reversed(element.contents) if child.name)
     return elements, attributes
+
+
+def html_left_out_of(fragment):
+    """html_left_out of the HTML string ``fragment`` (a body as an editor or a client sends it),
+    parsed as the import parses a body and read as sanitize_html reads it (control characters
+    dropped, unknown tags escaped): ``(elements, attributes)``, both empty when nothing a reader
+    would miss is left out. For a fragment sanitize_html accepts (no deeper than MAX_HTML_DEPTH)."""
+    fragment = escape_unknown_tags(without_control_characters(fragment or ""))
+    body = BeautifulSoup(f"<body>{fragment}</body>", "lxml").body
+    return html_left_out(body) if body is not None else (Counter(), Counter())
 
 
 def _attributes_left_out(element, kept):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib import messages
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,7 +17,8 @@ from PIL import Image
 from reversion.models import Version
 
 from articles import publishing
-from articles.models import Article, StockReference, Tag
+from articles.intake import reasons
+from articles.models import Article, ImportProblem, StockReference, Tag
 from articles.roles import EDITOR_GROUP_NAME
 from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor, make_stock
@@ -128,6 +130,80 @@ class TestEditorWorkflow:
         for needle in ("script", "onclick", "onerror", "javascript:"):
             assert needle not in article.body
         assert article.title == "<b>标题</b>"  # a title is text: shown as typed
+
+    def _save_body(self, client, body):
+        """Save the stored article's change form with ``body``; the response, redirects followed."""
+        article = Article.objects.get()
+        change_url = f"/admin/articles/article/{article.pk}/change/"
+        seen = seen_in(client.get(change_url).content.decode())
+        data = article_form(article.category, info_code=article.info_code, body=body, seen_updated_at=seen)
+        return client.post(change_url, data, follow=True)
+
+    @staticmethod
+    def _warnings(response):
+        return [str(message) for message in response.context["messages"] if message.level == messages.WARNING]
+
+    def test_html_left_out_of_a_saved_body_is_named_in_a_warning(self, client, editor):
+        client.post(ADD_URL, article_form(make_category()))
+        body = (
+            '<p onclick="track()">央行宣布降准0.25个百分点</p><script>track()</script>'
+            '<iframe src="https://video.example/1"></iframe><p>释放长期资金约5300亿元</p>'
+        )
+
+        response = self._save_body(client, body)
+
+        assert Article.objects.get().body == "<p>央行宣布降准0.25个百分点</p><p>释放长期资金约5300亿元</p>"
+        assert self._warnings(response) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
+            "1 处 onclick 属性（事件脚本）：请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    def test_a_new_article_s_body_gets_the_warning_too(self, client, editor):
+        body = '<p>正文</p><form action="https://x.example/"><input name="q"></form>'
+        response = client.post(ADD_URL, article_form(make_category(), body=body), follow=True)
+
+        assert Article.objects.get().body == "<p>正文</p>"
+        assert self._warnings(response) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <form>（表单）、1 个 <input>（输入框）："
+            "请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            '<h2>要点</h2><p><strong>降准</strong><a href="https://www.pbc.gov.cn/">公告</a></p><ol start="2"><li><p>一</p></li></ol>',
+            # A table as the body editor writes it: its column widths are not the article's.
+            '<table style="min-width: 50px"><colgroup><col style="min-width: 25px"><col style="min-width: 25px">'
+            '</colgroup><tbody><tr><th colspan="1" rowspan="1"><p>指标</p></th><td colspan="1" rowspan="1">'
+            "<p>5300亿元</p></td></tr></tbody></table>",
+            # East Money's styling markup: the site styles text its own way.
+            '<div class="txtinfos"><p style="text-indent:2em"><span class="em_media">（来源：财联社）</span></p></div>',
+        ],
+    )
+    def test_a_body_that_loses_only_styling_gets_no_warning(self, client, editor, body):
+        client.post(ADD_URL, article_form(make_category()))
+
+        response = self._save_body(client, body)
+
+        stored = Article.objects.get().body
+        for text in ("公告", "5300亿元", "来源：财联社"):
+            assert (text in body) == (text in stored)
+        assert stored != "<p>正文</p>" and self._warnings(response) == []
+
+    def test_the_warning_names_what_the_import_s_record_names_in_the_same_words(self, client, editor, write_post):
+        # Fifteen kinds: both name the first twelve and count the rest.
+        body = "".join(f"<{name}>{name}</{name}>" for name in ["button", "select", "textarea", "canvas", "video"])
+        body += "<p><object></object><embed><audio></audio><svg></svg><math></math><dialog>框</dialog></p>"
+        body += '<p onclick="x()" ondblclick="x()" title="提示">文</p><ol reversed><li value="3">项</li></ol>'
+        run_import(write_post("2022-01-07-NW1.md", post_text(body=body)))
+        recorded = reasons.in_chinese(ImportProblem.objects.get().reason)
+
+        response = self._save_body(client, body)
+
+        (warning,) = self._warnings(response)
+        named = re.compile(r"正文中有本站不显示的 HTML，[^：]+：(.*)：请")
+        assert named.match(warning)[1] == named.match(recorded)[1]
+        assert named.match(warning)[1].endswith("、另外 3 种")
 
     def test_control_characters_are_dropped_from_a_title_and_a_form_error_in_a_source(self, client, editor):
         category = make_category()

@@ -12,6 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 from articles.models import Article
 from articles.validators import MAX_INFO_CODE_LENGTH
 
+from .body import MAX_NAMED_LEFT_OUT
 from .importer import CONFLICT_REASON, WRITE_FAILURE
 
 # The texts the import takes as labels (labels.label_with_warnings), as its warnings name them, and
@@ -25,7 +26,7 @@ _LABELS = {
     "summary": "摘要",
     "stock name": "股票名称",
 }
-# What editors call the elements and attributes a body most often loses (body._note_left_out).
+# What editors call the elements and attributes a body most often loses (html_left_out_in_chinese).
 _HTML_GLOSSES = {
     "script": "脚本", "style": "样式表", "iframe": "内嵌网页", "frame": "内嵌网页", "object": "嵌入内容",
     "embed": "嵌入内容", "video": "视频", "audio": "音频", "canvas": "画布", "svg": "矢量图", "math": "公式",
@@ -36,21 +37,40 @@ _HTML_GLOSSES = {
 _LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) more")
 
 
+def html_left_out_in_chinese(elements, attributes, more=0):
+    """What sanitize.html_left_out found, as editors read it wherever they are told (导入记录, the
+    admin's messages): ``"1 个 <script>（脚本）、2 处 onclick 属性（事件脚本）"``.
+
+    ``elements`` and ``attributes`` map names to counts, in the order to be named (html_left_out's
+    Counters); the first MAX_NAMED_LEFT_OUT kinds are named and the rest counted (``另外 3 种``),
+    with ``more`` kinds the caller already left unnamed (body._note_left_out's "and N more").
+    """
+    items = [
+        f"{count} 个 <{name}>" + (f"（{_HTML_GLOSSES[name]}）" if name in _HTML_GLOSSES else "")
+        for name, count in elements.items()
+    ]
+    for name, count in attributes.items():
+        gloss = "事件脚本" if name.startswith("on") else _HTML_GLOSSES.get(name)
+        items.append(f"{count} 处 {name} 属性" + (f"（{gloss}）" if gloss else ""))
+    more += max(len(items) - MAX_NAMED_LEFT_OUT, 0)
+    return "、".join(items[:MAX_NAMED_LEFT_OUT] + ([f"另外 {more} 种"] if more else []))
+
+
 def _html_left_out_in_chinese(match):
     """The Chinese of body._note_left_out's warning, whose list of names is ``match[1]``."""
-    items = []
+    elements, attributes, more = {}, {}, 0
     for item in _LEFT_OUT_ITEM.finditer(match[1]):
-        count, element, attribute_count, attribute, more = item.groups()
+        count, element, attribute_count, attribute, unnamed = item.groups()
         if element:
-            items.append(
-                f"{count} 个 <{element}>" + (f"（{_HTML_GLOSSES[element]}）" if element in _HTML_GLOSSES else "")
-            )
+            elements[element] = int(count)
         elif attribute:
-            gloss = "事件脚本" if attribute.startswith("on") else _HTML_GLOSSES.get(attribute)
-            items.append(f"{attribute_count} 处 {attribute} 属性" + (f"（{gloss}）" if gloss else ""))
+            attributes[attribute] = int(attribute_count)
         else:
-            items.append(f"另外 {more} 种")
-    return f"正文中有本站不显示的 HTML，未导入：{'、'.join(items)}：请对照原稿核对正文，需要的内容请在后台补上"
+            more = int(unnamed)
+    return (
+        f"正文中有本站不显示的 HTML，未导入：{html_left_out_in_chinese(elements, attributes, more)}："
+        "请对照原稿核对正文，需要的内容请在后台补上"
+    )
 
 
 RULES = [
