@@ -607,6 +607,70 @@ class TestDeployFiles:
         assert steps.index("systemctl restart finews-web finews-import") > release
 
 
+class TestReleases:
+    """deploy/release's bookkeeping: which releases and virtualenvs it keeps. Each release is a commit
+    of this checkout's deploy/release beside a deploy/manage that does nothing (the stack's upgrade
+    runs the real one) and a requirements.txt; each set of requirements has its virtualenv made
+    beforehand, as deploy/release leaves it, so that nothing is installed."""
+
+    @pytest.fixture
+    def site(self, tmp_path):
+        site = tmp_path / "finews"
+        (site / "repo" / "deploy").mkdir(parents=True)
+        shutil.copy(DEPLOY / "release", site / "repo" / "deploy" / "release")
+        (site / "repo" / "deploy" / "manage").write_text("#!/usr/bin/env bash\n")
+        return site
+
+    def commit_requiring(self, site, requirements):
+        """A commit of the site's repository whose requirements.txt is ``requirements``; its hash."""
+        (site / "repo" / "requirements.txt").write_text(requirements)
+        with (site / "repo" / "commits.txt").open("a") as commits:  # a commit even if requirements are the same
+            commits.write("one more\n")
+        return commit(site / "repo", f"requiring {requirements.strip()}")
+
+    def venv_name(self, requirements):
+        return hashlib.sha256(requirements.encode()).hexdigest()[:16]
+
+    def release(self, site, commit):
+        """deploy/release of ``commit``, its virtualenv made first if there is none."""
+        requirements = subprocess.run(
+            ["git", "-C", str(site / "repo"), "show", f"{commit}:requirements.txt"], capture_output=True, text=True
+        ).stdout
+        venv = site / "venvs" / self.venv_name(requirements)
+        if not venv.exists():
+            venv.mkdir(parents=True)
+            venv.with_name(f"{venv.name}.installed").touch()
+        result = subprocess.run(
+            ["bash", str(site / "repo" / "deploy" / "release"), commit], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert (site / "current").resolve() == site / "releases" / commit
+
+    def kept(self, site):
+        """(the releases kept, the virtualenvs kept by the requirements they were made for)."""
+        names = {self.venv_name(requirements): requirements for requirements in ("a\n", "b\n", "c\n", "d\n")}
+        venvs = sorted(path.name for path in (site / "venvs").iterdir())
+        installed = [name for name in venvs if not name.endswith(".installed")]
+        assert venvs == sorted([*installed, *(f"{name}.installed" for name in installed)]), venvs
+        return {path.name for path in (site / "releases").iterdir()}, {names[name].strip() for name in installed}
+
+    def test_the_newest_three_releases_are_kept_with_their_virtualenvs(self, site):
+        first, second, third = (self.commit_requiring(site, f"{name}\n") for name in ("a", "b", "b"))
+        fourth, fifth = (self.commit_requiring(site, f"{name}\n") for name in ("c", "d"))
+        (site / "venvs" / "0123456789abcdef").mkdir(parents=True)  # a virtualenv whose install was interrupted
+        for commit in (first, second, third, fourth):
+            self.release(site, commit)
+        assert self.kept(site) == ({second, third, fourth}, {"b", "c"})
+        self.release(site, fifth)
+        assert self.kept(site) == ({third, fourth, fifth}, {"b", "c", "d"})
+
+        # Going back to a release kept, then to one removed: it is made again; the newest three stay.
+        self.release(site, third)
+        assert self.kept(site) == ({third, fourth, fifth}, {"b", "c", "d"})
+        self.release(site, second)
+        assert self.kept(site) == ({second, third, fifth}, {"b", "d"})
+
+
 def test_pages_come_through_nginx_and_varnish(stack):
     status, headers, body = stack.through_nginx("GET", "/")
     assert status == 200 and SAMPLE_TITLE in body
