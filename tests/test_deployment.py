@@ -614,6 +614,15 @@ class TestDeployFiles:
         assert started == installed
         assert unit_setting(DEPLOY / "systemd" / "finews-web.socket", "ListenStream") == documented_scrape_target()
 
+    def test_the_readme_runs_git_in_the_repository_as_its_owner(self):
+        """The repository belongs to finews; git run there by root (the README's operator) finds no
+        repository ("dubious ownership"), and `git diff --stat ORIG_HEAD` then said "Could not
+        access 'ORIG_HEAD'"."""
+        section = " ".join(readme_section("Production").split())
+        commands = re.findall(r"(?:runuser -u finews -- )?git -C /srv/finews/repo \w+", section)
+        assert len(commands) >= 2 and {command.split()[-1] for command in commands} >= {"pull", "diff"}
+        assert all(command.startswith("runuser -u finews -- ") for command in commands), commands
+
     def test_the_readme_makes_the_folder_the_import_watches(self):
         watcher = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-import.service", "ExecStart"))
         watched = watcher[watcher.index("import_posts") + 1]
