@@ -132,6 +132,7 @@ class Host:
             "/srv/scraper/_posts": folder / "scraper" / "_posts",
             "/var/www/html": folder / "webroot",
             "/etc/finews/finews.env": folder / "finews.env",
+            "/etc/finews/restored.env": folder / "restored.env",
             "/etc/nginx/sites-enabled/finews": folder / "nginx-site.conf",
             "/etc/varnish/secret": folder / "varnish-secret",
             f"/etc/letsencrypt/live/{SITE}/fullchain.pem": folder / "certificate.pem",
@@ -613,6 +614,22 @@ class TestDeployFiles:
         }
         assert started == installed
         assert unit_setting(DEPLOY / "systemd" / "finews-web.socket", "ListenStream") == documented_scrape_target()
+
+    def test_the_restored_copy_s_environment_as_the_readme_writes_it(self, host):
+        """Backups, on the host of deploy/: the restored copy's environment file is the site's with
+        a database, a Redis database and no Varnish of its own (it was a comment to act on by hand)."""
+        (block,) = [block for block in code_blocks(readme_section("Production"), "sh") if "restored.env" in block]
+        steps = [host.render(step).replace(" -o finews ", " ") for step in steps_of(block)]
+        subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(steps[1:3])], check=True, capture_output=True)
+        site = host.paths["/etc/finews/finews.env"].read_text().splitlines()
+        restored = host.paths["/etc/finews/restored.env"]
+        assert restored.stat().st_mode & 0o777 == 0o600
+        changed = dict(pair for pair in zip(site, restored.read_text().splitlines(), strict=True) if pair[0] != pair[1])
+        assert sorted(changed.values()) == [
+            "DATABASE_URL=postgres:///finews_restored",
+            "FRONT_CACHE_URLS=",
+            "REDIS_URL=redis://127.0.0.1:6379/1",
+        ]
 
     def test_the_readme_runs_git_in_the_repository_as_its_owner(self):
         """The repository belongs to finews; git run there by root (the README's operator) finds no
