@@ -44,7 +44,8 @@ from tests.conftest import post_text
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 DEPLOY = BASE_DIR / "deploy"
-SITE = "finews.example.com"
+# The site's name as an operator sets it (the README's `site=`), in place of the documented one.
+SITE = "news.example.org"
 READER, OTHER_READER = "127.0.0.9", "127.0.0.10"
 # The load balancer of the third layout, in front of nginx; named in TRUSTED_PROXIES as the README says.
 BALANCER = "127.0.0.2"
@@ -88,6 +89,18 @@ def production_steps():
     return steps_of(block)
 
 
+def run_installation_steps(host, *beginnings):
+    """The README's installation steps that begin with ``beginnings``, run as written in one shell
+    after the block's settings (``site`` set to SITE), on ``host``'s paths. Files are left to this
+    test's user: the host has no finews user."""
+    steps = production_steps()
+    settings_lines = [f"site={SITE}" if step.startswith("site=") else step for step in steps if re.match(r"\w+=", step)]
+    chosen = [step for step in steps if step.startswith(beginnings)]
+    assert len(chosen) == len(beginnings), (beginnings, chosen)
+    script = "\n".join(settings_lines + [host.render(step).replace(" -o finews ", " ") for step in chosen])
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], check=True, capture_output=True)
+
+
 def upgrade_steps():
     """The README's upgrade commands: the block that pulls."""
     (block,) = [block for block in code_blocks(readme_section("Production"), "sh") if " pull" in block]
@@ -112,12 +125,15 @@ class Host:
         self.folder = folder
         self.ports = {port: free_port() for port in (8000, 6081, 6082, 80, 443)}
         self.paths = {
+            "/srv/finews/repo/deploy/finews.env": DEPLOY / "finews.env",
             "/srv/finews/media": folder / "media",
             "/srv/finews/current/deploy/varnish/finews.vcl": folder / "finews.vcl",
             "/srv/finews": folder / "finews",
             "/srv/scraper/_posts": folder / "scraper" / "_posts",
             "/var/www/html": folder / "webroot",
             "/etc/finews/finews.env": folder / "finews.env",
+            "/etc/finews/restored.env": folder / "restored.env",
+            "/etc/nginx/sites-enabled/finews": folder / "nginx-site.conf",
             "/etc/varnish/secret": folder / "varnish-secret",
             f"/etc/letsencrypt/live/{SITE}/fullchain.pem": folder / "certificate.pem",
             f"/etc/letsencrypt/live/{SITE}/privkey.pem": folder / "key.pem",
@@ -144,14 +160,20 @@ class Host:
 
     def write_files(self, database_url, **environment):
         """The files of deploy/ outside the site's folder, as this host has them: the environment
-        file (SECRET_KEY set, as the README asks), the VCL, a certificate and Varnish's secret."""
+        file (written by the README's steps: SECRET_KEY and ALLOWED_HOSTS set), the nginx site (the
+        README's step), the VCL, a certificate and Varnish's secret."""
         self.paths["/srv/scraper/_posts"].mkdir(parents=True)
-        values = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url, **environment}
+        environment_file = self.paths["/etc/finews/finews.env"]
+        run_installation_steps(self, "install -D -m 600 -o finews /srv/finews/repo/deploy/finews.env", "sed -i ")
+        written = dict(line.split("=", 1) for line in environment_file.read_text().splitlines() if "=" in line)
+        assert len(written["SECRET_KEY"]) >= 50 and written["ALLOWED_HOSTS"] == SITE, written
+        assert environment_file.stat().st_mode & 0o777 == 0o600
+        values = {"DATABASE_URL": database_url, **environment}
         lines = []
-        for line in self.render((DEPLOY / "finews.env").read_text()).splitlines():
+        for line in self.render(environment_file.read_text()).splitlines():
             name = line.split("=", 1)[0]
             lines.append(f"{name}={values.pop(name)}" if name in values else line)
-        self.paths["/etc/finews/finews.env"].write_text("\n".join(lines + [f"{k}={v}" for k, v in values.items()]))
+        environment_file.write_text("\n".join(lines + [f"{k}={v}" for k, v in values.items()]))
         self.write_vcl(DEPLOY)
         self.paths["/etc/varnish/secret"].write_text(secrets.token_hex(16))
         subprocess.run(
@@ -182,6 +204,11 @@ class Host:
         result = subprocess.run(command, env=self.site_user_environment(), capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{step}\n{result.stdout}{result.stderr}"
         return result.stdout
+
+    def nginx_site(self):
+        """The nginx site the README's step installs, from the release running, on this host's ports."""
+        run_installation_steps(self, 'sed "s/finews')
+        return self.render(self.paths["/etc/nginx/sites-enabled/finews"].read_text())
 
     @property
     def certificate(self):
@@ -508,8 +535,7 @@ def _running_stack(nginx, host):
             shutil.copy(post, host.paths["/srv/scraper/_posts"])
         host.write_vcl(host.current / "deploy")
         varnish_workdir = host.folder / "varnish"
-        site_conf = host.render((host.current / "deploy" / "nginx" / "finews.conf").read_text())
-        main_conf, error_log = host.nginx_configuration(site_conf)
+        main_conf, error_log = host.nginx_configuration(host.nginx_site())
         stack.services = {
             "finews-web.service": Service(host, "finews-web.service", ready=f"http://127.0.0.1:{host.ports[8000]}"),
             "finews-import.service": Service(host, "finews-import.service"),
@@ -544,7 +570,7 @@ class TestDeployFiles:
             yield host
 
     def test_the_nginx_site(self, host):
-        main, error_log = host.nginx_configuration(host.render((DEPLOY / "nginx" / "finews.conf").read_text()))
+        main, error_log = host.nginx_configuration(host.nginx_site())
         result = subprocess.run(
             [required("nginx"), "-t", "-c", str(main), "-e", str(error_log)], capture_output=True, text=True
         )
@@ -589,6 +615,31 @@ class TestDeployFiles:
         assert started == installed
         assert unit_setting(DEPLOY / "systemd" / "finews-web.socket", "ListenStream") == documented_scrape_target()
 
+    def test_the_restored_copy_s_environment_as_the_readme_writes_it(self, host):
+        """Backups, on the host of deploy/: the restored copy's environment file is the site's with
+        a database, a Redis database and no Varnish of its own (it was a comment to act on by hand)."""
+        (block,) = [block for block in code_blocks(readme_section("Production"), "sh") if "restored.env" in block]
+        steps = [host.render(step).replace(" -o finews ", " ") for step in steps_of(block)]
+        subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(steps[1:3])], check=True, capture_output=True)
+        site = host.paths["/etc/finews/finews.env"].read_text().splitlines()
+        restored = host.paths["/etc/finews/restored.env"]
+        assert restored.stat().st_mode & 0o777 == 0o600
+        changed = dict(pair for pair in zip(site, restored.read_text().splitlines(), strict=True) if pair[0] != pair[1])
+        assert sorted(changed.values()) == [
+            "DATABASE_URL=postgres:///finews_restored",
+            "FRONT_CACHE_URLS=",
+            "REDIS_URL=redis://127.0.0.1:6379/1",
+        ]
+
+    def test_the_readme_runs_git_in_the_repository_as_its_owner(self):
+        """The repository belongs to finews; git run there by root (the README's operator) finds no
+        repository ("dubious ownership"), and `git diff --stat ORIG_HEAD` then said "Could not
+        access 'ORIG_HEAD'"."""
+        section = " ".join(readme_section("Production").split())
+        commands = re.findall(r"(?:runuser -u finews -- )?git -C /srv/finews/repo \w+", section)
+        assert len(commands) >= 2 and {command.split()[-1] for command in commands} >= {"pull", "diff"}
+        assert all(command.startswith("runuser -u finews -- ") for command in commands), commands
+
     def test_the_readme_makes_the_folder_the_import_watches(self):
         watcher = shlex.split(unit_setting(DEPLOY / "systemd" / "finews-import.service", "ExecStart"))
         watched = watcher[watcher.index("import_posts") + 1]
@@ -605,6 +656,70 @@ class TestDeployFiles:
         release = steps.index("runuser -u finews -- bash /srv/finews/repo/deploy/release")
         assert steps.index("systemctl reload varnish") > release
         assert steps.index("systemctl restart finews-web finews-import") > release
+
+
+class TestReleases:
+    """deploy/release's bookkeeping: which releases and virtualenvs it keeps. Each release is a commit
+    of this checkout's deploy/release beside a deploy/manage that does nothing (the stack's upgrade
+    runs the real one) and a requirements.txt; each set of requirements has its virtualenv made
+    beforehand, as deploy/release leaves it, so that nothing is installed."""
+
+    @pytest.fixture
+    def site(self, tmp_path):
+        site = tmp_path / "finews"
+        (site / "repo" / "deploy").mkdir(parents=True)
+        shutil.copy(DEPLOY / "release", site / "repo" / "deploy" / "release")
+        (site / "repo" / "deploy" / "manage").write_text("#!/usr/bin/env bash\n")
+        return site
+
+    def commit_requiring(self, site, requirements):
+        """A commit of the site's repository whose requirements.txt is ``requirements``; its hash."""
+        (site / "repo" / "requirements.txt").write_text(requirements)
+        with (site / "repo" / "commits.txt").open("a") as commits:  # a commit even if requirements are the same
+            commits.write("one more\n")
+        return commit(site / "repo", f"requiring {requirements.strip()}")
+
+    def venv_name(self, requirements):
+        return hashlib.sha256(requirements.encode()).hexdigest()[:16]
+
+    def release(self, site, commit):
+        """deploy/release of ``commit``, its virtualenv made first if there is none."""
+        requirements = subprocess.run(
+            ["git", "-C", str(site / "repo"), "show", f"{commit}:requirements.txt"], capture_output=True, text=True
+        ).stdout
+        venv = site / "venvs" / self.venv_name(requirements)
+        if not venv.exists():
+            venv.mkdir(parents=True)
+            venv.with_name(f"{venv.name}.installed").touch()
+        result = subprocess.run(
+            ["bash", str(site / "repo" / "deploy" / "release"), commit], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert (site / "current").resolve() == site / "releases" / commit
+
+    def kept(self, site):
+        """(the releases kept, the virtualenvs kept by the requirements they were made for)."""
+        names = {self.venv_name(requirements): requirements for requirements in ("a\n", "b\n", "c\n", "d\n")}
+        venvs = sorted(path.name for path in (site / "venvs").iterdir())
+        installed = [name for name in venvs if not name.endswith(".installed")]
+        assert venvs == sorted([*installed, *(f"{name}.installed" for name in installed)]), venvs
+        return {path.name for path in (site / "releases").iterdir()}, {names[name].strip() for name in installed}
+
+    def test_the_newest_three_releases_are_kept_with_their_virtualenvs(self, site):
+        first, second, third = (self.commit_requiring(site, f"{name}\n") for name in ("a", "b", "b"))
+        fourth, fifth = (self.commit_requiring(site, f"{name}\n") for name in ("c", "d"))
+        (site / "venvs" / "0123456789abcdef").mkdir(parents=True)  # a virtualenv whose install was interrupted
+        for commit in (first, second, third, fourth):
+            self.release(site, commit)
+        assert self.kept(site) == ({second, third, fourth}, {"b", "c"})
+        self.release(site, fifth)
+        assert self.kept(site) == ({third, fourth, fifth}, {"b", "c", "d"})
+
+        # Going back to a release kept, then to one removed: it is made again; the newest three stay.
+        self.release(site, third)
+        assert self.kept(site) == ({third, fourth, fifth}, {"b", "c", "d"})
+        self.release(site, second)
+        assert self.kept(site) == ({second, third, fifth}, {"b", "d"})
 
 
 def test_pages_come_through_nginx_and_varnish(stack):
@@ -723,7 +838,9 @@ def test_a_chunked_push_is_read_whole_by_gunicorn_and_through_nginx(stack):
 def test_nginx_straight_to_gunicorn(stack):
     """The first layout: the same nginx site with gunicorn as its upstream, no Varnish."""
     site_conf = (
-        (DEPLOY / "nginx" / "finews.conf").read_text().replace("server 127.0.0.1:6081;", "server 127.0.0.1:8000;")
+        stack.host.paths["/etc/nginx/sites-enabled/finews"]
+        .read_text()
+        .replace("server 127.0.0.1:6081;", "server 127.0.0.1:8000;")
     )
     other = Host(stack.host.folder)  # ports of its own for nginx; the running host's gunicorn and certificate
     other.paths, other.ports[8000] = stack.host.paths, stack.host.ports[8000]
@@ -856,10 +973,14 @@ def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(sta
     assert status == 200 and "订阅最新消息（Atom，第二版）" in page
 
     # Going back, as the README says: the first release, kept, is switched to again as it is.
-    (going_back,) = re.findall(r"`(runuser -u finews -- bash \S+/deploy/release) COMMIT`", readme_section("Production"))
+    ((going_back, then),) = re.findall(
+        r"`(runuser -u finews -- bash \S+/deploy/release) COMMIT`.*?then the upgrade's last (\w+) steps",
+        readme_section("Production"),
+        re.DOTALL,
+    )
     host.as_site_user(f"{going_back} {first.name}")
     assert host.current.resolve() == first
-    stack.perform("systemctl restart finews-web")
-    stack.perform(next(step for step in upgrade_steps() if step.endswith("purge_cache")))
+    for step in upgrade_steps()[-["one", "two", "three"].index(then) - 1 :]:
+        stack.perform(step)
     status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
     assert status == 200 and "订阅最新消息（Atom）" in page

@@ -81,3 +81,14 @@ def test_run_site_names_the_way_out_when_its_port_is_taken(tmp_path):
     # Nothing was installed, migrated or imported first (which takes a while and touches db.sqlite3).
     assert "files:" not in result.stdout
     assert time.monotonic() - started < 5
+
+
+def test_every_production_cron_line_goes_in_the_site_user_s_crontab():
+    """The site's database role is its user's (peer authentication): a line put in root's crontab
+    fails on its first run. Each cron block of Production says whose crontab it goes in."""
+    section = readme_section("Production")
+    blocks = re.findall(r"([^\n]*\n[^\n]*\n)\n```cron\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    for before, block in blocks:
+        assert "crontab -u finews -e" in before, block
+        assert "deploy/manage" in block
