@@ -1,6 +1,7 @@
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -205,3 +206,84 @@ def migrated_sqlite(_sqlite_templates):
         return f"sqlite:///{path}"
 
     return copy
+
+
+class SiteServer:
+    """A gunicorn of the session's (``site_server``): its base ``url``, the ``environment`` it runs
+    with (for manage.py beside it), its SQLite ``database`` (a copy of ``template``) and its
+    ``folder`` (its media, and what a configuration names in it)."""
+
+    def __init__(self, url, environment, database, template, folder):
+        self.url, self.environment, self.database, self.template, self.folder = (
+            url,
+            environment,
+            database,
+            template,
+            folder,
+        )
+
+    def reset(self):
+        """Put back what the server served when it started: its database copied from the template
+        again (into the file its workers have open: SQLite's backup writes under the database's
+        lock, and their next query reads the new pages), an empty cache and no media files."""
+        copy_sqlite(self.template, self.database)
+        for cached in Path(f"{self.database}-cache").glob("*"):
+            cached.unlink()
+        if self.environment.get("REDIS_URL"):
+            subprocess.run(
+                ["redis-cli", "-u", self.environment["REDIS_URL"], "flushdb"], check=True, capture_output=True
+            )
+        if "MEDIA_ROOT" in self.environment:
+            shutil.rmtree(self.environment["MEDIA_ROOT"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def site_server(request, tmp_path_factory, _sqlite_templates):
+    """``site_server(settings="development", sample_posts=False, workers=2, **environment)``: a
+    SiteServer reset to a copy of the run's migrated SQLite database (sample_posts/_posts imported,
+    when asked), served by the one gunicorn this session runs for that configuration.
+
+    ``settings`` is "development" (the default a newcomer runs: the cache is a folder beside the
+    database) or "production" (collected static files, this worker's Redis database as its cache,
+    an empty home folder). ``environment`` adds variables; "{folder}" in a value is the server's
+    folder. Starting gunicorn took 1-3 s a test; each test still gets the data as it started
+    (``SiteServer.reset``), but what a process counts (/metrics) goes on from the tests before."""
+    from finews.testing import redis
+    from finews.testing.server import Servers
+
+    servers, started = Servers(), {}
+
+    def serve(settings="development", sample_posts=False, workers=2, **environment):
+        key = (settings, sample_posts, workers, tuple(sorted(environment.items())))
+        if key not in started:
+            folder = tmp_path_factory.mktemp(f"{settings}-server")
+            database, template = folder / "site.sqlite3", _sqlite_templates(sample_posts)
+            copy_sqlite(template, database)
+            given = {name: value.format(folder=folder) for name, value in environment.items()}
+            if settings == "production":
+                (folder / "home").mkdir()  # the site's user's home (deploy/): gunicorn writes nothing there
+                variables = _production(
+                    folder,
+                    DATABASE_URL=f"sqlite:///{database}",
+                    STATIC_ROOT=str(request.getfixturevalue("collected_static")),
+                    SECURE_SSL_REDIRECT="false",
+                    REDIS_URL=redis.worker_url(),
+                    LOCAL_MEMORY_CACHE="false",
+                    HOME=str(folder / "home"),
+                    **given,
+                )
+            else:
+                # As a newcomer runs it: none of the variables a test run or an operator may have set.
+                unset = {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+                variables = {name: value for name, value in os.environ.items() if name not in unset}
+                variables.update(
+                    DJANGO_SETTINGS_MODULE="finews.settings.development", DATABASE_URL=f"sqlite:///{database}", **given
+                )
+            url = servers.get(key, variables, workers=workers)
+            started[key] = SiteServer(url, variables, database, template, folder)
+        server = started[key]
+        server.reset()
+        return server
+
+    yield serve
+    servers.close()
