@@ -177,12 +177,13 @@ def _sqlite_templates(tmp_path_factory):
 
         return make
 
-    def template(sample_posts):
+    def template(sample_posts, more_posts=()):
         migrated = _made_once(tmp_path_factory, "migrated.sqlite3", made_by(["migrate", "--no-input"]))
         if not sample_posts:
             return migrated
-        imported = made_by(["import_posts", SAMPLE_POSTS], start_from=migrated)
-        return _made_once(tmp_path_factory, "sample-posts.sqlite3", imported)
+        imported = made_by(["import_posts", SAMPLE_POSTS, *more_posts], start_from=migrated)
+        name = "".join(f"+{Path(post).stem}" for post in more_posts)
+        return _made_once(tmp_path_factory, f"sample-posts{name}.sqlite3", imported)
 
     return template
 
@@ -196,13 +197,15 @@ def copy_sqlite(source, target):
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(_sqlite_templates):
-    """``migrated_sqlite(path, sample_posts=False)`` puts a migrated SQLite database at ``path`` (with
-    sample_posts/_posts imported, when asked) and returns its DATABASE_URL, "sqlite:///<path>".
+    """``migrated_sqlite(path, sample_posts=False, more_posts=())`` puts a migrated SQLite database at
+    ``path`` (with sample_posts/_posts imported, when asked, and the post files ``more_posts`` in the
+    same run) and returns its DATABASE_URL, "sqlite:///<path>".
 
-    A copy of a database migrated once per run: each test still has a database of its own."""
+    A copy of a database migrated (and imported) once per run: each test still has a database of
+    its own."""
 
-    def copy(path, sample_posts=False):
-        copy_sqlite(_sqlite_templates(sample_posts), path)
+    def copy(path, sample_posts=False, more_posts=()):
+        copy_sqlite(_sqlite_templates(sample_posts, more_posts), path)
         return f"sqlite:///{path}"
 
     return copy
