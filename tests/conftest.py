@@ -290,3 +290,42 @@ def site_server(request, tmp_path_factory, _sqlite_templates):
 
     yield serve
     servers.close()
+
+
+class PostgresPrimary:
+    """The session's throwaway PostgreSQL server (``postgres_primary``): ``server``, a
+    finews.testing.postgres.Server, logging every statement; ``site_database(name)`` creates the
+    database ``name`` there as a copy of one migrated with sample_posts/_posts imported, made on the
+    first call, and returns its URL."""
+
+    TEMPLATE = "finews_sample_posts"
+
+    def __init__(self, server, folder):
+        self.server, self.folder, self.template_made = server, folder, False
+
+    def site_database(self, name):
+        if not self.template_made:
+            self.server.sql(f'CREATE DATABASE "{self.TEMPLATE}"')
+            environment = _production(self.folder, DATABASE_URL=self.server.url(self.TEMPLATE))
+            _site_command(environment, "migrate", "--no-input")
+            _site_command(environment, "import_posts", SAMPLE_POSTS)
+            self.template_made = True
+        self.server.sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.TEMPLATE}"')
+        return self.server.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_primary(tmp_path_factory):
+    """A PostgreSQL server of the session's own (a PostgresPrimary) for the tests that need a server
+    to themselves (a replica of it, pg_dump and pg_restore): started, migrated and imported once a
+    session instead of once a test. Skips without PostgreSQL's binaries, except in CI
+    (FINEWS_REQUIRE_POSTGRESQL=1)."""
+    from finews.testing import postgres
+
+    if not postgres.installed():
+        if os.environ.get("FINEWS_REQUIRE_POSTGRESQL"):
+            raise RuntimeError("PostgreSQL's server binaries are required (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
+    # Every statement logged: test_replicas.py reads which server answered.
+    with postgres.primary(log_statements=True) as server:
+        yield PostgresPrimary(server, tmp_path_factory.mktemp("postgres-template"))
