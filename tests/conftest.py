@@ -1,6 +1,7 @@
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -176,12 +177,13 @@ def _sqlite_templates(tmp_path_factory):
 
         return make
 
-    def template(sample_posts):
+    def template(sample_posts, more_posts=()):
         migrated = _made_once(tmp_path_factory, "migrated.sqlite3", made_by(["migrate", "--no-input"]))
         if not sample_posts:
             return migrated
-        imported = made_by(["import_posts", SAMPLE_POSTS], start_from=migrated)
-        return _made_once(tmp_path_factory, "sample-posts.sqlite3", imported)
+        imported = made_by(["import_posts", SAMPLE_POSTS, *more_posts], start_from=migrated)
+        name = "".join(f"+{Path(post).stem}" for post in more_posts)
+        return _made_once(tmp_path_factory, f"sample-posts{name}.sqlite3", imported)
 
     return template
 
@@ -195,13 +197,135 @@ def copy_sqlite(source, target):
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(_sqlite_templates):
-    """``migrated_sqlite(path, sample_posts=False)`` puts a migrated SQLite database at ``path`` (with
-    sample_posts/_posts imported, when asked) and returns its DATABASE_URL, "sqlite:///<path>".
+    """``migrated_sqlite(path, sample_posts=False, more_posts=())`` puts a migrated SQLite database at
+    ``path`` (with sample_posts/_posts imported, when asked, and the post files ``more_posts`` in the
+    same run) and returns its DATABASE_URL, "sqlite:///<path>".
 
-    A copy of a database migrated once per run: each test still has a database of its own."""
+    A copy of a database migrated (and imported) once per run: each test still has a database of
+    its own."""
 
-    def copy(path, sample_posts=False):
-        copy_sqlite(_sqlite_templates(sample_posts), path)
+    def copy(path, sample_posts=False, more_posts=()):
+        copy_sqlite(_sqlite_templates(sample_posts, more_posts), path)
         return f"sqlite:///{path}"
 
     return copy
+
+
+class SiteServer:
+    """A gunicorn of the session's (``site_server``): its base ``url``, the ``environment`` it runs
+    with (for manage.py beside it), its SQLite ``database`` (a copy of ``template``) and its
+    ``folder`` (its media, and what a configuration names in it)."""
+
+    def __init__(self, url, environment, database, template, folder):
+        self.url, self.environment, self.database, self.template, self.folder = (
+            url,
+            environment,
+            database,
+            template,
+            folder,
+        )
+
+    def reset(self):
+        """Put back what the server served when it started: its database copied from the template
+        again (into the file its workers have open: SQLite's backup writes under the database's
+        lock, and their next query reads the new pages), an empty cache and no media files."""
+        copy_sqlite(self.template, self.database)
+        for cached in Path(f"{self.database}-cache").glob("*"):
+            cached.unlink()
+        if self.environment.get("REDIS_URL"):
+            subprocess.run(
+                ["redis-cli", "-u", self.environment["REDIS_URL"], "flushdb"], check=True, capture_output=True
+            )
+        if "MEDIA_ROOT" in self.environment:
+            shutil.rmtree(self.environment["MEDIA_ROOT"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def site_server(request, tmp_path_factory, _sqlite_templates):
+    """``site_server(settings="development", sample_posts=False, workers=2, **environment)``: a
+    SiteServer reset to a copy of the run's migrated SQLite database (sample_posts/_posts imported,
+    when asked), served by the one gunicorn this session runs for that configuration.
+
+    ``settings`` is "development" (the default a newcomer runs: the cache is a folder beside the
+    database) or "production" (collected static files, this worker's Redis database as its cache,
+    an empty home folder). ``environment`` adds variables; "{folder}" in a value is the server's
+    folder. Starting gunicorn took 1-3 s a test; each test still gets the data as it started
+    (``SiteServer.reset``), but what a process counts (/metrics) goes on from the tests before."""
+    from finews.testing import redis
+    from finews.testing.server import Servers
+
+    servers, started = Servers(), {}
+
+    def serve(settings="development", sample_posts=False, workers=2, **environment):
+        key = (settings, sample_posts, workers, tuple(sorted(environment.items())))
+        if key not in started:
+            folder = tmp_path_factory.mktemp(f"{settings}-server")
+            database, template = folder / "site.sqlite3", _sqlite_templates(sample_posts)
+            copy_sqlite(template, database)
+            given = {name: value.format(folder=folder) for name, value in environment.items()}
+            if settings == "production":
+                (folder / "home").mkdir()  # the site's user's home (deploy/): gunicorn writes nothing there
+                variables = _production(
+                    folder,
+                    DATABASE_URL=f"sqlite:///{database}",
+                    STATIC_ROOT=str(request.getfixturevalue("collected_static")),
+                    SECURE_SSL_REDIRECT="false",
+                    REDIS_URL=redis.worker_url(),
+                    LOCAL_MEMORY_CACHE="false",
+                    HOME=str(folder / "home"),
+                    **given,
+                )
+            else:
+                # As a newcomer runs it: none of the variables a test run or an operator may have set.
+                unset = {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+                variables = {name: value for name, value in os.environ.items() if name not in unset}
+                variables.update(
+                    DJANGO_SETTINGS_MODULE="finews.settings.development", DATABASE_URL=f"sqlite:///{database}", **given
+                )
+            url = servers.get(key, variables, workers=workers)
+            started[key] = SiteServer(url, variables, database, template, folder)
+        server = started[key]
+        server.reset()
+        return server
+
+    yield serve
+    servers.close()
+
+
+class PostgresPrimary:
+    """The session's throwaway PostgreSQL server (``postgres_primary``): ``server``, a
+    finews.testing.postgres.Server, logging every statement; ``site_database(name)`` creates the
+    database ``name`` there as a copy of one migrated with sample_posts/_posts imported, made on the
+    first call, and returns its URL."""
+
+    TEMPLATE = "finews_sample_posts"
+
+    def __init__(self, server, folder):
+        self.server, self.folder, self.template_made = server, folder, False
+
+    def site_database(self, name):
+        if not self.template_made:
+            self.server.sql(f'CREATE DATABASE "{self.TEMPLATE}"')
+            environment = _production(self.folder, DATABASE_URL=self.server.url(self.TEMPLATE))
+            _site_command(environment, "migrate", "--no-input")
+            _site_command(environment, "import_posts", SAMPLE_POSTS)
+            self.template_made = True
+        self.server.sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.TEMPLATE}"')
+        return self.server.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_primary(tmp_path_factory):
+    """A PostgreSQL server of the session's own (a PostgresPrimary) for the tests that need a server
+    to themselves (a replica of it, pg_dump and pg_restore): started, migrated and imported once a
+    session instead of once a test. Skips without PostgreSQL's binaries, except in CI
+    (FINEWS_REQUIRE_POSTGRESQL=1)."""
+    from finews.testing import postgres
+
+    if not postgres.installed():
+        if os.environ.get("FINEWS_REQUIRE_POSTGRESQL"):
+            raise RuntimeError("PostgreSQL's server binaries are required (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
+    # Every statement logged: test_replicas.py reads which server answered.
+    with postgres.primary(log_statements=True) as server:
+        yield PostgresPrimary(server, tmp_path_factory.mktemp("postgres-template"))

@@ -9,24 +9,22 @@ SQLite pass; the PostgreSQL case is skipped without PostgreSQL's binaries, excep
 
 import contextlib
 import http.client
-import os
 import subprocess
 import sys
 import tarfile
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from django.db import connection
 
-from finews.testing import postgres
 from finews.testing.server import gunicorn
 
 from .test_production import production_environment
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-SAMPLE_POSTS = BASE_DIR / "sample_posts" / "_posts"
 COVERED_ARTICLE = "NW202611180000000005"
 PAGES = ["/", "/category/cailianshe/", "/archive/", "/feed.xml", "/sitemap.xml", f"/news/{COVERED_ARTICLE}/"]
 
@@ -46,24 +44,6 @@ article = Article.objects.get(info_code="{COVERED_ARTICLE}")
 article.cover_image = SimpleUploadedFile("封面.png", image.getvalue(), content_type="image/png")
 publishing.save_article(article)
 """
-
-
-@contextlib.contextmanager
-def two_databases(engine, tmp_path):
-    """Yield the URLs of a database for the site and of an empty one to restore into."""
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'site.sqlite3'}", f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    if not postgres.installed():
-        if os.environ.get("FINEWS_REQUIRE_POSTGRESQL"):
-            raise RuntimeError("PostgreSQL's server binaries are required (apt-get install postgresql)")
-        pytest.skip("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
-    with postgres.primary() as server:
-        server.sql("CREATE DATABASE site")
-        # As the README says to.
-        createdb = ["createdb", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "restored"]
-        subprocess.run(createdb, check=True, capture_output=True)
-        yield server.url("site"), server.url("restored")
 
 
 def manage(environment, *args, succeed=True):
@@ -109,30 +89,54 @@ def page_and_cover(url):
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_covers(
-    tmp_path, engine, collected_static, migrated_sqlite
+    request, tmp_path, engine, site_server
 ):
-    with two_databases(engine, tmp_path) as (site_url, restored_url):
-        common = {"SECURE_SSL_REDIRECT": "false", "STATIC_ROOT": str(collected_static)}
-        site = production_environment(tmp_path, DATABASE_URL=site_url, MEDIA_ROOT=str(tmp_path / "media"), **common)
-        if engine == "sqlite":
-            migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True)
-        else:
-            for command in (["migrate", "--no-input"], ["import_posts", SAMPLE_POSTS]):
-                manage(site, *map(str, command))
-        manage(site, "shell", "-c", ADD_COVER)
+    if engine == "sqlite":
+        # The session's production server, reset to the sample posts, serves the original.
+        server = site_server("production", sample_posts=True)
+        site, serving = server.environment, contextlib.nullcontext(server.url)
+        restored_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    else:
+        primary = request.getfixturevalue("postgres_primary")
+        name = f"site_{uuid.uuid4().hex[:12]}"
+        site = production_environment(
+            tmp_path,
+            DATABASE_URL=primary.site_database(name),
+            SECURE_SSL_REDIRECT="false",
+            STATIC_ROOT=str(request.getfixturevalue("collected_static")),
+        )
+        serving = gunicorn(site, workers=1)
+        # As the README says to.
+        createdb = ["createdb", "-h", "127.0.0.1", "-p", str(primary.server.port), "-U", "postgres", f"restored_{name}"]
+        subprocess.run(createdb, check=True, capture_output=True)
+        restored_url = primary.server.url(f"restored_{name}")
 
-        backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
-        restored = {**site, "DATABASE_URL": restored_url, "MEDIA_ROOT": str(tmp_path / "restored-media")}
-        said = manage(restored, "restore", backup).stdout
+        @request.addfinalizer
+        def drop():
+            for database in (name, f"restored_{name}"):
+                primary.server.sql(f'DROP DATABASE "{database}" WITH (FORCE)')
 
-        assert "Restored" in said and "1 media files" not in said  # the cover and its thumbnail
-        with gunicorn(site, workers=1) as original, gunicorn(restored, workers=1) as copy:
-            assert page_and_cover(copy) == page_and_cover(original)
-        # Nothing left to migrate: the restored database is the site's, migrations included.
-        assert "No migrations to apply" in manage(restored, "migrate", "--no-input").stdout
+    manage(site, "shell", "-c", ADD_COVER)
 
-        again = manage(restored, "restore", backup, succeed=False)
-        assert again.returncode == 1 and "The database is not empty" in again.stderr
+    backup = manage(site, "backup", str(tmp_path / "backups")).stdout.split("Backed up to ")[1].strip()
+    restored = {
+        **site,
+        "DATABASE_URL": restored_url,
+        "MEDIA_ROOT": str(tmp_path / "restored-media"),
+        # A cache of its own: the original's Redis would hand the copy the original's pages.
+        "REDIS_URL": "",
+        "LOCAL_MEMORY_CACHE": "true",
+    }
+    said = manage(restored, "restore", backup).stdout
+
+    assert "Restored" in said and "1 media files" not in said  # the cover and its thumbnail
+    with serving as original, gunicorn(restored, workers=1) as copy:
+        assert page_and_cover(copy) == page_and_cover(original)
+    # Nothing left to migrate: the restored database is the site's, migrations included.
+    assert "No migrations to apply" in manage(restored, "migrate", "--no-input").stdout
+
+    again = manage(restored, "restore", backup, succeed=False)
+    assert again.returncode == 1 and "The database is not empty" in again.stderr
 
 
 def test_a_restore_never_replaces_a_different_cover(tmp_path, migrated_sqlite):

@@ -2,7 +2,7 @@ import contextlib
 import datetime as dt
 import http.server
 import math
-import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,7 +25,7 @@ from articles.models import Article, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
 from finews.testing import redis
-from finews.testing.server import free_port, gunicorn
+from finews.testing.server import free_port
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
@@ -910,25 +910,30 @@ class TestRedisOutage:
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_in_development_an_import_in_another_process_shows_at_once(tmp_path, write_post, migrated_sqlite):
+def test_in_development_an_import_in_another_process_shows_at_once(site_server, write_post):
     """The development default, as a newcomer runs it: the site in one process, the import in another
     (a cache per process kept the home page an import had changed for ten minutes)."""
-    environment = {
-        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
-        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True),
-    }
+    server = site_server(sample_posts=True)
 
-    def manage(*args):
-        subprocess.run([sys.executable, "manage.py", *args, "-v0"], cwd=BASE_DIR, env=environment, check=True)
+    def get(path):
+        return urllib.request.urlopen(f"{server.url}{path}", timeout=10).read().decode()
 
-    with gunicorn(environment, workers=1) as base_url:
-        before = urllib.request.urlopen(f"{base_url}/", timeout=10).read().decode()
-        urllib.request.urlopen(f"{base_url}/", timeout=10).read()
-        metrics = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
-        assert 'finews_page_cache_requests_total{result="hit"} 1.0' in metrics  # the second was kept
-        manage("import_posts", str(write_post("2026-11-30-NWLATE1.md", post_text(title='"另一个终端导入的新闻"'))))
-        after = urllib.request.urlopen(f"{base_url}/", timeout=10).read().decode()
+    def hits():
+        counted = re.search(r'^finews_page_cache_requests_total\{result="hit"\} (\S+)$', get("/metrics"), re.M)
+        return float(counted[1]) if counted else 0.0
+
+    hits_before = hits()
+    before = get("/")
+    get("/")
+    assert hits() == hits_before + 1  # the second was kept
+    new_post = write_post("2026-11-30-NWLATE1.md", post_text(title='"另一个终端导入的新闻"'))
+    subprocess.run(
+        [sys.executable, "manage.py", "import_posts", str(new_post), "-v0"],
+        cwd=BASE_DIR,
+        env=server.environment,
+        check=True,
+    )
+    after = get("/")
 
     assert "另一个终端导入的新闻" not in before and "另一个终端导入的新闻" in after
-    assert (tmp_path / "site.sqlite3-cache").is_dir()
+    assert Path(f"{server.database}-cache").is_dir()

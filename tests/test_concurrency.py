@@ -137,10 +137,16 @@ def test_cron_runs_pick_up_new_and_changed_files(scratch_database, tmp_path):
     assert "2 files: 0 created, 0 updated, 2 unchanged" in third.stdout
 
 
-def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_path):
+def test_readers_keep_getting_pages_while_an_import_runs(request, scratch_database, tmp_path):
     from finews.testing.synthetic import write_posts
 
-    manage(scratch_database, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
+    if connection.vendor == "sqlite":
+        # The session's development server, reset to the sample posts.
+        server = request.getfixturevalue("site_server")(sample_posts=True)
+        database_url, serving = f"sqlite:///{server.database}", contextlib.nullcontext(server.url)
+    else:
+        database_url, serving = scratch_database, gunicorn(environment(scratch_database))
+        manage(database_url, "import_posts", str(BASE_DIR / "sample_posts" / "_posts")).check_returncode()
     posts = write_posts(tmp_path / "incoming", 150)
     statuses, failures = [], []
 
@@ -153,12 +159,12 @@ def test_readers_keep_getting_pages_while_an_import_runs(scratch_database, tmp_p
                 except Exception as error:  # every failure is a finding: counted and shown
                     failures.append(f"{path}: {error}")
 
-    with gunicorn(environment(scratch_database)) as base_url:
+    with serving as base_url:
         stop = threading.Event()
         readers = [threading.Thread(target=read_pages, args=(base_url, stop)) for _ in range(2)]
         for reader in readers:
             reader.start()
-        imported = manage(scratch_database, "import_posts", str(posts))
+        imported = manage(database_url, "import_posts", str(posts))
         stop.set()
         for reader in readers:
             reader.join(timeout=60)

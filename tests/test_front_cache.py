@@ -29,7 +29,6 @@ from tests.conftest import CORPUS_DIR
 from .test_production import production_environment
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-SAMPLE_POSTS = BASE_DIR / "sample_posts" / "_posts"
 # An East Money item of 2022 from the corpus: months older than anything the tests add.
 OLD_POST = CORPUS_DIR / "2022-01-07-NW202201072239950893.md"
 FRESH_WITHIN_SECONDS = 1.0
@@ -83,7 +82,8 @@ class Site(Front):
         self.varnish_port = varnish.free_port()
         self.environment = production_environment(
             tmp_path,
-            DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3"),
+            # The import the site's setup ran, from a copy the run made once.
+            DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3", sample_posts=True, more_posts=[OLD_POST]),
             STATIC_ROOT=str(collected_static),
             SECURE_SSL_REDIRECT="false",
             REDIS_URL=REDIS_URL,
@@ -91,7 +91,6 @@ class Site(Front):
             FRONT_CACHE_URLS=f"http://127.0.0.1:{self.varnish_port}",
         )
         subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
-        self.manage("import_posts", str(SAMPLE_POSTS), str(OLD_POST))
 
     def manage(self, *args):
         result = subprocess.run(
@@ -126,13 +125,16 @@ def new_post(folder, info_code, title, date=None, category="cailianshe"):
     return path
 
 
+# The module's own site, not site_server's: no other module serves this configuration (a
+# Varnish of its own is in its environment), and its tests share state in order (the last one
+# leaves that Varnish storing nothing finews renders).
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, migrated_sqlite, collected_static):
     site = Site(tmp_path_factory.mktemp("front-cache"), migrated_sqlite, collected_static)
     with gunicorn(site.environment) as backend, varnish.varnish(backend, port=site.varnish_port) as front:
         site.backend, site.front = backend, front
-        # The sample posts were imported before Varnish ran: their purges were handed over
-        # (front.py), and this sends them now, as an operator's purge_cache after a deploy does.
+        # The sample posts were imported before Varnish ran: this makes what the site had kept
+        # cold, as an operator's purge_cache after a deploy does.
         site.manage("purge_cache")
         yield site
 
@@ -407,17 +409,19 @@ def test_a_page_begun_before_an_announcement_already_purged_is_not_kept(site):
     assert first[0] == second[0] == 200 and second[1]["X-Cache"] == "MISS"
 
 
-def test_cached_pages_are_served_while_finews_is_down(tmp_path, migrated_sqlite, collected_static):
-    site = Site(tmp_path, migrated_sqlite, collected_static)
+def test_cached_pages_are_served_while_finews_is_down(site):
+    # A gunicorn of its own to stop, on the module's database, and a Varnish of its own in front of
+    # it (the module's keeps serving from the module's gunicorn).
     with contextlib.ExitStack() as backend_running:
         backend = backend_running.enter_context(gunicorn(site.environment))
-        with varnish.varnish(backend, port=site.varnish_port):
-            path = article_path(site, "NW202201072239950893")
-            page = site.get(path)[2]
+        with varnish.varnish(backend) as front:
+            alone = Front(int(front.rsplit(":", 1)[1]), site.manage)
+            path = article_path(alone, "NW202201072239950893")
+            page = alone.get(path)[2]
             backend_running.close()
             # Expired too (a purge, as after any change): only grace may serve it now.
-            assert purge(site.varnish_port, "all") == 200
+            assert purge(alone.varnish_port, "all") == 200
 
-            status, headers, body = site.get(path)
+            status, headers, body = alone.get(path)
 
     assert status == 200 and body == page and headers["X-Cache"] == "HIT"

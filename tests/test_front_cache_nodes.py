@@ -19,7 +19,6 @@ from finews.testing.server import free_port, gunicorn
 from .test_front_cache import (  # pytestmark: the SQLite pass only
     BASE_DIR,
     OLD_POST,
-    SAMPLE_POSTS,
     Front,
     admin_form,
     article_pk,
@@ -44,7 +43,7 @@ class Nodes:
         self.ports = [free_port(), free_port()]
         self.environment = production_environment(
             tmp_path,
-            DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3"),
+            DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3", sample_posts=True, more_posts=[OLD_POST]),
             STATIC_ROOT=str(collected_static),
             SECURE_SSL_REDIRECT="false",
             REDIS_URL=redis.worker_url(),
@@ -54,7 +53,6 @@ class Nodes:
             FRONT_CACHE_RETRY_MAX_SECONDS=str(RETRY_MAX_SECONDS),
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
-        self.manage("import_posts", str(SAMPLE_POSTS), str(OLD_POST))
         self.running = {}
 
     def manage(self, *args, environment=None):
@@ -81,6 +79,7 @@ class Nodes:
         self.running.pop(number).close()
 
 
+# The module's own, as test_front_cache.py's site: no other module serves two nodes.
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, migrated_sqlite, collected_static):
     nodes = Nodes(tmp_path_factory.mktemp("front-cache-nodes"), migrated_sqlite, collected_static)
@@ -89,7 +88,7 @@ def nodes(tmp_path_factory, migrated_sqlite, collected_static):
         try:
             nodes.start(0)
             nodes.start(1)
-            nodes.manage("purge_cache")  # what the setup's import handed over (test_front_cache.py)
+            nodes.manage("purge_cache")  # what the sites had kept before the nodes ran (test_front_cache.py)
             yield nodes
         finally:
             for number in list(nodes.running):
@@ -162,12 +161,13 @@ def test_a_node_down_during_a_change_is_consistent_once_it_returns(nodes, tmp_pa
     assert "一个节点停机时的新消息" in second.get("/")[2]
 
 
-def test_pages_are_served_by_the_other_gunicorn_while_one_is_down(tmp_path, migrated_sqlite, collected_static):
-    site = Nodes(tmp_path, migrated_sqlite, collected_static)
-    with contextlib.ExitStack() as first_running, gunicorn(site.environment) as second:
-        first = first_running.enter_context(gunicorn(site.environment))
-        with varnish.varnish([first, second], port=site.ports[0]):
-            node = site.node(0)
+def test_pages_are_served_by_the_other_gunicorn_while_one_is_down(nodes):
+    # A gunicorn of its own to stop, beside the module's second one (which stays up for the tests
+    # after), behind a Varnish of its own.
+    with contextlib.ExitStack() as first_running:
+        first = first_running.enter_context(gunicorn(nodes.environment))
+        with varnish.varnish([first, nodes.backends[1]]) as front:
+            node = Front(int(front.rsplit(":", 1)[1]), nodes.manage)
             first_running.close()
 
             answers = [node.get(f"/news/MISSING{number}/")[0] for number in range(6)]

@@ -21,7 +21,6 @@ from django.test import Client
 from django.utils import timezone
 
 from articles.models import Article, ImportProblem, ImportRun
-from finews.testing.server import gunicorn
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_editor
 
@@ -326,59 +325,54 @@ class TestMetrics:
         assert grew("finews_http_request_duration_seconds_count", view="articles:search") == 1
 
 
+def requests_counted(text, *views):
+    """How many GETs answered 200 the /metrics ``text`` counts for ``views`` together."""
+    return sum(
+        TestMetrics().sample(text, "finews_http_requests_total", view=view, method="GET", status="200") or 0
+        for view in views
+    )
+
+
+def metrics_of(base_url):
+    return urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
+
+
+CATEGORY_INDEX = ("articles:category-index", "page-cache")  # rendered, or answered from the page cache
+
+
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_metrics_add_up_every_gunicorn_worker(tmp_path, migrated_sqlite):
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True),
-    }
+def test_metrics_add_up_every_gunicorn_worker(site_server):
+    # The folder is named only to look into it; gunicorn makes one of its own otherwise.
+    server = site_server(sample_posts=True, PROMETHEUS_MULTIPROC_DIR="{folder}/prometheus")
+    before = metrics_of(server.url)
+    # A request sent by halves holds one worker, so the others are served by the second one.
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
+        held.sendall(b"GET /category/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(0.5)
+        for _ in range(20):
+            urllib.request.urlopen(f"{server.url}/category/", timeout=10).read()
+        held.sendall(b"Connection: close\r\n\r\n")
+        assert held.makefile("rb").readline().startswith(b"HTTP/1.1 200")
+    text = metrics_of(server.url)
+    processes = {name.rsplit("_", 1)[-1] for name in os.listdir(server.folder / "prometheus")}
 
-    # The folder is named here only to look into it; gunicorn makes one of its own otherwise.
-    with gunicorn({**environment, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}, workers=2) as base_url:
-        # A request sent by halves holds one worker, so the others are served by the second one.
-        port = int(base_url.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
-            held.sendall(b"GET /category/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            time.sleep(0.5)
-            for _ in range(20):
-                urllib.request.urlopen(f"{base_url}/category/", timeout=10).read()
-            held.sendall(b"Connection: close\r\n\r\n")
-            assert held.makefile("rb").readline().startswith(b"HTTP/1.1 200")
-        text = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
-        processes = {name.rsplit("_", 1)[-1] for name in os.listdir(tmp_path / "prometheus")}
-
-    metrics = TestMetrics()
-    rendered = metrics.sample(
-        text, "finews_http_requests_total", view="articles:category-index", method="GET", status="200"
-    )
-    cached = metrics.sample(text, "finews_http_requests_total", view="page-cache", method="GET", status="200")
     assert len(processes) >= 2, f"one worker served every request: {processes}"
-    assert rendered + (cached or 0) == 21
+    assert requests_counted(text, *CATEGORY_INDEX) - requests_counted(before, *CATEGORY_INDEX) == 21
     samples = list((BASE_DIR / "sample_posts" / "_posts").iterdir())
     published = [path for path in samples if "published: false" not in path.read_text(encoding="utf-8")]
-    assert metrics.sample(text, "finews_articles_published") == len(published) > 0
+    assert TestMetrics().sample(text, "finews_articles_published") == len(published) > 0
 
 
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_metrics_count_under_gunicorn_with_no_folder_given(tmp_path, migrated_sqlite):
-    environment = {
-        **{key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"},
-        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3"),
-    }
+def test_metrics_count_under_gunicorn_with_no_folder_given(site_server):
+    server = site_server(sample_posts=True)
+    before = metrics_of(server.url)
+    for _ in range(3):
+        urllib.request.urlopen(f"{server.url}/category/", timeout=10).read()
 
-    with gunicorn(environment, workers=2) as base_url:
-        for _ in range(3):
-            urllib.request.urlopen(f"{base_url}/category/", timeout=10).read()
-        text = urllib.request.urlopen(f"{base_url}/metrics", timeout=10).read().decode()
-
-    counted = [
-        TestMetrics().sample(text, "finews_http_requests_total", view=view, method="GET", status="200") or 0
-        for view in ("articles:category-index", "page-cache")
-    ]
-    assert sum(counted) == 3
+    assert requests_counted(metrics_of(server.url), *CATEGORY_INDEX) - requests_counted(before, *CATEGORY_INDEX) == 3

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection
 
-from finews.testing.server import gunicorn
-
 BASE_DIR = Path(__file__).resolve().parents[1]
 # The smallest PNG: one transparent pixel.
 PNG_BYTES = bytes.fromhex(
@@ -111,36 +109,27 @@ def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
-def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(tmp_path, migrated_sqlite, collected_static):
-    environment = production_environment(
-        tmp_path,
-        SECURE_SSL_REDIRECT="false",
-        DATABASE_URL=migrated_sqlite(tmp_path / "production.sqlite3", sample_posts=True),
-        STATIC_ROOT=str(collected_static),
-    )
+def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(site_server, collected_static):
+    server = site_server("production", sample_posts=True)
     manifest = json.loads((collected_static / "staticfiles.json").read_text())["paths"]
     hashed_css = manifest["css/site.css"]
+
+    def get(path):
+        headers = {"Host": "finews.example.com", "X-Forwarded-Proto": "https"}
+        return urllib.request.urlopen(urllib.request.Request(f"{server.url}{path}", headers=headers), timeout=5)
+
+    assert json.load(get("/healthz")) == {"status": "ok", "database": "ok"}
+    home = get("/").read().decode()
+    assert f"/static/{hashed_css}" in home and "示例：央行宣布下调存款准备金率" in home
+
+    cover = Path(server.environment["MEDIA_ROOT"]) / "covers" / "2026" / "11" / "cover.png"
+    cover.parent.mkdir(parents=True)
+    cover.write_bytes(PNG_BYTES)
+    served = get("/media/covers/2026/11/cover.png")
+    assert served.headers["Content-Type"] == "image/png" and served.read() == PNG_BYTES
+
+    css = get(f"/static/{hashed_css}")
+    assert "max-age=315360000" in css.headers["Cache-Control"]
+    assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     # The site's user has its checkout as its home (deploy/): gunicorn writes nothing there.
-    home_folder = tmp_path / "home"
-    home_folder.mkdir()
-
-    with gunicorn({**environment, "HOME": str(home_folder)}) as base_url:
-
-        def get(path):
-            headers = {"Host": "finews.example.com", "X-Forwarded-Proto": "https"}
-            return urllib.request.urlopen(urllib.request.Request(f"{base_url}{path}", headers=headers), timeout=5)
-
-        assert json.load(get("/healthz")) == {"status": "ok", "database": "ok"}
-        home = get("/").read().decode()
-        assert f"/static/{hashed_css}" in home and "示例：央行宣布下调存款准备金率" in home
-
-        cover = tmp_path / "media" / "covers" / "2026" / "11" / "cover.png"
-        cover.parent.mkdir(parents=True)
-        cover.write_bytes(PNG_BYTES)
-        served = get("/media/covers/2026/11/cover.png")
-        assert served.headers["Content-Type"] == "image/png" and served.read() == PNG_BYTES
-
-        css = get(f"/static/{hashed_css}")
-        assert "max-age=315360000" in css.headers["Cache-Control"]
-        assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    assert list(home_folder.iterdir()) == []
+    assert Path(server.environment["HOME"]).is_dir() and list(Path(server.environment["HOME"]).iterdir()) == []

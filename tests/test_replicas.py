@@ -28,7 +28,6 @@ from finews.testing.server import gunicorn
 from .test_production import production_environment
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-SAMPLE_POSTS = BASE_DIR / "sample_posts" / "_posts"
 MAX_LAG_SECONDS = 3
 CHECK_SECONDS = 0.25
 
@@ -50,23 +49,21 @@ class Site:
     """gunicorn reading a primary and its streaming replica, with the commands that write beside it."""
 
     def __init__(self, tmp_path, primary, replica, collected_static):
-        self.primary, self.replica = primary, replica
-        primary.sql("CREATE DATABASE finews")
+        self.primary, self.replica = primary.server, replica
         self.environment = production_environment(
             tmp_path,
             SECURE_SSL_REDIRECT="false",
             REDIS_URL=redis.worker_url(),
             LOCAL_MEMORY_CACHE="false",
-            DATABASE_URL=primary.url("finews"),
+            # The session's database with the sample posts, copied: no migrate and import here.
+            DATABASE_URL=primary.site_database("finews"),
             STATIC_ROOT=str(collected_static),
             DATABASE_REPLICA_URLS=replica.url("finews"),
             DATABASE_REPLICA_MAX_LAG_SECONDS=str(MAX_LAG_SECONDS),
             DATABASE_REPLICA_CHECK_SECONDS=str(CHECK_SECONDS),
         )
         subprocess.run(["redis-cli", "-u", redis.worker_url(), "flushdb"], check=True, capture_output=True)
-        self.manage("migrate", "--no-input")
-        self.manage("import_posts", str(SAMPLE_POSTS))
-        postgres.wait_until_replayed(primary, replica)
+        postgres.wait_until_replayed(self.primary, replica)
 
     def manage(self, *args):
         result = subprocess.run(
@@ -111,14 +108,19 @@ class Site:
         return self.primary.sql(statement, parameters, database="finews")
 
 
+# The module's own replica and gunicorn (the session's primary): no other module reads a replica,
+# and the tests pause and resume its replay.
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, collected_static):
-    with postgres.primary(log_statements=True) as primary, postgres.replica_of(primary, log_statements=True) as replica:
-        site = Site(tmp_path_factory.mktemp("replicas"), primary, replica, collected_static)
-        # One worker: what it last found of the replica is what the next request goes by.
-        with gunicorn(site.environment, workers=1) as url:
-            site.url = url
-            yield site
+def site(tmp_path_factory, postgres_primary, collected_static):
+    with postgres.replica_of(postgres_primary.server, log_statements=True) as replica:
+        site = Site(tmp_path_factory.mktemp("replicas"), postgres_primary, replica, collected_static)
+        try:
+            # One worker: what it last found of the replica is what the next request goes by.
+            with gunicorn(site.environment, workers=1) as url:
+                site.url = url
+                yield site
+        finally:
+            postgres_primary.server.sql('DROP DATABASE "finews" WITH (FORCE)')
 
 
 @pytest.fixture

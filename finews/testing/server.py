@@ -39,6 +39,29 @@ def gunicorn(environment, workers=2, timeout=30):
         process.wait(timeout=20)
 
 
+class Servers:
+    """gunicorns kept running until ``close()``, one for each configuration asked for: a test
+    session's, so that tests asking for the same configuration share one server.
+
+    ``get(key, environment, workers)`` returns the base URL of the server started for ``key`` (any
+    hashable naming what the server is: its settings, not the folders it happens to use), starting
+    it with ``environment`` on the first call; later calls with that key get the same server.
+    """
+
+    def __init__(self):
+        self._urls = {}
+        self._running = contextlib.ExitStack()
+
+    def get(self, key, environment, workers=2):
+        if key not in self._urls:
+            self._urls[key] = self._running.enter_context(gunicorn(environment, workers=workers))
+        return self._urls[key]
+
+    def close(self):
+        self._running.close()
+        self._urls.clear()
+
+
 def wait_until_answering(url, process, name, timeout=30):
     """Wait until ``url``/healthz answers; fail if ``process`` (called ``name``) exits or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
