@@ -12,13 +12,12 @@ computed once per content version and kept (a few queries bounded by dates or co
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
+from articles.caching import VERSION_FACTS_SECONDS, current_version, keys, version_facts
 from articles.models import Article
 
 from .charts import most_mentioned
@@ -96,12 +95,15 @@ def aside(article, stocks):
 
     def kept(part, compute):
         key = ASIDE_KEY.format(version=current_version(), hour=hour, part=part)
-        return cache.get_or_set(key, compute, VERSION_FACTS_SECONDS)
+        return version_facts(key, compute)
 
-    snapshot = Article.objects.published().filter(published_at__gte=since, published_at__lt=until)
-    flows = kept(f"flows:{','.join(map(str, stock_ids))}", lambda: _flows(snapshot, stock_ids, since, until))
+    # Built only when a part is computed: building the querysets cost more than reading the parts.
+    def snapshot():
+        return Article.objects.published().filter(published_at__gte=since, published_at__lt=until)
+
+    flows = kept(f"flows:{','.join(map(str, stock_ids))}", lambda: _flows(snapshot(), stock_ids, since, until))
     hot = kept(
-        "hot", lambda: most_mentioned(snapshot.filter(published_at__gte=until - dt.timedelta(hours=keys.HOT_HOURS)))
+        "hot", lambda: most_mentioned(snapshot().filter(published_at__gte=until - dt.timedelta(hours=keys.HOT_HOURS)))
     )
     latest_since = until - dt.timedelta(days=keys.LATEST_DAYS)
     latest = kept(
