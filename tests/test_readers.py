@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
@@ -251,6 +252,24 @@ class TestSmallThings:
         assert current("/category/funds/") == ["基金"]
         assert current("/archive/") == ["归档"]
         assert current("/search/?q=基金") == []
+
+    def test_the_header_and_footer_link_under_the_site_s_prefix(self, client, settings):
+        settings.PAGE_CACHE_SECONDS = 0  # the same address is asked for with and without a prefix
+        make_article()
+
+        def links():
+            soup = soup_of(client.get("/"))
+            header = [a["href"] for a in soup.select(".site-header a")] + [soup.select_one(".search-form")["action"]]
+            return header, soup.select_one(".site-footer a")["href"]
+
+        assert links() == (["/", "/", "/7x24/", "/category/", "/archive/", "/search/"], "/feed.xml")
+        with override_script_prefix("/finews/"):  # as SCRIPT_NAME sets it behind a proxy
+            under_prefix = links()
+        assert under_prefix == (
+            ["/finews/", "/finews/", "/finews/7x24/", "/finews/category/", "/finews/archive/", "/finews/search/"],
+            "/finews/feed.xml",
+        )
+        assert links() == (["/", "/", "/7x24/", "/category/", "/archive/", "/search/"], "/feed.xml")
 
     def test_a_year_page_links_to_the_years_with_news_around_it(self, client):
         for year in (2019, 2022, 2024):
