@@ -797,6 +797,21 @@ class TestListItems:
 
         assert "只渲染一次" in page and rendered == []
 
+    def test_an_item_shown_before_is_kept_in_the_process_when_the_cache_has_lost_it(
+        self, client, monkeypatch, settings
+    ):
+        settings.PAGE_CACHE_SECONDS = 0
+        make_article(category=make_category("cailianshe"), title="进程里留着")
+        client.get("/category/cailianshe/")
+        cache.clear()
+        rendered = []
+        original = finews_tags.render_to_string
+        monkeypatch.setattr(finews_tags, "render_to_string", lambda *a, **k: rendered.append(a) or original(*a, **k))
+
+        page = client.get("/category/cailianshe/").content.decode()
+
+        assert "进程里留着" in page and rendered == []
+
     def test_a_renamed_category_shows_in_every_item(self, client, committed, settings):
         settings.PAGE_CACHE_SECONDS = 0
         category = make_category("cailianshe")
