@@ -19,8 +19,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from articles import publishing
-from articles.caching import NUMBER_KEY, content_version, front
+from articles import caching, publishing
+from articles.caching import NUMBER_KEY, content_version, current_version, front
 from articles.models import Article, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
@@ -797,6 +797,21 @@ class TestListItems:
 
         assert "只渲染一次" in page and rendered == []
 
+    def test_an_item_shown_before_is_kept_in_the_process_when_the_cache_has_lost_it(
+        self, client, monkeypatch, settings
+    ):
+        settings.PAGE_CACHE_SECONDS = 0
+        make_article(category=make_category("cailianshe"), title="进程里留着")
+        client.get("/category/cailianshe/")
+        cache.clear()
+        rendered = []
+        original = finews_tags.render_to_string
+        monkeypatch.setattr(finews_tags, "render_to_string", lambda *a, **k: rendered.append(a) or original(*a, **k))
+
+        page = client.get("/category/cailianshe/").content.decode()
+
+        assert "进程里留着" in page and rendered == []
+
     def test_a_renamed_category_shows_in_every_item(self, client, committed, settings):
         settings.PAGE_CACHE_SECONDS = 0
         category = make_category("cailianshe")
@@ -820,6 +835,49 @@ class TestListItems:
             publishing.save_article(article)
 
         assert "新摘要" in client.get("/category/cailianshe/").content.decode()
+
+
+class TestVersionFacts:
+    """What is computed per content version is also kept in the process, as the very object."""
+
+    def test_computed_once_and_kept_in_the_process_when_the_cache_has_lost_it(self):
+        computed = []
+
+        def compute():
+            computed.append(1)
+            return {"copies": [1, 2]}
+
+        key = f"finews:test-facts:{current_version()}"
+        first = caching.version_facts(key, compute)
+        cache.clear()
+
+        assert caching.version_facts(key, compute) is first and computed == [1]
+
+    def test_each_process_keeps_its_most_recently_used_facts_only(self, monkeypatch):
+        monkeypatch.setattr(caching, "VERSION_FACTS_IN_PROCESS", 2)
+        computed = []
+
+        def facts(name):
+            return caching.version_facts(f"finews:test-facts:{name}", lambda: computed.append(name) or name)
+
+        for name in ("a", "b", "a", "c"):  # "b" is the least recently used when "c" comes
+            facts(name)
+        cache.clear()
+        for name in ("a", "c", "b"):
+            facts(name)
+
+        assert computed == ["a", "b", "c", "b"]
+
+    def test_an_article_page_shows_a_change_at_once(self, client, committed, settings):
+        settings.PAGE_CACHE_SECONDS = 0
+        category = make_category("cailianshe")
+        article = make_article(category=category, tags=["降准"])
+        client.get(article.get_absolute_url())
+
+        with committed():
+            make_article(category=category, tags=["降准"], title="新的相关消息")
+
+        assert "新的相关消息" in client.get(article.get_absolute_url()).content.decode()
 
 
 class SilentServer:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from articles import publishing
 from articles.caching import keys
 from articles.models import Article
 from articles.site import times
+from articles.site.aside import Sparkline
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_stock
 from tests.test_caching import committed, redis_cache, varnish  # noqa: F401  (fixtures: Redis, commits, purges)
@@ -251,6 +253,24 @@ class TestSmallThings:
         assert current("/archive/") == ["归档"]
         assert current("/search/?q=基金") == []
 
+    def test_the_header_and_footer_link_under_the_site_s_prefix(self, client, settings):
+        settings.PAGE_CACHE_SECONDS = 0  # the same address is asked for with and without a prefix
+        make_article()
+
+        def links():
+            soup = soup_of(client.get("/"))
+            header = [a["href"] for a in soup.select(".site-header a")] + [soup.select_one(".search-form")["action"]]
+            return header, soup.select_one(".site-footer a")["href"]
+
+        assert links() == (["/", "/", "/7x24/", "/category/", "/archive/", "/search/"], "/feed.xml")
+        with override_script_prefix("/finews/"):  # as SCRIPT_NAME sets it behind a proxy
+            under_prefix = links()
+        assert under_prefix == (
+            ["/finews/", "/finews/", "/finews/7x24/", "/finews/category/", "/finews/archive/", "/finews/search/"],
+            "/finews/feed.xml",
+        )
+        assert links() == (["/", "/", "/7x24/", "/category/", "/archive/", "/search/"], "/feed.xml")
+
     def test_a_year_page_links_to_the_years_with_news_around_it(self, client):
         for year in (2019, 2022, 2024):
             make_article(published_at=timezone.make_aware(dt.datetime(year, 6, 1, 10)))
@@ -479,6 +499,41 @@ class TestArticleSideColumn:
         varnish.settle()
         assert {keys.HOT, keys.stock_before_hour(stock.pk)} <= shown & varnish.purged()
         assert "补发" in client.get(article.get_absolute_url()).content.decode()
+
+    def test_stocks_and_hot_stocks_drawn_once_per_version_and_hour_yet_a_rename_shows_at_once(
+        self,
+        client,
+        committed,  # noqa: F811
+        settings,
+        monkeypatch,
+    ):
+        settings.PAGE_CACHE_SECONDS = 0  # every request renders its page
+        category = make_category("cailianshe")
+        hour = keys.hour_start(timezone.now())
+        with committed():
+            stock = make_stock("601601", name="中国太保")
+            first, second = (
+                make_article(category=category, stocks=[stock], published_at=hour - dt.timedelta(hours=hours))
+                for hours in (2, 1)
+            )
+        drawn = []
+        drawing = Sparkline.drawing
+        monkeypatch.setattr(Sparkline, "drawing", property(lambda flow: drawn.append(flow) or drawing.fget(flow)))
+
+        def side_column(article):
+            column = soup_of(client.get(article.get_absolute_url())).select_one("aside.article-aside")
+            chip = column.select_one(".stock-chip a").get_text(" ", strip=True)
+            return chip, [item.a.get_text() for item in column.select(".hot-list li")]
+
+        assert side_column(first) == side_column(second) == ("中国太保 601601·上海", ["中国太保"])
+        assert len(drawn) == 1  # the second page, of the same stock, reused the first's markup
+
+        with committed():
+            stock.name = "中国太平洋保险"
+            publishing.save_topic(stock)
+
+        assert side_column(first) == ("中国太平洋保险 601601·上海", ["中国太平洋保险"])
+        assert len(drawn) == 2
 
     def test_it_changes_when_the_hour_turns_even_from_a_cache(self, client, monkeypatch):
         category = make_category("cailianshe")

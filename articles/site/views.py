@@ -15,7 +15,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthArchiveView, YearArchiveView
 
 from articles import validators
-from articles.caching import VERSION_FACTS_SECONDS, current_version, keys
+from articles.caching import VERSION_FACTS_SECONDS, current_version, keys, version_facts
 from articles.caching.middleware import mark_paginated
 from articles.models import (
     LIST_DEFERRED,
@@ -104,7 +104,7 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         # Read once per content version: the newest stories and the ranking of the sections.
         key = HOME_KEY.format(version=current_version())
-        pinned, latest, sections = cache.get_or_set(key, self._home_lists, VERSION_FACTS_SECONDS)
+        pinned, latest, sections = version_facts(key, self._home_lists)
         hot_until, hot = hot_stocks()
         keys.depends_on(
             keys.SITE,
@@ -218,7 +218,7 @@ class ArticleDetailView(DetailView):
         # to the content moves the version on, so the facts are never stale. The article itself
         # is read every time: its row is what a save changes first.
         key = ARTICLE_FACTS_KEY.format(version=current_version(), pk=article.pk)
-        facts = cache.get_or_set(key, lambda: self._facts(article), VERSION_FACTS_SECONDS)
+        facts = version_facts(key, lambda: self._facts(article))
         neighbours = (facts.previous, facts.following)
         keys.depends_on(
             *keys.listed([article, *facts.copies, *filter(None, neighbours), *facts.related]),

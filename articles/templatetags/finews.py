@@ -1,5 +1,7 @@
+import collections
 import hashlib
 import json
+import threading
 
 from django import template
 from django.core.cache import cache
@@ -63,6 +65,10 @@ ITEM_TEMPLATE = "includes/article_item.html"
 ITEM_KEY = "finews:item:{digest}"
 # Items are keyed by all they show, so a kept one is never out of date; this bounds memory.
 ITEM_SECONDS = 24 * 3600
+# How many items each process also keeps (about 0.6 KB each), by the most recently shown.
+ITEMS_IN_PROCESS = 5000
+_items_in_process = collections.OrderedDict()
+_items_lock = threading.Lock()
 
 
 @register.simple_tag
@@ -72,14 +78,29 @@ def article_items(articles, show_category=True, show_summary=True):
     Rendering an item (its links, its time, its summary cut to length) is most of what a list page
     costs; an item depends only on what its key holds: the article as last saved (a save moves
     ``updated_at``), its time as read today (今天 15:02: site/times.py), its category's address and
-    name, and its story's address. One round trip
-    to the cache for the whole list.
+    name, and its story's address. Kept in this process for its ITEMS_IN_PROCESS most recently
+    shown, else one round trip to the cache for the rest of the list.
     """
     articles = list(articles)
     today = timezone.localdate()
     labels = {article.pk: time_label(article.published_at, today) for article in articles}
     note_relative((article.published_at for article in articles), today)
-    keys = {article.pk: _item_key(article, labels[article.pk], show_category, show_summary) for article in articles}
+    shown = {article.pk: _shown(article, labels[article.pk], show_category, show_summary) for article in articles}
+    items = {}
+    with _items_lock:
+        for pk, what in shown.items():
+            if what in _items_in_process:
+                _items_in_process.move_to_end(what)
+                items[pk] = _items_in_process[what]
+    if len(items) < len(shown):
+        missing = [article for article in articles if article.pk not in items]
+        items.update(_items_from_cache(missing, shown, labels, show_category, show_summary))
+    return SafeString("".join(items[article.pk] for article in articles))
+
+
+def _items_from_cache(articles, shown, labels, show_category, show_summary):
+    """{pk: item} of ``articles``, read from the cache or rendered (and kept there and in the process)."""
+    keys = {article.pk: ITEM_KEY.format(digest=_digest(shown[article.pk])) for article in articles}
     kept = cache.get_many(keys.values())
     rendered = {}
     for article in articles:
@@ -93,12 +114,19 @@ def article_items(articles, show_category=True, show_summary=True):
             kept[keys[article.pk]] = rendered[keys[article.pk]] = render_to_string(ITEM_TEMPLATE, context)
     if rendered:
         cache.set_many(rendered, ITEM_SECONDS)
-    return SafeString("".join(kept[keys[article.pk]] for article in articles))
+    items = {article.pk: kept[keys[article.pk]] for article in articles}
+    with _items_lock:
+        for pk, item in items.items():
+            _items_in_process[shown[pk]] = item
+        while len(_items_in_process) > ITEMS_IN_PROCESS:
+            _items_in_process.popitem(last=False)
+    return items
 
 
-def _item_key(article, label, show_category, show_summary):
+def _shown(article, label, show_category, show_summary):
+    """All an item shows beside its article's own fields (named by ``updated_at``): its key."""
     category, story = article.category, article.story
-    shown = (
+    return (
         article.pk,
         article.updated_at.isoformat(),
         label,
@@ -109,4 +137,7 @@ def _item_key(article, label, show_category, show_summary):
         show_category,
         show_summary,
     )
-    return ITEM_KEY.format(digest=hashlib.sha256(repr(shown).encode()).hexdigest()[:40])
+
+
+def _digest(shown):
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:40]
