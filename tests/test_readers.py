@@ -460,7 +460,11 @@ class TestArticleSideColumn:
         hour = keys.hour_start(timezone.now())
         for hours in (2, 3, 30):
             make_article(
-                category=category, stocks=[stock], title=f"旧{hours}", published_at=hour - dt.timedelta(hours=hours)
+                category=category,
+                stocks=[stock],
+                title=f"旧{hours}",
+                summary=f"旧{hours}的摘要",
+                published_at=hour - dt.timedelta(hours=hours),
             )
         article = make_article(category=category, stocks=[stock], published_at=hour - dt.timedelta(hours=1))
         make_article(category=category, title="本小时的新消息", published_at=hour + dt.timedelta(seconds=1))
@@ -475,6 +479,9 @@ class TestArticleSideColumn:
         assert [li.a.get_text() for li in aside.select(".hot-list li")] == ["中国太保"]
         latest = [a.get_text() for a in aside.select(".compact-list .article-item-title")]
         assert latest == ["旧2", "旧3", "旧30"]  # not itself; not the current hour's
+        # A compact list: titles and times only (the category is the page's own).
+        assert not aside.select(".compact-list .article-item-summary")
+        assert not aside.select(".compact-list .meta a")
 
     def test_a_post_of_this_hour_leaves_the_page_alone_a_late_one_purges_it(self, client, committed, varnish):  # noqa: F811
         category = make_category("cailianshe")
