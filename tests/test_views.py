@@ -4,6 +4,7 @@ import re
 from xml.etree import ElementTree
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -331,17 +332,22 @@ class TestListPages:
         codes = list(
             Article.objects.published().stories().order_by("-published_at", "-id").values_list("info_code", flat=True)
         )
-        assert len(codes) == 247
+        assert len(codes) >= 247 and "PCOPY" not in codes
         expected = [codes[bottom : bottom + 20] for bottom in range(0, len(codes), 20)]
         reader.get("/robots.txt")
 
         def listed(number):
             content = html_of(page(reader, f"/archive/?page={number}" if number > 1 else "/archive/"))
-            return re.findall(r'href="/news/(P\d+)/', content)
+            return [
+                link["href"].split("/")[2]
+                for link in BeautifulSoup(content, "lxml").select("main li a[href^='/news/']")
+            ]
 
-        assert [listed(number) for number in range(1, 14)] == expected
-        assert [listed(number) for number in (13, 7, 12, 2, 6)] == [expected[n - 1] for n in (13, 7, 12, 2, 6)]
-        for number in (2, 7, 12, 13):
+        last = len(expected)
+        assert [listed(number) for number in range(1, last + 1)] == expected
+        again = (last, last // 2, last - 1, 2, 6)
+        assert [listed(number) for number in again] == [expected[n - 1] for n in again]
+        for number in again:
             with django_assert_num_queries(1):  # months, count and anchors kept: the page's rows alone
                 listed(number)
 
