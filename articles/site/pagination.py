@@ -10,8 +10,7 @@ from articles.caching import VERSION_FACTS_SECONDS, current_version
 
 COUNT_KEY = "finews:count:{version}:{list}"
 ANCHOR_KEY = "finews:anchor:{version}:{list}:{end}:{position}"
-# A row's key is found from the start of its group of this many pages (a group's start is counted
-# from its end of the list, or from the group's before it when that one is kept).
+# A deep row's key is found from the start of its group of this many pages (an anchor, kept too).
 ANCHOR_PAGES = 50
 # Rows this close to either end of a list are read with an OFFSET; those further in, from a kept key.
 DIRECT_ROWS = 100
@@ -55,8 +54,9 @@ class ArticlePaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        # Past the middle the oldest end is nearer: the page is read from there and turned around.
         if self.count - top < bottom:
-            rows = self._rows(self.count - top, self.count - bottom, from_oldest=not self.oldest_first)[::-1]
+            rows = list(self._rows(self.count - top, self.count - bottom, from_oldest=not self.oldest_first))[::-1]
         else:
             rows = self._rows(bottom, top, from_oldest=self.oldest_first)
         return self._get_page(rows, number, self)
@@ -91,9 +91,10 @@ class ArticlePaginator(Paginator):
         return cache.get_or_set(key, lambda: self._find_anchor(position, from_oldest), VERSION_FACTS_SECONDS)
 
     def _find_anchor(self, position, from_oldest):
-        """The row at ``position``, read from an index alone: within its group, from the group's
-        start; a group's start from the one before it when kept (a crawler reading on), else from
-        the list's end (an OFFSET over the keys of at most half the list)."""
+        """The key of the row at ``position`` from one end, read from an index: in the first group,
+        by an OFFSET from the end; in a later one, from the group's start (an anchor too); a
+        group's start from the one before it when that is kept (a crawler reading on), else by an
+        OFFSET from the end (over at most half the list, the other half being read from its end)."""
         keys = self._ordered(from_oldest).values_list("published_at", "pk")
         group = self.per_page * (self.anchor_pages or ANCHOR_PAGES)
         start = position - position % group
