@@ -54,7 +54,7 @@ class ArticlePaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        # Past the middle the oldest end is nearer: the page is read from there and turned around.
+        # Past the middle the other end is nearer: the page is read from there and turned around.
         if self.count - top < bottom:
             rows = list(self._rows(self.count - top, self.count - bottom, from_oldest=not self.oldest_first))[::-1]
         else:
