@@ -470,6 +470,11 @@ class Article(models.Model):
             # Public lists: published articles, newest first, of the site or of one category.
             models.Index(fields=["status", "-published_at", "-id"], name="article_public_order"),
             models.Index(fields=["category", "status", "-published_at", "-id"], name="article_category_order"),
+            # One article per story (the archive, the sitemap): their counts and deep pages' first
+            # rows are read from this index alone, not from each article's row (its story).
+            models.Index(
+                fields=["status", "-published_at", "-id"], condition=Q(story__isnull=True), name="article_story_order"
+            ),
             # The admin's lists, all statuses together: without these, every article is sorted.
             models.Index(fields=["-published_at", "-id"], name="article_newest_first"),
             models.Index(fields=["category", "-published_at", "-id"], name="article_category_newest"),

@@ -62,8 +62,12 @@ PYTHON = sys.executable
 SCALE_NOTES = {
     "stock": "the most mentioned stock: in more articles at the larger size",
     "archive index": "its months probed one by one (an index seek each), once per content version",
-    "all articles, last page": "count and the page's anchor kept per content version",
-    "sitemap section": "its last full section (full at both sizes once the smaller has 2,000 stories)",
+    "all articles, middle page": "count and the page's first row kept per content version",
+    "all articles, last page": "count kept per content version; read from the oldest end",
+    "sitemap middle section": "from its first row, kept per content version (the sitemap at the smaller size when it has"
+    " fewer than four sections)",
+    "sitemap section": "its last full section (full at both sizes once the smaller has 2,000 stories); oldest first,"
+    " so read from the newest end",
 }
 # What every reader's browser says: load runs through Varnish ask for pages as browsers do.
 BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br"}

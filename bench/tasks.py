@@ -212,6 +212,7 @@ def scale_urls():
         "category": category,
         "deep category": base["deep category"],
         "archive index": "/archive/",
+        "all articles, middle page": f"/archive/?page={max(1, -(-stories // 20) // 2)}",
         "all articles, last page": f"/archive/?page={-(-stories // 20)}",
         "archive year": f"/archive/{newest.year}/",
         "archive month": f"/archive/{newest.year}/{newest.month}/",
@@ -224,6 +225,7 @@ def scale_urls():
         "tag feed": f"{tag.get_absolute_url()}feed/",
         "stock feed": f"{stock.get_absolute_url()}feed/",
         "sitemap index": "/sitemap.xml",
+        "sitemap middle section": "/sitemap-articles.xml" + (f"?p={section // 2}" if section > 3 else ""),
         "sitemap section": "/sitemap-articles.xml" + (f"?p={section}" if section > 1 else ""),
         "API list": "/api/v1/articles/",
     }

@@ -265,11 +265,13 @@ def test_a_lost_version_never_brings_old_pages_back(client, redis_cache):
 
 
 class TestDeepPages:
-    """Past ANCHOR_PAGES pages a page starts from a remembered row; it must list what OFFSET would."""
+    """Past DIRECT_ROWS from either end a page starts from a remembered row (found from its group's
+    of ANCHOR_PAGES pages); it must list what OFFSET would."""
 
     @pytest.fixture
     def category(self, monkeypatch):
         monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)  # groups of 40 articles
+        monkeypatch.setattr("articles.site.pagination.DIRECT_ROWS", 20)
         category = make_category("shendu")
         base = timezone.now() - dt.timedelta(days=1)
         # Three articles to a minute: ties at the anchors, which the order breaks by id.

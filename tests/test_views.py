@@ -4,6 +4,7 @@ import re
 from xml.etree import ElementTree
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -285,24 +286,70 @@ class TestListPages:
 
     def test_deep_archive_pages_keep_their_count_and_anchor(self, reader, db, django_assert_num_queries, monkeypatch):
         monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)
+        monkeypatch.setattr("articles.site.pagination.DIRECT_ROWS", 20)
         start = dt.datetime(2018, 3, 5, tzinfo=dt.UTC)  # a month no other test has news in
         for number in range(95):
             make_article(title=f"第{number}篇", published_at=start + dt.timedelta(hours=number // 2))
         reader.get("/robots.txt")
 
-        pages = [html_of(page(reader, "/archive/2018/3/")), html_of(page(reader, "/archive/2018/3/?page=2"))]
+        pages = [html_of(page(reader, "/archive/2018/3/"))]
         # Each page checks that its month has news and names the months before and after (3
-        # queries). Page 3 starts a group of two pages: its first row is found (the anchor), then
-        # its rows read from it.
+        # queries). Page 2 starts 20 rows from the newest: its first row is found (the anchor),
+        # then its rows read from it; the count is kept from page 1.
+        with django_assert_num_queries(3 + 2):
+            pages.append(html_of(page(reader, "/archive/2018/3/?page=2")))
+        # Past the middle, pages are read from the oldest end: page 3 starts 35 rows from it (an
+        # anchor), pages 4 and 5 within 20 rows of it (an OFFSET).
         with django_assert_num_queries(3 + 2):
             pages.append(html_of(page(reader, "/archive/2018/3/?page=3")))
-        with django_assert_num_queries(3 + 1):  # page 4: the anchor and the count are kept
-            pages.append(html_of(page(reader, "/archive/2018/3/?page=4")))
-        pages.append(html_of(page(reader, "/archive/2018/3/?page=5")))
+        for number in (4, 5):
+            with django_assert_num_queries(3 + 1):
+                pages.append(html_of(page(reader, f"/archive/2018/3/?page={number}")))
 
         titles = [re.findall(r">(第\d+篇)<", content) for content in pages]
         assert [len(found) for found in titles] == [20, 20, 20, 20, 15]
         assert sum(titles, []) == [f"第{number}篇" for number in sorted(range(95), key=lambda n: (-(n // 2), -n))]
+
+    @pytest.mark.parametrize(("anchor_pages", "direct_rows"), [(2, 20), (50, 100)])
+    def test_every_page_of_all_articles_lists_its_own(
+        self, reader, db, monkeypatch, settings, anchor_pages, direct_rows, django_assert_num_queries
+    ):
+        """/archive/?page=N lists the Nth twenty stories, newest first, from whichever end and
+        anchor it is read: the same as an OFFSET, before and after its anchors are kept."""
+        monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", anchor_pages)
+        monkeypatch.setattr("articles.site.pagination.DIRECT_ROWS", direct_rows)
+        settings.PAGE_CACHE_SECONDS = 0
+        start = dt.datetime(2017, 1, 5, tzinfo=dt.UTC)
+        # Three to an hour (ties the order breaks by id), one a copy of another story (not listed),
+        # one a draft, one not yet due.
+        articles = [
+            make_article(info_code=f"P{number:04d}", published_at=start + dt.timedelta(hours=number // 3))
+            for number in range(247)
+        ]
+        make_article(info_code="PCOPY", published_at=start, story=articles[5])
+        make_article(info_code="PDRAFT", published_at=start, status=Article.Status.DRAFT)
+        make_article(info_code="PSOON", published_at=timezone.now() + dt.timedelta(days=1))
+        codes = list(
+            Article.objects.published().stories().order_by("-published_at", "-id").values_list("info_code", flat=True)
+        )
+        assert len(codes) >= 247 and "PCOPY" not in codes
+        expected = [codes[bottom : bottom + 20] for bottom in range(0, len(codes), 20)]
+        reader.get("/robots.txt")
+
+        def listed(number):
+            content = html_of(page(reader, f"/archive/?page={number}" if number > 1 else "/archive/"))
+            return [
+                link["href"].split("/")[2]
+                for link in BeautifulSoup(content, "lxml").select("main li a[href^='/news/']")
+            ]
+
+        last = len(expected)
+        assert [listed(number) for number in range(1, last + 1)] == expected
+        again = (last, last // 2, last - 1, 2, 6)
+        assert [listed(number) for number in again] == [expected[n - 1] for n in again]
+        for number in again:
+            with django_assert_num_queries(1):  # months, count and anchors kept: the page's rows alone
+                listed(number)
 
     def test_archive_day_is_a_shanghai_day(self, client, db):
         make_article(title="北京时间凌晨的消息", published_at=dt.datetime(2022, 3, 1, 17, 30, tzinfo=dt.UTC))
@@ -389,19 +436,28 @@ class TestFeedsAndSitemap:
             assert article.get_absolute_url() not in content
 
     def test_sitemap_becomes_an_index_past_the_limit(
-        self, reader, imported_corpus, monkeypatch, django_assert_num_queries
+        self, reader, imported_corpus, monkeypatch, settings, django_assert_num_queries
     ):
         monkeypatch.setattr(ArticleSitemap, "limit", 10)
-        stories = Article.objects.published().stories().order_by("-published_at", "-id")
+        monkeypatch.setattr("articles.site.pagination.DIRECT_ROWS", 10)
+        settings.PAGE_CACHE_SECONDS = 0
+        stories = list(Article.objects.published().stories().order_by("published_at", "id"))
 
         # Counts of the three sections (the articles' kept per content version), no article read.
         content = html_of(page(reader, "/sitemap.xml"))
-        pages = -(-stories.count() // 10)
+        pages = -(-len(stories) // 10)
+        assert pages >= 5
         assert "<sitemapindex" in content and f"http://testserver/sitemap-articles.xml?p={pages}" in content
         assert f"?p={pages + 1}<" not in content and "<lastmod>" not in content
-        for number in (2, pages):
-            with django_assert_num_queries(2):  # its first row (its anchor), then its rows from there on
-                section = html_of(page(reader, f"/sitemap-articles.xml?p={number}"))
+        sections = {}
+        for number in range(1, pages + 1):
+            suffix = f"?p={number}" if number > 1 else ""
+            with django_assert_num_queries(3, exact=False):  # at most a group's start, its first row, its rows
+                sections[number] = html_of(page(reader, f"/sitemap-articles.xml{suffix}"))
+            with django_assert_num_queries(1):  # again: its first row kept, its rows alone
+                assert html_of(page(reader, f"/sitemap-articles.xml{suffix}")) == sections[number]
+        for number, section in sections.items():
+            # Oldest first: section N holds the Nth ten stories by publication, whichever end it is read from.
             wanted = stories[(number - 1) * 10 : number * 10]
             assert re.findall(r"<loc>http://testserver(\S+)</loc>", section) == [a.get_absolute_url() for a in wanted]
             assert f"<lastmod>{timezone.localdate(wanted[0].updated_at).isoformat()}</lastmod>" in section

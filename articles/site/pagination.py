@@ -9,9 +9,11 @@ from django.utils.functional import cached_property
 from articles.caching import VERSION_FACTS_SECONDS, current_version
 
 COUNT_KEY = "finews:count:{version}:{list}"
-ANCHOR_KEY = "finews:anchor:{version}:{list}:{position}"
-# Pages past this many are found from an anchor: the row where their group of as many pages starts.
+ANCHOR_KEY = "finews:anchor:{version}:{list}:{end}:{position}"
+# A deep row's key is found from the start of its group of this many pages (an anchor, kept too).
 ANCHOR_PAGES = 50
+# Rows this close to either end of a list are read with an OFFSET; those further in, from a kept key.
+DIRECT_ROWS = 100
 
 
 class ArticlePaginator(Paginator):
@@ -21,16 +23,20 @@ class ArticlePaginator(Paginator):
     neither the count (a 400,000-article category takes ~30 ms) nor an anchor is ever stale.
 
     A deep page read with OFFSET walks every article before it: page 10,000 of a category of a
-    million articles took 40 ms. Past the first ANCHOR_PAGES pages, a page is read from the first
-    row of its group of ANCHOR_PAGES pages (its anchor, found once per version and remembered)
-    with an OFFSET of less than a group (``anchor_pages``, when given, sets the group's size: 1
-    anchors every page but the first). ``object_list`` must be ordered by (-published_at, -pk).
+    million articles took 40 ms, and the rows an OFFSET skips cost more the larger the database.
+    So a page is read from the nearer end of the list (past the middle, oldest first, and turned
+    around), and, unless it starts within DIRECT_ROWS of that end, from its own first row (its
+    anchor: (published_at, pk), kept per version) by an index range of just its rows. An anchor
+    is found once per version from the start of its group of ANCHOR_PAGES pages (``anchor_pages``,
+    when given, sets the group's size: 1 makes every page a group). ``object_list`` must be
+    ordered by (-published_at, -pk); ``oldest_first`` numbers the pages from its other end.
     """
 
-    def __init__(self, *args, list_key, anchor_pages=None, **kwargs):
+    def __init__(self, *args, list_key, anchor_pages=None, oldest_first=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.list_key = hashlib.sha256(list_key.encode()).hexdigest()
         self.anchor_pages = anchor_pages
+        self.oldest_first = oldest_first
 
     @cached_property
     def version(self):
@@ -45,21 +51,58 @@ class ArticlePaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        group = self.per_page * (self.anchor_pages or ANCHOR_PAGES)
-        if bottom < group:
-            return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        published_at, pk = self._anchor(bottom - bottom % group)
-        # From the anchor on: older, or as old and not after it in the order.
-        rows = self.object_list.filter(published_at__lte=published_at).exclude(published_at=published_at, pk__gt=pk)
-        offset = bottom % group
-        return self._get_page(list(rows[offset : offset + top - bottom]), number, self)
+        # Past the middle the other end is nearer: the page is read from there and turned around.
+        if self.count - top < bottom:
+            rows = list(self._rows(self.count - top, self.count - bottom, from_oldest=not self.oldest_first))[::-1]
+        else:
+            rows = self._rows(bottom, top, from_oldest=self.oldest_first)
+        return self._get_page(rows, number, self)
 
-    def _anchor(self, position):
-        """(published_at, pk) of the row at ``position`` in the list (read from an index alone)."""
-        key = ANCHOR_KEY.format(version=self.version, list=self.list_key, position=position)
-        return cache.get_or_set(
-            key, lambda: self.object_list.values_list("published_at", "pk")[position], VERSION_FACTS_SECONDS
-        )
+    def _rows(self, start, stop, from_oldest):
+        """The rows at positions ``start`` to ``stop - 1`` counted from the newest end (or the
+        oldest), in that end's order: a query set, or a list."""
+        ordered = self._ordered(from_oldest)
+        if start < DIRECT_ROWS:
+            return ordered[start:stop]
+        return list(self._from(ordered, self._anchor(start, from_oldest), from_oldest)[: stop - start])
+
+    def _ordered(self, from_oldest):
+        return self.object_list.reverse() if from_oldest else self.object_list
+
+    @staticmethod
+    def _from(rows, anchor, from_oldest):
+        """``rows``, read from one end, from the row ``anchor`` = (published_at, pk) on, itself
+        included: a range on published_at (which the date indexes serve), less the ties before it."""
+        published_at, pk = anchor
+        if from_oldest:
+            return rows.filter(published_at__gte=published_at).exclude(published_at=published_at, pk__lt=pk)
+        return rows.filter(published_at__lte=published_at).exclude(published_at=published_at, pk__gt=pk)
+
+    def _anchor_key(self, position, from_oldest):
+        end = "oldest" if from_oldest else "newest"
+        return ANCHOR_KEY.format(version=self.version, list=self.list_key, end=end, position=position)
+
+    def _anchor(self, position, from_oldest):
+        """(published_at, pk) of the row at ``position`` from one end, kept per content version."""
+        key = self._anchor_key(position, from_oldest)
+        return cache.get_or_set(key, lambda: self._find_anchor(position, from_oldest), VERSION_FACTS_SECONDS)
+
+    def _find_anchor(self, position, from_oldest):
+        """The key of the row at ``position`` from one end, read from an index: in the first group,
+        by an OFFSET from the end; in a later one, from the group's start (an anchor too); a
+        group's start from the one before it when that is kept (a crawler reading on), else by an
+        OFFSET from the end (over at most half the list, the other half being read from its end)."""
+        keys = self._ordered(from_oldest).values_list("published_at", "pk")
+        group = self.per_page * (self.anchor_pages or ANCHOR_PAGES)
+        start = position - position % group
+        if start == 0:
+            return keys[position]
+        if start != position:
+            return self._from(keys, self._anchor(start, from_oldest), from_oldest)[position - start]
+        previous = cache.get(self._anchor_key(start - group, from_oldest)) if start >= group else None
+        if previous is not None:
+            return self._from(keys, previous, from_oldest)[group]
+        return keys[position]

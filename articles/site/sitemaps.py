@@ -22,9 +22,12 @@ class ArticleSitemap(Sitemap):
 
     @cached_property
     def paginator(self):
-        # Counted, and each section read from its own first row, once per content version: the
-        # same cost for the last section of a million articles as for the first.
-        return ArticlePaginator(self._items(), self.limit, list_key="sitemap-articles", anchor_pages=1)
+        # Oldest first, so a new article joins the last section and the others keep their URLs.
+        # Counted, and each section's first row found, once per content version; a section is
+        # then an index range from that row: the same cost for any section of a million articles.
+        return ArticlePaginator(
+            self._items(), self.limit, list_key="sitemap-articles", anchor_pages=1, oldest_first=True
+        )
 
     def get_latest_lastmod(self):
         # Django's default reads every article for the index's <lastmod>; the index goes without.
@@ -32,8 +35,10 @@ class ArticleSitemap(Sitemap):
 
     def items(self):
         # Rows, not instances: a section's 2,000 model instances were a third of its time.
+        # Sections bound the date by their first row: "<= now" kept out of the index's range
+        # (with it, SQLite walked the index from now down to a section's first row).
         return (
-            Article.objects.published()
+            Article.objects.published_bounded_elsewhere()
             .stories()
             .order_by("-published_at", "-id")
             .values("info_code", "slug", "updated_at")
@@ -74,7 +79,8 @@ SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "tags": T
 def sitemap(request):
     """One sitemap while it is small; past ArticleSitemap.limit URLs, a sitemap index of sections
     (sitemap-<section>.xml?p=<n>) of that many URLs each."""
-    # Newest first: every new article moves every section on, so all of them hold SITE.
+    # An article leaving or joining before the last section moves every later one on, and the
+    # index counts them all: every section holds SITE.
     keys.depends_on(keys.SITE)
     mark_paginated(request)  # its sections' pages: ?p=
     sections = {name: section() for name, section in SITEMAPS.items()}
