@@ -275,3 +275,28 @@ def test_every_page_fits_the_screen_on_phones_and_uses_it_on_desktops(page, live
         assert aside["x"] >= text["x"] + text["width"] and aside["y"] < text["y"] + 200  # beside it
         assert page.locator(".share-wechat img.qr-code").count() == 1
     screenshot(page, f"reader-article-{width}")
+
+
+def test_related_news_follows_the_text_not_the_side_column_on_a_desktop(page, live_server, corpus_dir):
+    # A real post naming some fifty stocks, its text cut short: its side column runs far below it.
+    posts = [str(path) for path in sorted(corpus_dir.glob("2022-*.md"))]  # it, its related news and its stocks' flow
+    call_command("import_posts", *posts, verbosity=0)
+    article = Article.objects.get(info_code="202205312398034850")
+    article.body = "<p>消费电子概念股今日大爆发。</p>"  # a short text beside its fifty stocks
+    article.save()
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    # The text and the side column end with their last parts (their own boxes stretch to the grid).
+    text, aside, related = (
+        page.locator(selector).bounding_box()
+        for selector in ("article.article > :last-child", "aside.article-aside > :last-child", "section.related")
+    )
+    # The case: a side column longer than the text.
+    assert aside["y"] + aside["height"] > text["y"] + text["height"] + 200
+    assert related["x"] + related["width"] <= aside["x"]  # in the text's column
+    assert related["y"] - (text["y"] + text["height"]) < 100  # right after the text, no blank screen between
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.reload()
+    aside, related = page.locator("aside.article-aside").bounding_box(), page.locator("section.related").bounding_box()
+    assert related["y"] >= aside["y"] + aside["height"]  # on a phone: after the side column, as before
+    screenshot(page, "reader-article-related-360")
