@@ -15,6 +15,7 @@ from articles.models import Article
 from articles.sanitize import plain_text
 from articles.search import SearchResults, rebuild_index
 from articles.search.text import highlight, index_text, phrase, query_terms, split_into_words
+from articles.site.times import time_label
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_stock
 
@@ -192,6 +193,17 @@ class TestSearchForm:
         assert "共找到 25 条结果" in content and 'href="?q=%E5%A4%AE%E8%A1%8C&amp;page=2"' in content
         second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
         assert second.count('class="article-item"') == 5
+
+    def test_results_read_their_times_as_lists_do(self, client, db):
+        now = timezone.now()
+        make_article(title="央行今天公告", published_at=now - dt.timedelta(minutes=5))
+        make_article(title="央行旧公告", published_at=now - dt.timedelta(days=10))
+        rebuild_index()
+
+        content = client.get("/search/", {"q": "央行"}).content.decode()
+        times = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', content)
+        assert times == [time_label(now - dt.timedelta(minutes=5)), time_label(now - dt.timedelta(days=10))]
+        assert times[0].startswith(("今天 ", "昨天 ")) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", times[1])
 
     def test_a_query_not_found_as_written_suggests_its_words(self, client, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):

@@ -25,6 +25,15 @@ def person_name(user):
     return _person_name(user)
 
 
+@register.filter
+def news_time(moment):
+    """``moment`` (an aware datetime) as lists show it (times.time_label: 今天 15:02, 昨天 09:30,
+    else 2026-11-14 09:30); a page showing a relative one names keys.TODAY, so no cache keeps
+    it past midnight."""
+    note_relative([moment])
+    return time_label(moment)
+
+
 @register.simple_tag(takes_context=True)
 def absolute_uri(context, location):
     """``location`` (a path, or a storage's absolute URL such as a bucket's) as an absolute URL of
