@@ -418,6 +418,17 @@ class TestPermissionsAndSecurity:
 
         assert page.select_one("#user-tools").get_text(" ", strip=True).startswith("欢迎， 王明 。")
 
+    @pytest.mark.parametrize("url", ["/admin/login/", "/admin/", "/admin/articles/article/"])
+    def test_admin_pages_name_the_site_icon(self, client, editor, url):
+        # Without it browsers ask for /favicon.ico, which answers 404 (after a 301 to /favicon.ico/).
+        if url == "/admin/login/":
+            client.logout()
+        page = BeautifulSoup(client.get(url).content.decode(), "lxml")
+
+        icon = page.select_one("link[rel=icon]")
+        assert icon is not None and icon["href"].endswith("favicon.svg")
+        assert client.get(icon["href"]).status_code == 200
+
     def test_save_messages_read_as_one_chinese_voice(self, client, editor):
         category = make_category()
         added = client.post(ADD_URL, article_form(category, title="降准", _continue="保存并继续编辑"), follow=True)

@@ -156,6 +156,26 @@ class TestUnchangedSave:
         assert not stored.edited_since_import and stored.updated_at == article.updated_at
         assert Version.objects.get_for_object(article).count() == versions
 
+    def test_history_names_the_body_only_when_its_stored_text_changes(self, client, editor, write_post):
+        # The editor sends a link's attributes in its own order: the same body once sanitized.
+        post = POST.format(tags="  - 财联社新闻").replace(
+            "市场加息预期升温。", "[美联储](https://www.federalreserve.gov/)讲话。"
+        )
+        run_import(write_post("2022-05-31-NW1.md", post))
+        article = Article.objects.get()
+        assert 'href="https://www.federalreserve.gov/" rel=' in article.body
+        url, data = change_form(client, article)
+        data["title"] = "美联储讲话"
+        data["body"] = article.body.replace(
+            '<a href="https://www.federalreserve.gov/" rel="noopener noreferrer nofollow">',
+            '<a rel="noopener noreferrer nofollow" href="https://www.federalreserve.gov/">',
+        )
+
+        assert client.post(url, data).status_code == 302
+        comment = Version.objects.get_for_object(article).first().revision.comment
+        assert "标题" in comment and "正文" not in comment
+        assert Article.objects.get().body == article.body
+
     @pytest.mark.parametrize("name", TAG_NAMES)
     def test_every_name_survives_an_unchanged_save(self, client, editor, write_post, name):
         quoted = name.replace("'", "''")

@@ -223,6 +223,23 @@ def test_an_imported_article_saved_untouched_in_the_browser_is_not_changed(page,
     assert errors == []
 
 
+def test_a_first_level_heading_typed_in_the_html_source_is_a_second_level_one(page, live_server, write_post):  # noqa: F811
+    # The schema has no <h1>: without the source dialog's own rule it became a paragraph, silently.
+    article = imported_article(write_post)
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    page.locator(".prose-menubar [title=编辑源代码]").click()
+    dialog = page.locator("dialog.prose-editor-dialog")
+    dialog.locator("textarea").fill("<h1>美联储<em>议息</em></h1><p>市场加息预期升温。</p>")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator(".ProseMirror[contenteditable=true] h2")).to_have_text("美联储议息")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    assert Article.objects.get().body == "<h2>美联储<em>议息</em></h2><p>市场加息预期升温。</p>"
+    assert errors == []
+
+
 TYPED_LISTS = [
     "<p class=MsoListParagraph>1.&nbsp;&nbsp;营收增长</p><p class=MsoListParagraph>2.&nbsp;&nbsp;利润下降</p>",
     "<p class=MsoListParagraph><span>1.</span><span>&nbsp;&nbsp;</span>营收增长</p>"

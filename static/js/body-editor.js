@@ -183,17 +183,39 @@ function marksFromStyles(body) {
   }
 }
 
+// A body's <h1> is a second-level heading, as sanitize.py makes it: the title is the page's <h1>,
+// and the editor's schema, which has no <h1>, would make it a paragraph.
+function headingsBelowTitle(body) {
+  for (const heading of body.querySelectorAll("h1")) {
+    const h2 = body.ownerDocument.createElement("h2")
+    h2.append(...heading.childNodes)
+    heading.replaceWith(h2)
+  }
+}
+
 export function cleanPastedHTML(html) {
   const document = new DOMParser().parseFromString(html, "text/html")
   listsFromParagraphs(document.body)
   marksFromStyles(document.body)
-  for (const heading of document.body.querySelectorAll("h1")) {
-    const h2 = document.createElement("h2")
-    h2.append(...heading.childNodes)
-    heading.replaceWith(h2)
-  }
+  headingsBelowTitle(document.body)
   return document.body.innerHTML
 }
+
+// The HTML source dialog (编辑源代码) hands its text to the schema as it is: its <h1> too. This runs
+// before the dialog's own click handler reads the text (a listener capturing on the document).
+document.addEventListener(
+  "click",
+  (event) => {
+    const button = event.target.closest?.("dialog.prose-editor-dialog button[type=submit]")
+    const source = button?.form?.querySelector("textarea[name=html]")
+    if (!source) return
+    const document = new DOMParser().parseFromString(source.value, "text/html")
+    if (!document.body.querySelector("h1")) return
+    headingsBelowTitle(document.body)
+    source.value = document.body.innerHTML
+  },
+  true,
+)
 
 export const OfficePaste = Extension.create({
   name: "officePaste",
