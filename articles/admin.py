@@ -304,7 +304,12 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         for warning in warnings:
             self.message_user(request, warning, messages.WARNING)
         when = timezone.localtime(version.revision.date_created).strftime("%Y-%m-%d %H:%M")
-        self.message_user(request, f"已恢复到 {when} 的版本，可以在下面继续修改。", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"已恢复到 {when} 的版本的内容；状态（{article.get_status_display()}）和发布时间没有改变，"
+            "可以在下面继续修改。",
+            messages.SUCCESS,
+        )
         return redirect("admin:articles_article_change", article.pk)
 
     def get_fieldsets(self, request, obj=None):

@@ -401,9 +401,17 @@ def delete_articles(articles, *, user=None):
         content_changed(keys.article_change(before))
 
 
+# What a restore leaves as it is: the article's publication state (a withdrawn or scheduled
+# article restored to the text it had when published stays withdrawn or scheduled: an editor
+# trial put a withdrawn article back online this way), its story, the desk's pins, and the file
+# the import last read (restoring an older hash would make the next import see a changed file).
+_KEPT_BY_RESTORE = {"id", "created_at", "updated_at", "status", "published_at", "story_id", "source_hash", *PIN_FIELDS}
+
+
 def restore_version(version, *, user=None):
-    """Make the article of ``version`` (a reversion Version of an Article) what it was then, with
-    its tags and stocks, as one new revision; returns (article, warnings).
+    """Make the content of the article of ``version`` (a reversion Version of an Article) what it
+    was then, with its tags and stocks, as one new revision; returns (article, warnings). Its
+    status and publication time stay as they are (_KEPT_BY_RESTORE): publishing is a separate act.
 
     The state before is read before anything is written, so the lists of a tag the restore takes
     away are purged too. A tag merged since (银杭 into 银行) is restored as the tag it became
@@ -417,7 +425,7 @@ def restore_version(version, *, user=None):
     if not Category.objects.filter(pk=category_id).exists():
         raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})
     for field in Article._meta.concrete_fields:
-        if field.attname in fields and field.attname not in ("id", "created_at", "updated_at", *PIN_FIELDS):
+        if field.attname in fields and field.attname not in _KEPT_BY_RESTORE:
             setattr(article, field.attname, fields[field.attname])
     tags, warnings = _tags_of(version)
     stock_ids = set(fields.get("stocks", ()))

@@ -440,6 +440,25 @@ class TestRestore:
         assert "这个版本的标签“临时标签”已被删除，未能恢复。" in response.content.decode()
         assert set(Article.objects.get(pk=article.pk).tags.names()) == {"港股"}
 
+    def test_a_withdrawn_or_rescheduled_article_keeps_its_state_and_gets_its_old_text(self, client):
+        article = make_article(title="原来的标题", body="<p>原来的正文</p>", status=Article.Status.PUBLISHED)
+        first = versions_of(article).first()
+        changed = Article.objects.get(pk=article.pk)
+        changed.title, changed.body = "改过的标题", "<p>改过的正文</p>"
+        changed.published_at = timezone.now() + dt.timedelta(days=30)  # scheduled again
+        publishing.save_article(changed)
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.DRAFT)  # withdrawn
+        client.force_login(make_editor())
+
+        response = client.post(
+            f"/admin/articles/article/{article.pk}/history/{first.pk}/", {"_save": "保存"}, follow=True
+        )
+
+        restored = Article.objects.get(pk=article.pk)
+        assert (restored.title, restored.body) == ("原来的标题", "<p>原来的正文</p>")
+        assert restored.status == Article.Status.DRAFT and restored.published_at == changed.published_at
+        assert "状态（草稿）和发布时间没有改变" in response.content.decode()
+
     def test_restoring_needs_the_permission_to_change(self):
         article = make_article(title="原来的标题")
         first = versions_of(article).first()
