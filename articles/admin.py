@@ -496,7 +496,11 @@ class StockReferenceAdmin(TopicAdmin):
 
 class ImportProblemInline(admin.TabularInline):
     model = ImportProblem
-    fields = ["outcome", "path", "info_code", "reason_in_chinese", "article_link"]
+    template = "admin/articles/importrun/problems.html"
+    # The path and info code head each file's rows (the template), once per file.
+    fields = ["outcome", "reason_in_chinese", "article_link"]
+    # Short columns, kept to one line (desk.css): the reason takes the rest of the width.
+    nowrap_fields = ["outcome", "article_link"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -506,6 +510,10 @@ class ImportProblemInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        # The template groups consecutive rows by path: a file's rows must be together.
+        return super().get_queryset(request).order_by("path", "id")
 
     @admin.display(description="原因或改动")
     def reason_in_chinese(self, problem):

@@ -717,6 +717,15 @@ class TestNewsroomForm:
                 "未能写入（OperationalError: disk full）：请把这条记录转给技术人员",
             ),
             ("title: 标题最多 300 个字", "标题：标题最多 300 个字"),
+            (
+                "stock board:BK0473 name '证券': invisible format characters dropped",
+                "股票 BK0473（板块）名称“证券”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉",
+            ),
+            # A run recorded before warnings named the stock's code still reads in Chinese.
+            (
+                "stock name '中国太保' is longer than 100 characters; cut",
+                "以“中国太保”开头的股票名称超过 100 个字，超出的部分未导入：请在后台核对",
+            ),
             ("something new", "something new"),
         ],
     )

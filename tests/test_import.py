@@ -384,8 +384,8 @@ class TestBody:
         assert names == {"601601": long_name[:100], "000001": ("平安银行" * 26)[:100]}
         # Once for the stock, for the name it keeps (the first link's), not for each link.
         assert succeeded and stderr.splitlines() == [
-            f"warning {path}: stock name '{long_name[:60]}' is longer than 100 characters; cut",
-            f"warning {path}: stock name '{('平安银行' * 26)[:60]}' is longer than 100 characters; cut",
+            f"warning {path}: stock sh:601601 name '{long_name[:60]}' is longer than 100 characters; cut",
+            f"warning {path}: stock sz:000001 name '{('平安银行' * 26)[:60]}' is longer than 100 characters; cut",
         ]
 
     def test_html_nested_past_the_limit_is_refused_at_once_and_the_rest_imported(self, write_post):

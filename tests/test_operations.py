@@ -142,7 +142,7 @@ WARNING_CASES = [
     ("labels.label_with_warnings", "2022-01-07-DIGEST1.md", _post("长摘要", body=f"> {'摘' * 2001}\n\n<p>正文</p>"),
      f"以“{'摘' * 60}”开头的摘要超过 2000 个字，超出的部分未导入：请在后台核对"),
     ("labels.label_with_warnings", "2022-01-07-NAME1.md", _post("长股名", body=_LONG_STOCK_NAME),
-     f"以“{'太保' * 30}”开头的股票名称超过 100 个字，超出的部分未导入：请在后台核对"),
+     f"股票 601601（上海）名称“{'太保' * 30}”超过 100 个字，超出的部分未导入：请在后台核对"),
     ("body._note_left_out", "2022-01-07-HTML1.md", _post("脚本", body=_SCRIPTED),
      "正文中有本站不显示的 HTML，未导入：2 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
      "1 处 onclick 属性（事件脚本）：请对照原稿核对正文，需要的内容请在后台补上"),
@@ -244,6 +244,38 @@ class TestImportChanges:
         ]
         page = client.get(f"{RUNS_URL}{changed.pk}/change/").content.decode()
         assert page.count(f'<a href="/admin/articles/article/{article.pk}/change/">导入的文章</a>') == 2
+
+    def test_a_run_s_page_names_each_file_once_above_its_rows(self, client, write_post):
+        extra = "source_url: javascript:alert(1)\nresponsible_editor: 钱七\n"
+        changed = write_post("2022-01-07-TWO1.md", post_text(extra=extra))
+        stock = write_post("2022-01-07-NAME1.md", _post("长股名", body=_LONG_STOCK_NAME))
+        write_post("2022-01-07-BAD1.md", "没有头信息")
+        run_import(changed.parent)
+        run = ImportRun.objects.get()
+        client.force_login(make_editor())
+
+        html = client.get(f"{RUNS_URL}{run.pk}/change/").content.decode()
+
+        page = BeautifulSoup(html, "lxml")
+        files = {
+            group.select_one("tr.import-file th").get_text(" ", strip=True): len(group.select("tr.form-row"))
+            for group in page.select(".import-problems tbody")
+        }
+        assert files == {
+            f"{changed} 资讯编号 TWO1": 2,
+            f"{stock} 资讯编号 NAME1": 1,
+            f"{changed.parent / '2022-01-07-BAD1.md'} 资讯编号 BAD1": 1,
+        }
+        assert html.count(str(changed)) == 1
+        assert not page.select("td.original")  # Django's grey line above each row, repeating the path
+        for cell in page.select("td.field-outcome, td.field-article_link"):
+            assert "import-nowrap" in cell["class"]
+        assert "import-nowrap" not in page.select_one("td.field-reason_in_chinese")["class"]
+        stylesheet = (BASE_DIR / "static/admin/desk.css").read_text()
+        assert "/static/admin/desk.css" in html
+        assert ".import-problems .import-nowrap { white-space: nowrap;" in stylesheet
+        reasons = [cell.get_text(strip=True) for cell in page.select("td.field-reason_in_chinese")]
+        assert any(reason.startswith("股票 601601（上海）名称“太保") for reason in reasons)
 
 
 class TestMetrics:

@@ -5,7 +5,7 @@ from articles.sanitize import FORMAT_CHARACTERS, plain_label
 
 
 def label_with_warnings(text, what, max_length, warnings, whitespace="collapse"):
-    """plain_label(``text``) of the ``what`` ("title", "summary", "stock name", …), appending to the
+    """plain_label(``text``) of the ``what`` ("title", "summary", "stock sh:601601 name", …), appending to the
     list ``warnings`` (English, translated by reasons.py) for what it took out: invisible format
     characters (a reader sees no difference, a search or a link may), or the end of a text longer
     than ``max_length`` characters. ``whitespace`` as plain_label's."""

@@ -9,7 +9,7 @@ import re
 
 from django.core.exceptions import FieldDoesNotExist
 
-from articles.models import Article
+from articles.models import Article, Market
 from articles.validators import MAX_INFO_CODE_LENGTH
 
 from .body import MAX_NAMED_LEFT_OUT
@@ -34,6 +34,8 @@ _HTML_GLOSSES = {
     "title": "鼠标悬停时显示的提示文字", "href": "链接地址", "src": "图片地址", "type": "列表的编号样式",
     "reversed": "列表倒序编号", "value": "列表项的编号",
 }  # fmt: skip
+# A stock's name as stocks._named gives it: "stock sh:601601 name".
+_STOCK = r"(\w+):(\S+) name"
 _LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) more")
 
 
@@ -54,6 +56,12 @@ def html_left_out_in_chinese(elements, attributes, more=0):
         items.append(f"{count} 处 {name} 属性" + (f"（{gloss}）" if gloss else ""))
     more += max(len(items) - MAX_NAMED_LEFT_OUT, 0)
     return "、".join(items[:MAX_NAMED_LEFT_OUT] + ([f"另外 {more} 种"] if more else []))
+
+
+def _stock_in_chinese(match):
+    """``股票 601601（上海）名称`` of a match of _STOCK (market ``match[1]``, code ``match[2]``)."""
+    market = Market(match[1]).label if match[1] in Market.values else match[1]
+    return f"股票 {match[2]}（{market}）名称"
 
 
 def _html_left_out_in_chinese(match):
@@ -127,6 +135,14 @@ RULES = [
             rf"以“\2”开头的{chinese}超过 \3 个字，超出的部分未导入：请在后台核对",
         )
         for english, chinese in _LABELS.items()
+    ),
+    (
+        rf"stock {_STOCK} (['\"])(.*)\3: invisible format characters dropped",
+        lambda match: f"{_stock_in_chinese(match)}“{match[4]}”中看不见的格式字符（零宽空格、文字方向控制符等）已去掉",
+    ),
+    (
+        rf"stock {_STOCK} (['\"])(.*)\3 is longer than (\d+) characters; cut",
+        lambda match: f"{_stock_in_chinese(match)}“{match[4]}”超过 {match[5]} 个字，超出的部分未导入：请在后台核对",
     ),
     (r"body: HTML the site does not show was left out: (.*)", _html_left_out_in_chinese),
     (r"decoded as GBK", "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),

@@ -68,8 +68,14 @@ def stock_from_front_matter(item, warnings):
     market, code = str(item.get("market", "")).strip(), str(item.get("code", "")).strip()
     if market not in _CODE_PATTERNS or not _CODE_PATTERNS[market].match(code):
         return None
-    name = label_with_warnings(str(item.get("name") or ""), "stock name", MAX_NAME_LENGTH, warnings)
+    name = label_with_warnings(str(item.get("name") or ""), _named(market, code), MAX_NAME_LENGTH, warnings)
     return StockMention(code=code, market=market, name=name)
+
+
+def _named(market, code):
+    # The stock's market and code in its warnings (reasons.py reads them back), so that an editor
+    # finds it in the admin without hunting for which stock a cut name belonged to.
+    return f"stock {market}:{code} name"
 
 
 def _reference_of(element):
@@ -115,8 +121,8 @@ def extract_stocks(soup, warnings):
         if not link_texts.get(reference):
             link_texts[reference] = text
     names = {
-        reference: label_with_warnings(text, "stock name", MAX_NAME_LENGTH, warnings)
-        for reference, text in link_texts.items()
+        (market, code): label_with_warnings(text, _named(market, code), MAX_NAME_LENGTH, warnings)
+        for (market, code), text in link_texts.items()
     }
     if not all(names.values()):
         written = names_beside_codes(soup.get_text())
