@@ -267,6 +267,7 @@ class TestImportChanges:
             f"{changed.parent / '2022-01-07-BAD1.md'} 资讯编号 BAD1": 1,
         }
         assert html.count(str(changed)) == 1
+        assert {header["colspan"] for header in page.select("tr.import-file th")} == {"3"}  # across every column
         assert not page.select("td.original")  # Django's grey line above each row, repeating the path
         for cell in page.select("td.field-outcome, td.field-article_link"):
             assert "import-nowrap" in cell["class"]
