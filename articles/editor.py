@@ -6,9 +6,14 @@ labels are Chinese: the dialogs' through Django's JavaScript catalog (locale/zh_
 the menu's, which the package writes in English, through static/js/prose-editor-zh.js.
 """
 
+import json
+
 from django_prose_editor.config import allowlist_from_extensions
 from django_prose_editor.widgets import AdminProseEditorWidget
 from js_asset import Media
+
+from .intake.reasons import html_left_out_wording
+from .sanitize import html_a_reader_misses
 
 # The heading levels the sanitizer keeps: a body's <h1> is its title's level (sanitize.py makes it <h2>).
 HEADING_LEVELS = [2, 3, 4, 5, 6]
@@ -62,3 +67,11 @@ class BodyEditorWidget(AdminProseEditorWidget):
     @property
     def media(self):
         return super().media + Media(css={"all": ["css/prose-editor.css"]})
+
+    def get_context(self, name, value, attrs):
+        # The HTML source dialog names what the schema dropped as the server's warning does.
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-html-left-out"] = json.dumps(
+            html_a_reader_misses() | html_left_out_wording(), ensure_ascii=False, separators=(",", ":")
+        )
+        return context

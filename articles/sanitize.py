@@ -195,6 +195,19 @@ def _attributes_left_out(element, kept):
             yield attribute
 
 
+def html_a_reader_misses():
+    """html_left_out's rule as names, for a client that finds what it left out by itself (the body
+    editor's HTML source dialog, static/js/body-editor.js): ``{"unmissed_elements": [...],
+    "read_attributes": [...]}``, the elements whose loss a reader does not miss (styling, and those
+    editor_forms rewrites), and the attributes, besides event handlers (on…), whose loss a reader
+    does (a link's or an image's address among them: the editor drops one whose scheme it refuses)."""
+    read = {"href", "src"}.union(*_READ_ATTRIBUTES.values())
+    return {
+        "unmissed_elements": sorted(_STYLING_ELEMENTS | REWRITTEN_ELEMENTS),
+        "read_attributes": sorted(read),
+    }
+
+
 def without_control_characters(text):
     return CONTROL_CHARACTERS.sub("", text)
 

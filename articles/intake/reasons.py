@@ -27,13 +27,14 @@ _LABELS = {
     "stock name": "股票名称",
 }
 # What editors call the elements and attributes a body most often loses (html_left_out_in_chinese).
-_HTML_GLOSSES = {
+HTML_GLOSSES = {
     "script": "脚本", "style": "样式表", "iframe": "内嵌网页", "frame": "内嵌网页", "object": "嵌入内容",
     "embed": "嵌入内容", "video": "视频", "audio": "音频", "canvas": "画布", "svg": "矢量图", "math": "公式",
     "form": "表单", "input": "输入框", "button": "按钮", "select": "下拉框", "textarea": "文本框",
     "title": "鼠标悬停时显示的提示文字", "href": "链接地址", "src": "图片地址", "type": "列表的编号样式",
     "reversed": "列表倒序编号", "value": "列表项的编号",
 }  # fmt: skip
+EVENT_HANDLER_GLOSS = "事件脚本"
 # A stock's name as stocks._named gives it: "stock sh:601601 name".
 _STOCK = r"(\w+):(\S+) name"
 _LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) more")
@@ -48,11 +49,11 @@ def html_left_out_in_chinese(elements, attributes, more=0):
     with ``more`` kinds the caller already left unnamed (body._note_left_out's "and N more").
     """
     items = [
-        f"{count} 个 <{name}>" + (f"（{_HTML_GLOSSES[name]}）" if name in _HTML_GLOSSES else "")
+        f"{count} 个 <{name}>" + (f"（{HTML_GLOSSES[name]}）" if name in HTML_GLOSSES else "")
         for name, count in elements.items()
     ]
     for name, count in attributes.items():
-        gloss = "事件脚本" if name.startswith("on") else _HTML_GLOSSES.get(name)
+        gloss = EVENT_HANDLER_GLOSS if name.startswith("on") else HTML_GLOSSES.get(name)
         items.append(f"{count} 处 {name} 属性" + (f"（{gloss}）" if gloss else ""))
     more += max(len(items) - MAX_NAMED_LEFT_OUT, 0)
     return "、".join(items[:MAX_NAMED_LEFT_OUT] + ([f"另外 {more} 种"] if more else []))
@@ -62,6 +63,13 @@ def _stock_in_chinese(match):
     """``股票 601601（上海）名称`` of a match of _STOCK (market ``match[1]``, code ``match[2]``)."""
     market = Market(match[1]).label if match[1] in Market.values else match[1]
     return f"股票 {match[2]}（{market}）名称"
+
+
+def html_left_out_wording():
+    """html_left_out_in_chinese's words, for the body editor's HTML source dialog, which names what
+    the editor's schema dropped in the browser (static/js/body-editor.js, through
+    editor.BodyEditorWidget): ``{"glosses": {name: 中文}, "event_handler": "事件脚本", "max_named": 12}``."""
+    return {"glosses": HTML_GLOSSES, "event_handler": EVENT_HANDLER_GLOSS, "max_named": MAX_NAMED_LEFT_OUT}
 
 
 def _html_left_out_in_chinese(match):

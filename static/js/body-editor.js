@@ -201,8 +201,62 @@ export function cleanPastedHTML(html) {
   return document.body.innerHTML
 }
 
+// The names of the elements and attributes of ``html``, with how many times each occurs.
+function htmlNames(html) {
+  const document = new DOMParser().parseFromString(html, "text/html")
+  const elements = new Map()
+  const attributes = new Map()
+  // A <style> or <meta> typed first is parsed into the head.
+  for (const element of document.querySelectorAll("head *, body *")) {
+    elements.set(element.localName, (elements.get(element.localName) || 0) + 1)
+    for (const name of element.getAttributeNames()) attributes.set(name, (attributes.get(name) || 0) + 1)
+  }
+  return { elements, attributes }
+}
+
+// What the schema dropped of the ``typed`` HTML, found in what the editor ``kept`` (not in a list of
+// what the schema holds, which changes with the editor's configuration), named as the server's
+// warning names it (sanitize.html_left_out, reasons.html_left_out_in_chinese: the rule and the words
+// come from the widget's data-html-left-out): "1 个 <script>（脚本）、1 处 onclick 属性（事件脚本）".
+function leftOutInChinese(typed, kept, rule) {
+  const before = htmlNames(typed)
+  const after = htmlNames(kept)
+  const items = []
+  for (const [name, count] of before.elements) {
+    const lost = count - (after.elements.get(name) || 0)
+    if (lost > 0 && !rule.unmissed_elements.includes(name)) {
+      items.push(`${lost} 个 <${name}>` + (name in rule.glosses ? `（${rule.glosses[name]}）` : ""))
+    }
+  }
+  for (const [name, count] of before.attributes) {
+    const lost = count - (after.attributes.get(name) || 0)
+    const event = name.startsWith("on")
+    if (lost > 0 && (event || rule.read_attributes.includes(name))) {
+      const gloss = event ? rule.event_handler : rule.glosses[name]
+      items.push(`${lost} 处 ${name} 属性` + (gloss ? `（${gloss}）` : ""))
+    }
+  }
+  const more = items.length - rule.max_named
+  return [...items.slice(0, rule.max_named), ...(more > 0 ? [`另外 ${more} 种`] : [])].join("、")
+}
+
+// Says under the editor what the source dialog left out, or removes what it said before.
+function noticeLeftOut(wrapper, typed, kept) {
+  const rule = JSON.parse(wrapper.querySelector("textarea[data-html-left-out]")?.dataset.htmlLeftOut || "null")
+  if (!rule) return
+  wrapper.querySelector(".body-editor-left-out")?.remove()
+  const leftOut = leftOutInChinese(typed, kept, rule)
+  if (!leftOut) return
+  const notice = wrapper.ownerDocument.createElement("p")
+  notice.className = "body-editor-left-out errornote"
+  notice.setAttribute("role", "alert")
+  notice.textContent = `以下内容编辑器不支持，已去掉：${leftOut}`
+  wrapper.append(notice)
+}
+
 // The HTML source dialog (编辑源代码) hands its text to the schema as it is: its <h1> too. This runs
-// before the dialog's own click handler reads the text (a listener capturing on the document).
+// before the dialog's own click handler reads the text (a listener capturing on the document). The
+// schema then drops what it cannot hold, silently: the editor is told what, once it has applied it.
 document.addEventListener(
   "click",
   (event) => {
@@ -210,9 +264,18 @@ document.addEventListener(
     const source = button?.form?.querySelector("textarea[name=html]")
     if (!source) return
     const document = new DOMParser().parseFromString(source.value, "text/html")
-    if (!document.body.querySelector("h1")) return
-    headingsBelowTitle(document.body)
-    source.value = document.body.innerHTML
+    if (document.body.querySelector("h1")) {
+      headingsBelowTitle(document.body)
+      source.value = document.body.innerHTML
+    }
+    // The dialog sits beside the editor's own element, which Tiptap gives its editor as .editor
+    // (the menu's pickers are .ProseMirror too, further down).
+    const holder = button.closest("dialog").parentElement.parentElement
+    const editor = holder.querySelector(":scope > .ProseMirror")?.editor
+    const wrapper = button.closest(".prose-editor")
+    const typed = source.value
+    // The dialog's handler sets the content in a promise's callback: done before a timer's turn.
+    if (editor && wrapper) setTimeout(() => noticeLeftOut(wrapper, typed, editor.getHTML()))
   },
   true,
 )
