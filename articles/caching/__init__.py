@@ -107,8 +107,35 @@ def content_version(read=None):
     return record.version(now)
 
 
-_in_process = collections.OrderedDict()
-_in_process_lock = threading.Lock()
+class ProcessCopies:
+    """Values kept as the very objects in this process, by key, the most recently used staying:
+    for keys that name all a value depends on (a content version's facts, a list item by all it
+    shows), so a copy here is as good as the cache's and skips unpickling it. Shared by the
+    process's threads: callers read the values, never change them."""
+
+    def __init__(self):
+        self._values = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys):
+        """{key: value} of those of ``keys`` kept here."""
+        with self._lock:
+            found = {key: self._values[key] for key in keys if key in self._values}
+            for key in found:
+                self._values.move_to_end(key)
+        return found
+
+    def keep(self, values, limit):
+        """Keep ``values`` ({key: value}), then forget the least recently used beyond ``limit``."""
+        with self._lock:
+            for key, value in values.items():
+                self._values[key] = value
+                self._values.move_to_end(key)
+            while len(self._values) > limit:
+                self._values.popitem(last=False)
+
+
+_in_process = ProcessCopies()
 
 
 def version_facts(key, compute):
@@ -120,15 +147,11 @@ def version_facts(key, compute):
     skips unpickling model instances on every request (about 0.5 ms of an article page). The
     object is shared by this process's requests: callers read it, never change it.
     """
-    with _in_process_lock:
-        if key in _in_process:
-            _in_process.move_to_end(key)
-            return _in_process[key]
+    kept = _in_process.get_many([key])
+    if key in kept:
+        return kept[key]
     value = cache.get_or_set(key, compute, VERSION_FACTS_SECONDS)
-    with _in_process_lock:
-        _in_process[key] = value
-        while len(_in_process) > VERSION_FACTS_IN_PROCESS:
-            _in_process.popitem(last=False)
+    _in_process.keep({key: value}, VERSION_FACTS_IN_PROCESS)
     return value
 
 

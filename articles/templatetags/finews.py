@@ -1,7 +1,5 @@
-import collections
 import hashlib
 import json
-import threading
 
 from django import template
 from django.core.cache import cache
@@ -10,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from articles.caching import ProcessCopies
 from articles.roles import person_name as _person_name
 from articles.site.times import note_relative, time_label
 
@@ -76,8 +75,7 @@ ITEM_KEY = "finews:item:{digest}"
 ITEM_SECONDS = 24 * 3600
 # How many items each process also keeps (about 0.6 KB each), by the most recently shown.
 ITEMS_IN_PROCESS = 5000
-_items_in_process = collections.OrderedDict()
-_items_lock = threading.Lock()
+_items_in_process = ProcessCopies()
 
 
 @register.simple_tag
@@ -95,12 +93,8 @@ def article_items(articles, show_category=True, show_summary=True):
     labels = {article.pk: time_label(article.published_at, today) for article in articles}
     note_relative((article.published_at for article in articles), today)
     shown = {article.pk: _shown(article, labels[article.pk], show_category, show_summary) for article in articles}
-    items = {}
-    with _items_lock:
-        for pk, what in shown.items():
-            if what in _items_in_process:
-                _items_in_process.move_to_end(what)
-                items[pk] = _items_in_process[what]
+    kept = _items_in_process.get_many(shown.values())
+    items = {pk: kept[what] for pk, what in shown.items() if what in kept}
     if len(items) < len(shown):
         missing = [article for article in articles if article.pk not in items]
         items.update(_items_from_cache(missing, shown, labels, show_category, show_summary))
@@ -124,11 +118,7 @@ def _items_from_cache(articles, shown, labels, show_category, show_summary):
     if rendered:
         cache.set_many(rendered, ITEM_SECONDS)
     items = {article.pk: kept[keys[article.pk]] for article in articles}
-    with _items_lock:
-        for pk, item in items.items():
-            _items_in_process[shown[pk]] = item
-        while len(_items_in_process) > ITEMS_IN_PROCESS:
-            _items_in_process.popitem(last=False)
+    _items_in_process.keep({shown[pk]: item for pk, item in items.items()}, ITEMS_IN_PROCESS)
     return items
 
 
