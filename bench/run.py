@@ -365,19 +365,22 @@ class Bench:
                 }
             baseline = results["minimal view"]["rps"]
             label = "cached (Redis)" if cached else "uncached"
-            goal = 0.9 if cached else 0.5
             for name in ("home", "article", "category", "deep category"):
                 result = results[name]
                 ratio = result["rps"] / baseline
-                checked = name in ("article", "category", "deep category")
+                # Issue #28 retired "uncached ≥ 0.5× a constant view": no reader sees a cold render behind
+                # Varnish, and the ORM alone costs more than a constant request. Cold pages are held to
+                # the peers (README, "Beside the peers"); cached hits still to the constant view.
+                checked = cached and name in ("article", "category", "deep category")
                 self.add(
                     f"5. {name} page, {label}, {count:,} articles",
                     f"{result['rps']:,.0f} req/s, p99 {result['p99']}, {result['errors']} errors",
                     f"minimal view {baseline:,.0f} req/s",
                     f"{ratio:.2f}×",
-                    f"≥ {goal}×, 0 errors" if checked else "(context)",
-                    (ratio >= goal and result["errors"] == 0) if checked else result["errors"] == 0,
-                    f"{self.query_counts[name]} SQL queries uncached",
+                    "≥ 0.9×, 0 errors" if checked else "(context)",
+                    (ratio >= 0.9 and result["errors"] == 0) if checked else result["errors"] == 0,
+                    f"{self.query_counts[name]} SQL queries uncached"
+                    + ("" if cached else "; a cold page is held to the peers instead"),
                 )
             if not cached:
                 self.query_costs(database, urls["category"])
@@ -398,7 +401,7 @@ class Bench:
             f"{orm / constant:.1f}× the constant view",
             "(cause)",
             True,
-            "what keeps uncached pages from 0.5×: building the ORM's queries and rows, not running them",
+            "what an uncached page costs beyond the constant view: building the ORM's queries and rows, not running them",
         )
 
     # 10: Varnish in front (deploy/varnish/finews.vcl), purged by surrogate keys
