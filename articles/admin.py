@@ -275,12 +275,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
         if any(getattr(form, "body_left_out", ())):
-            self.message_user(
-                request,
-                f"正文中有本站不显示的 HTML，保存时已去掉：{reasons.html_left_out_in_chinese(*form.body_left_out)}："
-                "请核对正文，需要的内容请用编辑器的工具栏补上。",
-                messages.WARNING,
-            )
+            self.message_user(request, reasons.body_left_out_on_save(*form.body_left_out), messages.WARNING)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         match = request.resolver_match

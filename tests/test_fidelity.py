@@ -5,16 +5,21 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections import Counter
 
 import pytest
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from reversion.models import Version
 
 from articles import publishing
+from articles.intake import reasons
 from articles.intake.body import clean_body
-from articles.models import Article, Category, IngestToken, StockReference, Tag
-from articles.sanitize import FORMAT_CHARACTERS, plain_label, plain_text
+from articles.intake.frontmatter import decode_post, split_front_matter
+from articles.models import Article, Category, ImportProblem, IngestToken, StockReference, Tag
+from articles.sanitize import FORMAT_CHARACTERS, html_left_out_of, plain_label, plain_text, sanitize_html
 from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor
 
@@ -629,3 +634,97 @@ def test_the_new_reasons_read_in_chinese_in_the_import_record(reason, chinese):
     from articles.intake import reasons
 
     assert reasons.in_chinese(reason) == chinese
+
+
+class TestNothingLeftOutUnsaid:
+    """What the allow-list leaves out of a body, or a summary's text leaves of its markup, is said in
+    Chinese where the person sees it: the admin's messages, 导入记录, a restore's messages."""
+
+    # Schemes the allow-list accepts, addresses no URL parser reads: nh3 drops each, link text kept.
+    BAD_ADDRESSES = ["http://exa mple.com", "https://[bad", "https://a b.example/x", "http://256.1.1.1/"]
+
+    @staticmethod
+    def _messages(response, level):
+        return [str(message) for message in response.context["messages"] if message.level == level]
+
+    @pytest.mark.parametrize("address", BAD_ADDRESSES)
+    def test_an_unreadable_link_address_is_named_on_an_admin_save(self, client, address):
+        client.force_login(make_editor())
+        body = f'<p>据<a href="{address}">央行公告</a>，降准<img src="{address}/k.png" alt="图"></p>'
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), body=body), follow=True)
+
+        stored = Article.objects.get().body
+        assert '<p>据<a rel="noopener noreferrer nofollow">央行公告</a>，降准<img alt="图" ' in stored
+        assert "href" not in stored and "src" not in stored
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址）、1 处 src 属性（图片地址）："
+            "请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    @pytest.mark.parametrize("address", BAD_ADDRESSES)
+    def test_an_unreadable_link_address_is_named_in_the_import_record(self, write_post, address):
+        run_import(write_post("2022-01-07-LINK1.md", post_text(body=f'<p><a href="{address}">公告</a>原文</p>')))
+
+        assert Article.objects.get().body == '<p><a rel="noopener noreferrer nofollow">公告</a>原文</p>'
+        assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
+            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）：请对照原稿核对正文，需要的内容请在后台补上"
+        ]
+
+    @pytest.mark.parametrize(
+        "address", ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
+    )
+    def test_an_address_the_allow_list_keeps_is_not_named(self, address):
+        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter())
+        assert f'href="{address}"' in sanitize_html(f'<p><a href="{address}">公告</a></p>')
+
+    def test_restoring_a_version_whose_body_the_allow_list_now_changes_says_what_it_left_out(self, client):
+        article = make_article(body="<p>原来的正文</p>")
+        first = Version.objects.get_for_object(article).order_by("pk").first()
+        # Stored when the allow-list kept more than it does now (an iframe, an address it now refuses).
+        old_body = '<p>原来的正文<a href="http://exa mple.com">公告</a></p><iframe src="https://v.example/1"></iframe>'
+        serialized = json.loads(first.serialized_data)
+        serialized[0]["fields"]["body"] = old_body
+        Version.objects.filter(pk=first.pk).update(serialized_data=json.dumps(serialized, ensure_ascii=False))
+        changed = Article.objects.get(pk=article.pk)
+        changed.body = "<p>改过的正文</p>"
+        publishing.save_article(changed)
+        client.force_login(make_editor())
+
+        response = client.post(
+            f"/admin/articles/article/{article.pk}/history/{first.pk}/", {"_save": "保存"}, follow=True
+        )
+
+        restored = Article.objects.get(pk=article.pk).body
+        assert restored == '<p>原来的正文<a rel="noopener noreferrer nofollow">公告</a></p>'
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址）："
+            "请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    def test_restoring_a_version_the_allow_list_keeps_whole_says_nothing_of_it(self):
+        article = make_article(body='<p>原来的<a href="https://www.pbc.gov.cn/">正文</a></p>')
+        first = Version.objects.get_for_object(article).order_by("pk").first()
+        changed = Article.objects.get(pk=article.pk)
+        changed.body = "<p>改过的正文</p>"
+        publishing.save_article(changed)
+
+        restored, warnings = publishing.restore_version(first)
+
+        assert "pbc.gov.cn" in restored.body and warnings == []
+
+    def test_a_digest_s_markup_flattened_into_the_summary_is_named_in_the_import_record(self, write_post):
+        digest = "> **央行**宣布[降准](https://www.pbc.gov.cn/x)，释放`5300`亿元\n> ![走势](https://img.example/k.png)"
+        run_import(write_post("2022-01-07-DIGEST1.md", post_text(body=f"{digest}\n\n<p>正文</p>")))
+
+        assert Article.objects.get().summary == "央行宣布降准，释放5300亿元"
+        assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
+            "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）、1 个 <a>（链接）、"
+            "1 个 <code>（代码）、1 个 <img>（图片）：链接的地址和图片没有保留，需要的请在后台补进正文"
+        ]
+
+    def test_no_digest_of_the_corpus_loses_markup(self, corpus_dir):
+        for path in sorted((corpus_dir / "finews-posts").glob("*.md")):
+            text, warnings = decode_post(path.read_bytes())
+            clean_body(split_front_matter(text)[1], warnings)
+            assert not [warning for warning in warnings if warning.startswith("summary:")], path.name
