@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -18,9 +19,10 @@ from articles import publishing
 from articles.intake import reasons
 from articles.intake.body import clean_body
 from articles.intake.frontmatter import decode_post, split_front_matter
+from articles.intake.posts import CATEGORY_TITLES
 from articles.models import Article, Category, ImportProblem, IngestToken, StockReference, Tag
 from articles.sanitize import FORMAT_CHARACTERS, html_left_out_of, plain_label, plain_text, sanitize_html
-from tests.conftest import post_text, run_import
+from tests.conftest import SAMPLE_POSTS, post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor
 
 pytestmark = pytest.mark.django_db
@@ -728,3 +730,33 @@ class TestNothingLeftOutUnsaid:
             text, warnings = decode_post(path.read_bytes())
             clean_body(split_front_matter(text)[1], warnings)
             assert not [warning for warning in warnings if warning.startswith("summary:")], path.name
+
+
+class TestTheSiteSOwnNews:
+    """The old site's own news (``sitenews``, tagged 站长消息, no source) reads in Chinese."""
+
+    def test_the_import_titles_it_and_the_pages_show_the_title(self, client):
+        run_import(SAMPLE_POSTS / "2026-11-14-init.md")
+
+        category = Category.objects.get(name="sitenews")
+        assert category.display_name == "站长消息"
+        for url in ("/category/", category.get_absolute_url(), Article.objects.get().get_absolute_url()):
+            text = BeautifulSoup(client.get(url).content.decode(), "lxml").body.get_text()
+            assert "站长消息" in text and "sitenews" not in text, url
+
+    def test_migration_0020_titles_the_stored_one_and_keeps_an_editor_s_title(self):
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+
+        migration = MigrationLoader(None).disk_migrations[("articles", "0020_sitenews_title")]
+        module = __import__(type(migration).__module__, fromlist=["give_the_title"])
+        assert module.TITLE == CATEGORY_TITLES["sitenews"]  # frozen as the import's is today
+        Category.objects.create(name="sitenews", slug="sitenews")
+        Category.objects.create(name="sitenews2", slug="sitenews2")
+
+        module.give_the_title(apps, None)
+
+        assert dict(Category.objects.values_list("name", "title")) == {"sitenews": "站长消息", "sitenews2": ""}
+        Category.objects.filter(name="sitenews").update(title="本站公告")
+        module.give_the_title(apps, None)
+        assert Category.objects.get(name="sitenews").title == "本站公告"
