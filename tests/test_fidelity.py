@@ -4,6 +4,7 @@ prefix, angle-bracketed codes, invisible characters, times, stray bytes and old 
 import datetime as dt
 import json
 import re
+import sqlite3
 import unicodedata
 from collections import Counter
 
@@ -564,7 +565,7 @@ def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpu
     assert round_trip_facts() == before
 
 
-def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_0015(capsys):
+def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_0015(caplog):
     from django.apps import apps
     from django.db.migrations.loader import MigrationLoader
 
@@ -581,8 +582,8 @@ def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_00
     stored = Article.objects.get(pk=article.pk)
     assert (stored.title, stored.summary) == ("央行降准", "摘要")
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["港\u200b股", "港股", "美股"]
-    printed = capsys.readouterr().out
-    assert "0015: Tag" in printed and "left (taken)" in printed and "lost its invisible characters" in printed
+    logged = caplog.text
+    assert "0015: Tag" in logged and "left (taken)" in logged and "lost its invisible characters" in logged
 
 
 def test_a_withdrawal_turns_every_feed_s_and_api_list_s_304_into_a_200(client, django_capture_on_commit_callbacks):
@@ -760,3 +761,22 @@ class TestTheSiteSOwnNews:
         Category.objects.filter(name="sitenews").update(title="本站公告")
         module.give_the_title(apps, None)
         assert Category.objects.get(name="sitenews").title == "本站公告"
+
+
+def test_migration_0012_says_each_repair_where_whoever_runs_migrate_reads_it(tmp_path):
+    """A RunPython has no command output to write to: its repairs are logged, and production's
+    logging shows them in migrate's output with the time and level, whatever its --verbosity."""
+    from tests.test_production import manage, production_environment
+
+    environment = production_environment(tmp_path)
+    for target in (["auth"], ["articles", "0011"]):  # the groups' migration needs auth's tables
+        done = manage(environment, "migrate", *target, "--no-input")
+        assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "production.sqlite3") as database:
+        database.execute("INSERT INTO articles_tag (name, slug) VALUES ('宏观', '宏 观')")
+
+    migrated = manage(environment, "migrate", "--no-input", "--verbosity", "0")
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert "level=WARNING logger=articles.migrations.0012_url_constraints_retired_tags" in migrated.stdout
+    assert "0012 repaired tag 1: slug: '宏 观' had no URL; now 'tag-1'" in migrated.stdout
