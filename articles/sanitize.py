@@ -5,6 +5,7 @@ links may only be http(s)/mailto, and nothing that executes (scripts, event hand
 iframes, forms, SVG/MathML) is kept.
 """
 
+import functools
 import html
 import re
 from collections import Counter
@@ -196,6 +197,7 @@ def _attributes_left_out(element, kept):
             yield attribute
 
 
+@functools.lru_cache(maxsize=4096)  # East Money's bodies repeat the same quote links article after article
 def address_is_kept(address):
     """Whether the allow-list keeps the link or image address ``address`` (an attribute's value,
     entities decoded): it drops one of a scheme not in ALLOWED_URL_SCHEMES and one no URL parser

@@ -128,6 +128,8 @@ def _note_flattened_digest(rendered_digest, warnings):
     """A warning naming, with their counts, the elements of the digest's markup (emphasis, a link
     and its address, code, a list…: ``rendered_digest`` is its HTML) of which the summary, a text,
     keeps only the text."""
+    if not rendered_digest:
+        return
     digest = BeautifulSoup(f"<body>{rendered_digest}</body>", "lxml").body
     names = (element.name for element in (digest.find_all(True) if digest else ()))
     flattened = Counter(name for name in names if name not in _DIGEST_STRUCTURE)
