@@ -321,6 +321,26 @@ class TestInvisibleCharacters:
         client.post("/admin/articles/article/add/", article_form(make_category(), title="央行\u2067降准\u2069"))
         assert Article.objects.get().title == "央行降准"
 
+    def test_the_admin_says_which_fields_lost_them(self, client, db):
+        client.force_login(make_editor())
+        form = article_form(make_category(), title="央行\u202e降准", summary="摘\u200b要", tags="宏\x0b观，港股")
+
+        response = client.post("/admin/articles/article/add/", form, follow=True)
+
+        stored = Article.objects.get()
+        assert (stored.title, stored.summary, set(stored.tags.names())) == ("央行降准", "摘要", {"宏观", "港股"})
+        assert [str(message) for message in response.context["messages"] if message.level == messages.WARNING] == [
+            "标题、摘要、标签中看不见的字符（控制字符、零宽空格、文字方向控制符等）保存时已去掉："
+            "页面上看不出差别，搜索和链接以去掉后的文字为准。"
+        ]
+
+    def test_the_admin_says_nothing_of_text_without_them(self, client, db):
+        client.force_login(make_editor())
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category()), follow=True)
+
+        assert [message for message in response.context["messages"] if message.level == messages.WARNING] == []
+
 
 class TestPublicationTimes:
     @pytest.mark.parametrize("moment", ["0001-01-01 00:00:00 +0800", "1899-12-31 23:00:00 +0800", "2101-01-01"])
