@@ -42,7 +42,7 @@ from .models import (
     TaggedArticle,
 )
 from .roles import person_name
-from .sanitize import html_left_out_of, plain_label, sanitize_html
+from .sanitize import CONTROL_CHARACTERS, FORMAT_CHARACTERS, html_left_out_of, plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 from .validators import is_publication_time
 
@@ -73,6 +73,8 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The labels of the fields whose text lost characters nobody sees (_as_label).
+        self.invisible_dropped = []
         if self.instance.pk is not None:
             self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
         stored_at = self.instance.published_at
@@ -116,18 +118,25 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
                 self._update_errors(error)
 
     def clean_title(self):
-        title = plain_label(self.cleaned_data["title"])
+        title = self._as_label("标题", self.cleaned_data["title"])
         if not title:
             raise forms.ValidationError("标题不能为空。")
         return title
 
     def clean_tags(self):
         # Tag names are text by the rule of titles (sanitize.plain_label).
-        return [name for name in (plain_label(name) for name in self.cleaned_data["tags"]) if name]
+        return [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
 
     def clean_summary(self):
         # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).
-        return plain_label(self.cleaned_data["summary"], whitespace="lines")
+        return self._as_label("摘要", self.cleaned_data["summary"], whitespace="lines")
+
+    def _as_label(self, label, text, whitespace="collapse"):
+        """plain_label of ``text``; ``label`` (the field's name) is noted in invisible_dropped when
+        that took out control or invisible format characters, which ArticleAdmin.save_model says."""
+        if (CONTROL_CHARACTERS.search(text) or FORMAT_CHARACTERS.search(text)) and label not in self.invisible_dropped:
+            self.invisible_dropped.append(label)
+        return plain_label(text, whitespace=whitespace)
 
     @cached_property
     def changed_data(self):
@@ -274,13 +283,15 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         )
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
-        if any(getattr(form, "body_left_out", ())):
+        if getattr(form, "invisible_dropped", None):
             self.message_user(
                 request,
-                f"正文中有本站不显示的 HTML，保存时已去掉：{reasons.html_left_out_in_chinese(*form.body_left_out)}："
-                "请核对正文，需要的内容请用编辑器的工具栏补上。",
+                f"{'、'.join(form.invisible_dropped)}中看不见的字符（控制字符、零宽空格、文字方向控制符等）保存时已去掉："
+                "页面上看不出差别，搜索和链接以去掉后的文字为准。",
                 messages.WARNING,
             )
+        if any(getattr(form, "body_left_out", ())):
+            self.message_user(request, reasons.body_left_out_on_save(*form.body_left_out), messages.WARNING)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         match = request.resolver_match

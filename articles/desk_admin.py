@@ -15,6 +15,7 @@ import datetime as dt
 
 import reversion
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -264,6 +265,24 @@ class ReviewAdminMixin:
                 f"“{article.title}”的发布时间在将来：读者在 {when} 之前看不到它（定时发布）。",
                 messages.WARNING,
             )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if self._button_said_it(request):
+            return self.response_post_save_add(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if self._button_said_it(request):
+            return self.response_post_save_change(request, obj)
+        return super().response_change(request, obj)
+
+    @staticmethod
+    def _button_said_it(request):
+        """Whether a desk button was pressed, whose message (after_button) says what the save did:
+        then Django's own "…已成功修改" would only say it again. The redirect is Django's
+        (response_post_save_*), the part of response_add/response_change after its message."""
+        pressed = any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
+        return pressed and IS_POPUP_VAR not in request.POST
 
     def log_addition(self, request, obj, message):
         step = reversion.get_comment()

@@ -31,7 +31,7 @@ from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
 from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
 from .roles import person_name
-from .sanitize import sanitize_html
+from .sanitize import html_left_out_of, sanitize_html
 from .validators import validate_plain_text
 
 logger = logging.getLogger(__name__)
@@ -416,9 +416,14 @@ def restore_version(version, *, user=None):
     The state before is read before anything is written, so the lists of a tag the restore takes
     away are purged too. A tag merged since (银杭 into 银行) is restored as the tag it became
     (RetiredTag); a tag or stock deleted since cannot be, and ``warnings`` (in Chinese, for the
-    editor) name it. Raises PermissionDenied as save_article does, and ValidationError when the
-    version's category no longer exists.
+    editor) name it, as they name what of the version's body the allow-list as it is now leaves
+    out (html_left_out: a tag or an address it no longer keeps), in the words of an admin save.
+    Raises PermissionDenied as save_article does, and ValidationError when the version's category
+    no longer exists.
     """
+    # Here, not at the top: the import's wording imports the import, which writes through here.
+    from .intake.reasons import body_left_out_on_save
+
     fields = version.field_dict
     article = Article.objects.get(pk=version.object_id)
     category_id = fields["category_id"]
@@ -432,8 +437,11 @@ def restore_version(version, *, user=None):
     stocks = list(StockReference.objects.filter(pk__in=stock_ids))
     if len(stocks) < len(stock_ids):
         warnings.append(f"这个版本提到的 {len(stock_ids) - len(stocks)} 只股票已被删除，未能恢复。")
+    left_out = html_left_out_of(article.body)
     when = timezone.localtime(version.revision.date_created).strftime("%Y-%m-%d %H:%M")
     save_article(article, user=user, tags=tags, stocks=stocks, comment=f"恢复到 {when} 的版本")
+    if any(left_out):
+        warnings.append(body_left_out_on_save(*left_out))
     return article, warnings
 
 

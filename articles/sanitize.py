@@ -5,6 +5,7 @@ links may only be http(s)/mailto, and nothing that executes (scripts, event hand
 iframes, forms, SVG/MathML) is kept.
 """
 
+import functools
 import html
 import re
 from collections import Counter
@@ -109,10 +110,12 @@ _LEFT_OUT_WHOLE = frozenset({"script", "style", "template"})
 # (class, id, style, data-…, align, target…) styled or marked the element for the old site's CSS
 # and scripts.
 _READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
-# How a URL parser finds a scheme (the WHATWG URL standard, which nh3's url crate follows):
-# after leading C0 controls and spaces, with tabs and newlines anywhere ignored.
-_URL_SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.-]*):")
-_URL_IGNORED = re.compile(r"[\t\n\r]")
+# The allow-list's rule for an address (href, src), alone: ammonia keeps one that its URL parser
+# (the url crate, after the WHATWG URL standard) reads with a scheme of ALLOWED_URL_SCHEMES, or
+# cannot read for want of a base (a relative address); it drops, saying nothing, one of another
+# scheme and one it cannot read at all (a host with a space, "https://[bad", "http://256.1.1.1/").
+# Asked rather than imitated: no regular expression agrees with a URL parser.
+_address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schemes=ALLOWED_URL_SCHEMES, link_rel=None)
 
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
 _WHITESPACE = re.compile(r"\s+")
@@ -150,8 +153,9 @@ def html_left_out(tree):
     element the allow-list takes out but those editor_forms rewrites into the editor's forms, the
     _STYLING_ELEMENTS and Office's namespaced ones (``<o:p>``), and nothing inside one of
     _LEFT_OUT_WHOLE; of the attributes of the other elements, those the allow-list takes out that
-    are in _READ_ATTRIBUTES or name an event handler (on…), and an href or src taken out for its
-    URL scheme (not in ALLOWED_URL_SCHEMES). Reads the tree, never parses it again.
+    are in _READ_ATTRIBUTES or name an event handler (on…), and an href or src the allow-list takes
+    out (address_is_kept: a scheme not in ALLOWED_URL_SCHEMES, or an address no URL parser reads).
+    Reads the tree, never parses it again.
     """
     elements, attributes = Counter(), Counter()
     pending = [child for child in reversed(tree.contents) if child.name]
@@ -187,12 +191,18 @@ def _attributes_left_out(element, kept):
     read = _READ_ATTRIBUTES["*"] | _READ_ATTRIBUTES.get(element.name, set())
     for attribute, value in element.attrs.items():
         if attribute in allowed:
-            if attribute in ("href", "src"):
-                scheme = _URL_SCHEME.match(_URL_IGNORED.sub("", value))
-                if scheme and scheme[1].lower() not in ALLOWED_URL_SCHEMES:
-                    yield attribute
+            if attribute in ("href", "src") and not address_is_kept(value):
+                yield attribute
         elif attribute in read or attribute.startswith("on"):
             yield attribute
+
+
+@functools.lru_cache(maxsize=4096)  # East Money's bodies repeat the same quote links article after article
+def address_is_kept(address):
+    """Whether the allow-list keeps the link or image address ``address`` (an attribute's value,
+    entities decoded): it drops one of a scheme not in ALLOWED_URL_SCHEMES and one no URL parser
+    can read (``http://exa mple.com``), keeping the link's text either way."""
+    return "href=" in _address_cleaner.clean(f'<a href="{html.escape(address)}"></a>')
 
 
 def html_a_reader_misses():

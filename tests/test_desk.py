@@ -357,6 +357,36 @@ class TestReview:
         )
         assert Version.objects.get_for_object(article).first().revision.comment.startswith("批准发布；")
 
+    @staticmethod
+    def said(response):
+        return [str(message) for message in response.context["messages"]]
+
+    def test_a_button_s_message_is_the_one_word_on_the_save(self, client, desk):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+
+        response = client.post(change_url(draft), article_form(category, _publish="发布"), follow=True)
+
+        when = timezone.localtime(Article.objects.get().published_at)
+        assert self.said(response) == [f"已发布“央行宣布降准”，发布时间 {when:%Y-%m-%d %H:%M}。"]
+        assert response.redirect_chain[-1][0] == CHANGELIST_URL
+
+    def test_a_contributor_s_new_article_submitted_is_said_once(self, client):
+        client.force_login(make_contributor())
+
+        response = client.post(ADD_URL, article_form(make_category(), _submit="提交审核"), follow=True)
+
+        assert self.said(response) == ["“央行宣布降准”已提交审核：编辑批准后发布。"]
+
+    def test_a_plain_save_keeps_django_s_word(self, client, desk):
+        category = make_category()
+        draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
+
+        response = client.post(change_url(draft), article_form(category, _save="保存"), follow=True)
+
+        (said,) = self.said(response)
+        assert said.startswith("成功修改了 文章“") and "央行宣布降准" in said
+
     def test_the_editor_approves_for_the_time_set(self, client, desk):
         category = make_category()
         waiting = make_article(category=category, info_code="ED1", status=Article.Status.PENDING)

@@ -4,18 +4,26 @@ prefix, angle-bracketed codes, invisible characters, times, stray bytes and old 
 import datetime as dt
 import json
 import re
+import sqlite3
 import unicodedata
+from collections import Counter
 
 import pytest
+from bs4 import BeautifulSoup
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from reversion.models import Version
 
 from articles import publishing
+from articles.intake import reasons
 from articles.intake.body import clean_body
-from articles.models import Article, Category, IngestToken, StockReference, Tag
-from articles.sanitize import FORMAT_CHARACTERS, plain_label, plain_text
-from tests.conftest import post_text, run_import
+from articles.intake.frontmatter import decode_post, split_front_matter
+from articles.intake.posts import CATEGORY_TITLES
+from articles.models import Article, Category, ImportProblem, IngestToken, StockReference, Tag
+from articles.sanitize import FORMAT_CHARACTERS, html_left_out_of, plain_label, plain_text, sanitize_html
+from tests.conftest import SAMPLE_POSTS, post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor
 
 pytestmark = pytest.mark.django_db
@@ -313,6 +321,26 @@ class TestInvisibleCharacters:
         client.post("/admin/articles/article/add/", article_form(make_category(), title="央行\u2067降准\u2069"))
         assert Article.objects.get().title == "央行降准"
 
+    def test_the_admin_says_which_fields_lost_them(self, client, db):
+        client.force_login(make_editor())
+        form = article_form(make_category(), title="央行\u202e降准", summary="摘\u200b要", tags="宏\x0b观，港股")
+
+        response = client.post("/admin/articles/article/add/", form, follow=True)
+
+        stored = Article.objects.get()
+        assert (stored.title, stored.summary, set(stored.tags.names())) == ("央行降准", "摘要", {"宏观", "港股"})
+        assert [str(message) for message in response.context["messages"] if message.level == messages.WARNING] == [
+            "标题、摘要、标签中看不见的字符（控制字符、零宽空格、文字方向控制符等）保存时已去掉："
+            "页面上看不出差别，搜索和链接以去掉后的文字为准。"
+        ]
+
+    def test_the_admin_says_nothing_of_text_without_them(self, client, db):
+        client.force_login(make_editor())
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category()), follow=True)
+
+        assert [message for message in response.context["messages"] if message.level == messages.WARNING] == []
+
 
 class TestPublicationTimes:
     @pytest.mark.parametrize("moment", ["0001-01-01 00:00:00 +0800", "1899-12-31 23:00:00 +0800", "2101-01-01"])
@@ -557,7 +585,7 @@ def test_export_then_import_into_an_empty_database_keeps_what_people_wrote(corpu
     assert round_trip_facts() == before
 
 
-def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_0015(capsys):
+def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_0015(caplog):
     from django.apps import apps
     from django.db.migrations.loader import MigrationLoader
 
@@ -574,8 +602,8 @@ def test_stored_titles_and_names_lose_their_invisible_characters_in_migration_00
     stored = Article.objects.get(pk=article.pk)
     assert (stored.title, stored.summary) == ("央行降准", "摘要")
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["港\u200b股", "港股", "美股"]
-    printed = capsys.readouterr().out
-    assert "0015: Tag" in printed and "left (taken)" in printed and "lost its invisible characters" in printed
+    logged = caplog.text
+    assert "0015: Tag" in logged and "left (taken)" in logged and "lost its invisible characters" in logged
 
 
 def test_a_withdrawal_turns_every_feed_s_and_api_list_s_304_into_a_200(client, django_capture_on_commit_callbacks):
@@ -629,3 +657,146 @@ def test_the_new_reasons_read_in_chinese_in_the_import_record(reason, chinese):
     from articles.intake import reasons
 
     assert reasons.in_chinese(reason) == chinese
+
+
+class TestNothingLeftOutUnsaid:
+    """What the allow-list leaves out of a body, or a summary's text leaves of its markup, is said in
+    Chinese where the person sees it: the admin's messages, 导入记录, a restore's messages."""
+
+    # Schemes the allow-list accepts, addresses no URL parser reads: nh3 drops each, link text kept.
+    BAD_ADDRESSES = ["http://exa mple.com", "https://[bad", "https://a b.example/x", "http://256.1.1.1/"]
+
+    @staticmethod
+    def _messages(response, level):
+        return [str(message) for message in response.context["messages"] if message.level == level]
+
+    @pytest.mark.parametrize("address", BAD_ADDRESSES)
+    def test_an_unreadable_link_address_is_named_on_an_admin_save(self, client, address):
+        client.force_login(make_editor())
+        body = f'<p>据<a href="{address}">央行公告</a>，降准<img src="{address}/k.png" alt="图"></p>'
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), body=body), follow=True)
+
+        stored = Article.objects.get().body
+        assert '<p>据<a rel="noopener noreferrer nofollow">央行公告</a>，降准<img alt="图" ' in stored
+        assert "href" not in stored and "src" not in stored
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址）、1 处 src 属性（图片地址）："
+            "请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    @pytest.mark.parametrize("address", BAD_ADDRESSES)
+    def test_an_unreadable_link_address_is_named_in_the_import_record(self, write_post, address):
+        run_import(write_post("2022-01-07-LINK1.md", post_text(body=f'<p><a href="{address}">公告</a>原文</p>')))
+
+        assert Article.objects.get().body == '<p><a rel="noopener noreferrer nofollow">公告</a>原文</p>'
+        assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
+            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）：请对照原稿核对正文，需要的内容请在后台补上"
+        ]
+
+    @pytest.mark.parametrize(
+        "address", ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
+    )
+    def test_an_address_the_allow_list_keeps_is_not_named(self, address):
+        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter())
+        assert f'href="{address}"' in sanitize_html(f'<p><a href="{address}">公告</a></p>')
+
+    def test_restoring_a_version_whose_body_the_allow_list_now_changes_says_what_it_left_out(self, client):
+        article = make_article(body="<p>原来的正文</p>")
+        first = Version.objects.get_for_object(article).order_by("pk").first()
+        # Stored when the allow-list kept more than it does now (an iframe, an address it now refuses).
+        old_body = '<p>原来的正文<a href="http://exa mple.com">公告</a></p><iframe src="https://v.example/1"></iframe>'
+        serialized = json.loads(first.serialized_data)
+        serialized[0]["fields"]["body"] = old_body
+        Version.objects.filter(pk=first.pk).update(serialized_data=json.dumps(serialized, ensure_ascii=False))
+        changed = Article.objects.get(pk=article.pk)
+        changed.body = "<p>改过的正文</p>"
+        publishing.save_article(changed)
+        client.force_login(make_editor())
+
+        response = client.post(
+            f"/admin/articles/article/{article.pk}/history/{first.pk}/", {"_save": "保存"}, follow=True
+        )
+
+        restored = Article.objects.get(pk=article.pk).body
+        assert restored == '<p>原来的正文<a rel="noopener noreferrer nofollow">公告</a></p>'
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址）："
+            "请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    def test_restoring_a_version_the_allow_list_keeps_whole_says_nothing_of_it(self):
+        article = make_article(body='<p>原来的<a href="https://www.pbc.gov.cn/">正文</a></p>')
+        first = Version.objects.get_for_object(article).order_by("pk").first()
+        changed = Article.objects.get(pk=article.pk)
+        changed.body = "<p>改过的正文</p>"
+        publishing.save_article(changed)
+
+        restored, warnings = publishing.restore_version(first)
+
+        assert "pbc.gov.cn" in restored.body and warnings == []
+
+    def test_a_digest_s_markup_flattened_into_the_summary_is_named_in_the_import_record(self, write_post):
+        digest = "> **央行**宣布[降准](https://www.pbc.gov.cn/x)，释放`5300`亿元\n> ![走势](https://img.example/k.png)"
+        run_import(write_post("2022-01-07-DIGEST1.md", post_text(body=f"{digest}\n\n<p>正文</p>")))
+
+        assert Article.objects.get().summary == "央行宣布降准，释放5300亿元"
+        assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
+            "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）、1 个 <a>（链接）、"
+            "1 个 <code>（代码）、1 个 <img>（图片）：链接的地址和图片没有保留，需要的请在后台补进正文"
+        ]
+
+    def test_no_digest_of_the_corpus_loses_markup(self, corpus_dir):
+        for path in sorted((corpus_dir / "finews-posts").glob("*.md")):
+            text, warnings = decode_post(path.read_bytes())
+            clean_body(split_front_matter(text)[1], warnings)
+            assert not [warning for warning in warnings if warning.startswith("summary:")], path.name
+
+
+class TestTheSiteSOwnNews:
+    """The old site's own news (``sitenews``, tagged 站长消息, no source) reads in Chinese."""
+
+    def test_the_import_titles_it_and_the_pages_show_the_title(self, client):
+        run_import(SAMPLE_POSTS / "2026-11-14-init.md")
+
+        category = Category.objects.get(name="sitenews")
+        assert category.display_name == "站长消息"
+        for url in ("/category/", category.get_absolute_url(), Article.objects.get().get_absolute_url()):
+            text = BeautifulSoup(client.get(url).content.decode(), "lxml").body.get_text()
+            assert "站长消息" in text and "sitenews" not in text, url
+
+    def test_migration_0020_titles_the_stored_one_and_keeps_an_editor_s_title(self):
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+
+        migration = MigrationLoader(None).disk_migrations[("articles", "0020_sitenews_title")]
+        module = __import__(type(migration).__module__, fromlist=["give_the_title"])
+        assert (module.NAME, module.TITLE) in CATEGORY_TITLES.items()  # frozen as the import's is today
+        Category.objects.create(name="sitenews", slug="sitenews")
+        Category.objects.create(name="sitenews2", slug="sitenews2")
+
+        module.give_the_title(apps, None)
+
+        assert dict(Category.objects.values_list("name", "title")) == {"sitenews": "站长消息", "sitenews2": ""}
+        Category.objects.filter(name="sitenews").update(title="本站公告")
+        module.give_the_title(apps, None)
+        assert Category.objects.get(name="sitenews").title == "本站公告"
+
+
+def test_migration_0012_says_each_repair_where_whoever_runs_migrate_reads_it(tmp_path):
+    """A RunPython has no command output to write to: its repairs are logged, and production's
+    logging shows them in migrate's output with the time and level, whatever its --verbosity."""
+    from tests.test_production import manage, production_environment
+
+    environment = production_environment(tmp_path)
+    for target in (["auth"], ["articles", "0011"]):  # the groups' migration needs auth's tables
+        done = manage(environment, "migrate", *target, "--no-input")
+        assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "production.sqlite3") as database:
+        database.execute("INSERT INTO articles_tag (name, slug) VALUES ('宏观', '宏 观')")
+
+    migrated = manage(environment, "migrate", "--no-input", "--verbosity", "0")
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert "level=WARNING logger=articles.migrations.0012_url_constraints_retired_tags" in migrated.stdout
+    assert "0012 repaired tag 1: slug: '宏 观' had no URL; now 'tag-1'" in migrated.stdout

@@ -152,3 +152,27 @@ def test_the_channels_fade_at_the_edge_of_a_phone_and_scroll_clear_of_it(page, l
     last = page.locator(".main-nav li:last-child a").bounding_box()
     box = nav.bounding_box()
     assert last["x"] + last["width"] <= box["x"] + box["width"] - 20, (last, box)
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_a_long_stock_name_is_cut_inside_its_chip_with_the_whole_name_in_its_title(page, live_server, width):  # noqa: F811
+    long_name = "中国太平洋保险（集团）股份有限公司境外上市外资股" * 3
+    stock, partner = make_stock("601601", name=long_name), make_stock("600000", name="浦发银行")
+    article = make_article(stocks=[stock, partner])
+    page.set_viewport_size({"width": width, "height": 740})
+    # The article's chips, and those of the stocks mentioned with another on its page.
+    for path in (article.get_absolute_url(), partner.get_absolute_url()):
+        page.goto(f"{live_server.url}{path}")
+        chips = page.evaluate(
+            """[...document.querySelectorAll('.stock-chip')].map(chip => {
+            const name = chip.querySelector('.stock-name'), r = chip.getBoundingClientRect();
+            const inside = [...chip.querySelectorAll('.stock-code, .quote-link')]
+              .every(part => part.getBoundingClientRect().right <= r.right + 0.5);
+            return {title: name && name.title, cut: name && name.scrollWidth > name.clientWidth,
+                    overflows: chip.scrollWidth > chip.clientWidth, inside: inside,
+                    within: r.right <= chip.parentElement.getBoundingClientRect().right + 0.5} })"""
+        )
+        long_chips = [chip for chip in chips if chip["title"] == long_name]
+        assert long_chips, path
+        for chip in long_chips:
+            assert chip == {"title": long_name, "cut": True, "overflows": False, "inside": True, "within": True}, path

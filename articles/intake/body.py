@@ -6,6 +6,7 @@ K-line chart blocks (hot-linked images whose tokens expire) and hidden placehold
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, Comment
@@ -66,6 +67,9 @@ _TRAILING_CREDIT = re.compile(r"[（(]([^（）()]{2,12})[）)]\s*$")
 MAX_SUMMARY_CHARS = 2000
 # How many kinds of element and attribute a warning names before it only counts the rest.
 MAX_NAMED_LEFT_OUT = 12
+# What a rendered digest is made of whatever it says (the quote, its paragraphs, its line breaks):
+# the summary keeps their text as lines. Any other element is markup a text summary flattens.
+_DIGEST_STRUCTURE = frozenset({"blockquote", "p", "br"})
 
 
 @dataclass
@@ -90,6 +94,7 @@ def clean_body(text, warnings):
     if max(html_depth(rendered_digest), html_depth(rendered)) > MAX_HTML_DEPTH:
         # Refused before any of the work below, which such nesting would make take minutes.
         raise PostError(f"body: its HTML nests more than {MAX_HTML_DEPTH} elements deep")
+    _note_flattened_digest(rendered_digest, warnings)
     summary = label_with_warnings(
         plain_text(rendered_digest, whitespace="lines"), "summary", MAX_SUMMARY_CHARS, warnings, whitespace="lines"
     )
@@ -115,13 +120,30 @@ def clean_body(text, warnings):
 
 def _note_left_out(elements, attributes, warnings):
     """A warning naming, with their counts, the elements and attributes html_left_out found."""
+    if elements or attributes:
+        warnings.append(f"body: HTML the site does not show was left out: {_named(elements, attributes)}")
+
+
+def _note_flattened_digest(rendered_digest, warnings):
+    """A warning naming, with their counts, the elements of the digest's markup (emphasis, a link
+    and its address, code, a list…: ``rendered_digest`` is its HTML) of which the summary, a text,
+    keeps only the text."""
+    if not rendered_digest:
+        return
+    digest = BeautifulSoup(f"<body>{rendered_digest}</body>", "lxml").body
+    names = (element.name for element in (digest.find_all(True) if digest else ()))
+    flattened = Counter(name for name in names if name not in _DIGEST_STRUCTURE)
+    if flattened:
+        warnings.append(f"summary: its markup was flattened to text: {_named(flattened, {})}")
+
+
+def _named(elements, attributes):
+    """``"2 <script>, 1 onclick attribute"``: the first MAX_NAMED_LEFT_OUT kinds of ``elements``
+    and ``attributes`` (names to counts) with their counts, then how many more kinds there are."""
     named = [f"{count} <{name}>" for name, count in elements.items()]
     named += [f"{count} {name} attribute{'s' if count > 1 else ''}" for name, count in attributes.items()]
-    if named:
-        more = f", and {len(named) - MAX_NAMED_LEFT_OUT} more" if len(named) > MAX_NAMED_LEFT_OUT else ""
-        warnings.append(
-            f"body: HTML the site does not show was left out: {', '.join(named[:MAX_NAMED_LEFT_OUT])}{more}"
-        )
+    more = f", and {len(named) - MAX_NAMED_LEFT_OUT} more" if len(named) > MAX_NAMED_LEFT_OUT else ""
+    return f"{', '.join(named[:MAX_NAMED_LEFT_OUT])}{more}"
 
 
 def _without_trailer(lines):

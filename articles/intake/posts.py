@@ -29,6 +29,9 @@ MAX_PERSON_NAME_LENGTH = 300
 # How Article.authors separates names (a Chinese list: 张三、李四).
 AUTHOR_JOINER = "、"
 _FALSE_VALUES = {"false", "no", "off", "0"}
+# The old site's categories whose posts name no source (no "<source>新闻" tag): its own news, tagged
+# 站长消息, whose English name the pages would otherwise show. Migration 0020 titles the stored one.
+CATEGORY_TITLES = {"sitenews": "站长消息"}
 
 
 @dataclass
@@ -48,11 +51,13 @@ class ParsedPost:
 
     @property
     def category_title(self):
-        """A display title for a new category: the source's tag without its 新闻 suffix (财联社新闻 -> 财联社)."""
+        """A display title for a new category: the source's tag without its 新闻 suffix (财联社新闻 ->
+        财联社), or for a category of the old site whose posts carry no such tag, its title from
+        CATEGORY_TITLES; "" (the page shows the category's name) for any other."""
         for tag in self.tag_names:
             if tag.endswith("新闻") and len(tag) > 2:
                 return tag.removesuffix("新闻")
-        return ""
+        return CATEGORY_TITLES.get(self.category_name, "")
 
 
 def parse_post(path, raw):

@@ -33,6 +33,10 @@ HTML_GLOSSES = {
     "form": "表单", "input": "输入框", "button": "按钮", "select": "下拉框", "textarea": "文本框",
     "title": "鼠标悬停时显示的提示文字", "href": "链接地址", "src": "图片地址", "type": "列表的编号样式",
     "reversed": "列表倒序编号", "value": "列表项的编号",
+    # What a digest's Markdown makes, which its summary, a text, flattens (body._note_flattened_digest).
+    "a": "链接", "strong": "加粗", "em": "斜体", "code": "代码", "img": "图片", "ul": "列表", "ol": "列表",
+    "li": "列表项", "h1": "标题", "h2": "标题", "h3": "标题", "h4": "标题", "h5": "标题", "h6": "标题",
+    "pre": "代码块", "hr": "分隔线", "del": "删除线", "s": "删除线",
 }  # fmt: skip
 EVENT_HANDLER_GLOSS = "事件脚本"
 # A stock's name as stocks._named gives it: "stock sh:601601 name".
@@ -59,6 +63,16 @@ def html_left_out_in_chinese(elements, attributes, more=0):
     return "、".join(items[:MAX_NAMED_LEFT_OUT] + ([f"另外 {more} 种"] if more else []))
 
 
+def body_left_out_on_save(elements, attributes):
+    """The warning an editor reads when a body they save or restore loses what html_left_out found
+    (``elements``, ``attributes``: its Counters, not both empty): the admin's save and
+    publishing.restore_version say it in the same words."""
+    return (
+        f"正文中有本站不显示的 HTML，保存时已去掉：{html_left_out_in_chinese(elements, attributes)}："
+        "请核对正文，需要的内容请用编辑器的工具栏补上。"
+    )
+
+
 def _stock_in_chinese(match):
     """``股票 601601（上海）名称`` of a match of _STOCK (market ``match[1]``, code ``match[2]``)."""
     market = Market(match[1]).label if match[1] in Market.values else match[1]
@@ -74,8 +88,23 @@ def html_left_out_wording():
 
 def _html_left_out_in_chinese(match):
     """The Chinese of body._note_left_out's warning, whose list of names is ``match[1]``."""
+    return (
+        f"正文中有本站不显示的 HTML，未导入：{_names_in_chinese(match[1])}：请对照原稿核对正文，需要的内容请在后台补上"
+    )
+
+
+def _flattened_digest_in_chinese(match):
+    """The Chinese of body._note_flattened_digest's warning, whose list of names is ``match[1]``."""
+    return (
+        f"摘要只能是纯文字，其中的格式已去掉（文字保留）：{_names_in_chinese(match[1])}："
+        "链接的地址和图片没有保留，需要的请在后台补进正文"
+    )
+
+
+def _names_in_chinese(named):
+    """html_left_out_in_chinese of ``named``, a list of names as body._named writes it."""
     elements, attributes, more = {}, {}, 0
-    for item in _LEFT_OUT_ITEM.finditer(match[1]):
+    for item in _LEFT_OUT_ITEM.finditer(named):
         count, element, attribute_count, attribute, unnamed = item.groups()
         if element:
             elements[element] = int(count)
@@ -83,10 +112,7 @@ def _html_left_out_in_chinese(match):
             attributes[attribute] = int(attribute_count)
         else:
             more = int(unnamed)
-    return (
-        f"正文中有本站不显示的 HTML，未导入：{html_left_out_in_chinese(elements, attributes, more)}："
-        "请对照原稿核对正文，需要的内容请在后台补上"
-    )
+    return html_left_out_in_chinese(elements, attributes, more)
 
 
 RULES = [
@@ -153,6 +179,7 @@ RULES = [
         lambda match: f"{_stock_in_chinese(match)}“{match[4]}”超过 {match[5]} 个字，超出的部分未导入：请在后台核对",
     ),
     (r"body: HTML the site does not show was left out: (.*)", _html_left_out_in_chinese),
+    (r"summary: its markup was flattened to text: (.*)", _flattened_digest_in_chinese),
     (r"decoded as GBK", "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     (
         r"file ends in the middle of a UTF-8 character \(truncated\?\)",

@@ -1,8 +1,10 @@
 """Publication times 1990-01-01..2100-12-31 (Beijing time) are validated at the model, and titles,
 summaries and names lose the invisible format characters (bidirectional controls, zero-width
 spaces…) that the rule of sanitize.plain_label now drops on every write: stored ones are dropped
-here, each repair printed. The rule is frozen here as it is today (articles/sanitize.py)."""
+here, each repair logged (as migration 0012 logs its own, for its reasons). The rule is frozen
+here as it is today (articles/sanitize.py)."""
 
+import logging
 import re
 
 import django.utils.timezone
@@ -16,7 +18,8 @@ FORMAT_CHARACTERS = re.compile(
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
     "|\u200d(?![\u2190-\u2bff\U0001f000-\U0001faff])|(?<![\u2190-\u2bff\ufe0f\U0001f000-\U0001faff])\u200d"
 )
-# (model, field, unique): a unique name whose cleaned form is taken is left, printed, for an editor.
+logger = logging.getLogger(__name__)
+# (model, field, unique): a unique name whose cleaned form is taken is left, logged, for an editor.
 FIELDS = [
     ("Article", "title", False),
     ("Article", "summary", False),
@@ -35,9 +38,13 @@ def drop_format_characters(apps, schema_editor):
             if cleaned == value:
                 continue
             if unique and model.objects.filter(**{field: cleaned}).exclude(pk=pk).exists():
-                print(f"\n  0015: {model_name} {pk}: {field} {value!r} holds invisible characters; left (taken)")
+                logger.warning(
+                    "0015: %s %s: %s %r holds invisible characters; left (taken)", model_name, pk, field, value
+                )
                 continue
-            print(f"\n  0015: {model_name} {pk}: {field} {value!r} lost its invisible characters: {cleaned!r}")
+            logger.warning(
+                "0015: %s %s: %s %r lost its invisible characters: %r", model_name, pk, field, value, cleaned
+            )
             model.objects.filter(pk=pk).update(**{field: cleaned})
 
 
