@@ -4,6 +4,8 @@ Django's slugify() drops every Chinese character, so 财联社新闻 would get a
 the text is transliterated to pinyin first (财联社新闻 -> cai-lian-she-xin-wen).
 """
 
+import functools
+import gc
 import hashlib
 import os
 
@@ -15,11 +17,7 @@ os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 
 def pinyin_slug(text, max_length=80):
     """Return a non-empty ASCII slug for ``text``, cut on a word boundary at ``max_length``."""
-    # Imported when first needed: loading its phrase dictionary takes a quarter of a second, which
-    # every process would pay at start (an import from cron that finds nothing new, the web workers).
-    from pypinyin import lazy_pinyin
-
-    words = lazy_pinyin(text or "", errors="default")
+    words = _lazy_pinyin()(text or "", errors="default")
     slug = slugify(" ".join(words))
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
@@ -28,6 +26,22 @@ def pinyin_slug(text, max_length=80):
         # Text with nothing transliterable (emoji, symbols): a stable name-derived slug.
         slug = "x-" + hashlib.sha1((text or "").encode()).hexdigest()[:10]
     return slug
+
+
+@functools.cache
+def _lazy_pinyin():
+    """pypinyin's lazy_pinyin, imported when first needed: loading its dictionaries takes a quarter of
+    a second, which every process would pay at start (an import from cron that finds nothing new,
+    the web workers). They are some 190,000 lists that live as long as the process: the garbage
+    collector, examining them over and over while they are made, was nearly a third of that."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from pypinyin import lazy_pinyin
+    finally:
+        if collecting:
+            gc.enable()
+    return lazy_pinyin
 
 
 def unique_slug(model, text, max_length=80, instance_pk=None):

@@ -9,6 +9,9 @@ from articles.operations.health import healthz
 from articles.site import media, sitemaps, views
 from articles.site.urls import old_site_urlpatterns
 
+# The ModelAdmins, registered here rather than at start-up (finews.apps.AdminConfig).
+admin.autodiscover()
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sitemap.xml", sitemaps.sitemap, name="sitemap"),

@@ -2,6 +2,8 @@ import datetime as dt
 import gettext
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -565,3 +567,18 @@ class TestListsAndOtherAdmins:
         make_article()
         content = client.get(CHANGELIST_URL).content.decode()
         assert "金融消息 · 编辑后台" in content and "发布所选文章" in content and "撤回为草稿" in content
+
+
+def test_start_up_leaves_the_admin_out_and_its_checks_still_see_every_model_admin():
+    """A command (the import from cron) does not pay for the admin's modules; `manage.py check` still
+    checks every ModelAdmin, and the URLconf still serves them (finews.apps.AdminConfig)."""
+    script = (
+        "import sys, django; django.setup(); from django.contrib import admin; from django.core import checks; "
+        "print('articles.admin' in sys.modules, len(admin.site._registry)); checks.run_checks(tags=['admin']); "
+        "from articles.models import Article; print(admin.site.is_registered(Article))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True
+    )
+
+    assert result.stdout.split() == ["False", "0", "True"], result.stderr

@@ -830,3 +830,32 @@ def test_the_writer_costs_a_fixed_number_of_queries_a_new_post(write_post, djang
         reports = list(importer.import_files(batch))
 
     assert [report.outcome for report in reports] == [Outcome.CREATED, Outcome.CREATED]
+
+
+def test_unchanged_files_cost_one_query_a_batch(write_post, django_assert_num_queries):
+    """A cron run over a folder of posts imported before (the scraper keeps them all): the batch's
+    savepoint and release and its one look at the stored digests (3), none of each file's own."""
+    from articles.intake.importer import Outcome, PostImporter
+
+    files = [(write_post(f"2022-01-07-U{number}.md", post_text(title=f'"第{number}篇"')), None) for number in range(5)]
+    assert {report.outcome for report in PostImporter().import_files(files)} == {Outcome.CREATED}
+
+    with django_assert_num_queries(3):
+        reports = list(PostImporter().import_files(files))
+
+    assert [report.outcome for report in reports] == [Outcome.UNCHANGED] * 5
+
+
+def test_a_second_file_of_an_article_in_one_batch_is_compared_with_the_first_file_written(write_post):
+    """Two files of one info code in a batch: the second is compared with what the first wrote, not
+    with the digest stored before the batch (which may equal the second's)."""
+    from articles.intake.importer import Outcome, PostImporter
+
+    old = write_post("2022-01-07-NW7.md", post_text(body="<p>旧</p>"))
+    assert [report.outcome for report in PostImporter().import_files([(old, None)])] == [Outcome.CREATED]
+    new = write_post("2022-01-07-NW7.markdown", post_text(body="<p>新</p>"))
+
+    reports = list(PostImporter().import_files([(new, None), (old, None)]))
+
+    assert [report.outcome for report in reports] == [Outcome.UPDATED, Outcome.UPDATED]
+    assert "旧" in Article.objects.get(info_code="NW7").body

@@ -123,8 +123,10 @@ class PostImporter:
         self._categories = {}
         self._tags = {}
         self._stocks = {}
-        # Info codes of the current batch that no stored article has (_note_absent): their files
-        # skip _existing()'s query, one per file. A code leaves the set when its file is written.
+        # What the current batch's articles are stored as (_note_stored): a file whose digest is
+        # its article's stored one is unchanged, and a code no article has needs no look-up, without
+        # _existing()'s query, one per file. A code leaves both when its file is written.
+        self._stored_digests = {}
         self._absent = set()
 
     def import_files(self, files, workers=1):
@@ -164,7 +166,7 @@ class PostImporter:
         first_try = []
         try:
             with transaction.atomic():
-                self._note_absent(batch)
+                self._note_stored(batch)
                 for path, error in batch:
                     if prepared is None:
                         first_try.append(self._file_report(path, error))
@@ -183,10 +185,12 @@ class PostImporter:
             reports = [_as_first_written(again, first_try) for again in reports]
         yield from reports
 
-    def _note_absent(self, batch):
-        """Remember which of ``batch``'s info codes no stored article has (one query for the batch)."""
+    def _note_stored(self, batch):
+        """Remember the stored digest of each of ``batch``'s info codes, and which codes no stored
+        article has (one query for the batch)."""
         codes = {_info_code_or_none(path) for path, error in batch if not error} - {None}
-        self._absent = codes - set(Article.objects.filter(info_code__in=codes).values_list("info_code", flat=True))
+        self._stored_digests = dict(Article.objects.filter(info_code__in=codes).values_list("info_code", "source_hash"))
+        self._absent = codes - set(self._stored_digests)
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -215,6 +219,8 @@ class PostImporter:
             info_code = parse_file_name(path).info_code
             raw = _read_post_bytes(path) if raw is None else raw
             digest = file_digest(raw)
+            if self._stored_digests.get(info_code) == digest:
+                return FileReport(path, Outcome.UNCHANGED)
             existing = self._existing(info_code)
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED)
@@ -228,6 +234,8 @@ class PostImporter:
         path = prepared.path
         if prepared.digest is None:  # unreadable, or not a post's file name
             return FileReport(path, Outcome.REJECTED, prepared.error)
+        if self._stored_digests.get(prepared.info_code) == prepared.digest:
+            return FileReport(path, Outcome.UNCHANGED)
         existing = self._existing(prepared.info_code)
         if existing and existing.source_hash == prepared.digest:
             return FileReport(path, Outcome.UNCHANGED)
@@ -278,6 +286,7 @@ class PostImporter:
         always go back to the version as imported."""
         # Written now (or rolled back, and then looked up again should the code come twice).
         self._absent.discard(parsed.info_code)
+        self._stored_digests.pop(parsed.info_code, None)
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
         article.title = parsed.title
@@ -307,6 +316,7 @@ class PostImporter:
         self._categories.clear()
         self._tags.clear()
         self._stocks.clear()
+        self._stored_digests.clear()
         self._absent.clear()
 
     def _category(self, parsed):

@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 NINJA_DIR = Path(find_spec("ninja").origin).parent
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, its ModelAdmins found by the URLconf, not by every process's start-up.
+    "finews.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
