@@ -215,6 +215,26 @@ class TestChangesAtATime:
         assert after.number == before.number and str(after) != str(before)
         assert after.last_modified > before.last_modified
 
+    def test_a_hit_is_one_round_trip_without_the_record(self, client, committed, monkeypatch):
+        import redis as redis_library
+
+        with committed():
+            article = make_article(title="一篇旧闻", published_at=timezone.now() - dt.timedelta(hours=2))
+        client.get(article.get_absolute_url())
+        client.get(article.get_absolute_url())
+        sent = []
+        execute = redis_library.Redis.execute_command
+        monkeypatch.setattr(
+            redis_library.Redis,
+            "execute_command",
+            lambda client, *args, **options: sent.append(args) or execute(client, *args, **options),
+        )
+
+        assert client.get(article.get_absolute_url()).wsgi_request.page_cache_result == "hit"
+
+        assert [command[0] for command in sent] == ["MGET"]
+        assert not any(str(key).endswith(caching.RECORD_KEY) for key in sent[0][1:])
+
     def test_a_moment_bounds_only_the_pages_it_changes(self, client, committed):
         old = make_article(title="旧闻", published_at=timezone.now() - dt.timedelta(days=200))
         with committed():
