@@ -286,6 +286,21 @@ class ArticleQuerySet(models.QuerySet):
         lead_matches = Article.objects.filter(pk=models.OuterRef("story_id"), **lookup)
         return self.filter(**lookup).exclude(models.Q(story__isnull=False) & models.Exists(lead_matches))
 
+    def under_stock(self, stock):
+        """Those mentioning ``stock``, each story once (as once_per_story), newest first, read in
+        order from the stock's StockListing rows: a page reads its own rows, however many articles
+        mention the stock. Annotated with the list's order, ``listed_at`` and ``listed_id`` (equal
+        to published_at and id: ArticlePaginator's ``order``)."""
+        lead_matches = Article.objects.filter(pk=models.OuterRef("story_id"), stocks=stock)
+        return (
+            self.filter(stock_listings__stock=stock)
+            .annotate(
+                listed_at=models.F("stock_listings__published_at"), listed_id=models.F("stock_listings__article_id")
+            )
+            .exclude(models.Q(story__isnull=False) & models.Exists(lead_matches))
+            .order_by("-listed_at", "-listed_id")
+        )
+
     def older_than(self, published_at, pk):
         """Those before an article (``published_at``, ``pk``) in the list order, nearest first: a
         range on published_at (which the date indexes serve), less the ties on the wrong side."""
@@ -518,6 +533,33 @@ class Article(models.Model):
         publication time, or a later change of them (JSON-LD dateModified; never the time of an
         import that changed nothing a reader reads)."""
         return max(self.published_at, self.content_changed_at or self.published_at)
+
+
+class StockListing(models.Model):
+    """An article as its stock's list shows it: one row for each stock an article mentions
+    (Article.stocks), with the article's publication time. Written only by publishing, beside
+    Article.stocks, and rewritten when the time moves (publishing._list_under_stocks).
+
+    Why a copy of the time: a stock's page, newest first, is then read in order from this table's
+    index, its first twenty rows and no more. Read from the mentions, a stock in 561 of a million
+    articles had all 561 fetched and sorted for each page (2.2 times the page at 10,000 articles).
+    """
+
+    # No index of its own: the two below start with it.
+    stock = models.ForeignKey(
+        StockReference, verbose_name="股票", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    article = models.ForeignKey("Article", verbose_name="文章", on_delete=models.CASCADE, related_name="stock_listings")
+    published_at = models.DateTimeField("发布时间")
+
+    class Meta:
+        verbose_name = "股票的文章列表"
+        verbose_name_plural = "股票的文章列表"
+        constraints = [models.UniqueConstraint(fields=["stock", "article"], name="unique_stock_listing")]
+        indexes = [models.Index(fields=["stock", "-published_at", "-article"], name="stock_listing_order")]
+
+    def __str__(self):
+        return f"股票 {self.stock_id} · 文章 {self.article_id}"
 
 
 class ImportRun(models.Model):

@@ -29,7 +29,7 @@ from django.utils import timezone
 from . import search
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
-from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
+from .models import Article, Category, RetiredTag, StockListing, StockReference, Tag, TaggedArticle
 from .roles import person_name
 from .sanitize import html_left_out_of, sanitize_html
 from .validators import validate_plain_text
@@ -107,6 +107,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         stock_ids = (
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
+        _list_under_stocks(article, stock_ids, before)
         search.index_article(article, stocks if known else article.stocks.all())
         content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
     return article
@@ -683,6 +684,24 @@ def _add_new_stocks(article, stocks):
     Through = Article.stocks.through
     stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
     Through.objects.bulk_create([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
+
+
+def _list_under_stocks(article, stock_ids, before):
+    """Make the article's StockListing rows one for each of ``stock_ids``, at its publication time.
+
+    ``before``: the article's stored state (empty for a new article, which has no rows yet). Rows
+    are written only when its stocks or its time changed: an edit of the text leaves them alone.
+    """
+    if before and before[0].stock_ids == stock_ids and before[0].published_at == article.published_at:
+        return
+    if before:
+        StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
+    StockListing.objects.bulk_create(
+        [StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids],
+        update_conflicts=bool(before),
+        unique_fields=["stock", "article"] if before else None,
+        update_fields=["published_at"] if before else None,
+    )
 
 
 def _hold_new_relations(article, tagged, stocks):

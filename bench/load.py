@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.intake.stocks import normalise
-from articles.models import Article, Category, StockReference, Tag, TaggedArticle
+from articles.models import Article, Category, StockListing, StockReference, Tag, TaggedArticle
 from articles.search import index_entry
 from articles.search.backends import current_backend
 from finews.testing.synthetic import SOURCES, WORDS, Vocabulary, stock_pool
@@ -50,16 +50,22 @@ def load_articles(count, seed=7, progress=print):
         ]
         with transaction.atomic():
             Article.objects.bulk_create(articles)
-            tagged, links, index_rows = [], [], []
+            tagged, links, listings, index_rows = [], [], [], []
             for article in articles:
                 tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=source_tags[article.category_id].pk))
                 if rng.random() < 0.5:
                     tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=rng.choice(topic_tags).pk))
                 mentioned = rng.sample(stocks, rng.choice([0, 0, 1, 2, 3]))
                 links += [through(article_id=article.pk, stockreference_id=stock.pk) for stock in mentioned]
+                # As publishing writes them beside the mentions (the stock pages read these).
+                listings += [
+                    StockListing(stock_id=stock.pk, article_id=article.pk, published_at=article.published_at)
+                    for stock in mentioned
+                ]
                 index_rows.append(index_entry(article, mentioned))
             TaggedArticle.objects.bulk_create(tagged)
             through.objects.bulk_create(links)
+            StockListing.objects.bulk_create(listings)
             with connection.cursor() as cursor:
                 backend.replace(cursor, index_rows)
         progress(start + size)

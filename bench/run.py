@@ -60,8 +60,11 @@ STEP_TOOLS = {
 PYTHON = sys.executable
 # What a scale row's two pages do not share, said next to its figures.
 SCALE_NOTES = {
-    "stock": "the most mentioned stock: in more articles at the larger size",
-    "archive index": "its months probed one by one (an index seek each), once per content version",
+    "stock": "the most mentioned stock: in more articles at the larger size (fewer than a page's twenty at 10,000);"
+    " its page read in order from its StockListing rows",
+    "stock feed": "read in order from the stock's StockListing rows",
+    "archive index": "the years with news and the newest year's months (more of both at the larger size), kept per"
+    " content version",
     "all articles, middle page": "count and the page's first row kept per content version",
     "all articles, last page": "count kept per content version; read from the oldest end",
     "sitemap middle section": "from its first row, kept per content version (the sitemap at the smaller size when it has"

@@ -18,7 +18,7 @@ from reversion.models import Version
 
 from articles import publishing
 from articles.caching import front
-from articles.models import Article, Category, Market, StockReference, Tag
+from articles.models import Article, Category, Market, StockListing, StockReference, Tag
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_editor, make_stock
 
@@ -382,6 +382,60 @@ class TestOneWritePath:
     )
     def test_the_check_finds_a_write(self, line):
         assert self.writes_outside_publishing([line]) != []
+
+
+class TestStockListings:
+    """A stock's pages are read from StockListing rows (ArticleQuerySet.under_stock): publishing
+    keeps one for each stock an article mentions, at the article's time, through every write."""
+
+    @staticmethod
+    def rows(article):
+        return set(StockListing.objects.filter(article_id=article.pk).values_list("stock_id", "published_at"))
+
+    @staticmethod
+    def listed(stock):
+        return list(Article.objects.listed().under_stock(stock).values_list("pk", flat=True))
+
+    def test_kept_through_edits_status_restores_and_deletes(self):
+        first, second = make_stock("600000"), make_stock("600001")
+        article = make_article(stocks=[first])
+        assert self.rows(article) == {(first.pk, article.published_at)}
+
+        publishing.save_article(article, stocks=[second])
+        assert self.rows(article) == {(second.pk, article.published_at)}
+
+        article.published_at -= dt.timedelta(days=1)  # stocks left as they are
+        publishing.save_article(article)
+        assert self.rows(article) == {(second.pk, article.published_at)}
+
+        # Withdrawn, its row stays and the list's published() leaves it out.
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.DRAFT)
+        assert self.rows(article) == {(second.pk, article.published_at)} and self.listed(second) == []
+        publishing.set_status(Article.objects.filter(pk=article.pk), Article.Status.PUBLISHED)
+        assert self.listed(second) == [article.pk]
+
+        publishing.restore_version(versions_of(article).first())  # its first stocks, at today's time
+        assert self.rows(article) == {(first.pk, article.published_at)} and self.listed(second) == []
+
+        publishing.delete_topics(StockReference.objects.filter(pk=first.pk))
+        assert self.rows(article) == set()
+        publishing.save_article(article, stocks=[second])
+        publishing.delete_articles(Article.objects.filter(pk=article.pk))
+        assert not StockListing.objects.exists()
+
+    def test_an_import_writes_and_rewrites_them(self, write_post):
+        path = write_post("2022-01-07-NW1.md", post_text(body='<p><a data-code="1,601601">中国太保</a></p>'))
+        run_import(path)
+        article = Article.objects.get()
+        stock = StockReference.objects.get(code="601601")
+        assert self.rows(article) == {(stock.pk, article.published_at)}
+
+        moved = post_text(date="2022-01-06 09:00:00 +0800", body='<p><a data-code="0,000001">平安银行</a></p>')
+        path.write_text(moved, encoding="utf-8")
+        run_import(path)
+        article.refresh_from_db()
+        assert self.rows(article) == {(StockReference.objects.get(code="000001").pk, article.published_at)}
+        assert timezone.localtime(article.published_at).day == 6
 
 
 class TestRestore:

@@ -214,25 +214,54 @@ class TestListPages:
         assert_hidden_absent(content)
 
     def test_stock_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow over the days it lists and the stocks
-        # mentioned with it (2), once per content version.
-        with django_assert_num_queries(7):
+        # The stock, the count and its page (read in order from its StockListing rows), and its
+        # news flow over the days it lists and the stocks mentioned with it (2), once per content version.
+        with django_assert_num_queries(6):
             content = html_of(page(reader, "/stock/sh/601601/"))
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
         assert "https://quote.eastmoney.com/unify/r/1.601601" in content
         assert_hidden_absent(content)
 
-    @pytest.mark.parametrize("url", ["/stock/sh/601601/", "/tag/cai-lian-she-xin-wen/"])
-    def test_few_or_many_articles_list_alike(self, hidden_articles, client, monkeypatch, url):
+    def test_few_or_many_articles_list_alike(self, hidden_articles, client, monkeypatch):
         from django.core.cache import cache
 
+        url = "/tag/cai-lian-she-xin-wen/"
         few = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
         cache.clear()
-        monkeypatch.setattr("articles.site.views.FEW_MENTIONS", 0)  # every tag and stock read down the date index
+        monkeypatch.setattr("articles.site.views.FEW_MENTIONS", 0)  # every tag read down the date index
         many = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
 
         assert few == many and few
+
+    def test_stock_pages_list_its_public_stories_newest_first(self, db, client, monkeypatch):
+        """Read from its StockListing rows, a stock's pages (deep ones from a kept anchor) and feed
+        list what its mentions say: public ones, each story once, newest first, ties by id."""
+        monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 1)
+        monkeypatch.setattr("articles.site.pagination.DIRECT_ROWS", 0)
+        stock, other = make_stock("600519"), make_stock("000001", market="sz")
+        start = dt.datetime(2017, 4, 3, tzinfo=dt.UTC)
+        for number in range(45):
+            # Pairs at one time (ties), and one in five mentioning another stock only.
+            make_article(
+                published_at=start + dt.timedelta(hours=number // 2), stocks=[other if number % 5 == 4 else stock]
+            )
+        make_article(published_at=start, stocks=[stock], status=Article.Status.DRAFT)
+        make_article(published_at=timezone.now() + dt.timedelta(days=1), stocks=[stock])
+        lead = Article.objects.filter(stocks=stock).order_by("published_at", "id").first()
+        make_article(published_at=start, stocks=[stock], story=lead)  # a copy of a story it is listed by
+        expected = [
+            article.get_absolute_url()
+            for article in Article.objects.listed().once_per_story(stocks=stock).order_by("-published_at", "-id")
+        ]
+        assert 20 < len(expected) <= 40  # two pages
+
+        pages = [html_of(page(client, url)) for url in ("/stock/sh/600519/", "/stock/sh/600519/?page=2")]
+        listed = list(dict.fromkeys(re.findall(r'href="(/news/[^"]+)"', "".join(pages))))
+        feed = page(client, "/stock/sh/600519/feed/").content.decode()
+        feed = list(dict.fromkeys(re.findall(r'href="http://testserver(/news/[^"]+)"', feed)))
+        assert listed == expected
+        assert feed == expected[:20]
 
     def test_category_index(self, hidden_articles, django_assert_num_queries, reader):
         with django_assert_num_queries(2):
@@ -249,7 +278,10 @@ class TestListPages:
         ],
     )
     def test_date_archives(self, hidden_articles, django_assert_max_num_queries, reader, url, expected_title):
-        with django_assert_max_num_queries(6):
+        # A year's page also lists its months, found once per content version: its first and last
+        # days with news, and a probe for each month between (twelve at most).
+        most = 6 + 2 + 12 if url.count("/") == 3 else 6
+        with django_assert_max_num_queries(most):
             content = html_of(page(reader, url))
         assert expected_title in content
         assert_hidden_absent(content)
@@ -280,9 +312,26 @@ class TestListPages:
         with django_assert_num_queries(1):  # the months and the count are kept for the content version
             second = html_of(page(reader, "/archive/?page=2"))
 
-        months = re.findall(r'href="/archive/(\d+/\d+)/">(\S+)</a>', content)
-        assert months[-3:] == [("2019/6", "2019年6月"), ("2019/4", "2019年4月"), ("2019/1", "2019年1月")]
-        assert [month for month, _ in months] == re.findall(r'href="/archive/(\d+/\d+)/"', second)
+        # The years with news, and the months of the newest: however long the archive, a bounded list.
+        years = re.findall(r'href="/archive/(\d+)/">(\S+)</a>', content)
+        assert years[-1] == ("2019", "2019年") and [year for year, _ in years] == sorted(
+            {y for y, _ in years}, reverse=True
+        )
+        newest = re.findall(r'href="/archive/(\d+)/(\d+)/"', content)
+        assert newest and {year for year, _ in newest} == {years[0][0]}
+        assert re.findall(r'href="/archive/([\d/]+)/"', content) == re.findall(r'href="/archive/([\d/]+)/"', second)
+
+        # A year's page lists its own months; a second page of it reads them kept.
+        # Its months: the first and last days, a probe for each of the six months between; the
+        # page's own five (as before it listed months).
+        with django_assert_num_queries(2 + 6 + 5):
+            year = html_of(page(reader, "/archive/2019/"))
+        months = re.findall(r'href="/archive/(\d+/\d+)/">(\S+)</a>', year)
+        assert months == [("2019/6", "2019年6月"), ("2019/4", "2019年4月"), ("2019/1", "2019年1月")]
+        with django_assert_num_queries(4):  # months and count kept: the page's other four
+            assert months == re.findall(
+                r'href="/archive/(\d+/\d+)/">(\S+)</a>', html_of(page(reader, "/archive/2019/?page=2"))
+            )
 
     def test_deep_archive_pages_keep_their_count_and_anchor(self, reader, db, django_assert_num_queries, monkeypatch):
         monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)

@@ -133,9 +133,7 @@ class StockFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        # As the stock's page: a stock in few articles is read from them, not down the date index.
-        mentions = Article.stocks.through.objects.filter(stockreference=obj).values_list("article_id", flat=True)
-        return among_few(Article.objects.listed(), mentions).once_per_story(stocks=obj)
+        return Article.objects.listed().under_stock(obj)
 
     def list_keys(self, obj):
         return [keys.stock(obj.pk), keys.stock_list(obj.pk)]

@@ -29,14 +29,16 @@ class ArticlePaginator(Paginator):
     anchor: (published_at, pk), kept per version) by an index range of just its rows. An anchor
     is found once per version from the start of its group of ANCHOR_PAGES pages (``anchor_pages``,
     when given, sets the group's size: 1 makes every page a group). ``object_list`` must be
-    ordered by (-published_at, -pk); ``oldest_first`` numbers the pages from its other end.
+    ordered by (-published_at, -pk), or by the two fields ``order`` names (a list read from its
+    own index: ArticleQuerySet.under_stock); ``oldest_first`` numbers the pages from its other end.
     """
 
-    def __init__(self, *args, list_key, anchor_pages=None, oldest_first=False, **kwargs):
+    def __init__(self, *args, list_key, anchor_pages=None, oldest_first=False, order=("published_at", "pk"), **kwargs):
         super().__init__(*args, **kwargs)
         self.list_key = hashlib.sha256(list_key.encode()).hexdigest()
         self.anchor_pages = anchor_pages
         self.oldest_first = oldest_first
+        self.order = order
 
     @cached_property
     def version(self):
@@ -72,14 +74,13 @@ class ArticlePaginator(Paginator):
     def _ordered(self, from_oldest):
         return self.object_list.reverse() if from_oldest else self.object_list
 
-    @staticmethod
-    def _from(rows, anchor, from_oldest):
+    def _from(self, rows, anchor, from_oldest):
         """``rows``, read from one end, from the row ``anchor`` = (published_at, pk) on, itself
-        included: a range on published_at (which the date indexes serve), less the ties before it."""
-        published_at, pk = anchor
+        included: a range on the date (which the list's index serves), less the ties before it."""
+        (date, key), (published_at, pk) = self.order, anchor
         if from_oldest:
-            return rows.filter(published_at__gte=published_at).exclude(published_at=published_at, pk__lt=pk)
-        return rows.filter(published_at__lte=published_at).exclude(published_at=published_at, pk__gt=pk)
+            return rows.filter(**{f"{date}__gte": published_at}).exclude(**{date: published_at, f"{key}__lt": pk})
+        return rows.filter(**{f"{date}__lte": published_at}).exclude(**{date: published_at, f"{key}__gt": pk})
 
     def _anchor_key(self, position, from_oldest):
         end = "oldest" if from_oldest else "newest"
@@ -95,7 +96,7 @@ class ArticlePaginator(Paginator):
         by an OFFSET from the end; in a later one, from the group's start (an anchor too); a
         group's start from the one before it when that is kept (a crawler reading on), else by an
         OFFSET from the end (over at most half the list, the other half being read from its end)."""
-        keys = self._ordered(from_oldest).values_list("published_at", "pk")
+        keys = self._ordered(from_oldest).values_list(*self.order)
         group = self.per_page * (self.anchor_pages or ANCHOR_PAGES)
         start = position - position % group
         if start == 0:

@@ -48,10 +48,11 @@ HOME_PER_CATEGORY = 5
 HOME_WINDOW = 2000
 HOME_SECTIONS = 10
 HOME_KEY = "finews:home:{version}"
-MONTHS_KEY = "finews:months:{version}"
+MONTHS_KEY = "finews:months:{version}:{year}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 RELATED_COUNT = 5
-# A tag or stock in at most this many articles has its list read from its own articles (among_few).
+# A tag in at most this many articles has its list read from its own articles (among_few); a
+# stock's list is read from its StockListing rows (ArticleQuerySet.under_stock).
 FEW_MENTIONS = 5000
 # Related articles are looked for among those published this close to the article: news is
 # related to what happened around it, and the query then costs the same at any database size.
@@ -82,6 +83,8 @@ class ArticleListView(PageRangeMixin, ListView):
     paginate_by = ARTICLES_PER_PAGE
     template_name = "articles/article_list.html"
     context_object_name = "articles"
+    # The fields the list is ordered by (ArticlePaginator's ``order``).
+    list_order = ("published_at", "pk")
 
     def get_queryset(self):
         return self.filter_articles(Article.objects.listed())
@@ -90,7 +93,7 @@ class ArticleListView(PageRangeMixin, ListView):
         return queryset
 
     def get_paginator(self, queryset, per_page, **kwargs):
-        return ArticlePaginator(queryset, per_page, list_key=self.request.path, **kwargs)
+        return ArticlePaginator(queryset, per_page, list_key=self.request.path, order=self.list_order, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -282,7 +285,7 @@ class ArticleDetailView(DetailView):
 
 
 def among_few(articles, mention_ids):
-    """``articles`` (the public list) read from ``mention_ids`` (a tag's or stock's article ids) when
+    """``articles`` (the public list) read from ``mention_ids`` (a tag's article ids) when
     those are FEW_MENTIONS or fewer.
 
     Newest first, articles are read down the date index and each checked for the tag or stock:
@@ -348,12 +351,13 @@ def first_page_flow(context, articles, kind, pk):
 
 
 class StockView(ArticleListView):
+    list_order = ("listed_at", "listed_id")
+
     def filter_articles(self, queryset):
         self.stock = get_object_or_404(
             with_public_articles(StockReference.objects.all()), market=self.kwargs["market"], code=self.kwargs["code"]
         )
-        mentions = Article.stocks.through.objects.filter(stockreference=self.stock).values_list("article_id", flat=True)
-        return among_few(queryset, mentions).once_per_story(stocks=self.stock)
+        return queryset.under_stock(self.stock)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(
@@ -453,9 +457,27 @@ class ArchiveIndex(ArchiveMixin, ArchiveIndexView):
     allow_empty = True
 
     def get_date_list(self, queryset, date_type=None, ordering="DESC"):
-        # Django's list is a DISTINCT over every article (70 ms of the page at 10,000 articles).
-        key = MONTHS_KEY.format(version=current_version())
-        return cache.get_or_set(key, lambda: months_with_news(queryset), VERSION_FACTS_SECONDS)
+        return kept_months(queryset)
+
+    def get_context_data(self, **kwargs):
+        # The years, and the months of the newest: every month of a long archive (69 at a million
+        # articles) was most of the page, and grew with it. A year's page lists its own months.
+        context = super().get_context_data(**kwargs)
+        months = context["date_list"]
+        context["years"] = list(dict.fromkeys(month.year for month in months))
+        context["months"] = [month for month in months if months and month.year == months[0].year]
+        return context
+
+
+def kept_months(stories, year=None):
+    """months_with_news(stories) (the public stories), or of those of ``year`` only (an int), kept
+    per content version."""
+    # Django's list is a DISTINCT over every article (70 ms of the page at 10,000 articles).
+    key = MONTHS_KEY.format(version=current_version(), year=year or "")
+    if year is not None:
+        start, end = (timezone.make_aware(dt.datetime(number, 1, 1)) for number in (year, year + 1))
+        stories = stories.filter(published_at__gte=start, published_at__lt=end)
+    return cache.get_or_set(key, lambda: months_with_news(stories), VERSION_FACTS_SECONDS)
 
 
 def months_with_news(articles):
@@ -489,9 +511,14 @@ class YearArchive(ArchiveMixin, YearArchiveView):
     make_object_list = True
 
     def get_date_list(self, queryset, date_type=None, ordering="ASC"):
-        # The page shows no list of its months, and Django's is a DISTINCT over the year's articles.
-        # An empty year is still a 404: its first page does not exist (allow_empty is False).
-        return []
+        # Its months with news, newest first, probed within the year (twelve at most). An empty
+        # year is still a 404: its first page does not exist (allow_empty is False).
+        return kept_months(self.get_queryset(), year=int(self.get_year()))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["months"] = context["date_list"]
+        return context
 
 
 class MonthArchive(ArchiveMixin, MonthArchiveView):
