@@ -69,13 +69,24 @@ def main():
             url = base_url + urllib.parse.quote(path, safe="/?=&")
             command = f"{options.lighthouse} '{url}' --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
             subprocess.run(command, shell=True, check=True, env={**os.environ, "CHROME_PATH": options.chrome})
-            scores = json.loads(report.read_text())["categories"]
-            rows.append((name, path, *(round(scores[category]["score"] * 100) for category in CATEGORIES)))
+            rows.append((name, path, *category_scores(json.loads(report.read_text()))))
     print("| page | URL | performance | accessibility | best practices | SEO |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(map(str, row)) + " |")
     print(f"\nReports: {workdir}")
+
+
+def category_scores(report):
+    """The four category scores (0–100) of a Lighthouse JSON report, in CATEGORIES' order.
+
+    A category Lighthouse could not score (a failed trace on a busy machine, say ``NO_NAVSTART``)
+    shows the report's error code instead, so that one failed page does not end the run.
+    """
+    error = report.get("runtimeError", {}).get("code", "error")
+    for category in CATEGORIES:
+        score = report["categories"][category]["score"]
+        yield error if score is None else round(score * 100)
 
 
 if __name__ == "__main__":
