@@ -1,6 +1,6 @@
 """Lighthouse scores of each public page type (home, article, category, stock, tag, 7×24), served as in production.
 
-    python bench/lighthouse.py [--lighthouse PATH]
+    python bench/lighthouse.py [--lighthouse PATH] [--page NAME ...]
 
 Starts gunicorn with the production settings on a fresh SQLite database holding the sample posts,
 runs Lighthouse (the npm package, `npx lighthouse` unless --lighthouse is given) with Debian's
@@ -40,6 +40,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lighthouse", default="npx --yes lighthouse@12", help="the lighthouse command")
     parser.add_argument("--chrome", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--page", action="append", choices=PAGES, help="only this page type (repeatable); all by default"
+    )
     options = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="finews-lighthouse-"))
     environment = {
@@ -60,18 +63,30 @@ def main():
         subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=environment, check=True)
     rows = []
     with gunicorn(environment) as base_url:
-        for name, path in PAGES.items():
+        for name in options.page or PAGES:
+            path = PAGES[name]
             report = workdir / f"{name}.json"
             url = base_url + urllib.parse.quote(path, safe="/?=&")
             command = f"{options.lighthouse} '{url}' --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
             subprocess.run(command, shell=True, check=True, env={**os.environ, "CHROME_PATH": options.chrome})
-            scores = json.loads(report.read_text())["categories"]
-            rows.append((name, path, *(round(scores[category]["score"] * 100) for category in CATEGORIES)))
+            rows.append((name, path, *category_scores(json.loads(report.read_text()))))
     print("| page | URL | performance | accessibility | best practices | SEO |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(map(str, row)) + " |")
     print(f"\nReports: {workdir}")
+
+
+def category_scores(report):
+    """The four category scores (0–100) of a Lighthouse JSON report, in CATEGORIES' order.
+
+    A category Lighthouse could not score (a failed trace on a busy machine, say ``NO_NAVSTART``)
+    shows the report's error code instead, so that one failed page does not end the run.
+    """
+    error = report.get("runtimeError", {}).get("code", "error")
+    for category in CATEGORIES:
+        score = report["categories"][category]["score"]
+        yield error if score is None else round(score * 100)
 
 
 if __name__ == "__main__":
