@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -67,8 +68,14 @@ def main():
             path = PAGES[name]
             report = workdir / f"{name}.json"
             url = base_url + urllib.parse.quote(path, safe="/?=&")
+            # Readers get pages from Varnish or the page cache, rendered by someone before them: the
+            # one Lighthouse loads is too, not the server's first render after start-up.
+            urllib.request.urlopen(url, timeout=30).read()
             command = f"{options.lighthouse} '{url}' --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
-            subprocess.run(command, shell=True, check=True, env={**os.environ, "CHROME_PATH": options.chrome})
+            run = subprocess.run(command, shell=True, env={**os.environ, "CHROME_PATH": options.chrome})
+            if run.returncode and not report.exists():  # Lighthouse gave up (NO_NAVSTART on a busy machine)
+                rows.append((name, path, *[f"failed (exit {run.returncode})"] * len(CATEGORIES)))
+                continue
             rows.append((name, path, *category_scores(json.loads(report.read_text()))))
     print("| page | URL | performance | accessibility | best practices | SEO |")
     print("| --- | --- | --- | --- | --- | --- |")
