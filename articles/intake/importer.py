@@ -18,7 +18,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from articles import publishing
 from articles.models import Article, Category, Tag
 from articles.roles import users_named
-from articles.stories import lead_for
+from articles.stories import BatchLeads, lead_for
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
@@ -126,6 +126,8 @@ class PostImporter:
         # Info codes of the current batch that no stored article has (_note_absent): their files
         # skip _existing()'s query, one per file. A code leaves the set when its file is written.
         self._absent = set()
+        # The story lookups of the current batch (None outside one: a file imported alone).
+        self._leads = None
 
     def import_files(self, files, workers=1):
         """Import ``files``, (path, why it cannot be read or None) pairs, BATCH_SIZE to a transaction;
@@ -170,6 +172,7 @@ class PostImporter:
                         first_try.append(self._file_report(path, error))
                     else:
                         first_try.append(self._guarded(path, self._import_prepared, next(prepared)))
+                self._leads = None  # what they hold is this transaction's
             reports = first_try
         except DatabaseError:
             logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
@@ -187,6 +190,7 @@ class PostImporter:
         """Remember which of ``batch``'s info codes no stored article has (one query for the batch)."""
         codes = {_info_code_or_none(path) for path, error in batch if not error} - {None}
         self._absent = codes - set(Article.objects.filter(info_code__in=codes).values_list("info_code", flat=True))
+        self._leads = BatchLeads(codes)
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -292,7 +296,7 @@ class PostImporter:
         article.source_hash = digest
         article.authors = parsed.authors
         _name_responsible_editor(article, parsed.responsible_editor_name, parsed.warnings)
-        _join_its_story(article, parsed.warnings)
+        self._join_its_story(article, parsed.warnings)
         publishing.save_article(
             article,
             tags=[self._tag(name) for name in parsed.tag_names],
@@ -300,6 +304,8 @@ class PostImporter:
             edited=False,
             comment=f"导入 {path.name}",
         )
+        if self._leads is not None:
+            self._leads.written(article)
         return Outcome.UPDATED if existing else Outcome.CREATED
 
     def _forget_lookups(self):
@@ -308,6 +314,7 @@ class PostImporter:
         self._tags.clear()
         self._stocks.clear()
         self._absent.clear()
+        self._leads = None
 
     def _category(self, parsed):
         category = self._categories.get(parsed.category_name)
@@ -338,6 +345,13 @@ class PostImporter:
         if wanted:
             self._stocks.update(publishing.stock_references(wanted))
         return [self._stocks[key] for key in keys]
+
+    def _join_its_story(self, article, warnings):
+        """Make ``article`` a copy of the story it belongs to (stories.py), unless an editor changed that story."""
+        if article.story_id is not None or (article.pk is not None and article.copies.exists()):
+            return
+        lead = lead_for(article) if article.pk is not None or self._leads is None else self._leads.lead_for(article)
+        _join(article, lead, warnings)
 
 
 @dataclass
@@ -411,11 +425,8 @@ def _as_first_written(report, first_try):
     return report
 
 
-def _join_its_story(article, warnings):
-    """Make ``article`` a copy of the story it belongs to (stories.py), unless an editor changed that story."""
-    if article.story_id is not None or (article.pk is not None and article.copies.exists()):
-        return
-    lead = lead_for(article)
+def _join(article, lead, warnings):
+    """Make ``article`` a copy of ``lead`` (None: of no story), unless an editor changed that story."""
     if lead is None:
         return
     if lead.edited_since_import:
