@@ -285,6 +285,7 @@ class PostImporter:
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
         article.title = parsed.title
+        article.slug = article.slug or parsed.slug  # a stored article keeps the slug it has
         article.summary = parsed.body.summary
         article.body = parsed.body.html
         article.category = self._category(parsed)
