@@ -66,7 +66,7 @@ class BatchLeads:
     one transaction: after a rollback, start another.
     """
 
-    READ_AHEAD = dt.timedelta(hours=12)
+    READ_AHEAD = dt.timedelta(days=1)
 
     def __init__(self, info_codes):
         self._same_items = set().union(*map(_same_item, info_codes)) if info_codes else set()
