@@ -16,7 +16,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from .images import validate_cover_image
-from .slugs import pinyin_slug, unique_slug
+from .slugs import article_slug, pinyin_slug, unique_slug
 from .validators import (
     CODE_CHARACTERS,
     MAX_INFO_CODE_LENGTH,
@@ -502,7 +502,7 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = pinyin_slug(self.title, max_length=80)
+            self.slug = article_slug(self.title)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -109,7 +109,8 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
         )
         _list_under_stocks(article, stock_ids, before)
         search.index_article(article, stocks if known else article.stocks.all())
-        content_changed(keys.article_change(before, [keys.ArticleState.of(article, tag_ids, stock_ids)]))
+        after = [keys.ArticleState.of(article, tag_ids, stock_ids)]
+        content_changed(keys.article_change(before, after), after)
     return article
 
 
@@ -210,10 +211,8 @@ def set_status(articles, status, *, user=None, comment=""):
             article.save()
             reversion.add_to_revision(article)
         _describe_revision(user, comment)
-        published = status == Article.Status.PUBLISHED
-        content_changed(
-            keys.article_change(before, [dataclasses.replace(state, published=published) for state in before])
-        )
+        after = [dataclasses.replace(state, published=status == Article.Status.PUBLISHED) for state in before]
+        content_changed(keys.article_change(before, after), after)
     return len(changed)
 
 
@@ -368,7 +367,8 @@ def join_story(article, lead, *, user=None):
             copy.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(copy)
         _describe_revision(user, f"并入“{lead.title}”（同一新闻）")
-        content_changed(keys.article_change(before, [dataclasses.replace(state, story_id=lead.pk) for state in before]))
+        after = [dataclasses.replace(state, story_id=lead.pk) for state in before]
+        content_changed(keys.article_change(before, after), after)
 
 
 def split_stories(articles, *, user=None):
@@ -388,7 +388,8 @@ def split_stories(articles, *, user=None):
             article.save(update_fields=["story", "updated_at"])
             reversion.add_to_revision(article)
         _describe_revision(user, "拆分同一新闻")
-        content_changed(keys.article_change(before, [dataclasses.replace(state, story_id=None) for state in before]))
+        after = [dataclasses.replace(state, story_id=None) for state in before]
+        content_changed(keys.article_change(before, after), after)
     return len(changed)
 
 

@@ -44,6 +44,11 @@ def _lazy_pinyin():
     return lazy_pinyin
 
 
+def article_slug(title):
+    """The slug an article titled ``title`` is given when saved without one."""
+    return pinyin_slug(title, max_length=80)
+
+
 def unique_slug(model, text, max_length=80, instance_pk=None):
     """``pinyin_slug`` made unique within ``model`` by a numeric suffix (homophones collide)."""
     base = pinyin_slug(text, max_length=max_length - 4)

@@ -11,6 +11,7 @@ story once. An article an editor changed is never joined by the rules: the impor
 import datetime as dt
 import re
 import unicodedata
+from typing import NamedTuple
 
 from django.db.models import Q
 
@@ -32,22 +33,88 @@ def item_number(info_code):
 
 def lead_for(article):
     """The lead of the story ``article`` belongs to by the rules (an article stored before it), or None."""
-    number = item_number(article.info_code)
-    same_item = {number, f"NW{number}"} - {article.info_code}
-    window = dt.timedelta(minutes=STORY_WINDOW_MINUTES)
-    nearby = Q(published_at__range=(article.published_at - window, article.published_at + window))
-    candidates = Article.objects.filter(Q(info_code__in=same_item) | nearby)
+    same_item = _same_item(article.info_code)
+    start, end = _window(article.published_at)
+    candidates = Article.objects.filter(Q(info_code__in=same_item) | Q(published_at__range=(start, end)))
     if article.pk is not None:
         # A story's lead is its first article: only those stored before this one can lead it.
         earlier = Q(created_at__lt=article.created_at) | Q(created_at=article.created_at, pk__lt=article.pk)
         candidates = candidates.filter(earlier)
+    rows = candidates.order_by("created_at", "id").values_list(*Candidate._fields)
+    return _first_lead(article, same_item, map(Candidate._make, rows))
+
+
+class Candidate(NamedTuple):
+    """What the rules read of a stored article that another may join."""
+
+    pk: int
+    info_code: str
+    title: str
+    category_id: int
+    story_id: int | None
+    published_at: dt.datetime
+    created_at: dt.datetime
+
+
+class BatchLeads:
+    """lead_for() for the new articles of one import batch, reading the stored articles a few times a
+    batch (a window of READ_AHEAD at a time: posts come in date order) instead of once an article,
+    which was a tenth of the import's writer (bench/, row 1c).
+
+    ``info_codes`` are the batch's: the stored articles of the same items are read with the first
+    window. What the batch writes must be told (written()): a later article may join it. Good for
+    one transaction: after a rollback, start another.
+    """
+
+    READ_AHEAD = dt.timedelta(days=1)
+
+    def __init__(self, info_codes):
+        self._same_items = set().union(*map(_same_item, info_codes)) if info_codes else set()
+        self._rows = None  # {pk: Candidate}
+        self._read_span = None  # (start, end): every article published in it is in _rows
+
+    def lead_for(self, article):
+        """lead_for(article) for a new ``article`` (one not stored yet)."""
+        start, end = _window(article.published_at)
+        if self._read_span is None or not (self._read_span[0] <= start and end <= self._read_span[1]):
+            self._read(start, end + self.READ_AHEAD)
+        same_item = _same_item(article.info_code)
+        rows = [row for row in self._rows.values() if row.info_code in same_item or start <= row.published_at <= end]
+        return _first_lead(article, same_item, sorted(rows, key=lambda row: (row.created_at, row.pk)))
+
+    def written(self, article):
+        """``article`` was saved (created or changed) in this batch's transaction."""
+        if self._rows is not None:
+            self._rows[article.pk] = Candidate(*(getattr(article, name) for name in Candidate._fields))
+
+    def _read(self, start, end):
+        wanted = Q(published_at__range=(start, end))
+        if self._rows is None:
+            wanted |= Q(info_code__in=self._same_items)
+        rows = Article.objects.filter(wanted).values_list(*Candidate._fields)
+        self._rows = {**(self._rows or {}), **{row[0]: Candidate._make(row) for row in rows}}
+        self._read_span = (start, end)
+
+
+def _same_item(info_code):
+    """The info codes of the item ``info_code`` names (with and without NW), but itself."""
+    number = item_number(info_code)
+    return {number, f"NW{number}"} - {info_code}
+
+
+def _window(published_at):
+    window = dt.timedelta(minutes=STORY_WINDOW_MINUTES)
+    return published_at - window, published_at + window
+
+
+def _first_lead(article, same_item, candidates):
+    """The lead ``article`` joins by the rules among ``candidates`` (Candidates, first stored first), or None."""
     key = title_key(article.title)
-    rows = candidates.order_by("created_at", "id").values_list("pk", "info_code", "title", "category_id", "story_id")
-    for pk, info_code, title, category_id, story_id in rows:
-        if info_code in same_item:
-            return Article.objects.get(pk=story_id or pk)
-        if key and category_id != article.category_id and title_key(title) == key:
-            lead = Article.objects.get(pk=story_id or pk)
+    for row in candidates:
+        if row.info_code in same_item:
+            return Article.objects.get(pk=row.story_id or row.pk)
+        if key and row.category_id != article.category_id and title_key(row.title) == key:
+            lead = Article.objects.get(pk=row.story_id or row.pk)
             # Two articles of one category with one title are two items (a daily 午间公告, say).
             if article.category_id not in {lead.category_id, *lead.copies.values_list("category_id", flat=True)}:
                 return lead

@@ -20,9 +20,11 @@ def apply(rule=None):
     if rule == "everything":
         keys.article_change = lambda *args, **kwargs: {keys.ALL}
         keys.topic_change = lambda *args, **kwargs: {keys.ALL}
+        keys.became_oldest = lambda after: set()
     elif rule == "simpler-addresses":
         keys.neighbourhood = lambda category_id, *args: [keys.category_list(category_id)]
         keys.article_change = _without_neighbour_keys(keys.article_change)
+        keys.became_oldest = lambda after: set()
 
 
 def apply_to_views(rule=None):

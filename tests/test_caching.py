@@ -555,6 +555,26 @@ class TestPrecisePurges:
         assert not pages[previous.get_absolute_url()].isdisjoint(purged)
         assert "刚到的后一篇" in client.get(previous.get_absolute_url()).content.decode()
 
+    def test_an_article_older_than_its_whole_category_becomes_the_oldest_ones_link(
+        self, client, committed, written, varnish
+    ):
+        with written():
+            category = make_category("cailianshe")
+            oldest = make_article(category=category, published_at=timezone.now() - dt.timedelta(days=60))
+            make_article(category=category, published_at=timezone.now() - dt.timedelta(days=2))
+        pages = self.shown(client, oldest.get_absolute_url())
+
+        purged = self.changed(
+            committed,
+            varnish,
+            lambda: make_article(
+                category=category, title="更早的旧闻", published_at=timezone.now() - dt.timedelta(days=400)
+            ),
+        )
+
+        assert f"co{category.pk}" in purged and not pages[oldest.get_absolute_url()].isdisjoint(purged)
+        assert "更早的旧闻" in client.get(oldest.get_absolute_url()).content.decode()
+
     def test_an_article_dated_between_two_neighbours_becomes_both_their_link(self, client, committed, written, varnish):
         with written():
             category = make_category("cailianshe")

@@ -96,6 +96,42 @@ class TestRules:
             "A1": None, "B1": "A1", "C1": None, "D1": None,
         }  # fmt: skip
 
+    def test_a_batch_joins_stories_as_files_imported_one_by_one_do(self, write_post):
+        """The import looks for leads a window at a time per batch (stories.BatchLeads): the same
+        stories as lead_for() per file, across days, items far apart, and posts of the same batch."""
+        from articles.intake.importer import PostImporter, find_post_files
+
+        def post(name, title, date, category="cailianshe"):
+            write_post(name, post_text(title=title, date=f"{date} +0800").replace("cailianshe", category))
+
+        post("2022-01-01-5008.md", '"一周以前"', "2022-01-01 09:00:00", "emnews")
+        post("2022-01-07-5001.md", '"降准"', "2022-01-07 09:00:00", "emnews")
+        folder = write_post("2022-01-07-5002.md", post_text(title='"加息"', date="2022-01-07 09:10:00 +0800")).parent
+        list(PostImporter().import_files(list(find_post_files([folder]))))  # stored before the batch
+        post("2022-01-07-NW5002.md", '"别的标题"', "2022-01-07 09:20:00", "emnews")  # the same item
+        post("2022-01-07-5003.md", '"降准"', "2022-01-07 09:50:00")  # its title, another category
+        post("2022-01-09-NW5001.md", '"两天以后"', "2022-01-09 08:00:00")  # the same item, days later
+        post("2022-01-09-NW5008.md", '"八天以后"', "2022-01-09 09:00:00")  # its lead in no window read
+        post("2022-01-09-5004.md", '"午间公告"', "2022-01-09 08:00:00", "emnews")
+        post("2022-01-09-5005.md", '"午间公告"', "2022-01-09 08:30:00")  # a batch's own post leads
+        post("2022-01-12-5006.md", '"午间公告"', "2022-01-12 08:30:00", "emnews")  # beyond the window read
+        post("2022-01-12-5007.md", '"午间公告"', "2022-01-12 09:00:00")
+        files = list(find_post_files([folder]))
+
+        def stories():
+            return dict(Article.objects.values_list("info_code", "story__info_code"))
+
+        list(PostImporter().import_files(files))
+        in_a_batch = stories()
+        Article.objects.exclude(info_code__in=["5008", "5001", "5002"]).delete()
+        for path, _ in files:
+            PostImporter().import_file(path)
+
+        assert in_a_batch == stories() == {
+            "5008": None, "5001": None, "5002": None, "NW5002": "5002", "5003": "5001", "NW5001": "5001", "NW5008": "5008",
+            "5004": None, "5005": "5004", "5006": None, "5007": "5006",
+        }  # fmt: skip
+
     def test_an_edited_lead_is_never_joined_silently(self, write_post):
         run_import(write_post("2022-01-07-1001.md", post_text()))
         Article.objects.update(edited_since_import=True)

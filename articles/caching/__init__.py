@@ -25,19 +25,22 @@ import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
+import logging
 import math
 import threading
 import time
 import uuid
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.views.decorators.http import condition
 
 from finews import replicas
 
 from . import front, keys, moments
+
+logger = logging.getLogger(__name__)
 
 NUMBER_KEY = "finews:content-version"
 RECORD_KEY = "finews:content-record"
@@ -252,8 +255,11 @@ def _write_record(number, previous):
 _pending = threading.local()
 
 
-def content_changed(affected):
-    """Queue the surrogate keys ``affected`` by the current transaction (at once outside one).
+def content_changed(affected, after=()):
+    """Queue the surrogate keys ``affected`` by the current transaction (at once outside one),
+    and the states (keys.ArticleState) of the articles ``after`` it, of which those that are now
+    their category's oldest name its ``co`` key once it commits (keys.became_oldest: an import
+    batch of a hundred posts asks once per category, not once per post).
 
     Every call registers the flush, so that a savepoint rolled back never loses another one's
     keys; the first flush to run after the commit takes them all, the others find nothing. Keys
@@ -264,13 +270,27 @@ def content_changed(affected):
     if queued is None:
         queued = _pending.keys = set()
     queued.update(affected)
+    _pending.states = [*getattr(_pending, "states", ()), *after]
     transaction.on_commit(_flush)
 
 
 def _flush():
-    affected, _pending.keys = getattr(_pending, "keys", None), set()
+    affected, _pending.keys = getattr(_pending, "keys", None) or set(), set()
+    states, _pending.states = getattr(_pending, "states", ()), []
+    if states:
+        affected |= _became_oldest(states)
     if affected:
         announce(affected)
+
+
+def _became_oldest(states):
+    """keys.became_oldest(states); when the database cannot tell (the write is committed, the
+    connection lost since), every such key: a purge too many costs a render, one too few a stale page."""
+    try:
+        return keys.became_oldest(states)
+    except DatabaseError:
+        logger.exception("could not tell which categories have a new oldest article; purging them all")
+        return {f"co{state.category_id}" for state in states if state.published}
 
 
 def announce(affected):

@@ -255,16 +255,14 @@ def stored_states(article_ids):
     ]
 
 
-def article_change(before=(), after=(), oldest=True):
+def article_change(before=(), after=()):
     """The keys that a change of articles affects, given their states before and after it.
 
     A draft is on no public page: only its own key is named. A published one (or one scheduled)
     is on its lists, its archives, the related news of the articles around it, and beside its
-    neighbours in its category. Pages that showed it before hold its own key. ``oldest``: find
-    whether it became the oldest of its category (a query per article).
+    neighbours in its category. Pages that showed it before hold its own key. Whether it became
+    the oldest of its category needs a query: became_oldest(), once the change is committed.
     """
-    from articles.models import Article
-
     keys, now = set(), timezone.now()
     for state in [*before, *after]:
         keys.add(article(state.pk))
@@ -287,12 +285,31 @@ def article_change(before=(), after=(), oldest=True):
         keys.update(entering_related(state.published_at, state.tag_ids, state.stock_ids))
         month = timezone.localdate(state.published_at).strftime("%Y%m")
         keys.update((f"n{state.category_id}-{_day(state.published_at)}", f"nm{state.category_id}-{month}"))
-    # Now the oldest of its category (one query): the page of the one that was is purged.
-    for state in after if oldest else ():
-        same_category = Article.objects.published().filter(category_id=state.category_id)
-        if state.published and not same_category.older_than(state.published_at, state.pk).exists():
-            keys.add(f"co{state.category_id}")
     return keys
+
+
+def became_oldest(after):
+    """The ``co`` keys of the categories where one of the states ``after`` a change is now the
+    oldest published article (the page of the one that was loses its place at the end).
+
+    A query per category, not per article: the earliest of a category's states is the one to
+    look for, as an article older than it is older than all the others.
+    """
+    from articles.models import Article
+
+    earliest = {}
+    for state in after:
+        known = earliest.get(state.category_id)
+        if state.published and (known is None or (state.published_at, state.pk) < (known.published_at, known.pk)):
+            earliest[state.category_id] = state
+    return {
+        f"co{category_id}"
+        for category_id, state in earliest.items()
+        if not Article.objects.published()
+        .filter(category_id=category_id)
+        .older_than(state.published_at, state.pk)
+        .exists()
+    }
 
 
 def topic_change(topic):

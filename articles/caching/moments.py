@@ -83,7 +83,7 @@ def scheduled_articles(now):
     states = sorted(keys.stored_states(list(due)), key=lambda state: (state.published_at, state.pk))
     for state in states:
         # The newest of its category when it comes due: the key of its oldest is not needed.
-        yield Moment.at_time(state.published_at, keys.article_change(after=[state], oldest=False))
+        yield Moment.at_time(state.published_at, keys.article_change(after=[state]))
 
 
 @source

@@ -18,7 +18,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from articles import publishing
 from articles.models import Article, Category, Tag
 from articles.roles import users_named
-from articles.stories import lead_for
+from articles.stories import BatchLeads, lead_for
 
 from .frontmatter import PostError, parse_file_name
 from .posts import parse_post
@@ -128,6 +128,8 @@ class PostImporter:
         # _existing()'s query, one per file. A code leaves both when its file is written.
         self._stored_digests = {}
         self._absent = set()
+        # The story lookups of the current batch (None outside one: a file imported alone).
+        self._leads = None
 
     def import_files(self, files, workers=1):
         """Import ``files``, (path, why it cannot be read or None) pairs, BATCH_SIZE to a transaction;
@@ -172,6 +174,7 @@ class PostImporter:
                         first_try.append(self._file_report(path, error))
                     else:
                         first_try.append(self._guarded(path, self._import_prepared, next(prepared)))
+                self._leads = None  # what they hold is this transaction's
             reports = first_try
         except DatabaseError:
             logger.exception("a batch of %d files failed to commit; importing them one by one", len(batch))
@@ -191,6 +194,7 @@ class PostImporter:
         codes = {_info_code_or_none(path) for path, error in batch if not error} - {None}
         self._stored_digests = dict(Article.objects.filter(info_code__in=codes).values_list("info_code", "source_hash"))
         self._absent = codes - set(self._stored_digests)
+        self._leads = BatchLeads(codes)
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -290,6 +294,7 @@ class PostImporter:
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
         article.title = parsed.title
+        article.slug = article.slug or parsed.slug  # a stored article keeps the slug it has
         article.summary = parsed.body.summary
         article.body = parsed.body.html
         article.category = self._category(parsed)
@@ -301,7 +306,7 @@ class PostImporter:
         article.source_hash = digest
         article.authors = parsed.authors
         _name_responsible_editor(article, parsed.responsible_editor_name, parsed.warnings)
-        _join_its_story(article, parsed.warnings)
+        self._join_its_story(article, parsed.warnings)
         publishing.save_article(
             article,
             tags=[self._tag(name) for name in parsed.tag_names],
@@ -309,6 +314,8 @@ class PostImporter:
             edited=False,
             comment=f"导入 {path.name}",
         )
+        if self._leads is not None:
+            self._leads.written(article)
         return Outcome.UPDATED if existing else Outcome.CREATED
 
     def _forget_lookups(self):
@@ -318,6 +325,7 @@ class PostImporter:
         self._stocks.clear()
         self._stored_digests.clear()
         self._absent.clear()
+        self._leads = None
 
     def _category(self, parsed):
         category = self._categories.get(parsed.category_name)
@@ -348,6 +356,13 @@ class PostImporter:
         if wanted:
             self._stocks.update(publishing.stock_references(wanted))
         return [self._stocks[key] for key in keys]
+
+    def _join_its_story(self, article, warnings):
+        """Make ``article`` a copy of the story it belongs to (stories.py), unless an editor changed that story."""
+        if article.story_id is not None or (article.pk is not None and article.copies.exists()):
+            return
+        lead = lead_for(article) if article.pk is not None or self._leads is None else self._leads.lead_for(article)
+        _join(article, lead, warnings)
 
 
 @dataclass
@@ -421,11 +436,8 @@ def _as_first_written(report, first_try):
     return report
 
 
-def _join_its_story(article, warnings):
-    """Make ``article`` a copy of the story it belongs to (stories.py), unless an editor changed that story."""
-    if article.story_id is not None or (article.pk is not None and article.copies.exists()):
-        return
-    lead = lead_for(article)
+def _join(article, lead, warnings):
+    """Make ``article`` a copy of ``lead`` (None: of no story), unless an editor changed that story."""
     if lead is None:
         return
     if lead.edited_since_import:

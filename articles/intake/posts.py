@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from articles.models import DEFAULT_CATEGORY_NAME, Article
+from articles.slugs import article_slug
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
 from .body import CleanBody, clean_body
@@ -48,6 +49,8 @@ class ParsedPost:
     # (roles.person_name), for the import to find among the users: both "" when the file gives none.
     authors: str = ""
     responsible_editor_name: str = ""
+    # A new article's slug (slugs.article_slug), made with the parsing: with --workers, in a worker.
+    slug: str = ""
 
     @property
     def category_title(self):
@@ -114,6 +117,7 @@ def parse_post(path, raw):
         authors=_authors(front_matter, warnings),
         # As written: matched against the names users have (roles.users_named), spaces and all.
         responsible_editor_name=as_text(front_matter.get("responsible_editor"))[:MAX_PERSON_NAME_LENGTH],
+        slug=article_slug(title),
     )
 
 
