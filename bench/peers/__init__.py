@@ -142,7 +142,7 @@ class Peers:
         databases = {name: self.database(name, posts) for name in PEERS}
         urls = {"finews": bench.task(finews_database, "peer_urls", posts)[0]}
         urls.update(self.peer_urls(posts, urls["finews"]["_article_slug"]))
-        created = self.creation_rates(posts)
+        created = self.creation_rates(posts, finews_database)
         processes = []
         try:
             with bench.server(finews_database, cache=False) as finews_base:
@@ -205,8 +205,11 @@ class Peers:
                     rates.setdefault(page, {}).setdefault(name, []).append(result)
         return rates
 
-    def creation_rates(self, posts):
-        """Items made per second, each site its own way, CREATED of them on its loaded database."""
+    def creation_rates(self, posts, finews_database):
+        """Items made per second, each site its own way, CREATED of them on its loaded database
+        (finews: ``import_posts`` alone, and with ``--workers`` on every core, the way README's
+        "Importing posts" brings an archive): {site: items/s}, finews's two as "finews" and
+        "finews --workers"."""
         rates = {}
         for name in PEERS:
             copy = self.folder / f"{name}-create.sqlite3"
@@ -215,9 +218,12 @@ class Peers:
             rates[name] = result["created"] / result["seconds"]
             copy.unlink()
         folder = self.bench.posts(CREATED, seed=5)
-        database = self.bench.fresh_database("peers-create")
-        result, _ = self.bench.task(database, "import", folder)
-        rates["finews"] = CREATED / result["seconds"]
+        for name, options in (("finews", ()), ("finews --workers", ("--workers", os.cpu_count() or 1))):
+            copy = self.folder / "finews-create.sqlite3"
+            shutil.copy(finews_database, copy)
+            result, _ = self.bench.task(copy, "import", folder, *options)
+            rates[name] = CREATED / result["seconds"]
+            copy.unlink()
         return rates
 
 
@@ -240,7 +246,8 @@ def table(rates, created, commit):
             + " |"
         )
     lines.append(
-        f"| creating {CREATED} items (/s) | {created['finews']:,.0f} | {created['wagtail']:,.1f} | "
-        f"{created['blog']:,.0f} | {created['finews'] / created['wagtail']:.1f}× |"
+        f"| creating {CREATED} items (/s; finews alone, and with `--workers`) | {created['finews']:,.0f};"
+        f" {created['finews --workers']:,.0f} | {created['wagtail']:,.1f} | {created['blog']:,.0f} |"
+        f" {created['finews'] / created['wagtail']:.1f}×; {created['finews --workers'] / created['wagtail']:.1f}× |"
     )
     return "\n".join(lines)
