@@ -167,7 +167,7 @@ WARNING_CASES = [
      "没有名为“钱七”的用户，未设为责任编辑：请先添加这位编辑，或在后台设置责任编辑"),
     ("importer._name_responsible_editor", "2022-01-07-EDITOR2.md", _post("同名", "responsible_editor: 王五\n"),
      "有不止一位用户名为“王五”，未设为责任编辑：请在后台设置责任编辑"),
-    ("importer._join_its_story", "2022-01-07-NW1001.md", _post("同一条"),
+    ("importer._join", "2022-01-07-NW1001.md", _post("同一条"),
      "与资讯 1001 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它"),
 ]  # fmt: skip
 
