@@ -11,6 +11,7 @@ class ArticlesConfig(AppConfig):
     def ready(self):
         from finews.database import read_times_beyond_python
 
+        from .caching import announce_migrated_content
         from .roles import ensure_editor_group
         from .search import index_unindexed_articles
 
@@ -18,4 +19,6 @@ class ArticlesConfig(AppConfig):
         post_migrate.connect(ensure_editor_group, sender=self, dispatch_uid="articles.ensure_editor_group")
         # Migrations hold no live code: entries an index migration dropped are written here.
         post_migrate.connect(index_unindexed_articles, sender=self, dispatch_uid="articles.index_unindexed")
+        # A data migration changes what pages show without a write through publishing.
+        post_migrate.connect(announce_migrated_content, sender=self, dispatch_uid="articles.announce_migrated")
         connection_created.connect(read_times_beyond_python, dispatch_uid="finews.read_times_beyond_python")

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from articles import caching, publishing
 from articles.caching import NUMBER_KEY, content_version, current_version, front
-from articles.models import Article, Tag
+from articles.models import Article, Category, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
 from finews.testing import redis
@@ -1040,3 +1040,41 @@ def test_in_development_an_import_in_another_process_shows_at_once(site_server, 
 
     assert "另一个终端导入的新闻" not in before and "另一个终端导入的新闻" in after
     assert Path(f"{server.database}-cache").is_dir()
+
+
+class TestMigrations:
+    """A data migration changes pages without a write through publishing: migrate announces it."""
+
+    @staticmethod
+    def migrated(name):
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+        from django.db.models.signals import post_migrate
+
+        migration = MigrationLoader(connection).graph.nodes[("articles", name)]
+        config = apps.get_app_config("articles")
+        post_migrate.send(
+            sender=config, app_config=config, verbosity=0, interactive=False, using="default",
+            plan=[(migration, False)], apps=apps,
+        )  # fmt: skip
+
+    def test_a_data_migration_purges_every_page(self, client, varnish):
+        make_article(category=make_category("站长消息旧名", slug="sitenews"), title="一篇站务")
+        assert "站长消息旧名" in client.get("/category/sitenews/").content.decode()
+        # What 0020 does: an UPDATE no write path sees.
+        Category.objects.filter(slug="sitenews").update(name="站长消息")
+
+        self.migrated("0020_sitenews_title")
+        varnish.settle()
+
+        assert [keys for keys, _announced in varnish.purges] == [{"all"}]
+        page = client.get("/category/sitenews/").content.decode()
+        assert "站长消息" in page and "站长消息旧名" not in page
+
+    def test_a_schema_migration_purges_nothing(self, varnish):
+        before = content_version().number
+
+        self.migrated("0019_story_order_index")
+        varnish.settle()
+
+        assert content_version().number == before and varnish.purges == []

@@ -33,6 +33,7 @@ import uuid
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
+from django.db.migrations.operations import RunPython, RunSQL
 from django.utils import timezone
 from django.views.decorators.http import condition
 
@@ -312,6 +313,20 @@ def announce(affected):
     return number
 
 
+def announce_migrated_content(sender, plan=None, **kwargs):
+    """post_migrate receiver: when ``plan`` (``[(Migration, backwards), …]``, Django's migrate
+    executor) ran a data migration of this app (RunPython or RunSQL: 0020 renamed a category),
+    every cached page may show what it changed, and no write told the caches: announce ``all``.
+    Schema-only migrations change no page. The purge goes out as any other (front.py), so a
+    release's ``migrate`` purges the front caches before the switch."""
+    if any(
+        migration.app_label == sender.label and isinstance(operation, (RunPython, RunSQL))
+        for migration, _backwards in plan or ()
+        for operation in migration.operations
+    ):
+        announce({keys.ALL})
+
+
 def _next_number():
     """The content version's number, moved on; None while the shared cache is unreachable."""
     try:
@@ -330,6 +345,7 @@ __all__ = [
     "VERSION_FACTS_SECONDS",
     "ContentVersion",
     "announce",
+    "announce_migrated_content",
     "conditional",
     "content_changed",
     "content_version",
