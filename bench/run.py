@@ -39,8 +39,8 @@ RULES = {
     "everything": "the old rule: every change purges every page",
 }
 STEPS = [
-    "imports", "import_at_scale", "new_post", "throughput", "front_cache", "load_during_import", "scale", "search",
-    "replicas",
+    "imports", "import_at_scale", "new_post", "throughput", "front_cache", "reading_days", "load_during_import",
+    "scale", "search", "replicas",
 ]  # fmt: skip
 # The programs each step runs besides Python, and the Debian packages they come in.
 TOOLS = {
@@ -54,6 +54,7 @@ STEP_TOOLS = {
     "new_post": ["redis-cli"],
     "throughput": ["wrk", "redis-cli"],
     "front_cache": ["wrk", "redis-cli", "nginx", "varnishd"],
+    "reading_days": ["wrk", "redis-cli", "varnishd"],
     "load_during_import": ["wrk", "redis-cli"],
     "replicas": ["wrk", "initdb"],
 }
@@ -412,13 +413,19 @@ class Bench:
         count = self.sizes["pages"]
         database = self.workdir / f"front-cache-{count}.sqlite3"
         urls, _ = self.task(self.loaded_database(count), "urls")
-        article = urls["article"]
+        self.copy_database(self.loaded_database(count), database)
+        with self.behind_varnish(database) as (base_url, front_url):
+            self.hot_page(base_url, front_url, urls["article"])
+            self.freshness(database, front_url)
+
+    def reading_days(self):
+        """Rows 10's reading days: most of a full run's time (each warms its Varnish with every
+        page drawn, ~100,000 renders), hence a step of their own."""
+        count = self.sizes["pages"]
+        database = self.workdir / f"front-cache-{count}.sqlite3"
         for rule in RULES:
             self.copy_database(self.loaded_database(count), database)
             with self.behind_varnish(database, rule) as (base_url, front_url):
-                if rule == "precise":
-                    self.hot_page(base_url, front_url, article)
-                    self.freshness(database, front_url)
                 self.reading_day(database, base_url, front_url, rule)
         # The same day without Varnish: what the Redis page cache (pages kept per content version)
         # gives a site that has no front cache.
@@ -859,17 +866,71 @@ class Bench:
         }
 
     def table(self):
+        return self.table_of(self.rows)
+
+    @staticmethod
+    def table_of(rows):
         lines = [
             "| measure | finews | baseline (same run) | ratio | goal | met | note |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
-        lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
         return "\n".join(lines)
 
 
 def installed(tool):
     # PostgreSQL's server programs are not on the PATH in Debian (finews/testing/postgres.py finds them).
     return postgres.installed() if tool == "initdb" else shutil.which(tool) is not None
+
+
+# Each step's rows from its latest full run, with when and on which commit it ran (committed: the
+# README's table is composed from them, so a step can be measured again without the others).
+MEASURED = BASE_DIR / "bench" / "measured"
+
+
+def commit_measured():
+    """The short hash of HEAD, with "+" when the work tree differs from it (bench/measured aside)."""
+    git = ["git", "-C", str(BASE_DIR)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/measured", ":!README.md"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return commit + ("+" if changed else "")
+
+
+def record_step(step, rows, seconds):
+    """Keep ``rows`` (tuples of the table's seven cells) as ``step``'s latest in bench/measured/."""
+    MEASURED.mkdir(exist_ok=True)
+    record = {
+        "date": time.strftime("%Y-%m-%d"),
+        "ended": time.time(),
+        "commit": commit_measured(),
+        "seconds": round(seconds),
+        "rows": rows,
+    }
+    (MEASURED / f"{step}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def measured_table():
+    """(heading, table) of every step's latest rows in bench/measured/, steps in STEPS' order; the
+    heading names each run a step's rows come from (date, commit, seconds), the latest first."""
+    records = {step: json.loads((MEASURED / f"{step}.json").read_text(encoding="utf-8"))
+               for step in STEPS if (MEASURED / f"{step}.json").exists()}  # fmt: skip
+    runs = {}
+    for step, record in sorted(records.items(), key=lambda item: -item[1].get("ended", 0)):
+        runs.setdefault((record["date"], record["commit"]), []).append((step, record["seconds"]))
+    told = "; ".join(
+        f"{', '.join(f'`{step}`' for step, _ in steps)} on {date} at {commit}"
+        + (f" ({sum(seconds for _, seconds in steps):,} s)" if all(seconds for _, seconds in steps) else "")
+        for (date, commit), steps in runs.items()
+    )
+    heading = (
+        "Measured with `python bench/run.py` on this project's 2-core machine; SQLite, gunicorn with 2 workers, "
+        f"wrk. Each step's rows are from its latest run: {told}."
+    )
+    table = Bench.table_of([tuple(row) for record in records.values() for row in record["rows"]])
+    return heading, table
 
 
 def write_readme(table, heading, marker="bench"):
@@ -932,10 +993,13 @@ def main():
                       f"apt-get install {' '.join(TOOLS[tool] for tool in lacking)}")  # fmt: skip
             continue
         bench.log(step)
+        first, step_started = len(bench.rows), time.perf_counter()
         try:
             getattr(bench, step)()
         except Exception as error:  # one broken step must not cost the others' figures
             bench.add(f"{step} failed", f"{type(error).__name__}: {error}", "—", "—", "—", False)
+        if not options.quick:
+            record_step(step, bench.rows[first:], time.perf_counter() - step_started)
     table = bench.table()
     heading = (
         f"Measured {time.strftime('%Y-%m-%d')} with `python bench/run.py{' --quick' if options.quick else ''}` "
@@ -946,6 +1010,8 @@ def main():
     results.mkdir(exist_ok=True)
     (results / ("quick.md" if options.quick else "full.md")).write_text(f"{heading}\n\n{table}\n", encoding="utf-8")
     if options.readme:
+        if not options.quick:
+            heading, table = measured_table()
         write_readme(table, heading)
 
 

@@ -92,3 +92,26 @@ def test_every_production_cron_line_goes_in_the_site_user_s_crontab():
     for before, block in blocks:
         assert "crontab -u finews -e" in before, block
         assert "deploy/manage" in block
+
+
+def test_the_benchmark_table_is_composed_from_each_steps_latest_run(tmp_path, monkeypatch):
+    """bench/run.py keeps each step's rows with its run (bench/measured/): a step measured again
+    replaces its own rows only, and the heading names the run each step's rows come from."""
+    from bench import run
+
+    monkeypatch.setattr(run, "MEASURED", tmp_path)
+    monkeypatch.setattr(run, "commit_measured", lambda: "aaaaaaa")
+    row = ("6. feed", "9 ms", "8 ms", "1.1×", "≤ 1.5×", "yes", "")
+    run.record_step("scale", [row], 120.4)
+    run.record_step("imports", [("1. import", "62 posts/s", "floor", "8×", "≤ 2×", "**no**", "")], 200)
+    monkeypatch.setattr(run, "commit_measured", lambda: "bbbbbbb+")
+    run.record_step("scale", [(*row[:1], "10 ms", *row[2:])], 130)
+
+    heading, table = run.measured_table()
+
+    assert table.splitlines()[2:] == [
+        "| 1. import | 62 posts/s | floor | 8× | ≤ 2× | **no** |  |",
+        "| 6. feed | 10 ms | 8 ms | 1.1× | ≤ 1.5× | yes |  |",
+    ]
+    today = time.strftime("%Y-%m-%d")
+    assert f"`scale` on {today} at bbbbbbb+ (130 s); `imports` on {today} at aaaaaaa (200 s)" in heading
