@@ -32,7 +32,8 @@ import time
 import uuid
 
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.operations import RunPython, RunSQL
 from django.utils import timezone
 from django.views.decorators.http import condition
@@ -313,17 +314,22 @@ def announce(affected):
     return number
 
 
-def announce_migrated_content(sender, plan=None, **kwargs):
+def announce_migrated_content(sender, plan=None, using=DEFAULT_DB_ALIAS, **kwargs):
     """post_migrate receiver: when ``plan`` (``[(Migration, backwards), …]``, Django's migrate
     executor) ran a data migration of this app (RunPython or RunSQL: 0020 renamed a category),
     every cached page may show what it changed, and no write told the caches: announce ``all``.
     Schema-only migrations change no page. The purge goes out as any other (front.py), so a
-    release's ``migrate`` purges the front caches before the switch."""
-    if any(
+    release's ``migrate`` purges the front caches before the switch. Not while migrations are
+    left to apply (``migrate articles 0011``): announcing reads the moments to come through the
+    models, whose columns may not exist yet; the migrate that applies the rest announces."""
+    if not any(
         migration.app_label == sender.label and isinstance(operation, (RunPython, RunSQL))
         for migration, _backwards in plan or ()
         for operation in migration.operations
     ):
+        return
+    executor = MigrationExecutor(connections[using])
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
         announce({keys.ALL})
 
 
