@@ -33,7 +33,7 @@ def test_the_cron_import_starts_without_the_modules_it_does_not_need():
     """import_posts runs from cron every few minutes: its start-up is most of its time."""
     script = (
         "import sys, django; django.setup(); import articles.management.commands.import_posts; "
-        "print(sorted({'ninja', 'pydantic', 'pypinyin', 'jieba', 'articles.admin', 'rich'} "
+        "print(sorted({'ninja', 'pydantic', 'pypinyin', 'jieba', 'articles.admin', 'rich', 'PIL'} "
         "& set(sys.modules)))"
     )
     loaded = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True, text=True, check=True)
