@@ -85,7 +85,8 @@ class _PhraseDictionary:
             if self.source is None:
                 self.source = _SortedPhrases(Path(find_spec("pypinyin").origin).with_name("phrases_dict.json"))
             self.texts += 1
-            if self.texts > self.WHOLE_AFTER_TEXTS:
+            # A phrases_dict.json written otherwise (another pypinyin) is read whole, as pypinyin would.
+            if self.texts > self.WHOLE_AFTER_TEXTS or not self.source.bisectable:
                 with _collector_paused():
                     words = self.source.everything()
                     self.words.update(words)
@@ -104,6 +105,7 @@ class _SortedPhrases:
     def __init__(self, path):
         self.text = path.read_text(encoding="utf-8")
         self.decoder = json.JSONDecoder()
+        self.bisectable = self.text.startswith('{\n"') and self._word_at_or_after(0)[0] == 2
 
     def everything(self):
         return json.loads(self.text)

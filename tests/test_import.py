@@ -1,11 +1,13 @@
 import contextlib
 import datetime as dt
 import functools
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -929,3 +931,13 @@ print(json.dumps(readings))
     whole, looked_up = (run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up"))
     assert '"hang", "hang", "zhang"' in whole
     assert looked_up == whole
+
+
+def test_only_a_phrase_file_written_one_word_a_line_is_bisected(tmp_path):
+    """Another pypinyin may write its phrases_dict.json otherwise: then the whole of it is read."""
+    from articles.slugs import _SortedPhrases
+
+    compact = tmp_path / "phrases_dict.json"
+    compact.write_text(json.dumps({"银行": [["yín"], ["háng"]]}, ensure_ascii=False), encoding="utf-8")
+    assert not _SortedPhrases(compact).bisectable
+    assert _SortedPhrases(Path(find_spec("pypinyin").origin).with_name("phrases_dict.json")).bisectable
