@@ -6,7 +6,9 @@ from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+# Pillow is imported by the functions that read images: models.py imports this module, and the
+# processes that never see a cover (an import from cron, most commands) would load it at start.
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -21,6 +23,8 @@ def validate_cover_image(file):
     """Reject non-images, unsupported formats, files over 10 MB and decompression bombs."""
     if getattr(file, "_committed", False):
         return  # stored already: it passed when it was uploaded, and is not read again on each save
+    from PIL import Image, UnidentifiedImageError
+
     if file.size > MAX_UPLOAD_BYTES:
         raise ValidationError("图片文件不能大于 10 MB。", code="too_large")
     position = file.tell()
@@ -49,6 +53,8 @@ def reencode_cover(file):
     appended after the image data (a script hidden in a GIF) are left behind. ``file`` must have
     passed validate_cover_image.
     """
+    from PIL import Image, ImageOps, ImageSequence
+
     file.seek(0)
     with Image.open(file) as image:
         image_format, loop = image.format, image.info.get("loop", 0)
@@ -74,6 +80,8 @@ def _pixels_only(frame):
 
 def make_thumbnail(file):
     """A JPEG of at most 480×480 pixels made from the cover image ``file``."""
+    from PIL import Image, ImageOps
+
     file.seek(0)
     with Image.open(file) as image:
         thumbnail = ImageOps.exif_transpose(image).convert("RGB")

@@ -26,6 +26,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from finews import imports
+
 from . import search
 from .caching import content_changed, keys
 from .images import make_thumbnail, reencode_cover
@@ -35,6 +37,10 @@ from .sanitize import html_left_out_of, sanitize_html
 from .validators import validate_plain_text
 
 logger = logging.getLogger(__name__)
+
+# Revisions are stored as JSON; the first serializer Django is asked for loads all its built-in ones,
+# and the XML one brings xml.dom and xml.sax: a fortieth of the CPU of an import from cron.
+imports.defer("django.core.serializers.xml_serializer")
 
 PUBLISH_PERMISSION = "articles.publish_article"
 # What a reader reads of an article: when one of them changes, its content changed (dateModified).

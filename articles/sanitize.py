@@ -11,11 +11,20 @@ import re
 from collections import Counter
 
 import nh3
-from bs4 import BeautifulSoup
 from django.core.exceptions import ValidationError
 from lxml import etree
 
+from finews import imports
+
 from .pasted import REWRITTEN_ELEMENTS, editor_forms
+
+# bs4 imports soupsieve, for CSS selectors, which finews never uses (its tests do): compiling its
+# regular expressions at import was a twentieth of the CPU of an import from cron. It imports
+# charset_normalizer too, to guess the encoding of bytes: finews hands it text. Every process
+# imports bs4 here first (models → validators → sanitize).
+imports.defer("soupsieve")
+imports.defer("charset_normalizer")
+from bs4 import BeautifulSoup  # noqa: E402
 
 # What the body editor writes (articles/editor.py), no more and no less: a body an editor opens is
 # saved as it was. Equivalent forms (<b>, <h1>, Word's lists) are rewritten first (articles/pasted.py).

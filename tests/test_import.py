@@ -1,10 +1,13 @@
 import contextlib
 import datetime as dt
+import functools
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -224,6 +227,11 @@ class TestFrontMatter:
     def test_chinese_tag_gets_a_pinyin_slug(self, write_post):
         run_import(write_post("2022-01-07-A1.md", post_text()))
         assert Tag.objects.get(name="财联社新闻").slug == "cai-lian-she-xin-wen"
+
+    def test_an_article_slug_reads_polyphones_as_the_words_they_are_in(self, write_post):
+        # Character by character, 银行行长 would be yin-xing-xing-zhang and 重庆长江 zhong-qing-zhang-jiang.
+        run_import(write_post("2022-01-07-A1.md", post_text(title='"银行行长：重庆长江大桥"')))
+        assert only_article().slug == "yin-hang-hang-zhang-chong-qing-chang-jiang-da-qiao"
 
     def test_no_category_goes_to_the_default(self, write_post):
         text = post_text().replace("categories: cailianshe\n", "")
@@ -887,3 +895,49 @@ def test_a_first_import_costs_at_most_fifteen_statements_a_post(
         reports = list(PostImporter().import_files(files))
 
     assert len(reports) == 20 and Article.objects.count() == 20
+
+
+def test_slugs_cut_text_into_words_as_pypinyins_whole_phrase_dictionary_does():
+    """A process that makes a few slugs (the import from cron) gives pypinyin only the words of each
+    text (articles.slugs): pieces of dictionary words, run together, read the same as with them all."""
+    script = """
+import json, os, random, sys
+from importlib.util import find_spec
+from pathlib import Path
+words = sorted(json.loads(Path(find_spec("pypinyin").origin).with_name("phrases_dict.json").read_text("utf-8")))
+random.seed(28)
+texts = ["银行行长：重庆长江大桥", "一丁不", "A股", "", "😀", "长"]
+for _ in range(1500):
+    pieces = [word[: random.randint(1, len(word))] for word in random.choices(words, k=random.randint(1, 4))]
+    texts.append(random.choice(["", "，", "A股", " "]).join(pieces))
+if sys.argv[1] == "whole":
+    from pypinyin import lazy_pinyin
+else:
+    import django
+    django.setup()
+    from articles import slugs
+    slugs._PhraseDictionary.WHOLE_AFTER_TEXTS = len(texts)
+    lazy_pinyin = slugs._lazy_pinyin()
+    assert not slugs._phrases().whole
+readings = []
+for text in texts:
+    if sys.argv[1] == "looked up":
+        slugs._phrases().provide(text)
+    readings.append(lazy_pinyin(text, errors="default"))
+print(json.dumps(readings))
+"""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYPINYIN_")}
+    run = functools.partial(subprocess.run, cwd=BASE_DIR, env=environment, capture_output=True, text=True, check=True)
+    whole, looked_up = (run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up"))
+    assert '"hang", "hang", "zhang"' in whole
+    assert looked_up == whole
+
+
+def test_only_a_phrase_file_written_one_word_a_line_is_bisected(tmp_path):
+    """Another pypinyin may write its phrases_dict.json otherwise: then the whole of it is read."""
+    from articles.slugs import _SortedPhrases
+
+    compact = tmp_path / "phrases_dict.json"
+    compact.write_text(json.dumps({"银行": [["yín"], ["háng"]]}, ensure_ascii=False), encoding="utf-8")
+    assert not _SortedPhrases(compact).bisectable
+    assert _SortedPhrases(Path(find_spec("pypinyin").origin).with_name("phrases_dict.json")).bisectable

@@ -33,11 +33,47 @@ def test_the_cron_import_starts_without_the_modules_it_does_not_need():
     """import_posts runs from cron every few minutes: its start-up is most of its time."""
     script = (
         "import sys, django; django.setup(); import articles.management.commands.import_posts; "
-        "print(sorted({'ninja', 'pydantic', 'pypinyin', 'jieba', 'articles.admin', 'rich'} "
+        "print(sorted({'ninja', 'pydantic', 'pypinyin', 'jieba', 'articles.admin', 'rich', 'PIL'} "
         "& set(sys.modules)))"
     )
     loaded = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_cron_import_of_a_new_post_loads_only_what_it_uses(tmp_path, migrated_sqlite):
+    """Libraries' parts the import never uses are loaded when something first does: pypinyin's phrase
+    dictionary, bs4's CSS selectors (soupsieve), Django's XML serializer, Pillow."""
+    from tests.test_production import production_environment
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "2026-11-26-NW1.md").write_text(post_text(title='"银行行长：重庆长江大桥"'), encoding="utf-8")
+    environment = production_environment(tmp_path, DATABASE_URL=migrated_sqlite(tmp_path / "site.sqlite3"))
+    script = f"""
+import sys, django
+django.setup()
+from django.core.management import call_command
+call_command("import_posts", {str(tmp_path / "posts")!r}, verbosity=0)
+unused = {{"pypinyin.phrases_dict", "soupsieve.css_parser", "charset_normalizer.api", "xml.dom", "xml.sax", "PIL", "ninja", "jieba", "rich"}}
+print(sorted(unused & set(sys.modules)))
+from django.core import serializers
+from articles.models import Article
+article = Article.objects.get()
+print(article.slug, "<django-objects" in serializers.serialize("xml", [article]))
+print(bool(__import__("bs4").BeautifulSoup(article.body, "lxml").select("p")))
+"""
+    ran = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-3:] == ["[]", "yin-hang-hang-zhang-chong-qing-chang-jiang-da-qiao True", "True"]
+
+
+def test_a_deferred_module_is_imported_when_first_used():
+    script = (
+        "import sys; from finews import imports; imports.defer('wave'); import wave; "
+        "print(type(sys.modules['wave']).__name__); "
+        "opener = wave.open; print(type(sys.modules['wave']).__name__, opener is sys.modules['wave'].open)"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["_Deferred", "module", "True"]
 
 
 @pytest.fixture
