@@ -1,4 +1,8 @@
-"""Modules a library imports eagerly, loaded when something first uses them instead."""
+"""Modules a library imports eagerly, loaded when something first uses them instead.
+
+Not importlib.util.LazyLoader: on Python 3.11 the ``import`` statement itself reads the module's
+``__spec__`` (is it still initializing?), which makes a LazyLoader module load at once.
+"""
 
 import importlib
 import sys
