@@ -483,6 +483,66 @@ class TestArticleSideColumn:
         assert not aside.select(".compact-list .article-item-summary")
         assert not aside.select(".compact-list .meta a")
 
+    def test_old_news_alone_still_shows_hot_stocks_and_the_latest_of_the_category(self, client):
+        category = make_category("cailianshe", title="财联社")
+        stock = make_stock("601601", name="中国太保")
+        days_ago = timezone.now() - dt.timedelta(days=10)
+        for n in range(3):
+            make_article(
+                category=category, stocks=[stock], title=f"旧闻{n}", published_at=days_ago - dt.timedelta(hours=n)
+            )
+        article = make_article(category=category, title="本文", published_at=days_ago - dt.timedelta(days=5))
+
+        response = client.get(article.get_absolute_url())
+
+        aside = soup_of(response).select_one("aside.article-aside")
+        assert [li.a.get_text() for li in aside.select(".hot-list li")] == ["中国太保"]
+        caption = aside.select_one(".hot-stocks .count").get_text()
+        assert caption == f"{timezone.localtime(days_ago):%m-%d %H:%M} 前 24 小时内被提到最多"
+        assert [a.get_text() for a in aside.select(".compact-list .article-item-title")] == ["旧闻0", "旧闻1", "旧闻2"]
+        # A quiet site and category: the page hangs on any change, and on its category's list.
+        shown = page_keys(response)
+        assert {keys.SITE, keys.category_list(category.pk)} <= shown and keys.HOT not in shown
+        assert not any(key.startswith("cb") for key in shown)
+
+    def test_a_busy_category_names_its_days_not_its_list(self, client):
+        category = make_category("cailianshe")
+        stock = make_stock("601601", name="中国太保")
+        hour = keys.hour_start(timezone.now())
+        for hours in range(1, 8):
+            make_article(category=category, stocks=[stock], published_at=hour - dt.timedelta(hours=hours))
+        article = make_article(category=category, published_at=hour - dt.timedelta(days=2))
+
+        shown = page_keys(client.get(article.get_absolute_url()))
+
+        day = timezone.localdate(hour - dt.timedelta(hours=5))
+        assert keys.category_before_hour(category.pk, day) in shown and keys.HOT in shown
+        assert keys.category_list(category.pk) not in shown and keys.SITE not in shown
+
+    def test_a_new_article_in_a_quiet_category_reaches_the_pages_showing_its_latest(self, client, committed, varnish):  # noqa: F811
+        category = make_category("cailianshe")
+        with committed():
+            article = make_article(category=category, published_at=timezone.now() - dt.timedelta(days=20))
+            make_article(category=category, title="旧闻", published_at=timezone.now() - dt.timedelta(days=10))
+            # The site is busy (热门股票 counts the last 24 hours): only the category is quiet.
+            make_article(
+                stocks=[make_stock("601601")], published_at=keys.hour_start(timezone.now()) - dt.timedelta(hours=2)
+            )
+        varnish.settle()
+        varnish.purges.clear()
+        shown = page_keys(client.get(article.get_absolute_url()))
+
+        # Older than the LATEST_DAYS the day keys count, newer than what the page shows.
+        with committed():
+            make_article(category=category, title="补发", published_at=timezone.now() - dt.timedelta(days=8))
+        varnish.settle()
+
+        assert shown & varnish.purged() == {keys.category_list(category.pk)}
+        titles = soup_of(client.get(article.get_absolute_url())).select(
+            ".article-aside .compact-list .article-item-title"
+        )
+        assert [a.get_text() for a in titles] == ["补发", "旧闻"]
+
     def test_a_post_of_this_hour_leaves_the_page_alone_a_late_one_purges_it(self, client, committed, varnish):  # noqa: F811
         category = make_category("cailianshe")
         stock = make_stock("601601", name="中国太保")

@@ -7,6 +7,10 @@ when the hour turns (the moment ``hour``: caching/moments.py) or when a change r
 the snapshot's days (keys.before_the_hour: ``hot``, ``cb<category>-<day>``, ``sp<stock>``), and never
 for the posts of the current hour, which the snapshot leaves out by definition. Each part is
 computed once per content version and kept (a few queries bounded by dates or counts).
+
+A quiet site or category still shows them: 热门股票 then counts the 24 hours up to the latest
+article before the hour, as the home page does, and the latest of a category reach back before
+LATEST_DAYS; such a page names ``site`` and the category's list (``cl``), which its few changes purge.
 """
 
 import datetime as dt
@@ -20,7 +24,7 @@ from django.utils.safestring import SafeString
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys, version_facts
 from articles.models import Article
 
-from .charts import most_mentioned
+from .charts import hot_stocks_before
 
 LATEST_COUNT = 5
 # Bars of SPARK_BAR wide in a viewBox SPARK_HEIGHT high, one per day of the snapshot.
@@ -79,6 +83,7 @@ class Aside:
 
     until: dt.datetime
     flows: dict
+    hot_until: dt.datetime
     hot: list
     latest: list
     hot_key: str
@@ -102,35 +107,50 @@ def aside(article, stocks):
         return Article.objects.published().filter(published_at__gte=since, published_at__lt=until)
 
     flows = kept(f"flows:{','.join(map(str, stock_ids))}", lambda: _flows(snapshot(), stock_ids, since, until))
-    hot = kept(
-        "hot", lambda: most_mentioned(snapshot().filter(published_at__gte=until - dt.timedelta(hours=keys.HOT_HOURS)))
-    )
+    hot_until, hot = kept("hot", lambda: hot_stocks_before(until))
     latest_since = until - dt.timedelta(days=keys.LATEST_DAYS)
-    latest = kept(
-        f"latest:{article.category_id}",
-        lambda: list(
-            Article.objects.listed()
-            .filter(category_id=article.category_id, published_at__gte=latest_since, published_at__lt=until)
-            .order_by("-published_at", "-id")[:LATEST_COUNT]
-        ),
-    )
-    # An article arriving between the oldest of them (or the window's start) and the hour enters.
-    entered_since = latest[-1].published_at if len(latest) == LATEST_COUNT else latest_since
-    latest = [item for item in latest if item.pk != article.pk]
+    latest = kept(f"latest:{article.category_id}", lambda: _latest(article.category_id, latest_since, until))
     keys.depends_on(
         keys.HOUR,
-        keys.HOT,
-        *(
-            keys.category_before_hour(article.category_id, day)
-            for day in _days(timezone.localdate(entered_since), timezone.localdate(until))
-        ),
+        *_hot_keys(hot_until == until and bool(hot)),
+        *_latest_keys(article.category_id, latest, latest_since, until),
         *(keys.stock_before_hour(pk) for pk in stock_ids),
         *(keys.stock(stock.pk) for stock, _ in hot),
-        *keys.listed(latest),
     )
+    latest = [item for item in latest if item.pk != article.pk]
+    keys.depends_on(*keys.listed(latest))
     hot_key = f"{current_version()}:{hour}"
     stocks_key = f"{hot_key}:{','.join(str(stock.pk) for stock in stocks)}"
-    return Aside(until=until, flows=flows, hot=hot, latest=latest, hot_key=hot_key, stocks_key=stocks_key)
+    return Aside(
+        until=until, flows=flows, hot_until=hot_until, hot=hot, latest=latest, hot_key=hot_key, stocks_key=stocks_key
+    )
+
+
+def _hot_keys(counted_before_the_hour):
+    """What 热门股票 depends on: a change with stocks of the 24 hours before the hour (``hot``)
+    when it counts mentions of those; else (a quiet site: it reaches back to the latest article,
+    or shows none) any change, as the home page's does (``site``)."""
+    return [keys.HOT] if counted_before_the_hour else [keys.SITE]
+
+
+def _latest(category_id, since, until):
+    """The LATEST_COUNT latest listed of the category before ``until``: those since ``since``, and
+    when fewer, the latest ones before it (a second query, for a quiet category only)."""
+    listed = Article.objects.listed().filter(category_id=category_id).order_by("-published_at", "-id")
+    latest = list(listed.filter(published_at__gte=since, published_at__lt=until)[:LATEST_COUNT])
+    if len(latest) < LATEST_COUNT:
+        latest += listed.filter(published_at__lt=since)[: LATEST_COUNT - len(latest)]
+    return latest
+
+
+def _latest_keys(category_id, latest, since, until):
+    """What the latest of a category depends on: an article arriving between the oldest of them and
+    the hour enters, so the days from its day to the hour's (``cb``) when they all fall in the
+    LATEST_DAYS; else (a quiet category, which changes rarely) any change of its list."""
+    if len(latest) == LATEST_COUNT and latest[-1].published_at >= since:
+        days = _days(timezone.localdate(latest[-1].published_at), timezone.localdate(until))
+        return [keys.category_before_hour(category_id, day) for day in days]
+    return [keys.category_list(category_id)]
 
 
 def _days(first, last):

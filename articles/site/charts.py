@@ -218,17 +218,19 @@ def _mentioned_with(stock, last):
 def hot_stocks():
     """(until, [(stock, count)]): the stocks most mentioned in published articles of the 24 hours
     until now; when those had none, of the 24 hours until the latest article."""
-    return _kept("hot", 0, _hot_stocks)
+    return _kept("hot", 0, lambda: hot_stocks_before(timezone.now()))
 
 
-def _hot_stocks():
-    latest = Article.objects.published().values_list("published_at", flat=True).order_by("-published_at").first()
+def hot_stocks_before(until):
+    """(end, [(stock, count)]): the stocks most mentioned in published articles of the 24 hours
+    before ``until`` (end: ``until``); when those had none, of the 24 hours up to the latest
+    article before it (end: its time). (None, []) when there is none."""
+    published = Article.objects.published().filter(published_at__lt=until)
+    latest = published.values_list("published_at", flat=True).order_by("-published_at").first()
     if latest is None:
         return None, []
-    now = timezone.now()
-    end = now if latest > now - HOT_WINDOW else latest
-    recent = Article.objects.published().filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end)
-    return end, most_mentioned(recent)
+    end = until if latest > until - HOT_WINDOW else latest
+    return end, most_mentioned(published.filter(published_at__gt=end - HOT_WINDOW, published_at__lte=end))
 
 
 def most_mentioned(articles):
