@@ -502,7 +502,7 @@ class TestArticleSideColumn:
         assert [a.get_text() for a in aside.select(".compact-list .article-item-title")] == ["旧闻0", "旧闻1", "旧闻2"]
         # A quiet site and category: the page hangs on any change, and on its category's list.
         shown = page_keys(response)
-        assert {keys.SITE, keys.category_list(category.pk)} <= shown and keys.HOT not in shown
+        assert {keys.HOT_QUIET, keys.category_list(category.pk)} <= shown and keys.HOT not in shown
         assert not any(key.startswith("cb") for key in shown)
 
     def test_a_busy_category_names_its_days_not_its_list(self, client):
@@ -517,7 +517,7 @@ class TestArticleSideColumn:
 
         day = timezone.localdate(hour - dt.timedelta(hours=5))
         assert keys.category_before_hour(category.pk, day) in shown and keys.HOT in shown
-        assert keys.category_list(category.pk) not in shown and keys.SITE not in shown
+        assert keys.category_list(category.pk) not in shown and keys.HOT_QUIET not in shown
 
     def test_a_new_article_in_a_quiet_category_reaches_the_pages_showing_its_latest(self, client, committed, varnish):  # noqa: F811
         category = make_category("cailianshe")

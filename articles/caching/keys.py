@@ -20,11 +20,13 @@ was purged after it was rendered.
   month's and ``cn``, and ``co`` when it becomes the oldest.
 - ``today``: times read relative to the day (今天 15:02, 昨天 09:30): changed by midnight
   (moments.py), named only by pages that show such a time.
-- ``hour``, ``hot``, ``cb<category>-<day>``, ``sp<stock>``: an article page's side column is a
+- ``hour``, ``hot``, ``hq``, ``cb<category>-<day>``, ``sp<stock>``: an article page's side column is a
   snapshot as of the start of the hour (site/aside.py), so posts of the current hour change no
   page: ``hour`` is named by each hour's moment (moments.py); a change of an article published
   before the current hour names, when it is of the snapshot's days, ``sp`` of its stocks (30
-  days), ``cb`` of its category and day (7 days) and ``hot`` (24 hours, with stocks).
+  days), ``cb`` of its category and day (7 days) and ``hot`` (24 hours, with stocks), and ``hq``.
+  A quiet site's or category's page, whose column reaches further back, names ``hq`` (any change
+  before the hour) or ``cl<category>``.
 - ``channels``: which categories the header shows as channels (and in what order): every page
   holds it, with each channel's ``c<id>``.
 - ``site``: what any public article changes: the home page, the site feed, the category and
@@ -50,6 +52,8 @@ ALL = "all"
 TODAY = "today"
 HOUR = "hour"
 HOT = "hot"
+# 热门股票 of a quiet site, which reaches back to the latest article before the hour: any change before it.
+HOT_QUIET = "hq"
 # What the side column of an article page counts, before the current hour: its stocks' news flow,
 # the latest of its category, 热门股票.
 FLOW_DAYS = 30
@@ -111,7 +115,7 @@ def before_the_hour(state, now):
     if not state.published or state.published_at >= hour:
         return set()
     age = hour - state.published_at
-    found = set()
+    found = {HOT_QUIET}
     if age <= dt.timedelta(days=FLOW_DAYS):
         found.update(stock_before_hour(pk) for pk in state.stock_ids)
     if age <= dt.timedelta(days=LATEST_DAYS):

@@ -10,7 +10,7 @@ computed once per content version and kept (a few queries bounded by dates or co
 
 A quiet site or category still shows them: 热门股票 then counts the 24 hours up to the latest
 article before the hour, as the home page does, and the latest of a category reach back before
-LATEST_DAYS; such a page names ``site`` and the category's list (``cl``), which its few changes purge.
+LATEST_DAYS; such a page names ``hq`` and the category's list (``cl``), which their few changes purge.
 """
 
 import datetime as dt
@@ -129,8 +129,8 @@ def aside(article, stocks):
 def _hot_keys(counted_before_the_hour):
     """What 热门股票 depends on: a change with stocks of the 24 hours before the hour (``hot``)
     when it counts mentions of those; else (a quiet site: it reaches back to the latest article,
-    or shows none) any change, as the home page's does (``site``)."""
-    return [keys.HOT] if counted_before_the_hour else [keys.SITE]
+    or shows none) any change before the hour (``hq``)."""
+    return [keys.HOT] if counted_before_the_hour else [keys.HOT_QUIET]
 
 
 def _latest(category_id, since, until):
