@@ -218,7 +218,11 @@ def _mentioned_with(stock, last):
 def hot_stocks():
     """(until, [(stock, count)]): the stocks most mentioned in published articles of the 24 hours
     until now; when those had none, of the 24 hours until the latest article."""
-    return _kept("hot", 0, lambda: hot_stocks_before(timezone.now()))
+    return _kept("hot", 0, _hot_stocks)
+
+
+def _hot_stocks():
+    return hot_stocks_before(timezone.now())
 
 
 def hot_stocks_before(until):
