@@ -136,7 +136,7 @@ def test_a_page_is_computed_in_the_one_version_its_etag_names(client, monkeypatc
     version = response["ETag"].removeprefix('W/"').removesuffix('"')
     hour = int(side_column.keys.hour_start(timezone.now()).timestamp())
     assert cache.get(views.ARTICLE_FACTS_KEY.format(version=version, pk=article.pk)) is not None
-    assert cache.get(side_column.ASIDE_KEY.format(version=version, hour=hour, part="hot")) is not None
+    assert cache.get(side_column.ASIDE_KEY.format(version=version, hour=hour, part="hot-until")) is not None
     assert str(content_version()) != version  # the write did move it on
 
 

@@ -107,7 +107,8 @@ def aside(article, stocks):
         return Article.objects.published().filter(published_at__gte=since, published_at__lt=until)
 
     flows = kept(f"flows:{','.join(map(str, stock_ids))}", lambda: _flows(snapshot(), stock_ids, since, until))
-    hot_until, hot = kept("hot", lambda: hot_stocks_before(until))
+    # "hot-until": its value became (end, list) from a list; a deploy keeps the version's keys.
+    hot_until, hot = kept("hot-until", lambda: hot_stocks_before(until))
     latest_since = until - dt.timedelta(days=keys.LATEST_DAYS)
     latest = kept(f"latest:{article.category_id}", lambda: _latest(article.category_id, latest_since, until))
     keys.depends_on(
