@@ -231,6 +231,10 @@ class TestSmallThings:
             soup = soup_of(client.get(canonical))
             assert soup.select_one("link[rel=canonical]")["href"] == f"http://testserver{canonical}"
 
+    def test_a_date_that_does_not_exist_is_not_found_not_redirected(self, client):
+        for path in ("/archive/2026/02/30/", "/archive/2026/2/30/", "/archive/2026/13/", "/archive/2026/00/"):
+            assert client.get(path).status_code == 404, path
+
     def test_day_links_carry_the_year(self, client):
         for day in (7, 9):
             make_article(published_at=timezone.make_aware(dt.datetime(2022, 11, day, 10)))

@@ -401,6 +401,10 @@ class ArchiveMixin(PageRangeMixin):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
         if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
             raise Http404("没有这一年的消息。")
+        try:  # before the redirect below: /archive/2026/02/30/ is no day, not an address of one
+            dt.date(kwargs.get("year", 2000), kwargs.get("month", 1), kwargs.get("day", 1))
+        except ValueError:
+            raise Http404("没有这一天。") from None
         # One address per period: /archive/2022/05/ (or 2022/5/07/) is /archive/2022/5/.
         self.canonical = reverse(request.resolver_match.view_name, kwargs=kwargs)
         if request.path != self.canonical:
