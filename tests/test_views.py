@@ -221,6 +221,8 @@ class TestListPages:
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
         assert "https://quote.eastmoney.com/unify/r/1.601601" in content
+        # The list says what it is, below the chart and the stocks mentioned with it.
+        assert re.search(r'<h2 class="list-heading">提到[^<]*的消息</h2>\s*<ul class="article-list">', content)
         assert_hidden_absent(content)
 
     def test_few_or_many_articles_list_alike(self, hidden_articles, client, monkeypatch):
