@@ -58,8 +58,8 @@ class ArticleSitemap(Sitemap):
 
 class TopicSitemap(Sitemap):
     """Categories' or tags' pages, counted once per content version: Django's paginator counted
-    twice a request (the index's total, then its pages), each count a query over every topic's
-    links that grew with the archive (sitemap index: 4 queries, 1.56× at a million articles)."""
+    twice a request (the index's total, then its pages), each count a query over every topic and
+    its links (the index's 4 queries; with them kept, none)."""
 
     @cached_property
     def paginator(self):
