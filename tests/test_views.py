@@ -500,6 +500,8 @@ class TestFeedsAndSitemap:
         assert pages >= 5
         assert "<sitemapindex" in content and f"http://testserver/sitemap-articles.xml?p={pages}" in content
         assert f"?p={pages + 1}<" not in content and "<lastmod>" not in content
+        with django_assert_num_queries(0):  # every section's count kept per content version
+            assert html_of(page(reader, "/sitemap.xml")) == content
         sections = {}
         for number in range(1, pages + 1):
             suffix = f"?p={number}" if number > 1 else ""
