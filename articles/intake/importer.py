@@ -313,6 +313,7 @@ class PostImporter:
             stocks=self._stock_references(parsed.body.stocks),
             edited=False,
             comment=f"导入 {path.name}",
+            savepoint=False,  # this method's is the file's one
         )
         if self._leads is not None:
             self._leads.written(article)
