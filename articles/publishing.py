@@ -21,8 +21,8 @@ import logging
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
-from django.core import serializers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import Serializer as JSONSerializer
 from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -154,11 +154,24 @@ def _record_revision(article, user, comment):
             object_id=str(instance.pk),
             db=router.db_for_write(type(instance), instance=instance),
             format="json",
-            serialized_data=serializers.serialize("json", [instance]),
+            serialized_data=_RevisionSerializer().serialize([instance]),
             object_repr=str(instance),
         )
         for instance in [article, *article.tagged_items.all()]
     )
+
+
+class _RevisionSerializer(JSONSerializer):
+    """Django's JSON serializer, but a many-to-many relation held as prefetched (a new article's
+    stocks, _hold_new_relations) is read from what is held without first building the query that
+    would read it: Django builds that query even when it does not run it, a tenth of the writer's
+    time for every article the import creates."""
+
+    def handle_m2m_field(self, obj, field):
+        held = getattr(obj, "_prefetched_objects_cache", {}).get(field.name)
+        if held is None or self.use_natural_foreign_keys or not field.remote_field.through._meta.auto_created:
+            return super().handle_m2m_field(obj, field)
+        self._current[field.name] = [self._value_from_field(related, related._meta.pk) for related in held]
 
 
 # What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
