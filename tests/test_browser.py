@@ -303,3 +303,20 @@ def test_related_news_follows_the_text_not_the_side_column_on_a_desktop(page, li
     aside, related = page.locator("aside.article-aside").bounding_box(), page.locator("section.related").bounding_box()
     assert related["y"] >= aside["y"] + aside["height"]  # on a phone: after the side column, as before
     screenshot(page, "reader-article-related-360")
+
+
+def test_lists_below_the_first_screen_are_laid_out_when_a_reader_reaches_them(page, live_server):
+    """Issue #26: out of view, list items and side blocks skip layout (content-visibility: auto), the
+    first layout's costliest work on a CJK page; scrolled to, they are drawn as before."""
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+    page.set_viewport_size({"width": 412, "height": 823})
+    rendered = "(element) => element.checkVisibility({contentVisibilityAuto: true})"
+
+    page.goto(live_server.url)
+    first, last = page.locator(".latest .article-item a").first, page.locator(".by-category .article-item a").last
+    assert page.evaluate(rendered, first.element_handle())
+    assert not page.evaluate(rendered, last.element_handle())
+    last.scroll_into_view_if_needed()
+    page.wait_for_function(rendered, arg=last.element_handle())
+    expect(last).to_be_visible()
+    assert last.bounding_box()["height"] > 10
