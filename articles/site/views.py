@@ -717,7 +717,8 @@ class LiveFragmentView(TemplateView):
             newest = stories.filter(pk=after).values_list("published_at", "pk").first()
             # In the order written: with more than LIVE_NEW_MOST, the next answer goes on from the
             # last (every key up to it delivered), the rest being written after the next ``seen``.
-            newer = list(stories.new_to(newest, seen)[: LIVE_NEW_MOST + 1])
+            new = Article.objects.listed(among=Article.objects.keys_new_to(newest, seen)).stories()
+            newer = list(new.order_by("id")[: LIVE_NEW_MOST + 1])
             more = len(newer) > LIVE_NEW_MOST
             newer = sorted(newer[:LIVE_NEW_MOST], key=lambda article: (article.published_at, article.pk), reverse=True)
         if newer and (newest is None or (newer[0].published_at, newer[0].pk) > newest):
