@@ -230,6 +230,22 @@ def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page
     expect(page.locator(".live-notice")).to_have_text("新到 1 条消息")
     assert page.locator(".timeline-day").count() == 1  # added to today's group, not a second one
     expect(home.locator(".live-notice a")).to_have_text("1 条新消息", timeout=10_000)
+
+    # The scraper posts late a story dated between the two: it lands between them, marked new.
+    make_article(category=category, title="迟到的快讯", published_at=timezone.now() - dt.timedelta(minutes=5))
+
+    expect(page.locator(".live-notice")).to_have_text("新到 2 条消息", timeout=10_000)
+    titles = page.locator(".timeline-item .timeline-title").all_text_contents()
+    assert titles == ["刚刚发布的快讯", "迟到的快讯", "已有的快讯"] and page.locator(".timeline-day").count() == 1
+    assert "is-new" in page.locator(".timeline-item", has_text="迟到的快讯").get_attribute("class")
+    expect(home.locator(".live-notice a")).to_have_text("2 条新消息", timeout=10_000)
+
+    # One dated yesterday: its day, not shown yet, comes after today's.
+    make_article(category=category, title="昨天的快讯", published_at=timezone.now() - dt.timedelta(days=1))
+
+    expect(page.locator(".live-notice")).to_have_text("新到 3 条消息", timeout=10_000)
+    days = page.locator(".timeline-day")
+    assert days.count() == 2 and "昨天的快讯" in days.nth(1).text_content()
     screenshot(page, "reader-live")
     home.close()
 
