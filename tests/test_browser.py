@@ -220,6 +220,8 @@ def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page
     make_article(category=category, title="已有的快讯", published_at=timezone.now() - dt.timedelta(minutes=10))
     page.goto(f"{live_server.url}/7x24/")
     expect(page.locator(".timeline-item", has_text="已有的快讯")).to_be_visible()
+    # Promised once live.js runs (the page's HTML keeps it hidden: without JavaScript it does not hold).
+    expect(page.locator(".live-promise")).to_be_visible()
     home = browser.new_page()
     home.goto(live_server.url)
     expect(home.locator(".live-notice")).to_be_hidden()

@@ -90,6 +90,8 @@ class TestLive:
 
         soup = soup_of(client.get("/7x24/"))
 
+        # Without JavaScript nothing arrives by itself: live.js shows the promise.
+        assert soup.select_one(".live-promise").has_attr("hidden")
         days = soup.select(".timeline-day")
         assert [day.h2.get_text() for day in days][:2] == ["今天", "昨天"]
         assert (

@@ -24,6 +24,11 @@
     }
     url = root.getAttribute("data-live");
     countsOnly = root.hasAttribute("data-live-count");
+    // Said only where it holds: without JavaScript the page is an ordinary one.
+    var promise = document.querySelector(".live-promise");
+    if (promise) {
+      promise.hidden = false;
+    }
     schedule();
   }
 
