@@ -318,6 +318,17 @@ class ArticleQuerySet(models.QuerySet):
             .order_by("published_at", "id")
         )
 
+    def keys_new_to(self, newest, seen):
+        """The keys of those new to a list that shows ``newest`` ((published_at, pk) of its newest;
+        None: not known) and knows every article up to the key ``seen``: later in the list order (a
+        scheduled story coming due has an older key), or written after ``seen`` (a late arrival,
+        dated before ``newest``). For listed(among=…): a union of two index ranges, as an OR of
+        them would make SQLite read every public article."""
+        written_later = self.filter(id__gt=seen).order_by().values("id")
+        if newest is None:
+            return written_later
+        return written_later.union(self.newer_than(*newest).order_by().values("id"))
+
     def scheduled(self):
         """Published articles whose time has not come yet: they appear by themselves at ``published_at``."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())

@@ -9,8 +9,10 @@ story once. An article an editor changed is never joined by the rules: the impor
 """
 
 import datetime as dt
+import functools
 import re
 import unicodedata
+from collections import defaultdict
 from typing import NamedTuple
 
 from django.db.models import Q
@@ -21,6 +23,7 @@ STORY_WINDOW_MINUTES = 60
 _NOT_TITLE_TEXT = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def title_key(title):
     """A title as compared for the story rule: width, case, spaces and punctuation ignored."""
     return _NOT_TITLE_TEXT.sub("", unicodedata.normalize("NFKC", title)).casefold()
@@ -71,6 +74,10 @@ class BatchLeads:
     def __init__(self, info_codes):
         self._same_items = set().union(*map(_same_item, info_codes)) if info_codes else set()
         self._rows = None  # {pk: Candidate}
+        # The rows by the hour of their publication and by info code: an article's candidates are
+        # found among a few, not among all those the batch read and wrote (once each).
+        self._by_hour = defaultdict(dict)
+        self._by_code = defaultdict(set)
         self._read_span = None  # (start, end): every article published in it is in _rows
 
     def lead_for(self, article):
@@ -79,21 +86,39 @@ class BatchLeads:
         if self._read_span is None or not (self._read_span[0] <= start and end <= self._read_span[1]):
             self._read(start, end + self.READ_AHEAD)
         same_item = _same_item(article.info_code)
-        rows = [row for row in self._rows.values() if row.info_code in same_item or start <= row.published_at <= end]
-        return _first_lead(article, same_item, sorted(rows, key=lambda row: (row.created_at, row.pk)))
+        rows = {pk: self._rows[pk] for code in same_item for pk in self._by_code.get(code, ())}
+        for hour in range(_hour(start), _hour(end) + 1):
+            rows.update(
+                (pk, row) for pk, row in self._by_hour.get(hour, {}).items() if start <= row.published_at <= end
+            )
+        return _first_lead(article, same_item, sorted(rows.values(), key=lambda row: (row.created_at, row.pk)))
 
     def written(self, article):
         """``article`` was saved (created or changed) in this batch's transaction."""
         if self._rows is not None:
-            self._rows[article.pk] = Candidate(*(getattr(article, name) for name in Candidate._fields))
+            self._add(Candidate(*(getattr(article, name) for name in Candidate._fields)))
 
     def _read(self, start, end):
         wanted = Q(published_at__range=(start, end))
         if self._rows is None:
+            self._rows = {}
             wanted |= Q(info_code__in=self._same_items)
-        rows = Article.objects.filter(wanted).values_list(*Candidate._fields)
-        self._rows = {**(self._rows or {}), **{row[0]: Candidate._make(row) for row in rows}}
+        for row in Article.objects.filter(wanted).values_list(*Candidate._fields):
+            self._add(Candidate._make(row))
         self._read_span = (start, end)
+
+    def _add(self, row):
+        old = self._rows.get(row.pk)
+        if old is not None:
+            self._by_hour[_hour(old.published_at)].pop(old.pk, None)
+            self._by_code[old.info_code].discard(old.pk)
+        self._rows[row.pk] = row
+        self._by_hour[_hour(row.published_at)][row.pk] = row
+        self._by_code[row.info_code].add(row.pk)
+
+
+def _hour(moment):
+    return int(moment.timestamp() // 3600)
 
 
 def _same_item(info_code):

@@ -59,6 +59,8 @@ STEP_TOOLS = {
     "replicas": ["wrk", "initdb"],
 }
 PYTHON = sys.executable
+# Rounds of the scale rows' two sizes, in turn.
+SCALE_ROUNDS = 3
 # What a scale row's two pages do not share, said next to its figures.
 SCALE_NOTES = {
     "stock": "the most mentioned stock: in more articles at the larger size (fewer than a page's twenty at 10,000);"
@@ -673,12 +675,26 @@ class Bench:
     # 6: scale
     def scale(self):
         small, large = self.sizes["scale"]
-        measured = {}
-        for count in (small, large):
-            database = self.loaded_database(count)
-            urls, _ = self.task(database, "scale_urls")
-            latencies, _ = self.task(database, "latency", *urls.values())
-            measured[count] = {name: latencies[url] for name, url in urls.items()}
+        databases = {count: self.loaded_database(count) for count in (small, large)}
+        urls = {count: self.task(database, "scale_urls")[0] for count, database in databases.items()}
+        # The two sizes in turn, SCALE_ROUNDS times, each figure the median of its rounds. Measured one
+        # size after the other, the machine's drift between them moved whole rows: the home page (no
+        # query) read 1.44×, the feeds 1.63× and 1.67×, with the same Python calls and SQL at both
+        # sizes; in turn, their CPU time read 1.11×, 0.96× and 0.95× (3 rounds, 10,000 vs 1,000,000).
+        rounds = {count: [] for count in databases}
+        for _ in range(SCALE_ROUNDS):
+            for count, database in databases.items():
+                rounds[count].append(self.task(database, "latency", *urls[count].values())[0])
+        measured = {
+            count: {
+                name: {
+                    figure: statistics.median(latencies[url][figure] for latencies in rounds[count])
+                    for figure in ("ms", "cpu_ms", "queries")
+                }
+                for name, url in urls[count].items()
+            }
+            for count in databases
+        }
         for name in measured[small]:
             big, little = measured[large][name], measured[small][name]
             ratio = big["ms"] / little["ms"]

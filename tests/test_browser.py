@@ -220,6 +220,8 @@ def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page
     make_article(category=category, title="已有的快讯", published_at=timezone.now() - dt.timedelta(minutes=10))
     page.goto(f"{live_server.url}/7x24/")
     expect(page.locator(".timeline-item", has_text="已有的快讯")).to_be_visible()
+    # Promised once live.js runs (the page's HTML keeps it hidden: without JavaScript it does not hold).
+    expect(page.locator(".live-promise")).to_be_visible()
     home = browser.new_page()
     home.goto(live_server.url)
     expect(home.locator(".live-notice")).to_be_hidden()
@@ -230,6 +232,22 @@ def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page
     expect(page.locator(".live-notice")).to_have_text("新到 1 条消息")
     assert page.locator(".timeline-day").count() == 1  # added to today's group, not a second one
     expect(home.locator(".live-notice a")).to_have_text("1 条新消息", timeout=10_000)
+
+    # The scraper posts late a story dated between the two: it lands between them, marked new.
+    make_article(category=category, title="迟到的快讯", published_at=timezone.now() - dt.timedelta(minutes=5))
+
+    expect(page.locator(".live-notice")).to_have_text("新到 2 条消息", timeout=10_000)
+    titles = page.locator(".timeline-item .timeline-title").all_text_contents()
+    assert titles == ["刚刚发布的快讯", "迟到的快讯", "已有的快讯"] and page.locator(".timeline-day").count() == 1
+    assert "is-new" in page.locator(".timeline-item", has_text="迟到的快讯").get_attribute("class")
+    expect(home.locator(".live-notice a")).to_have_text("2 条新消息", timeout=10_000)
+
+    # One dated yesterday: its day, not shown yet, comes after today's.
+    make_article(category=category, title="昨天的快讯", published_at=timezone.now() - dt.timedelta(days=1))
+
+    expect(page.locator(".live-notice")).to_have_text("新到 3 条消息", timeout=10_000)
+    days = page.locator(".timeline-day")
+    assert days.count() == 2 and "昨天的快讯" in days.nth(1).text_content()
     screenshot(page, "reader-live")
     home.close()
 
@@ -303,3 +321,20 @@ def test_related_news_follows_the_text_not_the_side_column_on_a_desktop(page, li
     aside, related = page.locator("aside.article-aside").bounding_box(), page.locator("section.related").bounding_box()
     assert related["y"] >= aside["y"] + aside["height"]  # on a phone: after the side column, as before
     screenshot(page, "reader-article-related-360")
+
+
+def test_lists_below_the_first_screen_are_laid_out_when_a_reader_reaches_them(page, live_server):
+    """Issue #26: out of view, list items and side blocks skip layout (content-visibility: auto), the
+    first layout's costliest work on a CJK page; scrolled to, they are drawn as before."""
+    call_command("import_posts", str(SAMPLE_POSTS), verbosity=0)
+    page.set_viewport_size({"width": 412, "height": 823})
+    rendered = "(element) => element.checkVisibility({contentVisibilityAuto: true})"
+
+    page.goto(live_server.url)
+    first, last = page.locator(".latest .article-item a").first, page.locator(".by-category .article-item a").last
+    assert page.evaluate(rendered, first.element_handle())
+    assert not page.evaluate(rendered, last.element_handle())
+    last.scroll_into_view_if_needed()
+    page.wait_for_function(rendered, arg=last.element_handle())
+    expect(last).to_be_visible()
+    assert last.bounding_box()["height"] > 10

@@ -17,10 +17,12 @@ from bs4 import BeautifulSoup
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.http import QueryDict
 from django.utils import timezone
 
 from articles import caching, publishing
 from articles.caching import NUMBER_KEY, content_version, current_version, front, keys
+from articles.caching.middleware import PAGE_NUMBER_PARAMETERS, clean_query
 from articles.models import Article, Category, Tag
 from articles.templatetags import finews as finews_tags
 from finews.settings.base import cache_from_environment
@@ -393,6 +395,18 @@ class TestPageKeys:
         pages = {key for key in redis_cache._cache.get_client().keys("*") if b"finews:page:" in key}
         assert pages <= stored_before
 
+    @pytest.mark.parametrize(
+        "asked", ["", "page=2", "page=0102", "p=3&page=4", "page=1&p=1", "page=2&page=5", "junk=1&p=12", "page=1"]
+    )
+    def test_the_clean_query_is_what_a_querydict_would_write(self, asked):
+        query = QueryDict(asked)
+        expected = QueryDict(mutable=True)
+        for name in PAGE_NUMBER_PARAMETERS:
+            if name in query and int(query[name]) > 1:
+                expected[name] = str(int(query[name]))
+
+        assert clean_query(query) == expected.urlencode()
+
     def test_a_page_number_on_an_article_is_one_address(self, client):
         article = make_article()
         response = client.get(f"{article.get_absolute_url()}?page=7")
@@ -692,6 +706,19 @@ class TestSharedCacheHeaders:
         # The same headers when the page comes from the cache.
         again = client.get(article.get_absolute_url())
         assert again.wsgi_request.page_cache_result == "hit" and again["xkey"] == response["xkey"]
+
+    def test_a_hit_has_every_header_of_the_miss_that_stored_it(self, client):
+        article = make_article(category=make_category("cailianshe"), tags=["保险"])
+        for url in (article.get_absolute_url(), "/category/cailianshe/", "/", "/robots.txt"):
+            miss = client.get(url)
+            hit = client.get(url)
+
+            assert (miss.wsgi_request.page_cache_result, hit.wsgi_request.page_cache_result) == ("miss", "hit")
+            # s-maxage counts down to the next moment: a second may pass between the two.
+            without_age = [(name, re.sub(r"s-maxage=\d+", "", value)) for name, value in miss.items()]
+            assert without_age == [(name, re.sub(r"s-maxage=\d+", "", value)) for name, value in hit.items()], url
+            assert hit["Content-Security-Policy"] == miss["Content-Security-Policy"], url
+            assert hit.content == miss.content
 
     def test_search_may_be_kept_by_shared_caches_but_not_by_the_page_cache(self, client):
         make_article(title="央行宣布降准")

@@ -90,6 +90,8 @@ class TestLive:
 
         soup = soup_of(client.get("/7x24/"))
 
+        # Without JavaScript nothing arrives by itself: live.js shows the promise.
+        assert soup.select_one(".live-promise").has_attr("hidden")
         days = soup.select(".timeline-day")
         assert [day.h2.get_text() for day in days][:2] == ["今天", "昨天"]
         assert (
@@ -119,7 +121,7 @@ class TestLive:
         shown = make_article(category=category, title="已显示", published_at=timezone.now() - dt.timedelta(minutes=9))
         page = soup_of(client.get("/7x24/"))
         url = page.select_one("[data-live]")["data-live"]
-        assert url == f"/7x24/new/{shown.pk}/"
+        assert url == f"/7x24/new/{shown.pk}/{shown.pk}/"
 
         empty = client.get(url)
         assert soup_of(empty).select_one(".live-new")["data-count"] == "0"
@@ -136,7 +138,7 @@ class TestLive:
         assert keys.SITE in varnish.purged()
         assert fragment["data-count"] == "1" and "刚刚到" in fragment.get_text()
         assert "已显示" not in fragment.get_text()
-        assert fragment["data-next"] == f"/7x24/new/{newer.pk}/"
+        assert fragment["data-next"] == f"/7x24/new/{newer.pk}/{newer.pk}/"
         assert "noindex" in client.get(url)["X-Robots-Tag"]
 
         # The story a tab last saw is withdrawn: what came after it still arrives.
@@ -145,7 +147,66 @@ class TestLive:
             later = make_article(category=category, title="再后来", published_at=timezone.now())
         fragment = soup_of(client.get(fragment["data-next"])).select_one(".live-new")
         assert fragment["data-count"] == "1" and "再后来" in fragment.get_text()
-        assert fragment["data-next"] == f"/7x24/new/{later.pk}/"
+        assert fragment["data-next"] == f"/7x24/new/{later.pk}/{later.pk}/"
+
+    def test_a_story_posted_late_and_one_coming_due_arrive_once(self, client, committed, monkeypatch):  # noqa: F811
+        category = make_category("cailianshe")
+        ago = lambda minutes: timezone.now() - dt.timedelta(minutes=minutes)  # noqa: E731
+        titles = lambda fragment: [a.get_text() for a in fragment.select(".timeline-title")]  # noqa: E731
+        with committed():
+            make_article(category=category, title="较早", published_at=ago(30))
+            due = make_article(
+                category=category, title="定时稿件", published_at=timezone.now() + dt.timedelta(minutes=5)
+            )
+            newest = make_article(category=category, title="最新", published_at=ago(10))
+        url = soup_of(client.get("/7x24/")).select_one("[data-live]")["data-live"]
+        assert url == f"/7x24/new/{newest.pk}/{newest.pk}/"
+
+        # The scraper posts now a story dated before the newest shown.
+        with committed():
+            late = make_article(category=category, title="迟到的快讯", published_at=ago(20))
+        fragment = soup_of(client.get(url)).select_one(".live-new")
+
+        assert fragment["data-count"] == "1" and titles(fragment) == ["迟到的快讯"]
+        assert fragment.select_one("time")["datetime"] == timezone.localtime(late.published_at).isoformat()
+        assert fragment["data-next"] == f"/7x24/new/{newest.pk}/{late.pk}/"
+        assert soup_of(client.get(fragment["data-next"])).select_one(".live-new")["data-count"] == "0"
+        # A tab opened before the fragment knew the highest key: it knows as far as the newest shown.
+        old = soup_of(client.get(f"/7x24/new/{newest.pk}/")).select_one(".live-new")
+        assert titles(old) == ["迟到的快讯"] and old["data-next"] == fragment["data-next"]
+
+        # A scheduled story comes due: written before the newest shown, dated after it.
+        later = timezone.now() + dt.timedelta(minutes=6)
+        monkeypatch.setattr(timezone, "now", lambda: later)
+        fragment = soup_of(client.get(fragment["data-next"])).select_one(".live-new")
+
+        assert fragment["data-count"] == "1" and titles(fragment) == ["定时稿件"]
+        assert fragment["data-next"] == f"/7x24/new/{due.pk}/{late.pk}/"
+        assert soup_of(client.get(fragment["data-next"])).select_one(".live-new")["data-count"] == "0"
+
+    def test_answers_of_at_most_live_new_most_items_bring_every_story_once(self, client, monkeypatch):
+        from articles.site import views
+
+        category = make_category("cailianshe")
+        ago = lambda minutes: timezone.now() - dt.timedelta(minutes=minutes)  # noqa: E731
+        for title, minutes in (("已显示甲", 30), ("已显示乙", 10)):
+            make_article(category=category, title=title, published_at=ago(minutes))
+        url = soup_of(client.get("/7x24/")).select_one("[data-live]")["data-live"]
+        # Late and new, interleaved in the order they are written.
+        for title, minutes in (("迟到一", 20), ("新一", 5), ("迟到二", 25), ("新二", 1), ("迟到三", 15)):
+            make_article(category=category, title=title, published_at=ago(minutes))
+        monkeypatch.setattr(views, "LIVE_NEW_MOST", 2)
+
+        answers = []
+        while True:
+            fragment = soup_of(client.get(url)).select_one(".live-new")
+            if fragment["data-count"] == "0":
+                break
+            answers.append([a.get_text() for a in fragment.select(".timeline-title")])
+            url = fragment["data-next"]
+
+        # Each answer newest first; together every new story, once, none of those shown.
+        assert answers == [["新一", "迟到一"], ["新二", "迟到二"], ["迟到三"]]
 
     def test_the_home_page_counts_new_items_from_the_same_fragment(self, client):
         newest = make_article(title="最新")
@@ -153,7 +214,7 @@ class TestLive:
         soup = soup_of(client.get("/"))
 
         notice = soup.select_one(".live-notice")
-        assert notice["data-live"] == f"/7x24/new/{newest.pk}/" and notice.has_attr("hidden")
+        assert notice["data-live"] == f"/7x24/new/{newest.pk}/{newest.pk}/" and notice.has_attr("hidden")
         assert soup.select_one('script[src*="live"]') is not None
 
     def test_query_counts(self, client, django_assert_num_queries):
@@ -161,10 +222,12 @@ class TestLive:
         articles = [make_article(category=category) for _ in range(3)]
         client.get("/robots.txt")
 
-        with django_assert_num_queries(2):  # the count, the page
+        with django_assert_num_queries(3):  # the count, the page, the highest key (live_url)
             client.get("/7x24/")
-        with django_assert_num_queries(2):  # the story shown, those newer
+        with django_assert_num_queries(2):  # the story shown, those new
             client.get(f"/7x24/new/{articles[-1].pk}/")
+        with django_assert_num_queries(2):
+            client.get(f"/7x24/new/{articles[0].pk}/{articles[-1].pk}/")
 
 
 class TestChannels:
@@ -230,6 +293,10 @@ class TestSmallThings:
             assert response.status_code == 301 and response["Location"] == canonical
             soup = soup_of(client.get(canonical))
             assert soup.select_one("link[rel=canonical]")["href"] == f"http://testserver{canonical}"
+
+    def test_a_date_that_does_not_exist_is_not_found_not_redirected(self, client):
+        for path in ("/archive/2026/02/30/", "/archive/2026/2/30/", "/archive/2026/13/", "/archive/2026/00/"):
+            assert client.get(path).status_code == 404, path
 
     def test_day_links_carry_the_year(self, client):
         for day in (7, 9):
@@ -322,7 +389,7 @@ class TestHomeLead:
             make_article(title="要闻乙", published_at=ago(90)),
             make_article(title="要闻甲", published_at=ago(10)),
         )
-        make_article(title="未置顶", published_at=ago(60))
+        unpinned = make_article(title="未置顶", published_at=ago(60))
         client.get("/")
         with committed():
             publishing.pin_article(lead, kind=Article.Pin.LEAD)
@@ -340,7 +407,7 @@ class TestHomeLead:
         latest = soup.select_one(".latest").get_text()
         assert "未置顶" in latest and "要闻甲" not in latest and "头条消息" not in latest
         # New items are those newer than any shown, pinned or not.
-        assert soup.select_one(".live-notice")["data-live"] == f"/7x24/new/{first.pk}/"
+        assert soup.select_one(".live-notice")["data-live"] == f"/7x24/new/{first.pk}/{unpinned.pk}/"
 
     def test_the_lead_and_list_items_show_their_covers(self, client, settings, tmp_path):
         import io

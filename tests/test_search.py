@@ -414,6 +414,10 @@ class TestIndexUpdates:
         with django_capture_on_commit_callbacks(execute=True):
             article = make_article(title="保险行业动态", stocks=[stock])
         assert found("601601") == found("中国太保") == [article.info_code]
+        # As quote sites write a code with its exchange.
+        for written in ("601601.SH", "SH601601", "sh601601", "SH:601601", "６０１６０１.ＳＨ"):
+            assert found(written) == [article.info_code], written
+        assert found("601601.SZ.X") == []
 
         stock.name = "太平洋保险"
         publishing.save_topic(stock)

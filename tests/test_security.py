@@ -6,14 +6,20 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from csp.decorators import csp_exempt, csp_replace, csp_update
+from csp.exceptions import CSPNonceError
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import get_resolver
 from django.utils import timezone
 
 from articles import publishing
 from articles.models import Article, StockReference, Tag
-from articles.operations.security import client_address
+from articles.operations import security
+from articles.operations.security import ContentSecurityPolicyMiddleware, client_address
 from articles.search import rebuild_index
 from tests.conftest import run_import
 from tests.factories import article_form, make_article, make_category, make_stock
@@ -217,6 +223,82 @@ class TestHeaders:
         client.force_login(User.objects.create_superuser("boss", password="x"))
         response = client.post("/admin/articles/category/add/", {"name": "csrf"})
         assert response.status_code == 403
+
+
+class TestContentSecurityPolicy:
+    """The policy kept per process for the settings' own case is the one django-csp builds, byte for byte."""
+
+    CASES = {
+        "public page": ("/", lambda response: response),
+        "exempt": ("/", csp_exempt()(lambda response: response)),
+        "report-only exempt": ("/", csp_exempt(REPORT_ONLY=True)(lambda response: response)),
+        "updated": ("/", csp_update({"img-src": ["https://img.example.com"]})(lambda response: response)),
+        "replaced": ("/", csp_replace({"script-src": ["https://cdn.example.com"]})(lambda response: response)),
+        "report-only updated": ("/", csp_update({"img-src": ["a.example.com"]}, REPORT_ONLY=True)(lambda r: r)),
+        "header of its own": ("/media/covers/x.gif", lambda response: _with_header(response)),
+        "admin": ("/admin/login/", lambda response: response),
+        "excluded": ("/excluded/page/", lambda response: response),
+    }
+
+    @staticmethod
+    def answered(path, decorate, *, parent, nonce=False, status=200):
+        """(headers, request) of a response to ``path`` made by ``decorate``, through finews's
+        middleware, or through django-csp's own process_response (``parent``)."""
+        middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+        request = RequestFactory().get(path)
+        middleware.process_request(request)
+        if nonce:
+            str(request.csp_nonce)
+        response = decorate(HttpResponse(status=status))
+        answer = CSPMiddleware.process_response if parent else ContentSecurityPolicyMiddleware.process_response
+        return dict(answer(middleware, request, response).headers), request
+
+    @pytest.mark.parametrize("report_only", [False, True])
+    @pytest.mark.parametrize("nonce", [False, True])
+    @pytest.mark.parametrize("case", CASES)
+    def test_every_case_gets_the_headers_django_csp_writes(self, settings, case, nonce, report_only):
+        settings.CONTENT_SECURITY_POLICY = {**settings.CONTENT_SECURITY_POLICY, "EXCLUDE_URL_PREFIXES": ["/excluded/"]}
+        if report_only:
+            settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+                "DIRECTIVES": {"default-src": ["'self'"], "report-uri": "/csp-report/"},
+                "EXCLUDE_URL_PREFIXES": ["/excluded/"],
+            }
+        path, decorate = self.CASES[case]
+
+        ours, request = self.answered(path, decorate, parent=False, nonce=nonce)
+        theirs, _ = self.answered(path, decorate, parent=True, nonce=nonce)
+
+        assert ours == theirs
+        if not nonce:
+            with pytest.raises(CSPNonceError):
+                str(request.csp_nonce)
+
+    def test_a_public_page_s_policy_is_the_settings_own(self, client):
+        assert client.get("/")["Content-Security-Policy"] == build_policy()
+
+    def test_debug_error_pages_get_no_policy_as_in_django_csp(self, settings):
+        settings.DEBUG = True
+        ours, _ = self.answered("/", lambda response: response, parent=False, status=404)
+        assert ours == self.answered("/", lambda response: response, parent=True, status=404)[0]
+        assert "Content-Security-Policy" not in ours
+
+    def test_the_policy_is_built_once_and_again_when_the_settings_change(self, settings, monkeypatch):
+        built = []
+        monkeypatch.setattr(security, "build_policy", lambda **parts: built.append(parts) or build_policy(**parts))
+        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+        for _ in range(3):
+            first, _ = self.answered("/", lambda response: response, parent=False)
+        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+        second, _ = self.answered("/", lambda response: response, parent=False)
+
+        assert first["Content-Security-Policy"] == "default-src 'self'"
+        assert second["Content-Security-Policy"] == "default-src 'none'"
+        assert len(built) == 4  # the policy and the report-only one, for each of the two settings
+
+
+def _with_header(response):
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def every_route(resolver=None, prefix=""):

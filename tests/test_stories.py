@@ -116,6 +116,10 @@ class TestRules:
         post("2022-01-09-5005.md", '"午间公告"', "2022-01-09 08:30:00")  # a batch's own post leads
         post("2022-01-12-5006.md", '"午间公告"', "2022-01-12 08:30:00", "emnews")  # beyond the window read
         post("2022-01-12-5007.md", '"午间公告"', "2022-01-12 09:00:00")
+        post("2022-01-07-5009.md", '"跨小时"', "2022-01-07 10:55:00", "emnews")
+        post("2022-01-07-5010.md", '"跨小时"', "2022-01-07 11:40:00")  # in the next hour
+        post("2022-01-07-5011.md", '"整一小时"', "2022-01-07 12:30:00", "emnews")
+        post("2022-01-07-5012.md", '"整一小时"', "2022-01-07 13:30:00")  # the window's very end
         files = list(find_post_files([folder]))
 
         def stories():
@@ -130,6 +134,7 @@ class TestRules:
         assert in_a_batch == stories() == {
             "5008": None, "5001": None, "5002": None, "NW5002": "5002", "5003": "5001", "NW5001": "5001", "NW5008": "5008",
             "5004": None, "5005": "5004", "5006": None, "5007": "5006",
+            "5009": None, "5010": "5009", "5011": None, "5012": "5011",
         }  # fmt: skip
 
     def test_an_edited_lead_is_never_joined_silently(self, write_post):

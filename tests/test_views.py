@@ -186,7 +186,8 @@ class TestArticlePage:
 
 class TestListPages:
     def test_home(self, hidden_articles, django_assert_num_queries, reader):
-        with django_assert_num_queries(7):  # the pins, and 热门股票, once per content version: 3
+        # The pins, the highest key (live_url), and 热门股票, once per content version: 3.
+        with django_assert_num_queries(8):
             content = html_of(page(reader, "/"))
 
         assert "最新消息" in content
@@ -221,6 +222,8 @@ class TestListPages:
 
         assert "601601" in content and "上海" in content and "“太保服务”质量行业认可" in content
         assert "https://quote.eastmoney.com/unify/r/1.601601" in content
+        # The list says what it is, below the chart and the stocks mentioned with it.
+        assert re.search(r'<h2 class="list-heading">提到[^<]*的消息</h2>\s*<ul class="article-list">', content)
         assert_hidden_absent(content)
 
     def test_few_or_many_articles_list_alike(self, hidden_articles, client, monkeypatch):
@@ -498,6 +501,8 @@ class TestFeedsAndSitemap:
         assert pages >= 5
         assert "<sitemapindex" in content and f"http://testserver/sitemap-articles.xml?p={pages}" in content
         assert f"?p={pages + 1}<" not in content and "<lastmod>" not in content
+        with django_assert_num_queries(0):  # every section's count kept per content version
+            assert html_of(page(reader, "/sitemap.xml")) == content
         sections = {}
         for number in range(1, pages + 1):
             suffix = f"?p={number}" if number > 1 else ""

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from articles import publishing
@@ -300,7 +299,7 @@ class PostImporter:
         article.category = self._category(parsed)
         article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
         article.published_at = parsed.published_at
-        article.source_url = _usable_url(parsed.body.source_url, parsed.warnings)
+        article.source_url = parsed.body.source_url
         article.source_name = parsed.body.source_name
         article.source_path = str(path)[:1000]
         article.source_hash = digest
@@ -313,6 +312,7 @@ class PostImporter:
             stocks=self._stock_references(parsed.body.stocks),
             edited=False,
             comment=f"导入 {path.name}",
+            savepoint=False,  # this method's is the file's one
         )
         if self._leads is not None:
             self._leads.written(article)
@@ -476,18 +476,6 @@ def _read_post_bytes(path):
     if len(raw) > MAX_FILE_BYTES:
         raise PostError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     return raw
-
-
-def _usable_url(url, warnings):
-    """``url`` if it is a valid http(s) URL that fits; otherwise nothing, with a warning (the post is still taken)."""
-    if url:
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-            MaxLengthValidator(Article._meta.get_field("source_url").max_length)(url)
-        except ValidationError:
-            warnings.append(f"source link {url[:100]!r} is not a valid URL; left out")
-            return ""
-    return url
 
 
 def _validation_reason(error):

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, URLValidator
+
 from articles.models import DEFAULT_CATEGORY_NAME, Article
 from articles.slugs import article_slug
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
@@ -104,6 +107,7 @@ def parse_post(path, raw):
     ]
     body = clean_body(body_text, warnings)
     _add_front_matter_facts(body, front_matter, warnings)
+    body.source_url = _usable_url(body.source_url, warnings)
     return ParsedPost(
         info_code=file_name.info_code,
         title=title,
@@ -144,6 +148,18 @@ def _add_front_matter_facts(body, front_matter, warnings):
         elif (mention.market, mention.code) not in known:
             known.add((mention.market, mention.code))
             body.stocks.append(mention)
+
+
+def _usable_url(url, warnings):
+    """``url`` if it is a valid http(s) URL that fits; otherwise nothing, with a warning (the post is still taken)."""
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+            MaxLengthValidator(Article._meta.get_field("source_url").max_length)(url)
+        except ValidationError:
+            warnings.append(f"source link {url[:100]!r} is not a valid URL; left out")
+            return ""
+    return url
 
 
 def _authors(front_matter, warnings):

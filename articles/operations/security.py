@@ -1,23 +1,74 @@
 import ipaddress
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from csp.constants import UNSAFE_INLINE
-from csp.middleware import CSPMiddleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY, UNSAFE_INLINE
+from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 # The admin's body editor is loaded through an inline <script type="importmap"> and Django's admin
 # templates use style attributes; the public site allows neither.
 ADMIN_POLICY_ADDITIONS = {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]}
 
 
+# What get_policy_parts() gives when nothing but the settings makes a response's policy.
+SETTINGS_ONLY = PolicyParts()
+
+
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the admin's two additions on /admin/ pages only."""
+    """django-csp's middleware, with the admin's two additions on /admin/ pages only.
+
+    A response whose policy is the settings' alone (no nonce used, no csp_* decorator, not the
+    admin: every public page) gets the policy built once per process; django-csp builds it, and the
+    report-only one, afresh for every response, the largest cost of a page-cache hit. Any other
+    response is django-csp's own work.
+    """
 
     def get_policy_parts(self, request, response, report_only=False):
         parts = super().get_policy_parts(request, response, report_only)
         if request.path.startswith("/admin/"):
             parts.update = {**ADMIN_POLICY_ADDITIONS, **(parts.update or {})}
         return parts
+
+    def process_response(self, request, response):
+        if not (
+            self.get_policy_parts(request, response) == SETTINGS_ONLY
+            and self.get_policy_parts(request, response, report_only=True) == SETTINGS_ONLY
+        ):
+            return super().process_response(request, response)
+        # django-csp's rules, with the policies the settings make.
+        if response.status_code in (404, 500) and settings.DEBUG:
+            return response
+        for header, exempt, setting in (
+            (HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
+            (HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            policy = settings_policy(report_only=header == HEADER_REPORT_ONLY)
+            excluded = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+            if (
+                policy
+                and header not in response
+                and not getattr(response, exempt, False)
+                and not request.path_info.startswith(excluded)
+            ):
+                response[header] = policy
+        # No nonce was asked for: one asked for from now on could not be in the header.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+@cache
+def settings_policy(report_only):
+    """The policy (or the report-only one) that the settings alone make, as django-csp writes it."""
+    return build_policy(report_only=report_only)
+
+
+@receiver(setting_changed)
+def _policy_settings_changed(setting, **kwargs):
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        settings_policy.cache_clear()
 
 
 def client_address(request):

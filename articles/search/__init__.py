@@ -39,10 +39,12 @@ def index_entry(article, stocks):
     )
 
 
-def index_article(article, stocks):
-    """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks``."""
+def index_article(article, stocks, new=False):
+    """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks``;
+    ``new``: the article was created in this transaction, so it has no entry to replace yet."""
+    backend = current_backend()
     with connection.cursor() as cursor:
-        current_backend().replace(cursor, [index_entry(article, stocks)])
+        (backend.insert if new else backend.replace)(cursor, [index_entry(article, stocks)])
 
 
 def index_articles(ids):

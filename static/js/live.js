@@ -1,6 +1,8 @@
 /* New items while a page is open (7×24 快讯 and the home page), without a reload.
- * Asks the fragment named by data-live (/7x24/new/<newest shown>/, a page the front cache keeps)
- * every few seconds: the 7×24 timeline inserts what it brings; the home page says "N 条新消息".
+ * Asks the fragment named by data-live (/7x24/new/<newest shown>/<highest key known>/, a page the
+ * front cache keeps) every few seconds: the 7×24 timeline inserts what it brings, each item at its
+ * place in time (a story the scraper posts late is dated before the newest shown); the home page
+ * says "N 条新消息".
  * Without JavaScript both are ordinary pages.
  *
  * Loaded with `async` and started on `load` (issue #26): nothing of it runs with the page's own
@@ -22,6 +24,11 @@
     }
     url = root.getAttribute("data-live");
     countsOnly = root.hasAttribute("data-live-count");
+    // Said only where it holds: without JavaScript the page is an ordinary one.
+    var promise = document.querySelector(".live-promise");
+    if (promise) {
+      promise.hidden = false;
+    }
     schedule();
   }
 
@@ -71,9 +78,14 @@
   }
 
   function insertDay(day) {
-    var shown = root.querySelector('.timeline-day[data-day="' + day.getAttribute("data-day") + '"]');
+    var date = day.getAttribute("data-day");
+    var shown = root.querySelector('.timeline-day[data-day="' + date + '"]');
     if (!shown) {
-      root.insertBefore(document.importNode(day, true), root.firstChild);
+      // Days run newest first; data-day is YYYY-MM-DD, so its text sorts as its date.
+      var before = Array.prototype.find.call(root.querySelectorAll(".timeline-day"), function (other) {
+        return other.getAttribute("data-day") < date;
+      });
+      root.insertBefore(document.importNode(day, true), before || null);
       return;
     }
     var list = shown.querySelector(".timeline-list");
@@ -81,8 +93,23 @@
     for (var i = items.length - 1; i >= 0; i--) {
       var item = document.importNode(items[i], true);
       item.classList.add("is-new");
-      list.insertBefore(item, list.firstChild);
+      list.insertBefore(item, firstNotNewer(list, timeOf(item)));
     }
+  }
+
+  // The first item of ``list`` no newer than ``time`` (null: none): a new item goes above it, as
+  // the later written goes first among items of the same time.
+  function firstNotNewer(list, time) {
+    return Array.prototype.find.call(list.querySelectorAll(".timeline-item"), function (item) {
+      return timeOf(item) <= time;
+    }) || null;
+  }
+
+  // Milliseconds since 1970 of an item's <time datetime> (ISO 8601, maybe with microseconds,
+  // which Date.parse does not promise to read).
+  function timeOf(item) {
+    var text = item.querySelector("time").getAttribute("datetime");
+    return Date.parse(text.replace(/(\.\d{3})\d+/, "$1"));
   }
 
   if (document.readyState === "complete") {
