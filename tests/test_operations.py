@@ -197,7 +197,7 @@ WARNING_CASES = [
      "文件头中的股票“sh601601”不是可识别的市场和代码，未导入：如需关联，请在后台添加"),
     ("posts._authors", "2022-01-07-AUTHOR1.md", _post("作者多", f"authors: [{', '.join(_LONG_AUTHORS)}]\n"),
      f"作者“{_LONG_AUTHORS[4]}”超出作者一栏的 200 个字，未导入：请在后台核对作者"),
-    ("importer._usable_url", "2022-01-07-LINK1.md", _post("链接", "source_url: javascript:alert(1)\n"),
+    ("posts._usable_url", "2022-01-07-LINK1.md", _post("链接", "source_url: javascript:alert(1)\n"),
      "原文链接“javascript:alert(1)”不是有效的网址，未导入：如有正确的链接，请在后台填写"),
     ("importer._name_responsible_editor", "2022-01-07-EDITOR1.md", _post("没这人", "responsible_editor: 钱七\n"),
      "没有名为“钱七”的用户，未设为责任编辑：请先添加这位编辑，或在后台设置责任编辑"),
