@@ -160,6 +160,16 @@ def test_a_second_request_is_a_hit(site):
     assert "s-maxage" in second[1]["Cache-Control"] and "max-age=0" in second[1]["Cache-Control"]
 
 
+def test_varnish_logs_what_a_request_was_but_not_its_timings(site):
+    path = article_path(site, "NW202201072239950893")
+    site.get(path)
+
+    logged = varnish.log(site.front, "ReqURL", "RespStatus", "Timestamp", "ReqAcct", "Hit")
+
+    assert re.search(rf"ReqURL\s+{re.escape(path)}$", logged, re.MULTILINE) and "RespStatus" in logged
+    assert not re.search(r"Timestamp|ReqAcct|\bHit\b", logged)
+
+
 def raw_get(site, path, **headers):
     """GET ``path`` through Varnish: (headers, undecoded body)."""
     connection = http.client.HTTPConnection("127.0.0.1", site.varnish_port, timeout=10)

@@ -1,6 +1,8 @@
 # finews behind Varnish 7 with vmod-xkey (Debian: apt-get install varnish varnish-modules).
 #
-#   varnishd -a :80 -f /srv/finews/current/deploy/varnish/finews.vcl -s malloc,1g
+#   varnishd -a :80 -f /srv/finews/current/deploy/varnish/finews.vcl -s malloc,1g -p vsl_mask=-Timestamp,-ReqAcct,-Hit
+#
+# (deploy/varnish/varnish.service.d/finews.conf says why the log leaves those records out).
 #
 # finews names in an xkey header what each public page shows and, after every change, sends
 # "PURGE /" with the affected keys in xkey-purge to each Varnish in FRONT_CACHE_URLS. Pages stay

@@ -1,9 +1,11 @@
 """Varnish (deploy/varnish/finews.vcl) in front of a finews server, on a free port of 127.0.0.1."""
 
 import contextlib
+import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -17,8 +19,11 @@ from pathlib import Path
 from .server import BASE_DIR, free_port, wait_until_answering
 
 VCL = BASE_DIR / "deploy" / "varnish" / "finews.vcl"
+# Debian's varnish.service as production runs it (the README's Install step puts it in place).
+DROP_IN = BASE_DIR / "deploy" / "varnish" / "varnish.service.d" / "finews.conf"
 VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
 VARNISHSTAT = shutil.which("varnishstat") or "/usr/bin/varnishstat"
+VARNISHLOG = shutil.which("varnishlog") or "/usr/bin/varnishlog"
 # The working directory (-n) and process of each Varnish started here, by its URL.
 _instances = {}
 
@@ -43,6 +48,14 @@ def configuration(backend_urls):
     return text.replace("    finews.add_backend(finews_1);\n", "".join(additions))
 
 
+def production_parameters():
+    """The run-time parameters (``-p name=value``) production's varnishd starts with: tests and
+    benchmarks measure the Varnish that runs."""
+    start = [line for line in DROP_IN.read_text().splitlines() if line.startswith("ExecStart=")][-1]
+    arguments = shlex.split(start.split("=", 1)[1])
+    return [part for flag, value in itertools.pairwise(arguments) if flag == "-p" for part in (flag, value)]
+
+
 @contextlib.contextmanager
 def varnish(backend_url, memory="256m", port=None):
     """Yield the base URL of a Varnish running the project's VCL in front of ``backend_url`` (or
@@ -55,7 +68,7 @@ def varnish(backend_url, memory="256m", port=None):
         vcl.write_text(configuration(backend_urls))
         vcl.chmod(0o644)
         command = [VARNISHD, "-F", "-n", f"{workdir}/n", "-a", f"127.0.0.1:{port}", "-f", str(vcl)]
-        command += ["-s", f"malloc,{memory}", "-p", "default_grace=0"]
+        command += ["-s", f"malloc,{memory}", *production_parameters(), "-p", "default_grace=0"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         _instances[url] = (f"{workdir}/n", process)
@@ -81,6 +94,13 @@ def statistics(url):
     counters = json.loads(output)
     counters = counters.get("counters", counters)  # varnishstat's JSON nests them from 7.0 on
     return {name: value["value"] for name, value in counters.items() if isinstance(value, dict) and "value" in value}
+
+
+def log(url, *tags):
+    """What the Varnish at ``url`` (started by varnish()) has in its shared-memory log, as
+    ``varnishlog -d`` shows it: its records of ``tags`` (all when none is given)."""
+    command = [VARNISHLOG, "-d", "-n", _instances[url][0], *(["-i", ",".join(tags)] if tags else [])]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=30).stdout
 
 
 def hang(url):
