@@ -958,12 +958,14 @@ def measured_table():
     records = {step: json.loads((MEASURED / f"{step}.json").read_text(encoding="utf-8"))
                for step in STEPS if (MEASURED / f"{step}.json").exists()}  # fmt: skip
     runs = {}
-    for step, record in sorted(records.items(), key=lambda item: -item[1].get("ended", 0)):
-        runs.setdefault((record["date"], record["commit"]), []).append((step, record["seconds"]))
+    for step, record in records.items():
+        runs.setdefault((record["date"], record["commit"]), []).append(
+            (step, record["seconds"], record.get("ended", 0))
+        )
     told = "; ".join(
-        f"{', '.join(f'`{step}`' for step, _ in steps)} on {date} at {commit}"
-        + (f" ({sum(seconds for _, seconds in steps):,} s)" if all(seconds for _, seconds in steps) else "")
-        for (date, commit), steps in runs.items()
+        f"{', '.join(f'`{step}`' for step, *_ in steps)} on {date} at {commit}"
+        + (f" ({sum(seconds for _, seconds, _ in steps):,} s)" if all(seconds for _, seconds, _ in steps) else "")
+        for (date, commit), steps in sorted(runs.items(), key=lambda run: -max(ended for *_, ended in run[1]))
     )
     heading = (
         "Measured with `python bench/run.py` on this project's 2-core machine; SQLite, gunicorn with 2 workers, "
