@@ -26,7 +26,7 @@ was purged after it was rendered.
   before the current hour names, when it is of the snapshot's days, ``sp`` of its stocks (30
   days), ``cb`` of its category and day (7 days) and ``hot`` (24 hours, with stocks), and ``hq``.
   A quiet site's or category's page, whose column reaches further back, names ``hq`` (any change
-  before the hour) or ``cl<category>``.
+  before the hour) or ``cq<category>`` (any change of the category's before the hour).
 - ``channels``: which categories the header shows as channels (and in what order): every page
   holds it, with each channel's ``c<id>``.
 - ``site``: what any public article changes: the home page, the site feed, the category and
@@ -99,6 +99,10 @@ def category_before_hour(pk, day):
     return f"cb{pk}-{day:%Y%m%d}"
 
 
+def quiet_category_before_hour(pk):
+    return f"cq{pk}"
+
+
 def stock_before_hour(pk):
     return f"sp{pk}"
 
@@ -115,7 +119,7 @@ def before_the_hour(state, now):
     if not state.published or state.published_at >= hour:
         return set()
     age = hour - state.published_at
-    found = {HOT_QUIET}
+    found = {HOT_QUIET, quiet_category_before_hour(state.category_id)}
     if age <= dt.timedelta(days=FLOW_DAYS):
         found.update(stock_before_hour(pk) for pk in state.stock_ids)
     if age <= dt.timedelta(days=LATEST_DAYS):

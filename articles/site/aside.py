@@ -10,7 +10,9 @@ computed once per content version and kept (a few queries bounded by dates or co
 
 A quiet site or category still shows them: 热门股票 then counts the 24 hours up to the latest
 article before the hour, as the home page does, and the latest of a category reach back before
-LATEST_DAYS; such a page names ``hq`` and the category's list (``cl``), which their few changes purge.
+LATEST_DAYS; such a page names ``hq`` and ``cq<category>``: any change before the hour, of the site's
+or the category's (few, as they are quiet). A post of the current hour, as on a busy site, waits for
+the hour to turn.
 """
 
 import datetime as dt
@@ -147,11 +149,11 @@ def _latest(category_id, since, until):
 def _latest_keys(category_id, latest, since, until):
     """What the latest of a category depends on: an article arriving between the oldest of them and
     the hour enters, so the days from its day to the hour's (``cb``) when they all fall in the
-    LATEST_DAYS; else (a quiet category, which changes rarely) any change of its list."""
+    LATEST_DAYS; else (a quiet category, which changes rarely) any change of its before the hour."""
     if len(latest) == LATEST_COUNT and latest[-1].published_at >= since:
         days = _days(timezone.localdate(latest[-1].published_at), timezone.localdate(until))
         return [keys.category_before_hour(category_id, day) for day in days]
-    return [keys.category_list(category_id)]
+    return [keys.quiet_category_before_hour(category_id)]
 
 
 def _days(first, last):
