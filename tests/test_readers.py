@@ -16,6 +16,7 @@ from articles.caching import keys
 from articles.models import Article
 from articles.site import times
 from articles.site.aside import Sparkline
+from articles.site.views import highest_key
 from tests.conftest import post_text, run_import
 from tests.factories import make_article, make_category, make_stock
 from tests.test_caching import committed, redis_cache, varnish  # noqa: F401  (fixtures: Redis, commits, purges)
@@ -224,6 +225,8 @@ class TestLive:
 
         with django_assert_num_queries(3):  # the count, the page, the highest key (live_url)
             client.get("/7x24/")
+        with django_assert_num_queries(0):  # kept per content version, for the home page too
+            assert highest_key() == articles[-1].pk
         with django_assert_num_queries(2):  # the story shown, those new
             client.get(f"/7x24/new/{articles[-1].pk}/")
         with django_assert_num_queries(2):

@@ -47,7 +47,8 @@ HOME_PER_CATEGORY = 5
 # costs the same at a million articles as at a hundred.
 HOME_WINDOW = 2000
 HOME_SECTIONS = 10
-HOME_KEY = "finews:home:{version}:seen"
+HOME_KEY = "finews:home:{version}:lists"
+HIGHEST_KEY = "finews:highest:{version}"
 MONTHS_KEY = "finews:months:{version}:{year}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 RELATED_COUNT = 5
@@ -107,7 +108,7 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         # Read once per content version: the newest stories and the ranking of the sections.
         key = HOME_KEY.format(version=current_version())
-        pinned, latest, sections, seen = version_facts(key, self._home_lists)
+        pinned, latest, sections = version_facts(key, self._home_lists)
         hot_until, hot = hot_stocks()
         keys.depends_on(
             keys.SITE,
@@ -125,21 +126,20 @@ class HomeView(TemplateView):
             sections=sections,
             hot_until=hot_until,
             hot_stocks=hot,
-            live_url=live_url(_newest_story(pinned + latest), seen),
+            live_url=live_url(_newest_story(pinned + latest), highest_key()),
             canonical="/",
             **kwargs,
         )
 
     def _home_lists(self):
-        """(pinned, latest, sections, seen): the desk's 头条 and 要闻 (Article.objects.pinned()), the
-        newest stories but those, the newest of the busiest categories, and the highest key written
-        (live_url)."""
+        """(pinned, latest, sections): the desk's 头条 and 要闻 (Article.objects.pinned()), the
+        newest stories but those, and the newest of the busiest categories."""
         pinned = list(
             Article.objects.pinned().select_related("category", "story").defer(*LIST_DEFERRED)[: MOST_TOP_STORIES + 1]
         )
         newest = list(Article.objects.listed().stories()[: HOME_LATEST_COUNT + len(pinned)])
         latest = [article for article in newest if article not in pinned][:HOME_LATEST_COUNT]
-        return pinned, latest, self._sections(), highest_key()
+        return pinned, latest, self._sections()
 
     def _sections(self):
         ranked = (
@@ -170,8 +170,12 @@ class HomeView(TemplateView):
 
 
 def highest_key():
-    """The key of the last article written (0: none): every story up to it the page knows of."""
-    return Article.objects.aggregate(highest=Max("id"))["highest"] or 0
+    """The key of the last article written (0: none): every story up to it the page knows of
+    (live_url). Read once per content version, for the home and 7×24 pages alike."""
+    return version_facts(
+        HIGHEST_KEY.format(version=current_version()),
+        lambda: Article.objects.aggregate(highest=Max("id"))["highest"] or 0,
+    )
 
 
 def live_url(after, seen):
