@@ -51,6 +51,7 @@ HOME_KEY = "finews:home:{version}:lists"
 HIGHEST_KEY = "finews:highest:{version}"
 MONTHS_KEY = "finews:months:{version}:{year}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
+ARTICLE_KEY = "finews:article:{version}:code:{info_code}"
 RELATED_COUNT = 5
 # A tag in at most this many articles has its list read from its own articles (among_few); a
 # stock's list is read from its StockListing rows (ArticleQuerySet.under_stock).
@@ -220,7 +221,17 @@ class ArticleDetailView(DetailView):
         return bool(self.request.GET.get("preview")) and self.request.user.has_perm("articles.view_article")
 
     def get_object(self, queryset=None):
-        return get_object_or_404(self.get_queryset(), info_code=self.kwargs["info_code"])
+        """The article of the address's info_code: for readers, read once per content version (as
+        the page cache keeps its page; a save moves the version on); previews always afresh.
+
+        Raises Http404 when there is none readers may see (never kept: a miss costs a query)."""
+        info_code = self.kwargs["info_code"]
+        if self._previewing():
+            return get_object_or_404(self.get_queryset(), info_code=info_code)
+        return version_facts(
+            ARTICLE_KEY.format(version=current_version(), info_code=info_code),
+            lambda: get_object_or_404(self.get_queryset(), info_code=info_code),
+        )
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -234,8 +245,7 @@ class ArticleDetailView(DetailView):
     def get_context_data(self, **kwargs):
         article = self.object
         # Six queries built through the ORM were most of a cold page's time (issue 28); any change
-        # to the content moves the version on, so the facts are never stale. The article itself
-        # is read every time: its row is what a save changes first.
+        # to the content moves the version on, so the facts are never stale.
         key = ARTICLE_FACTS_KEY.format(version=current_version(), pk=article.pk)
         facts = version_facts(key, lambda: self._facts(article))
         neighbours = (facts.previous, facts.following)
