@@ -1,4 +1,5 @@
 import hashlib
+import html
 import json
 
 from django import template
@@ -6,7 +7,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from articles.caching import ProcessCopies
@@ -40,10 +41,12 @@ def sitemap_index_entries(sitemaps):
 
     Written here, not by a template loop: the loop took about 20 µs a section, and a million
     articles make 500 sections (ARTICLES_PER_SECTION), so the index grew 1.56× from 10,000 articles.
+    The standard library's escape, not Django's (the same text): its lazy-text wrapper was most of
+    what each section cost.
     """
     return SafeString(
         "".join(
-            f"<sitemap><loc>{escape(site.location)}</loc>"
+            f"<sitemap><loc>{html.escape(site.location)}</loc>"
             + (f"<lastmod>{format_date(site.last_mod, 'c')}</lastmod>" if site.last_mod else "")
             + "</sitemap>\n"
             for site in sitemaps
