@@ -1,6 +1,7 @@
 """The news flow of stocks and tags, the stocks mentioned with a stock, and 热门股票."""
 
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 from bs4 import BeautifulSoup
@@ -130,6 +131,97 @@ def test_the_time_axis_is_labelled_with_dates_at_sensible_intervals(client, days
         if not {1, 2} & set(named):
             named = sorted({0, *named})
         assert years == [(ticks[index][0], f"{months[index].year}年") for index in named]
+
+
+def firsts_of_months(first, last, months):
+    days = [first + dt.timedelta(n) for n in range((last - first).days + 1)]
+    return [day for day in days if day.day == 1 and day.month in months]
+
+
+def months_between(first, day):
+    return (day.year - first.year) * 12 + day.month - first.month
+
+
+@pytest.mark.parametrize("years", [2, 6], ids=["weeks", "months"])
+def test_a_tag_page_charts_its_whole_first_page_however_far_back(client, django_assert_num_queries, years):
+    # A rare tag: its first page's 20 articles reach back `years` years; 3 older ones are on page 2.
+    reach = 365 * years
+    listed_days = [round(index * reach / 19) for index in range(20)]
+    for days in [*listed_days, reach + 30, reach + 60, reach + 90]:
+        make_article(tags=["罕见"], published_at=days_ago(days))
+
+    response = client.get("/tag/han-jian/")
+    soup = BeautifulSoup(response.content, "lxml")
+    flow = response.context["flow"]
+
+    oldest, today = days_ago(reach).date(), timezone.localdate()
+    listed = [time["datetime"][:10] for time in soup.select(".article-list time")]
+    assert len(listed) == 20 and listed[-1] == f"{oldest:%Y-%m-%d}"
+    # Every listed day, and those only: the first bar starts at the oldest listed day.
+    assert (flow.first, flow.last, flow.total) == (oldest, today, 20)
+    assert flow.bars[0].day == oldest and flow.bars[-1].end == today and sum(bar.count for bar in flow.bars) == 20
+    assert all(later.day == earlier.end + dt.timedelta(days=1) for earlier, later in pairwise(flow.bars))
+    if years == 2:
+        assert flow.bucket == "week" and len(flow.bars) in (105, 106)
+        assert all(bar.day.weekday() == 0 for bar in flow.bars[1:]) and flow.bars[0].end.weekday() == 6
+        first_label = f"{oldest:%Y-%m-%d}" + (f" 至 {flow.bars[0].end:%Y-%m-%d}" if oldest.weekday() < 6 else "")
+        ticked = firsts_of_months(oldest, today, (1, 4, 7, 10))
+        labels = [f"{day.month}月" for day in ticked]
+        words = ("每周", "最多的一周", "按周查看", "周")
+    else:
+        assert flow.bucket == "month" and len(flow.bars) in (72, 73)
+        assert all(bar.day.day == 1 for bar in flow.bars[1:])
+        first_label = f"{oldest.year}年{oldest.month}月" + (f"（{oldest.day}日起）" if oldest.day > 1 else "")
+        # New Year's Days, but for one too near an edge to centre its year on.
+        ticked = [
+            day
+            for day in firsts_of_months(oldest, today, (1,))
+            if 6 <= round((months_between(oldest, day) + 0.5) * 100 / len(flow.bars), 2) <= 94
+        ]
+        labels = [f"{day.year}年" for day in ticked]
+        words = ("每月", "最多的一个月", "按月查看", "月份")
+    assert len(ticked) >= 5 and [tick.label for tick in flow.ticks] == labels
+    # Each date in the middle of the bar that holds it.
+    for tick in flow.ticks:
+        (bar,) = [bar for bar in flow.bars if bar.day <= tick.day <= bar.end]
+        assert tick.percent == pytest.approx((bar.x + 3.5) * 100 / flow.width, abs=0.01)
+
+    # The page says it in words: the bucket, the dates of the caption, and each bar's days.
+    per, busiest, summary, column = words
+    caption = soup.select_one(".news-flow figcaption").string
+    assert caption.startswith(f"{per}的消息数：{oldest:%Y-%m-%d} 至 {today:%Y-%m-%d}，共 20 篇，{busiest} ")
+    chart = soup.select_one("figure.news-flow svg.flow-chart")
+    assert chart.select_one("title").string == f"标签：罕见 {per}的消息数"
+    assert [text.string for text in chart.select(".flow-ticks text.flow-date")] == labels
+    bars = [bar.select_one("title").string for bar in chart.select("rect")]
+    assert bars[0] == f"{first_label}：1 篇" and sum(int(bar.split("：")[1].split(" ")[0]) for bar in bars) == 20
+    assert soup.select_one(".flow-days summary").string == summary
+    assert soup.select_one(".flow-days th").string == column
+    rows = [[cell.string for cell in row.select("td")] for row in soup.select(".flow-days tbody tr")]
+    assert rows[-1] == [first_label, "1"] and sum(int(count) for _, count in rows) == 20
+    # The viewBox holds every bar: the page scales it to its width.
+    assert chart.select_one("svg.flow-bars")["viewbox"] == f"0 0 {len(flow.bars) * 7} 60"
+
+    # However far back, one query of its days' counts (bounded by the listed days), kept per version.
+    articles = Article.objects.published().filter(tagged_items__tag__name="罕见")
+    listed_articles = list(articles.order_by("-published_at")[:20])
+    with django_assert_num_queries(1):
+        assert charts.news_flow(articles, "tag-long", 1, listed=listed_articles).bars == flow.bars
+    with django_assert_num_queries(0):
+        assert charts.news_flow(articles, "tag-long", 1, listed=[]).total == 20
+
+
+@pytest.mark.parametrize(("days", "bucket"), [(366, "day"), (367, "week"), (3 * 366, "week"), (3 * 366 + 1, "month")])
+def test_a_bar_is_a_day_up_to_a_year_a_week_up_to_three_years_and_a_month_beyond(days, bucket):
+    stock = make_stock("600000", name="浦发银行")
+    make_article(stocks=[stock], published_at=days_ago(0, hour=0))
+    make_article(stocks=[stock], published_at=days_ago(days - 1))
+    articles = Article.objects.published().filter(stocks=stock)
+
+    flow = charts.news_flow(articles, "stock-list", stock.pk, listed=list(articles.order_by("-published_at")))
+
+    assert flow.bucket == bucket and flow.first == days_ago(days - 1).date() and len(flow.days) == days
+    assert flow.busy_bars[-1].day == flow.first and sum(bar.count for bar in flow.busy_bars) == 2
 
 
 def test_hot_stocks_of_the_last_24_hours_on_the_home_page(client, taibao):

@@ -6,8 +6,11 @@ size: every one is bounded by a date range or a number of articles), so a page s
 query at all until the content changes.
 """
 
+import bisect
 import datetime as dt
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db.models import Count
@@ -19,8 +22,12 @@ from articles.models import Article, StockReference
 
 CHART_DAYS = 90
 MIN_CHART_DAYS = 30
-# A list whose first page reaches further back is drawn this far at most (bars get thin).
-MAX_CHART_DAYS = 366
+# A list's first page is drawn whatever days it spans, a bar a day up to DAILY_CHART_DAYS, a week
+# (from Monday) up to WEEKLY_CHART_DAYS, a month beyond: a bar a day of three years would be a hairline.
+DAILY_CHART_DAYS = 366
+WEEKLY_CHART_DAYS = 3 * 366
+# A span of months labels its years, every few years past this many (seven "2026年" fit a phone).
+MAX_YEAR_TICKS = 7
 RELATED_STOCKS = 8
 HOT_STOCKS = 10
 HOT_WINDOW = dt.timedelta(hours=24)
@@ -31,16 +38,38 @@ BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 6, 1, 60
 
 @dataclass
 class Bar:
+    """The articles of ``day`` to ``end`` (one day, week or month of the chart), and where they are drawn."""
+
     day: dt.date
+    end: dt.date
+    # The days it counts, in words for its title and the table: "2026-03-05", "2026-03-02 至 2026-03-08", "2026年3月".
+    label: str
     count: int
     x: int
     y: float
     height: float
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What a bar counts, in the words of the caption (每天的消息数, 最多的一天) and of the table (按日查看, 日期)."""
+
+    per: str
+    one: str
+    by: str
+    column: str
+
+
+UNITS = {
+    "day": Unit("每天", "一天", "按日", "日期"),
+    "week": Unit("每周", "一周", "按周", "周"),
+    "month": Unit("每月", "一个月", "按月", "月份"),
+}
+
+
 @dataclass
 class Tick:
-    """A date on the time axis: ``percent`` from the left (the middle of its day's bar)."""
+    """A date on the time axis: ``percent`` from the left (the middle of the bar that holds it)."""
 
     day: dt.date
     label: str
@@ -54,15 +83,32 @@ class Tick:
 
 @dataclass
 class NewsFlow:
-    """Articles per Beijing day, from ``first`` to ``last``, drawn as bars."""
+    """Articles per Beijing day (``counts``: {date: count}), from ``first`` to ``last``, drawn as a
+    bar per ``bucket``: "day", "week" (Monday to Sunday) or "month", the first and last cut to
+    ``first`` and ``last``."""
 
     first: dt.date
     last: dt.date
     counts: dict
+    bucket: str = "day"
+
+    @property
+    def unit(self):
+        return UNITS[self.bucket]
 
     @property
     def days(self):
         return [self.first + dt.timedelta(days=offset) for offset in range((self.last - self.first).days + 1)]
+
+    @property
+    def spans(self):
+        """[(start, end)]: the days of each bar, oldest first."""
+        spans, start = [], self.first
+        while start <= self.last:
+            end = min(_bucket_end(start, self.bucket), self.last)
+            spans.append((start, end))
+            start = end + dt.timedelta(days=1)
+        return spans
 
     @property
     def total(self):
@@ -70,38 +116,50 @@ class NewsFlow:
 
     @property
     def busiest(self):
-        """(day, count) of the busiest day, the earliest of equals."""
-        return max(sorted(self.counts.items()), key=lambda item: item[1])
+        """The Bar of the busiest day (week, month), the earliest of equals."""
+        return max(self.bars, key=lambda bar: bar.count)
 
     @property
     def width(self):
-        return len(self.days) * (BAR_WIDTH + BAR_GAP)
+        return len(self.spans) * (BAR_WIDTH + BAR_GAP)
 
     @property
     def height(self):
         return CHART_HEIGHT
 
-    @property
+    @cached_property
     def bars(self):
-        top = max(self.counts.values())
+        spans = self.spans
+        starts = [start for start, _ in spans]
+        counts = [0] * len(spans)
+        for day, count in self.counts.items():
+            counts[bisect.bisect_right(starts, day) - 1] += count
+        top = max(counts)
         bars = []
-        for index, day in enumerate(self.days):
-            count = self.counts.get(day, 0)
+        for index, ((start, end), count) in enumerate(zip(spans, counts, strict=True)):
             height = CHART_HEIGHT * count / top
-            bars.append(Bar(day, count, index * (BAR_WIDTH + BAR_GAP), CHART_HEIGHT - height, height))
+            label = _bucket_label(start, end, self.bucket)
+            bars.append(Bar(start, end, label, count, index * (BAR_WIDTH + BAR_GAP), CHART_HEIGHT - height, height))
         return bars
 
     @property
     def ticks(self):
-        """The dates labelled on the time axis, at intervals that suit the span: Mondays up to
-        six weeks (``11-14``), first days of months beyond (``11月``; first days of quarters past
-        400 days). A month's year goes on a line below at January and at the first date, unless
-        a January follows within two dates (the two years would meet on a phone).
-        Past six months, every other one is ``minor``."""
+        """The dates labelled on the time axis, each in the middle of its bar, at intervals that suit
+        the span: Mondays up to six weeks (``11-14``), first days of months beyond (``11月``; first
+        days of quarters past 400 days), New Year's Days past WEEKLY_CHART_DAYS (``2024年``, every
+        few years past MAX_YEAR_TICKS, none at the very edges). A month's year goes on a line below
+        at January and at the first date, unless a January follows within two dates (the two years
+        would meet on a phone). Past six months, every other month or quarter is ``minor``."""
         days = self.days
         if len(days) <= 45:
             chosen = [day for day in days if day.weekday() == 0]
             labels = [f"{day.month}-{day.day:02}" for day in chosen]
+            years = [""] * len(chosen)
+        elif self.bucket == "month":
+            new_years = [day for day in days if day.day == 1 and day.month == 1]
+            step = math.ceil(len(new_years) / MAX_YEAR_TICKS)
+            chosen = [day for day in new_years if day.year % step == 0]
+            labels = [f"{day.year}年" for day in chosen]
             years = [""] * len(chosen)
         else:
             months = (1, 4, 7, 10) if len(days) > 400 else range(1, 13)
@@ -113,18 +171,40 @@ class NewsFlow:
                 else ""
                 for index, day in enumerate(chosen)
             ]
-        crowded = len(days) > 45 and len(chosen) > 6
+        crowded = len(days) > 45 and len(chosen) > 6 and self.bucket != "month"
+        starts = [start for start, _ in self.spans]
         ticks = []
         for index, (day, label, year) in enumerate(zip(chosen, labels, years, strict=True)):
-            percent = round(((day - self.first).days + 0.5) * 100 / len(days), 2)
+            percent = round((bisect.bisect_right(starts, day) - 1 + 0.5) * 100 / len(starts), 2)
             anchor = "start" if percent < 6 else "end" if percent > 94 else "middle"
+            if self.bucket == "month" and anchor != "middle":
+                # A year pushed off the edge would run into the next one, a year (a phone's 40 px) away.
+                continue
             ticks.append(Tick(day, label, percent, anchor, year, minor=crowded and index % 2 == 1))
         return ticks
 
     @property
-    def busy_days(self):
-        """The days with news, newest first: the chart's text alternative."""
-        return sorted(((day, count) for day, count in self.counts.items() if count), reverse=True)
+    def busy_bars(self):
+        """The bars with news, newest first: the chart's text alternative."""
+        return [bar for bar in reversed(self.bars) if bar.count]
+
+
+def _bucket_end(day, bucket):
+    """The last day of the day, week (to Sunday) or month ``day`` starts or falls in."""
+    if bucket == "week":
+        return day + dt.timedelta(days=6 - day.weekday())
+    if bucket == "month":
+        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return day
+
+
+def _bucket_label(start, end, bucket):
+    if bucket == "week" and end > start:
+        return f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
+    if bucket == "month":
+        # The first month may start after the 1st: the chart counts from the oldest listed day only.
+        return f"{start.year}年{start.month}月" + (f"（{start.day}日起）" if start.day > 1 else "")
+    return f"{start:%Y-%m-%d}"
 
 
 def _kept(kind, pk, compute):
@@ -137,8 +217,9 @@ def news_flow(articles, kind, pk, listed=None):
     or, when those had none, the CHART_DAYS up to its latest article; None when it has none.
 
     ``listed``: the articles its list's first page shows, newest first. The chart then spans the
-    days they do (from the oldest listed, MAX_CHART_DAYS at most, MIN_CHART_DAYS at least) up to
-    today, or up to the newest listed when that is older than CHART_DAYS.
+    days they do (from the oldest listed, MIN_CHART_DAYS at least) up to today, or up to the newest
+    listed when that is older than CHART_DAYS, however long that is: a bar a day up to
+    DAILY_CHART_DAYS, a week up to WEEKLY_CHART_DAYS, a month beyond.
     """
     return _kept(kind, pk, lambda: _news_flow(articles) if listed is None else _listed_flow(articles, listed))
 
@@ -149,8 +230,11 @@ def _listed_flow(articles, listed):
     today = timezone.localdate()
     newest, oldest = timezone.localdate(listed[0].published_at), timezone.localdate(listed[-1].published_at)
     last = today if (today - newest).days < CHART_DAYS else newest
-    first = max(last - dt.timedelta(days=MAX_CHART_DAYS - 1), min(oldest, last - dt.timedelta(days=MIN_CHART_DAYS - 1)))
-    return NewsFlow(first=first, last=last, counts=_daily_counts(articles, last, first))
+    first = min(oldest, last - dt.timedelta(days=MIN_CHART_DAYS - 1))
+    span = (last - first).days + 1
+    bucket = "day" if span <= DAILY_CHART_DAYS else "week" if span <= WEEKLY_CHART_DAYS else "month"
+    # Counted by day whatever the bars: the days from the oldest listed hold its few articles only.
+    return NewsFlow(first=first, last=last, counts=_daily_counts(articles, last, first), bucket=bucket)
 
 
 def _news_flow(articles):
