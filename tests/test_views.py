@@ -282,8 +282,9 @@ class TestListPages:
     )
     def test_date_archives(self, hidden_articles, django_assert_max_num_queries, reader, url, expected_title):
         # A year's page also lists its months, found once per content version: its first and last
-        # days with news, and a probe for each month between (twelve at most).
-        most = 6 + 2 + 12 if url.count("/") == 3 else 6
+        # days with news, and a probe for each month between (twelve at most); a month's page its
+        # days (31 at most).
+        most = 6 + {3: 2 + 12, 4: 2 + 31}.get(url.count("/"), 0)
         with django_assert_max_num_queries(most):
             content = html_of(page(reader, url))
         assert expected_title in content
@@ -335,6 +336,38 @@ class TestListPages:
             assert months == re.findall(
                 r'href="/archive/(\d+/\d+)/">(\S+)</a>', html_of(page(reader, "/archive/2019/?page=2"))
             )
+
+    def test_a_months_page_links_to_its_days_with_news(self, reader, db, settings, django_assert_num_queries):
+        settings.PAGE_CACHE_SECONDS = 0  # the second look renders again
+        # July 2016, a month no other test has news in: 30 June 17:00 UTC is 1 July in Beijing, and
+        # 31 July 17:00 UTC is already August; a draft's day (20 July) is not listed.
+        for moment in [
+            dt.datetime(2016, 6, 30, 17, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 3, 2, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 3, 9, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 15, 4, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 31, 17, tzinfo=dt.UTC),
+        ]:
+            make_article(published_at=moment)
+        make_article(published_at=dt.datetime(2016, 7, 20, tzinfo=dt.UTC), status=Article.Status.DRAFT)
+        reader.get("/robots.txt")
+
+        # The month's own page (its check, neighbours, count and articles: 5), then its days: its
+        # first and last days with news, a probe for each of the fifteen days they span.
+        with django_assert_num_queries(5 + 2 + 15):
+            content = html_of(page(reader, "/archive/2016/7/"))
+        days = BeautifulSoup(content, "lxml").select(".day-list a")
+        # Newest first, each carrying its year: a 2016 page leads to 2016's days.
+        assert [(link["href"], link.text) for link in days] == [
+            ("/archive/2016/7/15/", "7月15日"),
+            ("/archive/2016/7/3/", "7月3日"),
+            ("/archive/2016/7/1/", "7月1日"),
+        ]
+        for link in days:
+            page(reader, link["href"])
+        # Kept for the content version, as the count is: a second look reads the month's page alone.
+        with django_assert_num_queries(4):
+            page(reader, "/archive/2016/7/")
 
     def test_deep_archive_pages_keep_their_count_and_anchor(self, reader, db, django_assert_num_queries, monkeypatch):
         monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)

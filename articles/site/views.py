@@ -49,6 +49,7 @@ HOME_WINDOW = 2000
 HOME_SECTIONS = 10
 HOME_KEY = "finews:home:{version}:seen"
 MONTHS_KEY = "finews:months:{version}:{year}"
+DAYS_KEY = "finews:days:{version}:{year}-{month}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 RELATED_COUNT = 5
 # A tag in at most this many articles has its list read from its own articles (among_few); a
@@ -518,6 +519,38 @@ def months_with_news(articles):
     edges = [
         timezone.make_aware(dt.datetime(month.year, month.month, 1)) for month in [*months, next_month(months[-1])]
     ]
+    return _periods_with_news(dates, edges)
+
+
+def kept_days(stories, month):
+    """days_with_news(stories, month) kept per content version, as a year's months are."""
+    key = DAYS_KEY.format(version=current_version(), year=month.year, month=month.month)
+    return cache.get_or_set(key, lambda: days_with_news(stories, month), VERSION_FACTS_SECONDS)
+
+
+def days_with_news(articles, month):
+    """The days of ``month`` (a date, its first day) on which ``articles`` has any, newest first:
+    a list of dates (Asia/Shanghai days).
+
+    As months_with_news, within the month's range: its first and last article by the date index,
+    then one probe for each day between (31 at most), whatever the number of articles.
+    """
+    start, end = (timezone.make_aware(dt.datetime(day.year, day.month, 1)) for day in (month, next_month(month)))
+    dates = (
+        articles.order_by().filter(published_at__gte=start, published_at__lt=end).values_list("published_at", flat=True)
+    )
+    first, last = dates.order_by("published_at").first(), dates.order_by("-published_at").first()
+    if first is None:
+        return []
+    first, last = timezone.localdate(first), timezone.localdate(last)
+    days = [first + dt.timedelta(days=number) for number in range((last - first).days + 2)]
+    edges = [timezone.make_aware(dt.datetime(day.year, day.month, day.day)) for day in days]
+    return [start.date() for start in _periods_with_news(dates, edges)]
+
+
+def _periods_with_news(dates, edges):
+    """The starts of the periods between consecutive ``edges`` (aware datetimes, oldest first) in
+    which ``dates`` (a query set of publication times) has any, newest first: a probe each."""
     periods = reversed(list(itertools.pairwise(edges)))
     return [start for start, end in periods if dates.filter(published_at__gte=start, published_at__lt=end).exists()]
 
@@ -541,8 +574,14 @@ class MonthArchive(ArchiveMixin, MonthArchiveView):
     template_name = "articles/archive_list.html"
 
     def get_date_list(self, queryset, date_type=None, ordering="ASC"):
-        # As YearArchive's: not shown, and a DISTINCT over the month's articles.
+        # Not Django's DISTINCT over the month's articles: days_with_news probes each day.
         return []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Its days with news, as a year's page lists its months.
+        context["days_with_news"] = kept_days(self.get_queryset(), context["month"])
+        return context
 
 
 class DayArchive(ArchiveMixin, DayArchiveView):
