@@ -457,6 +457,38 @@ class TestListPages:
         for bad in ("?page=4", "?page=abc", "?page=99999999999999999999", "?page=-1"):
             page(client, f"/category/busy/{bad}", status=404)
 
+    @pytest.mark.parametrize("as_editor", [False, True], ids=["reader", "editor"])
+    def test_every_list_answers_a_page_number_alike(self, client, db, as_editor):
+        """A page the list has is a 200; page 1 a 301 to the address without it (for readers, whose
+        pages are kept); anything else a 404 that links to the list's first page, never a 500 nor
+        Django's page "last". Editors, who pass by the page cache, get the same answers."""
+        category = make_category("paged")
+        for number in range(45):
+            make_article(
+                category=category,
+                title=f"降准{number}",
+                published_at=dt.datetime(2015, 3, 5, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
+            )
+        if as_editor:
+            client.force_login(make_editor())
+        client.get("/robots.txt")
+        lists = ["/category/paged/", "/archive/", "/archive/2015/", "/archive/2015/3/", "/archive/2015/3/5/"]
+        search = "/search/?q=%E9%99%8D%E5%87%86"  # 降准: its words stay on its first page
+        for url in [*lists, search]:
+            joined = "&" if "?" in url else "?"
+            assert 'class="article-item"' in html_of(page(client, f"{url}{joined}page=2"))
+            for bad in ("abc", "0", "-1", "1.5", "last", "", "99999", "99999999999999999999"):
+                content = html_of(page(client, f"{url}{joined}page={bad}", status=404))
+                assert f'请从<a href="{url}">第一页</a>' in content, f"{url} page={bad}"
+        for url in lists if not as_editor else ():
+            assert page(client, f"{url}?page=1", status=301)["Location"] == url
+        if not as_editor:  # the home page has no pages: a number leads to it, a non-number nowhere
+            assert page(client, "/?page=2", status=301)["Location"] == "/"
+            assert '请从<a href="/">第一页</a>' in html_of(page(client, "/?page=abc", status=404))
+        # Not a list: any other missing page's 404 says so, without a first page.
+        content = html_of(page(client, "/category/nope/?page=2", status=404))
+        assert "此页面不存在" in content and "第一页" not in content
+
     def test_unknown_slugs_are_404_in_chinese(self, client, db):
         for url in ("/category/nope/", "/tag/nope/", "/stock/sh/999999/", "/news/NOPE/", "/archive/1999/"):
             assert "找不到页面" in html_of(page(client, url, status=404))

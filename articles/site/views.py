@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
@@ -16,7 +16,7 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from articles import validators
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys, version_facts
-from articles.caching.middleware import mark_paginated
+from articles.caching.middleware import PAGE_NUMBER_PARAMETERS, NoSuchPage, clean_query, mark_paginated
 from articles.models import (
     LIST_DEFERRED,
     Article,
@@ -61,11 +61,23 @@ RELATED_WINDOW = dt.timedelta(days=3)
 
 
 class PageRangeMixin:
-    """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html."""
+    """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html.
+
+    Every list answers a page number the same way: a page it has, 200; page 1, or a number written
+    with leading zeros, a 301 to the one address of that page (PublicPageCacheMiddleware); anything
+    else (abc, 0, -1, 1.5, Django's "last", a page past the end) a 404 that links to the list's
+    first page (page_not_found). A 404 rather than a redirect to page 1: an edited address learns
+    it leads nowhere, and a crawler does not keep a dead page's address as a copy of the first.
+    """
 
     def paginate_queryset(self, queryset, page_size):
         mark_paginated(self.request)
-        return super().paginate_queryset(queryset, page_size)
+        # The page cache's rule, also where the cache is skipped (an editor's session, search).
+        clean_query(self.request.GET)
+        try:
+            return super().paginate_queryset(queryset, page_size)
+        except Http404:
+            raise NoSuchPage(f"没有第 {self.request.GET.get(self.page_kwarg)} 页。") from None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -650,6 +662,18 @@ class SearchView(PageRangeMixin, ListView):
         parameters["q"] = query
         parameters.pop("page", None)
         return parameters.urlencode()
+
+
+def page_not_found(request, exception):
+    """Django's 404 page (404.html); a list asked for a page it does not have (NoSuchPage) links
+    to its first page too."""
+    first_page = None
+    if isinstance(exception, NoSuchPage):
+        other_parameters = request.GET.copy()  # a search's words and filters stay
+        for name in PAGE_NUMBER_PARAMETERS:
+            other_parameters.pop(name, None)
+        first_page = f"{request.path}?{other_parameters.urlencode()}".rstrip("?")
+    return render(request, "404.html", {"first_page": first_page}, status=404)
 
 
 class RobotsView(TemplateView):
