@@ -425,7 +425,13 @@ class TestHomeLead:
 
         soup = soup_of(client.get("/"))
 
-        assert soup.select_one(".lead-story img.lead-cover")["src"].startswith("/media/covers/thumbnails/")
+        # The lead, the page's largest paint, is the thumbnail (at most 480 px; its column is
+        # about 330 CSS px on a phone and 350 on a desktop), never the full cover an editor
+        # uploaded (up to 40 million pixels): asked for first, its box reserved.
+        cover = soup.select_one(".lead-story img.lead-cover")
+        assert cover["src"].startswith("/media/covers/thumbnails/") and "srcset" not in cover.attrs
+        assert (cover["width"], cover["height"], cover["fetchpriority"]) == ("480", "270", "high")
+        assert "loading" not in cover.attrs
         items = {
             item.select_one(".article-item-title").get_text(): item for item in soup.select(".latest .article-item")
         }
