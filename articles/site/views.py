@@ -607,6 +607,10 @@ class DayArchive(ArchiveMixin, DayArchiveView):
         return None
 
 
+# The search form's fields that narrow a search (SearchForm), folded under its words.
+SEARCH_FILTERS = ("category", "stock", "start", "end")
+
+
 class SearchView(PageRangeMixin, ListView):
     """Full-text search of public articles, ranked: title matches first, then the rest; newest first in each."""
 
@@ -638,7 +642,9 @@ class SearchView(PageRangeMixin, ListView):
         return results
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(form=self.form, **kwargs)
+        # The filters stay unfolded when the reader chose one, or one is wrong.
+        filters_open = any(self.form[name].value() or self.form[name].errors for name in SEARCH_FILTERS)
+        context = super().get_context_data(form=self.form, filters_open=filters_open, **kwargs)
         results = context["results"]
         if isinstance(self.object_list, SearchResults):
             terms = self.object_list.terms
