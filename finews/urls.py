@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include((old_site_urlpatterns, "old-site"))),
 ]
 
+handler404 = views.page_not_found
+
 # Cover images kept on this host's disk are served here (covers on object storage have URLs of their own).
 if isinstance(default_storage, FileSystemStorage) and not settings.MEDIA_URL.startswith(("http:", "https:", "//")):
     urlpatterns.insert(-2, path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", media.cover_image, name="media"))

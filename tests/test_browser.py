@@ -338,3 +338,40 @@ def test_lists_below_the_first_screen_are_laid_out_when_a_reader_reaches_them(pa
     page.wait_for_function(rendered, arg=last.element_handle())
     expect(last).to_be_visible()
     assert last.bounding_box()["height"] > 10
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_the_wechat_qr_code_is_drawn_only_when_a_reader_asks_for_it(browser, live_server, javascript):
+    # segno's drawing was three quarters of a cold article render: it is asked for when the reader
+    # opens 微信扫码分享 (a lazy image in a closed <details>), with or without JavaScript.
+    from tests.factories import make_article
+
+    article = make_article(title="央行宣布降准")
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 360, "height": 640}, java_script_enabled=javascript
+    )
+    try:
+        page = context.new_page()
+        asked = []
+        page.on("request", lambda request: asked.append(request.url) if "qr.svg" in request.url else None)
+        page.goto(f"{live_server.url}{article.get_absolute_url()}")
+        summary = page.locator(".share-wechat summary")
+        summary.scroll_into_view_if_needed()  # the image's place is on the screen: lazy alone would load it
+        page.wait_for_load_state("networkidle")
+        assert asked == []
+
+        if javascript:
+            with page.expect_response(lambda response: "qr.svg" in response.url) as drawing:
+                summary.click()
+            assert drawing.value.status == 200
+            image = page.locator(".share-wechat img.qr-code")
+            expect(image).to_be_visible()
+            page.wait_for_function("() => document.querySelector('.share-wechat img.qr-code').naturalWidth > 0")
+        else:  # a link to the drawing, opened on its own
+            summary.click()
+            with page.expect_response(lambda response: "qr.svg" in response.url) as drawing:
+                page.locator(".share-wechat a.qr-code-link").click()
+            assert drawing.value.status == 200 and drawing.value.headers["content-type"] == "image/svg+xml"
+            assert page.url.endswith("/qr.svg")
+    finally:
+        context.close()

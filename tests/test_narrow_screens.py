@@ -157,6 +157,53 @@ def test_the_channels_fade_at_the_edge_of_a_phone_and_scroll_clear_of_it(page, l
     assert last["x"] + last["width"] <= box["x"] + box["width"] - 20, (last, box)
 
 
+def test_the_current_channel_is_in_view_on_a_phone(page, live_server):  # noqa: F811
+    # The channels scroll sideways on a phone: the last one's page began with it off-screen.
+    names = ["财联社", "东财滚动", "券商中国", "央行网站", "中国基金报", "中国证券报", "上海证券报", "证券时报"]
+    for position, name in enumerate(names):
+        make_article(make_category(f"channel{position}", title=name, channel_position=position + 1))
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 640})
+    page.goto(f"{live_server.url}/category/channel{len(names) - 1}/")
+    nav = page.locator(".main-nav")
+    assert nav.evaluate("n => n.scrollWidth > n.clientWidth"), "the channels overflow a phone"
+    current = page.locator(".main-nav [aria-current]")
+    assert current.inner_text() == "证券时报"
+    page.wait_for_load_state("load")  # site.js has run (deferred)
+    box, edge = current.bounding_box(), nav.bounding_box()
+    # Within the viewport, and clear of the nav's fading edge; the page itself did not scroll.
+    assert box["x"] >= 0 and box["x"] + box["width"] <= min(PHONE_WIDTH, edge["x"] + edge["width"] - 20), box
+    assert page.evaluate("window.scrollY") == 0
+    screenshot(page, "phone-current-channel")
+
+    # The first channels' pages stay as they were: 首页 is where the nav starts.
+    page.goto(live_server.url)
+    page.wait_for_load_state("load")
+    assert nav.evaluate("n => n.scrollLeft") == 0
+
+
+def test_search_results_start_on_a_phones_first_screen(page, live_server):  # noqa: F811
+    # The four filters, each on a line of its own, and the header's second search box filled a
+    # 640-px screen: the first result began at 741 px.
+    for position in range(6):
+        make_article(
+            make_category(f"channel{position}", title=f"频道{position}", channel_position=position + 1),
+            title=f"央行降准{position}",
+        )
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 640})
+    page.goto(f"{live_server.url}/search/?q=降准")
+    first = page.locator(".search-results .article-item").first
+    assert first.bounding_box()["y"] < 640, first.bounding_box()
+    screenshot(page, "phone-search")
+
+    # The filters unfold (a details element: no script) and narrow the search.
+    page.locator(".search-filters summary").click()
+    page.select_option("#id_category", "channel2")
+    page.locator(".search-page-form button[type=submit]").click()
+    page.wait_for_url("**category=channel2**")
+    assert page.locator(".search-results .article-item-title").all_inner_texts() == ["央行降准2"]
+    assert page.locator(".search-filters").evaluate("d => d.open")
+
+
 @pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
 def test_a_long_stock_name_is_cut_inside_its_chip_with_the_whole_name_in_its_title(page, live_server, width):  # noqa: F811
     long_name = "中国太平洋保险（集团）股份有限公司境外上市外资股" * 3

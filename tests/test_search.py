@@ -246,6 +246,32 @@ class TestSearchForm:
             response = client.get("/search/", {"q": "央行", **dates})
             assert response.status_code == 200 and "日期须在 1900-01-01 到 2999-12-31 之间" in response.content.decode()
 
+    def test_the_filters_fold_until_one_is_chosen(self, client, db):
+        from bs4 import BeautifulSoup
+
+        make_article(category=make_category("funds"), title="央行公告")
+        rebuild_index()
+
+        def search(**query):
+            return BeautifulSoup(client.get("/search/", query).content.decode(), "lxml")
+
+        # Folded, yet in the form: a search with them closed still sends them (empty).
+        folded = search(q="央行")
+        assert not folded.select_one("details.search-filters").has_attr("open")
+        assert {field["name"] for field in folded.select("details.search-filters [name]")} == {
+            "category",
+            "stock",
+            "start",
+            "end",
+        }
+        assert folded.select_one("form.search-page-form details.search-filters")
+        for chosen in ({"category": "funds"}, {"stock": "601601"}, {"start": "2022-13-45"}):
+            assert search(q="央行", **chosen).select_one("details.search-filters").has_attr("open"), chosen
+        # The help before a search, the results after it; one search box (the header's is left out).
+        assert search().select_one(".search-help") and not folded.select_one(".search-help")
+        assert not folded.select(".site-header form") and len(folded.select('input[name="q"]')) == 1
+        assert BeautifulSoup(client.get("/").content.decode(), "lxml").select_one(".site-header form.search-form")
+
     def test_query_is_escaped(self, client, db):
         content = client.get("/search/", {"q": "<script>alert(1)</script>"}).content.decode()
         assert "<script>alert(1)" not in content and "&lt;script&gt;" in content

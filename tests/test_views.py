@@ -289,8 +289,9 @@ class TestListPages:
     )
     def test_date_archives(self, hidden_articles, django_assert_max_num_queries, reader, url, expected_title):
         # A year's page also lists its months, found once per content version: its first and last
-        # days with news, and a probe for each month between (twelve at most).
-        most = 6 + 2 + 12 if url.count("/") == 3 else 6
+        # days with news, and a probe for each month between (twelve at most); a month's page its
+        # days (31 at most).
+        most = 6 + {3: 2 + 12, 4: 2 + 31}.get(url.count("/"), 0)
         with django_assert_max_num_queries(most):
             content = html_of(page(reader, url))
         assert expected_title in content
@@ -342,6 +343,38 @@ class TestListPages:
             assert months == re.findall(
                 r'href="/archive/(\d+/\d+)/">(\S+)</a>', html_of(page(reader, "/archive/2019/?page=2"))
             )
+
+    def test_a_months_page_links_to_its_days_with_news(self, reader, db, settings, django_assert_num_queries):
+        settings.PAGE_CACHE_SECONDS = 0  # the second look renders again
+        # July 2016, a month no other test has news in: 30 June 17:00 UTC is 1 July in Beijing, and
+        # 31 July 17:00 UTC is already August; a draft's day (20 July) is not listed.
+        for moment in [
+            dt.datetime(2016, 6, 30, 17, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 3, 2, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 3, 9, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 15, 4, tzinfo=dt.UTC),
+            dt.datetime(2016, 7, 31, 17, tzinfo=dt.UTC),
+        ]:
+            make_article(published_at=moment)
+        make_article(published_at=dt.datetime(2016, 7, 20, tzinfo=dt.UTC), status=Article.Status.DRAFT)
+        reader.get("/robots.txt")
+
+        # The month's own page (its check, neighbours, count and articles: 5), then its days: its
+        # first and last days with news, a probe for each of the fifteen days they span.
+        with django_assert_num_queries(5 + 2 + 15):
+            content = html_of(page(reader, "/archive/2016/7/"))
+        days = BeautifulSoup(content, "lxml").select(".day-list a")
+        # Newest first, each carrying its year: a 2016 page leads to 2016's days.
+        assert [(link["href"], link.text) for link in days] == [
+            ("/archive/2016/7/15/", "7月15日"),
+            ("/archive/2016/7/3/", "7月3日"),
+            ("/archive/2016/7/1/", "7月1日"),
+        ]
+        for link in days:
+            page(reader, link["href"])
+        # Kept for the content version, as the count is: a second look reads the month's page alone.
+        with django_assert_num_queries(4):
+            page(reader, "/archive/2016/7/")
 
     def test_deep_archive_pages_keep_their_count_and_anchor(self, reader, db, django_assert_num_queries, monkeypatch):
         monkeypatch.setattr("articles.site.pagination.ANCHOR_PAGES", 2)
@@ -430,6 +463,38 @@ class TestListPages:
         assert 'href="?page=2" rel="next"' in first and 'aria-current="page">3<' in third
         for bad in ("?page=4", "?page=abc", "?page=99999999999999999999", "?page=-1"):
             page(client, f"/category/busy/{bad}", status=404)
+
+    @pytest.mark.parametrize("as_editor", [False, True], ids=["reader", "editor"])
+    def test_every_list_answers_a_page_number_alike(self, client, db, as_editor):
+        """A page the list has is a 200; page 1 a 301 to the address without it (for readers, whose
+        pages are kept); anything else a 404 that links to the list's first page, never a 500 nor
+        Django's page "last". Editors, who pass by the page cache, get the same answers."""
+        category = make_category("paged")
+        for number in range(45):
+            make_article(
+                category=category,
+                title=f"降准{number}",
+                published_at=dt.datetime(2015, 3, 5, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
+            )
+        if as_editor:
+            client.force_login(make_editor())
+        client.get("/robots.txt")
+        lists = ["/category/paged/", "/archive/", "/archive/2015/", "/archive/2015/3/", "/archive/2015/3/5/"]
+        search = "/search/?q=%E9%99%8D%E5%87%86"  # 降准: its words stay on its first page
+        for url in [*lists, search]:
+            joined = "&" if "?" in url else "?"
+            assert 'class="article-item"' in html_of(page(client, f"{url}{joined}page=2"))
+            for bad in ("abc", "0", "-1", "1.5", "last", "", "99999", "99999999999999999999"):
+                content = html_of(page(client, f"{url}{joined}page={bad}", status=404))
+                assert f'请从<a href="{url}">第一页</a>' in content, f"{url} page={bad}"
+        for url in lists if not as_editor else ():
+            assert page(client, f"{url}?page=1", status=301)["Location"] == url
+        if not as_editor:  # the home page has no pages: a number leads to it, a non-number nowhere
+            assert page(client, "/?page=2", status=301)["Location"] == "/"
+            assert '请从<a href="/">第一页</a>' in html_of(page(client, "/?page=abc", status=404))
+        # Not a list: any other missing page's 404 says so, without a first page.
+        content = html_of(page(client, "/category/nope/?page=2", status=404))
+        assert "此页面不存在" in content and "第一页" not in content
 
     def test_unknown_slugs_are_404_in_chinese(self, client, db):
         for url in ("/category/nope/", "/tag/nope/", "/stock/sh/999999/", "/news/NOPE/", "/archive/1999/"):

@@ -42,11 +42,16 @@ KEYED_VARY_HEADERS = {"cookie"}
 SURROGATE_KEY_HEADER = "xkey"
 
 
+class NoSuchPage(Http404):
+    """A list asked for a page it does not have: its 404 page links to its first page
+    (articles.site.views.page_not_found)."""
+
+
 def clean_query(query):
     """The query string of ``query`` (a QueryDict) with only PAGE_NUMBER_PARAMETERS, in a fixed
     form: each keeps its last value without leading zeros, and page 1 is the page without one.
 
-    Raises Http404 for a page number that is not a positive whole number.
+    Raises NoSuchPage (a 404) for a page number that is not a positive whole number.
     """
     # Written out rather than by a QueryDict's urlencode() (the same text for whole numbers): every
     # cache hit of a numbered page runs this.
@@ -55,7 +60,7 @@ def clean_query(query):
         if name in query:
             value = query[name]
             if not (value.isascii() and value.isdigit() and int(value) > 0):
-                raise Http404(f"没有第 {value[:20]} 页。")
+                raise NoSuchPage(f"没有第 {value[:20]} 页。")
             if int(value) > 1:
                 clean.append(f"{name}={int(value)}")
     return "&".join(clean)
@@ -168,8 +173,10 @@ class PublicPageCacheMiddleware:
             response = self.get_response(request)
         if key:
             self._counted(request, "miss")
-        if set(PAGE_NUMBER_PARAMETERS) & set(request.GET) and not getattr(request, "paginated", False):
-            # A page number on a page that has none: one address, not one per number.
+        paginated = getattr(request, "paginated", False)
+        if set(PAGE_NUMBER_PARAMETERS) & set(request.GET) and not paginated and response.status_code == 200:
+            # A page number on a page that has none: one address, not one per number (a missing
+            # page stays a 404, not a redirect to its missing first page).
             return HttpResponsePermanentRedirect(request.path)
         if not self._cacheable_response(response):
             return response

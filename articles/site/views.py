@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
@@ -16,7 +16,7 @@ from django.views.generic.dates import ArchiveIndexView, DayArchiveView, MonthAr
 
 from articles import validators
 from articles.caching import VERSION_FACTS_SECONDS, current_version, keys, version_facts
-from articles.caching.middleware import mark_paginated
+from articles.caching.middleware import PAGE_NUMBER_PARAMETERS, NoSuchPage, clean_query, mark_paginated
 from articles.models import (
     LIST_DEFERRED,
     Article,
@@ -50,6 +50,7 @@ HOME_SECTIONS = 10
 HOME_KEY = "finews:home:{version}:lists"
 HIGHEST_KEY = "finews:highest:{version}"
 MONTHS_KEY = "finews:months:{version}:{year}"
+DAYS_KEY = "finews:days:{version}:{year}-{month}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 ARTICLE_KEY = "finews:article:{version}:code:{info_code}"
 RELATED_COUNT = 5
@@ -62,11 +63,23 @@ RELATED_WINDOW = dt.timedelta(days=3)
 
 
 class PageRangeMixin:
-    """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html."""
+    """Adds ``page_range``: page numbers around the current one, with ellipses, for includes/pagination.html.
+
+    Every list answers a page number the same way: a page it has, 200; page 1, or a number written
+    with leading zeros, a 301 to the one address of that page (PublicPageCacheMiddleware); anything
+    else (abc, 0, -1, 1.5, Django's "last", a page past the end) a 404 that links to the list's
+    first page (page_not_found). A 404 rather than a redirect to page 1: an edited address learns
+    it leads nowhere, and a crawler does not keep a dead page's address as a copy of the first.
+    """
 
     def paginate_queryset(self, queryset, page_size):
         mark_paginated(self.request)
-        return super().paginate_queryset(queryset, page_size)
+        # The page cache's rule, also where the cache is skipped (an editor's session, search).
+        clean_query(self.request.GET)
+        try:
+            return super().paginate_queryset(queryset, page_size)
+        except Http404:
+            raise NoSuchPage(f"没有第 {self.request.GET.get(self.page_kwarg)} 页。") from None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -532,6 +545,38 @@ def months_with_news(articles):
     edges = [
         timezone.make_aware(dt.datetime(month.year, month.month, 1)) for month in [*months, next_month(months[-1])]
     ]
+    return _periods_with_news(dates, edges)
+
+
+def kept_days(stories, month):
+    """days_with_news(stories, month) kept per content version, as a year's months are."""
+    key = DAYS_KEY.format(version=current_version(), year=month.year, month=month.month)
+    return cache.get_or_set(key, lambda: days_with_news(stories, month), VERSION_FACTS_SECONDS)
+
+
+def days_with_news(articles, month):
+    """The days of ``month`` (a date, its first day) on which ``articles`` has any, newest first:
+    a list of dates (Asia/Shanghai days).
+
+    As months_with_news, within the month's range: its first and last article by the date index,
+    then one probe for each day between (31 at most), whatever the number of articles.
+    """
+    start, end = (timezone.make_aware(dt.datetime(day.year, day.month, 1)) for day in (month, next_month(month)))
+    dates = (
+        articles.order_by().filter(published_at__gte=start, published_at__lt=end).values_list("published_at", flat=True)
+    )
+    first, last = dates.order_by("published_at").first(), dates.order_by("-published_at").first()
+    if first is None:
+        return []
+    first, last = timezone.localdate(first), timezone.localdate(last)
+    days = [first + dt.timedelta(days=number) for number in range((last - first).days + 2)]
+    edges = [timezone.make_aware(dt.datetime(day.year, day.month, day.day)) for day in days]
+    return [start.date() for start in _periods_with_news(dates, edges)]
+
+
+def _periods_with_news(dates, edges):
+    """The starts of the periods between consecutive ``edges`` (aware datetimes, oldest first) in
+    which ``dates`` (a query set of publication times) has any, newest first: a probe each."""
     periods = reversed(list(itertools.pairwise(edges)))
     return [start for start, end in periods if dates.filter(published_at__gte=start, published_at__lt=end).exists()]
 
@@ -555,8 +600,14 @@ class MonthArchive(ArchiveMixin, MonthArchiveView):
     template_name = "articles/archive_list.html"
 
     def get_date_list(self, queryset, date_type=None, ordering="ASC"):
-        # As YearArchive's: not shown, and a DISTINCT over the month's articles.
+        # Not Django's DISTINCT over the month's articles: days_with_news probes each day.
         return []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Its days with news, as a year's page lists its months.
+        context["days_with_news"] = kept_days(self.get_queryset(), context["month"])
+        return context
 
 
 class DayArchive(ArchiveMixin, DayArchiveView):
@@ -568,6 +619,10 @@ class DayArchive(ArchiveMixin, DayArchiveView):
 
     def get_previous_month(self, date):
         return None
+
+
+# The search form's fields that narrow a search (SearchForm), folded under its words.
+SEARCH_FILTERS = ("category", "stock", "start", "end")
 
 
 class SearchView(PageRangeMixin, ListView):
@@ -601,7 +656,9 @@ class SearchView(PageRangeMixin, ListView):
         return results
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(form=self.form, **kwargs)
+        # The filters stay unfolded when the reader chose one, or one is wrong.
+        filters_open = any(self.form[name].value() or self.form[name].errors for name in SEARCH_FILTERS)
+        context = super().get_context_data(form=self.form, filters_open=filters_open, **kwargs)
         results = context["results"]
         if isinstance(self.object_list, SearchResults):
             terms = self.object_list.terms
@@ -625,6 +682,18 @@ class SearchView(PageRangeMixin, ListView):
         parameters["q"] = query
         parameters.pop("page", None)
         return parameters.urlencode()
+
+
+def page_not_found(request, exception):
+    """Django's 404 page (404.html); a list asked for a page it does not have (NoSuchPage) links
+    to its first page too."""
+    first_page = None
+    if isinstance(exception, NoSuchPage):
+        other_parameters = request.GET.copy()  # a search's words and filters stay
+        for name in PAGE_NUMBER_PARAMETERS:
+            other_parameters.pop(name, None)
+        first_page = f"{request.path}?{other_parameters.urlencode()}".rstrip("?")
+    return render(request, "404.html", {"first_page": first_page}, status=404)
 
 
 class RobotsView(TemplateView):
