@@ -553,6 +553,10 @@ class TestArticleSideColumn:
             len(aside.select(".sparkline rect")) in (1, 2, 3)
             and "4 篇" in aside.select_one(".aside-stocks .count").get_text()
         )
+        # The sparkline's time axis: its first and last day under its ends (it spans FLOW_DAYS up to the hour).
+        first, last = (time["datetime"] for time in aside.select(".sparkline-axis time"))
+        assert first == f"{timezone.localdate(hour - dt.timedelta(days=keys.FLOW_DAYS)):%Y-%m-%d}"
+        assert last == f"{timezone.localdate(hour - dt.timedelta(microseconds=1)):%Y-%m-%d}"
         assert [li.a.get_text() for li in aside.select(".hot-list li")] == ["中国太保"]
         latest = [a.get_text() for a in aside.select(".compact-list .article-item-title")]
         assert latest == ["旧2", "旧3", "旧30"]  # not itself; not the current hour's
