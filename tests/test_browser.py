@@ -241,6 +241,12 @@ def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page
     assert titles == ["刚刚发布的快讯", "迟到的快讯", "已有的快讯"] and page.locator(".timeline-day").count() == 1
     assert "is-new" in page.locator(".timeline-item", has_text="迟到的快讯").get_attribute("class")
     expect(home.locator(".live-notice a")).to_have_text("2 条新消息", timeout=10_000)
+    # A reader down the home page's lists still sees it (a short window: this home page is short).
+    home.set_viewport_size({"width": 360, "height": 320})
+    home.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    assert home.evaluate("window.scrollY") > 300
+    notice = home.locator(".live-notice").bounding_box()
+    assert notice["y"] >= 0 and notice["y"] + notice["height"] <= 320
 
     # One dated yesterday: its day, not shown yet, comes after today's.
     make_article(category=category, title="昨天的快讯", published_at=timezone.now() - dt.timedelta(days=1))
