@@ -442,7 +442,7 @@ class ArchiveMixin(PageRangeMixin):
             raise Http404("没有这一年的消息。")
         try:  # before the redirect below: /archive/2026/02/30/ is no day, not an address of one
             dt.date(kwargs.get("year", 2000), kwargs.get("month", 1), kwargs.get("day", 1))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a month or day past a C long
             raise Http404("没有这一天。") from None
         # One address per period: /archive/2022/05/ (or 2022/5/07/) is /archive/2022/5/.
         self.canonical = reverse(request.resolver_match.view_name, kwargs=kwargs)
