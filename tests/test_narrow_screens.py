@@ -181,6 +181,28 @@ def test_the_current_channel_is_in_view_on_a_phone(page, live_server):  # noqa: 
     assert nav.evaluate("n => n.scrollLeft") == 0
 
 
+@pytest.mark.parametrize("width", [1280, 900])
+def test_many_channels_leave_the_search_box_beside_the_title_on_a_wider_screen(page, live_server, width):  # noqa: F811
+    # Nine channels pushed the search box onto a line of its own at 1280 px: they wrap instead,
+    # every one shown (no sideways scroll off a phone, where a mouse has no way to it).
+    names = ["财联社", "东财滚动", "券商中国", "央行网站", "中国基金报", "中国证券报", "上海证券报", "证券时报", "期货日报"]
+    for position, name in enumerate(names):
+        make_article(make_category(f"channel{position}", title=name, channel_position=position + 1))
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(live_server.url)
+
+    title, search = page.locator(".site-title").bounding_box(), page.locator(".site-header .search-form").bounding_box()
+    assert abs((title["y"] + title["height"] / 2) - (search["y"] + search["height"] / 2)) < 8, (title, search)
+    nav = page.locator(".main-nav")
+    assert nav.evaluate("n => n.scrollWidth <= n.clientWidth"), "no channel is out of sight"
+    assert page.locator(".main-nav a").count() == len(names) + 4
+    for link in page.locator(".main-nav a").all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= search["x"], (link.inner_text(), box, search)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"desktop-{width}-many-channels")
+
+
 def test_search_results_start_on_a_phones_first_screen(page, live_server):  # noqa: F811
     # The four filters, each on a line of its own, and the header's second search box filled a
     # 640-px screen: the first result began at 741 px.
