@@ -185,7 +185,17 @@ def test_the_current_channel_is_in_view_on_a_phone(page, live_server):  # noqa: 
 def test_many_channels_leave_the_search_box_beside_the_title_on_a_wider_screen(page, live_server, width):  # noqa: F811
     # Nine channels pushed the search box onto a line of its own at 1280 px: they wrap instead,
     # every one shown (no sideways scroll off a phone, where a mouse has no way to it).
-    names = ["财联社", "东财滚动", "券商中国", "央行网站", "中国基金报", "中国证券报", "上海证券报", "证券时报", "期货日报"]
+    names = [
+        "财联社",
+        "东财滚动",
+        "券商中国",
+        "央行网站",
+        "中国基金报",
+        "中国证券报",
+        "上海证券报",
+        "证券时报",
+        "期货日报",
+    ]
     for position, name in enumerate(names):
         make_article(make_category(f"channel{position}", title=name, channel_position=position + 1))
     page.set_viewport_size({"width": width, "height": 800})
