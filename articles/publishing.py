@@ -17,14 +17,16 @@ the admin's forms.
 import contextlib
 import dataclasses
 import errno
+import functools
+import json
 import logging
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import Serializer as JSONSerializer
-from django.db import models, router, transaction
-from django.db.models import Q
+from django.db import connections, models, router, transaction
+from django.db.models import Q, signals
 from django.utils import timezone
 from reversion.models import Revision, Version
 
@@ -152,18 +154,20 @@ def _record_revision(article, user, comment):
     registration follows them, its tag rows, each as Django's JSON serializer writes it. Not through
     reversion: before writing, it reads back whether each object still exists (a query per model,
     two for every save), which those saved a moment ago in this transaction do."""
-    revision = Revision.objects.create(date_created=timezone.now(), user=user, comment=comment)
-    Version.objects.bulk_create(
-        Version(
-            revision=revision,
-            content_type=ContentType.objects.get_for_model(type(instance)),
-            object_id=str(instance.pk),
-            db=router.db_for_write(type(instance), instance=instance),
-            format="json",
-            serialized_data=_RevisionSerializer().serialize([instance]),
-            object_repr=str(instance),
-        )
-        for instance in [article, *article.tagged_items.all()]
+    (revision,) = _insert([Revision(date_created=timezone.now(), user=user, comment=comment)])
+    _insert(
+        [
+            Version(
+                revision=revision,
+                content_type=ContentType.objects.get_for_model(type(instance)),
+                object_id=str(instance.pk),
+                db=router.db_for_write(type(instance), instance=instance),
+                format="json",
+                serialized_data=_RevisionSerializer().serialize([instance]),
+                object_repr=str(instance),
+            )
+            for instance in [article, *article.tagged_items.all()]
+        ]
     )
 
 
@@ -178,6 +182,52 @@ class _RevisionSerializer(JSONSerializer):
         if held is None or self.use_natural_foreign_keys or not field.remote_field.through._meta.auto_created:
             return super().handle_m2m_field(obj, field)
         self._current[field.name] = [self._value_from_field(related, related._meta.pk) for related in held]
+
+    def end_object(self, obj):
+        # json.dumps, not the json.dump Django calls: the same text from the C encoder, not
+        # Python's chunk by chunk (a revision holds one object per serializer: no separator).
+        self.stream.write(json.dumps(self.get_dump_object(obj), **self.json_kwargs))
+        self._current = None
+
+
+def _insert(objects):
+    """Insert the new ``objects`` (instances of one model) in one statement and give each its
+    primary key, as bulk_create does; returns them.
+
+    Not bulk_create: building its statement anew was most of the cost of the few rows a save
+    writes beside the article (its tags, stocks, listings and revision; bench/), and for a given
+    model and number of rows the statement is always the same (_insert_statement)."""
+    if not objects:
+        return objects
+    model = type(objects[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    statement, fields = _insert_statement(model, len(objects), alias)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        keys = cursor.fetchall()
+    for obj, (key,) in zip(objects, keys, strict=True):
+        obj.pk = key
+        obj._state.adding, obj._state.db = False, alias
+    return objects
+
+
+@functools.cache
+def _insert_statement(model, rows, alias):
+    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields."""
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotImplementedError(f"{connection.vendor} cannot return the keys of inserted rows")
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key and not field.generated]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote(meta.pk.column)}"
+    )
+    return statement, fields
 
 
 # What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
@@ -355,7 +405,7 @@ def _save_all_but_pins(article, is_new):
     carrying one changes nothing on the home page, whoever sends it)."""
     if is_new:
         article.pin, article.pin_order, article.pinned_until = None, 0, None
-        article.save()
+        _create(article)
         return
     article.save(update_fields=_NOT_PIN_FIELDS)
 
@@ -363,6 +413,16 @@ def _save_all_but_pins(article, is_new):
 _NOT_PIN_FIELDS = [
     field.name for field in Article._meta.concrete_fields if not field.primary_key and field.name not in PIN_FIELDS
 ]
+
+
+def _create(article):
+    """``article.save()`` for a new article: the same row and signals, its statement built once
+    (_insert), not for each article the import creates."""
+    article.give_slug()
+    alias = router.db_for_write(Article, instance=article)
+    signals.pre_save.send(sender=Article, instance=article, raw=False, using=alias, update_fields=None)
+    _insert([article])
+    signals.post_save.send(sender=Article, instance=article, created=True, update_fields=None, raw=False, using=alias)
 
 
 def _set_pin(article, pin, order, until):
@@ -732,9 +792,7 @@ def _set_tags(article, tags, is_new):
     current = set() if is_new else set(article.tagged_items.values_list("tag_id", flat=True))
     if current - wanted:
         article.tagged_items.filter(tag_id__in=current - wanted).delete()
-    return TaggedArticle.objects.bulk_create(
-        [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
-    )
+    return _insert([TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current])
 
 
 def _add_new_stocks(article, stocks):
@@ -746,7 +804,7 @@ def _add_new_stocks(article, stocks):
     """
     Through = Article.stocks.through
     stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
-    Through.objects.bulk_create([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
+    _insert([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
 
 
 def _list_under_stocks(article, stock_ids, before):
@@ -757,13 +815,15 @@ def _list_under_stocks(article, stock_ids, before):
     """
     if before and before[0].stock_ids == stock_ids and before[0].published_at == article.published_at:
         return
-    if before:
-        StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
+    if not before:
+        _insert([StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids])
+        return
+    StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
     StockListing.objects.bulk_create(
         [StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids],
-        update_conflicts=bool(before),
-        unique_fields=["stock", "article"] if before else None,
-        update_fields=["published_at"] if before else None,
+        update_conflicts=True,
+        unique_fields=["stock", "article"],
+        update_fields=["published_at"],
     )
 
 
