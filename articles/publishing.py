@@ -68,7 +68,9 @@ def may_publish(user):
     return user is None or user.has_perm(PUBLISH_PERMISSION)
 
 
-def save_article(article, *, user=None, tags=None, stocks=None, edited=True, comment="", savepoint=True):
+def save_article(
+    article, *, user=None, tags=None, stocks=None, edited=True, comment="", savepoint=True, search_text=None
+):
     """Validate and save ``article`` whole, with its ``tags`` (names or Tags) and ``stocks``.
 
     ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
@@ -80,6 +82,9 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
     ``savepoint=False`` is for a caller that holds a savepoint around this call and what it
     prepared for it (the import: one per file), which a failure rolls back whole: a second one
     inside it costs two statements more per article and guards nothing more.
+
+    ``search_text`` is the article's search.ArticleText if the caller made it beforehand (the
+    import, with the parsing): the index takes its tokens if they are of the article as saved.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
@@ -128,7 +133,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
         _list_under_stocks(article, stock_ids, before)
-        search.index_article(article, stocks if known else article.stocks.all(), new=is_new)
+        search.index_article(article, stocks if known else article.stocks.all(), new=is_new, text=search_text)
         after = [keys.ArticleState.of(article, tag_ids, stock_ids)]
         content_changed(keys.article_change(before, after), after)
     return article
