@@ -971,27 +971,34 @@ texts = ["银行行长：重庆长江大桥", "一丁不", "A股", "", "😀", "
 for _ in range(1500):
     pieces = [word[: random.randint(1, len(word))] for word in random.choices(words, k=random.randint(1, 4))]
     texts.append(random.choice(["", "，", "A股", " "]).join(pieces))
+texts += ["据悉" + word + "。" for word in sorted(words, key=len)[-40:]]  # the longest words too
 if sys.argv[1] == "whole":
     from pypinyin import lazy_pinyin
 else:
     import django
     django.setup()
     from articles import slugs
-    slugs._PhraseDictionary.WHOLE_AFTER_TEXTS = len(texts)
+    # Bisected for every text, or every word given to the segmenter from the first text on.
+    slugs._PhraseDictionary.WHOLE_AFTER_TEXTS = len(texts) if sys.argv[1] == "looked up" else 0
     lazy_pinyin = slugs._lazy_pinyin()
     assert not slugs._phrases().whole
 readings = []
 for text in texts:
-    if sys.argv[1] == "looked up":
+    if sys.argv[1] != "whole":
         slugs._phrases().provide(text)
     readings.append(lazy_pinyin(text, errors="default"))
+if sys.argv[1] != "whole":
+    assert (slugs._phrases().offsets is None) == (sys.argv[1] == "looked up")
 print(json.dumps(readings))
 """
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYPINYIN_")}
     run = functools.partial(subprocess.run, cwd=BASE_DIR, env=environment, capture_output=True, text=True, check=True)
-    whole, looked_up = (run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up"))
+    whole, looked_up, indexed = (
+        run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up", "indexed")
+    )
     assert '"hang", "hang", "zhang"' in whole
     assert looked_up == whole
+    assert indexed == whole
 
 
 def test_only_a_phrase_file_written_one_word_a_line_is_bisected(tmp_path):
