@@ -11,6 +11,7 @@ import pytest
 import reversion
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
+from django.core import serializers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -47,6 +48,20 @@ class TestImportsAreWholeRevisions:
         again = client.get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=served["ETag"])
         assert again.status_code == 200 and "第二版" in again.content.decode()
         assert served["ETag"] != again["ETag"]
+
+    def test_a_revision_holds_what_djangos_serializer_writes(self):
+        """publishing writes revisions itself, without Django's serializer: the same text, for a
+        new article as saved (its stocks held), as read back (its stocks read) and its tag rows."""
+        stocks = [make_stock("601601", Market.SHANGHAI), make_stock("00700", Market.HONG_KONG)]
+        article = make_article(tags=["宏观", "港股"], stocks=stocks)
+        stored = [version.serialized_data for version in versions_of(article).first().revision.version_set.all()]
+        read_back = Article.objects.get(pk=article.pk)
+        for instance in [article, read_back, *read_back.tagged_items.all()]:
+            assert publishing._serialized(instance) == serializers.serialize("json", [instance])
+        assert publishing._serialized(article) in stored
+        assert sorted(json.loads(publishing._serialized(read_back))[0]["fields"]["stocks"]) == sorted(
+            stock.pk for stock in stocks
+        )
 
     def test_restoring_an_imported_version_restores_its_tags_and_stocks(self, write_post):
         body = '<p><a data-code="1,601601">中国太保</a></p>'
