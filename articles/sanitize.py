@@ -127,6 +127,10 @@ _READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
 _address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schemes=ALLOWED_URL_SCHEMES, link_rel=None)
 
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
+# nh3 adds an image's loading and decoding in the order of a Rust HashMap, which each process
+# draws anew: written in one order, a body cleaned again in another process (an editor's save
+# of an unchanged article) would differ from the stored one and be saved as a change.
+_IMAGE_HINTS_REVERSED = re.compile(r'(<img\b[^>]*?) decoding="async" loading="lazy"(?=>)')
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -160,6 +164,7 @@ def sanitize_html(fragment):
         # lxml writes what it parsed, nesting included (a heading in a heading from broken input),
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
+    cleaned = _IMAGE_HINTS_REVERSED.sub(r'\1 loading="lazy" decoding="async"', cleaned)
     return Sanitized(_EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip())
 
 
