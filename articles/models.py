@@ -512,8 +512,7 @@ class Article(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = article_slug(self.title)
+        self.give_slug()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -522,6 +521,12 @@ class Article(models.Model):
         if not target.slug:
             return remembered_reverse("articles:article-short", info_code=target.info_code)
         return remembered_reverse("articles:article", info_code=target.info_code, slug=target.slug)
+
+    def give_slug(self):
+        """Give an article saved without a slug the one of its title. Called by save(), and by
+        publishing for the new articles whose rows it inserts without save()."""
+        if not self.slug:
+            self.slug = article_slug(self.title)
 
     @property
     def author_names(self):

@@ -17,15 +17,19 @@ the admin's forms.
 import contextlib
 import dataclasses
 import errno
+import functools
+import json
 import logging
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.serializers.json import Serializer as JSONSerializer
-from django.db import models, router, transaction
-from django.db.models import Q
+from django.db import connections, models, router, transaction
+from django.db.models import signals
 from django.utils import timezone
+from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 
 from finews import imports
@@ -66,7 +70,9 @@ def may_publish(user):
     return user is None or user.has_perm(PUBLISH_PERMISSION)
 
 
-def save_article(article, *, user=None, tags=None, stocks=None, edited=True, comment="", savepoint=True):
+def save_article(
+    article, *, user=None, tags=None, stocks=None, edited=True, comment="", savepoint=True, search_text=None
+):
     """Validate and save ``article`` whole, with its ``tags`` (names or Tags) and ``stocks``.
 
     ``None`` leaves tags or stocks as they are. ``edited`` marks the article as changed by an
@@ -78,6 +84,9 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
     ``savepoint=False`` is for a caller that holds a savepoint around this call and what it
     prepared for it (the import: one per file), which a failure rolls back whole: a second one
     inside it costs two statements more per article and guards nothing more.
+
+    ``search_text`` is the article's search.ArticleText if the caller made it beforehand (the
+    import, with the parsing): the index takes its tokens if they are of the article as saved.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
@@ -126,7 +135,7 @@ def save_article(article, *, user=None, tags=None, stocks=None, edited=True, com
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
         _list_under_stocks(article, stock_ids, before)
-        search.index_article(article, stocks if known else article.stocks.all(), new=is_new)
+        search.index_article(article, stocks if known else article.stocks.all(), new=is_new, text=search_text)
         after = [keys.ArticleState.of(article, tag_ids, stock_ids)]
         content_changed(keys.article_change(before, after), after)
     return article
@@ -152,32 +161,97 @@ def _record_revision(article, user, comment):
     registration follows them, its tag rows, each as Django's JSON serializer writes it. Not through
     reversion: before writing, it reads back whether each object still exists (a query per model,
     two for every save), which those saved a moment ago in this transaction do."""
-    revision = Revision.objects.create(date_created=timezone.now(), user=user, comment=comment)
-    Version.objects.bulk_create(
-        Version(
-            revision=revision,
-            content_type=ContentType.objects.get_for_model(type(instance)),
-            object_id=str(instance.pk),
-            db=router.db_for_write(type(instance), instance=instance),
-            format="json",
-            serialized_data=_RevisionSerializer().serialize([instance]),
-            object_repr=str(instance),
-        )
-        for instance in [article, *article.tagged_items.all()]
+    (revision,) = _insert([Revision(date_created=timezone.now(), user=user, comment=comment)])
+    _insert(
+        [
+            Version(
+                revision=revision,
+                content_type=ContentType.objects.get_for_model(type(instance)),
+                object_id=str(instance.pk),
+                db=router.db_for_write(type(instance), instance=instance),
+                format="json",
+                serialized_data=_serialized(instance),
+                object_repr=str(instance),
+            )
+            for instance in [article, *article.tagged_items.all()]
+        ]
     )
 
 
-class _RevisionSerializer(JSONSerializer):
-    """Django's JSON serializer, but a many-to-many relation held as prefetched (a new article's
-    stocks, _hold_new_relations) is read from what is held without first building the query that
-    would read it: Django builds that query even when it does not run it, a tenth of the writer's
-    time for every article the import creates."""
+def _serialized(instance):
+    """``instance`` as Django's JSON serializer writes it alone (``[{"model": …, "pk": …, "fields":
+    {…}}]``), the text reversion stores and restores, made here without the serializer's machinery
+    around it (a third of a revision's cost), and with the C encoder (json.dumps: the same text).
 
-    def handle_m2m_field(self, obj, field):
-        held = getattr(obj, "_prefetched_objects_cache", {}).get(field.name)
-        if held is None or self.use_natural_foreign_keys or not field.remote_field.through._meta.auto_created:
-            return super().handle_m2m_field(obj, field)
-        self._current[field.name] = [self._value_from_field(related, related._meta.pk) for related in held]
+    A many-to-many relation held as prefetched (a new article's stocks, _hold_new_relations) is
+    read from what is held; another is read as the serializer reads it (_JSONSerializer)."""
+    meta = instance._meta.concrete_model._meta
+    fields = {}
+    for field in meta.local_fields:
+        if field.serialize:
+            fields[field.name] = _serialized_value(instance, field)
+    for field in meta.local_many_to_many:
+        if field.serialize:
+            held = getattr(instance, "_prefetched_objects_cache", {}).get(field.name)
+            if held is not None and field.remote_field.through._meta.auto_created:
+                fields[field.name] = [_serialized_value(related, related._meta.pk) for related in held]
+            else:
+                fields[field.name] = _JSONSerializer().serialize_m2m(instance, field)
+    data = {"model": str(instance._meta), "pk": _serialized_value(instance, instance._meta.pk), "fields": fields}
+    return f"[{json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)}]"
+
+
+def _serialized_value(instance, field):
+    """A field's value as the serializer writes it (its _value_from_field)."""
+    value = field.value_from_object(instance)
+    return value if is_protected_type(value) else field.value_to_string(instance)
+
+
+class _JSONSerializer(JSONSerializer):
+    def serialize_m2m(self, instance, field):
+        self.use_natural_foreign_keys, self._current = False, {}
+        self.handle_m2m_field(instance, field)
+        return self._current[field.name]
+
+
+def _insert(objects):
+    """Insert the new ``objects`` (instances of one model) in one statement and give each its
+    primary key, as bulk_create does; returns them.
+
+    Not bulk_create: building its statement anew was most of the cost of the few rows a save
+    writes beside the article (its tags, stocks, listings and revision; bench/), and for a given
+    model and number of rows the statement is always the same (_insert_statement)."""
+    if not objects:
+        return objects
+    model = type(objects[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    statement, fields = _insert_statement(model, len(objects), alias)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        keys = cursor.fetchall()
+    for obj, (key,) in zip(objects, keys, strict=True):
+        obj.pk = key
+        obj._state.adding, obj._state.db = False, alias
+    return objects
+
+
+@functools.cache
+def _insert_statement(model, rows, alias):
+    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields."""
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotImplementedError(f"{connection.vendor} cannot return the keys of inserted rows")
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key and not field.generated]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote(meta.pk.column)}"
+    )
+    return statement, fields
 
 
 # What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
@@ -355,7 +429,7 @@ def _save_all_but_pins(article, is_new):
     carrying one changes nothing on the home page, whoever sends it)."""
     if is_new:
         article.pin, article.pin_order, article.pinned_until = None, 0, None
-        article.save()
+        _create(article)
         return
     article.save(update_fields=_NOT_PIN_FIELDS)
 
@@ -363,6 +437,16 @@ def _save_all_but_pins(article, is_new):
 _NOT_PIN_FIELDS = [
     field.name for field in Article._meta.concrete_fields if not field.primary_key and field.name not in PIN_FIELDS
 ]
+
+
+def _create(article):
+    """``article.save()`` for a new article: the same row and signals, its statement built once
+    (_insert), not for each article the import creates."""
+    article.give_slug()
+    alias = router.db_for_write(Article, instance=article)
+    signals.pre_save.send(sender=Article, instance=article, raw=False, using=alias, update_fields=None)
+    _insert([article])
+    signals.post_save.send(sender=Article, instance=article, created=True, update_fields=None, raw=False, using=alias)
 
 
 def _set_pin(article, pin, order, until):
@@ -626,10 +710,8 @@ def stock_references(mentions, *, user=None):
     nothing) for a mention no stock may be, PermissionDenied. A new stock is on no page until an
     article mentioning it is saved (save_article purges its list).
     """
-    wanted = Q()
-    for mention in mentions:
-        wanted |= Q(code=mention.code, market=mention.market)
-    known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)} if mentions else {}
+    wanted = {(mention.market, mention.code) for mention in mentions}
+    known = _stored_stocks(wanted)
     missing = {
         (mention.market, mention.code): StockReference(code=mention.code, market=mention.market, name=mention.name)
         for mention in mentions
@@ -641,13 +723,23 @@ def stock_references(mentions, *, user=None):
             stock.full_clean(validate_unique=False, validate_constraints=False)
         # Two imports may create one stock at once: the unique constraint keeps one, both read it.
         StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
-        known = {(stock.market, stock.code): stock for stock in StockReference.objects.filter(wanted)}
+        known = _stored_stocks(wanted)
     for mention in mentions:
         stock = known[(mention.market, mention.code)]
         if mention.name and not stock.name:
             stock.name = mention.name
             save_topic(stock, user=user)
     return known
+
+
+def _stored_stocks(wanted):
+    """{(market, code): stock} of the stored stocks among ``wanted``, (market, code) pairs: read by
+    their codes (the unique constraint's index starts with the code), not by a condition for each
+    pair, which cost the import more to build than the few stocks of other markets it reads."""
+    if not wanted:
+        return {}
+    stocks = StockReference.objects.filter(code__in={code for market, code in wanted})
+    return {(stock.market, stock.code): stock for stock in stocks if (stock.market, stock.code) in wanted}
 
 
 def _validated(article):
@@ -732,9 +824,7 @@ def _set_tags(article, tags, is_new):
     current = set() if is_new else set(article.tagged_items.values_list("tag_id", flat=True))
     if current - wanted:
         article.tagged_items.filter(tag_id__in=current - wanted).delete()
-    return TaggedArticle.objects.bulk_create(
-        [TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current]
-    )
+    return _insert([TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current])
 
 
 def _add_new_stocks(article, stocks):
@@ -746,7 +836,7 @@ def _add_new_stocks(article, stocks):
     """
     Through = Article.stocks.through
     stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
-    Through.objects.bulk_create([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
+    _insert([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
 
 
 def _list_under_stocks(article, stock_ids, before):
@@ -757,13 +847,15 @@ def _list_under_stocks(article, stock_ids, before):
     """
     if before and before[0].stock_ids == stock_ids and before[0].published_at == article.published_at:
         return
-    if before:
-        StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
+    if not before:
+        _insert([StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids])
+        return
+    StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
     StockListing.objects.bulk_create(
         [StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids],
-        update_conflicts=bool(before),
-        unique_fields=["stock", "article"] if before else None,
-        update_fields=["published_at"] if before else None,
+        update_conflicts=True,
+        unique_fields=["stock", "article"],
+        update_fields=["published_at"],
     )
 
 

@@ -127,14 +127,30 @@ _READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
 _address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schemes=ALLOWED_URL_SCHEMES, link_rel=None)
 
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
+# nh3 adds an image's loading and decoding in the order of a Rust HashMap, which each process
+# draws anew: written in one order, a body cleaned again in another process (an editor's save
+# of an unchanged article) would differ from the stored one and be saved as a change.
+_IMAGE_HINTS_REVERSED = re.compile(r'(<img\b[^>]*?) decoding="async" loading="lazy"(?=>)')
 _WHITESPACE = re.compile(r"\s+")
 
 
+class Sanitized(str):
+    """HTML as sanitize_html returned it, which it returns as it is: the allow-list leaves its own
+    output unchanged (tests/test_fuzz.py), and the import's writer need not clean again what its
+    parsing cleaned. As with Django's SafeString, what is made of one (a slice, a concatenation)
+    is a plain str again, and cleaned again."""
+
+    __slots__ = ()
+
+
 def sanitize_html(fragment):
-    """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed; ValidationError
-    for a fragment nested deeper than MAX_HTML_DEPTH, which is refused rather than cleaned.
+    """Return ``fragment`` reduced to the allow-list, with empty paragraphs removed, as Sanitized;
+    ValidationError for a fragment nested deeper than MAX_HTML_DEPTH, which is refused rather
+    than cleaned.
 
     Only the names of HTML elements are markup: ``<DXY>`` stays text (``escape_unknown_tags``)."""
+    if type(fragment) is Sanitized:
+        return fragment
     fragment = escape_unknown_tags(without_control_characters(fragment or ""))
     if html_depth(fragment) > MAX_HTML_DEPTH:
         raise ValidationError(
@@ -148,7 +164,8 @@ def sanitize_html(fragment):
         # lxml writes what it parsed, nesting included (a heading in a heading from broken input),
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
-    return _EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip()
+    cleaned = _IMAGE_HINTS_REVERSED.sub(r'\1 loading="lazy" decoding="async"', cleaned)
+    return Sanitized(_EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip())
 
 
 def html_left_out(tree):

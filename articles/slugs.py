@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import threading
 from importlib.util import find_spec
 from pathlib import Path
@@ -61,8 +62,10 @@ class _PhraseDictionary:
     pypinyin cuts a run of Chinese into the longest words its dictionary holds (pypinyin.seg.mmseg),
     asking only whether a part of the run is a word or the beginning of one. Given every word and
     every beginning of a word found among the text's parts, it cuts the text as with the whole
-    dictionary. A process that transliterates many texts (a first import) loads the whole
-    dictionary once, as pypinyin itself would: the lookups cost more by then.
+    dictionary. A process that transliterates many texts (a first import) gives the segmenter
+    every word once, the bisecting costing more by then, and pypinyin each text's words with their
+    readings: reading every word's readings (json.loads of the whole file) took three times as long
+    as the rest of it, and most words are in no title.
     """
 
     WHOLE_AFTER_TEXTS = 20
@@ -77,6 +80,9 @@ class _PhraseDictionary:
         self.texts = 0
         self.lock = threading.Lock()
         self.source = None
+        # Where each word's line is in the file ({word: offset}), once the segmenter has them all.
+        self.offsets = None
+        self.longest = 0
 
     def provide(self, text):
         if self.whole:
@@ -85,17 +91,41 @@ class _PhraseDictionary:
             if self.source is None:
                 self.source = _SortedPhrases(Path(find_spec("pypinyin").origin).with_name("phrases_dict.json"))
             self.texts += 1
+            if self.offsets is not None:
+                self.words.update(self._readings_within(text))
+                return
             # A phrases_dict.json written otherwise (another pypinyin) is read whole, as pypinyin would.
-            if self.texts > self.WHOLE_AFTER_TEXTS or not self.source.bisectable:
+            if not self.source.bisectable:
                 with _collector_paused():
                     words = self.source.everything()
                     self.words.update(words)
                     self.segmenter.train(words)
                 self.whole, self.source = True, None
                 return
+            if self.texts > self.WHOLE_AFTER_TEXTS:
+                with _collector_paused():
+                    self.offsets = self.source.offsets()
+                    self.segmenter.train(self.offsets)
+                self.longest = max(map(len, self.offsets), default=0)
+                self.words.update(self._readings_within(text))
+                return
             words, beginnings = self.source.within(text)
             self.words.update(words)
             self.segmenter.train(beginnings)
+
+    def _readings_within(self, text):
+        """{word: readings} of the dictionary's words among ``text``'s parts that pypinyin lacks."""
+        found = {}
+        for start in range(len(text)):
+            for end in range(start + 1, min(len(text), start + self.longest) + 1):
+                part = text[start:end]
+                if part not in self.words and part in self.offsets:
+                    found[part] = self.source.readings(self.offsets[part], part)
+        return found
+
+
+# A word's line in phrases_dict.json (``"银行": [``), as _SortedPhrases._word_at_or_after finds it.
+_WORD_LINE = re.compile(r'^"([^"\n]*)": \[$', re.MULTILINE)
 
 
 class _SortedPhrases:
@@ -110,6 +140,14 @@ class _SortedPhrases:
     def everything(self):
         return json.loads(self.text)
 
+    def offsets(self):
+        """{word: where its line starts} for every word."""
+        return {match[1]: match.start() for match in _WORD_LINE.finditer(self.text)}
+
+    def readings(self, position, word):
+        """The readings of ``word``, whose line starts at ``position``."""
+        return self.decoder.raw_decode(self.text, position + len(word) + len('"": '))[0]
+
     def within(self, text):
         """The dictionary's words among ``text``'s parts with their readings, and the parts that
         begin a word."""
@@ -122,7 +160,7 @@ class _SortedPhrases:
                     break
                 beginnings.append(part)
                 if word == part:
-                    words[part] = self.decoder.raw_decode(self.text, position + len(word) + len('"": '))[0]
+                    words[part] = self.readings(position, word)
         return words, beginnings
 
     def _first_word_from(self, part):

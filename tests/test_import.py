@@ -12,10 +12,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from articles.intake import frontmatter
+from articles.intake.frontmatter import decode_post, split_front_matter
 from articles.models import Article, Category, ImportProblem, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
 
@@ -303,6 +306,31 @@ class TestFrontMatter:
     def test_binary_garbage_is_rejected_with_a_reason(self, write_post):
         succeeded, stdout, stderr = run_import(write_post("2022-01-07-A1.md", bytes(range(128, 256)) * 20))
         assert not succeeded and "A1.md:" in stderr and not Article.objects.exists()
+
+    @pytest.mark.skipif(not hasattr(yaml, "CBaseLoader"), reason="PyYAML built without libyaml")
+    def test_libyaml_reads_a_front_matter_as_pyyaml_does_or_leaves_it_to_pyyaml(self, corpus_dir):
+        blocks = [split_front_matter(decode_post(path.read_bytes())[0])[0] for path in sorted(corpus_dir.glob("2*.md"))]
+        # What their readers take differently (a tab in a plain scalar, a BOM or U+0085 inside,
+        # control characters), an alias, and YAML that neither reads.
+        blocks += [
+            'title: "A"\ndate: 2021-12-01\t12:00:00',
+            'title: "A\ufeff"\ntags: B',
+            "title: A\x85B",
+            "title: A\x1bB",
+            "a: &x [1]\nb: *x",
+            'title: "他说"降准"来了"',
+            "title: 快讯: 央行宣布降准",
+        ]
+        for block in blocks:
+            try:
+                expected = yaml.load(block, Loader=frontmatter._NoAliasLoader)
+            except yaml.YAMLError:
+                expected = None
+            try:
+                loaded = frontmatter._load_yaml(block)
+            except yaml.YAMLError:
+                loaded = None
+            assert loaded == expected, block
 
 
 class TestBody:
@@ -943,27 +971,34 @@ texts = ["银行行长：重庆长江大桥", "一丁不", "A股", "", "😀", "
 for _ in range(1500):
     pieces = [word[: random.randint(1, len(word))] for word in random.choices(words, k=random.randint(1, 4))]
     texts.append(random.choice(["", "，", "A股", " "]).join(pieces))
+texts += ["据悉" + word + "。" for word in sorted(words, key=len)[-40:]]  # the longest words too
 if sys.argv[1] == "whole":
     from pypinyin import lazy_pinyin
 else:
     import django
     django.setup()
     from articles import slugs
-    slugs._PhraseDictionary.WHOLE_AFTER_TEXTS = len(texts)
+    # Bisected for every text, or every word given to the segmenter from the first text on.
+    slugs._PhraseDictionary.WHOLE_AFTER_TEXTS = len(texts) if sys.argv[1] == "looked up" else 0
     lazy_pinyin = slugs._lazy_pinyin()
     assert not slugs._phrases().whole
 readings = []
 for text in texts:
-    if sys.argv[1] == "looked up":
+    if sys.argv[1] != "whole":
         slugs._phrases().provide(text)
     readings.append(lazy_pinyin(text, errors="default"))
+if sys.argv[1] != "whole":
+    assert (slugs._phrases().offsets is None) == (sys.argv[1] == "looked up")
 print(json.dumps(readings))
 """
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYPINYIN_")}
     run = functools.partial(subprocess.run, cwd=BASE_DIR, env=environment, capture_output=True, text=True, check=True)
-    whole, looked_up = (run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up"))
+    whole, looked_up, indexed = (
+        run([sys.executable, "-c", script, how]).stdout for how in ("whole", "looked up", "indexed")
+    )
     assert '"hang", "hang", "zhang"' in whole
     assert looked_up == whole
+    assert indexed == whole
 
 
 def test_only_a_phrase_file_written_one_word_a_line_is_bisected(tmp_path):

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, Comment
+from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -27,6 +27,7 @@ from .emphasis import cjk_friendly_emphasis
 from .frontmatter import PostError
 from .labels import label_with_warnings
 from .stocks import StockMention, extract_stocks
+from .trees import attribute_matches, comments, elements, has_class, is_comment
 
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
 
@@ -131,7 +132,7 @@ def _note_flattened_digest(rendered_digest, warnings):
     if not rendered_digest:
         return
     digest = BeautifulSoup(f"<body>{rendered_digest}</body>", "lxml").body
-    names = (element.name for element in (digest.find_all(True) if digest else ()))
+    names = (element.name for element in (elements(digest) if digest else ()))
     flattened = Counter(name for name in names if name not in _DIGEST_STRUCTURE)
     if flattened:
         warnings.append(f"summary: its markup was flattened to text: {_named(flattened, {})}")
@@ -175,7 +176,7 @@ def _leading_digest(lines):
 
 
 def _source_name(soup, summary):
-    for credit in soup.find_all(class_="em_media"):
+    for credit in elements(soup, lambda element: has_class(element, "em_media")):
         match = _SOURCE_CREDIT.search(credit.get_text())
         if match:
             return match[1].strip()
@@ -185,28 +186,28 @@ def _source_name(soup, summary):
 
 def _remove_old_site_parts(soup):
     _remove_stock_charts(soup)
-    for image in soup.find_all("img", src=_STOCK_CHART_HOST):
+    for image in elements(soup, _is_stock_chart):
         (image.find_parent("a") or image).decompose()
-    for hidden in soup.find_all(style=_HIDDEN_STYLE):
+    for hidden in elements(soup, lambda element: attribute_matches(element, "style", _HIDDEN_STYLE)):
         hidden.decompose()
     # East Money's automatic glossary links (class "infokey") point at its data pages, not the story.
-    for glossary_link in soup.find_all("a", class_="infokey"):
+    for glossary_link in elements(soup, lambda element: element.name == "a" and has_class(element, "infokey")):
         glossary_link.unwrap()
-    for credit in soup.find_all(class_="em_media"):
-        for link in credit.find_all("a"):
+    for credit in elements(soup, lambda element: has_class(element, "em_media")):
+        for link in elements(credit, lambda element: element.name == "a"):
             link.unwrap()
 
 
-def _is_marker(node, text):
-    return isinstance(node, Comment) and node.strip() == text
+def _is_stock_chart(element):
+    return element.name == "img" and attribute_matches(element, "src", _STOCK_CHART_HOST)
 
 
 def _remove_stock_charts(soup):
     """Remove what stands between ``<!-- EM_StockImg_Start -->`` and its ``End`` marker."""
-    for start in soup.find_all(string=lambda node: _is_marker(node, "EM_StockImg_Start")):
+    for start in comments(soup, "EM_StockImg_Start"):
         block = []
         for sibling in start.next_siblings:
-            if _is_marker(sibling, "EM_StockImg_End"):
+            if is_comment(sibling, "EM_StockImg_End"):
                 for node in [start, *block, sibling]:
                     node.extract()
                 break

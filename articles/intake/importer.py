@@ -313,6 +313,7 @@ class PostImporter:
             edited=False,
             comment=f"导入 {path.name}",
             savepoint=False,  # this method's is the file's one
+            search_text=parsed.search_text,
         )
         if self._leads is not None:
             self._leads.written(article)

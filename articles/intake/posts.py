@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
 
 from articles.models import DEFAULT_CATEGORY_NAME, Article
+from articles.search import ArticleText, article_text
 from articles.slugs import article_slug
 from articles.validators import EARLIEST_PUBLICATION, LATEST_PUBLICATION, is_publication_time
 
@@ -54,6 +55,8 @@ class ParsedPost:
     responsible_editor_name: str = ""
     # A new article's slug (slugs.article_slug), made with the parsing: with --workers, in a worker.
     slug: str = ""
+    # The tokens the search index holds of its title and text (search.article_text), likewise.
+    search_text: ArticleText | None = None
 
     @property
     def category_title(self):
@@ -122,6 +125,7 @@ def parse_post(path, raw):
         # As written: matched against the names users have (roles.users_named), spaces and all.
         responsible_editor_name=as_text(front_matter.get("responsible_editor"))[:MAX_PERSON_NAME_LENGTH],
         slug=article_slug(title),
+        search_text=article_text(title, body.summary, body.html),
     )
 
 
@@ -150,12 +154,18 @@ def _add_front_matter_facts(body, front_matter, warnings):
             body.stocks.append(mention)
 
 
+_SOURCE_URL_VALIDATORS = (
+    URLValidator(schemes=["http", "https"]),
+    MaxLengthValidator(Article._meta.get_field("source_url").max_length),
+)
+
+
 def _usable_url(url, warnings):
     """``url`` if it is a valid http(s) URL that fits; otherwise nothing, with a warning (the post is still taken)."""
     if url:
         try:
-            URLValidator(schemes=["http", "https"])(url)
-            MaxLengthValidator(Article._meta.get_field("source_url").max_length)(url)
+            for validate in _SOURCE_URL_VALIDATORS:
+                validate(url)
         except ValidationError:
             warnings.append(f"source link {url[:100]!r} is not a valid URL; left out")
             return ""

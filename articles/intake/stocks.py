@@ -15,6 +15,7 @@ from articles.models import EASTMONEY_MARKET_IDS, Market
 from articles.sanitize import plain_label
 
 from .labels import label_with_warnings
+from .trees import elements
 
 _CODE_PATTERNS = {
     Market.SHANGHAI: re.compile(r"^\d{6}$"),
@@ -111,7 +112,7 @@ def extract_stocks(soup, warnings):
     added to the list ``warnings`` (label_with_warnings).
     """
     link_texts = {}
-    for element in soup.find_all(_mentions_stock):
+    for element in elements(soup, _mentions_stock):
         reference = _reference_of(element)
         if reference is None or _is_in_source_line(element):
             continue

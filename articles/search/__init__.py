@@ -4,6 +4,8 @@ The index is written by articles/publishing.py in the transaction of each change
 index_articles, remove_articles): what is committed is searchable, and what is rolled back
 leaves no entry behind."""
 
+from typing import NamedTuple
+
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
@@ -26,25 +28,48 @@ MAX_RESULTS = 1000
 SNIPPET_SOURCE_CHARACTERS = 4 * MAX_INDEXED_CHARACTERS
 
 
-def index_entry(article, stocks):
-    """The index row of ``article`` mentioning the StockReferences ``stocks``."""
+class ArticleText(NamedTuple):
+    """The index tokens of an article's title and of its summary and body (article_text)."""
+
+    title: str
+    summary: str
+    body: str
+    title_tokens: str
+    body_tokens: str
+
+    def of(self, article):
+        """Whether these are the tokens of ``article``'s title, summary and body as they are now."""
+        return (self.title, self.summary, self.body) == (article.title, article.summary, article.body)
+
+
+def article_text(title, summary, body):
+    """The ArticleText of an article titled ``title`` with ``summary`` and ``body`` (its HTML), made
+    before it is saved: the import makes them with the parsing (in its workers, with --workers)."""
+    return ArticleText(title, summary, body, index_text(title), index_text(f"{summary} {plain_text(body)}"))
+
+
+def index_entry(article, stocks, text=None):
+    """The index row of ``article`` mentioning the StockReferences ``stocks``; ``text``, an
+    ArticleText made beforehand, is used if it is of the article as it is."""
+    if text is None or not text.of(article):
+        text = article_text(article.title, article.summary, article.body)
     stock_text = " ".join(f"{stock.code} {stock.name}" for stock in stocks)
-    body = f"{article.summary} {plain_text(article.body)}"
     return (
         article.id,
         search_key(article.published_at, article.id),
-        index_text(article.title),
-        index_text(body),
+        text.title_tokens,
+        text.body_tokens,
         index_text(stock_text),
     )
 
 
-def index_article(article, stocks, new=False):
+def index_article(article, stocks, new=False, text=None):
     """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks``;
-    ``new``: the article was created in this transaction, so it has no entry to replace yet."""
+    ``new``: the article was created in this transaction, so it has no entry to replace yet;
+    ``text``: its ArticleText, if made beforehand (index_entry)."""
     backend = current_backend()
     with connection.cursor() as cursor:
-        (backend.insert if new else backend.replace)(cursor, [index_entry(article, stocks)])
+        (backend.insert if new else backend.replace)(cursor, [index_entry(article, stocks, text)])
 
 
 def index_articles(ids):
