@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from articles.caching import VERSION_FACTS_SECONDS, current_version
 from articles.models import Article, StockReference
+from articles.months import next_month
 from articles.validators import is_publication_time
 
 CHART_DAYS = 90
@@ -195,7 +196,7 @@ def _bucket_end(day, bucket):
     if bucket == "week":
         return day + dt.timedelta(days=6 - day.weekday())
     if bucket == "month":
-        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return next_month(day) - dt.timedelta(days=1)
     return day
 
 
