@@ -11,11 +11,11 @@ from the form's own fields so that each part can change on its own.
   showing articles/versions.py's rows) before a restore.
 """
 
+import contextlib
 import datetime as dt
 
 import reversion
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -90,6 +90,11 @@ class PinFormMixin:
             return False
         return any(field in self.changed_data for field in publishing.PIN_FIELDS)
 
+    def changed_besides_pin(self):
+        """Whether the save changes the article itself, not only its pin (the hidden
+        seen_updated_at is the form's, not the article's)."""
+        return any(field not in (*publishing.PIN_FIELDS, "seen_updated_at") for field in self.changed_data)
+
 
 class PinAdminMixin:
     """ArticleAdmin's pins: the fieldset's values are saved by pin_article after the article."""
@@ -108,7 +113,8 @@ class PinAdminMixin:
         return f"{label}（至 {timezone.localtime(article.pinned_until):%m-%d %H:%M}）"
 
     def save_pin(self, request, article, form):
-        """Pin or unpin ``article`` as the form's pin fieldset says, if it was changed there."""
+        """Pin or unpin ``article`` as the form's pin fieldset says, if it was changed there. When
+        nothing else was, the pin's message is the save's only one (ReviewAdminMixin.said_it)."""
         if not form.pin_changed():
             return
         pin = form.cleaned_data.get("pin")
@@ -117,10 +123,12 @@ class PinAdminMixin:
             changed = publishing.pin_article(
                 article, kind=pin, order=form.cleaned_data.get("pin_order"), until=until, user=request.user
             )
-            self.message_user(request, _pinned_message(article, pin, until, replaced=changed[1:]))
+            self.message_user(request, _pinned_message(article, pin, until, replaced=changed[1:]), messages.SUCCESS)
         else:
             publishing.unpin_article(article, user=request.user)
-            self.message_user(request, f"“{article.title}”已取消置顶。")
+            self.message_user(request, f"“{article.title}”已取消置顶。", messages.SUCCESS)
+        if not form.changed_besides_pin():
+            self.said_it(request)
 
     def pin_readonly_fields(self, request):
         """The pin fields, shown as text to whoever may not publish (pin_article would refuse them)."""
@@ -267,22 +275,33 @@ class ReviewAdminMixin:
             )
 
     def response_add(self, request, obj, post_url_continue=None):
-        if self._button_said_it(request):
-            return self.response_post_save_add(request, obj)
-        return super().response_add(request, obj, post_url_continue)
+        with self._quiet_if_said(request):
+            return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request, obj):
-        if self._button_said_it(request):
-            return self.response_post_save_change(request, obj)
-        return super().response_change(request, obj)
+        with self._quiet_if_said(request):
+            return super().response_change(request, obj)
 
     @staticmethod
-    def _button_said_it(request):
-        """Whether a desk button was pressed, whose message (after_button) says what the save did:
-        then Django's own "…已成功修改" would only say it again. The redirect is Django's
-        (response_post_save_*), the part of response_add/response_change after its message."""
+    def said_it(request):
+        """Note that this save's own message says all it did (a pin, when nothing else changed)."""
+        request.desk_said_it = True
+
+    @contextlib.contextmanager
+    def _quiet_if_said(self, request):
+        """Django's response_add/response_change without their "成功修改了…" when the save's own
+        message (after_button's, save_pin's) already said what it did: it would only say it again,
+        or claim an edit a pin-only save did not make. Their redirects (保存并继续编辑 …) are kept."""
         pressed = any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
-        return pressed and IS_POPUP_VAR not in request.POST
+        request.desk_quiet = pressed or getattr(request, "desk_said_it", False)
+        try:
+            yield
+        finally:
+            request.desk_quiet = False
+
+    def message_user(self, request, message, *args, **kwargs):
+        if not getattr(request, "desk_quiet", False):
+            super().message_user(request, message, *args, **kwargs)
 
     def log_addition(self, request, obj, message):
         step = reversion.get_comment()

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import strip_tags
 from reversion.models import Version
 
 from articles import presence, publishing, versions
@@ -21,6 +22,7 @@ from articles.models import Article, ImportRun, Tag
 from articles.roles import CONTRIBUTOR_GROUP_NAME
 from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor, make_stock
+from tests.test_editor import change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +56,11 @@ def change_url(article):
 
 def titles(articles):
     return [article.title for article in articles]
+
+
+def said(response):
+    """The messages a save left for the editor's next page, as text."""
+    return [strip_tags(str(message)) for message in response.context["messages"]]
 
 
 class TestPins:
@@ -259,6 +266,37 @@ class TestPinsInTheAdmin:
         assert "请只选一篇文章" in response.content.decode()
         assert list(Article.objects.pinned()) == []
 
+    @pytest.mark.parametrize("button", ["_save", "_continue"])
+    def test_a_save_that_only_pins_says_the_pin_alone(self, client, desk, button):
+        # Django's "成功修改了 文章…" after the pin's message claimed an edit nobody made.
+        article = make_article(title="央行宣布降准")
+        url, data = change_form(client, article)
+        data.pop("_save")
+
+        response = client.post(url, {**data, "pin": str(LEAD), button: "保存"}, follow=True)
+
+        assert said(response) == ["“央行宣布降准”已设为头条。"]
+        assert response.redirect_chain[-1][0] == (url if button == "_continue" else CHANGELIST_URL)
+        assert Article.objects.get(pk=article.pk).pin == LEAD
+
+    def test_a_save_that_only_unpins_says_so_alone(self, client, desk):
+        article = make_article(title="央行宣布降准")
+        publishing.pin_article(article, kind=TOP, user=desk)
+        url, data = change_form(client, article)
+
+        response = client.post(url, {**data, "pin": ""}, follow=True)
+
+        assert said(response) == ["“央行宣布降准”已取消置顶。"]
+        assert Article.objects.get(pk=article.pk).pin is None
+
+    def test_a_save_that_pins_and_edits_says_each_once(self, client, desk):
+        article = make_article(title="央行宣布降准")
+        url, data = change_form(client, article)
+
+        response = client.post(url, {**data, "title": "央行宣布全面降准", "pin": str(TOP)}, follow=True)
+
+        assert said(response) == ["“央行宣布全面降准”已设为要闻。", "成功修改了 文章“央行宣布全面降准”。"]
+
 
 def make_contributor(username="xiaoli", **names):
     user = User.objects.create_user(username, password="x", is_staff=True, **names)
@@ -357,10 +395,6 @@ class TestReview:
         )
         assert Version.objects.get_for_object(article).first().revision.comment.startswith("批准发布；")
 
-    @staticmethod
-    def said(response):
-        return [str(message) for message in response.context["messages"]]
-
     def test_a_button_s_message_is_the_one_word_on_the_save(self, client, desk):
         category = make_category()
         draft = make_article(category=category, info_code="ED1", status=Article.Status.DRAFT)
@@ -368,7 +402,7 @@ class TestReview:
         response = client.post(change_url(draft), article_form(category, _publish="发布"), follow=True)
 
         when = timezone.localtime(Article.objects.get().published_at)
-        assert self.said(response) == [f"已发布“央行宣布降准”，发布时间 {when:%Y-%m-%d %H:%M}。"]
+        assert said(response) == [f"已发布“央行宣布降准”，发布时间 {when:%Y-%m-%d %H:%M}。"]
         assert response.redirect_chain[-1][0] == CHANGELIST_URL
 
     def test_a_contributor_s_new_article_submitted_is_said_once(self, client):
@@ -376,7 +410,7 @@ class TestReview:
 
         response = client.post(ADD_URL, article_form(make_category(), _submit="提交审核"), follow=True)
 
-        assert self.said(response) == ["“央行宣布降准”已提交审核：编辑批准后发布。"]
+        assert said(response) == ["“央行宣布降准”已提交审核：编辑批准后发布。"]
 
     def test_a_plain_save_keeps_django_s_word(self, client, desk):
         category = make_category()
@@ -384,8 +418,8 @@ class TestReview:
 
         response = client.post(change_url(draft), article_form(category, _save="保存"), follow=True)
 
-        (said,) = self.said(response)
-        assert said.startswith("成功修改了 文章“") and "央行宣布降准" in said
+        (message,) = said(response)
+        assert message.startswith("成功修改了 文章“") and "央行宣布降准" in message
 
     def test_the_editor_approves_for_the_time_set(self, client, desk):
         category = make_category()
