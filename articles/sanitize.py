@@ -236,11 +236,14 @@ def html_a_reader_misses():
     editor's HTML source dialog, static/js/body-editor.js): ``{"unmissed_elements": [...],
     "read_attributes": [...]}``, the elements whose loss a reader does not miss (styling, and those
     editor_forms rewrites), and the attributes, besides event handlers (on…), whose loss a reader
-    does (a link's or an image's address among them: the editor drops one whose scheme it refuses)."""
+    does (a link's or an image's address among them: the editor drops one whose scheme it refuses),
+    and ``"url_schemes"``, ALLOWED_URL_SCHEMES: the editor keeps some addresses the allow-list drops
+    (``ftp:``, ``tel:``, ``http://exa mple.com``), which the client names by address_is_kept's rule."""
     read = {"href", "src"}.union(*_READ_ATTRIBUTES.values())
     return {
         "unmissed_elements": sorted(_STYLING_ELEMENTS | REWRITTEN_ELEMENTS),
         "read_attributes": sorted(read),
+        "url_schemes": sorted(ALLOWED_URL_SCHEMES),
     }
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
-from articles.sanitize import sanitize_html
+from articles.sanitize import address_is_kept, sanitize_html
 from tests.conftest import run_import
 from tests.test_browser import browser, expect, page, screenshot  # noqa: F401 (browser and page are fixtures)
 
@@ -278,6 +278,42 @@ def test_the_html_source_dialog_names_what_the_editor_left_out(page, live_server
     apply_html_source(page, "<h1>美联储</h1><p><b>加息</b>预期<a href='https://example.com/'>升温</a></p>")
     expect(page.locator(".ProseMirror[contenteditable=true] strong")).to_have_text("加息")
     expect(page.locator(".prose-editor [role=alert]")).to_have_count(0)
+    assert errors == []
+
+
+# Addresses the editor's link schema keeps, by whether the allow-list keeps them too (address_is_kept).
+KEPT_ADDRESSES = ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
+DROPPED_ADDRESSES = [
+    "ftp://example.com/x", "tel:95588", "http://exa mple.com", "https://a%20b.example/", "https://[bad", "http://256.1.1.1/",
+]  # fmt: skip
+DROPPED_SAID = "以下地址本站不能保留，保存时会去掉（只保留能识别的 http、https、mailto 地址，链接文字保留）："
+
+
+def test_the_html_source_dialog_names_the_addresses_the_save_will_drop(page, live_server, write_post):  # noqa: F811
+    # The editor keeps a link to ftp: or to "http://exa mple.com" and the save drops its address
+    # (the server's warning says so then): the dialog says it where the address was typed.
+    assert all(map(address_is_kept, KEPT_ADDRESSES)) and not any(map(address_is_kept, DROPPED_ADDRESSES))
+    article = imported_article(write_post)
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    alert = page.locator(".prose-editor [role=alert]")
+    for address in KEPT_ADDRESSES:
+        apply_html_source(page, f'<p>据<a href="{address}">央行公告</a></p>')
+        expect(page.locator(".ProseMirror[contenteditable=true] a")).to_have_attribute("href", address)
+        expect(alert).to_have_count(0)
+    for address in DROPPED_ADDRESSES:
+        apply_html_source(page, f'<p>据<a href="{address}">央行公告</a></p>')
+        expect(alert).to_have_text(f"{DROPPED_SAID}“{address}”")
+
+    apply_html_source(page, '<p><script>x()</script><a href="tel:95588">客服</a><a href="ftp://e.cn/x">文件</a></p>')
+    expect(alert).to_have_text(
+        f"以下内容编辑器不支持，已去掉：1 个 <script>（脚本）；{DROPPED_SAID}“tel:95588”、“ftp://e.cn/x”"
+    )
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    expect(page.locator(".messagelist .warning")).to_contain_text("保存时已去掉：2 处 href 属性（链接地址）")
+    link = '<a rel="noopener noreferrer nofollow">'
+    assert Article.objects.get().body == f"<p>{link}客服</a>{link}文件</a></p>"
     assert errors == []
 
 

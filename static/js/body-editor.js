@@ -240,17 +240,56 @@ function leftOutInChinese(typed, kept, rule) {
   return [...items.slice(0, rule.max_named), ...(more > 0 ? [`另外 ${more} 种`] : [])].join("、")
 }
 
-// Says under the editor what the source dialog left out, or removes what it said before.
+// Whether the allow-list keeps the link or image address ``address`` (sanitize.address_is_kept):
+// ammonia keeps one its URL parser reads with a scheme of ``schemes``, or cannot read for want of a
+// base (no scheme: a relative address). The browser's parser follows the same WHATWG URL standard,
+// but for a host: Chromium reads "exa mple.com" as "exa%20mple.com", where the standard refuses a
+// space, and a "%" too (the save's warning stays the last word where the two parsers differ).
+function addressIsKept(address, schemes) {
+  try {
+    const url = new URL(address)
+    return schemes.includes(url.protocol.slice(0, -1)) && !url.hostname.includes("%")
+  } catch {
+    // Read as the parser reads a scheme: the ends' spaces and controls stripped, tabs and newlines dropped.
+    const read = address.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "")
+    return !/^[a-z][a-z0-9+.-]*:/i.test(read)
+  }
+}
+
+// The addresses the editor ``kept`` (ftp:, tel:, "http://exa mple.com") that the save will drop, as
+// the server's warning will then say: "保存时已去掉：1 处 href 属性（链接地址）".
+function addressesDropped(kept, rule) {
+  const document = new DOMParser().parseFromString(kept, "text/html")
+  const addresses = []
+  for (const element of document.querySelectorAll("[href], [src]")) {
+    for (const name of ["href", "src"]) {
+      const address = element.getAttribute(name)
+      if (address !== null && !addressIsKept(address, rule.url_schemes)) addresses.push(`“${address}”`)
+    }
+  }
+  const more = addresses.length - rule.max_named
+  return [...addresses.slice(0, rule.max_named), ...(more > 0 ? [`另外 ${more} 处`] : [])].join("、")
+}
+
+// Says under the editor what the source dialog left out, and what the save will drop of what it
+// kept, or removes what it said before.
 function noticeLeftOut(wrapper, typed, kept) {
   const rule = JSON.parse(wrapper.querySelector("textarea[data-html-left-out]")?.dataset.htmlLeftOut || "null")
   if (!rule) return
   wrapper.querySelector(".body-editor-left-out")?.remove()
+  const said = []
   const leftOut = leftOutInChinese(typed, kept, rule)
-  if (!leftOut) return
+  if (leftOut) said.push(`以下内容编辑器不支持，已去掉：${leftOut}`)
+  const dropped = addressesDropped(kept, rule)
+  if (dropped) {
+    const schemes = rule.url_schemes.join("、")
+    said.push(`以下地址本站不能保留，保存时会去掉（只保留能识别的 ${schemes} 地址，链接文字保留）：${dropped}`)
+  }
+  if (!said.length) return
   const notice = wrapper.ownerDocument.createElement("p")
   notice.className = "body-editor-left-out errornote"
   notice.setAttribute("role", "alert")
-  notice.textContent = `以下内容编辑器不支持，已去掉：${leftOut}`
+  notice.textContent = said.join("；")
   wrapper.append(notice)
 }
 
