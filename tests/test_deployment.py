@@ -931,7 +931,7 @@ def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(sta
     having found finews down while its workers reloaded. Last in the file: it restarts the stack."""
     host = stack.host
     footer = host.upstream / "templates" / "base.html"
-    footer.write_text(footer.read_text().replace("订阅最新消息（Atom）", "订阅最新消息（Atom，第二版）"))
+    footer.write_text(footer.read_text().replace("RSS 订阅", "RSS 订阅（第二版）"))
     roles = host.upstream / "articles" / "roles.py"
     roles.write_text(roles.read_text().replace("def person_name(", "def display_name("))
     importers = [
@@ -968,9 +968,9 @@ def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(sta
     assert any(how != "kept" and asked < started and answered > exited for how, _, _, asked, answered in reader.answers)
     assert host.current.resolve() == host.paths["/srv/finews"] / "releases" / second
     assert first.exists() and "第二版" not in (first / "templates" / "base.html").read_text()
-    assert "订阅最新消息（Atom，第二版）" in stack.through_nginx("GET", "/")[2]
+    assert "RSS 订阅（第二版）" in stack.through_nginx("GET", "/")[2]
     status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
-    assert status == 200 and "订阅最新消息（Atom，第二版）" in page
+    assert status == 200 and "RSS 订阅（第二版）" in page
 
     # Going back, as the README says: the first release, kept, is switched to again as it is.
     ((going_back, then),) = re.findall(
@@ -983,4 +983,4 @@ def test_an_upgrade_as_the_readme_says_answers_every_request_and_can_go_back(sta
     for step in upgrade_steps()[-["one", "two", "three"].index(then) - 1 :]:
         stack.perform(step)
     status, _, page = stack.request("GET", "/archive/", host.ports[8000], headers={"X-Forwarded-Proto": "https"})
-    assert status == 200 and "订阅最新消息（Atom）" in page
+    assert status == 200 and "RSS 订阅" in page and "第二版" not in page

@@ -75,7 +75,9 @@ class TestArticlePage:
         content = html_of(response)
 
         assert "“太保服务”质量行业认可 中国太保以优质服务构建差异化竞争能力" in content
-        assert "2022-01-07 12:35 (GMT+8)" in content
+        meta = BeautifulSoup(content, "lxml").select_one(".article .meta")
+        assert meta.get_text(" ", strip=True).startswith("北京时间 2022-01-07 12:35 · 来源：财联社")
+        assert meta.time["datetime"] == "2022-01-07T12:35:20+08:00"
         assert 'href="/category/cailianshe/"' in content
         assert 'href="/tag/cai-lian-she-xin-wen/"' in content
         assert "来源：财联社" in content
@@ -212,6 +214,18 @@ class TestListPages:
             in content
         )
         assert_hidden_absent(content)
+
+    def test_feeds_are_offered_as_rss_subscriptions(self, reader):
+        # Chinese readers know a feed as RSS 订阅: "订阅（Atom）" named a format few recognise.
+        category = make_category()
+        make_article(category=category)
+
+        listed = BeautifulSoup(html_of(page(reader, category.get_absolute_url())), "lxml")
+
+        links = [(link.get_text(), link["href"]) for link in listed.select("a[href$='feed/'], a[href$='feed.xml']")]
+        assert links == [("RSS 订阅", f"{category.get_absolute_url()}feed/"), ("RSS 订阅", "/feed.xml")]
+        footer = BeautifulSoup(html_of(page(reader, "/")), "lxml").select_one(".site-footer").get_text(" ", strip=True)
+        assert footer == "金融消息 · 时间均为北京时间（GMT+8） · RSS 订阅"
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
         # The ids of its few articles, and its news flow over the days it lists, once per content version.
