@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.http import HttpResponse, HttpResponseForbidden
 from django.test import Client
 from django.utils import timezone
 
+from articles.api.errors import JsonErrorsMiddleware
 from articles.models import Article, ImportRun, IngestToken
 from articles.search import rebuild_index
 from finews.settings.base import cache_from_environment
@@ -114,30 +116,39 @@ class TestReading:
 
     @pytest.mark.parametrize("info_code", ["DRAFT", "LATER", "NOPE", "a b"])
     def test_unknown_or_hidden_articles_are_404_json(self, client, newsroom, info_code):
-        assert "message" in get_json(client, f"/api/v1/articles/{info_code}/", status=404)
+        error = get_json(client, f"/api/v1/articles/{info_code}/", status=404)
+        assert error == {"message": f"no published article {info_code!r}", "detail": f"没有已发布的文章“{info_code}”"}
 
     @pytest.mark.parametrize(
-        ("parameters", "status"),
+        ("parameters", "status", "detail"),
         [
-            ({"since": "yesterday"}, 400),
-            ({"until": "2022-02-30"}, 400),
-            ({"since": "0001-01-01T00:00"}, 400),
-            ({"limit": 0}, 400),
-            ({"limit": 1000}, 400),
-            ({"market": "moon", "stock": "601601"}, 400),
-            ({"market": "sh"}, 400),
-            ({"cursor": "not-a-cursor"}, 400),
-            ({"category": "a\x00b"}, 400),
-            ({"q": "央行\x00"}, 400),
-            ({"stock": "60 16/01"}, 400),
-            ({"category": "nope"}, 404),
-            ({"tag": "nei-bu"}, 404),
-            ({"stock": "688999"}, 404),
+            ({"since": "yesterday"}, 400, "参数有误：since 须是 ISO 8601 的日期时间，如 2026-11-26T09:30"),
+            ({"until": "2022-02-30"}, 400, "参数有误：until 须是 ISO 8601 的日期时间，如 2026-11-26T09:30"),
+            ({"since": "0001-01-01T00:00"}, 400, "since 须在 1900-01-01 到 2999-12-31 之间"),
+            ({"limit": 0}, 400, "参数有误：limit 不能小于 1"),
+            ({"limit": 1000}, 400, "参数有误：limit 不能大于 100"),
+            ({"limit": "ten"}, 400, "参数有误：limit 须是整数"),
+            (
+                {"market": "moon", "stock": "601601"},
+                400,
+                "参数有误：market 只能是 sh、sz、hk、nasdaq、nyse、amex、board 之一",
+            ),
+            ({"market": "sh"}, 400, "market 须与 stock 一起使用"),
+            ({"cursor": "not-a-cursor"}, 400, "cursor 不是本 API 给出的游标，请用上一页的 next"),
+            ({"category": "a\x00b"}, 400, "参数有误：category 含有不允许的字符"),
+            ({"q": "央行\x00"}, 400, "参数有误：q 含有不允许的字符"),
+            ({"q": "央" * 101}, 400, "参数有误：q 不能超过 100 个字符"),
+            ({"stock": "60 16/01"}, 400, "参数有误：stock 含有不允许的字符"),
+            ({"category": "nope"}, 404, "没有分类 nope（或它没有已发布的文章）"),
+            ({"tag": "nei-bu"}, 404, "没有标签 nei-bu（或它没有已发布的文章）"),
+            ({"stock": "688999"}, 404, "没有股票 688999（或没有提到它的已发布文章）"),
         ],
     )
-    def test_bad_parameters_are_clear_json_errors(self, client, newsroom, parameters, status):
+    def test_bad_parameters_are_clear_json_errors(self, client, newsroom, parameters, status, detail):
+        # message as the API always said it (scripts may read it), detail the same in Chinese.
         error = get_json(client, "/api/v1/articles/", status=status, **parameters)
-        assert set(error) == {"message"} and error["message"]
+        assert set(error) == {"message", "detail"} and error["message"].isascii() and error["message"]
+        assert error["detail"] == detail
 
     def test_counts_of_categories_tags_and_stocks(self, client, newsroom):
         categories = get_json(client, "/api/v1/categories/")
@@ -226,6 +237,7 @@ class TestIngest:
             "info_code": "NW1",
             "url": f"http://testserver{article.get_absolute_url()}",
             "reason": "",
+            "detail": "",
             "warnings": [],
         }
         assert push(secret, name, text.encode()).json()["outcome"] == "unchanged"
@@ -234,8 +246,10 @@ class TestIngest:
         Article.objects.filter(info_code="NW1").update(edited_since_import=True)
         conflict = push(secret, name, post_text(title='"又一版"').encode())
         assert conflict.status_code == 409 and "changed in the admin" in conflict.json()["reason"]
+        assert conflict.json()["detail"].startswith("导入后已有编辑在后台修改过这篇文章，未覆盖")
         rejected = push(secret, "2022-01-07-NW2.md", b"no front matter")
         assert rejected.status_code == 422 and "front matter" in rejected.json()["reason"]
+        assert rejected.json()["detail"] == "没有文件头：文件的第一行不是“---”"
 
         assert Article.objects.get(info_code="NW1").title == "更正后的消息"
         runs = ImportRun.objects.order_by("id")
@@ -268,18 +282,25 @@ class TestIngest:
             IngestToken.objects.update(revoked_at=timezone.now())
             secret = token[1]
         response = push(secret, "2022-01-07-NW1.md", post_text().encode())
-        assert response.status_code == 401 and "token" in response.json()["message"]
+        assert response.status_code == 401 and response.json() == {
+            "message": "a valid ingest token is required: Authorization: Bearer <token>",
+            "detail": "需要有效的推送令牌：Authorization: Bearer <令牌>",
+        }
         assert not Article.objects.exists()
 
     @pytest.mark.parametrize("name", ["", "post.txt", "../2022-01-07-X.md", "2022-01-07-..md", "2022-01-07-a b.md"])
     def test_a_missing_or_bad_name_is_400(self, token, name):
         response = push(token[1], name, post_text().encode())
         assert response.status_code == 400 and response.json()["message"].startswith("name")
+        assert response.json()["detail"].startswith(
+            ("name 须是一篇稿件的文件名", "name 不可用：文件名中没有可用的资讯编号")
+        )
         assert not Article.objects.exists()
 
     def test_over_20_mb_is_413(self, token):
         response = push(token[1], "2022-01-07-BIG.md", b"x" * (20 * 1024 * 1024 + 1))
         assert response.status_code == 413 and "20 MB" in response.json()["message"]
+        assert response.json()["detail"] == "一篇稿件不能超过 20 MB"
         assert not ImportRun.objects.exists()
 
     def test_each_token_is_throttled_in_the_shared_cache(self, token, settings, monkeypatch):
@@ -291,7 +312,10 @@ class TestIngest:
         answers = [push(token[1], f"2022-01-07-T{n}.md", post_text().encode()) for n in range(3)]
 
         assert [answer.status_code for answer in answers] == [201, 201, 429]
-        assert answers[-1].json() == {"message": "more than 2 posts a minute from scraper"}
+        assert answers[-1].json() == {
+            "message": "more than 2 posts a minute from scraper",
+            "detail": "令牌“scraper”每分钟推送超过 2 篇：请按 Retry-After 的秒数稍后再推送",
+        }
         assert 0 < int(answers[-1]["Retry-After"]) <= 60
         assert push(other, "2022-01-07-T9.md", post_text().encode()).status_code == 201
         assert not Article.objects.filter(info_code="T2").exists()
@@ -316,6 +340,7 @@ class TestIngest:
             CONTENT_LENGTH="",
         )
         assert response.status_code == 411 and "Content-Length" in response.json()["message"]
+        assert response.json()["detail"] == "请带上 Content-Length 头发送稿件"
         assert not ImportRun.objects.exists()
 
     def test_no_csrf_token_is_needed_with_a_bearer_token_and_nothing_is_cached(self, token):
@@ -379,14 +404,32 @@ def test_api_documents_every_operation_in_json(client):
 
 
 class TestErrorsAreJson:
-    """Every error under /api/ is {"message": ...}, whoever answers it."""
+    """Every error under /api/ is {"message": ..., "detail": ...} (English, and Chinese), whoever answers it."""
 
     def test_an_unknown_path_and_a_method_not_allowed(self, client):
         missing = client.get("/api/v1/no-such-thing/")
         not_allowed = client.put("/api/v1/articles/")
-        assert (missing.status_code, missing.json()) == (404, {"message": "not found"})
-        assert (not_allowed.status_code, not_allowed.json()) == (405, {"message": "method not allowed"})
+        assert (missing.status_code, missing.json()) == (404, {"message": "not found", "detail": "没有这个地址"})
+        assert (not_allowed.status_code, not_allowed.json()) == (
+            405,
+            {"message": "method not allowed", "detail": f"不支持这种请求方法：这里只接受 {not_allowed['Allow']}"},
+        )
         assert "GET" in not_allowed["Allow"]
+
+    @pytest.mark.parametrize(
+        ("answer", "detail"),
+        [
+            (HttpResponseForbidden("<h1>CSRF verification failed</h1>"), "没有权限"),
+            (HttpResponse("<h1>Payload Too Large</h1>", status=413), "请求的内容太大"),
+            (HttpResponse("<h1>I'm a teapot</h1>", status=418), "请求未能完成（HTTP 418）"),
+        ],
+    )
+    def test_any_other_refusal_is_answered_in_chinese_too(self, rf, answer, detail):
+        # Django's own (a CSRF failure's 403): no route of ours answers it, but it is JSON all the same.
+        response = JsonErrorsMiddleware(lambda request: answer)(rf.post("/api/v1/posts/"))
+
+        assert response["Content-Type"] == "application/json"
+        assert json.loads(response.content) == {"message": answer.reason_phrase.lower(), "detail": detail}
 
     def test_an_unexpected_exception_is_logged_and_answered_as_json(self, monkeypatch, caplog):
         def broken(*args, **kwargs):
@@ -397,7 +440,10 @@ class TestErrorsAreJson:
 
         response = Client(raise_request_exception=False).get("/api/v1/articles/")
 
-        assert (response.status_code, response.json()) == (500, {"message": "internal server error"})
+        assert (response.status_code, response.json()) == (
+            500,
+            {"message": "internal server error", "detail": "服务器出错了，请稍后再试"},
+        )
         assert "RuntimeError: a fault" in caplog.text
 
     def test_pages_keep_their_html_errors(self, client, db):

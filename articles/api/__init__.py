@@ -1,8 +1,9 @@
 """The JSON API at /api/v1/ (django-ninja: typed schemas, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs).
 
 Reading (reading.py) is anonymous and shows only what readers can see; writing is the scraper's
-ingest (ingest.py). Every error answers ``{"message": ...}``: ninja's below, and whatever Django
-answers under /api/ (an unknown path, a method not allowed, a server error) through
+ingest (ingest.py). Every error answers ``{"message": ..., "detail": ...}`` (errors.py: the
+English message as before, and the same in Chinese): ninja's below, and whatever Django answers
+under /api/ (an unknown path, a method not allowed, a server error) through
 errors.JsonErrorsMiddleware.
 """
 
@@ -11,7 +12,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from . import ingest, reading
+from . import errors, ingest, reading
 from .docs import LocalSwagger
 
 api = NinjaAPI(
@@ -25,34 +26,45 @@ api.add_router("", reading.router)
 api.add_router("", ingest.router)
 
 
+def _error(request, status, message, detail):
+    return api.create_response(request, errors.body(message, detail), status=status)
+
+
 @api.exception_handler(ValidationError)
 def invalid_parameters(request, error):
     problems = "; ".join(
         f"{'.'.join(str(part) for part in problem['loc'][1:]) or problem['loc'][0]}: {problem['msg']}"
         for problem in error.errors
     )
-    return api.create_response(request, {"message": f"bad parameters: {problems}"}, status=400)
+    detail = "参数有误：" + "；".join(errors.problem_in_chinese(problem) for problem in error.errors)
+    return _error(request, 400, f"bad parameters: {problems}", detail)
 
 
 @api.exception_handler(HttpError)
 def http_error(request, error):
-    return api.create_response(request, {"message": str(error)}, status=error.status_code)
+    detail = getattr(error, "detail", None) or errors.in_chinese(error.status_code)
+    return _error(request, error.status_code, str(error), detail)
 
 
 @api.exception_handler(Http404)
 def not_found(request, error):
-    return api.create_response(request, {"message": str(error) or "not found"}, status=404)
+    return _error(request, 404, str(error) or "not found", errors.in_chinese(404))
 
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request, error):
-    return api.create_response(
-        request, {"message": "a valid ingest token is required: Authorization: Bearer <token>"}, status=401
+    return _error(
+        request,
+        401,
+        "a valid ingest token is required: Authorization: Bearer <token>",
+        "需要有效的推送令牌：Authorization: Bearer <令牌>",
     )
 
 
 @api.exception_handler(Throttled)
 def throttled(request, error):
     token = getattr(request.auth, "name", "this token")
-    message = f"more than {settings.INGEST_REQUESTS_PER_MINUTE} posts a minute from {token}"
-    return api.create_response(request, {"message": message}, status=429)
+    limit = settings.INGEST_REQUESTS_PER_MINUTE
+    name = f"令牌“{token}”" if hasattr(request.auth, "name") else "这个令牌"
+    detail = f"{name}每分钟推送超过 {limit} 篇：请按 Retry-After 的秒数稍后再推送"
+    return _error(request, 429, f"more than {limit} posts a minute from {token}", detail)

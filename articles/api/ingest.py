@@ -8,15 +8,16 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.utils import timezone
 from ninja import Query, Router, Status
-from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
+from articles.intake import reasons
 from articles.intake.frontmatter import PostError, parse_file_name
 from articles.intake.importer import MAX_FILE_BYTES, POST_EXTENSIONS, FileReport, Outcome, PostImporter
 from articles.intake.runs import finish_run, start_run, worth_recording
 from articles.models import Article, ImportRun, IngestToken
 
+from .errors import ApiError
 from .schemas import IngestResult, Message
 
 logger = logging.getLogger("articles.api")
@@ -96,12 +97,16 @@ def ingest_post(request, name: str = Query(..., max_length=200, description="the
 def _post_path(token, name):
     """The path a pushed post is known by (its file name under api/<token>/); 400 for a bad name."""
     if "/" in name or "\\" in name or name.startswith(".") or not name.lower().endswith(tuple(POST_EXTENSIONS)):
-        raise HttpError(400, f"name: a post's file name, such as 2022-01-07-NW1.md, not {name!r}")
+        raise ApiError(
+            400,
+            f"name: a post's file name, such as 2022-01-07-NW1.md, not {name!r}",
+            f"name 须是一篇稿件的文件名，如 2022-01-07-NW1.md，而不是“{name}”",
+        )
     path = PurePosixPath("api", token.name, name)
     try:
         parse_file_name(path)
     except PostError as error:
-        raise HttpError(400, f"name: {error}") from None
+        raise ApiError(400, f"name: {error}", f"name 不可用：{reasons.in_chinese(str(error))}") from None
     return path
 
 
@@ -113,7 +118,8 @@ def _body(request):
     Django alone reads such a body as empty, which was recorded as an empty file's rejection.
     Elsewhere it is 411: the length is needed to know where the body ends.
     """
-    too_large = HttpError(413, f"a post may not be larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    megabytes = MAX_FILE_BYTES // (1024 * 1024)
+    too_large = ApiError(413, f"a post may not be larger than {megabytes} MB", f"一篇稿件不能超过 {megabytes} MB")
     declared = request.META.get("CONTENT_LENGTH", "")
     if declared:
         if not declared.isdigit() or int(declared) > MAX_FILE_BYTES:
@@ -121,7 +127,7 @@ def _body(request):
         raw = request.read(MAX_FILE_BYTES + 1)
     elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         if not request.META.get("wsgi.input_terminated"):
-            raise HttpError(411, "send the post with a Content-Length header")
+            raise ApiError(411, "send the post with a Content-Length header", "请带上 Content-Length 头发送稿件")
         raw = _read_to_end(request.META["wsgi.input"], MAX_FILE_BYTES + 1)
     else:
         raw = b""
@@ -147,5 +153,6 @@ def _result(report: FileReport, request):
         "info_code": info_code,
         "url": url,
         "reason": report.reason,
+        "detail": reasons.in_chinese(report.reason) if report.reason else "",
         "warnings": report.warnings,
     }

@@ -7,12 +7,11 @@ import datetime as dt
 from functools import wraps
 
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Query, Router
 from ninja.decorators import decorate_view
-from ninja.errors import HttpError
 
 from articles.caching import conditional
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
@@ -22,6 +21,7 @@ from articles.search import MAX_RESULTS, SearchResults
 from articles.site.forms import EARLIEST_DATE, LATEST_DATE
 from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
 
+from .errors import ApiError
 from .schemas import ArticleDetail, ArticleFilters, ArticlePage, CategoryCount, Message, StockCount, TagCount
 
 router = Router()
@@ -82,7 +82,11 @@ def _beijing(moment, name):
     if moment is None:
         return None
     if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
-        raise HttpError(400, f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}")
+        raise ApiError(
+            400,
+            f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}",
+            f"{name} 须在 {EARLIEST_DATE} 到 {LATEST_DATE} 之间",
+        )
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
@@ -98,28 +102,35 @@ def _after_cursor(cursor):
         published_at, pk = text.split("|")
         published_at, pk = dt.datetime.fromisoformat(published_at), int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise HttpError(400, "cursor: not a cursor this API gave") from None
+        raise _not_our_cursor() from None
     if timezone.is_naive(published_at):
-        raise HttpError(400, "cursor: not a cursor this API gave")
+        raise _not_our_cursor()
     return Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk)
+
+
+def _not_our_cursor():
+    return ApiError(400, "cursor: not a cursor this API gave", "cursor 不是本 API 给出的游标，请用上一页的 next")
 
 
 def _stock(code, market):
     if not code:
-        raise HttpError(400, "market: goes with stock")
+        raise ApiError(400, "market: goes with stock", "market 须与 stock 一起使用")
     lookup = {"code": code.strip().upper(), **({"market": market} if market else {})}
     stocks = list(with_public_articles(StockReference.objects.filter(**lookup))[:2])
     if not stocks:
-        raise Http404(f"no stock {code}")
+        raise ApiError(404, f"no stock {code}", f"没有股票 {code}（或没有提到它的已发布文章）")
     if len(stocks) > 1:
-        raise HttpError(400, f"stock: {code} is in several markets; add market")
+        raise ApiError(
+            400, f"stock: {code} is in several markets; add market", f"stock {code} 在几个市场都有，请加上 market"
+        )
     return stocks[0]
 
 
-def _topic(queryset, description, **lookup):
+def _topic(queryset, description, chinese, **lookup):
     topic = with_public_articles(queryset).filter(**lookup).first()
     if topic is None:
-        raise Http404(f"no {description} {'/'.join(str(value) for value in lookup.values())}")
+        named = "/".join(str(value) for value in lookup.values())
+        raise ApiError(404, f"no {description} {named}", f"没有{chinese} {named}（或它没有已发布的文章）")
     return topic
 
 
@@ -132,12 +143,12 @@ def list_articles(request, filters: Query[ArticleFilters]):
     articles = Article.objects.listed().select_related("responsible_editor").prefetch_related("tags", "stocks")
     lookup = {}
     if filters.tag:
-        lookup["tagged_items__tag"] = _topic(Tag.objects.all(), "tag", slug=filters.tag)
+        lookup["tagged_items__tag"] = _topic(Tag.objects.all(), "tag", "标签", slug=filters.tag)
     if filters.stock or filters.market:
         lookup["stocks"] = _stock(filters.stock, filters.market)
     # Each story once, as on the site; a category lists its own copy of a story, as its page does.
     if filters.category:
-        category = _topic(Category.objects.all(), "category", slug=filters.category)
+        category = _topic(Category.objects.all(), "category", "分类", slug=filters.category)
         articles = articles.filter(category=category, **lookup)
     elif lookup:
         articles = articles.once_per_story(**lookup)
@@ -171,7 +182,7 @@ def list_articles(request, filters: Query[ArticleFilters]):
 )
 def article_detail(request, info_code: str):
     if not is_url_code(info_code, MAX_INFO_CODE_LENGTH):
-        raise Http404(f"no published article {info_code!r}")  # and no query with what no code can hold
+        raise _no_article(info_code)  # and no query with what no code can hold
     article = (
         Article.objects.published()
         .select_related("category", "responsible_editor")
@@ -180,11 +191,15 @@ def article_detail(request, info_code: str):
         .first()
     )
     if article is None:
-        raise Http404(f"no published article {info_code!r}")
+        raise _no_article(info_code)
     if article.story_id is not None:
         # The copy of a story (the same news in another category): the story is its lead.
         return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
     return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
+
+
+def _no_article(info_code):
+    return ApiError(404, f"no published article {info_code!r}", f"没有已发布的文章“{info_code}”")
 
 
 def _counted(topics, rows, column, describe):

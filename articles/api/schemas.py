@@ -13,7 +13,8 @@ NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
 
 class Message(Schema):
-    message: str
+    message: str = Field(description="what went wrong, in English, as the API has always said it")
+    detail: str = Field(description="the same, in Chinese, for the person who reads it")
 
 
 class CategoryRef(Schema):
@@ -94,6 +95,7 @@ class IngestResult(Schema):
     info_code: str
     url: str | None
     reason: str
+    detail: str = Field(description="the reason in Chinese (导入记录's words); empty when there is none")
     warnings: list[str] = Field(
         description="what the import changed in the file or left out of it (of a file not written: what it "
         "would have); the admin's 导入记录 has those of a file written, in Chinese. Empty when nothing"
