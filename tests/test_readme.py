@@ -2,14 +2,19 @@
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from finews.testing.server import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -81,6 +86,44 @@ def test_run_site_names_the_way_out_when_its_port_is_taken(tmp_path):
     # Nothing was installed, migrated or imported first (which takes a while and touches db.sqlite3).
     assert "files:" not in result.stdout
     assert time.monotonic() - started < 5
+
+
+def test_run_site_shows_an_unknown_address_the_site_s_own_404(tmp_path, migrated_sqlite):
+    """run-site shows a newcomer the site as readers get it: under DEBUG, Django answers an unknown
+    address with its technical page, in English, whatever handler404 says."""
+    run_site = (BASE_DIR / "scripts" / "run-site").read_text()
+    (serve,) = [line for line in run_site.splitlines() if "manage.py runserver" in line]
+    port = free_port()
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in ("REDIS_URL", "FINEWS_DEBUG")},
+        "DJANGO_SETTINGS_MODULE": "finews.settings.development",
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3"),
+    }
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            ["bash", "-c", f"port={port}; {serve}"], cwd=BASE_DIR, env=environment, stdout=log, stderr=log,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        answer = None
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+            except urllib.error.HTTPError as error:
+                answer = error
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None, (tmp_path / "server.log").read_text()
+        page = answer.read().decode()
+        # Without DEBUG, static files are still served (WhiteNoise, from the finders), the page's own too.
+        (stylesheet,) = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}{stylesheet}", timeout=5).status == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert answer.code == 404
+    assert "<h1>找不到页面</h1>" in page and "technical" not in page and "DEBUG = True" not in page
 
 
 def test_every_production_cron_line_goes_in_the_site_user_s_crontab():

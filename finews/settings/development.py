@@ -7,7 +7,10 @@ from django.core.management.utils import get_random_secret_key
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES
 
-DEBUG = True
+# On for whoever develops (Django's technical pages, in English). scripts/run-site, which shows a
+# newcomer the site as readers get it, turns it off: under DEBUG Django answers an unknown address
+# with its technical 404 whatever handler404 says, and has no setting to show the site's own.
+DEBUG = os.environ.get("FINEWS_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
 
