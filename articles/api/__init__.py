@@ -63,8 +63,11 @@ def unauthorized(request, error):
 
 @api.exception_handler(Throttled)
 def throttled(request, error):
-    token = getattr(request.auth, "name", "this token")
+    token = getattr(request.auth, "name", None)
     limit = settings.INGEST_REQUESTS_PER_MINUTE
-    name = f"令牌“{token}”" if hasattr(request.auth, "name") else "这个令牌"
-    detail = f"{name}每分钟推送超过 {limit} 篇：请按 Retry-After 的秒数稍后再推送"
-    return _error(request, 429, f"more than {limit} posts a minute from {token}", detail)
+    return _error(
+        request,
+        429,
+        f"more than {limit} posts a minute from {token or 'this token'}",
+        f"{f'令牌“{token}”' if token else '这个令牌'}每分钟推送超过 {limit} 篇：请按 Retry-After 的秒数稍后再推送",
+    )
