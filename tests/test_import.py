@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.intake import frontmatter
 from articles.intake.frontmatter import decode_post, split_front_matter
-from articles.models import Article, Category, ImportProblem, Market, StockReference, Tag
+from articles.models import Article, Category, ImportProblem, ImportRun, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -46,6 +46,15 @@ def test_every_post_but_the_broken_one_is_imported(corpus_dir):
     for styling in ('<span web="1" href=', 'class="em_stock_key_common"', "<center>", ' style="border:'):
         assert styling in east_money
     assert "warning" not in stderr and not ImportProblem.objects.filter(outcome="changed").exists()
+
+
+def test_a_dry_run_does_not_point_to_an_import_record_it_did_not_write(corpus_dir):
+    succeeded, stdout, stderr = run_import(corpus_dir, "--dry-run")
+
+    assert not succeeded and "Dry run, nothing written" in stdout
+    assert not ImportRun.objects.exists()
+    assert "were not imported (each is named above with its reason): exit status 1" in stderr
+    assert "导入记录" not in stderr
 
 
 class TestCorpusImport:

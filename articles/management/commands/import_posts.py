@@ -106,9 +106,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(line))
             return
         self.stdout.write(self.style.WARNING(line))
+        # A dry run records no 导入记录: say so only when this run wrote one.
+        where = ", and listed in the admin's 导入记录" if run else ""
         closing = (
-            f"{rejected} of {len(files)} files were not imported (each is named above with its reason, and "
-            "listed in the admin's 导入记录): exit status 1"
+            f"{rejected} of {len(files)} files were not imported (each is named above with its reason{where}): "
+            "exit status 1"
         )
         self.stderr.write(self.style.ERROR(closing))
         raise FilesRejected(closing)
