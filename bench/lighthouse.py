@@ -69,8 +69,13 @@ def main():
             report = workdir / f"{name}.json"
             url = base_url + urllib.parse.quote(path, safe="/?=&")
             # Readers get pages from Varnish or the page cache, rendered by someone before them: the
-            # one Lighthouse loads is too, not the server's first render after start-up.
-            urllib.request.urlopen(url, timeout=30).read()
+            # one Lighthouse loads is too, not the server's first render after start-up. Audited at
+            # the address it answers from (an article's /news/<code>/ redirects to its slug's).
+            with urllib.request.urlopen(url, timeout=30) as response:
+                response.read()
+                url = response.geturl()
+            split = urllib.parse.urlsplit(url)
+            path = urllib.parse.unquote(split.path) + (f"?{urllib.parse.unquote(split.query)}" if split.query else "")
             command = f"{options.lighthouse} '{url}' --quiet --output=json --output-path={report} --chrome-path={options.chrome} --chrome-flags='{CHROME_FLAGS}'"
             run = subprocess.run(command, shell=True, env={**os.environ, "CHROME_PATH": options.chrome})
             if run.returncode and not report.exists():  # Lighthouse gave up (NO_NAVSTART on a busy machine)
