@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from articles import publishing
-from articles.models import Article, Category, Tag
+from articles.models import Article, Category, StockReference, Tag
 from articles.roles import users_named
 from articles.stories import BatchLeads, lead_for
 
@@ -36,6 +36,9 @@ BATCH_SIZE = 100
 WINDOW_BATCHES = 10
 # Files handed to a worker at a time.
 PREPARE_CHUNK = 10
+# A run of more files than this reads every stored stock's key at its start (one query for a few
+# thousand short rows), instead of a query for each post mentioning a stock the run has not met.
+READ_ALL_STOCKS_AFTER = BATCH_SIZE
 
 
 class Outcome(enum.StrEnum):
@@ -122,6 +125,10 @@ class PostImporter:
         self._categories = {}
         self._tags = {}
         self._stocks = {}
+        # {(market, code): (pk, name)} of the stored stocks, read at the start of a long run; each
+        # becomes a StockReference in _stocks when a post first mentions it.
+        self._stored_stocks = {}
+        self._stocks_db = None
         # What the current batch's articles are stored as (_note_stored): a file whose digest is
         # its article's stored one is unchanged, and a code no article has needs no look-up, without
         # _existing()'s query, one per file. A code leaves both when its file is written.
@@ -144,6 +151,8 @@ class PostImporter:
         again one by one; a file the lost commit did write is reported as what it was then
         (created or updated), not as unchanged.
         """
+        if len(files) > READ_ALL_STOCKS_AFTER:
+            self._read_stored_stocks()
         with _preparing(workers) as pool:
             for start in range(0, len(files), BATCH_SIZE * WINDOW_BATCHES):
                 window = files[start : start + BATCH_SIZE * WINDOW_BATCHES]
@@ -324,6 +333,7 @@ class PostImporter:
         self._categories.clear()
         self._tags.clear()
         self._stocks.clear()
+        self._stored_stocks.clear()  # one may have been deleted since: looked up again as needed
         self._stored_digests.clear()
         self._absent.clear()
         self._leads = None
@@ -345,8 +355,19 @@ class PostImporter:
             self._tags[key] = tag
         return self._tags[key]
 
+    def _read_stored_stocks(self):
+        stocks = StockReference.objects.order_by().values_list("market", "code", "pk", "name")
+        self._stored_stocks = {(market, code): (pk, name) for market, code, pk, name in stocks}
+        self._stocks_db = stocks.db
+
     def _stock_references(self, mentions):
         keys = [(mention.market, mention.code) for mention in mentions]
+        for key in keys:
+            if key not in self._stocks and key in self._stored_stocks:
+                pk, name = self._stored_stocks.pop(key)
+                stock = StockReference(pk=pk, market=key[0], code=key[1], name=name)
+                stock._state.adding, stock._state.db = False, self._stocks_db
+                self._stocks[key] = stock
         # Those not looked up yet, and those this post may give their first name.
         wanted = [
             mention
