@@ -256,7 +256,7 @@ class PostImporter:
         if prepared.parsed is None:
             # Unchanged when the worker looked, changed since (another import): read it afresh.
             return self._import_file(path, None)
-        return self._write(path, prepared.parsed, existing, prepared.digest)
+        return self._write(path, prepared.parsed, existing, prepared.digest, prepared.validated)
 
     def _existing(self, info_code):
         if info_code in self._absent:
@@ -265,8 +265,9 @@ class PostImporter:
             Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
         )
 
-    def _write(self, path, parsed, existing, digest):
-        """The checks that need the stored article, then the write (_save)."""
+    def _write(self, path, parsed, existing, digest, validated=None):
+        """The checks that need the stored article, then the write (_save); ``validated``: the
+        fields a worker validated (prepare())."""
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
         if existing and existing.body and not parsed.body.html and not self.force:
@@ -276,7 +277,7 @@ class PostImporter:
         if self.dry_run:
             return FileReport(path, Outcome.UPDATED if existing else Outcome.CREATED, warnings=parsed.warnings)
         try:
-            outcome = self._save(parsed, existing, path, digest)
+            outcome = self._save(parsed, existing, path, digest, validated)
         except ValidationError as error:
             self._forget_lookups()
             return FileReport(path, Outcome.REJECTED, _validation_reason(error), parsed.warnings)
@@ -289,11 +290,11 @@ class PostImporter:
                 return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
             if existing and existing.edited_since_import and not self.force:
                 return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
-            outcome = self._save(parsed, existing, path, digest)
+            outcome = self._save(parsed, existing, path, digest, validated)
         return FileReport(path, outcome, warnings=parsed.warnings)
 
     @transaction.atomic
-    def _save(self, parsed, existing, path, digest):
+    def _save(self, parsed, existing, path, digest, validated=None):
         """Write the article through the one write path: a revision per import, so an editor can
         always go back to the version as imported."""
         # Written now (or rolled back, and then looked up again should the code come twice).
@@ -301,18 +302,10 @@ class PostImporter:
         self._stored_digests.pop(parsed.info_code, None)
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
-        article.title = parsed.title
+        for name, value in _article_fields(parsed, path, digest).items():
+            setattr(article, name, value)
         article.slug = article.slug or parsed.slug  # a stored article keeps the slug it has
-        article.summary = parsed.body.summary
-        article.body = parsed.body.html
         article.category = self._category(parsed)
-        article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
-        article.published_at = parsed.published_at
-        article.source_url = parsed.body.source_url
-        article.source_name = parsed.body.source_name
-        article.source_path = str(path)[:1000]
-        article.source_hash = digest
-        article.authors = parsed.authors
         _name_responsible_editor(article, parsed.responsible_editor_name, parsed.warnings)
         self._join_its_story(article, parsed.warnings)
         publishing.save_article(
@@ -323,6 +316,7 @@ class PostImporter:
             comment=f"导入 {path.name}",
             savepoint=False,  # this method's is the file's one
             search_text=parsed.search_text,
+            validated=validated,
         )
         if self._leads is not None:
             self._leads.written(article)
@@ -393,7 +387,8 @@ class Prepared:
 
     ``digest`` is None when the file could not be read or named no article (``error`` says why);
     ``parsed`` is None when the file's digest was the stored one (nothing to parse) or when it
-    could not be parsed (``error``).
+    could not be parsed (``error``). ``validated``: its article's fields as validated here
+    (publishing.validate_fields), None when they are not valid (the writer's save says why).
     """
 
     path: Path
@@ -401,6 +396,7 @@ class Prepared:
     digest: str | None = None
     parsed: object = None
     error: str = ""
+    validated: dict | None = None
 
 
 def prepare(path, error, stored_digest):
@@ -417,9 +413,32 @@ def prepare(path, error, stored_digest):
     if digest == stored_digest:
         return Prepared(path, info_code, digest)
     try:
-        return Prepared(path, info_code, digest, parse_post(path, raw))
+        parsed = parse_post(path, raw)
     except PostError as problem:
         return Prepared(path, info_code, digest, error=str(problem))
+    try:
+        validated = publishing.validate_fields({**_article_fields(parsed, path, digest), "slug": parsed.slug})
+    except ValidationError:
+        validated = None
+    return Prepared(path, info_code, digest, parsed, validated=validated)
+
+
+def _article_fields(parsed, path, digest):
+    """The fields of the article of the post file at ``path`` (``parsed``, of ``digest``) that need
+    no database, but its slug (a stored article keeps its own)."""
+    return {
+        "info_code": parsed.info_code,
+        "title": parsed.title,
+        "summary": parsed.body.summary,
+        "body": parsed.body.html,
+        "status": Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED,
+        "published_at": parsed.published_at,
+        "source_url": parsed.body.source_url,
+        "source_name": parsed.body.source_name,
+        "source_path": str(path)[:1000],
+        "source_hash": digest,
+        "authors": parsed.authors,
+    }
 
 
 def _prepare_job(job):
