@@ -275,7 +275,7 @@ def _insert(objects):
     alias = router.db_for_write(model)
     _, fields = _insert_statement(model, len(objects), alias)
     keys = _insert_values(model, alias, [[field.pre_save(obj, True) for field in fields] for obj in objects])
-    for obj, key in zip(objects, keys, strict=True):
+    for obj, (key,) in zip(objects, keys, strict=True):
         obj.pk = key
         obj._state.adding, obj._state.db = False, alias
     return objects
@@ -289,24 +289,29 @@ def _insert_rows(model, rows):
         return []
     alias = router.db_for_write(model)
     _, fields = _insert_statement(model, len(rows), alias)
-    return _insert_values(model, alias, [[row[field.attname] for field in fields] for row in rows])
+    keys = _insert_values(model, alias, [[row[field.attname] for field in fields] for row in rows])
+    return [key for (key,) in keys]
 
 
-def _insert_values(model, alias, rows):
+def _insert_values(model, alias, rows, conflicts_return=()):
     """Insert ``rows`` of ``model``'s values (_insert_statement's fields, as Python values) in one
-    statement; returns their primary keys."""
+    statement; returns the rows it returns (_insert_statement)."""
     connection = connections[alias]
-    statement, fields = _insert_statement(model, len(rows), alias)
+    statement, fields = _insert_statement(model, len(rows), alias, conflicts_return)
     prepared = _preparers(model, alias)
     values = [prepare(value) for row in rows for prepare, value in zip(prepared, row, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
-        return [key for (key,) in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 @functools.cache
-def _insert_statement(model, rows, alias):
-    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields."""
+def _insert_statement(model, rows, alias, conflicts_return=()):
+    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields.
+
+    ``conflicts_return``: names of fields (a natural key); a row conflicting with a unique
+    constraint is then not written, and each row written returns its primary key and those
+    fields' values (the rows returned no longer say by their order which were written)."""
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotImplementedError(f"{connection.vendor} cannot return the keys of inserted rows")
@@ -316,9 +321,12 @@ def _insert_statement(model, rows, alias):
     row = f"({', '.join(['%s'] * len(fields))})"
     statement = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES {', '.join([row] * rows)} RETURNING {quote(meta.pk.column)}"
+        f"VALUES {', '.join([row] * rows)}"
     )
-    return statement, fields
+    if conflicts_return:
+        natural = ", ".join(quote(meta.get_field(name).column) for name in conflicts_return)
+        return f"{statement} ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}, {natural}", fields
+    return f"{statement} RETURNING {quote(meta.pk.column)}", fields
 
 
 @functools.cache
@@ -822,15 +830,34 @@ def stock_references(mentions, *, user=None):
         _require(user, "articles.add_stockreference")
         for stock in missing.values():
             stock.full_clean(validate_unique=False, validate_constraints=False)
-        # Two imports may create one stock at once: the unique constraint keeps one, both read it.
-        StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
-        known = _stored_stocks(wanted)
+        known.update(_insert_new_stocks(list(missing.values())))
+        if len(known) < len(wanted):
+            # Another import created them meanwhile (the unique constraint kept its row): read it.
+            known.update(_stored_stocks(wanted - known.keys()))
     for mention in mentions:
         stock = known[(mention.market, mention.code)]
         if mention.name and not stock.name:
             stock.name = mention.name
             save_topic(stock, user=user)
     return known
+
+
+def _insert_new_stocks(stocks):
+    """Insert the new ``stocks`` in one statement, but those another writer stored meanwhile (a
+    conflict on the unique constraint writes nothing); {(market, code): stock} of those inserted,
+    with their keys. Not bulk_create, which cannot tell which rows were inserted: the stocks would
+    be read back, a query more for every post mentioning a stock for the first time."""
+    alias = router.db_for_write(StockReference)
+    rows = [[stock.code, stock.market, stock.name] for stock in stocks]
+    returned = _insert_values(StockReference, alias, rows, conflicts_return=("code", "market"))
+    keys = {(code, market): pk for pk, code, market in returned}
+    inserted = {}
+    for stock in stocks:
+        if (stock.code, stock.market) in keys:
+            stock.pk = keys[(stock.code, stock.market)]
+            stock._state.adding, stock._state.db = False, alias
+            inserted[(stock.market, stock.code)] = stock
+    return inserted
 
 
 def _stored_stocks(wanted):
