@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from articles import publishing
+from articles import publishing, slugs
 from articles.models import Article, Category, StockReference, Tag
 from articles.roles import users_named
 from articles.stories import BatchLeads, lead_for
@@ -460,7 +460,9 @@ def _preparing(workers):
         return
     # Forked: the workers have Django set up already. They never touch the database (prepare()
     # reads files only), and a forked worker ends with os._exit, so the connection it inherited
-    # is never closed from it.
+    # is never closed from it. Each would load pypinyin for its first slug (a few tenths of a
+    # second, the writer too for a new tag's): loaded once here, before the fork, for all.
+    slugs.load_transliteration()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield pool
 
