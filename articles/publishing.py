@@ -810,7 +810,7 @@ def _retire(tags, into):
     RetiredTag.objects.filter(merged_into_id__in=[tag.pk for tag in tags]).update(merged_into_id=into and into.pk)
 
 
-def stock_references(mentions, *, user=None):
+def stock_references(mentions, *, user=None, new=False):
     """The StockReference of each of ``mentions`` (objects with ``market``, ``code`` and ``name``),
     created where missing, each validated as the admin's would be: {(market, code): stock}.
 
@@ -818,9 +818,12 @@ def stock_references(mentions, *, user=None):
     601601); a name is never replaced, so one an editor set wins. Raises ValidationError (writing
     nothing) for a mention no stock may be, PermissionDenied. A new stock is on no page until an
     article mentioning it is saved (save_article purges its list).
+
+    ``new``: the caller read every stored stock a moment ago and found none of these (the import,
+    at the start of a long run): they are inserted without a look first (one stored since is read).
     """
     wanted = {(mention.market, mention.code) for mention in mentions}
-    known = _stored_stocks(wanted)
+    known = {} if new else _stored_stocks(wanted)
     missing = {
         (mention.market, mention.code): StockReference(code=mention.code, market=mention.market, name=mention.name)
         for mention in mentions

@@ -475,6 +475,22 @@ class TestOneWritePath:
         assert self.writes_outside_publishing([line]) != []
 
 
+def test_stocks_taken_for_new_are_created_once_and_those_stored_meanwhile_are_read():
+    """stock_references(new=True), the import's after it read every stock: no look first, and a
+    stock stored since (by another import) is the one stored, named as it was."""
+    from articles.intake.stocks import StockMention
+
+    stored = make_stock("601601", Market.SHANGHAI, name="中国太保")
+    mentions = [StockMention("600000", Market.SHANGHAI, "浦发银行"), StockMention("601601", Market.SHANGHAI, "太保")]
+
+    found = publishing.stock_references(mentions, new=True)
+
+    assert found[(Market.SHANGHAI, "601601")].pk == stored.pk and found[(Market.SHANGHAI, "601601")].name == "中国太保"
+    created = StockReference.objects.get(code="600000")
+    assert found[(Market.SHANGHAI, "600000")].pk == created.pk and created.name == "浦发银行"
+    assert StockReference.objects.count() == 2
+
+
 class TestStockListings:
     """A stock's pages are read from StockListing rows (ArticleQuerySet.under_stock): publishing
     keeps one for each stock an article mentions, at the article's time, through every write."""

@@ -129,6 +129,8 @@ class PostImporter:
         # becomes a StockReference in _stocks when a post first mentions it.
         self._stored_stocks = {}
         self._stocks_db = None
+        # Whether _stored_stocks held every stock stored (a stock not in it nor in _stocks is new).
+        self._all_stocks_read = False
         # What the current batch's articles are stored as (_note_stored): a file whose digest is
         # its article's stored one is unchanged, and a code no article has needs no look-up, without
         # _existing()'s query, one per file. A code leaves both when its file is written.
@@ -327,7 +329,9 @@ class PostImporter:
         self._categories.clear()
         self._tags.clear()
         self._stocks.clear()
-        self._stored_stocks.clear()  # one may have been deleted since: looked up again as needed
+        # One may have been deleted since: looked up again as needed.
+        self._stored_stocks.clear()
+        self._all_stocks_read = False
         self._stored_digests.clear()
         self._absent.clear()
         self._leads = None
@@ -352,7 +356,7 @@ class PostImporter:
     def _read_stored_stocks(self):
         stocks = StockReference.objects.order_by().values_list("market", "code", "pk", "name")
         self._stored_stocks = {(market, code): (pk, name) for market, code, pk, name in stocks}
-        self._stocks_db = stocks.db
+        self._stocks_db, self._all_stocks_read = stocks.db, True
 
     def _stock_references(self, mentions):
         keys = [(mention.market, mention.code) for mention in mentions]
@@ -370,7 +374,10 @@ class PostImporter:
             or (mention.name and not self._stocks[(mention.market, mention.code)].name)
         ]
         if wanted:
-            self._stocks.update(publishing.stock_references(wanted))
+            new = self._all_stocks_read and not any(
+                (mention.market, mention.code) in self._stocks for mention in wanted
+            )
+            self._stocks.update(publishing.stock_references(wanted, new=new))
         return [self._stocks[key] for key in keys]
 
     def _join_its_story(self, article, warnings):
