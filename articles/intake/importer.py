@@ -153,6 +153,8 @@ class PostImporter:
         again one by one; a file the lost commit did write is reported as what it was then
         (created or updated), not as unchanged.
         """
+        # Read afresh for each run (a watching importer's too), and only for a long one.
+        self._stored_stocks, self._all_stocks_read = {}, False
         if len(files) > READ_ALL_STOCKS_AFTER:
             self._read_stored_stocks()
         with _preparing(workers) as pool:
