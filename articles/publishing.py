@@ -20,6 +20,7 @@ import errno
 import functools
 import json
 import logging
+import operator
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
@@ -71,7 +72,16 @@ def may_publish(user):
 
 
 def save_article(
-    article, *, user=None, tags=None, stocks=None, edited=True, comment="", savepoint=True, search_text=None
+    article,
+    *,
+    user=None,
+    tags=None,
+    stocks=None,
+    edited=True,
+    comment="",
+    savepoint=True,
+    search_text=None,
+    validated=None,
 ):
     """Validate and save ``article`` whole, with its ``tags`` (names or Tags) and ``stocks``.
 
@@ -87,6 +97,8 @@ def save_article(
 
     ``search_text`` is the article's search.ArticleText if the caller made it beforehand (the
     import, with the parsing): the index takes its tokens if they are of the article as saved.
+    ``validated``: fields validated beforehand (validate_fields(), in the import's workers), left out
+    of this save's validation where the article still has those values.
     """
     is_new = article.pk is None
     _require(user, "articles.add_article" if is_new else "articles.change_article")
@@ -111,7 +123,8 @@ def save_article(
         article.edited_since_import = edited
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
-        article.full_clean(exclude=_read_relations(article), validate_unique=False, validate_constraints=False)
+        exclude = _read_relations(article) + _still_as_validated(article, validated)
+        article.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         _prepare_cover(article)
         if not is_new and _content_differs(article):
             article.content_changed_at = timezone.now()
@@ -122,12 +135,13 @@ def save_article(
         elif stocks is not None:
             article.stocks.set(stocks)
         known = stocks is not None and all(isinstance(stock, StockReference) for stock in stocks)
-        if is_new and tagged is not None and known:
-            _hold_new_relations(article, tagged, stocks)
         # Recorded now that its tags and stocks are set: the revision's copy must include them.
         if in_callers_revision:
             reversion.add_to_revision(article)
             _describe_revision(user, comment)
+        elif is_new and tagged is not None and known:
+            # A new article's rows are exactly those just written: recorded without reading them back.
+            _record_revision(article, user, comment, tagged=tagged, stocks=stocks)
         else:
             _record_revision(article, user, comment)
         tag_ids = {tag.pk for tag in tag_objects} if tag_objects is not None else _ids(before, "tag_ids")
@@ -156,35 +170,58 @@ def _read_relations(article):
     ]
 
 
-def _record_revision(article, user, comment):
+def validate_fields(values):
+    """Validate ``values``, {name: value} of an article's own fields, by the model's rules for each
+    field, without the database; returns them for save_article's ``validated``. The import's workers
+    validate this way what they parse, so that the one writer does not (a tenth of its work). Rules
+    that involve several fields or the database (Article.clean, relations) are left to the save.
+    Raises ValidationError."""
+    Article(**values).clean_fields(exclude=[field.name for field in Article._meta.fields if field.name not in values])
+    return values
+
+
+def _still_as_validated(article, validated):
+    """The names of the fields of ``validated`` (validate_fields()) whose values ``article`` still has."""
+    return [name for name, value in (validated or {}).items() if getattr(article, name) == value]
+
+
+def _record_revision(article, user, comment, tagged=None, stocks=None):
     """Write ``article``'s revision as reversion's create_revision() would: the article and, as its
     registration follows them, its tag rows, each as Django's JSON serializer writes it. Not through
     reversion: before writing, it reads back whether each object still exists (a query per model,
-    two for every save), which those saved a moment ago in this transaction do."""
-    (revision,) = _insert([Revision(date_created=timezone.now(), user=user, comment=comment)])
-    _insert(
+    two for every save), which those saved a moment ago in this transaction do.
+
+    ``tagged`` and ``stocks``, for a new article: its tag rows and StockReferences as just written,
+    recorded as they are instead of read back (two queries for every article the import writes)."""
+    now = timezone.now()
+    (revision_id,) = _insert_rows(Revision, [{"date_created": now, "user_id": user and user.pk, "comment": comment}])
+    instances = [article, *(article.tagged_items.all() if tagged is None else tagged)]
+    held = None if stocks is None else {"stocks": stocks}
+    _insert_rows(
+        Version,
         [
-            Version(
-                revision=revision,
-                content_type=ContentType.objects.get_for_model(type(instance)),
-                object_id=str(instance.pk),
-                db=router.db_for_write(type(instance), instance=instance),
-                format="json",
-                serialized_data=_serialized(instance),
-                object_repr=str(instance),
-            )
-            for instance in [article, *article.tagged_items.all()]
-        ]
+            {
+                "revision_id": revision_id,
+                "content_type_id": ContentType.objects.get_for_model(type(instance)).pk,
+                "object_id": str(instance.pk),
+                "db": router.db_for_write(type(instance), instance=instance),
+                "format": "json",
+                "serialized_data": _serialized(instance, held if instance is article else None),
+                "object_repr": str(instance),
+            }
+            for instance in instances
+        ],
     )
 
 
-def _serialized(instance):
+def _serialized(instance, held=None):
     """``instance`` as Django's JSON serializer writes it alone (``[{"model": …, "pk": …, "fields":
     {…}}]``), the text reversion stores and restores, made here without the serializer's machinery
     around it (a third of a revision's cost), and with the C encoder (json.dumps: the same text).
 
-    A many-to-many relation held as prefetched (a new article's stocks, _hold_new_relations) is
-    read from what is held; another is read as the serializer reads it (_JSONSerializer)."""
+    ``held``: {name: objects} of many-to-many relations as just written (a new article's stocks),
+    listed in the order the serializer reads them (the related model's ordering); another is read
+    as the serializer reads it (_JSONSerializer)."""
     meta = instance._meta.concrete_model._meta
     fields = {}
     for field in meta.local_fields:
@@ -192,13 +229,24 @@ def _serialized(instance):
             fields[field.name] = _serialized_value(instance, field)
     for field in meta.local_many_to_many:
         if field.serialize:
-            held = getattr(instance, "_prefetched_objects_cache", {}).get(field.name)
-            if held is not None and field.remote_field.through._meta.auto_created:
-                fields[field.name] = [_serialized_value(related, related._meta.pk) for related in held]
+            related = (held or {}).get(field.name)
+            if related is not None and field.remote_field.through._meta.auto_created:
+                unique = {obj.pk: obj for obj in related}.values()
+                ordered = sorted(unique, key=_ordering_key(field.related_model))
+                fields[field.name] = [_serialized_value(obj, obj._meta.pk) for obj in ordered]
             else:
                 fields[field.name] = _JSONSerializer().serialize_m2m(instance, field)
     data = {"model": str(instance._meta), "pk": _serialized_value(instance, instance._meta.pk), "fields": fields}
     return f"[{json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)}]"
+
+
+@functools.cache
+def _ordering_key(model):
+    """A sort key putting ``model``'s objects in its Meta.ordering (plain ascending field names)."""
+    names = [field.get_attname() for field in map(model._meta.get_field, model._meta.ordering)]
+    if any(name.startswith(("-", "?")) for name in model._meta.ordering):
+        raise NotImplementedError(f"{model._meta.label}'s ordering is not ascending fields")
+    return operator.attrgetter(*names) if names else operator.attrgetter("pk")
 
 
 def _serialized_value(instance, field):
@@ -225,21 +273,45 @@ def _insert(objects):
         return objects
     model = type(objects[0])
     alias = router.db_for_write(model)
-    connection = connections[alias]
-    statement, fields = _insert_statement(model, len(objects), alias)
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        keys = cursor.fetchall()
+    _, fields = _insert_statement(model, len(objects), alias)
+    keys = _insert_values(model, alias, [[field.pre_save(obj, True) for field in fields] for obj in objects])
     for obj, (key,) in zip(objects, keys, strict=True):
         obj.pk = key
         obj._state.adding, obj._state.db = False, alias
     return objects
 
 
+def _insert_rows(model, rows):
+    """Insert ``rows`` of ``model`` given as {attname: value} (every concrete field but the primary
+    key), without making an instance of each (the revision's and a new article's relation rows);
+    returns their primary keys."""
+    if not rows:
+        return []
+    alias = router.db_for_write(model)
+    _, fields = _insert_statement(model, len(rows), alias)
+    keys = _insert_values(model, alias, [[row[field.attname] for field in fields] for row in rows])
+    return [key for (key,) in keys]
+
+
+def _insert_values(model, alias, rows, conflicts_return=()):
+    """Insert ``rows`` of ``model``'s values (_insert_statement's fields, as Python values) in one
+    statement; returns the rows it returns (_insert_statement)."""
+    connection = connections[alias]
+    statement, fields = _insert_statement(model, len(rows), alias, conflicts_return)
+    prepared = _preparers(model, alias)
+    values = [prepare(value) for row in rows for prepare, value in zip(prepared, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return cursor.fetchall()
+
+
 @functools.cache
-def _insert_statement(model, rows, alias):
-    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields."""
+def _insert_statement(model, rows, alias, conflicts_return=()):
+    """``INSERT … VALUES (…), … RETURNING pk`` for ``rows`` new rows of ``model``, and its fields.
+
+    ``conflicts_return``: names of fields (a natural key); a row conflicting with a unique
+    constraint is then not written, and each row written returns its primary key and those
+    fields' values (the rows returned no longer say by their order which were written)."""
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotImplementedError(f"{connection.vendor} cannot return the keys of inserted rows")
@@ -249,9 +321,46 @@ def _insert_statement(model, rows, alias):
     row = f"({', '.join(['%s'] * len(fields))})"
     statement = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES {', '.join([row] * rows)} RETURNING {quote(meta.pk.column)}"
+        f"VALUES {', '.join([row] * rows)}"
     )
-    return statement, fields
+    if conflicts_return:
+        natural = ", ".join(quote(meta.get_field(name).column) for name in conflicts_return)
+        return f"{statement} ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}, {natural}", fields
+    return f"{statement} RETURNING {quote(meta.pk.column)}", fields
+
+
+@functools.cache
+def _preparers(model, alias):
+    """For each of _insert_statement's fields, what makes a value the database's (get_db_prep_save).
+
+    A text field's own preparation leaves a str as it is: skipping its chain of calls for a str
+    was a tenth of an insert's cost for an article's dozen text columns."""
+    connection = connections[alias]
+    _, fields = _insert_statement(model, 1, alias)
+    return [
+        _text_preparer(field, connection) if _keeps_str(field) else _preparer(field, connection) for field in fields
+    ]
+
+
+def _preparer(field, connection):
+    return functools.partial(field.get_db_prep_save, connection=connection)
+
+
+def _text_preparer(field, connection):
+    prepare = _preparer(field, connection)
+    return lambda value: value if type(value) is str else prepare(value)
+
+
+def _keeps_str(field):
+    """Whether ``field``'s get_db_prep_save returns a str unchanged (Django's own text fields)."""
+    kind = type(field)
+    return (
+        isinstance(field, (models.CharField, models.TextField))
+        and kind.get_db_prep_save is models.Field.get_db_prep_save
+        and kind.get_db_prep_value is models.Field.get_db_prep_value
+        and kind.get_prep_value in (models.CharField.get_prep_value, models.TextField.get_prep_value)
+        and kind.to_python in (models.CharField.to_python, models.TextField.to_python)
+    )
 
 
 # What an editor's save does not set: the times, the mark of the save itself, and the desk's pins.
@@ -701,7 +810,7 @@ def _retire(tags, into):
     RetiredTag.objects.filter(merged_into_id__in=[tag.pk for tag in tags]).update(merged_into_id=into and into.pk)
 
 
-def stock_references(mentions, *, user=None):
+def stock_references(mentions, *, user=None, new=False):
     """The StockReference of each of ``mentions`` (objects with ``market``, ``code`` and ``name``),
     created where missing, each validated as the admin's would be: {(market, code): stock}.
 
@@ -709,9 +818,12 @@ def stock_references(mentions, *, user=None):
     601601); a name is never replaced, so one an editor set wins. Raises ValidationError (writing
     nothing) for a mention no stock may be, PermissionDenied. A new stock is on no page until an
     article mentioning it is saved (save_article purges its list).
+
+    ``new``: the caller read every stored stock a moment ago and found none of these (the import,
+    at the start of a long run): they are inserted without a look first (one stored since is read).
     """
     wanted = {(mention.market, mention.code) for mention in mentions}
-    known = _stored_stocks(wanted)
+    known = {} if new else _stored_stocks(wanted)
     missing = {
         (mention.market, mention.code): StockReference(code=mention.code, market=mention.market, name=mention.name)
         for mention in mentions
@@ -721,15 +833,34 @@ def stock_references(mentions, *, user=None):
         _require(user, "articles.add_stockreference")
         for stock in missing.values():
             stock.full_clean(validate_unique=False, validate_constraints=False)
-        # Two imports may create one stock at once: the unique constraint keeps one, both read it.
-        StockReference.objects.bulk_create(missing.values(), ignore_conflicts=True)
-        known = _stored_stocks(wanted)
+        known.update(_insert_new_stocks(list(missing.values())))
+        if len(known) < len(wanted):
+            # Another import created them meanwhile (the unique constraint kept its row): read it.
+            known.update(_stored_stocks(wanted - known.keys()))
     for mention in mentions:
         stock = known[(mention.market, mention.code)]
         if mention.name and not stock.name:
             stock.name = mention.name
             save_topic(stock, user=user)
     return known
+
+
+def _insert_new_stocks(stocks):
+    """Insert the new ``stocks`` in one statement, but those another writer stored meanwhile (a
+    conflict on the unique constraint writes nothing); {(market, code): stock} of those inserted,
+    with their keys. Not bulk_create, which cannot tell which rows were inserted: the stocks would
+    be read back, a query more for every post mentioning a stock for the first time."""
+    alias = router.db_for_write(StockReference)
+    rows = [[stock.code, stock.market, stock.name] for stock in stocks]
+    returned = _insert_values(StockReference, alias, rows, conflicts_return=("code", "market"))
+    keys = {(code, market): pk for pk, code, market in returned}
+    inserted = {}
+    for stock in stocks:
+        if (stock.code, stock.market) in keys:
+            stock.pk = keys[(stock.code, stock.market)]
+            stock._state.adding, stock._state.db = False, alias
+            inserted[(stock.market, stock.code)] = stock
+    return inserted
 
 
 def _stored_stocks(wanted):
@@ -824,7 +955,7 @@ def _set_tags(article, tags, is_new):
     current = set() if is_new else set(article.tagged_items.values_list("tag_id", flat=True))
     if current - wanted:
         article.tagged_items.filter(tag_id__in=current - wanted).delete()
-    return _insert([TaggedArticle(content_object=article, tag_id=tag_id) for tag_id in wanted - current])
+    return _insert([TaggedArticle(content_object_id=article.pk, tag_id=tag_id) for tag_id in wanted - current])
 
 
 def _add_new_stocks(article, stocks):
@@ -836,7 +967,7 @@ def _add_new_stocks(article, stocks):
     """
     Through = Article.stocks.through
     stock_ids = dict.fromkeys(getattr(stock, "pk", stock) for stock in stocks)
-    _insert([Through(article_id=article.pk, stockreference_id=pk) for pk in stock_ids])
+    _insert_rows(Through, [{"article_id": article.pk, "stockreference_id": pk} for pk in stock_ids])
 
 
 def _list_under_stocks(article, stock_ids, before):
@@ -848,7 +979,10 @@ def _list_under_stocks(article, stock_ids, before):
     if before and before[0].stock_ids == stock_ids and before[0].published_at == article.published_at:
         return
     if not before:
-        _insert([StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids])
+        _insert_rows(
+            StockListing,
+            [{"stock_id": pk, "article_id": article.pk, "published_at": article.published_at} for pk in stock_ids],
+        )
         return
     StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
     StockListing.objects.bulk_create(
@@ -857,22 +991,6 @@ def _list_under_stocks(article, stock_ids, before):
         unique_fields=["stock", "article"],
         update_fields=["published_at"],
     )
-
-
-def _hold_new_relations(article, tagged, stocks):
-    """Give the new ``article`` its tag rows ``tagged`` and its StockReferences ``stocks``, as just
-    inserted, the way prefetch_related would: its revision then records them without reading them
-    back (reversion follows tagged_items, Django's serializer lists the stocks), two queries for
-    every article the import writes. A new article's rows are exactly these; a later add() or
-    remove() on its managers drops what is held, as after a prefetch."""
-    unique_stocks = {stock.pk: stock for stock in stocks}.values()
-    # In the order the serializer would read them (StockReference.Meta.ordering).
-    held = {"tagged_items": tagged, "stocks": sorted(unique_stocks, key=lambda stock: (stock.market, stock.code))}
-    cache = article.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, rows in held.items():
-        queryset = getattr(article, name).all()
-        queryset._result_cache, queryset._prefetch_done = list(rows), True
-        cache[name] = queryset
 
 
 def _prepare_cover(article):

@@ -39,6 +39,12 @@ def pinyin_slug(text, max_length=80):
     return slug
 
 
+def load_transliteration():
+    """Load pypinyin now rather than at the first slug: before forking processes that will all
+    make slugs (the import's workers), which then share what one loaded."""
+    _phrases()
+
+
 @functools.cache
 def _lazy_pinyin():
     """pypinyin's lazy_pinyin, imported when first needed: loading its character dictionary takes a

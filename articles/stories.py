@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from django.db.models import Q
+from django.utils import timezone
 
 from .models import Article
 
@@ -84,7 +85,10 @@ class BatchLeads:
         """lead_for(article) for a new ``article`` (one not stored yet)."""
         start, end = _window(article.published_at)
         if self._read_span is None or not (self._read_span[0] <= start and end <= self._read_span[1]):
-            self._read(start, end + self.READ_AHEAD)
+            # From the start of its day: post files are named, and imported, by day but not by time
+            # within it (their info codes sort otherwise), so the day's others need no read of their own.
+            day_start = timezone.localtime(article.published_at).replace(hour=0, minute=0, second=0, microsecond=0)
+            self._read(min(start, _window(day_start)[0]), end + self.READ_AHEAD)
         same_item = _same_item(article.info_code)
         rows = {pk: self._rows[pk] for code in same_item for pk in self._by_code.get(code, ())}
         for hour in range(_hour(start), _hour(end) + 1):

@@ -168,6 +168,22 @@ class TestValidation:
         assert "看不见的格式字符" in refused.value.message_dict["tags"][0]
         assert not Tag.objects.exists()
 
+    def test_fields_validated_beforehand_are_validated_again_once_changed(self):
+        """The import's workers validate what they parse (validate_fields); the writer's save
+        trusts those values only while the article still has them."""
+        values = publishing.validate_fields({"info_code": "NW1", "title": "标题", "source_url": "https://a.example/"})
+        with pytest.raises(ValidationError):
+            publishing.validate_fields({"title": "标题", "source_url": "not a link"})
+        article = Article(category=make_category(), status=Article.Status.PUBLISHED, **values)
+        article.source_url = "javascript:alert(1)"
+
+        with pytest.raises(ValidationError) as refused:
+            publishing.save_article(article, validated=values)
+
+        assert list(refused.value.message_dict) == ["source_url"] and not Article.objects.exists()
+        article.source_url = values["source_url"]
+        assert publishing.save_article(article, validated=values).source_url == "https://a.example/"
+
     @pytest.mark.parametrize("name", ["A&B 1<2", "<b>宏观</b>", "&lt;i&gt;港股", "苹果<AAPL.O>", "A股<B股"])
     def test_names_that_look_like_markup_are_text(self, name):
         category = publishing.save_topic(Category(name=name))
@@ -457,6 +473,22 @@ class TestOneWritePath:
     )
     def test_the_check_finds_a_write(self, line):
         assert self.writes_outside_publishing([line]) != []
+
+
+def test_stocks_taken_for_new_are_created_once_and_those_stored_meanwhile_are_read():
+    """stock_references(new=True), the import's after it read every stock: no look first, and a
+    stock stored since (by another import) is the one stored, named as it was."""
+    from articles.intake.stocks import StockMention
+
+    stored = make_stock("601601", Market.SHANGHAI, name="中国太保")
+    mentions = [StockMention("600000", Market.SHANGHAI, "浦发银行"), StockMention("601601", Market.SHANGHAI, "太保")]
+
+    found = publishing.stock_references(mentions, new=True)
+
+    assert found[(Market.SHANGHAI, "601601")].pk == stored.pk and found[(Market.SHANGHAI, "601601")].name == "中国太保"
+    created = StockReference.objects.get(code="600000")
+    assert found[(Market.SHANGHAI, "600000")].pk == created.pk and created.name == "浦发银行"
+    assert StockReference.objects.count() == 2
 
 
 class TestStockListings:

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from articles import publishing
-from articles.models import Article, Category, Tag
+from articles import publishing, slugs
+from articles.models import Article, Category, StockReference, Tag
 from articles.roles import users_named
 from articles.stories import BatchLeads, lead_for
 
@@ -36,6 +36,9 @@ BATCH_SIZE = 100
 WINDOW_BATCHES = 10
 # Files handed to a worker at a time.
 PREPARE_CHUNK = 10
+# A run of more files than this reads every stored stock's key at its start (one query for a few
+# thousand short rows), instead of a query for each post mentioning a stock the run has not met.
+READ_ALL_STOCKS_AFTER = BATCH_SIZE
 
 
 class Outcome(enum.StrEnum):
@@ -122,6 +125,12 @@ class PostImporter:
         self._categories = {}
         self._tags = {}
         self._stocks = {}
+        # {(market, code): (pk, name)} of the stored stocks, read at the start of a long run; each
+        # becomes a StockReference in _stocks when a post first mentions it.
+        self._stored_stocks = {}
+        self._stocks_db = None
+        # Whether _stored_stocks held every stock stored (a stock not in it nor in _stocks is new).
+        self._all_stocks_read = False
         # What the current batch's articles are stored as (_note_stored): a file whose digest is
         # its article's stored one is unchanged, and a code no article has needs no look-up, without
         # _existing()'s query, one per file. A code leaves both when its file is written.
@@ -144,6 +153,10 @@ class PostImporter:
         again one by one; a file the lost commit did write is reported as what it was then
         (created or updated), not as unchanged.
         """
+        # Read afresh for each run (a watching importer's too), and only for a long one.
+        self._stored_stocks, self._all_stocks_read = {}, False
+        if len(files) > READ_ALL_STOCKS_AFTER:
+            self._read_stored_stocks()
         with _preparing(workers) as pool:
             for start in range(0, len(files), BATCH_SIZE * WINDOW_BATCHES):
                 window = files[start : start + BATCH_SIZE * WINDOW_BATCHES]
@@ -247,7 +260,7 @@ class PostImporter:
         if prepared.parsed is None:
             # Unchanged when the worker looked, changed since (another import): read it afresh.
             return self._import_file(path, None)
-        return self._write(path, prepared.parsed, existing, prepared.digest)
+        return self._write(path, prepared.parsed, existing, prepared.digest, prepared.validated)
 
     def _existing(self, info_code):
         if info_code in self._absent:
@@ -256,8 +269,9 @@ class PostImporter:
             Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
         )
 
-    def _write(self, path, parsed, existing, digest):
-        """The checks that need the stored article, then the write (_save)."""
+    def _write(self, path, parsed, existing, digest, validated=None):
+        """The checks that need the stored article, then the write (_save); ``validated``: the
+        fields a worker validated (prepare())."""
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
         if existing and existing.body and not parsed.body.html and not self.force:
@@ -267,7 +281,7 @@ class PostImporter:
         if self.dry_run:
             return FileReport(path, Outcome.UPDATED if existing else Outcome.CREATED, warnings=parsed.warnings)
         try:
-            outcome = self._save(parsed, existing, path, digest)
+            outcome = self._save(parsed, existing, path, digest, validated)
         except ValidationError as error:
             self._forget_lookups()
             return FileReport(path, Outcome.REJECTED, _validation_reason(error), parsed.warnings)
@@ -280,11 +294,11 @@ class PostImporter:
                 return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
             if existing and existing.edited_since_import and not self.force:
                 return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
-            outcome = self._save(parsed, existing, path, digest)
+            outcome = self._save(parsed, existing, path, digest, validated)
         return FileReport(path, outcome, warnings=parsed.warnings)
 
     @transaction.atomic
-    def _save(self, parsed, existing, path, digest):
+    def _save(self, parsed, existing, path, digest, validated=None):
         """Write the article through the one write path: a revision per import, so an editor can
         always go back to the version as imported."""
         # Written now (or rolled back, and then looked up again should the code come twice).
@@ -292,18 +306,10 @@ class PostImporter:
         self._stored_digests.pop(parsed.info_code, None)
         # The whole row, so that everything (updated_at too) is saved; the checks read only a few fields.
         article = Article.objects.get(pk=existing.pk) if existing else Article(info_code=parsed.info_code)
-        article.title = parsed.title
+        for name, value in _article_fields(parsed, path, digest).items():
+            setattr(article, name, value)
         article.slug = article.slug or parsed.slug  # a stored article keeps the slug it has
-        article.summary = parsed.body.summary
-        article.body = parsed.body.html
         article.category = self._category(parsed)
-        article.status = Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED
-        article.published_at = parsed.published_at
-        article.source_url = parsed.body.source_url
-        article.source_name = parsed.body.source_name
-        article.source_path = str(path)[:1000]
-        article.source_hash = digest
-        article.authors = parsed.authors
         _name_responsible_editor(article, parsed.responsible_editor_name, parsed.warnings)
         self._join_its_story(article, parsed.warnings)
         publishing.save_article(
@@ -314,6 +320,7 @@ class PostImporter:
             comment=f"导入 {path.name}",
             savepoint=False,  # this method's is the file's one
             search_text=parsed.search_text,
+            validated=validated,
         )
         if self._leads is not None:
             self._leads.written(article)
@@ -324,6 +331,9 @@ class PostImporter:
         self._categories.clear()
         self._tags.clear()
         self._stocks.clear()
+        # One may have been deleted since: looked up again as needed.
+        self._stored_stocks.clear()
+        self._all_stocks_read = False
         self._stored_digests.clear()
         self._absent.clear()
         self._leads = None
@@ -345,8 +355,19 @@ class PostImporter:
             self._tags[key] = tag
         return self._tags[key]
 
+    def _read_stored_stocks(self):
+        stocks = StockReference.objects.order_by().values_list("market", "code", "pk", "name")
+        self._stored_stocks = {(market, code): (pk, name) for market, code, pk, name in stocks}
+        self._stocks_db, self._all_stocks_read = stocks.db, True
+
     def _stock_references(self, mentions):
         keys = [(mention.market, mention.code) for mention in mentions]
+        for key in keys:
+            if key not in self._stocks and key in self._stored_stocks:
+                pk, name = self._stored_stocks.pop(key)
+                stock = StockReference(pk=pk, market=key[0], code=key[1], name=name)
+                stock._state.adding, stock._state.db = False, self._stocks_db
+                self._stocks[key] = stock
         # Those not looked up yet, and those this post may give their first name.
         wanted = [
             mention
@@ -355,7 +376,10 @@ class PostImporter:
             or (mention.name and not self._stocks[(mention.market, mention.code)].name)
         ]
         if wanted:
-            self._stocks.update(publishing.stock_references(wanted))
+            new = self._all_stocks_read and not any(
+                (mention.market, mention.code) in self._stocks for mention in wanted
+            )
+            self._stocks.update(publishing.stock_references(wanted, new=new))
         return [self._stocks[key] for key in keys]
 
     def _join_its_story(self, article, warnings):
@@ -372,7 +396,8 @@ class Prepared:
 
     ``digest`` is None when the file could not be read or named no article (``error`` says why);
     ``parsed`` is None when the file's digest was the stored one (nothing to parse) or when it
-    could not be parsed (``error``).
+    could not be parsed (``error``). ``validated``: its article's fields as validated here
+    (publishing.validate_fields), None when they are not valid (the writer's save says why).
     """
 
     path: Path
@@ -380,6 +405,7 @@ class Prepared:
     digest: str | None = None
     parsed: object = None
     error: str = ""
+    validated: dict | None = None
 
 
 def prepare(path, error, stored_digest):
@@ -396,9 +422,32 @@ def prepare(path, error, stored_digest):
     if digest == stored_digest:
         return Prepared(path, info_code, digest)
     try:
-        return Prepared(path, info_code, digest, parse_post(path, raw))
+        parsed = parse_post(path, raw)
     except PostError as problem:
         return Prepared(path, info_code, digest, error=str(problem))
+    try:
+        validated = publishing.validate_fields({**_article_fields(parsed, path, digest), "slug": parsed.slug})
+    except ValidationError:
+        validated = None
+    return Prepared(path, info_code, digest, parsed, validated=validated)
+
+
+def _article_fields(parsed, path, digest):
+    """The fields of the article of the post file at ``path`` (``parsed``, of ``digest``) that need
+    no database, but its slug (a stored article keeps its own)."""
+    return {
+        "info_code": parsed.info_code,
+        "title": parsed.title,
+        "summary": parsed.body.summary,
+        "body": parsed.body.html,
+        "status": Article.Status.DRAFT if parsed.is_draft else Article.Status.PUBLISHED,
+        "published_at": parsed.published_at,
+        "source_url": parsed.body.source_url,
+        "source_name": parsed.body.source_name,
+        "source_path": str(path)[:1000],
+        "source_hash": digest,
+        "authors": parsed.authors,
+    }
 
 
 def _prepare_job(job):
@@ -420,7 +469,9 @@ def _preparing(workers):
         return
     # Forked: the workers have Django set up already. They never touch the database (prepare()
     # reads files only), and a forked worker ends with os._exit, so the connection it inherited
-    # is never closed from it.
+    # is never closed from it. Each would load pypinyin for its first slug (a few tenths of a
+    # second, the writer too for a new tag's): loaded once here, before the fork, for all.
+    slugs.load_transliteration()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield pool
 
