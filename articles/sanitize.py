@@ -127,6 +127,10 @@ _READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
 _address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schemes=ALLOWED_URL_SCHEMES, link_rel=None)
 
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
+# A link whose address the allow-list dropped (javascript:, tel:, one no URL parser reads) would stay
+# an <a> with no href, which links nowhere: its text is kept without it. Read on nh3's own output,
+# where every attribute value is quoted with "<" and ">" escaped, and no <a> holds another.
+_ANCHOR = re.compile(r"<a((?:\s[^>]*)?)>(.*?)</a>", re.DOTALL)
 # nh3 adds an image's loading and decoding in the order of a Rust HashMap, which each process
 # draws anew: written in one order, a body cleaned again in another process (an editor's save
 # of an unchanged article) would differ from the stored one and be saved as a change.
@@ -165,7 +169,12 @@ def sanitize_html(fragment):
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
     cleaned = _IMAGE_HINTS_REVERSED.sub(r'\1 loading="lazy" decoding="async"', cleaned)
+    cleaned = _ANCHOR.sub(_text_unless_linked, cleaned)
     return Sanitized(_EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip())
+
+
+def _text_unless_linked(anchor):
+    return anchor[0] if ' href="' in anchor[1] else anchor[2]
 
 
 def html_left_out(tree):
