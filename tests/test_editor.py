@@ -287,7 +287,7 @@ class TestWhatTheAllowListLeavesOut:
 
     @staticmethod
     def left_out(fragment):
-        return html_left_out(BeautifulSoup(f"<body>{fragment}</body>", "lxml").body)
+        return html_left_out(BeautifulSoup(f"<body>{fragment}</body>", "lxml").body)[:2]
 
     # Not elements a body can hold in place: the parser moves or ignores them.
     @pytest.mark.parametrize("name", sorted(HTML_ELEMENTS - {"html", "head", "body", "frameset", "plaintext"}))

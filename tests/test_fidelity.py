@@ -681,7 +681,21 @@ class TestNothingLeftOutUnsaid:
         assert '<p>据央行公告，降准<img alt="图" ' in stored
         assert "href" not in stored and "src" not in stored
         assert self._messages(response, messages.WARNING) == [
-            "正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址）、1 处 src 属性（图片地址）："
+            f"正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址：“{address}”）、"
+            f"1 处 src 属性（图片地址：“{address}/k.png”）。请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    def test_a_save_names_each_dropped_address_once(self, client):
+        client.force_login(make_editor())
+        body = (
+            '<p><a href="javascript:alert(1)">点我</a><a href="tel:95588">客服</a><a href="tel:95588">电话</a>'
+            '<a href="https://www.pbc.gov.cn/">央行</a></p>'
+        )
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), body=body), follow=True)
+
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：3 处 href 属性（链接地址：“javascript:alert(1)”、“tel:95588”）。"
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
@@ -691,14 +705,14 @@ class TestNothingLeftOutUnsaid:
 
         assert Article.objects.get().body == "<p>公告原文</p>"
         assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
-            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）：请对照原稿核对正文，需要的内容请在后台补上"
+            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）。请对照原稿核对正文，需要的内容请在后台补上"
         ]
 
     @pytest.mark.parametrize(
         "address", ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
     )
     def test_an_address_the_allow_list_keeps_is_not_named(self, address):
-        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter())
+        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter(), {})
         assert f'href="{address}"' in sanitize_html(f'<p><a href="{address}">公告</a></p>')
 
     @pytest.mark.parametrize(
@@ -737,7 +751,7 @@ class TestNothingLeftOutUnsaid:
         restored = Article.objects.get(pk=article.pk).body
         assert restored == "<p>原来的正文公告</p>"
         assert self._messages(response, messages.WARNING) == [
-            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址）："
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址：“http://exa mple.com”）。"
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
