@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import nh3
 from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
 from lxml import etree
 
 from finews import imports
@@ -312,6 +313,13 @@ def plain_text(fragment, whitespace="collapse"):
     # Also after unescaping: an entity (&#11;) may stand for a control character.
     text = without_control_characters(html.unescape(_text_cleaner.clean(fragment)))
     return _spaced(text.strip(), whitespace)
+
+
+def text_excerpt(fragment, length=150):
+    """The beginning of the text of the HTML ``fragment`` (a body), cut to ``length`` characters as
+    truncatechars cuts (ending with …): what describes an article without a summary, on its page
+    (description, og:description) and in the feeds."""
+    return Truncator(plain_text(fragment)).chars(length)
 
 
 def plain_label(text, whitespace="collapse", max_length=None):
