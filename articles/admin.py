@@ -277,12 +277,18 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     def save_model(self, request, obj, form, change):
         self.apply_button(request, obj)
+        stored_at = obj.updated_at
         # Marked as edited, so a later import of the same post never overwrites it.
         publishing.save_article(
             obj, user=request.user, tags=form.cleaned_data["tags"], stocks=form.cleaned_data["stocks"]
         )
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
+        # save_article writes nothing, updated_at included, for a form saved as it was opened:
+        # Django's "已保存…" would claim a save that did not happen.
+        if change and obj.updated_at == stored_at and not form.pin_changed():
+            self.message_user(request, f"“{obj.title}”没有改动，未保存新版本。", messages.INFO)
+            self.said_it(request)
         if getattr(form, "invisible_dropped", None):
             self.message_user(
                 request,

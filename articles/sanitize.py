@@ -9,9 +9,11 @@ import functools
 import html
 import re
 from collections import Counter
+from typing import NamedTuple
 
 import nh3
 from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
 from lxml import etree
 
 from finews import imports
@@ -127,6 +129,10 @@ _READ_ATTRIBUTES = {"*": {"title"}, "ol": {"type", "reversed"}, "li": {"value"}}
 _address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schemes=ALLOWED_URL_SCHEMES, link_rel=None)
 
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
+# A link whose address the allow-list dropped (javascript:, tel:, one no URL parser reads) would stay
+# an <a> with no href, which links nowhere: its text is kept without it. Read on nh3's own output,
+# where every attribute value is quoted with "<" and ">" escaped, and no <a> holds another.
+_ANCHOR = re.compile(r"<a((?:\s[^>]*)?)>(.*?)</a>", re.DOTALL)
 # nh3 adds an image's loading and decoding in the order of a Rust HashMap, which each process
 # draws anew: written in one order, a body cleaned again in another process (an editor's save
 # of an unchanged article) would differ from the stored one and be saved as a change.
@@ -165,14 +171,27 @@ def sanitize_html(fragment):
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
     cleaned = _IMAGE_HINTS_REVERSED.sub(r'\1 loading="lazy" decoding="async"', cleaned)
+    cleaned = _ANCHOR.sub(_text_unless_linked, cleaned)
     return Sanitized(_EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip())
 
 
+def _text_unless_linked(anchor):
+    return anchor[0] if ' href="' in anchor[1] else anchor[2]
+
+
+class LeftOut(NamedTuple):
+    """What html_left_out found: ``elements`` and ``attributes``, Counters of names in the order they
+    first appear, and ``addresses``, the href and src values the allow-list drops, by attribute
+    name, each once, in order (``{"href": ["tel:95588"]}``)."""
+
+    elements: Counter
+    attributes: Counter
+    addresses: dict
+
+
 def html_left_out(tree):
-    """What sanitize_html leaves out of the HTML ``tree`` that a reader of the original would miss:
-    ``(elements, attributes)``, two Counters of names (``{"script": 2, "iframe": 1}``,
-    ``{"onclick": 1}``) in the order they first appear, both empty when the allow-list only takes
-    out styling.
+    """What sanitize_html leaves out of the HTML ``tree`` that a reader of the original would miss,
+    a LeftOut whose Counters are both empty when the allow-list only takes out styling.
 
     ``tree`` is a BeautifulSoup tag of the fragment as sanitize_html will read it (unknown tags
     already escaped: escape_unknown_tags); its descendants are counted, not itself. Counted: every
@@ -183,44 +202,50 @@ def html_left_out(tree):
     out (address_is_kept: a scheme not in ALLOWED_URL_SCHEMES, or an address no URL parser reads).
     Reads the tree, never parses it again.
     """
-    elements, attributes = Counter(), Counter()
+    elements, attributes, addresses = Counter(), Counter(), {}
     pending = [child for child in reversed(tree.contents) if child.name]
     while pending:
         element = pending.pop()
         name = element.name
         if name in ALLOWED_TAGS or name in REWRITTEN_ELEMENTS:
-            attributes.update(_attributes_left_out(element, kept=True))
+            dropped = list(_attributes_left_out(element, kept=True))
         elif name in _STYLING_ELEMENTS or ":" in name:
-            attributes.update(_attributes_left_out(element, kept=False))
+            dropped = list(_attributes_left_out(element, kept=False))
         else:
             elements[name] += 1
             if name in _LEFT_OUT_WHOLE:
                 continue
+            dropped = []
+        for attribute, address in dropped:
+            attributes[attribute] += 1
+            if address is not None and address not in addresses.setdefault(attribute, []):
+                addresses[attribute].append(address)
         pending.extend(child for child in reversed(element.contents) if child.name)
-    return elements, attributes
+    return LeftOut(elements, attributes, addresses)
 
 
 def html_left_out_of(fragment):
     """html_left_out of the HTML string ``fragment`` (a body as an editor or a client sends it),
     parsed as the import parses a body and read as sanitize_html reads it (control characters
-    dropped, unknown tags escaped): ``(elements, attributes)``, both empty when nothing a reader
+    dropped, unknown tags escaped): a LeftOut, its Counters both empty when nothing a reader
     would miss is left out. For a fragment sanitize_html accepts (no deeper than MAX_HTML_DEPTH)."""
     fragment = escape_unknown_tags(without_control_characters(fragment or ""))
     body = BeautifulSoup(f"<body>{fragment}</body>", "lxml").body
-    return html_left_out(body) if body is not None else (Counter(), Counter())
+    return html_left_out(body) if body is not None else LeftOut(Counter(), Counter(), {})
 
 
 def _attributes_left_out(element, kept):
-    """The names of ``element``'s attributes that html_left_out counts; ``kept``: whether the
-    allow-list keeps the element itself (its allowed attributes with it) or only its text."""
+    """``(name, address)`` of each of ``element``'s attributes that html_left_out counts, ``address``
+    the value of an href or src it drops, else None; ``kept``: whether the allow-list keeps the
+    element itself (its allowed attributes with it) or only its text."""
     allowed = ALLOWED_ATTRIBUTES.get(element.name, set()) | GENERIC_ATTRIBUTES if kept else set()
     read = _READ_ATTRIBUTES["*"] | _READ_ATTRIBUTES.get(element.name, set())
     for attribute, value in element.attrs.items():
         if attribute in allowed:
             if attribute in ("href", "src") and not address_is_kept(value):
-                yield attribute
+                yield attribute, value
         elif attribute in read or attribute.startswith("on"):
-            yield attribute
+            yield attribute, None
 
 
 @functools.lru_cache(maxsize=4096)  # East Money's bodies repeat the same quote links article after article
@@ -288,6 +313,13 @@ def plain_text(fragment, whitespace="collapse"):
     # Also after unescaping: an entity (&#11;) may stand for a control character.
     text = without_control_characters(html.unescape(_text_cleaner.clean(fragment)))
     return _spaced(text.strip(), whitespace)
+
+
+def text_excerpt(fragment, length=150):
+    """The beginning of the text of the HTML ``fragment`` (a body), cut to ``length`` characters as
+    truncatechars cuts (ending with …): what describes an article without a summary, on its page
+    (description, og:description) and in the feeds."""
+    return Truncator(plain_text(fragment)).chars(length)
 
 
 def plain_label(text, whitespace="collapse", max_length=None):

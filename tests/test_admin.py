@@ -157,7 +157,7 @@ class TestEditorWorkflow:
         assert Article.objects.get().body == "<p>央行宣布降准0.25个百分点</p><p>释放长期资金约5300亿元</p>"
         assert self._warnings(response) == [
             "正文中有本站不显示的 HTML，保存时已去掉：1 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
-            "1 处 onclick 属性（事件脚本）：请核对正文，需要的内容请用编辑器的工具栏补上。"
+            "1 处 onclick 属性（事件脚本）。请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
     def test_a_new_article_s_body_gets_the_warning_too(self, client, editor):
@@ -166,7 +166,7 @@ class TestEditorWorkflow:
 
         assert Article.objects.get().body == "<p>正文</p>"
         assert self._warnings(response) == [
-            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <form>（表单）、1 个 <input>（输入框）："
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <form>（表单）、1 个 <input>（输入框）。"
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
@@ -203,7 +203,7 @@ class TestEditorWorkflow:
         response = self._save_body(client, body)
 
         (warning,) = self._warnings(response)
-        named = re.compile(r"正文中有本站不显示的 HTML，[^：]+：(.*)：请")
+        named = re.compile(r"正文中有本站不显示的 HTML，[^：]+：(.*)。请")
         assert named.match(warning)[1] == named.match(recorded)[1]
         assert named.match(warning)[1].endswith("、另外 3 种")
 

@@ -428,7 +428,8 @@ class TestErrorsAreJson:
         # Django's own (a CSRF failure's 403): no route of ours answers it, but it is JSON all the same.
         response = JsonErrorsMiddleware(lambda request: answer)(rf.post("/api/v1/posts/"))
 
-        assert response["Content-Type"] == "application/json"
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        assert detail.encode() in response.content
         assert json.loads(response.content) == {"message": answer.reason_phrase.lower(), "detail": detail}
 
     def test_an_unexpected_exception_is_logged_and_answered_as_json(self, monkeypatch, caplog):
@@ -445,6 +446,25 @@ class TestErrorsAreJson:
             {"message": "internal server error", "detail": "服务器出错了，请稍后再试"},
         )
         assert "RuntimeError: a fault" in caplog.text
+
+    def test_every_json_answer_is_utf8_chinese_and_says_so(self, client):
+        make_article(info_code="U1", title="央行降准")
+        answers = {
+            200: client.get("/api/v1/articles/U1/"),
+            404: client.get("/api/v1/articles/NOPE/"),
+            "router 404": client.get("/api/v1/no-such-thing/"),
+            405: client.put("/api/v1/articles/"),
+            "openapi": client.get("/api/v1/openapi.json"),
+        }
+        assert {name: answer["Content-Type"] for name, answer in answers.items()} == dict.fromkeys(
+            answers, "application/json; charset=utf-8"
+        )
+        assert "央行降准".encode() in answers[200].content
+        assert "没有已发布的文章".encode() in answers[404].content
+        assert "没有这个地址".encode() in answers["router 404"].content
+        assert "不支持这种请求方法".encode() in answers[405].content
+        assert "金融消息 API".encode() in answers["openapi"].content
+        assert not any(b"\\u" in answer.content for answer in answers.values())
 
     def test_pages_keep_their_html_errors(self, client, db):
         assert client.get("/no-such-page/").headers["Content-Type"].startswith("text/html")

@@ -281,6 +281,22 @@ def test_the_html_source_dialog_names_what_the_editor_left_out(page, live_server
     assert errors == []
 
 
+def test_a_link_the_editor_refuses_is_counted_once_by_its_address(page, live_server, write_post):  # noqa: F811
+    # The link schema refuses javascript: (the link goes, its text stays): one address lost, named,
+    # as the server names it, not a lost <a> besides.
+    article = imported_article(write_post)
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    apply_html_source(
+        page, '<p>据<a href="javascript:alert(1)">央行公告</a>，<a href="https://www.pbc.gov.cn/">央行</a></p>'
+    )
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("据央行公告，央行")
+    expect(page.locator(".prose-editor [role=alert]")).to_have_text(
+        "以下内容编辑器不支持，已去掉：1 处 href 属性（链接地址：“javascript:alert(1)”）"
+    )
+    assert errors == []
+
+
 # Addresses the editor's link schema keeps, by whether the allow-list keeps them too (address_is_kept).
 KEPT_ADDRESSES = ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
 DROPPED_ADDRESSES = [
@@ -311,9 +327,10 @@ def test_the_html_source_dialog_names_the_addresses_the_save_will_drop(page, liv
     )
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/articles/article/")
-    expect(page.locator(".messagelist .warning")).to_contain_text("保存时已去掉：2 处 href 属性（链接地址）")
-    link = '<a rel="noopener noreferrer nofollow">'
-    assert Article.objects.get().body == f"<p>{link}客服</a>{link}文件</a></p>"
+    expect(page.locator(".messagelist .warning")).to_contain_text(
+        "保存时已去掉：2 处 href 属性（链接地址：“tel:95588”、“ftp://e.cn/x”）。请核对正文"
+    )
+    assert Article.objects.get().body == "<p>客服文件</p>"
     assert errors == []
 
 

@@ -678,10 +678,24 @@ class TestNothingLeftOutUnsaid:
         response = client.post("/admin/articles/article/add/", article_form(make_category(), body=body), follow=True)
 
         stored = Article.objects.get().body
-        assert '<p>据<a rel="noopener noreferrer nofollow">央行公告</a>，降准<img alt="图" ' in stored
+        assert '<p>据央行公告，降准<img alt="图" ' in stored
         assert "href" not in stored and "src" not in stored
         assert self._messages(response, messages.WARNING) == [
-            "正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址）、1 处 src 属性（图片地址）："
+            f"正文中有本站不显示的 HTML，保存时已去掉：1 处 href 属性（链接地址：“{address}”）、"
+            f"1 处 src 属性（图片地址：“{address}/k.png”）。请核对正文，需要的内容请用编辑器的工具栏补上。"
+        ]
+
+    def test_a_save_names_each_dropped_address_once(self, client):
+        client.force_login(make_editor())
+        body = (
+            '<p><a href="javascript:alert(1)">点我</a><a href="tel:95588">客服</a><a href="tel:95588">电话</a>'
+            '<a href="https://www.pbc.gov.cn/">央行</a></p>'
+        )
+
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), body=body), follow=True)
+
+        assert self._messages(response, messages.WARNING) == [
+            "正文中有本站不显示的 HTML，保存时已去掉：3 处 href 属性（链接地址：“javascript:alert(1)”、“tel:95588”）。"
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
@@ -689,17 +703,33 @@ class TestNothingLeftOutUnsaid:
     def test_an_unreadable_link_address_is_named_in_the_import_record(self, write_post, address):
         run_import(write_post("2022-01-07-LINK1.md", post_text(body=f'<p><a href="{address}">公告</a>原文</p>')))
 
-        assert Article.objects.get().body == '<p><a rel="noopener noreferrer nofollow">公告</a>原文</p>'
+        assert Article.objects.get().body == "<p>公告原文</p>"
         assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
-            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）：请对照原稿核对正文，需要的内容请在后台补上"
+            "正文中有本站不显示的 HTML，未导入：1 处 href 属性（链接地址）。请对照原稿核对正文，需要的内容请在后台补上"
         ]
 
     @pytest.mark.parametrize(
         "address", ["https://www.pbc.gov.cn/", "/news/NW1/", "//cdn.example/x", "http://例子.中国/", "mailto:a@b.cn"]
     )
     def test_an_address_the_allow_list_keeps_is_not_named(self, address):
-        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter())
+        assert html_left_out_of(f'<p><a href="{address}">公告</a></p>') == (Counter(), Counter(), {})
         assert f'href="{address}"' in sanitize_html(f'<p><a href="{address}">公告</a></p>')
+
+    @pytest.mark.parametrize(
+        ("body", "cleaned"),
+        [
+            ('<p>拨打<a href="tel:95588">客服电话</a>咨询</p>', "<p>拨打客服电话咨询</p>"),
+            ('<p><a href="javascript:alert(1)" title="点我"><strong>公告</strong>全文</a></p>', "<p><strong>公告</strong>全文</p>"),
+            ('<p><a href="https://[bad"></a></p><p>正文</p>', "<p>正文</p>"),
+            # As bodies were stored before: cleaned again (a restore, an editor's save), no <a> is left.
+            ('<p><a rel="noopener noreferrer nofollow">公告</a></p>', "<p>公告</p>"),
+            ('<p><a title="x&gt;y" href="https://www.pbc.gov.cn/">央行</a></p>',
+             '<p><a title="x&gt;y" href="https://www.pbc.gov.cn/" rel="noopener noreferrer nofollow">央行</a></p>'),
+        ],
+    )  # fmt: skip
+    def test_a_link_whose_address_is_dropped_keeps_its_text_without_an_anchor(self, body, cleaned):
+        assert sanitize_html(body) == cleaned
+        assert sanitize_html(str(sanitize_html(body))) == cleaned
 
     def test_restoring_a_version_whose_body_the_allow_list_now_changes_says_what_it_left_out(self, client):
         article = make_article(body="<p>原来的正文</p>")
@@ -719,9 +749,9 @@ class TestNothingLeftOutUnsaid:
         )
 
         restored = Article.objects.get(pk=article.pk).body
-        assert restored == '<p>原来的正文<a rel="noopener noreferrer nofollow">公告</a></p>'
+        assert restored == "<p>原来的正文公告</p>"
         assert self._messages(response, messages.WARNING) == [
-            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址）："
+            "正文中有本站不显示的 HTML，保存时已去掉：1 个 <iframe>（内嵌网页）、1 处 href 属性（链接地址：“http://exa mple.com”）。"
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 

@@ -182,7 +182,7 @@ WARNING_CASES = [
      f"股票 601601（上海）名称“{'太保' * 30}”超过 100 个字，超出的部分未导入：请在后台核对"),
     ("body._note_left_out", "2022-01-07-HTML1.md", _post("脚本", body=_SCRIPTED),
      "正文中有本站不显示的 HTML，未导入：2 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
-     "1 处 onclick 属性（事件脚本）：请对照原稿核对正文，需要的内容请在后台补上"),
+     "1 处 onclick 属性（事件脚本）。请对照原稿核对正文，需要的内容请在后台补上"),
     ("body._note_flattened_digest", "2022-01-07-DIGEST2.md", _post("摘要格式", body="> **重要**提示\n\n<p>正文</p>"),
      "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）：链接的地址和图片没有保留，需要的请在后台补进正文"),
     ("frontmatter.decode_post", "2022-01-07-GBK1.md", post_text(title='"国标码"').encode("gbk"),

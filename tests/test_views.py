@@ -559,6 +559,35 @@ class TestFeedsAndSitemap:
         assert entries["无来源"].find("a:author", atom) is None
         assert entries["有来源"].findtext("a:published", namespaces=atom) == "2026-11-26T17:30:00+08:00"
 
+    def test_an_entry_without_a_summary_begins_the_article_s_text_in_a_fixed_number_of_queries(
+        self, client, db, django_capture_on_commit_callbacks
+    ):
+        atom = {"a": "http://www.w3.org/2005/Atom"}
+        make_article(info_code="SUM1", title="有摘要", summary="央行宣布降准")
+        make_article(info_code="BODY1", title="无摘要", body="<p>沪指<strong>收涨</strong>1.2%&amp;创业板</p>")
+        make_article(info_code="EMPTY1", title="无正文", body="")
+
+        with CaptureQueriesContext(connection) as few:
+            feed = ElementTree.fromstring(page(client, "/feed.xml").content)
+        entries = {entry.findtext("a:title", namespaces=atom): entry for entry in feed.findall("a:entry", atom)}
+        assert entries["有摘要"].findtext("a:summary", namespaces=atom) == "央行宣布降准"
+        assert entries["无摘要"].findtext("a:summary", namespaces=atom) == "沪指收涨1.2%&创业板"
+        assert entries["无正文"].find("a:summary", atom) is None
+        article = page(client, Article.objects.get(info_code="BODY1").get_absolute_url()).content.decode()
+        assert '<meta property="og:description" content="沪指收涨1.2%&amp;创业板">' in article
+
+        with django_capture_on_commit_callbacks(execute=True):  # the cached feed is outdated
+            for number in range(5):
+                make_article(title=f"无摘要{number}", body=f"<p>{'长文' * 100}{number}</p>")
+        with CaptureQueriesContext(connection) as more:
+            feed = ElementTree.fromstring(page(client, "/feed.xml").content)
+        (long,) = [
+            entry for entry in feed.findall("a:entry", atom) if entry.findtext("a:title", namespaces=atom) == "无摘要0"
+        ]
+        cut = long.findtext("a:summary", namespaces=atom)  # as truncatechars:150 cuts, in Chinese ("...")
+        assert cut.startswith("长文" * 70) and "0" not in cut and len(cut) <= 152
+        assert len(more) == len(few)
+
     def test_feed_conditional_get(self, client, imported_corpus):
         response = page(client, "/feed.xml")
         page(client, "/feed.xml", status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])

@@ -4,16 +4,42 @@ Reading (reading.py) is anonymous and shows only what readers can see; writing i
 ingest (ingest.py). Every error answers ``{"message": ..., "detail": ...}`` (errors.py: the
 English message as before, and the same in Chinese): ninja's below, and whatever Django answers
 under /api/ (an unknown path, a method not allowed, a server error) through
-errors.JsonErrorsMiddleware.
+errors.JsonErrorsMiddleware. Every JSON answer is UTF-8 as written (Chinese, not \\uXXXX) and says
+``Content-Type: application/json; charset=utf-8``.
 """
+
+import functools
+import json
 
 from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.renderers import JSONRenderer
 
 from . import errors, ingest, reading
 from .docs import LocalSwagger
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese as UTF-8, as the README shows it: json.dumps escapes it as \\uXXXX by default."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+def _openapi_document_in_utf8(view):
+    """ninja answers openapi.json with its own JsonResponse (escaped, no charset): render it as
+    every other answer. The docs page (HTML) goes through unchanged."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if not response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return api.create_response(request, json.loads(response.content), status=response.status_code)
+
+    return wrapper
+
 
 api = NinjaAPI(
     title="金融消息 API",
@@ -21,6 +47,8 @@ api = NinjaAPI(
     description="Published financial news as JSON; the scraper's ingest of post files.",
     urls_namespace="api-v1",
     docs=LocalSwagger(),
+    docs_decorator=_openapi_document_in_utf8,
+    renderer=Utf8JSONRenderer(),
 )
 api.add_router("", reading.router)
 api.add_router("", ingest.router)

@@ -5,10 +5,8 @@ in Chinese for the person who reads the answer. ninja's own handlers (articles/a
 cover its views; JsonErrorsMiddleware covers whatever Django answers under /api/.
 """
 
-import json
 import re
 
-from django.http import HttpResponse
 from ninja.errors import HttpError
 
 API_PREFIX = "/api/"
@@ -90,11 +88,9 @@ class JsonErrorsMiddleware:
         detail = in_chinese(response.status_code)
         if response.status_code == 405 and "Allow" in response:
             detail = f"{detail}：这里只接受 {response['Allow']}"
-        answer = HttpResponse(
-            json.dumps(body(response.reason_phrase.lower(), detail)),
-            status=response.status_code,
-            content_type="application/json",
-        )
+        from . import api  # the API's renderer: the same UTF-8 and Content-Type as its own answers
+
+        answer = api.create_response(request, body(response.reason_phrase.lower(), detail), status=response.status_code)
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 answer[header] = response[header]

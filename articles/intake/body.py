@@ -109,7 +109,7 @@ def clean_body(text, warnings):
         body_html = ""
     else:
         body_html = "".join(str(child) for child in soup.body.children)
-        _note_left_out(*html_left_out(soup.body), warnings)
+        _note_left_out(*html_left_out(soup.body)[:2], warnings)
     return CleanBody(
         html=sanitize_html(body_html),
         summary=summary,

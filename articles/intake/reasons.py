@@ -44,13 +44,15 @@ _STOCK = r"(\w+):(\S+) name"
 _LEFT_OUT_ITEM = re.compile(r"(\d+) <([^>]+)>|(\d+) (\S+) attributes?|and (\d+) more")
 
 
-def html_left_out_in_chinese(elements, attributes, more=0):
+def html_left_out_in_chinese(elements, attributes, more=0, addresses=None):
     """What sanitize.html_left_out found, as editors read it wherever they are told (导入记录, the
     admin's messages): ``"1 个 <script>（脚本）、2 处 onclick 属性（事件脚本）"``.
 
     ``elements`` and ``attributes`` map names to counts, in the order to be named (html_left_out's
     Counters); the first MAX_NAMED_LEFT_OUT kinds are named and the rest counted (``另外 3 种``),
     with ``more`` kinds the caller already left unnamed (body._note_left_out's "and N more").
+    ``addresses`` (html_left_out's, by attribute) names the dropped addresses after their gloss:
+    ``"1 处 href 属性（链接地址：“tel:95588”）"``, the first MAX_NAMED_LEFT_OUT of each.
     """
     items = [
         f"{count} 个 <{name}>" + (f"（{HTML_GLOSSES[name]}）" if name in HTML_GLOSSES else "")
@@ -58,17 +60,21 @@ def html_left_out_in_chinese(elements, attributes, more=0):
     ]
     for name, count in attributes.items():
         gloss = EVENT_HANDLER_GLOSS if name.startswith("on") else HTML_GLOSSES.get(name)
+        named = (addresses or {}).get(name)
+        if named:
+            gloss = f"{gloss}：" + "、".join(f"“{address}”" for address in named[:MAX_NAMED_LEFT_OUT])
+            gloss += " 等" if len(named) > MAX_NAMED_LEFT_OUT else ""
         items.append(f"{count} 处 {name} 属性" + (f"（{gloss}）" if gloss else ""))
     more += max(len(items) - MAX_NAMED_LEFT_OUT, 0)
     return "、".join(items[:MAX_NAMED_LEFT_OUT] + ([f"另外 {more} 种"] if more else []))
 
 
-def body_left_out_on_save(elements, attributes):
+def body_left_out_on_save(elements, attributes, addresses=None):
     """The warning an editor reads when a body they save or restore loses what html_left_out found
-    (``elements``, ``attributes``: its Counters, not both empty): the admin's save and
-    publishing.restore_version say it in the same words."""
+    (``elements``, ``attributes``: its Counters, not both empty; ``addresses``: the addresses it
+    drops, named): the admin's save and publishing.restore_version say it in the same words."""
     return (
-        f"正文中有本站不显示的 HTML，保存时已去掉：{html_left_out_in_chinese(elements, attributes)}："
+        f"正文中有本站不显示的 HTML，保存时已去掉：{html_left_out_in_chinese(elements, attributes, addresses=addresses)}。"
         "请核对正文，需要的内容请用编辑器的工具栏补上。"
     )
 
@@ -89,7 +95,7 @@ def html_left_out_wording():
 def _html_left_out_in_chinese(match):
     """The Chinese of body._note_left_out's warning, whose list of names is ``match[1]``."""
     return (
-        f"正文中有本站不显示的 HTML，未导入：{_names_in_chinese(match[1])}：请对照原稿核对正文，需要的内容请在后台补上"
+        f"正文中有本站不显示的 HTML，未导入：{_names_in_chinese(match[1])}。请对照原稿核对正文，需要的内容请在后台补上"
     )
 
 

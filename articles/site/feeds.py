@@ -1,13 +1,14 @@
 import logging
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Case, TextField, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
 from articles.caching import keys
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
-from articles.sanitize import CONTROL_CHARACTERS, without_control_characters
+from articles.sanitize import CONTROL_CHARACTERS, text_excerpt, without_control_characters
 
 from .views import among_few
 
@@ -62,7 +63,9 @@ class LatestFeed(Feed):
         return [keys.SITE]
 
     def items(self, obj=None):
-        items = list(self.articles(obj)[:FEED_SIZE])
+        # The body (which lists defer) in the same query, only for an entry that has no summary.
+        body_if_no_summary = Case(When(summary="", then="body"), default=Value(""), output_field=TextField())
+        items = list(self.articles(obj).annotate(body_if_no_summary=body_if_no_summary)[:FEED_SIZE])
         keys.depends_on(*self.list_keys(obj), *keys.listed(items))
         return items
 
@@ -70,7 +73,8 @@ class LatestFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        return item.summary
+        # An empty <summary> leaves a feed reader with nothing to show: the page's description instead.
+        return item.summary or text_excerpt(item.body_if_no_summary) or None
 
     def item_author_name(self, item):
         return "、".join(item.author_names) or item.source_name or None

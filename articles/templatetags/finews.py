@@ -12,12 +12,19 @@ from django.utils.safestring import SafeString
 
 from articles.caching import ProcessCopies
 from articles.roles import person_name as _person_name
+from articles.sanitize import text_excerpt
 from articles.site.times import note_relative, time_label
 
 register = template.Library()
 
 # Escapes that keep a JSON document inside <script> from closing the element (as json_script does).
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def excerpt(body):
+    """The beginning of a body's text (sanitize.text_excerpt), entities decoded: escaped once, by the template."""
+    return text_excerpt(body)
 
 
 @register.filter

@@ -201,29 +201,54 @@ export function cleanPastedHTML(html) {
   return document.body.innerHTML
 }
 
-// The names of the elements and attributes of ``html``, with how many times each occurs.
+// The attribute that holds the address of a link and of an image.
+const ADDRESS_OF = { a: "href", img: "src" }
+
+// The names of the elements and attributes of ``html``, with how many times each occurs, and the
+// addresses of its links and images (``addresses.href``, ``addresses.src``), in order.
 function htmlNames(html) {
   const document = new DOMParser().parseFromString(html, "text/html")
   const elements = new Map()
   const attributes = new Map()
+  const addresses = { href: [], src: [] }
   // A <style> or <meta> typed first is parsed into the head.
   for (const element of document.querySelectorAll("head *, body *")) {
     elements.set(element.localName, (elements.get(element.localName) || 0) + 1)
     for (const name of element.getAttributeNames()) attributes.set(name, (attributes.get(name) || 0) + 1)
+    const address = ADDRESS_OF[element.localName]
+    if (address && element.hasAttribute(address)) addresses[address].push(element.getAttribute(address))
   }
-  return { elements, attributes }
+  return { elements, attributes, addresses }
+}
+
+// The addresses of ``typed`` that ``kept`` no longer holds, as many times as they were lost.
+function addressesLost(typed, kept) {
+  const left = [...kept]
+  return typed.filter((address) => {
+    const at = left.indexOf(address)
+    if (at === -1) return true
+    left.splice(at, 1)
+    return false
+  })
 }
 
 // What the schema dropped of the ``typed`` HTML, found in what the editor ``kept`` (not in a list of
 // what the schema holds, which changes with the editor's configuration), named as the server's
 // warning names it (sanitize.html_left_out, reasons.html_left_out_in_chinese: the rule and the words
 // come from the widget's data-html-left-out): "1 个 <script>（脚本）、1 处 onclick 属性（事件脚本）".
+// A link the schema refused for its address (javascript:) keeps its text: it is counted once, as
+// the server counts it, by its address, which is named: "1 处 href 属性（链接地址：“javascript:x”）".
 function leftOutInChinese(typed, kept, rule) {
   const before = htmlNames(typed)
   const after = htmlNames(kept)
+  const lostAddresses = {
+    href: addressesLost(before.addresses.href, after.addresses.href),
+    src: addressesLost(before.addresses.src, after.addresses.src),
+  }
   const items = []
   for (const [name, count] of before.elements) {
-    const lost = count - (after.elements.get(name) || 0)
+    let lost = count - (after.elements.get(name) || 0)
+    if (name in ADDRESS_OF) lost -= lostAddresses[ADDRESS_OF[name]].length
     if (lost > 0 && !rule.unmissed_elements.includes(name)) {
       items.push(`${lost} 个 <${name}>` + (name in rule.glosses ? `（${rule.glosses[name]}）` : ""))
     }
@@ -232,7 +257,12 @@ function leftOutInChinese(typed, kept, rule) {
     const lost = count - (after.attributes.get(name) || 0)
     const event = name.startsWith("on")
     if (lost > 0 && (event || rule.read_attributes.includes(name))) {
-      const gloss = event ? rule.event_handler : rule.glosses[name]
+      let gloss = event ? rule.event_handler : rule.glosses[name]
+      const named = [...new Set(lostAddresses[name] || [])]
+      if (gloss && named.length) {
+        gloss += "：" + named.slice(0, rule.max_named).map((address) => `“${address}”`).join("、")
+        if (named.length > rule.max_named) gloss += " 等"
+      }
       items.push(`${lost} 处 ${name} 属性` + (gloss ? `（${gloss}）` : ""))
     }
   }
@@ -257,7 +287,7 @@ function addressIsKept(address, schemes) {
 }
 
 // The addresses the editor ``kept`` (ftp:, tel:, "http://exa mple.com") that the save will drop, as
-// the server's warning will then say: "保存时已去掉：1 处 href 属性（链接地址）".
+// the server's warning will then say: "保存时已去掉：1 处 href 属性（链接地址：“tel:95588”）".
 function addressesDropped(kept, rule) {
   const document = new DOMParser().parseFromString(kept, "text/html")
   const addresses = []
