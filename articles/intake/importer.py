@@ -116,6 +116,20 @@ def file_digest(raw):
     return hashlib.sha256(raw).hexdigest()
 
 
+def _from_another_file(path, parsed, existing, force):
+    """A conflict's report if ``existing`` was imported from a file of another name than ``path``
+    (with ``force``, a warning naming that file); None otherwise. Only the name counts: the same
+    posts imported by another path (absolute, another checkout) are the same files."""
+    if not existing or not existing.source_path or Path(existing.source_path).name == path.name:
+        return None
+    if not force:
+        return FileReport(path, Outcome.CONFLICT, ANOTHER_FILE_REASON.format(existing.source_path), parsed.warnings)
+    warning = ANOTHER_FILE_WARNING.format(existing.source_path)
+    if warning not in parsed.warnings:  # said once, should the file's write be tried again
+        parsed.warnings.append(warning)
+    return None
+
+
 class PostImporter:
     """Imports post files one at a time; ``force`` overwrites editors' changes, ``dry_run`` writes nothing."""
 
@@ -262,24 +276,11 @@ class PostImporter:
             .first()
         )
 
-    def _from_another_file(self, path, parsed, existing):
-        """A conflict's report if ``existing`` was imported from a file of another name than ``path``
-        (with --force, a warning naming that file); None otherwise. Only the name counts: the same
-        posts imported by another path (absolute, another checkout) are the same files."""
-        if not existing or not existing.source_path or Path(existing.source_path).name == path.name:
-            return None
-        if not self.force:
-            return FileReport(path, Outcome.CONFLICT, ANOTHER_FILE_REASON.format(existing.source_path), parsed.warnings)
-        warning = ANOTHER_FILE_WARNING.format(existing.source_path)
-        if warning not in parsed.warnings:  # said once, should the file's write be tried again
-            parsed.warnings.append(warning)
-        return None
-
     def _write(self, path, parsed, existing, digest):
         """The checks that need the stored article, then the write (_save)."""
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
-        if another_file := self._from_another_file(path, parsed, existing):
+        if another_file := _from_another_file(path, parsed, existing, self.force):
             return another_file
         if existing and existing.body and not parsed.body.html and not self.force:
             return FileReport(
@@ -300,7 +301,7 @@ class PostImporter:
             if (
                 existing
                 and existing.source_hash != digest
-                and (another_file := self._from_another_file(path, parsed, existing))
+                and (another_file := _from_another_file(path, parsed, existing, self.force))
             ):
                 return another_file
             if existing and existing.source_hash == digest:
