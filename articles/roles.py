@@ -1,8 +1,13 @@
 """The newsroom's roles. The 编辑 (editor) and 撰稿 (contributor) groups are brought up to date after
 every migrate."""
 
+import secrets
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Concat, Trim
 
@@ -43,6 +48,27 @@ def _ensure_group(name, model_permissions, extra):
     permissions = Permission.objects.filter(content_type__app_label="articles", codename__in=[*codenames, *extra])
     group.permissions.set(permissions)
     return group
+
+
+@transaction.atomic
+def create_member(username, last_name, first_name, email, group_name):
+    """A new staff account in the group ``group_name``, named (姓 ``last_name``, 名 ``first_name``),
+    and its password: random, so that no account anywhere starts with a password others know.
+    An existing user name is refused, never changed."""
+    model = get_user_model()
+    if model.objects.filter(**{model.USERNAME_FIELD: username}).exists():
+        raise ValidationError(f"用户 {username} 已存在，未作改动。")
+    if not (last_name.strip() and first_name.strip()):
+        raise ValidationError("请填写姓和名：它们是读者和其他编辑看到的名字。")
+    user = model(**{model.USERNAME_FIELD: username}, last_name=last_name, first_name=first_name, email=email)
+    user.is_staff = True
+    password = secrets.token_urlsafe(12)
+    user.full_clean(exclude=["password"])
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=group_name))
+    return user, password
 
 
 def person_name(user):

@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.intake import frontmatter
 from articles.intake.frontmatter import decode_post, split_front_matter
+from articles.intake.reasons import in_chinese
 from articles.models import Article, Category, ImportProblem, ImportRun, Market, StockReference, Tag
 from tests.conftest import BROKEN_POST, post_text, run_import
 
@@ -194,6 +195,78 @@ class TestIncrementalImport:
         succeeded, stdout, stderr = run_import(write_post("x.png", b"").parent)
 
         assert succeeded and "2 created" in stdout
+
+
+class TestTheSameInfoCodeInAnotherFile:
+    """Two files of one info code (2022-01-07-NW1.md, then 2022-01-08-NW1.md, or the same code in
+    another folder) are a conflict to look at: the second neither replaces the first silently nor
+    flips the article back and forth on every import of either."""
+
+    @pytest.fixture
+    def write_post(self, write_post, tmp_path):
+        def write(name, text):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            return write_post(name, text)
+
+        return write
+
+    def test_another_file_of_an_imported_info_code_is_a_conflict_naming_both(self, write_post):
+        first = write_post("a/_posts/2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        second = write_post("b/_posts/2022-01-08-NW1.md", post_text(title='"第二篇"', date="2022-01-08 09:00:00 +0800"))
+        run_import(first.parent)
+
+        for _ in range(2):
+            succeeded, stdout, stderr = run_import(second.parent)
+
+            assert succeeded and "0 updated" in stdout and "1 conflict" in stdout
+            assert f"conflict {second}" in stderr and str(first) in stderr
+            article = only_article()
+            assert (article.title, article.source_path) == ("第一篇", str(first))
+            assert article.published_at == dt.datetime(2022, 1, 7, 4, 35, 20, tzinfo=dt.UTC)
+        assert "1 unchanged" in run_import(first.parent)[1]
+
+        problem = ImportProblem.objects.filter(outcome="conflict").latest("pk")
+        assert (problem.info_code, problem.article) == ("NW1", article)
+        assert in_chinese(problem.reason) == (
+            f"这篇文章此前由另一个文件 {first} 导入（资讯编号相同），本文件未导入："
+            "请核对两个文件（确需用本文件更新这篇文章，导入时加 --force）"
+        )
+
+    def test_two_files_of_one_info_code_in_one_run(self, write_post):
+        first = write_post("2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        second = write_post("2022-01-08-NW1.md", post_text(title='"第二篇"'))
+
+        succeeded, stdout, stderr = run_import(first.parent)
+
+        assert succeeded and "1 created" in stdout and "1 conflict" in stdout
+        assert f"conflict {second}" in stderr and str(first) in stderr
+        assert only_article().title == "第一篇"
+
+    def test_force_takes_the_other_file_and_says_which_it_replaced(self, write_post):
+        first = write_post("a/2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        second = write_post("b/2022-01-08-NW1.md", post_text(title='"第二篇"'))
+        run_import(first)
+
+        succeeded, stdout, stderr = run_import(second, "--force")
+
+        assert succeeded and "1 updated" in stdout
+        assert f"warning {second}: its info code's article was imported from another file, {first}" in stderr
+        assert (only_article().title, only_article().source_path) == ("第二篇", str(second))
+        (problem,) = ImportProblem.objects.filter(outcome="changed")
+        assert in_chinese(problem.reason) == (
+            f"这篇文章此前由另一个文件 {first} 导入（资讯编号相同），已按 --force 用本文件更新：请核对"
+        )
+
+    def test_the_same_file_by_another_path_is_the_same_file(self, tmp_path, write_post, monkeypatch):
+        path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
+        monkeypatch.chdir(tmp_path)
+        run_import("2022-01-07-NW1.md")
+        path.write_text(post_text(body="<p>第二版</p>"), encoding="utf-8")
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert succeeded and "1 updated" in stdout and "conflict" not in stderr
+        assert only_article().body == "<p>第二版</p>"
 
 
 class TestFrontMatter:
@@ -925,14 +998,15 @@ def test_each_file_of_a_batch_is_written_in_one_savepoint(write_post):
 
 def test_a_second_file_of_an_article_in_one_batch_is_compared_with_the_first_file_written(write_post):
     """Two files of one info code in a batch: the second is compared with what the first wrote, not
-    with the digest stored before the batch (which may equal the second's)."""
+    with the digest stored before the batch (which may equal the second's). (With --force: without
+    it, a file of another name than the article's is a conflict.)"""
     from articles.intake.importer import Outcome, PostImporter
 
     old = write_post("2022-01-07-NW7.md", post_text(body="<p>旧</p>"))
     assert [report.outcome for report in PostImporter().import_files([(old, None)])] == [Outcome.CREATED]
     new = write_post("2022-01-07-NW7.markdown", post_text(body="<p>新</p>"))
 
-    reports = list(PostImporter().import_files([(new, None), (old, None)]))
+    reports = list(PostImporter(force=True).import_files([(new, None), (old, None)]))
 
     assert [report.outcome for report in reports] == [Outcome.UPDATED, Outcome.UPDATED]
     assert "旧" in Article.objects.get(info_code="NW7").body

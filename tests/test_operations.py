@@ -206,6 +206,11 @@ WARNING_CASES = [
     ("importer._join", "2022-01-07-NW1001.md", _post("同一条"),
      "与资讯 1001 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它"),
 ]  # fmt: skip
+# The warnings only an import with --force gives: a file, and the file imported before it.
+FORCED_WARNING_CASES = [
+    ("importer._from_another_file", "2022-01-08-NW2001.md", "2022-01-07-NW2001.md",
+     "这篇文章此前由另一个文件 {} 导入（资讯编号相同），已按 --force 用本文件更新：请核对"),
+]  # fmt: skip
 
 
 def _warning_producers():
@@ -237,7 +242,8 @@ class TestImportChanges:
     """What the import changed in, or left out of, a file it took is in 导入记录, in Chinese."""
 
     def test_every_import_warning_is_shown_in_chinese_on_the_run_s_page(self, client, write_post):
-        without_a_case = Counter(_warning_producers()) - Counter(producer for producer, *_ in WARNING_CASES)
+        cases = [*WARNING_CASES, *FORCED_WARNING_CASES]
+        without_a_case = Counter(_warning_producers()) - Counter(producer for producer, *_ in cases)
         assert not without_a_case, f"add each to WARNING_CASES, and its Chinese to reasons.py: {without_a_case}"
         lead = write_post("2022-01-07-1001.md", _post("同一条"))
         edited = write_post("2022-01-07-EDIT1.md", _post("编辑改过"))
@@ -261,6 +267,19 @@ class TestImportChanges:
         assert sorted(shown) == sorted([conflict] + [chinese for *_, chinese in WARNING_CASES])
         outcomes = [cell.get_text(strip=True) for cell in page.select("td.field-outcome")]
         assert sorted(outcomes) == ["冲突"] + ["已导入，有改动"] * len(WARNING_CASES)
+
+    @pytest.mark.parametrize(("producer", "name", "before", "chinese"), FORCED_WARNING_CASES)
+    def test_every_forced_import_warning_is_shown_in_chinese(self, client, write_post, producer, name, before, chinese):
+        run_import(write_post(before, _post("先导入的")), "--no-record")
+        path = write_post(name, _post("后来的"))
+
+        succeeded, stdout, stderr = run_import(path, "--force")
+
+        assert succeeded, stderr
+        client.force_login(make_editor())
+        page = client.get(f"{RUNS_URL}{ImportRun.objects.get().pk}/change/").content.decode()
+        shown = [cell.get_text(strip=True) for cell in BeautifulSoup(page, "lxml").select("td.field-reason_in_chinese")]
+        assert shown == [chinese.format(path.parent / before)]
 
     def test_a_file_taken_with_changes_has_a_row_per_change_and_counts_once(self, client, write_post):
         extra = "source_url: javascript:alert(1)\nresponsible_editor: 钱七\n"

@@ -435,6 +435,7 @@ class TestOneWritePath:
         ("articles/models.py", "token.save()"),
         ("articles/roles.py", "Group.objects.get_or_create("),
         ("articles/roles.py", "group.permissions.set("),
+        ("articles/roles.py", "user.save()"),  # a new editor's account (create_member)
         ("articles/images.py", "frames[0].save(output"),  # Pillow images, not rows
         ("articles/images.py", "thumbnail.save(output"),
         ("articles/search/__init__.py", "current_backend().delete(cursor"),  # the index's own tables

@@ -2,10 +2,10 @@
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,41 +28,58 @@ def readme_section(title):
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_editors_shell_recipe_creates_an_editor_who_can_log_in(tmp_path, migrated_sqlite):
+def test_the_editors_recipe_creates_an_editor_who_logs_into_the_admin(tmp_path, migrated_sqlite):
+    """A newcomer on the sample site follows the README literally, with no terminal to answer
+    prompts, and logs in through the admin's login form with the password the recipe printed."""
     (recipe,) = re.findall(r"```sh\n(.*?)```", readme_section("Editors"), re.DOTALL)
     environment = {
         **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "finews.settings.development",
-        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3"),
+        "DATABASE_URL": migrated_sqlite(tmp_path / "site.sqlite3", sample_posts=True),
     }
 
-    # changepassword asks twice; in its own session it has no terminal, so it reads the answers from stdin.
-    result = subprocess.run(
-        ["bash", "-e", "-c", recipe],
-        cwd=BASE_DIR,
-        env=environment,
-        input="xiaowang-passphrase-2026\nxiaowang-passphrase-2026\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
+    def run(script, **more_environment):
+        return subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=BASE_DIR,
+            env={**environment, **more_environment},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            start_new_session=True,
+        )
+
+    result = run(recipe)
     assert result.returncode == 0, result.stdout + result.stderr
+    password = result.stdout.strip().splitlines()[-1]
 
     check = (
-        "from django.contrib.auth import authenticate; from django.test import RequestFactory;"
-        "user = authenticate(RequestFactory().post('/admin/login/'), username='xiaowang',"
-        " password='xiaowang-passphrase-2026');"
-        "print(user.is_staff, [g.name for g in user.groups.all()], user.has_perm('articles.publish_article'))"
+        "import os; from django.test import Client; client = Client();"
+        "answer = client.post('/admin/login/?next=/admin/', {'username': 'xiaowang',"
+        " 'password': os.environ['PRINTED_PASSWORD'], 'next': '/admin/'});"
+        "page = client.get('/admin/articles/article/');"
+        "from django.contrib.auth.models import User; user = User.objects.get(username='xiaowang');"
+        "print(answer.status_code, answer.url, page.status_code, user.last_name + user.first_name,"
+        " [g.name for g in user.groups.all()], user.has_perm('articles.publish_article'))"
     )
-    checked = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", check],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    assert checked.stdout.strip().splitlines()[-1] == "True ['编辑'] True", checked.stderr
+    login = f".venv/bin/python manage.py shell -c {shlex.quote(check)}"
+    checked = run(login, PRINTED_PASSWORD=password)
+    assert checked.stdout.strip().splitlines()[-1] == "302 /admin/ 200 王小明 ['编辑'] True", checked.stderr
+
+    # The same recipe again changes nothing: the account and its password stay.
+    again = run(recipe)
+    assert again.returncode == 1
+    assert "xiaowang 已存在" in again.stderr
+    assert run(login, PRINTED_PASSWORD=password).stdout == checked.stdout
+
+
+def test_run_site_and_the_readme_name_the_same_way_into_the_admin():
+    run_site = (BASE_DIR / "scripts" / "run-site").read_text()
+    (printed,) = re.findall(r"(\.venv/bin/python manage\.py create_editor [^#\n]*?)\s+#", run_site)
+    (recipe,) = re.findall(r"```sh\n(.*?)```", readme_section("Editors"), re.DOTALL)
+    assert recipe.startswith(printed)
+    assert " ".join(readme_section("Two commands on a new machine").split()).count(printed) == 1
 
 
 def test_run_site_names_the_way_out_when_its_port_is_taken(tmp_path):

@@ -27,6 +27,10 @@ logger = logging.getLogger("articles.intake")
 POST_EXTENSIONS = {".md", ".markdown", ".html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CONFLICT_REASON = "changed in the admin since its import; not overwritten (use --force)"
+# The same info code in a file of another name (2022-01-07-NW1.md, then 2022-01-08-NW1.md): the
+# scraper's mistake or a second post, for an editor to look at, not a silent overwrite each time.
+ANOTHER_FILE_REASON = "its info code's article was imported from another file, {}; not imported (use --force)"
+ANOTHER_FILE_WARNING = "its info code's article was imported from another file, {}; updated from this one (--force)"
 # The reason given when writing a file failed unexpectedly (a bug, or the database): never for bad input.
 WRITE_FAILURE = "could not be written"
 # Files written in one transaction (each in a savepoint): a commit per file was a fifth of the import.
@@ -113,6 +117,20 @@ def _not_a_post_file(path, root):
 
 def file_digest(raw):
     return hashlib.sha256(raw).hexdigest()
+
+
+def _from_another_file(path, parsed, existing, force):
+    """A conflict's report if ``existing`` was imported from a file of another name than ``path``
+    (with ``force``, a warning naming that file); None otherwise. Only the name counts: the same
+    posts imported by another path (absolute, another checkout) are the same files."""
+    if not existing or not existing.source_path or Path(existing.source_path).name == path.name:
+        return None
+    if not force:
+        return FileReport(path, Outcome.CONFLICT, ANOTHER_FILE_REASON.format(existing.source_path), parsed.warnings)
+    warning = ANOTHER_FILE_WARNING.format(existing.source_path)
+    if warning not in parsed.warnings:  # said once, should the file's write be tried again
+        parsed.warnings.append(warning)
+    return None
 
 
 class PostImporter:
@@ -266,7 +284,9 @@ class PostImporter:
         if info_code in self._absent:
             return None
         return (
-            Article.objects.filter(info_code=info_code).only("id", "source_hash", "edited_since_import", "body").first()
+            Article.objects.filter(info_code=info_code)
+            .only("id", "source_hash", "source_path", "edited_since_import", "body")
+            .first()
         )
 
     def _write(self, path, parsed, existing, digest, validated=None):
@@ -274,6 +294,8 @@ class PostImporter:
         fields a worker validated (prepare())."""
         if existing and existing.edited_since_import and not self.force:
             return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
+        if another_file := _from_another_file(path, parsed, existing, self.force):
+            return another_file
         if existing and existing.body and not parsed.body.html and not self.force:
             return FileReport(
                 path, Outcome.REJECTED, "the new file would blank the article's body (use --force)", parsed.warnings
@@ -290,6 +312,12 @@ class PostImporter:
             # this file's transaction was rolled back; try once more against what is there now.
             self._forget_lookups()
             existing = Article.objects.filter(info_code=parsed.info_code).first()
+            if (
+                existing
+                and existing.source_hash != digest
+                and (another_file := _from_another_file(path, parsed, existing, self.force))
+            ):
+                return another_file
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
             if existing and existing.edited_since_import and not self.force:

@@ -151,6 +151,11 @@ RULES = [
     (r"file is larger than (\d+) MB", r"文件超过 \1 MB"),
     (r"body: its HTML nests more than (\d+) elements deep", r"正文的 HTML 嵌套超过 \1 层"),
     (re.escape(CONFLICT_REASON), "导入后已有编辑在后台修改过这篇文章，未覆盖（确需覆盖，导入时加 --force）"),
+    (
+        r"its info code's article was imported from another file, (.+); not imported \(use --force\)",
+        r"这篇文章此前由另一个文件 \1 导入（资讯编号相同），本文件未导入："
+        r"请核对两个文件（确需用本文件更新这篇文章，导入时加 --force）",
+    ),
     (rf"{re.escape(WRITE_FAILURE)} \((.*)\)", r"未能写入（\1）：请把这条记录转给技术人员"),
     # Warnings: the file was imported, with this changed or left out. A name the import quotes as
     # Python's repr() does: in '…', or "…" when it holds a "'".
@@ -214,6 +219,10 @@ RULES = [
     (
         r"the same news item as (\S+), which an editor changed: kept apart \(join them in the admin\)",
         r"与资讯 \1 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它",
+    ),
+    (
+        r"its info code's article was imported from another file, (.+); updated from this one \(--force\)",
+        r"这篇文章此前由另一个文件 \1 导入（资讯编号相同），已按 --force 用本文件更新：请核对",
     ),
     (
         r"responsible editor '(.*)' matches no user; left out",

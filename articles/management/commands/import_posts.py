@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="a post file or a folder searched recursively")
         parser.add_argument(
-            "--force", action="store_true", help="overwrite articles that editors changed since their import"
+            "--force",
+            action="store_true",
+            help="overwrite articles that editors changed since their import, or that a file of another name made",
         )
         parser.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")
         parser.add_argument(
