@@ -257,6 +257,25 @@ class TestTheSameInfoCodeInAnotherFile:
             f"这篇文章此前由另一个文件 {first} 导入（资讯编号相同），已按 --force 用本文件更新：请核对"
         )
 
+    def test_a_renamed_post_updates_its_article_and_says_which_file_it_was(self, write_post):
+        first = write_post("2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        run_import(first.parent)
+        second = write_post("2022-01-08-NW1.md", post_text(title='"日期改正后"', date="2022-01-08 09:00:00 +0800"))
+        first.unlink()  # the operator corrected the date in the post's name
+
+        succeeded, stdout, stderr = run_import(second.parent)
+
+        assert succeeded and "1 updated" in stdout and "conflict" not in stderr
+        assert (
+            f"warning {second}: its info code's article was imported from {first}, which is no longer there" in stderr
+        )
+        assert (only_article().title, only_article().source_path) == ("日期改正后", str(second))
+        (problem,) = ImportProblem.objects.filter(outcome="changed")
+        assert in_chinese(problem.reason) == (
+            f"这篇文章此前由文件 {first} 导入，该文件已不在原处（改名或移走），已用本文件更新：请核对"
+        )
+        assert "1 unchanged" in run_import(second.parent)[1]
+
     def test_the_same_file_by_another_path_is_the_same_file(self, tmp_path, write_post, monkeypatch):
         path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
         monkeypatch.chdir(tmp_path)

@@ -31,6 +31,9 @@ CONFLICT_REASON = "changed in the admin since its import; not overwritten (use -
 # scraper's mistake or a second post, for an editor to look at, not a silent overwrite each time.
 ANOTHER_FILE_REASON = "its info code's article was imported from another file, {}; not imported (use --force)"
 ANOTHER_FILE_WARNING = "its info code's article was imported from another file, {}; updated from this one (--force)"
+# The earlier file is gone from where it was imported from: the post was renamed or moved (its date
+# corrected in the name, a folder reorganised), so this file is the article's now.
+RENAMED_WARNING = "its info code's article was imported from {}, which is no longer there; updated from this file"
 # The reason given when writing a file failed unexpectedly (a bug, or the database): never for bad input.
 WRITE_FAILURE = "could not be written"
 # Files written in one transaction (each in a savepoint): a commit per file was a fifth of the import.
@@ -121,13 +124,16 @@ def file_digest(raw):
 
 def _from_another_file(path, parsed, existing, force):
     """A conflict's report if ``existing`` was imported from a file of another name than ``path``
-    (with ``force``, a warning naming that file); None otherwise. Only the name counts: the same
-    posts imported by another path (absolute, another checkout) are the same files."""
+    that is still there (with ``force``, or when that file is gone, a warning naming it); None
+    otherwise. Only the name counts: the same posts imported by another path (absolute, another
+    checkout) are the same files. A pushed post's path (api/<token>/<name>) is on no disk, so two
+    pushed names of one info code are a conflict."""
     if not existing or not existing.source_path or Path(existing.source_path).name == path.name:
         return None
-    if not force:
+    renamed = Path(path).is_file() and not Path(existing.source_path).exists()
+    if not (force or renamed):
         return FileReport(path, Outcome.CONFLICT, ANOTHER_FILE_REASON.format(existing.source_path), parsed.warnings)
-    warning = ANOTHER_FILE_WARNING.format(existing.source_path)
+    warning = (RENAMED_WARNING if renamed else ANOTHER_FILE_WARNING).format(existing.source_path)
     if warning not in parsed.warnings:  # said once, should the file's write be tried again
         parsed.warnings.append(warning)
     return None

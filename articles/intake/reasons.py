@@ -221,6 +221,10 @@ RULES = [
         r"与资讯 \1 是同一条新闻，但那篇已有编辑修改过，未自动合并：如是同一条，请在后台的“同一新闻”里选它",
     ),
     (
+        r"its info code's article was imported from (.+), which is no longer there; updated from this file",
+        r"这篇文章此前由文件 \1 导入，该文件已不在原处（改名或移走），已用本文件更新：请核对",
+    ),
+    (
         r"its info code's article was imported from another file, (.+); updated from this one \(--force\)",
         r"这篇文章此前由另一个文件 \1 导入（资讯编号相同），已按 --force 用本文件更新：请核对",
     ),
