@@ -434,6 +434,13 @@ def _ids(states, field):
     return getattr(states[0], field) if states else set()
 
 
+def note_source_path(info_code, path):
+    """Record that the article of ``info_code`` (str) now comes from the file at ``path`` (str): a
+    post renamed or moved without a change to its content (the import's hash skip). Bookkeeping,
+    not content: no revision, no cache effect (no page shows where a post's file lies)."""
+    Article.objects.filter(info_code=info_code).update(source_path=path[:1000])
+
+
 def set_status(articles, status, *, user=None, comment=""):
     """Publish or withdraw ``articles`` (a queryset), each saved as an edit; returns how many changed.
 

@@ -699,6 +699,19 @@ class TestNothingLeftOutUnsaid:
             "请核对正文，需要的内容请用编辑器的工具栏补上。"
         ]
 
+    def test_a_long_dropped_address_is_named_by_its_beginning(self, client):
+        client.force_login(make_editor())
+        address = "tel:" + "9" * 300
+
+        response = client.post(
+            "/admin/articles/article/add/",
+            article_form(make_category(), body=f'<p><a href="{address}">客服</a></p>'),
+            follow=True,
+        )
+
+        (warning,) = self._messages(response, messages.WARNING)
+        assert f"（链接地址：“{address[:59]}…”）" in warning and address not in warning
+
     @pytest.mark.parametrize("address", BAD_ADDRESSES)
     def test_an_unreadable_link_address_is_named_in_the_import_record(self, write_post, address):
         run_import(write_post("2022-01-07-LINK1.md", post_text(body=f'<p><a href="{address}">公告</a>原文</p>')))

@@ -276,6 +276,31 @@ class TestTheSameInfoCodeInAnotherFile:
         )
         assert "1 unchanged" in run_import(second.parent)[1]
 
+    def test_a_post_renamed_as_it_was_is_its_article_s_file_from_then_on(self, write_post):
+        first = write_post("a/2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        run_import(first.parent)
+        renamed = write_post("a/2022-01-08-NW1.md", first.read_text(encoding="utf-8"))
+        first.unlink()
+
+        succeeded, stdout, _ = run_import(renamed.parent)
+
+        assert succeeded and "1 unchanged" in stdout and only_article().source_path == str(renamed)
+        other = write_post("b/2022-01-09-NW1.md", post_text(title='"另一篇"'))
+        succeeded, stdout, stderr = run_import(other.parent)
+        assert "1 conflict" in stdout and str(renamed) in stderr and only_article().title == "第一篇"
+
+    def test_a_gone_file_imported_by_a_relative_path_is_not_taken_for_a_rename(self, tmp_path, write_post, monkeypatch):
+        first = write_post("2022-01-07-NW1.md", post_text(title='"第一篇"'))
+        monkeypatch.chdir(tmp_path)
+        run_import("2022-01-07-NW1.md")  # stored as given: relative to this folder only
+        second = write_post("b/2022-01-08-NW1.md", post_text(title='"第二篇"'))
+        first.unlink()
+        monkeypatch.chdir(second.parent)
+
+        succeeded, stdout, _ = run_import(second)
+
+        assert "1 conflict" in stdout and only_article().title == "第一篇"
+
     def test_the_same_file_by_another_path_is_the_same_file(self, tmp_path, write_post, monkeypatch):
         path = write_post("2022-01-07-NW1.md", post_text(body="<p>第一版</p>"))
         monkeypatch.chdir(tmp_path)

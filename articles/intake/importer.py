@@ -122,6 +122,15 @@ def file_digest(raw):
     return hashlib.sha256(raw).hexdigest()
 
 
+def _renamed(path, stored_path):
+    """Whether the post file at ``path`` (a Path) replaces ``stored_path`` (str), the file its
+    article was imported from: ``path`` is a file of another name and the earlier one is gone.
+    Only an absolute stored path tells: a relative one was relative to whatever folder that import
+    ran in, and a pushed post's (api/<token>/<name>) is on no disk."""
+    stored = Path(stored_path)
+    return stored.name != path.name and stored.is_absolute() and not stored.exists() and Path(path).is_file()
+
+
 def _from_another_file(path, parsed, existing, force):
     """A conflict's report if ``existing`` was imported from a file of another name than ``path``
     that is still there (with ``force``, or when that file is gone, a warning naming it); None
@@ -130,7 +139,7 @@ def _from_another_file(path, parsed, existing, force):
     pushed names of one info code are a conflict."""
     if not existing or not existing.source_path or Path(existing.source_path).name == path.name:
         return None
-    renamed = Path(path).is_file() and not Path(existing.source_path).exists()
+    renamed = _renamed(path, existing.source_path)
     if not (force or renamed):
         return FileReport(path, Outcome.CONFLICT, ANOTHER_FILE_REASON.format(existing.source_path), parsed.warnings)
     warning = (RENAMED_WARNING if renamed else ANOTHER_FILE_WARNING).format(existing.source_path)
@@ -159,6 +168,7 @@ class PostImporter:
         # its article's stored one is unchanged, and a code no article has needs no look-up, without
         # _existing()'s query, one per file. A code leaves both when its file is written.
         self._stored_digests = {}
+        self._stored_paths = {}
         self._absent = set()
         # The story lookups of the current batch (None outside one: a file imported alone).
         self._leads = None
@@ -228,9 +238,21 @@ class PostImporter:
         """Remember the stored digest of each of ``batch``'s info codes, and which codes no stored
         article has (one query for the batch)."""
         codes = {_info_code_or_none(path) for path, error in batch if not error} - {None}
-        self._stored_digests = dict(Article.objects.filter(info_code__in=codes).values_list("info_code", "source_hash"))
+        stored = Article.objects.filter(info_code__in=codes).values_list("info_code", "source_hash", "source_path")
+        self._stored_digests = {code: digest for code, digest, _ in stored}
+        self._stored_paths = {code: source_path for code, _, source_path in stored}
         self._absent = codes - set(self._stored_digests)
         self._leads = BatchLeads(codes)
+
+    def _unchanged(self, path, info_code, stored_path=None):
+        """The report of a file whose content is its article's; a renamed post's new path noted,
+        so that a later file of its info code is compared with this one, not the gone one.
+        ``stored_path``: the article's source_path, when read (else the batch's)."""
+        stored_path = self._stored_paths.get(info_code) if stored_path is None else stored_path
+        if not self.dry_run and _renamed(path, stored_path or ""):
+            publishing.note_source_path(info_code, str(path))
+            self._stored_paths[info_code] = str(path)
+        return FileReport(path, Outcome.UNCHANGED)
 
     def _file_report(self, path, error):
         return FileReport(path, Outcome.REJECTED, error) if error else self.import_file(path)
@@ -260,10 +282,10 @@ class PostImporter:
             raw = _read_post_bytes(path) if raw is None else raw
             digest = file_digest(raw)
             if self._stored_digests.get(info_code) == digest:
-                return FileReport(path, Outcome.UNCHANGED)
+                return self._unchanged(path, info_code)
             existing = self._existing(info_code)
             if existing and existing.source_hash == digest:
-                return FileReport(path, Outcome.UNCHANGED)
+                return self._unchanged(path, info_code, existing.source_path)
             parsed = parse_post(path, raw)
         except PostError as error:
             return FileReport(path, Outcome.REJECTED, str(error))
@@ -275,10 +297,10 @@ class PostImporter:
         if prepared.digest is None:  # unreadable, or not a post's file name
             return FileReport(path, Outcome.REJECTED, prepared.error)
         if self._stored_digests.get(prepared.info_code) == prepared.digest:
-            return FileReport(path, Outcome.UNCHANGED)
+            return self._unchanged(path, prepared.info_code)
         existing = self._existing(prepared.info_code)
         if existing and existing.source_hash == prepared.digest:
-            return FileReport(path, Outcome.UNCHANGED)
+            return self._unchanged(path, prepared.info_code, existing.source_path)
         if prepared.error:
             return FileReport(path, Outcome.REJECTED, prepared.error)
         if prepared.parsed is None:
@@ -369,6 +391,7 @@ class PostImporter:
         self._stored_stocks.clear()
         self._all_stocks_read = False
         self._stored_digests.clear()
+        self._stored_paths.clear()
         self._absent.clear()
         self._leads = None
 

@@ -62,7 +62,7 @@ def html_left_out_in_chinese(elements, attributes, more=0, addresses=None):
         gloss = EVENT_HANDLER_GLOSS if name.startswith("on") else HTML_GLOSSES.get(name)
         named = (addresses or {}).get(name)
         if named:
-            gloss = f"{gloss}：" + "、".join(f"“{address}”" for address in named[:MAX_NAMED_LEFT_OUT])
+            gloss = f"{gloss}：" + "、".join(f"“{_shortened(address)}”" for address in named[:MAX_NAMED_LEFT_OUT])
             gloss += " 等" if len(named) > MAX_NAMED_LEFT_OUT else ""
         items.append(f"{count} 处 {name} 属性" + (f"（{gloss}）" if gloss else ""))
     more += max(len(items) - MAX_NAMED_LEFT_OUT, 0)
@@ -85,11 +85,26 @@ def _stock_in_chinese(match):
     return f"股票 {match[2]}（{market}）名称"
 
 
+# A dropped address is named up to this many characters: a data: image's is often kilobytes long,
+# too long for a message (kept in the session) or a notice read aloud by a screen reader.
+MAX_ADDRESS_CHARS = 60
+
+
+def _shortened(address):
+    return address if len(address) <= MAX_ADDRESS_CHARS else f"{address[: MAX_ADDRESS_CHARS - 1]}…"
+
+
 def html_left_out_wording():
     """html_left_out_in_chinese's words, for the body editor's HTML source dialog, which names what
     the editor's schema dropped in the browser (static/js/body-editor.js, through
-    editor.BodyEditorWidget): ``{"glosses": {name: 中文}, "event_handler": "事件脚本", "max_named": 12}``."""
-    return {"glosses": HTML_GLOSSES, "event_handler": EVENT_HANDLER_GLOSS, "max_named": MAX_NAMED_LEFT_OUT}
+    editor.BodyEditorWidget): ``{"glosses": {name: 中文}, "event_handler": "事件脚本", "max_named": 12,
+    "max_address_chars": 60}``."""
+    return {
+        "glosses": HTML_GLOSSES,
+        "event_handler": EVENT_HANDLER_GLOSS,
+        "max_named": MAX_NAMED_LEFT_OUT,
+        "max_address_chars": MAX_ADDRESS_CHARS,
+    }
 
 
 def _html_left_out_in_chinese(match):

@@ -260,7 +260,7 @@ function leftOutInChinese(typed, kept, rule) {
       let gloss = event ? rule.event_handler : rule.glosses[name]
       const named = [...new Set(lostAddresses[name] || [])]
       if (gloss && named.length) {
-        gloss += "：" + named.slice(0, rule.max_named).map((address) => `“${address}”`).join("、")
+        gloss += "：" + named.slice(0, rule.max_named).map((address) => `“${shortened(address, rule)}”`).join("、")
         if (named.length > rule.max_named) gloss += " 等"
       }
       items.push(`${lost} 处 ${name} 属性` + (gloss ? `（${gloss}）` : ""))
@@ -288,13 +288,20 @@ function addressIsKept(address, schemes) {
 
 // The addresses the editor ``kept`` (ftp:, tel:, "http://exa mple.com") that the save will drop, as
 // the server's warning will then say: "保存时已去掉：1 处 href 属性（链接地址：“tel:95588”）".
+// An address named up to rule.max_address_chars characters, as the server names it (a data: image's
+// is often kilobytes long).
+function shortened(address, rule) {
+  const max = rule.max_address_chars
+  return address.length <= max ? address : address.slice(0, max - 1) + "…"
+}
+
 function addressesDropped(kept, rule) {
   const document = new DOMParser().parseFromString(kept, "text/html")
   const addresses = []
   for (const element of document.querySelectorAll("[href], [src]")) {
     for (const name of ["href", "src"]) {
       const address = element.getAttribute(name)
-      if (address !== null && !addressIsKept(address, rule.url_schemes)) addresses.push(`“${address}”`)
+      if (address !== null && !addressIsKept(address, rule.url_schemes)) addresses.push(`“${shortened(address, rule)}”`)
     }
   }
   const more = addresses.length - rule.max_named

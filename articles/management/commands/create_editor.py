@@ -23,8 +23,9 @@ class Command(BaseCommand):
             user, password = roles.create_member(username, last_name, first_name, email, group)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
+        # For whoever runs it, a newcomer to the sample site or an editor-in-chief: in Chinese.
         self.stderr.write(
-            f"User {user.get_username()} ({roles.person_name(user)}, {group}) created. Its password, shown "
-            "once (change it in the admin, top right: 修改密码):"
+            f"已创建账号 {user.get_username()}（{roles.person_name(user)}，{group}组）。它的密码只显示这一次"
+            "（登录后台后在右上角“修改密码”处改掉）："
         )
         self.stdout.write(password)
