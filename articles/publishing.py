@@ -243,9 +243,9 @@ def _serialized(instance, held=None):
 @functools.cache
 def _ordering_key(model):
     """A sort key putting ``model``'s objects in its Meta.ordering (plain ascending field names)."""
-    names = [field.get_attname() for field in map(model._meta.get_field, model._meta.ordering)]
-    if any(name.startswith(("-", "?")) for name in model._meta.ordering):
+    if any(not isinstance(name, str) or name.startswith(("-", "?")) for name in model._meta.ordering):
         raise NotImplementedError(f"{model._meta.label}'s ordering is not ascending fields")
+    names = [field.get_attname() for field in map(model._meta.get_field, model._meta.ordering)]
     return operator.attrgetter(*names) if names else operator.attrgetter("pk")
 
 
