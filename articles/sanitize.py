@@ -317,8 +317,9 @@ def plain_text(fragment, whitespace="collapse"):
 
 def text_excerpt(fragment, length=150):
     """The beginning of the text of the HTML ``fragment`` (a body), cut to ``length`` characters as
-    truncatechars cuts (ending with …): what describes an article without a summary, on its page
-    (description, og:description) and in the feeds."""
+    truncatechars cuts (ending with the active language's ellipsis: "..." in Chinese): what
+    describes an article without a summary, on its page (description, og:description) and in the
+    feeds."""
     return Truncator(plain_text(fragment)).chars(length)
 
 

@@ -340,14 +340,10 @@ class PostImporter:
             # this file's transaction was rolled back; try once more against what is there now.
             self._forget_lookups()
             existing = Article.objects.filter(info_code=parsed.info_code).first()
-            if (
-                existing
-                and existing.source_hash != digest
-                and (another_file := _from_another_file(path, parsed, existing, self.force))
-            ):
-                return another_file
             if existing and existing.source_hash == digest:
                 return FileReport(path, Outcome.UNCHANGED, warnings=parsed.warnings)
+            if another_file := _from_another_file(path, parsed, existing, self.force):
+                return another_file
             if existing and existing.edited_since_import and not self.force:
                 return FileReport(path, Outcome.CONFLICT, CONFLICT_REASON, parsed.warnings)
             outcome = self._save(parsed, existing, path, digest, validated)
