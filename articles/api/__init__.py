@@ -60,10 +60,7 @@ def _error(request, status, message, detail):
 
 @api.exception_handler(ValidationError)
 def invalid_parameters(request, error):
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'][1:]) or problem['loc'][0]}: {problem['msg']}"
-        for problem in error.errors
-    )
+    problems = "; ".join(f"{errors.parameter_name(problem)}: {problem['msg']}" for problem in error.errors)
     detail = "参数有误：" + "；".join(errors.problem_in_chinese(problem) for problem in error.errors)
     return _error(request, 400, f"bad parameters: {problems}", detail)
 

@@ -55,9 +55,15 @@ def body(message, detail):
     return {"message": message, "detail": detail}
 
 
+def parameter_name(problem):
+    """The parameter a pydantic problem (of ninja's ValidationError) is about: ``limit``, or where
+    its ``loc`` names none, where (``body``)."""
+    return ".".join(str(part) for part in problem["loc"][1:]) or str(problem["loc"][0])
+
+
 def problem_in_chinese(problem):
     """A pydantic problem (of ninja's ValidationError) in Chinese: ``limit 不能大于 100``."""
-    field = ".".join(str(part) for part in problem["loc"][1:]) or str(problem["loc"][0])
+    field = parameter_name(problem)
     context = dict(problem.get("ctx") or {})
     if "expected" in context:  # "'sh', 'sz' or 'hk'"
         context["expected"] = "、".join(re.findall(r"'([^']*)'", str(context["expected"])))
