@@ -1,4 +1,5 @@
 import contextlib
+import datetime as dt
 import fcntl
 import os
 import shutil
@@ -11,18 +12,40 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import timezone
+from time_machine import travel
+
+CLOCK_VARIABLE = "FINEWS_TEST_CLOCK"
 
 
 def pytest_configure(config):
-    """Start the run's own Redis (finews/testing/redis.py) once, before any worker: the workers
-    inherit its address."""
+    """Move this process's clock where FINEWS_TEST_CLOCK says; start the run's own Redis
+    (finews/testing/redis.py) once, before any worker: the workers inherit its address."""
     from finews.testing import redis
 
+    if clock := os.environ.get(CLOCK_VARIABLE):
+        _travel(config, clock)
     if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TEST_REDIS_URL") or redis.URL_VARIABLE in os.environ:
         return
     process, url = redis.start()
     os.environ[redis.URL_VARIABLE] = url
     config.add_cleanup(process.terminate)
+
+
+def _travel(config, clock):
+    """Run the suite from another instant: ``clock`` is ISO 8601 with its offset
+    ("2026-12-01T00:02:00+08:00"); the clock goes on ticking from there. Only this process's
+    clock moves (not Chromium's, not a gunicorn's): it finds tests that pass only at some hours,
+    as CI found one at midnight in Beijing."""
+    try:
+        destination = dt.datetime.fromisoformat(clock)
+    except ValueError:
+        raise pytest.UsageError(f"{CLOCK_VARIABLE}={clock!r} is not an ISO 8601 instant") from None
+    if destination.tzinfo is None:
+        raise pytest.UsageError(f"{CLOCK_VARIABLE}={clock!r} needs its UTC offset (+08:00 for Beijing)")
+    traveller = travel(destination, tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
 
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -94,6 +117,13 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def afternoon_in_beijing(time_machine):
+    """The clock at 14:00 today, Beijing time, ticking on: for a test whose "five minutes ago" must
+    be today and whose "10:00 today" must be past (neither held when CI once ran at 00:02)."""
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(14))), tick=True)
 
 
 @pytest.fixture

@@ -8,11 +8,14 @@ whatever the database (the PostgreSQL pass runs the same pages and saves through
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.db import connection
 
 from articles.models import Article
@@ -60,6 +63,52 @@ def browser():
         browser.close()
 
 
+class LiveServerRequests:
+    """How many requests the live server (threads of this process) is answering, from Django's
+    request_started and request_finished signals."""
+
+    def __init__(self):
+        self.answering = 0
+        self.lock = threading.Lock()
+        request_started.connect(self.started, weak=False)
+        request_finished.connect(self.finished, weak=False)
+
+    def started(self, **kwargs):
+        with self.lock:
+            self.answering += 1
+
+    def finished(self, **kwargs):
+        with self.lock:
+            self.answering -= 1
+
+    def wait_until_idle(self, quiet=0.3, timeout=10):
+        """Return once no request has been answered for ``quiet`` seconds (or after ``timeout``)."""
+        deadline, idle_since = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.answering > 0:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= quiet:
+                return
+            time.sleep(0.02)
+
+
+live_server_requests = LiveServerRequests()
+
+
+def close_quietly(context):
+    """Close a browser context, then wait until the live server has answered what it sent.
+
+    A page's last requests (the form's leaving beacon on pagehide, a 7×24 poll) are refused from
+    here on; those the server already has, answered while the test's database is flushed, would
+    lock SQLite's shared-cache tables and fail the flush ("couldn't be flushed") and the next test.
+    """
+    context.route("**/*", lambda route: route.abort())
+    context.close()
+    live_server_requests.wait_until_idle()
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
@@ -67,7 +116,7 @@ def page(browser):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     yield page
-    context.close()
+    close_quietly(context)
     assert not dialogs, f"a JavaScript dialog opened: {dialogs}"
 
 
@@ -208,7 +257,9 @@ def test_a_reader_sees_a_stocks_news_flow_on_a_phone(page, live_server):
     screenshot(page, "reader-stock-phone")
 
 
-def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(page, browser, live_server):
+def test_new_items_appear_on_the_7x24_page_and_are_counted_on_the_home_page(
+    page, browser, live_server, afternoon_in_beijing
+):
     """Within 10 s of their publication, without a reload (static/js/live.js asks the fragment)."""
     import datetime as dt
 
@@ -383,4 +434,4 @@ def test_the_wechat_qr_code_is_drawn_only_when_a_reader_asks_for_it(browser, liv
             assert drawing.value.status == 200 and drawing.value.headers["content-type"] == "image/svg+xml"
             assert page.url.endswith("/qr.svg")
     finally:
-        context.close()
+        close_quietly(context)

@@ -14,7 +14,8 @@ from articles.models import Article
 from articles.site import charts
 from tests.factories import make_article, make_stock
 
-pytestmark = pytest.mark.django_db
+# Days are counted back from now at set hours ("10:00 two days ago", "today"): at 14:00 each is past.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("afternoon_in_beijing")]
 
 
 def days_ago(days, hour=10):

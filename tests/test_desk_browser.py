@@ -2,7 +2,6 @@
 who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
 
 import datetime as dt
-import time
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -12,7 +11,7 @@ from articles import presence, publishing
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
 from tests.factories import make_article, make_category
-from tests.test_browser import browser, expect, screenshot  # noqa: F401 (the module's fixture)
+from tests.test_browser import browser, close_quietly, expect, screenshot  # noqa: F401 (the module's fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "a-long-passphrase-7"
@@ -45,12 +44,8 @@ def open_as(browser, live_server):  # noqa: F811
         return page, dialogs
 
     yield open_window
-    # The form's heartbeat and its leaving beacon must not reach the live server while the test's
-    # database is flushed (SQLite's shared-cache tables lock): stop them, let any in flight end.
     for context in contexts:
-        context.route(f"{live_server.url}/**", lambda route: route.abort())
-        context.close()
-    time.sleep(0.5)
+        close_quietly(context)
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ class TestTimesOfTheDay:
         assert times.day_label(dt.date(2026, 11, 14), today) == "11月14日 星期六"
         assert times.day_label(dt.date(2022, 11, 14), today) == "2022年11月14日 星期一"
 
-    def test_a_list_with_today_s_news_changes_at_midnight_even_from_a_cache(self, client, monkeypatch):
+    def test_a_list_with_today_s_news_changes_at_midnight_even_from_a_cache(
+        self, client, monkeypatch, afternoon_in_beijing
+    ):
         category = make_category("cailianshe")
         make_article(category=category, title="午后快讯", published_at=timezone.now() - dt.timedelta(minutes=5))
         url = "/category/cailianshe/"

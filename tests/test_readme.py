@@ -175,3 +175,31 @@ def test_the_benchmark_table_is_composed_from_each_steps_latest_run(tmp_path, mo
     ]
     today = time.strftime("%Y-%m-%d")
     assert f"`scale` on {today} at bbbbbbb+ (130 s); `imports` on {today} at aaaaaaa (200 s)" in heading
+
+
+def test_the_suite_runs_from_the_instant_the_readme_names(tmp_path):
+    """FINEWS_TEST_CLOCK moves the clock of the tests (conftest.py), and `afternoon_in_beijing`
+    moves it to 14:00 that day; a clock without its offset is refused, saying why."""
+    (clock,) = re.findall(r"`FINEWS_TEST_CLOCK=(\S+) bash scripts/test`", readme_section("Tests"))
+    day = clock[:10]
+    (tmp_path / "test_clock.py").write_text(
+        "import datetime as dt\n"
+        "from django.utils import timezone\n\n"
+        "def test_the_clock():\n"
+        f"    assert f'{{timezone.localtime():%Y-%m-%dT%H:%M}}' == {clock[:16]!r}\n\n"
+        "def test_the_afternoon(afternoon_in_beijing):\n"
+        f"    assert f'{{timezone.localtime():%Y-%m-%d %H}}' == '{day} 14'\n"
+    )
+
+    def run(value):
+        environment = {**os.environ, "FINEWS_TEST_CLOCK": value, "PYTHONPATH": str(BASE_DIR)}
+        environment.pop("DATABASE_URL", None)
+        command = [".venv/bin/pytest", "-q", "-c", "pytest.ini", "--rootdir", ".", "-p", "tests.conftest"]
+        return subprocess.run(
+            [*command, str(tmp_path / "test_clock.py")], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+        )
+
+    moved = run(clock)
+    assert moved.returncode == 0 and "2 passed" in moved.stdout, moved.stdout + moved.stderr
+    naive = run(clock.split("+")[0])
+    assert naive.returncode != 0 and "needs its UTC offset (+08:00 for Beijing)" in naive.stderr
