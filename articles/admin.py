@@ -389,9 +389,11 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.display(description="封面")
     def thumbnail(self, article):
-        if not article.cover_thumbnail:
+        # The lists' rendition: a 48 px cell's 2×, at a sixth of the thumbnail's pixels (a hundred rows a page).
+        image = article.cover_list_image or article.cover_thumbnail
+        if not image:
             return ""
-        return format_html('<img src="{}" alt="" width="48" loading="lazy">', article.cover_thumbnail.url)
+        return format_html('<img src="{}" alt="" width="48" loading="lazy">', image.url)
 
     @admin.display(description="正文")
     def body_as_read(self, article):
