@@ -372,24 +372,28 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             state = "定时发布"
         else:
             state = article.get_status_display()
-        return f"{state} · 副本" if article.story_id else state
+        # Two short lines rather than one long one: the list's columns fit a laptop (desk.css).
+        return format_html("{}<br>副本", state) if article.story_id else state
 
-    @admin.display(description="发布时间", ordering="published_at")
+    @admin.display(description="时间", ordering="published_at")
     def publication_time(self, article):
         # A time written around the write path (SQL) may be beyond what local time can show.
         if not is_publication_time(article.published_at):
-            return f"{article.published_at.isoformat()}（UTC，超出范围）"
-        return f"{timezone.localtime(article.published_at):%Y-%m-%d %H:%M}"
+            return format_html("{}<br>（UTC，超出范围）", article.published_at.isoformat())
+        local = timezone.localtime(article.published_at)
+        return format_html("{}<br>{}", f"{local:%Y-%m-%d}", f"{local:%H:%M}")
 
-    @admin.display(description="股票数", ordering="stock_count")
+    @admin.display(description="股票", ordering="stock_count")
     def stock_count(self, article):
         return article.stock_count
 
     @admin.display(description="封面")
     def thumbnail(self, article):
-        if not article.cover_thumbnail:
+        # The lists' rendition: a 48 px cell's 2×, at a sixth of the thumbnail's pixels (a hundred rows a page).
+        image = article.cover_list_image or article.cover_thumbnail
+        if not image:
             return ""
-        return format_html('<img src="{}" alt="" width="64" loading="lazy">', article.cover_thumbnail.url)
+        return format_html('<img src="{}" alt="" width="48" loading="lazy">', image.url)
 
     @admin.display(description="正文")
     def body_as_read(self, article):

@@ -1,4 +1,4 @@
-"""Cover images: what an upload must be, what is kept of it, and the thumbnail made from it."""
+"""Cover images: what an upload must be, what is kept of it, and the thumbnails made from it."""
 
 import io
 import warnings
@@ -14,6 +14,9 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 THUMBNAIL_SIZE = (480, 480)
+# The lists' cover slot is 96×64 CSS px (static/css/site.css, .item-cover): its rendition has the
+# pixels of a 2× screen, cropped to the slot's 3:2 as the slot itself crops (object-fit: cover).
+LIST_COVER_SIZE = (192, 128)
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 # Of an image's metadata, only what its pixels need to look the same (a palette's transparent colour).
 KEPT_INFO = {"transparency"}
@@ -86,6 +89,22 @@ def make_thumbnail(file):
     with Image.open(file) as image:
         thumbnail = ImageOps.exif_transpose(image).convert("RGB")
     thumbnail.thumbnail(THUMBNAIL_SIZE)
+    return _jpeg(thumbnail, f"{PurePath(file.name).stem}-thumb.jpg")
+
+
+def make_list_cover(file):
+    """A JPEG of exactly LIST_COVER_SIZE (192×128) pixels made from the cover image ``file``: the
+    middle of the image at the slot's proportions, scaled (up, for a cover smaller than that)."""
+    from PIL import Image, ImageOps
+
+    file.seek(0)
+    with Image.open(file) as image:
+        cover = ImageOps.fit(ImageOps.exif_transpose(image).convert("RGB"), LIST_COVER_SIZE)
+    width, height = LIST_COVER_SIZE
+    return _jpeg(cover, f"{PurePath(file.name).stem}-{width}x{height}.jpg")
+
+
+def _jpeg(image, name):
     output = io.BytesIO()
-    thumbnail.save(output, format="JPEG", quality=82, optimize=True)
-    return ContentFile(output.getvalue(), name=f"{PurePath(file.name).stem}-thumb.jpg")
+    image.save(output, format="JPEG", quality=82, optimize=True)
+    return ContentFile(output.getvalue(), name=name)

@@ -423,6 +423,11 @@ class Article(models.Model):
         help_text="JPEG、PNG、GIF 或 WebP，不超过 10 MB。",
     )
     cover_thumbnail = models.ImageField("封面缩略图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False)
+    # The lists' (images.make_list_cover); empty for a cover stored before it was made, which lists
+    # then show from its thumbnail.
+    cover_list_image = models.ImageField(
+        "列表封面小图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False
+    )
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
     source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)

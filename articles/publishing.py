@@ -37,7 +37,7 @@ from finews import imports
 
 from . import search
 from .caching import content_changed, keys
-from .images import make_thumbnail, reencode_cover
+from .images import make_list_cover, make_thumbnail, reencode_cover
 from .models import Article, Category, RetiredTag, StockListing, StockReference, Tag, TaggedArticle
 from .roles import person_name
 from .sanitize import html_left_out_of, sanitize_html
@@ -1001,11 +1001,11 @@ def _list_under_stocks(article, stock_ids, before):
 
 
 def _prepare_cover(article):
-    """A newly uploaded cover is stored (store_cover); a removed one loses its thumbnail."""
+    """A newly uploaded cover is stored (store_cover); a removed one loses its thumbnails."""
     if article.cover_image:
         store_cover(article)
     else:
-        article.cover_thumbnail = ""
+        article.cover_thumbnail = article.cover_list_image = ""
 
 
 COVER_NOT_STORED = (
@@ -1015,10 +1015,10 @@ COVER_NOT_STORED = (
 
 
 def store_cover(article):
-    """Store ``article``'s newly uploaded cover re-encoded (pixels only), with its thumbnail; a
-    cover stored already is left alone.
+    """Store ``article``'s newly uploaded cover re-encoded (pixels only), with its thumbnail and
+    its lists' rendition (images.make_list_cover); a cover stored already is left alone.
 
-    Both files or neither: when the storage fails (a full disk, a read-only media folder: any
+    Every file or none: when the storage fails (a full disk, a read-only media folder: any
     OSError) every file written so far, partial ones included, is deleted and ValidationError is
     raised on ``cover_image``. The admin's form calls this while validating, so that the editor
     gets the error on the form, with everything typed kept; save_article calls it for everyone else.
@@ -1027,10 +1027,14 @@ def store_cover(article):
     if not cover or cover._committed:
         return
     reencoded = reencode_cover(cover)
-    thumbnail = make_thumbnail(reencoded)
+    files = {
+        "cover_image": reencoded,
+        "cover_thumbnail": make_thumbnail(reencoded),
+        "cover_list_image": make_list_cover(reencoded),
+    }
     written = []
     try:
-        for field_name, content in (("cover_image", reencoded), ("cover_thumbnail", thumbnail)):
+        for field_name, content in files.items():
             field = Article._meta.get_field(field_name)
             name = field.storage.get_available_name(
                 field.generate_filename(article, content.name), max_length=field.max_length
@@ -1042,7 +1046,7 @@ def store_cover(article):
     except OSError as error:
         for storage, name in written:
             _delete_quietly(storage, name)
-        article.cover_image, article.cover_thumbnail = cover, ""
+        article.cover_image, article.cover_thumbnail, article.cover_list_image = cover, "", ""
         reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
         raise ValidationError(
             {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}

@@ -314,14 +314,17 @@ class TestCoverImage:
         assert "像素过多" in response.context["adminform"].form.errors["cover_image"][0]
         assert not Article.objects.exists()
 
-    def test_valid_image_gets_a_thumbnail(self, client, editor):
-        upload = SimpleUploadedFile("cover.png", png_bytes((1200, 800)), content_type="image/png")
+    def test_valid_image_gets_a_thumbnail_and_the_lists_rendition(self, client, editor):
+        upload = SimpleUploadedFile("cover.png", png_bytes((1200, 900)), content_type="image/png")
         client.post(ADD_URL, article_form(make_category(), cover_image=upload))
 
         article = Article.objects.get()
         with Image.open(article.cover_thumbnail.path) as thumbnail:
-            assert thumbnail.size == (480, 320) and thumbnail.format == "JPEG"
-        assert article.cover_thumbnail.url in client.get(CHANGELIST_URL).content.decode()
+            assert thumbnail.size == (480, 360) and thumbnail.format == "JPEG"
+        with Image.open(article.cover_list_image.path) as rendition:
+            assert rendition.size == (192, 128) and rendition.format == "JPEG"
+        cell = BeautifulSoup(client.get(CHANGELIST_URL).content, "lxml").select_one("td.field-thumbnail img")
+        assert cell["src"] == article.cover_list_image.url  # the list's 48 px cell: the small one
 
 
 class TestPermissionsAndSecurity:

@@ -129,7 +129,7 @@ def test_a_backup_restored_into_an_empty_database_serves_the_same_pages_and_cove
     }
     said = manage(restored, "restore", backup).stdout
 
-    assert "Restored" in said and "1 media files" not in said  # the cover and its thumbnail
+    assert "Restored" in said and "1 media files" not in said  # the cover, its thumbnail and the lists' rendition
     with serving as original, gunicorn(restored, workers=1) as copy:
         assert page_and_cover(copy) == page_and_cover(original)
     # Nothing left to migrate: the restored database is the site's, migrations included.
@@ -185,7 +185,7 @@ def test_a_restore_on_debian_12s_python_brings_the_covers_back(tmp_path, migrate
 
     assert "Restored" in said
     covers = {path.relative_to(site["MEDIA_ROOT"]): path.read_bytes() for path in Path(site["MEDIA_ROOT"]).rglob("*.*")}
-    assert len(covers) == 2  # the cover and its thumbnail
+    assert len(covers) == 3  # the cover, its thumbnail and the lists' rendition
     assert {path: (Path(restored["MEDIA_ROOT"]) / path).read_bytes() for path in covers} == covers
 
 

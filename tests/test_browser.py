@@ -435,3 +435,24 @@ def test_the_wechat_qr_code_is_drawn_only_when_a_reader_asks_for_it(browser, liv
             assert page.url.endswith("/qr.svg")
     finally:
         close_quietly(context)
+
+
+def test_a_list_s_cover_is_fetched_at_the_pixels_the_screen_shows(browser, live_server, settings, tmp_path):
+    from tests.factories import make_article
+    from tests.test_views import cover_upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    make_article(cover_image=cover_upload())
+    fetched = {}
+    for density in (1, 2, 3):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=density)
+        page = context.new_page()
+        page.goto(live_server.url)
+        cover = page.locator("img.item-cover").first
+        expect(cover).to_have_js_property("complete", True)
+        assert cover.evaluate("image => [image.width, image.height]") == [96, 64]
+        fetched[density] = cover.evaluate("image => image.currentSrc").rsplit("-", 1)[-1]
+        close_quietly(context)
+
+    # The 96×64 slot's rendition up to a 2× screen; beyond, the 480 px thumbnail.
+    assert fetched == {1: "192x128.jpg", 2: "192x128.jpg", 3: "thumb.jpg"}

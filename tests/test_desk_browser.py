@@ -1,5 +1,6 @@
 """The desk in a real browser (issue 25): leaving a changed form, typed work surviving a closed tab,
-who else is editing, the word count. Debian's Chromium through Playwright, as tests/test_browser.py."""
+who else is editing, the word count, the list's columns on a laptop. Debian's Chromium through
+Playwright, as tests/test_browser.py."""
 
 import datetime as dt
 
@@ -10,8 +11,9 @@ from django.utils import timezone
 from articles import presence, publishing
 from articles.models import Article
 from articles.roles import EDITOR_GROUP_NAME
-from tests.factories import make_article, make_category
+from tests.factories import make_article, make_category, make_stock
 from tests.test_browser import browser, close_quietly, expect, screenshot  # noqa: F401 (the module's fixture)
+from tests.test_views import cover_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "a-long-passphrase-7"
@@ -209,3 +211,85 @@ def test_the_list_s_titles_are_not_squeezed_a_character_a_line(open_as, live_ser
     font = float(cell.evaluate("element => parseFloat(getComputedStyle(element).fontSize)"))
     assert cell.bounding_box()["width"] >= 12 * font
     screenshot(page, "desk-changelist-wide")
+
+
+@pytest.fixture
+def a_day_s_list(settings, tmp_path):
+    """A day's list as editors have it: long titles, Chinese and pinyin categories, several stocks
+    and tags, covers, a 要闻 with its term and a scheduled copy of a story. Its desk: the editor."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    desk = editor("xiaowang")
+    categories = [
+        make_category("21shijijingjibaodao  nancailicaitong", title="21世纪经济报道南财理财通"),
+        make_category("cailianshe", title="财联社"),
+        make_category("zhongguozhengquanbao"),
+    ]
+    stocks = [make_stock(f"60160{n}", name=f"中国太保{n}") for n in range(8)]
+    titles = [
+        "示例：新能源汽车板块午后走强 多只个股涨停，宁德时代、比亚迪领涨，北向资金净买入超50亿元",
+        "国家金融监督管理总局：进一步加强商业银行理财产品销售管理，保护投资者合法权益的若干意见（征求意见稿）",
+        "NIO蔚来汽车公布第三季度财报：营收同比增长，毛利率环比改善",
+        "央行开展1000亿元MLF操作",
+    ]
+    lead = None
+    for number in range(12):
+        extra = {"cover_image": cover_upload()} if number % 2 == 0 else {}
+        if number == 3:
+            extra.update(published_at=timezone.now() + dt.timedelta(days=3), story=lead)
+        article = make_article(
+            category=categories[number % 3],
+            title=titles[number % 4],
+            stocks=stocks[: number % 8 + 1],
+            tags=["宏观", "A股", "港股", "新能源汽车", "北向资金"],
+            source_name="21世纪经济报道" if number % 2 else "财联社",
+            **extra,
+        )
+        lead = lead or article
+    until = timezone.now() + dt.timedelta(hours=2)
+    publishing.pin_article(lead, kind=Article.Pin.TOP, until=until, user=desk)
+    return desk
+
+
+def title_width_in_em(page):
+    """The width of the list's first title cell, in its font's em."""
+    title = page.locator("#result_list tbody .field-title").first
+    font = float(title.evaluate("element => parseFloat(getComputedStyle(element).fontSize)"))
+    return title.bounding_box()["width"] / font
+
+
+def sideways(page, selector):
+    """How far the element at ``selector`` scrolls sideways, in CSS px (0: all of it is in view)."""
+    return page.locator(selector).evaluate("element => element.scrollWidth - element.clientWidth")
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_every_column_of_the_list_is_in_view_on_a_laptop_with_the_sidebar_open(
+    open_as, live_server, a_day_s_list, width
+):
+    page, _ = open_as(a_day_s_list)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/admin/articles/article/")
+    screenshot(page, f"desk-changelist-{width}")
+
+    assert page.locator("#nav-sidebar").is_visible() and page.locator("#changelist-filter").is_visible()
+    assert page.locator("#result_list tbody tr").count() == 12
+    assert sideways(page, "html") <= 0
+    assert sideways(page, "#changelist-form .results") <= 0
+    assert title_width_in_em(page) >= 12
+
+
+def test_on_a_1024_px_screen_the_page_stays_put_and_closing_the_sidebar_shows_every_column(
+    open_as, live_server, a_day_s_list
+):
+    page, _ = open_as(a_day_s_list)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(f"{live_server.url}/admin/articles/article/")
+
+    assert sideways(page, "html") <= 0  # the page stays put; the list scrolls in its own box
+    assert title_width_in_em(page) >= 12
+    page.click("#toggle-nav-sidebar")
+    expect(page.locator("#nav-sidebar")).to_be_hidden()
+
+    assert sideways(page, "html") <= 0
+    assert sideways(page, "#changelist-form .results") <= 0
+    screenshot(page, "desk-changelist-1024-sidebar-closed")

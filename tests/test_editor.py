@@ -424,7 +424,8 @@ class TestPastes:
 
 class BrokenStorage(FileSystemStorage):
     """A media folder that fails: "full" writes half of a file, then runs out of space; "read-only"
-    refuses to create one; "thumbnail" stores the cover and then runs out of space."""
+    refuses to create one; "thumbnail" stores the cover and then runs out of space; "list cover"
+    stores the cover and its thumbnail, then runs out of space on the lists' rendition."""
 
     failure = "full"
 
@@ -432,6 +433,8 @@ class BrokenStorage(FileSystemStorage):
         if self.failure == "read-only":
             raise OSError(errno.EROFS, "Read-only file system", name)
         if self.failure == "thumbnail" and "thumbnails" not in name:
+            return super()._save(name, content)
+        if self.failure == "list cover" and "-192x128" not in name:
             return super()._save(name, content)
         half = ContentFile(content.read()[: max(content.size // 2, 1)])
         super()._save(name, half)
@@ -449,7 +452,7 @@ def stored_files(settings):
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
-@pytest.fixture(params=["full", "read-only", "thumbnail"])
+@pytest.fixture(params=["full", "read-only", "thumbnail", "list cover"])
 def broken_media(request, settings, monkeypatch):
     monkeypatch.setattr(BrokenStorage, "failure", request.param)
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.test_editor.BrokenStorage"}}

@@ -786,7 +786,7 @@ class TestNothingLeftOutUnsaid:
         assert Article.objects.get().summary == "央行宣布降准，释放5300亿元"
         assert [reasons.in_chinese(problem.reason) for problem in ImportProblem.objects.all()] == [
             "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）、1 个 <a>（链接）、"
-            "1 个 <code>（代码）、1 个 <img>（图片）：链接的地址和图片没有保留，需要的请在后台补进正文"
+            "1 个 <code>（代码）、1 个 <img>（图片）。链接的地址和图片没有保留，需要的请在后台补进正文"
         ]
 
     def test_no_digest_of_the_corpus_loses_markup(self, corpus_dir):

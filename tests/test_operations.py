@@ -184,7 +184,7 @@ WARNING_CASES = [
      "正文中有本站不显示的 HTML，未导入：2 个 <script>（脚本）、1 个 <iframe>（内嵌网页）、"
      "1 处 onclick 属性（事件脚本）。请对照原稿核对正文，需要的内容请在后台补上"),
     ("body._note_flattened_digest", "2022-01-07-DIGEST2.md", _post("摘要格式", body="> **重要**提示\n\n<p>正文</p>"),
-     "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）：链接的地址和图片没有保留，需要的请在后台补进正文"),
+     "摘要只能是纯文字，其中的格式已去掉（文字保留）：1 个 <strong>（加粗）。链接的地址和图片没有保留，需要的请在后台补进正文"),
     ("frontmatter.decode_post", "2022-01-07-GBK1.md", post_text(title='"国标码"').encode("gbk"),
      "文件是 GBK 编码（不是 UTF-8），已按 GBK 读入：请看一眼文字有没有乱码"),
     ("frontmatter.decode_post", "2022-01-07-CUT1.md", _post("半个字") + "字".encode()[:2],

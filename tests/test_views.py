@@ -1,14 +1,18 @@
 import datetime as dt
+import io
 import json
 import re
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from PIL import Image
 
 from articles import publishing
 from articles.models import Article, Category, Market
@@ -191,6 +195,88 @@ class TestArticlePage:
 
         page(client, article.get_absolute_url(), status=304, HTTP_IF_NONE_MATCH=response["ETag"])
         page(client, article.get_absolute_url(), status=304, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+
+
+def cover_upload(size=(800, 450)):
+    output = io.BytesIO()
+    Image.new("RGB", size, "teal").save(output, format="PNG")
+    return SimpleUploadedFile("cover.png", output.getvalue(), content_type="image/png")
+
+
+class TestListCovers:
+    """A list's 96×64 CSS px cover slot gets a 192×128 rendition (2× screens), not the 480 px thumbnail."""
+
+    @pytest.fixture(autouse=True)
+    def media_root(self, settings, tmp_path):
+        settings.MEDIA_ROOT = tmp_path / "media"
+
+    @pytest.fixture
+    def covered(self):
+        stock = make_stock("601601", name="中国太保")
+        return make_article(
+            make_category("cailianshe", title="财联社"), tags=["宏观"], stocks=[stock], cover_image=cover_upload()
+        )
+
+    def test_every_list_offers_the_rendition_by_its_width_at_no_extra_query(
+        self, reader, covered, django_assert_num_queries
+    ):
+        article = Article.objects.get(pk=covered.pk)
+        small, thumbnail = article.cover_list_image.url, article.cover_thumbnail.url
+        with django_assert_num_queries(3):  # as TestListPages.test_category_page
+            pages = {"category": html_of(page(reader, "/category/cailianshe/"))}
+        lists = {"home": "/", "tag": "/tag/hong-guan/", "stock": article.stocks.get().get_absolute_url()}
+        pages.update((name, html_of(page(reader, url))) for name, url in lists.items())
+
+        for name, html in pages.items():
+            image = BeautifulSoup(html, "lxml").select_one("img.item-cover")
+            assert image["srcset"] == f"{small} 192w, {thumbnail} 480w", name
+            assert (image["sizes"], image["width"], image["height"], image["src"]) == ("96px", "96", "64", thumbnail), (
+                name
+            )
+
+    def test_the_rendition_is_served_at_the_slot_s_proportions_and_the_article_keeps_its_cover(self, reader, covered):
+        article = Article.objects.get(pk=covered.pk)
+
+        response = reader.get(article.cover_list_image.url)
+
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
+            assert (image.format, image.size) == ("JPEG", (192, 128))
+        cover = BeautifulSoup(html_of(page(reader, article.get_absolute_url())), "lxml").select_one("img.cover")
+        assert cover["src"] == article.cover_image.url and not cover.has_attr("srcset")
+
+    def test_migration_0023_makes_it_for_stored_covers_and_logs_a_cover_it_cannot_read(self, covered, caplog):
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+
+        from articles import images
+
+        migration = MigrationLoader(None).disk_migrations[("articles", "0023_cover_list_image")]
+        module = __import__(type(migration).__module__, fromlist=["make_list_covers"])
+        assert module.SIZE == images.LIST_COVER_SIZE  # frozen as images.make_list_cover's is today
+        lost = make_article(cover_image=cover_upload())
+        Path(lost.cover_image.path).unlink()  # a database restored without its media
+        Article.objects.update(cover_list_image="")
+        before = dict(Article.objects.values_list("pk", "updated_at"))
+
+        module.make_list_covers(apps, None)
+
+        made = Article.objects.get(pk=covered.pk).cover_list_image
+        with Image.open(made.path) as image:
+            assert image.size == (192, 128)
+        assert Article.objects.get(pk=lost.pk).cover_list_image == ""
+        assert dict(Article.objects.values_list("pk", "updated_at")) == before
+        assert [record.getMessage() for record in caplog.records] == [
+            f"0023: article {lost.pk}'s cover {lost.cover_image.name} not read "
+            f"([Errno 2] No such file or directory: '{lost.cover_image.path}'); listed from its thumbnail"
+        ]
+
+    def test_a_cover_stored_before_the_rendition_is_listed_from_its_thumbnail(self, reader, covered):
+        Article.objects.filter(pk=covered.pk).update(cover_list_image="")  # as before migration 0023
+
+        image = BeautifulSoup(html_of(page(reader, "/category/cailianshe/")), "lxml").select_one("img.item-cover")
+
+        assert image["src"] == Article.objects.get(pk=covered.pk).cover_thumbnail.url and not image.has_attr("srcset")
 
 
 class TestListPages:

@@ -117,7 +117,7 @@ def _html_left_out_in_chinese(match):
 def _flattened_digest_in_chinese(match):
     """The Chinese of body._note_flattened_digest's warning, whose list of names is ``match[1]``."""
     return (
-        f"摘要只能是纯文字，其中的格式已去掉（文字保留）：{_names_in_chinese(match[1])}："
+        f"摘要只能是纯文字，其中的格式已去掉（文字保留）：{_names_in_chinese(match[1])}。"
         "链接的地址和图片没有保留，需要的请在后台补进正文"
     )
 
