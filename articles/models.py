@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.db.models.lookups import Exact, In, LessThanOrEqual
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -114,6 +115,8 @@ class Tag(TagBase):
         constraints = [
             models.CheckConstraint(condition=Q(slug__regex=URL_SLUG_REGEX), name="tag_slug_in_urls"),
         ]
+        # Search looks a query up by its name, case aside (search/names.py).
+        indexes = [models.Index(Upper("name"), name="tag_name_capitals")]
 
     def slugify(self, tag, i=None):
         slug = pinyin_slug(tag, max_length=90)
@@ -204,6 +207,8 @@ class StockReference(models.Model):
             ),
             models.CheckConstraint(condition=Q(market__in=Market.values), name="stock_market_known"),
         ]
+        # Search looks a query up by its name, case aside (search/names.py).
+        indexes = [models.Index(Upper("name"), name="stock_name_capitals")]
 
     def __str__(self):
         label = f"{self.code}（{self.get_market_display()}）"
@@ -718,9 +723,13 @@ def with_public_articles(topics):
     under: only they have pages, so a name used only by drafts is never shown."""
     if topics.model is Category:
         return topics.filter(models.Exists(Article.objects.published().filter(category=models.OuterRef("pk"))))
+    return topics.filter(has_public_articles(topics.model))
+
+
+def has_public_articles(model):
+    """Whether some public article is listed under a tag or stock (``model``), for filter() or annotate()."""
     # Read from the topic's own links, each checked by its article's key: from the articles' side,
     # a tag or stock last used long ago would be looked for through every newer article.
-    link, topic_column, article_column = _TOPIC_LINKS[topics.model]
+    link, topic_column, article_column = _TOPIC_LINKS[model]
     public = Article.objects.published().filter(pk=models.OuterRef(article_column))
-    links = link.objects.filter(**{topic_column: models.OuterRef("pk")}).filter(models.Exists(public))
-    return topics.filter(models.Exists(links))
+    return models.Exists(link.objects.filter(**{topic_column: models.OuterRef("pk")}).filter(models.Exists(public)))
