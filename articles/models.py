@@ -723,13 +723,9 @@ def with_public_articles(topics):
     under: only they have pages, so a name used only by drafts is never shown."""
     if topics.model is Category:
         return topics.filter(models.Exists(Article.objects.published().filter(category=models.OuterRef("pk"))))
-    return topics.filter(has_public_articles(topics.model))
-
-
-def has_public_articles(model):
-    """Whether some public article is listed under a tag or stock (``model``), for filter() or annotate()."""
     # Read from the topic's own links, each checked by its article's key: from the articles' side,
     # a tag or stock last used long ago would be looked for through every newer article.
-    link, topic_column, article_column = _TOPIC_LINKS[model]
+    link, topic_column, article_column = _TOPIC_LINKS[topics.model]
     public = Article.objects.published().filter(pk=models.OuterRef(article_column))
-    return models.Exists(link.objects.filter(**{topic_column: models.OuterRef("pk")}).filter(models.Exists(public)))
+    links = link.objects.filter(**{topic_column: models.OuterRef("pk")}).filter(models.Exists(public))
+    return topics.filter(models.Exists(links))

@@ -160,11 +160,6 @@ class SearchResults:
         words = [word for words in self.words.values() for word in words]
         return tags_named([self.query, *words]) if self.terms else []
 
-    @property
-    def named_tags(self):
-        """Those of ``tags`` that the whole query names and that have a page (some public article)."""
-        return [tag for tag in self.tags if tag.listed and tag.name.casefold() == self.query.casefold()]
-
     @cached_property
     def _tag_ids(self):
         """The ids of ``tags`` as backends.Tags: by each term, and by the whole query of several words."""
