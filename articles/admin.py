@@ -258,9 +258,8 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         if not term:
             return queryset, False
         matches = matching_ids(term)
+        # A tag's name finds its articles through the index too (search.SearchResults).
         found = Q(info_code=term) | Q(id__in=matches) if matches is not None else Q(info_code=term)
-        # A tag's name finds its articles (the text index holds titles and bodies, not tags).
-        found |= Q(pk__in=TaggedArticle.objects.filter(tag__name__iexact=term).values("content_object_id"))
         return queryset.filter(found), False
 
     def _publishing_readonly_fields(self, request, obj):

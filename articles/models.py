@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.db.models.lookups import Exact, In, LessThanOrEqual
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -114,6 +115,8 @@ class Tag(TagBase):
         constraints = [
             models.CheckConstraint(condition=Q(slug__regex=URL_SLUG_REGEX), name="tag_slug_in_urls"),
         ]
+        # Search looks a query up by its name, case aside (search/names.py).
+        indexes = [models.Index(Upper("name"), name="tag_name_capitals")]
 
     def slugify(self, tag, i=None):
         slug = pinyin_slug(tag, max_length=90)
@@ -204,6 +207,8 @@ class StockReference(models.Model):
             ),
             models.CheckConstraint(condition=Q(market__in=Market.values), name="stock_market_known"),
         ]
+        # Search looks a query up by its name, case aside (search/names.py).
+        indexes = [models.Index(Upper("name"), name="stock_name_capitals")]
 
     def __str__(self):
         label = f"{self.code}（{self.get_market_display()}）"

@@ -149,7 +149,7 @@ def save_article(
             {getattr(stock, "pk", stock) for stock in stocks} if stocks is not None else _ids(before, "stock_ids")
         )
         _list_under_stocks(article, stock_ids, before)
-        search.index_article(article, stocks if known else article.stocks.all(), new=is_new, text=search_text)
+        search.index_article(article, stocks if known else article.stocks.all(), tag_ids, new=is_new, text=search_text)
         after = [keys.ArticleState.of(article, tag_ids, stock_ids)]
         content_changed(keys.article_change(before, after), after)
     return article
@@ -768,6 +768,8 @@ def merge_tags(kept, merged, *, user=None):
         for article in Article.objects.filter(pk__in=article_ids).iterator():
             reversion.add_to_revision(article)
             affected.update(keys.entering_related(article.published_at, [kept.pk], []))
+        # Their index entries name the kept tag instead: a search for its name finds them.
+        search.index_articles(article_ids)
         _describe_revision(user, f"合并标签到“{kept.name}”")
         content_changed(affected)
 
@@ -782,7 +784,8 @@ def save_topic(topic, *, user=None):
         is_new = topic.pk is None
         topic.save()
         if isinstance(topic, StockReference) and not is_new:
-            # Its code and name are in the index text of the articles mentioning it.
+            # Its code and name are in the index text of the articles mentioning it (a tag is
+            # there by its id, which a rename leaves as it is: search.text.tag_token).
             search.index_articles(topic.articles.values_list("pk", flat=True))
         content_changed(keys.topic_change(topic))
     return topic
@@ -792,7 +795,7 @@ def delete_topics(topics, *, user=None):
     """Delete categories, tags or stocks (a queryset); a category that still has articles is protected.
 
     A deleted tag is remembered (RetiredTag), so that a restore can name it; the articles of a
-    deleted stock leave its index text.
+    deleted tag or stock leave its index text.
     """
     _require(user, f"articles.delete_{topics.model._meta.model_name}")
     with transaction.atomic():
@@ -800,6 +803,9 @@ def delete_topics(topics, *, user=None):
         mentioning = []
         if topics.model is Tag:
             _retire(topics, into=None)
+            mentioning = list(
+                TaggedArticle.objects.filter(tag__in=topics).values_list("content_object_id", flat=True).distinct()
+            )
         elif topics.model is StockReference:
             mentioning = list(Article.objects.filter(stocks__in=topics).values_list("pk", flat=True).distinct())
         topics.delete()

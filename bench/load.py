@@ -52,9 +52,10 @@ def load_articles(count, seed=7, progress=print):
             Article.objects.bulk_create(articles)
             tagged, links, listings, index_rows = [], [], [], []
             for article in articles:
-                tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=source_tags[article.category_id].pk))
+                tag_ids = [source_tags[article.category_id].pk]
                 if rng.random() < 0.5:
-                    tagged.append(TaggedArticle(content_object_id=article.pk, tag_id=rng.choice(topic_tags).pk))
+                    tag_ids.append(rng.choice(topic_tags).pk)
+                tagged += [TaggedArticle(content_object_id=article.pk, tag_id=tag_id) for tag_id in tag_ids]
                 mentioned = rng.sample(stocks, rng.choice([0, 0, 1, 2, 3]))
                 links += [through(article_id=article.pk, stockreference_id=stock.pk) for stock in mentioned]
                 # As publishing writes them beside the mentions (the stock pages read these).
@@ -62,7 +63,7 @@ def load_articles(count, seed=7, progress=print):
                     StockListing(stock_id=stock.pk, article_id=article.pk, published_at=article.published_at)
                     for stock in mentioned
                 ]
-                index_rows.append(index_entry(article, mentioned))
+                index_rows.append(index_entry(article, mentioned, tag_ids))
             TaggedArticle.objects.bulk_create(tagged)
             through.objects.bulk_create(links)
             StockListing.objects.bulk_create(listings)

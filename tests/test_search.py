@@ -1,6 +1,7 @@
 import datetime as dt
 import re
 import unicodedata
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import User
@@ -174,9 +175,11 @@ class TestSearchPage:
 
     def test_query_count_is_bounded(self, client, indexed_corpus, django_assert_max_num_queries):
         client.get("/robots.txt")
-        # "茅台": one title match and three body matches, so page 1 reads from both tiers.
+        # "茅台": one title match and three body matches, so page 1 reads from both tiers. With the
+        # look-ups of the tags and the stocks the query names (TestNamedTopics), eight; nine when
+        # one is named (证券 is the board BK0473's name), to ask whether it has a page.
         for query in ("证券", "茅台"):
-            with django_assert_max_num_queries(6):
+            with django_assert_max_num_queries(9):
                 client.get("/search/", {"q": query})
 
 
@@ -502,3 +505,183 @@ def test_admin_search_uses_the_index_and_sees_drafts(client, django_capture_on_c
     assert counts and all(" WHERE " in sql for sql in counts), "no count of every article"
     by_code = client.get("/admin/articles/article/", {"q": "601601"}).content.decode()
     assert "别的消息" in by_code and "降准预期" not in by_code
+
+
+def index_entries():
+    """Every entry of the index as stored, by article id: what a rebuild must leave as it is."""
+    backend = articles.search.current_backend()
+    columns = "title, body, stocks" if connection.vendor == "sqlite" else "title::text, document::text"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT article_id, key, {columns} FROM {backend.entries_table} ORDER BY article_id")
+        return cursor.fetchall()
+
+
+class TestTags:
+    """A reader who types a tag's name finds the articles carrying it, as the tag's page lists them."""
+
+    @pytest.fixture
+    def fed(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            return {
+                "tagged": make_article(title="加息预期升温", body="<p>鲍威尔讲话。</p>", tags=["美联储"]),
+                "titled": make_article(title="美联储维持利率不变"),
+                "other": make_article(title="联储证券发布研报", tags=["券商"]),
+            }
+
+    def test_a_tags_name_finds_its_articles_where_their_text_does_not_name_it(self, fed):
+        # The article naming it in its title first, as before; the tagged one with the body matches.
+        assert found("美联储") == [fed["titled"].info_code, fed["tagged"].info_code]
+        assert found("美联储 加息") == [fed["tagged"].info_code], "each word: in the text, or a tag it names"
+        assert found("美联储 鲍威尔") == [fed["tagged"].info_code]
+        assert found("美联储 降息") == []
+
+    def test_only_the_whole_name_of_a_tag(self, fed, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            source = make_article(title="油价大涨", tags=["中国证券报新闻"])
+        assert found("联储") == [fed["titled"].info_code, fed["other"].info_code], "not a part of 美联储"
+        assert source.info_code not in found("证券"), "a word inside a source's tag finds nothing"
+        assert found("中国证券报新闻") == [source.info_code]
+
+    def test_latin_names_case_aside_and_as_a_whole(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(title="加息预期升温", tags=["Federal Reserve", "FOMC"])
+        for query in ("Federal Reserve", "federal   reserve", "FEDERAL RESERVE", "fomc", "FOMC 加息"):
+            assert found(query) == [article.info_code], query
+        assert found("Federal") == [] and found("Reserve Federal") == []
+
+    def test_the_index_follows_the_tags_of_an_article(self, fed):
+        article = fed["tagged"]
+        publishing.save_article(article, tags=["货币政策"])
+        assert article.info_code not in found("美联储") and found("货币政策") == [article.info_code]
+        publishing.save_article(article, tags=[])
+        assert found("货币政策") == []
+
+    def test_renaming_merging_and_deleting_tags(self, fed):
+        from articles.models import Tag
+
+        article = fed["tagged"]
+        tag = Tag.objects.get(name="美联储")
+        tag.name = "美国联邦储备委员会"
+        publishing.save_topic(tag)
+        assert found("美国联邦储备委员会") == [article.info_code] and article.info_code not in found("美联储")
+
+        publishing.merge_tags(Tag.objects.get(name="券商"), Tag.objects.filter(pk=tag.pk))
+        assert found("美国联邦储备委员会") == []
+        assert found("券商") == [article.info_code, fed["other"].info_code]
+
+        publishing.delete_topics(Tag.objects.filter(name="券商"))
+        assert found("券商") == []
+        stored = index_entries()
+        rebuild_index()
+        assert index_entries() == stored, "each change left the entries a rebuild writes"
+
+    def test_drafts_in_the_admin_found_by_their_tag(self, client, django_capture_on_commit_callbacks):
+        client.force_login(User.objects.create_superuser("boss", password="x"))
+        with django_capture_on_commit_callbacks(execute=True):
+            make_article(title="草稿：利率决议", status=Article.Status.DRAFT, tags=["美联储"])
+            make_article(title="别的利率消息")
+        for query in ("美联储", "美联储 利率"):
+            content = client.get("/admin/articles/article/", {"q": query}).content.decode()
+            assert "草稿：利率决议" in content and "别的利率消息" not in content, query
+
+    def test_the_migration_indexes_existing_articles_with_their_tags(self, fed):
+        """0023 takes out the entries of tagged articles; migrate's post_migrate writes them again."""
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+
+        migration = MigrationLoader(None).disk_migrations[("articles", "0023_search_tags_and_names")]
+        module = __import__(type(migration).__module__, fromlist=["take_out_tagged_entries"])
+        written = index_entries()
+
+        with connection.cursor() as cursor:
+            module.take_out_tagged_entries(apps, SimpleNamespace(connection=connection, execute=cursor.execute))
+        assert [row[0] for row in index_entries()] == [fed["titled"].pk]
+
+        articles.search.index_unindexed_articles()
+        assert index_entries() == written
+        assert found("美联储") == [fed["titled"].info_code, fed["tagged"].info_code]
+
+
+class TestNamedTopics:
+    """The results page links the tag or stock that the query names, above the results."""
+
+    @pytest.fixture
+    def topics(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            moutai = make_stock("600519", name="贵州茅台")
+            apple = make_stock("AAPL", market="nasdaq", name="苹果")
+            hna = make_stock("600221", name="*ST海航")
+            ping_an = [make_stock("601318", name="中国平安"), make_stock("02318", market="hk", name="中国平安")]
+            make_article(
+                title="白酒板块走强", tags=["美联储", "Federal Reserve"], stocks=[moutai, apple, hna, *ping_an]
+            )
+            make_article(title="草稿", status=Article.Status.DRAFT, tags=["内部"], stocks=[make_stock("000001")])
+
+    def links(self, client, query):
+        from bs4 import BeautifulSoup
+
+        page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
+        return [(link.get_text(), link["href"]) for link in page.select(".search-topics a")]
+
+    @pytest.mark.parametrize(
+        ("query", "links"),
+        [
+            ("美联储", [("标签：美联储 →", "/tag/mei-lian-chu/")]),
+            (" federal reserve ", [("标签：Federal Reserve →", "/tag/federal-reserve/")]),
+            ("贵州茅台", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("SH600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("600519.sh", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("aapl", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            ("*ST海航", [("股票：*ST海航 600221（上海） →", "/stock/sh/600221/")]),
+            (
+                "中国平安",
+                [
+                    ("股票：中国平安 02318（香港） →", "/stock/hk/02318/"),
+                    ("股票：中国平安 601318（上海） →", "/stock/sh/601318/"),
+                ],
+            ),
+        ],
+    )
+    def test_a_query_naming_a_tag_or_a_stock_links_its_page(self, client, topics, query, links):
+        assert self.links(client, query) == links
+        for _, address in links:
+            assert client.get(address).status_code == 200
+
+    def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
+        assert self.links(client, "贵州茅台") and self.links(client, "美联储"), "the whole names are linked"
+        for query in ("茅台", "600519.SZ", "美联储 加息", "内部", "000001", "Federal"):
+            assert self.links(client, query) == [], query
+
+    def test_the_page_costs_the_same_queries_whatever_it_finds(
+        self, client, django_assert_num_queries, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            moutai = make_stock("600519", name="贵州茅台")
+            for number in range(25):
+                make_article(title=f"贵州茅台公告{number}", tags=["贵州茅台"], stocks=[moutai])
+            make_article(title="白酒消息", tags=["五粮液"], stocks=[make_stock("000858", market="sz", name="五粮液")])
+        client.get("/robots.txt")
+        # The tags named, two counts, the page's ids (of one tier here), its articles, the stocks
+        # named, the categories of the filter; and whether the tag and the stock named have pages.
+        for query, named in (("公告", 0), ("白酒", 0), ("贵州茅台", 2), ("五粮液", 2)):
+            with django_assert_num_queries(7 + named):
+                client.get("/search/", {"q": query})
+
+    def test_sqlite_looks_names_up_by_their_index(self, db):
+        if connection.vendor != "sqlite":
+            pytest.skip("PostgreSQL's planner chooses by its statistics")
+        from articles.models import StockReference, Tag
+        from articles.search.names import tags_named, topics_named
+
+        for model, lookup in (
+            (Tag, lambda: tags_named(["美联储", "Fed"])),
+            (StockReference, lambda: topics_named("茅台", [])),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                lookup()
+            [sql] = [query["sql"] for query in queries.captured_queries]
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                plan = " ".join(row[-1] for row in cursor.fetchall())
+            assert plan.startswith(f"SEARCH {model._meta.db_table} USING INDEX {model._meta.indexes[0].name} "), plan

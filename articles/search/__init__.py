@@ -2,7 +2,10 @@
 
 The index is written by articles/publishing.py in the transaction of each change (index_article,
 index_articles, remove_articles): what is committed is searchable, and what is rolled back
-leaves no entry behind."""
+leaves no entry behind. An entry holds an article's title, its summary and body, and what it is
+listed under: its stocks' codes and names, and a token for each of its tags (text.tag_token), so
+that a query naming a tag finds the articles carrying it (names.py), as the tag's page lists them.
+"""
 
 from typing import NamedTuple
 
@@ -14,8 +17,9 @@ from django.utils.functional import cached_property
 from articles.models import Article
 from articles.sanitize import plain_text
 
-from .backends import current_backend, key_range, search_key
-from .text import MAX_INDEXED_CHARACTERS, index_text, query_terms
+from .backends import Tags, current_backend, key_range, search_key
+from .names import tags_named
+from .text import MAX_INDEXED_CHARACTERS, index_text, tag_token, term_words
 
 INDEX_BATCH_SIZE = 500
 # Readers page through at most this many results, and the admin lists at most this many
@@ -48,28 +52,30 @@ def article_text(title, summary, body):
     return ArticleText(title, summary, body, index_text(title), index_text(f"{summary} {plain_text(body)}"))
 
 
-def index_entry(article, stocks, text=None):
-    """The index row of ``article`` mentioning the StockReferences ``stocks``; ``text``, an
-    ArticleText made beforehand, is used if it is of the article as it is."""
+def index_entry(article, stocks, tag_ids, text=None):
+    """The index row of ``article`` mentioning the StockReferences ``stocks`` and carrying the tags
+    ``tag_ids``; ``text``, an ArticleText made beforehand, is used if it is of the article as it is."""
     if text is None or not text.of(article):
         text = article_text(article.title, article.summary, article.body)
-    stock_text = " ".join(f"{stock.code} {stock.name}" for stock in stocks)
+    stock_text = index_text(" ".join(f"{stock.code} {stock.name}" for stock in stocks))
+    # Sorted: an entry is the same whatever order the tags came in.
+    listed_under = " ".join([stock_text, *(tag_token(tag_id) for tag_id in sorted(tag_ids))]).strip()
     return (
         article.id,
         search_key(article.published_at, article.id),
         text.title_tokens,
         text.body_tokens,
-        index_text(stock_text),
+        listed_under,
     )
 
 
-def index_article(article, stocks, new=False, text=None):
-    """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks``;
-    ``new``: the article was created in this transaction, so it has no entry to replace yet;
-    ``text``: its ArticleText, if made beforehand (index_entry)."""
+def index_article(article, stocks, tag_ids, new=False, text=None):
+    """Write the index entry of ``article`` (as saved) mentioning the StockReferences ``stocks`` and
+    carrying the tags ``tag_ids``; ``new``: the article was created in this transaction, so it has
+    no entry to replace yet; ``text``: its ArticleText, if made beforehand (index_entry)."""
     backend = current_backend()
     with connection.cursor() as cursor:
-        (backend.insert if new else backend.replace)(cursor, [index_entry(article, stocks, text)])
+        (backend.insert if new else backend.replace)(cursor, [index_entry(article, stocks, tag_ids, text)])
 
 
 def index_articles(ids):
@@ -79,7 +85,10 @@ def index_articles(ids):
         return
     backend = current_backend()
     articles = Article.objects.filter(id__in=ids).only("id", "title", "summary", "body", "published_at")
-    rows = [index_entry(article, article.stocks.all()) for article in articles.prefetch_related("stocks")]
+    rows = [
+        index_entry(article, article.stocks.all(), [item.tag_id for item in article.tagged_items.all()])
+        for article in articles.prefetch_related("stocks", "tagged_items")
+    ]
     with connection.cursor() as cursor:
         backend.replace(cursor, rows)
         backend.delete(cursor, ids - {row[0] for row in rows})
@@ -130,23 +139,44 @@ class SearchResults:
     """Matches among ``candidates`` (a queryset) in two tiers, as Paginator wants them.
 
     Relevance is where the words are: articles with every term in the title come first, then those
-    with them anywhere else; within a tier, newest first. Every query reads the index's matches in
-    key order (newest first) and checks each against ``candidates`` by primary key, stopping once
-    it has what it needs, so a page costs about the same whether a word is rare or in half of all
-    articles. Counts stop at MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
+    with them anywhere else (or carrying a tag the query or a term of it names: ``tags``); within a
+    tier, newest first. Every query reads the index's matches in key order (newest first) and
+    checks each against ``candidates`` by primary key, stopping once it has what it needs, so a
+    page costs about the same whether a word is rare or in half of all articles. Counts stop at MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
     """
 
     def __init__(self, query, candidates, published_after=None, published_before=None):
         """``published_after`` and ``published_before``, when the candidates are narrowed to such
         dates, let the index skip the matches outside them instead of checking each."""
-        self.terms = query_terms(query)
+        self.words = term_words(query)
+        self.terms = list(self.words)
+        self.query = " ".join((query or "").split())
         self.candidates = candidates
         self.keys = key_range(published_after, published_before)
+
+    @cached_property
+    def tags(self):
+        """The Tags named, case aside, by the query as a whole or by one of its words (names.tags_named)."""
+        words = [word for words in self.words.values() for word in words]
+        return tags_named([self.query, *words]) if self.terms else []
+
+    @cached_property
+    def _tag_ids(self):
+        """The ids of ``tags`` as backends.Tags: by each term, and by the whole query of several words."""
+        ids = {}
+        for tag in self.tags:
+            ids.setdefault(tag.name.casefold(), []).append(tag.pk)
+        by_term = tuple(
+            tuple(tag_id for word in dict.fromkeys(word.casefold() for word in words) for tag_id in ids.get(word, ()))
+            for words in self.words.values()
+        )
+        whole = tuple(ids.get(self.query.casefold(), ())) if len(self.query.split()) > 1 else ()
+        return Tags(by_term, whole)
 
     def _matches(self, tier):
         """The FROM and WHERE of the ``tier``'s matches that are candidates, and their params."""
         backend = current_backend()
-        condition, params = backend.match_sql(self.terms, tier)
+        condition, params = backend.match_sql(self.terms, tier, self._tag_ids)
         candidate = self.candidates.order_by().filter(pk=RawSQL(backend.article_id_column, ())).values("pk")
         candidate_sql, candidate_params = candidate.query.sql_with_params()
         return (

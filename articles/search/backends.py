@@ -5,16 +5,32 @@ neither has a foreign key, so Django's flush and the tests' truncation never tri
 Both store the tokens of articles/search/text.py so that a match can be told to be in the title
 or elsewhere, and give each entry a key that orders it by publication time (search_key), so that
 the newest matches of even a very common word are read first and the rest never have to be.
+An entry's ``stocks`` are what its article is listed under: its stocks' codes and names, and a
+token for each of its tags (text.tag_token; the column kept its first name).
 """
+
+from typing import NamedTuple
 
 from django.db import connection
 
-from .text import phrase
+from .text import phrase, tag_token
 
 # A key is the publication time in whole seconds times KEY_ID_RANGE, plus the article id.
 KEY_ID_RANGE = 10**9
 # Seconds up to the year 2255, so that a key fits in 64 bits; later dates share the last second.
 _MAX_KEY_SECONDS = 9_000_000_000
+
+
+class Tags(NamedTuple):
+    """The tags a query names, by id: ``by_term``, those each of its terms names (a tuple of ids
+    for each term, in order); ``whole``, those the query of several words names as a whole
+    (Federal Reserve). An article carrying one of them matches that term, or the whole query."""
+
+    by_term: tuple = ()
+    whole: tuple = ()
+
+
+NO_TAGS = Tags()
 
 
 def search_key(published_at, article_id):
@@ -79,9 +95,10 @@ class SqliteIndex(_Index):
     def delete_all(self, cursor):
         cursor.execute("DELETE FROM articles_search_document")
 
-    def match_sql(self, terms, tier="anywhere"):
-        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest)."""
-        expression = " AND ".join(_fts5_phrase(term) for term in terms)
+    def match_sql(self, terms, tier="anywhere", tags=NO_TAGS):
+        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest), or
+        the tags ``tags`` (a Tags) names."""
+        expression = _expression(terms, tags, _fts5_phrase, '"{}"', " AND ", " OR ")
         if tier == "title":
             expression = f"title : ({expression})"
         elif tier == "rest":
@@ -137,9 +154,10 @@ class PostgresIndex(_Index):
             )
         return super().newest_sql(matches, few)
 
-    def match_sql(self, terms, tier="anywhere"):
-        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest)."""
-        query = " & ".join(_tsquery_phrase(term) for term in terms)
+    def match_sql(self, terms, tier="anywhere", tags=NO_TAGS):
+        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest), or
+        the tags ``tags`` (a Tags) names."""
+        query = _expression(terms, tags, _tsquery_phrase, "{}", " & ", " | ")
         condition = {
             "anywhere": "articles_search.document @@ to_tsquery('simple', %s)",
             "title": "articles_search.title @@ to_tsquery('simple', %s)",
@@ -147,6 +165,19 @@ class PostgresIndex(_Index):
             "AND NOT articles_search.title @@ to_tsquery('simple', %s)",
         }[tier]
         return condition, [query] * condition.count("%s")
+
+
+def _expression(terms, tags, phrase_of, token_format, conjunction, disjunction):
+    """Every term's phrase, each or a tag it names, and all of them or a tag the query names, in
+    the syntax given: a phrase by ``phrase_of(term)``, a tag's token by ``token_format``."""
+
+    def either(first, tag_ids):
+        alternatives = [first, *(token_format.format(tag_token(tag_id)) for tag_id in tag_ids)]
+        return f"({disjunction.join(alternatives)})" if len(alternatives) > 1 else first
+
+    by_term = tags.by_term or [()] * len(terms)
+    every = conjunction.join(either(phrase_of(term), tag_ids) for term, tag_ids in zip(terms, by_term, strict=True))
+    return either(f"({every})", tags.whole) if tags.whole else every
 
 
 def _fts5_phrase(term):

@@ -30,7 +30,7 @@ MAX_QUERY_LENGTH = 100
 # A share's code as quote sites and terminals write it with its exchange: 601601.SH and 00700.HK
 # (Wind's and the exchanges' suffixes), SH601601 and sz000001 (East Money's and Sina's quote
 # addresses). The index holds the bare code (index_entry), so a query asks for that.
-_CODE_WITH_EXCHANGE = re.compile(r"(?:(?:SH|SZ|BJ|HK)[.:]?(\d{5,6})|(\d{5,6})\.(?:SH|SZ|BJ|HK))", re.IGNORECASE)
+_CODE_WITH_EXCHANGE = re.compile(r"(?:(SH|SZ|BJ|HK)[.:]?(\d{5,6})|(\d{5,6})\.(SH|SZ|BJ|HK))", re.IGNORECASE)
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits, and so that
 # every token keeps its true position there (positions stop at 16,383): a phrase is found in the
@@ -59,13 +59,40 @@ def index_text(text):
 
 def query_terms(query):
     """The query's words, each a tuple of pieces (CJK runs, letter-and-digit runs); at most ten."""
-    terms = []
+    return list(term_words(query))
+
+
+def term_words(query):
+    """{term: [the words of ``query`` written for it]} of query_terms(``query``), in its order:
+    NIO and nio, or 601601 and SH601601, are one term. A tag is found by the words as written."""
+    terms = {}
     for word in (query or "")[:MAX_QUERY_LENGTH].split():
-        code = _CODE_WITH_EXCHANGE.fullmatch(unicodedata.normalize("NFKC", word))
-        term = tuple(_pieces(code.group(1) or code.group(2) if code else word))
-        if term and term not in terms:
-            terms.append(term)
-    return terms[:MAX_QUERY_TERMS]
+        code = code_with_exchange(word)
+        term = tuple(_pieces(code[0] if code else word))
+        if term and (term in terms or len(terms) < MAX_QUERY_TERMS):
+            terms.setdefault(term, []).append(word)
+    return terms
+
+
+def code_with_exchange(word):
+    """(code, exchange) of a share's code written with its exchange (601601.SH -> ("601601",
+    "SH")), the exchange in capitals; None for any other word."""
+    written = _CODE_WITH_EXCHANGE.fullmatch(unicodedata.normalize("NFKC", word))
+    if written is None:
+        return None
+    exchange, code = (written[1], written[2]) if written[1] else (written[4], written[3])
+    return code, exchange.upper()
+
+
+def tag_token(tag_id):
+    """The index token of the tag ``tag_id``, among the tokens of what its articles are listed under.
+
+    Digits and then CJK characters: index_text never makes such a token (letters and digits are
+    tokens apart from characters), no query phrase asks for one, and the only prefix a query asks
+    for is a CJK character. So only a query naming the tag (SearchResults) finds its articles
+    this way, and renaming it changes no index entry.
+    """
+    return f"{tag_id}标签"
 
 
 def split_into_words(query):

@@ -31,6 +31,7 @@ from articles.operations.metrics import SEARCH_LATENCY
 from articles.publishing import MOST_TOP_STORIES
 from articles.sanitize import plain_text
 from articles.search import SearchResults
+from articles.search.names import topics_named
 from articles.search.text import highlight, split_into_words
 from articles.validators import is_publication_time
 
@@ -665,8 +666,15 @@ class SearchView(PageRangeMixin, ListView):
             for article in results:
                 article.title_highlighted = highlight(article.title, terms, width=300)
                 article.snippet = highlight(article.summary or plain_text(article.body_start), terms)
+            # The tag and the stocks the query names, linked above the results (their pages).
+            named_tags, named_stocks = topics_named(self.query, self.object_list.tags)
             keys.depends_on(keys.SITE, *keys.listed(results))
+            keys.depends_on(
+                *(keys.tag(tag.pk) for tag in named_tags), *(keys.stock(stock.pk) for stock in named_stocks)
+            )
             context.update(
+                named_tags=named_tags,
+                named_stocks=named_stocks,
                 query=self.query,
                 suggestion=self.suggestion,
                 suggestion_query=self._with_query(self.suggestion) if self.suggestion else None,

@@ -1,0 +1,61 @@
+"""The tags and stocks a search query names: their articles match it (tags), and the results page
+links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH600519 -> 股票：贵州茅台 600519（上海）).
+
+A name matches whole, case aside (Federal Reserve, federal reserve): each lookup reads the index on
+the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks and
+articles. Whether a named tag or stock has a page is asked only once one is named: that check
+costs more to build than the lookups themselves, and most queries name none.
+"""
+
+from django.db.models import Q, Value
+from django.db.models.functions import Upper
+from django.db.models.lookups import Exact, In
+
+from articles.models import StockReference, Tag, with_public_articles
+from articles.validators import MAX_STOCK_CODE_LENGTH, is_url_code
+
+from .text import code_with_exchange
+
+# The most stocks a results page links: a name or a code shared by a few markets (中国平安 in
+# Shanghai and Hong Kong) shows each; more would push the results down.
+MOST_STOCKS_NAMED = 5
+
+
+def tags_named(names):
+    """The Tags whose name is one of ``names``, case aside (as the database's UPPER folds it): a query."""
+    names = list(dict.fromkeys(name for name in names if name))
+    if not names:
+        return []
+    return list(Tag.objects.filter(In(Upper("name"), [Upper(Value(name)) for name in names])).only("name", "slug"))
+
+
+def topics_named(query, tags):
+    """(tags, stocks) that ``query`` names as a whole and that have a page (a public article is
+    listed under them), for links: those of ``tags`` (tags_named's) with the query's name, case
+    aside; the stocks (at most MOST_STOCKS_NAMED, by market and code) with its name, case aside, or
+    its code (AAPL, aapl, 600519, SH600519, 600519.SH). One query, and one more for each kind named."""
+    query = " ".join((query or "").split())
+    named_tags = [tag for tag in tags if tag.name.casefold() == query.casefold()]
+    return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(query)))
+
+
+def _stocks_named(query):
+    if not query:
+        return StockReference.objects.none()
+    named = Q(Exact(Upper("name"), Upper(Value(query))))
+    if is_url_code(query, MAX_STOCK_CODE_LENGTH):
+        named |= Q(code__in={query, query.upper()})
+    if written := code_with_exchange(query):
+        code, exchange = written
+        # The exchange as our markets name it (sh, sz, hk); BJ names none of them.
+        named |= Q(code=code, market=exchange.lower())
+    return StockReference.objects.filter(named).order_by("market", "code")[:MOST_STOCKS_NAMED]
+
+
+def _with_pages(model, topics):
+    """Those of ``topics`` (tags or stocks, of ``model``) that have a page: a query if there are any."""
+    if not topics:
+        return []
+    with_pages = with_public_articles(model.objects.filter(pk__in=[topic.pk for topic in topics]))
+    have_pages = set(with_pages.values_list("pk", flat=True))
+    return [topic for topic in topics if topic.pk in have_pages]
