@@ -1,7 +1,6 @@
 import datetime as dt
 import re
 import unicodedata
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,6 +14,7 @@ from articles import publishing
 from articles.models import Article
 from articles.sanitize import plain_text
 from articles.search import SearchResults, rebuild_index
+from articles.search.backends import search_key
 from articles.search.text import highlight, index_text, phrase, query_terms, split_into_words
 from articles.site.times import time_label
 from tests.conftest import post_text, run_import
@@ -584,22 +584,30 @@ class TestTags:
             content = client.get("/admin/articles/article/", {"q": query}).content.decode()
             assert "草稿：利率决议" in content and "别的利率消息" not in content, query
 
-    def test_the_migration_indexes_existing_articles_with_their_tags(self, fed):
-        """0023 takes out the entries of tagged articles; migrate's post_migrate writes them again."""
-        from django.apps import apps
-        from django.db.migrations.loader import MigrationLoader
-
-        migration = MigrationLoader(None).disk_migrations[("articles", "0023_search_tags_and_names")]
-        module = __import__(type(migration).__module__, fromlist=["take_out_tagged_entries"])
+    def test_a_rebuild_gives_old_entries_their_tags_in_place(self, fed, monkeypatch):
+        """Entries written before tags were indexed (as 0024 leaves them) find their articles by
+        their text until `rebuild_search_index` writes them again, one batch a transaction: search
+        answers from the entries not yet rewritten while it runs. An entry whose article is gone goes."""
         written = index_entries()
-
+        backend = articles.search.current_backend()
+        untagged = [
+            articles.search.index_entry(article, article.stocks.all(), [])
+            for article in Article.objects.filter(pk__in=[fed["tagged"].pk, fed["other"].pk])
+        ]
         with connection.cursor() as cursor:
-            module.take_out_tagged_entries(apps, SimpleNamespace(connection=connection, execute=cursor.execute))
-        assert [row[0] for row in index_entries()] == [fed["titled"].pk]
+            backend.replace(cursor, untagged)
+            backend.insert(cursor, [(999_999, search_key(fed["other"].published_at, 999_999), "", "", "")])
+        assert found("美联储") == [fed["titled"].info_code] and found("券商") == []
 
-        articles.search.index_unindexed_articles()
+        monkeypatch.setattr(articles.search, "INDEX_BATCH_SIZE", 1)
+        seen = []
+        rebuild_index(lambda done, total: seen.append((found("研报"), found("券商"))))
+
         assert index_entries() == written
         assert found("美联储") == [fed["titled"].info_code, fed["tagged"].info_code]
+        # Each batch its own: the other's tag found once its entry is rewritten, its text all along.
+        assert len(seen) == 3 and all(searched == [fed["other"].info_code] for searched, _ in seen)
+        assert [tagged for _, tagged in seen] == [[], [], [fed["other"].info_code]]
 
 
 class TestNamedTopics:

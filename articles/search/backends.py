@@ -92,9 +92,6 @@ class SqliteIndex(_Index):
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM articles_search_document WHERE article_id IN ({placeholders})", chunk)
 
-    def delete_all(self, cursor):
-        cursor.execute("DELETE FROM articles_search_document")
-
     def match_sql(self, terms, tier="anywhere", tags=NO_TAGS):
         """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest), or
         the tags ``tags`` (a Tags) names."""
@@ -136,9 +133,6 @@ class PostgresIndex(_Index):
     def delete(self, cursor, ids):
         if ids:
             cursor.execute("DELETE FROM articles_search WHERE article_id = ANY(%s)", [list(ids)])
-
-    def delete_all(self, cursor):
-        cursor.execute("TRUNCATE articles_search")
 
     def newest_sql(self, matches, few):
         """The article ids of ``matches`` (a FROM and WHERE), newest first, for LIMIT and OFFSET.
