@@ -245,13 +245,13 @@ class TestListCovers:
         cover = BeautifulSoup(html_of(page(reader, article.get_absolute_url())), "lxml").select_one("img.cover")
         assert cover["src"] == article.cover_image.url and not cover.has_attr("srcset")
 
-    def test_migration_0023_makes_it_for_stored_covers_and_logs_a_cover_it_cannot_read(self, covered, caplog):
+    def test_migration_0025_makes_it_for_stored_covers_and_logs_a_cover_it_cannot_read(self, covered, caplog):
         from django.apps import apps
         from django.db.migrations.loader import MigrationLoader
 
         from articles import images
 
-        migration = MigrationLoader(None).disk_migrations[("articles", "0023_cover_list_image")]
+        migration = MigrationLoader(None).disk_migrations[("articles", "0025_list_covers_for_stored_covers")]
         module = __import__(type(migration).__module__, fromlist=["make_list_covers"])
         assert module.SIZE == images.LIST_COVER_SIZE  # frozen as images.make_list_cover's is today
         lost = make_article(cover_image=cover_upload())
@@ -267,12 +267,44 @@ class TestListCovers:
         assert Article.objects.get(pk=lost.pk).cover_list_image == ""
         assert dict(Article.objects.values_list("pk", "updated_at")) == before
         assert [record.getMessage() for record in caplog.records] == [
-            f"0023: article {lost.pk}'s cover {lost.cover_image.name} not read "
+            f"0025: article {lost.pk}'s cover {lost.cover_image.name} not read "
             f"([Errno 2] No such file or directory: '{lost.cover_image.path}'); listed from its thumbnail"
         ]
 
+    def test_migration_0025_makes_them_outside_the_transaction_of_0023_s_schema_change(self):
+        """On PostgreSQL, 0023's ALTER TABLE locks the articles' table until its migration commits:
+        readers of the release still serving waited on every cover made in that transaction."""
+        from django.db.migrations.loader import MigrationLoader
+        from django.db.migrations.operations import RunPython
+
+        migrations = MigrationLoader(None).disk_migrations
+        schema_change = migrations[("articles", "0023_cover_list_image")]
+        covers = migrations[("articles", "0025_list_covers_for_stored_covers")]
+
+        assert not any(isinstance(operation, RunPython) for operation in schema_change.operations)
+        assert covers.atomic is False and all(isinstance(operation, RunPython) for operation in covers.operations)
+
+    def test_migration_0025_leaves_a_cover_replaced_while_it_ran(self, covered, monkeypatch):
+        from django.apps import apps
+        from django.db.migrations.loader import MigrationLoader
+
+        migration = MigrationLoader(None).disk_migrations[("articles", "0025_list_covers_for_stored_covers")]
+        module = __import__(type(migration).__module__, fromlist=["make_list_covers"])
+        Article.objects.update(cover_list_image="")
+        read = module._list_cover
+
+        def read_then_replaced(file):
+            # The release still serving replaces the cover (it knows nothing of the rendition).
+            Article.objects.filter(pk=covered.pk).update(cover_image="covers/2026/12/another.png")
+            return read(file)
+
+        monkeypatch.setattr(module, "_list_cover", read_then_replaced)
+        module.make_list_covers(apps, None)
+
+        assert Article.objects.get(pk=covered.pk).cover_list_image == ""
+
     def test_a_cover_stored_before_the_rendition_is_listed_from_its_thumbnail(self, reader, covered):
-        Article.objects.filter(pk=covered.pk).update(cover_list_image="")  # as before migration 0023
+        Article.objects.filter(pk=covered.pk).update(cover_list_image="")  # as before migration 0025
 
         image = BeautifulSoup(html_of(page(reader, "/category/cailianshe/")), "lxml").select_one("img.item-cover")
 

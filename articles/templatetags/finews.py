@@ -152,7 +152,7 @@ def _items_from_cache(articles, shown, labels, show_category, show_summary):
 
 def _shown(article, label, show_category, show_summary):
     """All an item shows beside its article's own fields (named by ``updated_at``): its key. The
-    cover's list rendition is named too: migration 0023 made it for stored covers, not saving them."""
+    cover's list rendition is named too: migration 0025 made it for stored covers, not saving them."""
     category, story = article.category, article.story
     return (
         article.pk,
