@@ -278,6 +278,18 @@ def test_every_column_of_the_list_is_in_view_on_a_laptop_with_the_sidebar_open(
     assert title_width_in_em(page) >= 12
 
 
+def test_a_title_of_one_long_word_breaks_instead_of_widening_the_list(open_as, live_server, a_day_s_list):
+    make_article(title="FederalOpenMarketCommitteeStatementOnLongerRunGoalsAndMonetaryPolicyStrategyToday")
+    page, _ = open_as(a_day_s_list)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/admin/articles/article/")
+
+    assert page.locator("#nav-sidebar").is_visible()
+    assert sideways(page, "html") <= 0
+    assert sideways(page, "#changelist-form .results") <= 0
+    assert title_width_in_em(page) >= 12
+
+
 def test_on_a_1024_px_screen_the_page_stays_put_and_closing_the_sidebar_shows_every_column(
     open_as, live_server, a_day_s_list
 ):
