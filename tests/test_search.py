@@ -642,6 +642,10 @@ class TestNamedTopics:
             ("600519.sh", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
             ("aapl", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
             ("*ST海航", [("股票：*ST海航 600221（上海） →", "/stock/sh/600221/")]),
+            # As a Chinese input method types them in its full-width mode (the search folds them too).
+            ("ＡＡＰＬ", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            ("６００５１９", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("ｆｅｄｅｒａｌ　ｒｅｓｅｒｖｅ", [("标签：Federal Reserve →", "/tag/federal-reserve/")]),
             (
                 "中国平安",
                 [
@@ -655,6 +659,18 @@ class TestNamedTopics:
         assert self.links(client, query) == links
         for _, address in links:
             assert client.get(address).status_code == 200
+
+    def test_a_tag_typed_full_width_finds_its_articles(self, client, topics):
+        from bs4 import BeautifulSoup
+
+        for query in (
+            "Federal Reserve",
+            "ＦＥＤＥＲＡＬ ＲＥＳＥＲＶＥ",
+            "ｆｅｄｅｒａｌ　ｒｅｓｅｒｖｅ",
+            "美联储 白酒",
+        ):
+            page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
+            assert [link.get_text() for link in page.select(".article-item-title")] == ["白酒板块走强"], query
 
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
         assert self.links(client, "贵州茅台") and self.links(client, "美联储"), "the whole names are linked"

@@ -18,7 +18,7 @@ from articles.models import Article
 from articles.sanitize import plain_text
 
 from .backends import Tags, current_backend, key_range, search_key
-from .names import tags_named
+from .names import folded, tags_named
 from .text import MAX_INDEXED_CHARACTERS, index_text, tag_token, term_words
 
 INDEX_BATCH_SIZE = 500
@@ -163,7 +163,7 @@ class SearchResults:
 
     @cached_property
     def tags(self):
-        """The Tags named, case aside, by the query as a whole or by one of its words (names.tags_named)."""
+        """The Tags named, case and width aside, by the query as a whole or by one of its words (names.tags_named)."""
         words = [word for words in self.words.values() for word in words]
         return tags_named([self.query, *words]) if self.terms else []
 
@@ -172,12 +172,12 @@ class SearchResults:
         """The ids of ``tags`` as backends.Tags: by each term, and by the whole query of several words."""
         ids = {}
         for tag in self.tags:
-            ids.setdefault(tag.name.casefold(), []).append(tag.pk)
+            ids.setdefault(folded(tag.name), []).append(tag.pk)
         by_term = tuple(
-            tuple(tag_id for word in dict.fromkeys(word.casefold() for word in words) for tag_id in ids.get(word, ()))
+            tuple(tag_id for word in dict.fromkeys(folded(word) for word in words) for tag_id in ids.get(word, ()))
             for words in self.words.values()
         )
-        whole = tuple(ids.get(self.query.casefold(), ())) if len(self.query.split()) > 1 else ()
+        whole = tuple(ids.get(folded(self.query), ())) if len(self.query.split()) > 1 else ()
         return Tags(by_term, whole)
 
     def _matches(self, tier):

@@ -1,15 +1,18 @@
 """The tags and stocks a search query names: their articles match it (tags), and the results page
 links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH600519 -> 股票：贵州茅台 600519（上海）).
 
-A name matches whole, case aside (Federal Reserve, federal reserve): each lookup reads the index on
-the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks and
+A name matches whole, case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９,
+as a Chinese input method types them in its full-width mode, which the search folds too): each
+lookup reads the index on the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks and
 articles. Whether a named tag or stock has a page is asked only once one is named: that check
 costs more to build than the lookups themselves, and most queries name none.
 """
 
+import unicodedata
+
 from django.db.models import Q, Value
 from django.db.models.functions import Upper
-from django.db.models.lookups import Exact, In
+from django.db.models.lookups import In
 
 from articles.models import StockReference, Tag, with_public_articles
 from articles.validators import MAX_STOCK_CODE_LENGTH, is_url_code
@@ -21,9 +24,21 @@ from .text import code_with_exchange
 MOST_STOCKS_NAMED = 5
 
 
+def folded(name):
+    """``name`` as names are compared here: its full-width forms folded (NFKC), case aside."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _as_written_and_folded(name):
+    # The database's UPPER folds case, not width: a name stored with full-width letters (万科Ａ) is
+    # found as written, one stored with ordinary ones by a query typed full-width too.
+    return [name, unicodedata.normalize("NFKC", name)]
+
+
 def tags_named(names):
-    """The Tags whose name is one of ``names``, case aside (as the database's UPPER folds it): a query."""
-    names = list(dict.fromkeys(name for name in names if name))
+    """The Tags whose name is one of ``names``, case aside (as the database's UPPER folds it), or
+    one of their forms folded by width (NFKC): a query."""
+    names = list(dict.fromkeys(form for name in names if name for form in _as_written_and_folded(name)))
     if not names:
         return []
     return list(Tag.objects.filter(In(Upper("name"), [Upper(Value(name)) for name in names])).only("name", "slug"))
@@ -35,16 +50,17 @@ def topics_named(query, tags):
     aside; the stocks (at most MOST_STOCKS_NAMED, by market and code) with its name, case aside, or
     its code (AAPL, aapl, 600519, SH600519, 600519.SH). One query, and one more for each kind named."""
     query = " ".join((query or "").split())
-    named_tags = [tag for tag in tags if tag.name.casefold() == query.casefold()]
+    named_tags = [tag for tag in tags if folded(tag.name) == folded(query)]
     return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(query)))
 
 
 def _stocks_named(query):
     if not query:
         return StockReference.objects.none()
-    named = Q(Exact(Upper("name"), Upper(Value(query))))
-    if is_url_code(query, MAX_STOCK_CODE_LENGTH):
-        named |= Q(code__in={query, query.upper()})
+    named = Q(In(Upper("name"), [Upper(Value(name)) for name in dict.fromkeys(_as_written_and_folded(query))]))
+    code = unicodedata.normalize("NFKC", query)
+    if is_url_code(code, MAX_STOCK_CODE_LENGTH):
+        named |= Q(code__in={code, code.upper()})
     if written := code_with_exchange(query):
         code, exchange = written
         # The exchange as our markets name it (sh, sz, hk); BJ names none of them.
