@@ -4,7 +4,7 @@ from articles.search import rebuild_index
 
 
 class Command(BaseCommand):
-    help = "Rebuild the full-text search index of all articles from scratch."
+    help = "Write every article's full-text search index entry again, in place (search answers while it runs)."
 
     def handle(self, *args, verbosity, **options):
         show_progress = verbosity >= 1 and self.stdout.isatty()
