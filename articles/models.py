@@ -429,9 +429,11 @@ class Article(models.Model):
     )
     cover_thumbnail = models.ImageField("封面缩略图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False)
     # The lists' (images.make_list_cover); empty for a cover stored before it was made, which lists
-    # then show from its thumbnail.
+    # then show from its thumbnail. Empty by the database's default too: the release before it,
+    # which knows nothing of the column, still adds articles (its import, between migrate and the
+    # restart; after going back to it).
     cover_list_image = models.ImageField(
-        "列表封面小图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False
+        "列表封面小图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False, default="", db_default=""
     )
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
