@@ -3,8 +3,8 @@ links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH60
 
 A name matches whole, case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９,
 as a Chinese input method types them in its full-width mode, which the search folds too): each
-lookup reads the index on the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks and
-articles. Whether a named tag or stock has a page is asked only once one is named: that check
+lookup reads the index on the names' capitals (Tag and StockReference Meta.indexes), whatever
+the number of tags, stocks and articles. Whether a named tag or stock has a page is asked only once one is named: that check
 costs more to build than the lookups themselves, and most queries name none.
 """
 
@@ -48,7 +48,7 @@ def topics_named(query, tags):
     """(tags, stocks) that ``query`` names as a whole and that have a page (a public article is
     listed under them), for links: those of ``tags`` (tags_named's) with the query's name, case
     aside; the stocks (at most MOST_STOCKS_NAMED, by market and code) with its name, case aside, or
-    its code (AAPL, aapl, 600519, SH600519, 600519.SH). One query, and one more for each kind named."""
+    its code (AAPL, aapl, ＡＡＰＬ, 600519, SH600519, 600519.SH). One query, and one more for each kind named."""
     query = " ".join((query or "").split())
     named_tags = [tag for tag in tags if folded(tag.name) == folded(query)]
     return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(query)))
