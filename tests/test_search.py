@@ -620,8 +620,11 @@ class TestNamedTopics:
             apple = make_stock("AAPL", market="nasdaq", name="苹果")
             hna = make_stock("600221", name="*ST海航")
             ping_an = [make_stock("601318", name="中国平安"), make_stock("02318", market="hk", name="中国平安")]
+            tencent = make_stock("00700", market="hk", name="腾讯控股")
             make_article(
-                title="白酒板块走强", tags=["美联储", "Federal Reserve"], stocks=[moutai, apple, hna, *ping_an]
+                title="白酒板块走强",
+                tags=["美联储", "Federal Reserve"],
+                stocks=[moutai, apple, hna, *ping_an, tencent],
             )
             make_article(title="草稿", status=Article.Status.DRAFT, tags=["内部"], stocks=[make_stock("000001")])
 
@@ -640,6 +643,9 @@ class TestNamedTopics:
             ("600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
             ("SH600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
             ("600519.sh", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            # HKEX's five digits, as Yahoo Finance and many readers write them with four.
+            ("0700.HK", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
+            ("hk00700", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("aapl", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
             ("*ST海航", [("股票：*ST海航 600221（上海） →", "/stock/sh/600221/")]),
             # As a Chinese input method types them in its full-width mode (the search folds them too).
@@ -672,9 +678,13 @@ class TestNamedTopics:
             page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
             assert [link.get_text() for link in page.select(".article-item-title")] == ["白酒板块走强"], query
 
+    def test_a_hong_kong_code_written_with_four_digits_finds_its_articles(self, client, topics):
+        for query in ("0700.HK", "HK0700", "00700.hk"):
+            assert found(query) == found("00700") != [], query
+
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
         assert self.links(client, "贵州茅台") and self.links(client, "美联储"), "the whole names are linked"
-        for query in ("茅台", "600519.SZ", "美联储 加息", "内部", "000001", "Federal"):
+        for query in ("茅台", "600519.SZ", "美联储 加息", "内部", "000001", "Federal", "60051.SH", "700.HK"):
             assert self.links(client, query) == [], query
 
     def test_the_page_costs_the_same_queries_whatever_it_finds(

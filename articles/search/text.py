@@ -30,7 +30,10 @@ MAX_QUERY_LENGTH = 100
 # A share's code as quote sites and terminals write it with its exchange: 601601.SH and 00700.HK
 # (Wind's and the exchanges' suffixes), SH601601 and sz000001 (East Money's and Sina's quote
 # addresses). The index holds the bare code (index_entry), so a query asks for that.
-_CODE_WITH_EXCHANGE = re.compile(r"(?:(SH|SZ|BJ|HK)[.:]?(\d{5,6})|(\d{5,6})\.(SH|SZ|BJ|HK))", re.IGNORECASE)
+_CODE_WITH_EXCHANGE = re.compile(r"(?:(SH|SZ|BJ|HK)[.:]?(\d{4,6})|(\d{4,6})\.(SH|SZ|BJ|HK))", re.IGNORECASE)
+# The digits of a code by exchange: six in Shanghai, Shenzhen and Beijing; five at HKEX, which
+# Yahoo Finance and many readers write with four (0700.HK for 00700).
+_CODE_DIGITS = {"SH": (6,), "SZ": (6,), "BJ": (6,), "HK": (4, 5)}
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits, and so that
 # every token keeps its true position there (positions stop at 16,383): a phrase is found in the
@@ -76,12 +79,16 @@ def term_words(query):
 
 def code_with_exchange(word):
     """(code, exchange) of a share's code written with its exchange (601601.SH -> ("601601",
-    "SH")), the exchange in capitals; None for any other word."""
+    "SH"); 0700.HK and HK00700 -> ("00700", "HK")), the exchange in capitals; None for any other
+    word, and for a code of the wrong length for its exchange (_CODE_DIGITS)."""
     written = _CODE_WITH_EXCHANGE.fullmatch(unicodedata.normalize("NFKC", word))
     if written is None:
         return None
     exchange, code = (written[1], written[2]) if written[1] else (written[4], written[3])
-    return code, exchange.upper()
+    exchange = exchange.upper()
+    if len(code) not in _CODE_DIGITS[exchange]:
+        return None
+    return (code.zfill(5) if exchange == "HK" else code), exchange
 
 
 def tag_token(tag_id):
