@@ -309,7 +309,10 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     def revision_view(self, request, object_id, version_id, extra_context=None):
         """A version's page shows the article as it was (reversion's own preview, rolled back);
         saving it restores that version through publishing.restore_version, which follows merged
-        tags and names the ones deleted since."""
+        tags and names the ones deleted since. A version that cannot be read is refused first
+        (CompareAdminMixin.unreadable_versions)."""
+        if refused := self.unreadable_versions(request, object_id, [version_id]):
+            return refused
         if request.method != "POST":
             return super().revision_view(request, object_id, version_id, extra_context)
         version = get_object_or_404(Version, pk=version_id, object_id=unquote(object_id))

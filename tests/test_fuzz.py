@@ -1,12 +1,19 @@
-"""Property-based tests: whatever the scraper writes, the import takes it or says why."""
+"""Property-based tests: whatever the scraper writes, the import takes it or says why. And
+fault injection: whatever is stored, written around the site (SQL, an old version), every page
+still answers and shows it safely."""
 
+import json
 import tracemalloc
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reversion.models import Version
 
+from articles import publishing
 from articles.intake import reasons
 from articles.intake.body import clean_body
 from articles.intake.frontmatter import PostError, parse_front_matter
@@ -16,6 +23,7 @@ from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
 from articles.models import Article
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
+from tests.factories import make_article, make_editor
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Whole-file imports write to the database: fewer examples keep the suite fast.
@@ -144,3 +152,87 @@ def test_a_post_of_several_megabytes_imports_in_bounded_memory(write_post):
     assert report.outcome == Outcome.CREATED
     assert Article.objects.get(info_code="BIG1").stocks.get().code == "601601"
     assert size > 5 * 1024 * 1024 and peak < 40 * size, f"peak {peak / 2**20:.0f} MB for a {size / 2**20:.1f} MB file"
+
+
+# Stored values nothing in the site writes (SQL, an old version of the site): every page still answers.
+
+
+def _history_of(article):
+    return f"/admin/articles/article/{article.pk}/history/"
+
+
+@pytest.mark.django_db
+class TestUnreadableVersions:
+    """A revision's data is a row like any other: one that reversion cannot read takes none of the
+    pages that read it down (the version's own page, 对照 and 恢复), each says so in Chinese."""
+
+    @pytest.fixture
+    def article(self, client):
+        client.force_login(make_editor())
+        article = make_article(title="央行降准", tags=["宏观"])
+        changed = Article.objects.get(pk=article.pk)
+        changed.title = "央行宣布降准"
+        publishing.save_article(changed, tags=["宏观", "银行"])
+        return article
+
+    @staticmethod
+    def _store(version, serialized_data, **fields):
+        Version.objects.filter(pk=version.pk).update(serialized_data=serialized_data, **fields)
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            pytest.param(lambda data: "{not json", id="invalid-json"),
+            pytest.param(lambda data: "", id="empty"),
+            pytest.param(lambda data: "[]", id="no-object"),
+            pytest.param(lambda data: data.replace('"articles.article"', '"articles.gone"'), id="model-gone"),
+            pytest.param(lambda data: data.replace('"stocks": []', '"stocks": [{"code": "601601"}]'), id="wrong-type"),
+        ],
+    )
+    def test_a_version_reversion_cannot_read(self, client, article, damage):
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+        self._store(older, damage(older.serialized_data))
+        history = _history_of(article)
+        pages = {
+            "version": (client.get, f"{history}{older.pk}/"),
+            "compare": (client.get, f"{history}compare/?version_id1={older.pk}&version_id2={newer.pk}"),
+            "restore": (client.post, f"{history}{older.pk}/"),
+        }
+
+        for name, (method, url) in pages.items():
+            response = method(url, {"_save": "保存"} if method == client.post else {}, follow=True)
+            assert response.redirect_chain == [(history, 302)], name
+            said = [str(message) for message in get_messages(response.wsgi_request)]
+            assert any(message.startswith("这个版本无法打开，不能查看、对照或恢复：") for message in said), (name, said)
+        assert Article.objects.get(pk=article.pk).title == "央行宣布降准"  # nothing restored
+        assert client.get(f"{history}{newer.pk}/").status_code == 200  # the other version still opens
+
+    def test_a_tag_link_of_a_model_no_longer_known(self, client, article):
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+        gone, _ = ContentType.objects.get_or_create(app_label="articles", model="gonelink")
+        Version.objects.filter(revision_id=older.revision_id).exclude(pk=older.pk).update(content_type=gone)
+
+        response = client.get(f"{_history_of(article)}{older.pk}/", follow=True)
+
+        assert response.redirect_chain == [(_history_of(article), 302)]
+        assert "本站已不再使用的一类记录" in str(list(get_messages(response.wsgi_request))[0])
+
+    @pytest.mark.parametrize(
+        ("stored", "shown"),
+        [
+            ("2022-01-07T04:35:20", "2022-01-07 04:35"),
+            ("9999-12-31T23:00:00Z", "9999-12-31T23:00:00+00:00（UTC，超出范围）"),
+        ],
+        ids=["naive", "beyond-local-time"],
+    )
+    def test_a_version_s_time_as_no_version_of_the_site_wrote_it(self, client, article, stored, shown):
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+        serialized = json.loads(older.serialized_data)
+        serialized[0]["fields"]["published_at"] = stored
+        self._store(older, json.dumps(serialized, ensure_ascii=False))
+
+        response = client.get(f"{_history_of(article)}compare/?version_id1={older.pk}&version_id2={newer.pk}")
+
+        assert response.status_code == 200
+        rows = {row.th.contents[0].strip(): row for row in BeautifulSoup(response.content, "lxml").select("tbody tr")}
+        assert rows["发布时间"].select("td")[0].get_text() == shown
