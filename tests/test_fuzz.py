@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reversion.models import Version
@@ -20,10 +21,10 @@ from articles.intake.frontmatter import PostError, parse_front_matter
 from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
 from articles.intake.posts import parse_post
 from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
-from articles.models import Article
+from articles.models import Article, ImportRun
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
-from tests.factories import make_article, make_editor
+from tests.factories import make_article, make_editor, make_stock
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Whole-file imports write to the database: fewer examples keep the suite fast.
@@ -236,3 +237,51 @@ class TestUnreadableVersions:
         assert response.status_code == 200
         rows = {row.th.contents[0].strip(): row for row in BeautifulSoup(response.content, "lxml").select("tbody tr")}
         assert rows["发布时间"].select("td")[0].get_text() == shown
+
+
+@pytest.mark.django_db
+class TestTimesBeyondLocalTime:
+    """A time in the last hours of year 9999 (UTC), which Python holds but not in Beijing time, or
+    PostgreSQL's 'infinity' (a DBA's "pinned for ever"), in any time column: read as a time pages
+    can show (finews/database.py), no page answers 500."""
+
+    COLUMNS = [
+        ("articles_article", "pinned_until"),
+        ("articles_article", "updated_at"),
+        ("articles_article", "content_changed_at"),
+        ("articles_importrun", "finished_at"),
+        ("reversion_revision", "date_created"),
+    ]
+
+    @pytest.mark.parametrize("stored", ["9999-12-31 23:00:00+00:00", "infinity"])
+    def test_every_page_showing_one_answers(self, client, stored, django_capture_on_commit_callbacks):
+        if stored == "infinity" and connection.vendor != "postgresql":
+            pytest.skip("only PostgreSQL has infinity")
+        if connection.vendor == "sqlite":
+            stored = stored.removesuffix("+00:00")  # as Django writes times there: naive UTC
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(info_code="A1", title="央行降准", tags=["宏观"], stocks=[make_stock("601601")])
+            changed = Article.objects.get(pk=article.pk)
+            changed.title = "央行宣布降准"
+            publishing.save_article(changed, tags=["宏观"], stocks=changed.stocks.all())
+            publishing.pin_article(changed, kind=Article.Pin.LEAD)
+        run = ImportRun.objects.create(source=ImportRun.Source.COMMAND, result=ImportRun.Result.OK)
+        with connection.cursor() as cursor:
+            for table, column in self.COLUMNS:
+                cursor.execute(f"UPDATE {table} SET {column} = %s", [stored])
+        client.force_login(make_editor())
+        older, *_, newer = Version.objects.get_for_object(article).order_by("pk")
+        history = _history_of(article)
+        urls = [
+            "/", article.get_absolute_url(), "/feed.xml", "/tag/hong-guan/feed/", "/stock/sh/601601/feed/",
+            "/sitemap.xml", "/api/v1/articles/", "/api/v1/articles/A1/", "/admin/articles/article/",
+            f"/admin/articles/article/{article.pk}/change/", history, f"{history}{older.pk}/",
+            f"{history}compare/?version_id1={older.pk}&version_id2={newer.pk}",
+            "/admin/articles/importrun/", f"/admin/articles/importrun/{run.pk}/change/",
+        ]  # fmt: skip
+
+        for url in urls:
+            assert client.get(url).status_code == 200, url
+        assert client.post(f"{history}{older.pk}/", {"_save": "保存"}).status_code == 302
+        assert Article.objects.get(pk=article.pk).title == "央行降准"
+        assert "头条（至 12-01 08:00）" in client.get("/admin/articles/article/").content.decode()
