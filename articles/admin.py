@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
@@ -42,7 +41,7 @@ from .models import (
     TaggedArticle,
 )
 from .roles import person_name
-from .sanitize import CONTROL_CHARACTERS, FORMAT_CHARACTERS, html_left_out_of, plain_label, sanitize_html
+from .sanitize import CONTROL_CHARACTERS, FORMAT_CHARACTERS, body_as_shown, html_left_out_of, plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 from .validators import is_publication_time
 
@@ -396,8 +395,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.display(description="正文")
     def body_as_read(self, article):
-        # Sanitized again, though every write stored it sanitized: this is the page's HTML.
-        return format_html('<div class="desk-body-as-read">{}</div>', mark_safe(sanitize_html(article.body)))
+        return format_html('<div class="desk-body-as-read">{}</div>', body_as_shown(article.body))
 
     @admin.display(description="责任编辑")
     def responsible_editor_name(self, article):

@@ -16,7 +16,7 @@ from ninja.decorators import decorate_view
 from articles.caching import conditional
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from articles.roles import person_name
-from articles.sanitize import plain_text
+from articles.sanitize import body_as_shown, plain_text
 from articles.search import MAX_RESULTS, SearchResults
 from articles.site.forms import EARLIEST_DATE, LATEST_DATE
 from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
@@ -195,7 +195,11 @@ def article_detail(request, info_code: str):
     if article.story_id is not None:
         # The copy of a story (the same news in another category): the story is its lead.
         return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
-    return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
+    return {
+        **item_of(article, request),
+        "body_html": body_as_shown(article.body),
+        "body_text": plain_text(article.body, "lines"),
+    }
 
 
 def _no_article(info_code):
