@@ -274,6 +274,13 @@ def address_is_kept(address):
     return "href=" in _address_cleaner.clean(f'<a href="{html.escape(address)}"></a>')
 
 
+def linkable(address):
+    """``address`` (a stored link, as an article's source_url) when the allow-list keeps it
+    (address_is_kept), else "": the model's URLField refuses a javascript: or data: address, a row
+    written by SQL may hold one, and pages and the API link to it."""
+    return address if address and address_is_kept(address) else ""
+
+
 def html_a_reader_misses():
     """html_left_out's rule as names, for a client that finds what it left out by itself (the body
     editor's HTML source dialog, static/js/body-editor.js): ``{"unmissed_elements": [...],

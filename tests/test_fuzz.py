@@ -317,3 +317,24 @@ class TestBodiesWrittenAroundTheAllowList:
         for text in ("evil.example", "<textarea", "<!--", "<script", "http-equiv", "onclick"):
             assert text not in api
         assert "降准" in api
+
+    @pytest.mark.parametrize(
+        ("stored", "linked"),
+        [
+            ("javascript:alert(1)", ""),
+            (" JavaScript:alert(1)", ""),
+            ("data:text/html,<script>alert(1)</script>", ""),
+            ("http://exa mple.com/", ""),
+            ("https://www.cls.cn/detail/1?a=1&b=2", "https://www.cls.cn/detail/1?a=1&b=2"),
+        ],
+    )
+    def test_a_source_address_is_linked_only_where_a_body_s_link_would_be(self, client, stored, linked):
+        article = make_article(info_code="B1", source_name="财联社")
+        Article.objects.filter(pk=article.pk).update(source_url=stored)
+
+        page = BeautifulSoup(client.get(article.get_absolute_url()).content.decode(), "lxml")
+
+        meta = page.select_one("header .meta")
+        assert "来源：财联社" in meta.get_text()
+        assert [link["href"] for link in meta.select("a")] == ([linked] if linked else [])
+        assert client.get("/api/v1/articles/B1/").json()["source_url"] == linked
