@@ -310,7 +310,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         saving it restores that version through publishing.restore_version, which follows merged
         tags and names the ones deleted since. A version that cannot be read is refused first
         (CompareAdminMixin.unreadable_versions)."""
-        if refused := self.unreadable_versions(request, object_id, [version_id]):
+        if refused := self.unreadable_versions(request, [version_id], object_id):
             return refused
         if request.method != "POST":
             return super().revision_view(request, object_id, version_id, extra_context)
@@ -330,6 +330,12 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             messages.SUCCESS,
         )
         return redirect("admin:articles_article_change", article.pk)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        """Reversion's page of a deleted article, unless its version cannot be read."""
+        if refused := self.unreadable_versions(request, [version_id]):
+            return refused
+        return super().recover_view(request, version_id, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

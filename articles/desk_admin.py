@@ -396,19 +396,22 @@ class CompareAdminMixin:
         """The library's page, unless a version cannot be read (versions.unreadable): its fallback
         (the stored JSON side by side) fails on data that is not JSON."""
         ids = [request.GET.get(name, "") for name in ("version_id1", "version_id2")]
-        if refused := self.unreadable_versions(request, object_id, [pk for pk in ids if pk.isdigit()]):
+        if refused := self.unreadable_versions(request, [pk for pk in ids if pk.isdigit()], object_id):
             return refused
         return super().compare_view(request, object_id, extra_context)
 
-    def unreadable_versions(self, request, object_id, version_ids):
-        """A redirect to the 历史 of the article ``object_id`` (as in the URL) saying why a version
-        of ``version_ids`` cannot be read (versions.unreadable), or None when they can."""
+    def unreadable_versions(self, request, version_ids, object_id=None):
+        """A redirect saying why a version of ``version_ids`` cannot be read (versions.unreadable),
+        or None when they can: to the 历史 of the article ``object_id`` (as in the URL), or for a
+        deleted one (None), to the list of deleted articles."""
         problem = versions.unreadable(version_ids)
         if problem is None:
             return None
         self.message_user(
             request, f"这个版本无法打开，不能查看、对照或恢复：{problem}其他版本不受影响。", messages.ERROR
         )
+        if object_id is None:
+            return redirect("admin:articles_article_recoverlist")
         return redirect("admin:articles_article_history", quote(unquote(object_id)))
 
     def compare(self, obj, version1, version2):

@@ -208,6 +208,19 @@ class TestUnreadableVersions:
         assert Article.objects.get(pk=article.pk).title == "央行宣布降准"  # nothing restored
         assert client.get(f"{history}{newer.pk}/").status_code == 200  # the other version still opens
 
+    def test_a_deleted_article_s_version_reversion_cannot_read(self, client, article):
+        publishing.delete_articles(Article.objects.filter(pk=article.pk))
+        (deleted, *_) = Version.objects.get_deleted(Article)
+        self._store(deleted, "[]")
+        recover = f"/admin/articles/article/recover/{deleted.pk}/"
+
+        for method in (client.get, client.post):
+            response = method(recover, follow=True)
+            assert response.redirect_chain == [("/admin/articles/article/recover/", 302)]
+            said = [str(message) for message in get_messages(response.wsgi_request)]
+            assert said == ["这个版本无法打开，不能查看、对照或恢复：它保存的数据里没有这篇文章。其他版本不受影响。"]
+        assert not Article.objects.filter(pk=article.pk).exists()
+
     def test_a_tag_link_of_a_model_no_longer_known(self, client, article):
         older = Version.objects.get_for_object(article).order_by("pk").first()
         gone, _ = ContentType.objects.get_or_create(app_label="articles", model="gonelink")
