@@ -2,11 +2,12 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, DateTimeField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -50,6 +51,33 @@ admin.site.site_title = "金融消息编辑后台"
 admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
+
+
+TIME_WITH_SECONDS = "%H:%M:%S"
+
+
+class SplitDateTimeWithSeconds(admin_widgets.AdminSplitDateTime):
+    """The admin's date and time, the time with its seconds. Imported news is timed to the second
+    and the admin showed 12:35 (the Chinese locale's first time format): saved back as 12:35:00,
+    an editor's change of a title moved the article, and a pin that ended at 09:30:15 refused the
+    save (an end in the past, not typed)."""
+
+    def __init__(self, attrs=None):
+        time = admin_widgets.BaseAdminTimeWidget(format=TIME_WITH_SECONDS)
+        forms.MultiWidget.__init__(self, [admin_widgets.BaseAdminDateWidget, time], attrs)
+
+
+class HiddenSplitDateTimeWithSeconds(forms.SplitHiddenDateTimeWidget):
+    """The hidden copy of the value as the form was opened (a field whose default is a callable, as
+    published_at's: what changed_data compares), as precise as the field shown."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, time_format=TIME_WITH_SECONDS)
+
+
+class SplitDateTimeFieldWithSeconds(forms.SplitDateTimeField):
+    widget = SplitDateTimeWithSeconds
+    hidden_widget = HiddenSplitDateTimeWithSeconds
 
 
 class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
@@ -208,6 +236,9 @@ def _source_names():
 @admin.register(Article)
 class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
+    formfield_overrides = {
+        DateTimeField: {"form_class": SplitDateTimeFieldWithSeconds, "widget": SplitDateTimeWithSeconds}
+    }
     list_display = [
         "title", "category", "publication_state", "pin_state", "publication_time", "source_name", "stock_count",
         "thumbnail",

@@ -2,6 +2,7 @@
 fault injection: whatever is stored, written around the site (SQL, an old version), every page
 still answers and shows it safely."""
 
+import datetime as dt
 import json
 import tracemalloc
 
@@ -10,6 +11,7 @@ from bs4 import BeautifulSoup
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reversion.models import Version
@@ -25,6 +27,7 @@ from articles.models import Article, ImportRun
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
 from tests.factories import make_article, make_editor, make_stock
+from tests.test_editor import change_form
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Whole-file imports write to the database: fewer examples keep the suite fast.
@@ -351,3 +354,23 @@ class TestBodiesWrittenAroundTheAllowList:
         assert "来源：财联社" in meta.get_text()
         assert [link["href"] for link in meta.select("a")] == ([linked] if linked else [])
         assert client.get("/api/v1/articles/B1/").json()["source_url"] == linked
+
+
+@pytest.mark.django_db
+def test_an_article_form_saved_as_shown_keeps_its_times_to_the_second(client):
+    """Imported news is timed to the second: the change form shows the seconds, so saving it as
+    shown (a title changed) keeps the publication time, and a pin that has ended stays as it was."""
+    published_at = dt.datetime(2026, 11, 20, 4, 35, 20, tzinfo=dt.UTC)
+    article = make_article(title="央行降准", published_at=published_at)
+    publishing.pin_article(article, kind=Article.Pin.LEAD, until=timezone.now() + dt.timedelta(hours=1))
+    ended = (timezone.now() - dt.timedelta(hours=1)).replace(microsecond=0)
+    Article.objects.filter(pk=article.pk).update(pinned_until=ended)  # as time itself leaves it
+    client.force_login(make_editor())
+
+    url, data = change_form(client, article)
+    response = client.post(url, {**data, "title": "央行宣布降准"})
+
+    assert response.status_code == 302
+    saved = Article.objects.get(pk=article.pk)
+    assert (saved.title, saved.published_at, saved.pinned_until) == ("央行宣布降准", published_at, ended)
+    assert data["published_at_1"] == "12:35:20"
