@@ -682,14 +682,16 @@ def restore_version(version, *, user=None):
     (RetiredTag); a tag or stock deleted since cannot be, and ``warnings`` (in Chinese, for the
     editor) name it, as they name what of the version's body the allow-list as it is now leaves
     out (html_left_out: a tag or an address it no longer keeps), in the words of an admin save.
-    Raises PermissionDenied as save_article does, and ValidationError when the version's category
-    no longer exists.
+    Raises PermissionDenied as save_article does, and ValidationError when the article (deleted
+    while its 历史 was open) or the version's category no longer exists.
     """
     # Here, not at the top: the import's wording imports the import, which writes through here.
     from .intake.reasons import body_left_out_on_save
 
     fields = version.field_dict
-    article = Article.objects.get(pk=version.object_id)
+    article = Article.objects.filter(pk=version.object_id).first()
+    if article is None:
+        raise ValidationError("这篇文章已被删除，不能恢复到它的某个版本：请在文章列表的“恢复已删除的 文章”中恢复它。")
     category_id = fields["category_id"]
     if not Category.objects.filter(pk=category_id).exists():
         raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})

@@ -374,3 +374,21 @@ def test_an_article_form_saved_as_shown_keeps_its_times_to_the_second(client):
     saved = Article.objects.get(pk=article.pk)
     assert (saved.title, saved.published_at, saved.pinned_until) == ("央行宣布降准", published_at, ended)
     assert data["published_at_1"] == "12:35:20"
+
+
+@pytest.mark.django_db
+def test_restoring_a_version_of_an_article_deleted_meanwhile_says_so(client):
+    """Its 历史 was open while another editor deleted it: 恢复 says where it can be recovered."""
+    article = make_article(title="央行降准")
+    version = Version.objects.get_for_object(article).first()
+    client.force_login(make_editor())
+    publishing.delete_articles(Article.objects.filter(pk=article.pk))
+
+    response = client.post(
+        f"/admin/articles/article/{article.pk}/history/{version.pk}/", {"_save": "保存"}, follow=True
+    )
+
+    assert response.status_code == 200
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert said == ["这篇文章已被删除，不能恢复到它的某个版本：请在文章列表的“恢复已删除的 文章”中恢复它。"]
+    assert not Article.objects.filter(pk=article.pk).exists()
