@@ -392,3 +392,23 @@ def test_restoring_a_version_of_an_article_deleted_meanwhile_says_so(client):
     said = [str(message) for message in get_messages(response.wsgi_request)]
     assert said == ["这篇文章已被删除，不能恢复到它的某个版本：请在文章列表的“恢复已删除的 文章”中恢复它。"]
     assert not Article.objects.filter(pk=article.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_copy_whose_lead_was_deleted_around_the_foreign_key_is_a_story_of_its_own(client):
+    """sqlite3's shell checks no foreign key unless told to: a lead deleted there leaves its copies
+    pointing at no row. Each copy's page, QR code and API answer as its own story, and saving it
+    in the admin drops the link."""
+    lead = make_article(info_code="NW1", title="央行降准")
+    copy = make_article(info_code="NWC1", title="央行降准", story=lead)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+    client.force_login(make_editor())
+
+    page = client.get("/news/NWC1/", follow=True)
+    assert page.status_code == 200 and page.redirect_chain == [(f"/news/NWC1/{copy.slug}/", 301)]
+    assert client.get("/news/NWC1/qr.svg").status_code == 200
+    assert client.get("/api/v1/articles/NWC1/").json()["info_code"] == "NWC1"
+    url, data = change_form(client, copy)
+    assert client.post(url, data).status_code == 302
+    assert Article.objects.get(pk=copy.pk).story_id is None

@@ -192,9 +192,9 @@ def article_detail(request, info_code: str):
     )
     if article is None:
         raise _no_article(info_code)
-    if article.story_id is not None:
+    if article.lead is not None:
         # The copy of a story (the same news in another category): the story is its lead.
-        return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
+        return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.lead.info_code]))
     return {
         **item_of(article, request),
         "body_html": body_as_shown(article.body),
