@@ -412,3 +412,22 @@ def test_a_copy_whose_lead_was_deleted_around_the_foreign_key_is_a_story_of_its_
     url, data = change_form(client, copy)
     assert client.post(url, data).status_code == 302
     assert Article.objects.get(pk=copy.pk).story_id is None
+
+
+@pytest.mark.django_db
+def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(client):
+    """A user deleted in sqlite3's shell (which checks no foreign key unless told to) left the
+    articles they published pointing at no row: every save of one was refused with a 500."""
+    from django.contrib.auth.models import User
+
+    gone = User.objects.create_user("gone")
+    article = make_article(title="央行降准", responsible_editor=gone)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth_user WHERE id = %s", [gone.pk])
+    client.force_login(make_editor())
+
+    assert client.get(article.get_absolute_url()).status_code == 200
+    url, data = change_form(client, article)
+    assert client.post(url, {**data, "title": "央行宣布降准"}).status_code == 302
+    saved = Article.objects.get(pk=article.pk)
+    assert (saved.title, saved.responsible_editor_id) == ("央行宣布降准", None)
