@@ -2,18 +2,18 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, DateTimeField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
@@ -42,7 +42,7 @@ from .models import (
     TaggedArticle,
 )
 from .roles import person_name
-from .sanitize import CONTROL_CHARACTERS, FORMAT_CHARACTERS, html_left_out_of, plain_label, sanitize_html
+from .sanitize import CONTROL_CHARACTERS, FORMAT_CHARACTERS, body_as_shown, html_left_out_of, plain_label, sanitize_html
 from .search import MAX_RESULTS, matching_ids
 from .validators import is_publication_time
 
@@ -51,6 +51,33 @@ admin.site.site_title = "金融消息编辑后台"
 admin.site.index_title = "内容管理"
 SOURCES_KEY = "finews:sources:{version}"
 COUNT_FIELDS = ["created", "updated", "unchanged", "conflict", "rejected"]
+
+
+TIME_WITH_SECONDS = "%H:%M:%S"
+
+
+class SplitDateTimeWithSeconds(admin_widgets.AdminSplitDateTime):
+    """The admin's date and time, the time with its seconds. Imported news is timed to the second
+    and the admin showed 12:35 (the Chinese locale's first time format): saved back as 12:35:00,
+    an editor's change of a title moved the article, and a pin that ended at 09:30:15 refused the
+    save (an end in the past, not typed)."""
+
+    def __init__(self, attrs=None):
+        time = admin_widgets.BaseAdminTimeWidget(format=TIME_WITH_SECONDS)
+        forms.MultiWidget.__init__(self, [admin_widgets.BaseAdminDateWidget, time], attrs)
+
+
+class HiddenSplitDateTimeWithSeconds(forms.SplitHiddenDateTimeWidget):
+    """The hidden copy of the value as the form was opened (a field whose default is a callable, as
+    published_at's: what changed_data compares), as precise as the field shown."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, time_format=TIME_WITH_SECONDS)
+
+
+class SplitDateTimeFieldWithSeconds(forms.SplitDateTimeField):
+    widget = SplitDateTimeWithSeconds
+    hidden_widget = HiddenSplitDateTimeWithSeconds
 
 
 class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
@@ -209,6 +236,9 @@ def _source_names():
 @admin.register(Article)
 class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
+    formfield_overrides = {
+        DateTimeField: {"form_class": SplitDateTimeFieldWithSeconds, "widget": SplitDateTimeWithSeconds}
+    }
     list_display = [
         "title", "category", "publication_state", "pin_state", "publication_time", "source_name", "stock_count",
         "thumbnail",
@@ -308,7 +338,10 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     def revision_view(self, request, object_id, version_id, extra_context=None):
         """A version's page shows the article as it was (reversion's own preview, rolled back);
         saving it restores that version through publishing.restore_version, which follows merged
-        tags and names the ones deleted since."""
+        tags and names the ones deleted since. A version that cannot be read is refused first
+        (CompareAdminMixin.unreadable_versions)."""
+        if refused := self.unreadable_versions(request, [version_id], object_id):
+            return refused
         if request.method != "POST":
             return super().revision_view(request, object_id, version_id, extra_context)
         version = get_object_or_404(Version, pk=version_id, object_id=unquote(object_id))
@@ -327,6 +360,12 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             messages.SUCCESS,
         )
         return redirect("admin:articles_article_change", article.pk)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        """Reversion's page of a deleted article, unless its version cannot be read."""
+        if refused := self.unreadable_versions(request, [version_id]):
+            return refused
+        return super().recover_view(request, version_id, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -396,8 +435,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.display(description="正文")
     def body_as_read(self, article):
-        # Sanitized again, though every write stored it sanitized: this is the page's HTML.
-        return format_html('<div class="desk-body-as-read">{}</div>', mark_safe(sanitize_html(article.body)))
+        return format_html('<div class="desk-body-as-read">{}</div>', body_as_shown(article.body))
 
     @admin.display(description="责任编辑")
     def responsible_editor_name(self, article):

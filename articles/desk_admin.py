@@ -16,9 +16,10 @@ import datetime as dt
 
 import reversion
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -392,6 +393,28 @@ class CompareAdminMixin:
 
     object_history_template = "admin/articles/article/object_history.html"
     compare_template = "admin/articles/article/compare.html"
+
+    def compare_view(self, request, object_id, extra_context=None):
+        """The library's page, unless a version cannot be read (versions.unreadable): its fallback
+        (the stored JSON side by side) fails on data that is not JSON."""
+        ids = [request.GET.get(name, "") for name in ("version_id1", "version_id2")]
+        if refused := self.unreadable_versions(request, [pk for pk in ids if pk.isdigit()], object_id):
+            return refused
+        return super().compare_view(request, object_id, extra_context)
+
+    def unreadable_versions(self, request, version_ids, object_id=None):
+        """A redirect saying why a version of ``version_ids`` cannot be read (versions.unreadable),
+        or None when they can: to the 历史 of the article ``object_id`` (as in the URL), or for a
+        deleted one (None), to the list of deleted articles."""
+        problem = versions.unreadable(version_ids)
+        if problem is None:
+            return None
+        self.message_user(
+            request, f"这个版本无法打开，不能查看、对照或恢复：{problem}其他版本不受影响。", messages.ERROR
+        )
+        if object_id is None:
+            return redirect("admin:articles_article_recoverlist")
+        return redirect("admin:articles_article_history", quote(unquote(object_id)))
 
     def compare(self, obj, version1, version2):
         """(rows, False): the library's hook; ``version1`` is the older. No unfollowed fields."""

@@ -529,10 +529,21 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         """The page of its story: a copy's is its lead's (both info codes lead there)."""
-        target = self.story or self
+        target = self.lead or self
         if not target.slug:
             return remembered_reverse("articles:article-short", info_code=target.info_code)
         return remembered_reverse("articles:article", info_code=target.info_code, slug=target.slug)
+
+    @property
+    def lead(self):
+        """The lead of its story, or None: it is no copy, or its lead's row is gone, deleted around
+        the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own."""
+        if self.story_id is None:
+            return None
+        try:
+            return self.story
+        except Article.DoesNotExist:
+            return None
 
     def give_slug(self):
         """Give an article saved without a slug the one of its title. Called by save(), and by

@@ -115,7 +115,8 @@ def save_article(
                 comment = _status_comment(stored.status, article)
         tag_objects = None if tags is None else _tag_objects(tags)
         # Whoever sends it (the import and the admin have cleaned it already: the allow-list is
-        # idempotent), a body is stored only as the allow-list leaves it; pages show it as it is.
+        # idempotent), a body is stored only as the allow-list leaves it (pages clean it again for
+        # rows written around this: sanitize.body_as_shown).
         article.body = _sanitized_body(article.body)
         if stored is not None and _same_as_stored(article, stored, tag_objects, stocks):
             return article
@@ -124,6 +125,7 @@ def save_article(
         # Uniqueness is left to the database's constraints, which also settle two writers racing
         # (the import retries on IntegrityError); the admin's forms check it first for their message.
         exclude = _read_relations(article) + _still_as_validated(article, validated)
+        exclude += _drop_links_to_rows_gone(article, exclude)
         article.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         _prepare_cover(article)
         if not is_new and _content_differs(article):
@@ -168,6 +170,31 @@ def _read_relations(article):
         and not related._state.adding
         and related.pk == getattr(article, field.attname)
     ]
+
+
+# The links a deletion clears (on_delete SET_NULL): a copy's lead, the 责任编辑.
+_CLEARED_LINKS = [
+    field
+    for field in Article._meta.concrete_fields
+    if field.is_relation and field.remote_field.on_delete is models.SET_NULL
+]
+
+
+def _drop_links_to_rows_gone(article, checked):
+    """Clear the links of ``article`` that a deletion clears (_CLEARED_LINKS) to a row deleted
+    around the database's foreign keys (sqlite3's shell checks none unless told to), as the
+    deletion would have: full_clean() refused every save of it, for a value nobody can choose
+    again. Returns the names of the links it read, which full_clean() need not read again;
+    ``checked``: names it need not read either (_read_relations)."""
+    read = []
+    for field in _CLEARED_LINKS:
+        linked = getattr(article, field.attname)
+        if field.name in checked or linked is None:
+            continue
+        if not field.related_model._base_manager.filter(pk=linked).exists():
+            setattr(article, field.attname, None)
+        read.append(field.name)
+    return read
 
 
 def validate_fields(values):
@@ -682,14 +709,16 @@ def restore_version(version, *, user=None):
     (RetiredTag); a tag or stock deleted since cannot be, and ``warnings`` (in Chinese, for the
     editor) name it, as they name what of the version's body the allow-list as it is now leaves
     out (html_left_out: a tag or an address it no longer keeps), in the words of an admin save.
-    Raises PermissionDenied as save_article does, and ValidationError when the version's category
-    no longer exists.
+    Raises PermissionDenied as save_article does, and ValidationError when the article (deleted
+    while its 历史 was open) or the version's category no longer exists.
     """
     # Here, not at the top: the import's wording imports the import, which writes through here.
     from .intake.reasons import body_left_out_on_save
 
     fields = version.field_dict
-    article = Article.objects.get(pk=version.object_id)
+    article = Article.objects.filter(pk=version.object_id).first()
+    if article is None:
+        raise ValidationError("这篇文章已被删除，不能恢复到它的某个版本：请在文章列表的“恢复已删除的 文章”中恢复它。")
     category_id = fields["category_id"]
     if not Category.objects.filter(pk=category_id).exists():
         raise ValidationError({"category": "这个版本的分类已被删除，不能恢复：请先在修改页选择其他分类。"})

@@ -3,7 +3,8 @@ before a restore. django-reversion-compare gives the history's choice of two ver
 compare page (desk_admin.CompareAdminMixin); this module gives what it shows of an article.
 
 ``side_by_side(older, newer)`` reads the versions as reversion stored them (field_dict, and the
-revision's TaggedArticle rows for tags), never the live article.
+revision's TaggedArticle rows for tags), never the live article. ``unreadable(version_ids)`` says why
+a stored version cannot be read at all, before any page tries to.
 """
 
 import difflib
@@ -13,10 +14,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from reversion.errors import RevertError
 from reversion.models import Version
 
 from .models import Article, RetiredTag, StockReference, Tag, TaggedArticle
 from .sanitize import plain_text
+from .validators import is_publication_time
 
 TEXT_FIELDS = [("title", "标题"), ("summary", "摘要"), ("body", "正文")]
 
@@ -46,6 +49,28 @@ def side_by_side(older, newer):
     rows.append(_value_row("状态", *(_status(version) for version in (older, newer))))
     rows.append(_value_row("发布时间", *(_time(version) for version in (older, newer))))
     return rows
+
+
+def unreadable(version_ids):
+    """Why a version of ``version_ids`` (reversion Versions of Articles), or another version of
+    its revision (its tags), cannot be read as stored: a sentence in Chinese for the editor; None
+    when every one can. One query.
+
+    Versions are rows anyone may have written: by a version of the site whose fields differ, or by
+    SQL. Reversion reads them for the version's page (reverting the whole revision), for a restore
+    and for the compare page, and raises RevertError, IndexError or AttributeError on data it
+    cannot read; checked here first, each page says so instead of failing.
+    """
+    for item in Version.objects.filter(revision__version__pk__in=version_ids):
+        if item._model is None:
+            return "它保存的一部分数据属于本站已不再使用的一类记录。"
+        try:
+            item.field_dict  # noqa: B018 (read for what reading it raises)
+        except RevertError:
+            return "它保存的数据不是本站能读懂的格式（可能来自旧版本的程序，或被直接改过数据库）。"
+        except IndexError:  # reversion takes the first object of the data: there was none of its kind
+            return "它保存的数据里没有这篇文章。"
+    return None
 
 
 def _text(value, name):
@@ -93,7 +118,15 @@ def _status(version):
 
 def _time(version):
     published_at = version.field_dict.get("published_at")
-    return f"{timezone.localtime(published_at):%Y-%m-%d %H:%M}" if published_at else ""
+    if not published_at:
+        return ""
+    if timezone.is_naive(published_at):
+        # Stored without a zone (an old version, SQL): Django's reading of one, the site's time.
+        published_at = timezone.make_aware(published_at)
+    if not is_publication_time(published_at):
+        # Perhaps beyond what local time can show (year 9999 + 8 h): as stored, as the change form does.
+        return f"{published_at.isoformat()}（UTC，超出范围）"
+    return f"{timezone.localtime(published_at):%Y-%m-%d %H:%M}"
 
 
 def _tag_names(versions):

@@ -1,18 +1,36 @@
-"""Reading what PostgreSQL holds but Python's datetime cannot: a ``timestamptz`` before year 1
-(``0001-01-01 00:00+08`` is 1 BC in UTC), after 9999, or ±infinity.
+"""Reading times that Python's datetime cannot hold, or holds but cannot show.
 
-psycopg raises DataError for such a value, and a single row holding one (written by SQL, or by an
-editor before publication times were validated) made every page listing it answer 500. It is
-read as the nearest time Python holds instead (datetime.min or datetime.max, UTC), which is
-outside the publication range (articles.validators.is_publication_time) like the value itself.
+On PostgreSQL a ``timestamptz`` before year 1 (``0001-01-01 00:00+08`` is 1 BC in UTC), after 9999,
+or ±infinity: psycopg raises DataError for such a value, and a single row holding one (written by
+SQL, or by an editor before publication times were validated) made every page listing it answer
+500. And on either database a time in the last hours of 9999-12-31 (UTC): Python holds it, but not
+its Beijing time, so every page showing it (``timezone.localtime``, the ``date`` filter, the admin)
+raised OverflowError. ``'infinity'`` is what a DBA writes for "pinned for ever".
+
+Each is read as the nearest time a page can show instead: datetime.min (UTC), or LATEST_READABLE.
+Both are outside the publication range (articles.validators.is_publication_time), like the values
+themselves, so a publication time stays one the site names as out of range.
 """
 
 import datetime as dt
+import sqlite3
+
+from django.utils.dateparse import parse_datetime
+
+# The latest time read: its local time in any zone (up to +14 h), and a month after it (the end of
+# an archive's month), are still times Python holds.
+LATEST_READABLE = dt.datetime(9999, 12, 1, tzinfo=dt.UTC)
+_LATEST_READABLE_NAIVE = LATEST_READABLE.replace(tzinfo=None)
 
 
 def read_times_beyond_python(sender, connection, **kwargs):
-    """``connection_created`` receiver: on PostgreSQL (psycopg 3), wrap the connection's
-    ``timestamptz`` loader (Django's, in the connection's time zone) so that it never raises."""
+    """``connection_created`` receiver: make the connection read every time as one a page can show
+    (the module's docstring). On PostgreSQL (psycopg 3), wrap the connection's ``timestamptz``
+    loader (Django's, in the connection's time zone) so that it never raises; on SQLite, replace
+    the ``datetime`` column converter Django registers (for the process: sqlite3 has no other)."""
+    if connection.vendor == "sqlite":
+        sqlite3.register_converter("datetime", _sqlite_time)
+        return
     if connection.vendor != "postgresql":
         return
     import psycopg
@@ -24,10 +42,22 @@ def read_times_beyond_python(sender, connection, **kwargs):
     class NearestTimeLoader(loader):
         def load(self, data):
             try:
-                return super().load(data)
+                value = super().load(data)
             except psycopg.DataError:
                 text = bytes(data)
-                edge = dt.datetime.min if text.startswith(b"-") or text.endswith(b"BC") else dt.datetime.max
-                return edge.replace(tzinfo=getattr(self, "timezone", None) or dt.UTC)
+                if text.startswith(b"-") or text.endswith(b"BC"):
+                    return dt.datetime.min.replace(tzinfo=getattr(self, "timezone", None) or dt.UTC)
+                return LATEST_READABLE
+            return LATEST_READABLE if value > LATEST_READABLE else value
 
     adapters.register_loader("timestamptz", NearestTimeLoader)
+
+
+def _sqlite_time(raw):
+    # Django's converter (django.db.backends.sqlite3.base), and no later than LATEST_READABLE. The
+    # text is naive UTC as Django writes it, or has the offset SQL gave it.
+    value = parse_datetime(raw.decode())
+    if value is None:
+        return None
+    latest = LATEST_READABLE if value.tzinfo else _LATEST_READABLE_NAIVE
+    return latest if value > latest else value

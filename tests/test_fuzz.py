@@ -1,21 +1,33 @@
-"""Property-based tests: whatever the scraper writes, the import takes it or says why."""
+"""Property-based tests: whatever the scraper writes, the import takes it or says why. And
+fault injection: whatever is stored, written around the site (SQL, an old version), every page
+still answers and shows it safely."""
 
+import datetime as dt
+import json
 import tracemalloc
 
 import pytest
 from bs4 import BeautifulSoup
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reversion.models import Version
 
+from articles import publishing
 from articles.intake import reasons
 from articles.intake.body import clean_body
 from articles.intake.frontmatter import PostError, parse_front_matter
 from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
 from articles.intake.posts import parse_post
 from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
-from articles.models import Article
+from articles.models import Article, ImportRun
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
+from tests.factories import make_article, make_editor, make_stock
+from tests.test_editor import change_form
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Whole-file imports write to the database: fewer examples keep the suite fast.
@@ -144,3 +156,278 @@ def test_a_post_of_several_megabytes_imports_in_bounded_memory(write_post):
     assert report.outcome == Outcome.CREATED
     assert Article.objects.get(info_code="BIG1").stocks.get().code == "601601"
     assert size > 5 * 1024 * 1024 and peak < 40 * size, f"peak {peak / 2**20:.0f} MB for a {size / 2**20:.1f} MB file"
+
+
+# Stored values nothing in the site writes (SQL, an old version of the site): every page still answers.
+
+
+def _history_of(article):
+    return f"/admin/articles/article/{article.pk}/history/"
+
+
+@pytest.mark.django_db
+class TestUnreadableVersions:
+    """A revision's data is a row like any other: one that reversion cannot read takes none of the
+    pages that read it down (the version's own page, 对照 and 恢复), each says so in Chinese."""
+
+    @pytest.fixture
+    def article(self, client):
+        client.force_login(make_editor())
+        article = make_article(title="央行降准", tags=["宏观"])
+        changed = Article.objects.get(pk=article.pk)
+        changed.title = "央行宣布降准"
+        publishing.save_article(changed, tags=["宏观", "银行"])
+        return article
+
+    @staticmethod
+    def _store(version, serialized_data, **fields):
+        Version.objects.filter(pk=version.pk).update(serialized_data=serialized_data, **fields)
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            pytest.param(lambda data: "{not json", id="invalid-json"),
+            pytest.param(lambda data: "", id="empty"),
+            pytest.param(lambda data: "[]", id="no-object"),
+            pytest.param(lambda data: data.replace('"articles.article"', '"articles.gone"'), id="model-gone"),
+            pytest.param(lambda data: data.replace('"stocks": []', '"stocks": [{"code": "601601"}]'), id="wrong-type"),
+        ],
+    )
+    def test_a_version_reversion_cannot_read(self, client, article, damage):
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+        self._store(older, damage(older.serialized_data))
+        history = _history_of(article)
+        pages = {
+            "version": (client.get, f"{history}{older.pk}/"),
+            "compare": (client.get, f"{history}compare/?version_id1={older.pk}&version_id2={newer.pk}"),
+            "restore": (client.post, f"{history}{older.pk}/"),
+        }
+
+        for name, (method, url) in pages.items():
+            response = method(url, {"_save": "保存"} if method == client.post else {}, follow=True)
+            assert response.redirect_chain == [(history, 302)], name
+            said = [str(message) for message in get_messages(response.wsgi_request)]
+            assert any(message.startswith("这个版本无法打开，不能查看、对照或恢复：") for message in said), (name, said)
+        assert Article.objects.get(pk=article.pk).title == "央行宣布降准"  # nothing restored
+        assert client.get(f"{history}{newer.pk}/").status_code == 200  # the other version still opens
+
+    def test_a_deleted_article_s_version_reversion_cannot_read(self, client, article):
+        publishing.delete_articles(Article.objects.filter(pk=article.pk))
+        (deleted, *_) = Version.objects.get_deleted(Article)
+        self._store(deleted, "[]")
+        recover = f"/admin/articles/article/recover/{deleted.pk}/"
+
+        for method in (client.get, client.post):
+            response = method(recover, follow=True)
+            assert response.redirect_chain == [("/admin/articles/article/recover/", 302)]
+            said = [str(message) for message in get_messages(response.wsgi_request)]
+            assert said == ["这个版本无法打开，不能查看、对照或恢复：它保存的数据里没有这篇文章。其他版本不受影响。"]
+        assert not Article.objects.filter(pk=article.pk).exists()
+
+    def test_a_tag_link_of_a_model_no_longer_known(self, client, article):
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+        gone, _ = ContentType.objects.get_or_create(app_label="articles", model="gonelink")
+        Version.objects.filter(revision_id=older.revision_id).exclude(pk=older.pk).update(content_type=gone)
+
+        response = client.get(f"{_history_of(article)}{older.pk}/", follow=True)
+
+        assert response.redirect_chain == [(_history_of(article), 302)]
+        assert "本站已不再使用的一类记录" in str(list(get_messages(response.wsgi_request))[0])
+
+    @pytest.mark.parametrize(
+        ("stored", "shown"),
+        [
+            ("2022-01-07T04:35:20", "2022-01-07 04:35"),
+            ("9999-12-31T23:00:00Z", "9999-12-31T23:00:00+00:00（UTC，超出范围）"),
+        ],
+        ids=["naive", "beyond-local-time"],
+    )
+    def test_a_version_s_time_as_no_version_of_the_site_wrote_it(self, client, article, stored, shown):
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+        serialized = json.loads(older.serialized_data)
+        serialized[0]["fields"]["published_at"] = stored
+        self._store(older, json.dumps(serialized, ensure_ascii=False))
+
+        response = client.get(f"{_history_of(article)}compare/?version_id1={older.pk}&version_id2={newer.pk}")
+
+        assert response.status_code == 200
+        rows = {row.th.contents[0].strip(): row for row in BeautifulSoup(response.content, "lxml").select("tbody tr")}
+        assert rows["发布时间"].select("td")[0].get_text() == shown
+
+
+@pytest.mark.django_db
+class TestTimesBeyondLocalTime:
+    """A time in the last hours of year 9999 (UTC), which Python holds but not in Beijing time, or
+    PostgreSQL's 'infinity' (a DBA's "pinned for ever"), in any time column: read as a time pages
+    can show (finews/database.py), no page answers 500."""
+
+    COLUMNS = [
+        ("articles_article", "pinned_until"),
+        ("articles_article", "updated_at"),
+        ("articles_article", "content_changed_at"),
+        ("articles_importrun", "finished_at"),
+        ("reversion_revision", "date_created"),
+    ]
+
+    @pytest.mark.parametrize("stored", ["9999-12-31 23:00:00+00:00", "infinity"])
+    def test_every_page_showing_one_answers(self, client, stored, django_capture_on_commit_callbacks):
+        if stored == "infinity" and connection.vendor != "postgresql":
+            pytest.skip("only PostgreSQL has infinity")
+        if connection.vendor == "sqlite":
+            stored = stored.removesuffix("+00:00")  # as Django writes times there: naive UTC
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(info_code="A1", title="央行降准", tags=["宏观"], stocks=[make_stock("601601")])
+            changed = Article.objects.get(pk=article.pk)
+            changed.title = "央行宣布降准"
+            publishing.save_article(changed, tags=["宏观"], stocks=changed.stocks.all())
+            publishing.pin_article(changed, kind=Article.Pin.LEAD)
+        run = ImportRun.objects.create(source=ImportRun.Source.COMMAND, result=ImportRun.Result.OK)
+        with connection.cursor() as cursor:
+            for table, column in self.COLUMNS:
+                cursor.execute(f"UPDATE {table} SET {column} = %s", [stored])
+        client.force_login(make_editor())
+        older, *_, newer = Version.objects.get_for_object(article).order_by("pk")
+        history = _history_of(article)
+        urls = [
+            "/", article.get_absolute_url(), "/feed.xml", "/tag/hong-guan/feed/", "/stock/sh/601601/feed/",
+            "/sitemap.xml", "/api/v1/articles/", "/api/v1/articles/A1/", "/admin/articles/article/",
+            f"/admin/articles/article/{article.pk}/change/", history, f"{history}{older.pk}/",
+            f"{history}compare/?version_id1={older.pk}&version_id2={newer.pk}",
+            "/admin/articles/importrun/", f"/admin/articles/importrun/{run.pk}/change/",
+        ]  # fmt: skip
+
+        for url in urls:
+            assert client.get(url).status_code == 200, url
+        assert client.post(f"{history}{older.pk}/", {"_save": "保存"}).status_code == 302
+        assert Article.objects.get(pk=article.pk).title == "央行降准"
+        assert "至 12-01 08:00" in client.get("/admin/articles/article/").content.decode()  # the pin_state column
+
+
+@pytest.mark.django_db
+class TestBodiesWrittenAroundTheAllowList:
+    """Every write stores a body cleaned; one written by SQL is cleaned as it is shown, so that it
+    cannot send readers elsewhere or swallow the rest of its page."""
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            '<p>降准</p><meta http-equiv="refresh" content="0;url=https://evil.example/">',
+            "<p>降准</p><textarea>",
+            "<p>降准</p><!--",
+            '<p>降准</p><script src="https://evil.example/x.js"></script><p onclick="x()">后文</p>',
+            "<div>" * 300 + "降准",  # too deep for the allow-list to clean: shown as text
+        ],
+        ids=["meta-refresh", "unclosed-textarea", "unclosed-comment", "script", "too-deep"],
+    )
+    def test_the_article_page_and_the_api_show_it_cleaned(self, client, body):
+        article = make_article(info_code="B1", body="<p>正文</p>")
+        Article.objects.filter(pk=article.pk).update(body=body)
+
+        page = BeautifulSoup(client.get(article.get_absolute_url()).content.decode(), "lxml")
+        api = client.get("/api/v1/articles/B1/").json()["body_html"]
+
+        shown = page.select_one(".article-body")
+        assert "降准" in shown.get_text() and shown.find(["meta", "textarea", "script"]) is None
+        assert page.select_one("footer.site-footer") is not None and shown.select_one("footer") is None
+        assert not any(attribute.startswith("on") for element in shown.find_all(True) for attribute in element.attrs)
+        for text in ("evil.example", "<textarea", "<!--", "<script", "http-equiv", "onclick"):
+            assert text not in api
+        assert "降准" in api
+
+    @pytest.mark.parametrize(
+        ("stored", "linked"),
+        [
+            ("javascript:alert(1)", ""),
+            (" JavaScript:alert(1)", ""),
+            ("data:text/html,<script>alert(1)</script>", ""),
+            ("http://exa mple.com/", ""),
+            ("https://www.cls.cn/detail/1?a=1&b=2", "https://www.cls.cn/detail/1?a=1&b=2"),
+        ],
+    )
+    def test_a_source_address_is_linked_only_where_a_body_s_link_would_be(self, client, stored, linked):
+        article = make_article(info_code="B1", source_name="财联社")
+        Article.objects.filter(pk=article.pk).update(source_url=stored)
+
+        page = BeautifulSoup(client.get(article.get_absolute_url()).content.decode(), "lxml")
+
+        meta = page.select_one("header .meta")
+        assert "来源：财联社" in meta.get_text()
+        assert [link["href"] for link in meta.select("a")] == ([linked] if linked else [])
+        assert client.get("/api/v1/articles/B1/").json()["source_url"] == linked
+
+
+@pytest.mark.django_db
+def test_an_article_form_saved_as_shown_keeps_its_times_to_the_second(client):
+    """Imported news is timed to the second: the change form shows the seconds, so saving it as
+    shown (a title changed) keeps the publication time, and a pin that has ended stays as it was."""
+    published_at = dt.datetime(2026, 11, 20, 4, 35, 20, tzinfo=dt.UTC)
+    article = make_article(title="央行降准", published_at=published_at)
+    publishing.pin_article(article, kind=Article.Pin.LEAD, until=timezone.now() + dt.timedelta(hours=1))
+    ended = (timezone.now() - dt.timedelta(hours=1)).replace(microsecond=0)
+    Article.objects.filter(pk=article.pk).update(pinned_until=ended)  # as time itself leaves it
+    client.force_login(make_editor())
+
+    url, data = change_form(client, article)
+    response = client.post(url, {**data, "title": "央行宣布降准"})
+
+    assert response.status_code == 302
+    saved = Article.objects.get(pk=article.pk)
+    assert (saved.title, saved.published_at, saved.pinned_until) == ("央行宣布降准", published_at, ended)
+    assert data["published_at_1"] == "12:35:20"
+
+
+@pytest.mark.django_db
+def test_restoring_a_version_of_an_article_deleted_meanwhile_says_so(client):
+    """Its 历史 was open while another editor deleted it: 恢复 says where it can be recovered."""
+    article = make_article(title="央行降准")
+    version = Version.objects.get_for_object(article).first()
+    client.force_login(make_editor())
+    publishing.delete_articles(Article.objects.filter(pk=article.pk))
+
+    response = client.post(
+        f"/admin/articles/article/{article.pk}/history/{version.pk}/", {"_save": "保存"}, follow=True
+    )
+
+    assert response.status_code == 200
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert said == ["这篇文章已被删除，不能恢复到它的某个版本：请在文章列表的“恢复已删除的 文章”中恢复它。"]
+    assert not Article.objects.filter(pk=article.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_copy_whose_lead_was_deleted_around_the_foreign_key_is_a_story_of_its_own(client):
+    """sqlite3's shell checks no foreign key unless told to: a lead deleted there leaves its copies
+    pointing at no row. Each copy's page, QR code and API answer as its own story, and saving it
+    in the admin drops the link."""
+    lead = make_article(info_code="NW1", title="央行降准")
+    copy = make_article(info_code="NWC1", title="央行降准", story=lead)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+    client.force_login(make_editor())
+
+    page = client.get("/news/NWC1/", follow=True)
+    assert page.status_code == 200 and page.redirect_chain == [(f"/news/NWC1/{copy.slug}/", 301)]
+    assert client.get("/news/NWC1/qr.svg").status_code == 200
+    assert client.get("/api/v1/articles/NWC1/").json()["info_code"] == "NWC1"
+    url, data = change_form(client, copy)
+    assert client.post(url, data).status_code == 302
+    assert Article.objects.get(pk=copy.pk).story_id is None
+
+
+@pytest.mark.django_db
+def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(client):
+    """A user deleted in sqlite3's shell (which checks no foreign key unless told to) left the
+    articles they published pointing at no row: every save of one was refused with a 500."""
+    from django.contrib.auth.models import User
+
+    gone = User.objects.create_user("gone")
+    article = make_article(title="央行降准", responsible_editor=gone)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth_user WHERE id = %s", [gone.pk])
+    client.force_login(make_editor())
+
+    assert client.get(article.get_absolute_url()).status_code == 200
+    url, data = change_form(client, article)
+    assert client.post(url, {**data, "title": "央行宣布降准"}).status_code == 302
+    saved = Article.objects.get(pk=article.pk)
+    assert (saved.title, saved.responsible_editor_id) == ("央行宣布降准", None)

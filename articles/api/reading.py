@@ -16,7 +16,7 @@ from ninja.decorators import decorate_view
 from articles.caching import conditional
 from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
 from articles.roles import person_name
-from articles.sanitize import plain_text
+from articles.sanitize import body_as_shown, linkable, plain_text
 from articles.search import MAX_RESULTS, SearchResults
 from articles.site.forms import EARLIEST_DATE, LATEST_DATE
 from articles.validators import MAX_INFO_CODE_LENGTH, is_url_code
@@ -72,7 +72,7 @@ def item_of(article, request):
         "stocks": [{"market": s.market, "code": s.code, "name": s.name} for s in article.stocks.all()],
         "summary": article.summary,
         "source_name": article.source_name,
-        "source_url": article.source_url,
+        "source_url": linkable(article.source_url),
         "authors": article.author_names,
         "responsible_editor": person_name(article.responsible_editor) if article.responsible_editor else None,
     }
@@ -192,10 +192,14 @@ def article_detail(request, info_code: str):
     )
     if article is None:
         raise _no_article(info_code)
-    if article.story_id is not None:
+    if article.lead is not None:
         # The copy of a story (the same news in another category): the story is its lead.
-        return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.story.info_code]))
-    return {**item_of(article, request), "body_html": article.body, "body_text": plain_text(article.body, "lines")}
+        return HttpResponsePermanentRedirect(reverse("api-v1:article_detail", args=[article.lead.info_code]))
+    return {
+        **item_of(article, request),
+        "body_html": body_as_shown(article.body),
+        "body_text": plain_text(article.body, "lines"),
+    }
 
 
 def _no_article(info_code):

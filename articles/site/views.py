@@ -250,7 +250,7 @@ class ArticleDetailView(DetailView):
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
         # A copy's address, and a wrong slug, lead to the story's page (get_absolute_url).
-        if (self.object.story_id or self.kwargs.get("slug") != self.object.slug) and not self._previewing():
+        if (self.object.lead or self.kwargs.get("slug") != self.object.slug) and not self._previewing():
             return redirect(self.object, permanent=True)
         # No Last-Modified: the page also shows its neighbours and related news, which change
         # without the article; conditional requests are answered by the page's ETag (caching/).

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from articles.caching import ProcessCopies
 from articles.roles import person_name as _person_name
-from articles.sanitize import text_excerpt
+from articles.sanitize import body_as_shown, linkable, text_excerpt
 from articles.site.times import note_relative, time_label
 
 register = template.Library()
@@ -25,6 +25,15 @@ _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u
 def excerpt(body):
     """The beginning of a body's text (sanitize.text_excerpt), entities decoded: escaped once, by the template."""
     return text_excerpt(body)
+
+
+@register.filter
+def shown_body(body):
+    """An article's body as readers get it (sanitize.body_as_shown): cleaned again, whoever wrote it."""
+    return body_as_shown(body)
+
+
+register.filter("linkable", linkable)
 
 
 @register.filter
