@@ -133,8 +133,9 @@ _address_cleaner = nh3.Cleaner(tags={"a"}, attributes={"a": {"href"}}, url_schem
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u3000|<br>)*</p>")
 # A link whose address the allow-list dropped (javascript:, tel:, one no URL parser reads) would stay
 # an <a> with no href, which links nowhere: its text is kept without it. Read on nh3's own output,
-# where every attribute value is quoted with "<" and ">" escaped, and no <a> holds another.
-_ANCHOR = re.compile(r"<a((?:\s[^>]*)?)>(.*?)</a>", re.DOTALL)
+# where every attribute value is quoted with "<" and ">" escaped and every <a> is closed in order;
+# an <a> may hold another (HTML5 lets a link hold a table, whose cell holds a link).
+_ANCHOR_TAG = re.compile(r"<a(?:\s[^>]*)?>|</a>")
 # nh3 adds an image's loading and decoding in the order of a Rust HashMap, which each process
 # draws anew: written in one order, a body cleaned again in another process (an editor's save
 # of an unchanged article) would differ from the stored one and be saved as a change.
@@ -173,7 +174,7 @@ def sanitize_html(fragment):
         # which the allow-list's HTML5 parser reads differently once: read again, it is settled.
         cleaned = _body_cleaner.clean(cleaned)
     cleaned = _IMAGE_HINTS_REVERSED.sub(r'\1 loading="lazy" decoding="async"', cleaned)
-    cleaned = _ANCHOR.sub(_text_unless_linked, cleaned)
+    cleaned = _without_unlinked_anchors(cleaned)
     return Sanitized(_EMPTY_PARAGRAPH.sub("", without_control_characters(cleaned)).strip())
 
 
@@ -193,8 +194,21 @@ def body_as_shown(body):
         return format_html("<p>{}</p>", plain_text(body))
 
 
-def _text_unless_linked(anchor):
-    return anchor[0] if ' href="' in anchor[1] else anchor[2]
+def _without_unlinked_anchors(cleaned):
+    """``cleaned`` (nh3's output) without the tags of each <a> that has no href, its content kept."""
+    pieces, linked, end = [], [], 0
+    for tag in _ANCHOR_TAG.finditer(cleaned):
+        pieces.append(cleaned[end : tag.start()])
+        end = tag.end()
+        if tag[0] == "</a>":
+            keep = linked.pop() if linked else True
+        else:
+            keep = ' href="' in tag[0]
+            linked.append(keep)
+        if keep:
+            pieces.append(tag[0])
+    pieces.append(cleaned[end:])
+    return "".join(pieces)
 
 
 class LeftOut(NamedTuple):

@@ -738,6 +738,11 @@ class TestNothingLeftOutUnsaid:
             ('<p><a rel="noopener noreferrer nofollow">公告</a></p>', "<p>公告</p>"),
             ('<p><a title="x&gt;y" href="https://www.pbc.gov.cn/">央行</a></p>',
              '<p><a title="x&gt;y" href="https://www.pbc.gov.cn/" rel="noopener noreferrer nofollow">央行</a></p>'),
+            # HTML5 lets a link hold a table whose cell holds a link: each dropped by its own tags.
+            ('<a href="tel:95588"><table><tr><td><a href="/news/NW1/">表内</a>客服</td></tr></table></a>',
+             '<table><tbody><tr><td><a href="/news/NW1/" rel="noopener noreferrer nofollow">表内</a>客服</td></tr></tbody></table>'),
+            ('<a href="/news/NW1/"><table><tr><td><a href="tel:95588">客服</a></td></tr></table></a>',
+             '<a href="/news/NW1/" rel="noopener noreferrer nofollow"><table><tbody><tr><td>客服</td></tr></tbody></table></a>'),
         ],
     )  # fmt: skip
     def test_a_link_whose_address_is_dropped_keeps_its_text_without_an_anchor(self, body, cleaned):
