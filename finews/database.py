@@ -7,7 +7,8 @@ SQL, or by an editor before publication times were validated) made every page li
 its Beijing time, so every page showing it (``timezone.localtime``, the ``date`` filter, the admin)
 raised OverflowError. ``'infinity'`` is what a DBA writes for "pinned for ever".
 
-Each is read as the nearest time a page can show instead: datetime.min (UTC), or LATEST_READABLE.
+Each is read as the nearest time a page can show instead: datetime.min (UTC), or LATEST_READABLE;
+and on SQLite, which keeps any text in a time column, text that is no time as datetime.min.
 Both are outside the publication range (articles.validators.is_publication_time), like the values
 themselves, so a publication time stays one the site names as out of range.
 """
@@ -54,10 +55,16 @@ def read_times_beyond_python(sender, connection, **kwargs):
 
 
 def _sqlite_time(raw):
-    # Django's converter (django.db.backends.sqlite3.base), and no later than LATEST_READABLE. The
-    # text is naive UTC as Django writes it, or has the offset SQL gave it.
-    value = parse_datetime(raw.decode())
+    # Django's converter (django.db.backends.sqlite3.base), no later than LATEST_READABLE. The text
+    # is naive UTC as Django writes it, or as SQL wrote it: with an offset, or no time at all
+    # (SQLite keeps any value in any column), read as datetime.min, as a time before year 1 is on
+    # PostgreSQL: outside the publication range, which the admin shows for the editor to replace.
+    text = raw.decode()
+    try:
+        value = parse_datetime(text)
+    except ValueError:
+        value = None
     if value is None:
-        return None
+        return dt.datetime.min
     latest = LATEST_READABLE if value.tzinfo else _LATEST_READABLE_NAIVE
     return latest if value > latest else value

@@ -433,3 +433,34 @@ def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(
     assert client.post(url, {**data, "title": "央行宣布降准"}).status_code == 302
     saved = Article.objects.get(pk=article.pk)
     assert (saved.title, saved.responsible_editor_id) == ("央行宣布降准", None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stored", ["soon", "2026-13-45 10:00:00", 1700000000])
+def test_a_time_column_holding_no_time_on_sqlite(client, stored):
+    """SQLite keeps any value in any column: text that is no time (or a number) in a time column,
+    written by its shell, is read as a time outside the publication range (finews/database.py),
+    not as None, which every list compared with a time."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps only times in a timestamptz column")
+    article = make_article(info_code="T1", title="央行降准", tags=["宏观"])
+    publishing.pin_article(article, kind=Article.Pin.LEAD, until=timezone.now() + dt.timedelta(hours=1))
+    make_article(title="其他消息")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE articles_article SET published_at = %s, updated_at = %s, pinned_until = %s WHERE id = %s",
+            [stored, stored, stored, article.pk],
+        )
+    client.force_login(make_editor())
+
+    for url in (
+        "/",
+        "/7x24/",
+        "/feed.xml",
+        "/sitemap.xml",
+        "/archive/",
+        "/api/v1/articles/",
+        "/admin/articles/article/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get(f"/admin/articles/article/{article.pk}/change/").status_code == 200
