@@ -871,6 +871,39 @@ class TestNoStoredValueTakesAPageDown:
         for url in ("/", "/feed.xml", "/sitemap.xml", "/api/v1/articles/", "/category/"):
             assert client.get(url).status_code == 200, url
 
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
+    def test_check_content_repairs_times_sql_wrote_in_another_form(self, client):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        stock = make_stock("601601")
+        written = make_article(tags=["宏观"], stocks=[stock], published_at=dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))
+        dated, odd = make_article(tags=["宏观"]), make_article(tags=["宏观"])
+        with connection.cursor() as cursor:
+            for article, text in ((written, "2026-11-27T10:00:00+08:00"), (dated, "2026-11-26"), (odd, "昨天")):
+                cursor.execute("UPDATE articles_article SET published_at = %s WHERE id = %s", [text, article.pk])
+        with pytest.raises(CommandError, match="3 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert f"文章 {written.pk}: published_at is stored as '2026-11-27T10:00:00+08:00'" in listed.getvalue()
+
+        out, err = StringIO(), StringIO()
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", "--repair-times", stdout=out, stderr=err)
+
+        assert "now '2026-11-27 02:00:00' (the same instant)" in out.getvalue()
+        assert (
+            "now '2026-11-25 16:00:00'" in out.getvalue()
+            and f"{odd.pk}: published_at is stored as '昨天'" in err.getvalue()
+        )
+        written.refresh_from_db()
+        assert written.published_at == dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC)
+        Article.objects.filter(pk=odd.pk).update(published_at=timezone.now())
+        for url in ("/tag/hong-guan/", stock.get_absolute_url(), written.get_absolute_url(), "/archive/2026/11/"):
+            assert client.get(url).status_code in (200, 301), url
+        call_command("check_content", stdout=(sound := StringIO()))
+        assert "Every time is stored as Django writes it." in sound.getvalue()
+
     def test_check_content_finds_nothing_on_a_sound_database(self):
         from io import StringIO
 

@@ -1,19 +1,51 @@
+import datetime as dt
+import re
+
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, models, transaction
 from django.urls import NoReverseMatch
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from articles.models import Article, Category, StockReference, Tag
+
+# How Django writes a time into SQLite (naive UTC, USE_TZ): its SQL date functions (used by the
+# archive, the charts, a tag's and a stock's pages) read no other form.
+DJANGO_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?")
 
 
 class Command(BaseCommand):
     help = (
         "List every stored article, category, tag and stock whose page cannot be addressed (a code or slug "
-        "the URLs cannot carry); exits 1 if there is one. The database refuses such rows since migration "
-        "0012, which repaired those before it: this finds any that a database loaded around it still holds."
+        "the URLs cannot carry), and on SQLite every time stored in another form than Django writes "
+        "(2026-11-27T10:00:00, a bare date, text: SQL wrote it); exits 1 if there is one. The database "
+        "refuses such codes and slugs since migration 0012, which repaired those before it: this finds any "
+        "that a database loaded around it still holds. --repair-times writes each time that names one in "
+        "Django's form (the same instant)."
     )
     # Reads every row: for deploys and operators, not for each start.
     requires_system_checks = []
 
-    def handle(self, *args, verbosity, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--repair-times",
+            action="store_true",
+            help="on SQLite, write each time SQL stored in another form in Django's (the same instant; a "
+            "date alone is its midnight in Beijing); run purge_cache after it",
+        )
+
+    def handle(self, *args, verbosity, repair_times, **options):
+        problems = self.check_addresses(verbosity)
+        if connection.vendor == "sqlite":
+            problems += self.check_times(repair_times)
+        if problems:
+            raise CommandError(f"{problems} rows need an operator or an editor (listed above)")
+        self.stdout.write(self.style.SUCCESS("Every article, category, tag and stock has a URL."))
+        if connection.vendor == "sqlite":
+            self.stdout.write(self.style.SUCCESS("Every time is stored as Django writes it."))
+
+    def check_addresses(self, verbosity):
         problems = 0
         for model, fields in ((Article, ("info_code", "slug", "story")), (Category, ("slug",)), (Tag, ("slug",)),
                               (StockReference, ("code", "market"))):  # fmt: skip
@@ -28,6 +60,46 @@ class Command(BaseCommand):
                     self.stderr.write(f"{model._meta.verbose_name} {row.pk} has no URL: {values}; fix it in the admin")
             if verbosity >= 2:
                 self.stdout.write(f"{checked} {model._meta.verbose_name_plural} checked")
-        if problems:
-            raise CommandError(f"{problems} rows have no URL (listed above)")
-        self.stdout.write(self.style.SUCCESS("Every article, category, tag and stock has a URL."))
+        return problems
+
+    def check_times(self, repair):
+        """Each time column of the app's tables, read as stored (the converter reads any form)."""
+        problems = 0
+        for model in apps.get_app_config("articles").get_models():
+            table, pk = model._meta.db_table, model._meta.pk.column
+            for field in model._meta.concrete_fields:
+                if not isinstance(field, models.DateTimeField):
+                    continue
+                with connection.cursor() as cursor:
+                    cursor.execute(f'SELECT "{pk}", CAST("{field.column}" AS TEXT) FROM "{table}" '
+                                   f'WHERE "{field.column}" IS NOT NULL')  # fmt: skip
+                    odd = [(key, text) for key, text in cursor.fetchall() if not DJANGO_SQLITE_TIME.fullmatch(text)]
+                for key, text in odd:
+                    written = _in_django_form(text) if repair else None
+                    where = f"{model._meta.verbose_name} {key}: {field.name} is stored as {text!r}"
+                    if written is None:
+                        problems += 1
+                        self.stderr.write(
+                            f"{where}, not as Django writes a time; --repair-times, or set it in the admin"
+                        )
+                        continue
+                    with transaction.atomic(), connection.cursor() as cursor:
+                        cursor.execute(f'UPDATE "{table}" SET "{field.column}" = %s WHERE "{pk}" = %s', [written, key])
+                    self.stdout.write(f"{where}: now {written!r} (the same instant)")
+        return problems
+
+
+def _in_django_form(text):
+    """``text`` (a time SQL stored: ISO 8601 with a T, an offset, or a date alone, which is taken as
+    its midnight in Beijing, TIME_ZONE) as Django writes it into SQLite (naive UTC); None if it
+    names no time. A time without an offset is UTC, as Django's own are."""
+    try:
+        day = parse_date(text)  # first: parse_datetime reads a date alone as its midnight in UTC
+        moment = timezone.make_aware(dt.datetime.combine(day, dt.time())) if day else parse_datetime(text)
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(" ")
