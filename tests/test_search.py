@@ -654,6 +654,13 @@ class TestNamedTopics:
             ("600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
             ("SH600519", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
             ("600519.sh", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            # A word of the query names it: what the reader searches news of.
+            ("贵州茅台 业绩", [("股票：贵州茅台 600519（上海） →", "/stock/sh/600519/")]),
+            ("加息 美联储", [("标签：美联储 →", "/tag/mei-lian-chu/")]),
+            (
+                "AAPL 美联储",
+                [("标签：美联储 →", "/tag/mei-lian-chu/"), ("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")],
+            ),
             # HKEX's five digits, as Yahoo Finance and many readers write them with four.
             ("0700.HK", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("hk00700", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
@@ -695,7 +702,7 @@ class TestNamedTopics:
 
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
         assert self.links(client, "贵州茅台") and self.links(client, "美联储"), "the whole names are linked"
-        for query in ("茅台", "600519.SZ", "美联储 加息", "内部", "000001", "Federal", "60051.SH", "700.HK"):
+        for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息"):
             assert self.links(client, query) == [], query
 
     def test_the_page_costs_the_same_queries_whatever_it_finds(

@@ -1,10 +1,11 @@
 """The tags and stocks a search query names: their articles match it (tags), and the results page
 links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH600519 -> 股票：贵州茅台 600519（上海）).
 
-A name matches whole, case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９,
-as a Chinese input method types them in its full-width mode, which the search folds too): each
-lookup reads the index on the names' capitals (Tag and StockReference Meta.indexes), whatever
-the number of tags, stocks and articles. Whether a named tag or stock has a page is asked only once one is named: that check
+A name is the whole query's or one of its words' (贵州茅台 业绩 names 贵州茅台), and matches whole,
+case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９, as a Chinese input
+method types them in its full-width mode, which the search folds too): each lookup reads the index
+on the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks
+and articles. Whether a named tag or stock has a page is asked only once one is named: that check
 costs more to build than the lookups themselves, and most queries name none.
 """
 
@@ -17,7 +18,7 @@ from django.db.models.lookups import In
 from articles.models import StockReference, Tag, with_public_articles
 from articles.validators import MAX_STOCK_CODE_LENGTH, is_url_code
 
-from .text import code_with_exchange
+from .text import MAX_QUERY_TERMS, code_with_exchange
 
 # The most stocks a results page links: a name or a code shared by a few markets (中国平安 in
 # Shanghai and Hong Kong) shows each; more would push the results down.
@@ -45,23 +46,29 @@ def tags_named(names):
 
 
 def topics_named(query, tags):
-    """(tags, stocks) that ``query`` names as a whole and that have a page (a public article is
-    listed under them), for links: those of ``tags`` (tags_named's) with the query's name, case
-    aside; the stocks (at most MOST_STOCKS_NAMED, by market and code) with its name, case aside, or
-    its code (AAPL, aapl, ＡＡＰＬ, 600519, SH600519, 600519.SH). One query, and one more for each kind named."""
-    query = " ".join((query or "").split())
-    named_tags = [tag for tag in tags if folded(tag.name) == folded(query)]
-    return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(query)))
+    """(tags, stocks) that ``query`` names, as a whole or by one of its words, and that have a page
+    (a public article is listed under them), for links: ``tags`` (tags_named's: each one's name is
+    the query's or a word's, case and width aside) in the order the query names them; the stocks
+    (at most MOST_STOCKS_NAMED, by market and code) with such a name, or such a code (AAPL, aapl,
+    ＡＡＰＬ, 600519, SH600519, 600519.SH): 贵州茅台 业绩 links 贵州茅台's page. One query, and one more
+    for each kind named."""
+    words = (query or "").split()
+    names = list(dict.fromkeys([" ".join(words), *words[:MAX_QUERY_TERMS]]))
+    order = {folded(name): position for position, name in reversed(list(enumerate(names)))}
+    named_tags = sorted(tags, key=lambda tag: order.get(folded(tag.name), len(names)))
+    return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(names)))
 
 
-def _stocks_named(query):
-    if not query:
+def _stocks_named(names):
+    names = [name for name in names if name]
+    if not names:
         return StockReference.objects.none()
-    named = Q(In(Upper("name"), [Upper(Value(name)) for name in dict.fromkeys(_as_written_and_folded(query))]))
-    code = unicodedata.normalize("NFKC", query)
-    if is_url_code(code, MAX_STOCK_CODE_LENGTH):
-        named |= Q(code__in={code, code.upper()})
-    if written := code_with_exchange(query):
+    forms = dict.fromkeys(form for name in names for form in _as_written_and_folded(name))
+    named = Q(In(Upper("name"), [Upper(Value(form)) for form in forms]))
+    codes = {code for form in forms for code in (form, form.upper()) if is_url_code(form, MAX_STOCK_CODE_LENGTH)}
+    if codes:
+        named |= Q(code__in=codes)
+    for written in filter(None, map(code_with_exchange, names)):
         code, exchange = written
         # The exchange as our markets name it (sh, sz, hk); BJ names none of them.
         named |= Q(code=code, market=exchange.lower())
