@@ -904,6 +904,23 @@ class TestNoStoredValueTakesAPageDown:
         call_command("check_content", stdout=(sound := StringIO()))
         assert "Every time is stored as Django writes it." in sound.getvalue()
 
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
+    @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+08:00", "9999-12-31T20:00:00-05:00", "0001-01-01"])
+    def test_check_content_lists_a_time_django_s_form_cannot_hold(self, text):
+        """Before year 1 or after 9999 in UTC (a bare date is its midnight in Beijing): listed for
+        an operator, not a traceback halfway through the repairs."""
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        article = make_article()
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE articles_article SET published_at = %s WHERE id = %s", [text, article.pk])
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", "--repair-times", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert f"文章 {article.pk}: published_at is stored as {text!r}, not as Django writes" in listed.getvalue()
+
     def test_check_content_finds_nothing_on_a_sound_database(self):
         from io import StringIO
 

@@ -101,5 +101,8 @@ def _in_django_form(text):
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:  # before year 1 or after 9999 in UTC (0001-01-01T00:00:00+08:00)
+            return None
     return moment.isoformat(" ")
