@@ -893,7 +893,7 @@ class TestNoStoredValueTakesAPageDown:
 
         assert "now '2026-11-27 02:00:00' (the same instant)" in out.getvalue()
         assert (
-            "now '2026-11-25 16:00:00'" in out.getvalue()
+            "now '2026-11-25 16:00:00' (its midnight in Beijing: pages showed 08:00)" in out.getvalue()
             and f"{odd.pk}: published_at is stored as '昨天'" in err.getvalue()
         )
         written.refresh_from_db()

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         "(2026-11-27T10:00:00, a bare date, text: SQL wrote it); exits 1 if there is one. The database "
         "refuses such codes and slugs since migration 0012, which repaired those before it: this finds any "
         "that a database loaded around it still holds. --repair-times writes each time that names one in "
-        "Django's form (the same instant)."
+        "Django's form (the same instant; a date alone, its midnight in Beijing)."
     )
     # Reads every row: for deploys and operators, not for each start.
     requires_system_checks = []
@@ -85,8 +85,18 @@ class Command(BaseCommand):
                         continue
                     with transaction.atomic(), connection.cursor() as cursor:
                         cursor.execute(f'UPDATE "{table}" SET "{field.column}" = %s WHERE "{pk}" = %s', [written, key])
-                    self.stdout.write(f"{where}: now {written!r} (the same instant)")
+                    # A date alone was read (finews/database.py) as its midnight in UTC, 08:00 in
+                    # Beijing: written as its midnight in Beijing, its pages' time moves.
+                    same = "its midnight in Beijing: pages showed 08:00" if _is_date(text) else "the same instant"
+                    self.stdout.write(f"{where}: now {written!r} ({same})")
         return problems
+
+
+def _is_date(text):
+    try:
+        return parse_date(text) is not None
+    except ValueError:
+        return False
 
 
 def _in_django_form(text):
