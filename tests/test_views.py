@@ -921,6 +921,24 @@ class TestNoStoredValueTakesAPageDown:
             call_command("check_content", "--repair-times", stdout=StringIO(), stderr=(listed := StringIO()))
         assert f"文章 {article.pk}: published_at is stored as {text!r}, not as Django writes" in listed.getvalue()
 
+    def test_check_content_lists_a_copy_whose_lead_is_gone(self):
+        """Deleted around the foreign key (sqlite3's shell): its page is its own, but every list of
+        stories leaves it out as a copy, until a save drops the link (publishing)."""
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        lead = make_article(info_code="NW1", title="央行降准")
+        copy = make_article(info_code="NWC1", title="央行降准", story=lead)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert f"文章 {copy.pk} is the copy of article {lead.pk}, which is gone" in listed.getvalue()
+        publishing.save_article(Article.objects.get(pk=copy.pk))
+        call_command("check_content", stdout=StringIO())
+
     def test_check_content_finds_nothing_on_a_sound_database(self):
         from io import StringIO
 
