@@ -427,10 +427,12 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.display(description="封面")
     def thumbnail(self, article):
+        # No thumbnail, no cover: the release before 0023 removes a cover leaving the rendition it
+        # does not know (as the site's lists, includes/article_item.html).
+        if not article.cover_thumbnail:
+            return ""
         # The lists' rendition: a 48 px cell's 2×, at a sixth of the thumbnail's pixels (a hundred rows a page).
         image = article.cover_list_image or article.cover_thumbnail
-        if not image:
-            return ""
         return format_html('<img src="{}" alt="" width="48" loading="lazy">', image.url)
 
     @admin.display(description="正文")

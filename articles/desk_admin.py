@@ -398,7 +398,7 @@ class CompareAdminMixin:
         """The library's page, unless a version cannot be read (versions.unreadable): its fallback
         (the stored JSON side by side) fails on data that is not JSON."""
         ids = [request.GET.get(name, "") for name in ("version_id1", "version_id2")]
-        if refused := self.unreadable_versions(request, [pk for pk in ids if pk.isdigit()], object_id):
+        if refused := self.unreadable_versions(request, ids, object_id):
             return refused
         return super().compare_view(request, object_id, extra_context)
 

@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -59,9 +60,17 @@ def unreadable(version_ids):
     Versions are rows anyone may have written: by a version of the site whose fields differ, or by
     SQL. Reversion reads them for the version's page (reverting the whole revision), for a restore
     and for the compare page, and raises RevertError, IndexError or AttributeError on data it
-    cannot read; checked here first, each page says so instead of failing.
+    cannot read; checked here first, each page says so instead of failing. An id no version can
+    have (a URL's: ²; beyond the column's integers, which SQLite's driver cannot even send) names
+    none here: the library's own page answers for it (a 404, its form's error).
     """
-    for item in Version.objects.filter(revision__version__pk__in=version_ids):
+    _, highest = connection.ops.integer_field_range(Version._meta.pk.get_internal_type())
+    ids = [
+        int(pk)
+        for pk in map(str, version_ids)
+        if pk.isdecimal() and len(pk) <= len(str(highest)) and int(pk) <= highest
+    ]
+    for item in Version.objects.filter(revision__version__pk__in=ids):
         if item._model is None:
             return "它保存的一部分数据属于本站已不再使用的一类记录。"
         try:

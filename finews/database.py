@@ -66,5 +66,13 @@ def _sqlite_time(raw):
         value = None
     if value is None:
         return dt.datetime.min
+    if value.tzinfo is not None:
+        # Read in UTC, as PostgreSQL reads a timestamptz: 0001-01-01 00:00+08:00 is 1 BC there,
+        # which no page can show (localtime and the date filter raised OverflowError), as
+        # datetime.min; 9999-12-31 20:00-05:00, beyond datetime.max, as LATEST_READABLE.
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:
+            return dt.datetime.min if value.year == 1 else LATEST_READABLE
     latest = LATEST_READABLE if value.tzinfo else _LATEST_READABLE_NAIVE
     return latest if value > latest else value

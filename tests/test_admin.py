@@ -326,6 +326,16 @@ class TestCoverImage:
         cell = BeautifulSoup(client.get(CHANGELIST_URL).content, "lxml").select_one("td.field-thumbnail img")
         assert cell["src"] == article.cover_list_image.url  # the list's 48 px cell: the small one
 
+    def test_a_cover_the_release_before_removed_is_not_listed(self, client, editor):
+        """The release before 0023 removes a cover (its file and thumbnail) knowing nothing of the
+        lists' rendition, which it leaves: the list shows no cover, as the site's lists do."""
+        upload = SimpleUploadedFile("cover.png", png_bytes((1200, 900)), content_type="image/png")
+        client.post(ADD_URL, article_form(make_category(), cover_image=upload))
+        Article.objects.update(cover_image="", cover_thumbnail="")
+
+        cell = BeautifulSoup(client.get(CHANGELIST_URL).content, "lxml").select_one("td.field-thumbnail")
+        assert cell is not None and cell.img is None
+
 
 class TestPermissionsAndSecurity:
     def test_editor_cannot_manage_users_or_groups(self, client, editor):

@@ -226,6 +226,19 @@ class TestUnreadableVersions:
             assert said == ["这个版本无法打开，不能查看、对照或恢复：它保存的数据里没有这篇文章。其他版本不受影响。"]
         assert not Article.objects.filter(pk=article.pk).exists()
 
+    @pytest.mark.parametrize("written", ["²", "9" * 20, "9" * 5000])
+    def test_a_version_id_no_version_can_have_is_the_library_s_to_answer(self, client, article, written):
+        """A URL's id: a superscript digit, one beyond the column's integers (which SQLite's driver
+        cannot send), one too long for int(): the check before the library's page took it down."""
+        newer = Version.objects.get_for_object(article).order_by("pk").last()
+        history = _history_of(article)
+
+        assert client.get(f"{history}compare/?version_id1={written}&version_id2={newer.pk}").status_code == 404
+        assert client.get(f"{history}compare/?version_id1={newer.pk}&version_id2={written}").status_code == 404
+        if written == "9" * 20:  # what the version's and 恢复's URLs carry (\d+), int() reads
+            assert client.get(f"{history}{written}/").status_code == 404
+            assert client.get(f"/admin/articles/article/recover/{written}/").status_code == 404
+
     def test_a_tag_link_of_a_model_no_longer_known(self, client, article):
         older = Version.objects.get_for_object(article).order_by("pk").first()
         gone, _ = ContentType.objects.get_or_create(app_label="articles", model="gonelink")

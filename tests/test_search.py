@@ -575,6 +575,36 @@ class TestTags:
         rebuild_index()
         assert index_entries() == stored, "each change left the entries a rebuild writes"
 
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's limit on a statement's parameters")
+    def test_deleting_a_tag_of_more_articles_than_a_statement_takes(self, fed):
+        """SQLite takes at most 32,766 parameters to a statement (a source's tag can be on more
+        articles): here lowered to the 999 Django assumes of it, for a test of a thousand."""
+        import sqlite3
+
+        from articles.models import Tag, TaggedArticle
+
+        template = fed["tagged"]
+        copies = Article.objects.bulk_create(
+            Article(
+                category_id=template.category_id, info_code=f"T9{number:05d}", slug=f"jia-xi-{number}",
+                title=template.title, status=template.status, published_at=template.published_at,
+            )
+            for number in range(1100)
+        )  # fmt: skip
+        tag = Tag.objects.get(name="美联储")
+        TaggedArticle.objects.bulk_create(TaggedArticle(tag=tag, content_object_id=copy.pk) for copy in copies)
+        articles.search.index_articles([copy.pk for copy in copies])
+        assert len(found("美联储")) == 100  # the page's worth; the tagged copies among them
+
+        driver = connection.connection
+        limit = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        try:
+            publishing.delete_topics(Tag.objects.filter(pk=tag.pk))
+        finally:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+
+        assert found("美联储") == [fed["titled"].info_code]
+
     def test_drafts_in_the_admin_found_by_their_tag(self, client, django_capture_on_commit_callbacks):
         client.force_login(User.objects.create_superuser("boss", password="x"))
         with django_capture_on_commit_callbacks(execute=True):

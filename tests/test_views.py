@@ -893,7 +893,7 @@ class TestNoStoredValueTakesAPageDown:
 
         assert "now '2026-11-27 02:00:00' (the same instant)" in out.getvalue()
         assert (
-            "now '2026-11-25 16:00:00'" in out.getvalue()
+            "now '2026-11-25 16:00:00' (its midnight in Beijing: pages showed 08:00)" in out.getvalue()
             and f"{odd.pk}: published_at is stored as '昨天'" in err.getvalue()
         )
         written.refresh_from_db()
@@ -903,6 +903,41 @@ class TestNoStoredValueTakesAPageDown:
             assert client.get(url).status_code in (200, 301), url
         call_command("check_content", stdout=(sound := StringIO()))
         assert "Every time is stored as Django writes it." in sound.getvalue()
+
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
+    @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+08:00", "9999-12-31T20:00:00-05:00", "0001-01-01"])
+    def test_check_content_lists_a_time_django_s_form_cannot_hold(self, text):
+        """Before year 1 or after 9999 in UTC (a bare date is its midnight in Beijing): listed for
+        an operator, not a traceback halfway through the repairs."""
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        article = make_article()
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE articles_article SET published_at = %s WHERE id = %s", [text, article.pk])
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", "--repair-times", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert f"文章 {article.pk}: published_at is stored as {text!r}, not as Django writes" in listed.getvalue()
+
+    def test_check_content_lists_a_copy_whose_lead_is_gone(self):
+        """Deleted around the foreign key (sqlite3's shell): its page is its own, but every list of
+        stories leaves it out as a copy, until a save drops the link (publishing)."""
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        lead = make_article(info_code="NW1", title="央行降准")
+        copy = make_article(info_code="NWC1", title="央行降准", story=lead)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert f"文章 {copy.pk} is the copy of article {lead.pk}, which is gone" in listed.getvalue()
+        publishing.save_article(Article.objects.get(pk=copy.pk))
+        call_command("check_content", stdout=StringIO())
 
     def test_check_content_finds_nothing_on_a_sound_database(self):
         from io import StringIO

@@ -79,19 +79,22 @@ def index_article(article, stocks, tag_ids, new=False, text=None):
 
 
 def index_articles(ids):
-    """Bring the index entries of the articles ``ids`` up to date (deleted ones leave the index)."""
-    ids = set(ids)
-    if not ids:
-        return
+    """Bring the index entries of the articles ``ids`` up to date (deleted ones leave the index),
+    INDEX_BATCH_SIZE articles at a time: a tag merged or deleted, or a stock renamed, names every
+    article it is on (tens of thousands for a source's tag), whose bodies are read to be indexed
+    and whose ids SQLite takes at most 32,766 to a statement."""
+    ids = sorted(set(ids))
     backend = current_backend()
-    articles = Article.objects.filter(id__in=ids).only("id", "title", "summary", "body", "published_at")
-    rows = [
-        index_entry(article, article.stocks.all(), [item.tag_id for item in article.tagged_items.all()])
-        for article in articles.prefetch_related("stocks", "tagged_items")
-    ]
-    with connection.cursor() as cursor:
-        backend.replace(cursor, rows)
-        backend.delete(cursor, ids - {row[0] for row in rows})
+    for start in range(0, len(ids), INDEX_BATCH_SIZE):
+        batch = ids[start : start + INDEX_BATCH_SIZE]
+        articles = Article.objects.filter(id__in=batch).only("id", "title", "summary", "body", "published_at")
+        rows = [
+            index_entry(article, article.stocks.all(), [item.tag_id for item in article.tagged_items.all()])
+            for article in articles.prefetch_related("stocks", "tagged_items")
+        ]
+        with connection.cursor() as cursor:
+            backend.replace(cursor, rows)
+            backend.delete(cursor, set(batch) - {row[0] for row in rows})
 
 
 def remove_articles(ids):

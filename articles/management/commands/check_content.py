@@ -22,7 +22,7 @@ class Command(BaseCommand):
         "(2026-11-27T10:00:00, a bare date, text: SQL wrote it); exits 1 if there is one. The database "
         "refuses such codes and slugs since migration 0012, which repaired those before it: this finds any "
         "that a database loaded around it still holds. --repair-times writes each time that names one in "
-        "Django's form (the same instant)."
+        "Django's form (the same instant; a date alone, its midnight in Beijing)."
     )
     # Reads every row: for deploys and operators, not for each start.
     requires_system_checks = []
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, verbosity, repair_times, **options):
-        problems = self.check_addresses(verbosity)
+        problems = self.check_addresses(verbosity) + self.check_copies()
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
@@ -62,6 +62,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"{checked} {model._meta.verbose_name_plural} checked")
         return problems
 
+    def check_copies(self):
+        """Copies whose lead's row is gone, deleted around the foreign key (sqlite3's shell checks
+        none unless told to): their pages show them as stories of their own (Article.lead), but
+        every list of stories (home page, feeds, sitemap, search) leaves them out as copies."""
+        orphans = Article.objects.filter(story__isnull=False).exclude(story_id__in=Article.objects.values("pk"))
+        problems = 0
+        for pk, story_id in orphans.values_list("pk", "story_id").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, which is gone: the home page, "
+                "feeds, sitemap and search leave it out; save it in the admin and it is a story of its own"
+            )
+        return problems
+
     def check_times(self, repair):
         """Each time column of the app's tables, read as stored (the converter reads any form)."""
         problems = 0
@@ -85,8 +99,18 @@ class Command(BaseCommand):
                         continue
                     with transaction.atomic(), connection.cursor() as cursor:
                         cursor.execute(f'UPDATE "{table}" SET "{field.column}" = %s WHERE "{pk}" = %s', [written, key])
-                    self.stdout.write(f"{where}: now {written!r} (the same instant)")
+                    # A date alone was read (finews/database.py) as its midnight in UTC, 08:00 in
+                    # Beijing: written as its midnight in Beijing, its pages' time moves.
+                    same = "its midnight in Beijing: pages showed 08:00" if _is_date(text) else "the same instant"
+                    self.stdout.write(f"{where}: now {written!r} ({same})")
         return problems
+
+
+def _is_date(text):
+    try:
+        return parse_date(text) is not None
+    except ValueError:
+        return False
 
 
 def _in_django_form(text):
@@ -101,5 +125,8 @@ def _in_django_form(text):
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:  # before year 1 or after 9999 in UTC (0001-01-01T00:00:00+08:00)
+            return None
     return moment.isoformat(" ")
