@@ -160,7 +160,8 @@ class SearchResults:
     with them anywhere else (or carrying a tag the query or a term of it names: ``tags``); within a
     tier, newest first. Every query reads the index's matches in key order (newest first) and
     checks each against ``candidates`` by primary key, stopping once it has what it needs, so a
-    page costs about the same whether a word is rare or in half of all articles. Counts stop at MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
+    page costs about the same whether a word is rare or in half of all articles. Counts stop at
+    MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
     """
 
     def __init__(self, query, candidates, published_after=None, published_before=None):

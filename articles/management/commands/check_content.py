@@ -89,7 +89,7 @@ class Command(BaseCommand):
                                    f'WHERE "{field.column}" IS NOT NULL')  # fmt: skip
                     odd = [(key, text) for key, text in cursor.fetchall() if not DJANGO_SQLITE_TIME.fullmatch(text)]
                 for key, text in odd:
-                    written = _in_django_form(text) if repair else None
+                    written, was_a_date = _in_django_form(text) if repair else (None, False)
                     where = f"{model._meta.verbose_name} {key}: {field.name} is stored as {text!r}"
                     if written is None:
                         problems += 1
@@ -101,32 +101,26 @@ class Command(BaseCommand):
                         cursor.execute(f'UPDATE "{table}" SET "{field.column}" = %s WHERE "{pk}" = %s', [written, key])
                     # A date alone was read (finews/database.py) as its midnight in UTC, 08:00 in
                     # Beijing: written as its midnight in Beijing, its pages' time moves.
-                    same = "its midnight in Beijing: pages showed 08:00" if _is_date(text) else "the same instant"
+                    same = "its midnight in Beijing: pages showed 08:00" if was_a_date else "the same instant"
                     self.stdout.write(f"{where}: now {written!r} ({same})")
         return problems
 
 
-def _is_date(text):
-    try:
-        return parse_date(text) is not None
-    except ValueError:
-        return False
-
-
 def _in_django_form(text):
-    """``text`` (a time SQL stored: ISO 8601 with a T, an offset, or a date alone, which is taken as
-    its midnight in Beijing, TIME_ZONE) as Django writes it into SQLite (naive UTC); None if it
-    names no time. A time without an offset is UTC, as Django's own are."""
+    """(``text`` as Django writes a time into SQLite, naive UTC, or None if it names no time; whether
+    it was a date alone). ``text`` is a time SQL stored: ISO 8601 with a T, an offset, or a date
+    alone, which is taken as its midnight in Beijing (TIME_ZONE). A time without an offset is UTC,
+    as Django's own are."""
     try:
         day = parse_date(text)  # first: parse_datetime reads a date alone as its midnight in UTC
         moment = timezone.make_aware(dt.datetime.combine(day, dt.time())) if day else parse_datetime(text)
     except ValueError:
-        return None
+        return None, False
     if moment is None:
-        return None
+        return None, False
     if moment.tzinfo is not None:
         try:
             moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
         except OverflowError:  # before year 1 or after 9999 in UTC (0001-01-01T00:00:00+08:00)
-            return None
-    return moment.isoformat(" ")
+            return None, day is not None
+    return moment.isoformat(" "), day is not None
