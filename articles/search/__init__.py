@@ -157,11 +157,12 @@ class SearchResults:
     """Matches among ``candidates`` (a queryset) in two tiers, as Paginator wants them.
 
     Relevance is where the words are: articles with every term in the title come first, then those
-    with each term anywhere else or carrying a tag that stands for it (a tag a word of the query
-    names, or a run of several words including the term's: ``tags``); within a tier, newest first. Every query reads the index's matches in key order (newest first) and
-    checks each against ``candidates`` by primary key, stopping once it has what it needs, so a
-    page costs about the same whether a word is rare or in half of all articles. Counts stop at
-    MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
+    with each term anywhere else or carried as a tag that stands for it (a tag a word written for
+    the term names, or a run of several words including one: ``tags``); within a tier, newest
+    first. Every query reads the index's matches in key order (newest first) and checks each
+    against ``candidates`` by primary key, stopping once it has what it needs, so a page costs
+    about the same whether a word is rare or in half of all articles. Counts stop at MAX_RESULTS,
+    and so do the pages (``truncated`` tells a reader).
     """
 
     def __init__(self, query, candidates, published_after=None, published_before=None):

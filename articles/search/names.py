@@ -3,11 +3,12 @@ links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH60
 
 A tag's name is one of the query's words (美联储 降息 names 美联储) or a run of several of them
 (Federal Reserve 降息 names Federal Reserve: names_in); a stock's, the whole query's or one of its
-words' (贵州茅台 业绩 names 贵州茅台). A name matches whole, case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９, as a Chinese input
-method types them in its full-width mode, which the search folds too): each lookup reads the index
-on the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks
-and articles. Whether a named tag or stock has a page is asked only once one is named: that check
-costs more to build than the lookups themselves, and most queries name none.
+words' (贵州茅台 业绩 names 贵州茅台). A name matches whole, case and width aside (Federal Reserve,
+federal reserve; ＡＡＰＬ and ６００５１９, as a Chinese input method types them in its full-width mode,
+which the search folds too): each lookup reads the index on the names' capitals (Tag and
+StockReference Meta.indexes), whatever the number of tags, stocks and articles. Whether a named
+tag or stock has a page is asked only once one is named: that check costs more to build than the
+lookups themselves, and most queries name none.
 """
 
 import unicodedata
@@ -48,11 +49,11 @@ def tags_named(names):
 
 def names_in(query):
     """What ``query`` can name a tag by, in the query's order, as (name, terms): each of its words
-    that makes a term (text.query_words), with that term; and each run of several consecutive words
-    among its first MAX_QUERY_TERMS words (Federal Reserve in Federal Reserve 降息, or the whole
-    query), joined by a space, with the terms of its words (a run of words making none is left
-    out). From each word, the runs starting there come longest first, then the word alone. At
-    most 45 runs: with the words, the names tags_named looks up in one query."""
+    that makes a term (text.query_words), with (that term,); and each run of several consecutive
+    words among its first MAX_QUERY_TERMS words (Federal Reserve in Federal Reserve 降息, or the
+    whole query), joined by a space, with the terms its words make, once each (a run whose words
+    make none is left out). From each word, the runs starting there come longest first, then the
+    word alone. At most 45 runs: with the words, the names tags_named looks up in one query."""
     words = query_words(query)
     names = []
     for start, (word, term) in enumerate(words):
