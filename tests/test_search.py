@@ -70,6 +70,14 @@ def found(query, candidates=None):
     return [article.info_code for article in results[0:100]]
 
 
+def topic_links(client, query):
+    """(text, address) of the tag and stock links above the results of ``query``."""
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
+    return [(link.get_text(), link["href"]) for link in page.select(".search-topics a")]
+
+
 @pytest.fixture
 def indexed_corpus(imported_corpus):
     rebuild_index()
@@ -549,6 +557,42 @@ class TestTags:
             assert found(query) == [article.info_code], query
         assert found("Federal") == [] and found("Reserve Federal") == []
 
+    def test_a_run_of_words_naming_a_tag_among_other_words(self, client, django_capture_on_commit_callbacks):
+        """Federal Reserve 降息: the run Federal Reserve stands for its tag, so an article carrying it
+        needs 降息 alone in its text; a word of the run alone (Federal 降息) names no tag."""
+        with django_capture_on_commit_callbacks(execute=True):
+            titled = make_article(title="Federal Reserve 降息在即")
+            cut = make_article(title="利率决议公布", body="<p>宣布降息二十五个基点。</p>", tags=["Federal Reserve"])
+            held = make_article(title="利率决议前瞻", body="<p>维持利率不变。</p>", tags=["Federal Reserve"])
+        for query in ("Federal Reserve 降息", "federal reserve 降息", "降息 Federal Reserve", "降息 FEDERAL  RESERVE"):
+            assert found(query) == [titled.info_code, cut.info_code], query
+        assert found("Federal Reserve 利率") == [cut.info_code, held.info_code], "the tag, and 利率 in each text"
+        assert found("Federal 降息") == [titled.info_code] and found("降息 Reserve") == [titled.info_code]
+        assert found("Reserve Federal 降息") == [titled.info_code], "the words of a name in its order"
+
+        assert topic_links(client, "降息 Federal Reserve") == [("标签：Federal Reserve →", "/tag/federal-reserve/")]
+
+    def test_a_name_of_three_words_inside_a_query_of_four(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            article = make_article(title="英国央行议息", body="<p>宣布加息。</p>", tags=["Bank of England", "England"])
+        for query in ("加息 Bank of England", "Bank of England 加息", "bank OF england 加息"):
+            assert found(query) == [article.info_code], query
+        # England names a tag too, but Bank and of stay words the text must have.
+        for query in ("Bank of 加息", "Bank England 加息", "of England 加息", "降息 Bank of England"):
+            assert found(query) == [], query
+
+    def test_the_runs_looked_up_are_bounded_whatever_the_query(self, django_assert_num_queries):
+        """Runs of the query's first MAX_QUERY_TERMS words only: at most 45 names of several words,
+        looked up with the single words in one query."""
+        from articles.search.names import names_in
+
+        many = " ".join(f"w{number}" for number in range(40))
+        assert len([name for name, _ in names_in(many) if " " in name]) == 45
+        repeated = "降息 " * 50
+        assert len([name for name, _ in names_in(repeated) if " " in name]) == 45
+        with django_assert_num_queries(1):
+            assert SearchResults(many, Article.objects.all()).tags == []
+
     def test_the_index_follows_the_tags_of_an_article(self, fed):
         article = fed["tagged"]
         publishing.save_article(article, tags=["货币政策"])
@@ -669,12 +713,6 @@ class TestNamedTopics:
             )
             make_article(title="草稿", status=Article.Status.DRAFT, tags=["内部"], stocks=[make_stock("000001")])
 
-    def links(self, client, query):
-        from bs4 import BeautifulSoup
-
-        page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
-        return [(link.get_text(), link["href"]) for link in page.select(".search-topics a")]
-
     @pytest.mark.parametrize(
         ("query", "links"),
         [
@@ -690,6 +728,17 @@ class TestNamedTopics:
             (
                 "AAPL 美联储",
                 [("标签：美联储 →", "/tag/mei-lian-chu/"), ("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")],
+            ),
+            # A run of the query's words naming a tag, in the order the query names them.
+            ("Federal Reserve 白酒", [("标签：Federal Reserve →", "/tag/federal-reserve/")]),
+            ("白酒 federal reserve", [("标签：Federal Reserve →", "/tag/federal-reserve/")]),
+            (
+                "美联储 Federal Reserve",
+                [("标签：美联储 →", "/tag/mei-lian-chu/"), ("标签：Federal Reserve →", "/tag/federal-reserve/")],
+            ),
+            (
+                "Federal Reserve 美联储",
+                [("标签：Federal Reserve →", "/tag/federal-reserve/"), ("标签：美联储 →", "/tag/mei-lian-chu/")],
             ),
             # HKEX's five digits, as Yahoo Finance and many readers write them with four.
             ("0700.HK", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
@@ -710,7 +759,7 @@ class TestNamedTopics:
         ],
     )
     def test_a_query_naming_a_tag_or_a_stock_links_its_page(self, client, topics, query, links):
-        assert self.links(client, query) == links
+        assert topic_links(client, query) == links
         for _, address in links:
             assert client.get(address).status_code == 200
 
@@ -722,6 +771,7 @@ class TestNamedTopics:
             "ＦＥＤＥＲＡＬ ＲＥＳＥＲＶＥ",
             "ｆｅｄｅｒａｌ　ｒｅｓｅｒｖｅ",
             "美联储 白酒",
+            "白酒 ＦＥＤＥＲＡＬ ＲＥＳＥＲＶＥ",
         ):
             page = BeautifulSoup(client.get("/search/", {"q": query}).content.decode(), "lxml")
             assert [link.get_text() for link in page.select(".article-item-title")] == ["白酒板块走强"], query
@@ -731,9 +781,9 @@ class TestNamedTopics:
             assert found(query) == found("00700") != [], query
 
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
-        assert self.links(client, "贵州茅台") and self.links(client, "美联储"), "the whole names are linked"
+        assert topic_links(client, "贵州茅台") and topic_links(client, "美联储"), "the whole names are linked"
         for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息"):
-            assert self.links(client, query) == [], query
+            assert topic_links(client, query) == [], query
 
     def test_the_page_costs_the_same_queries_whatever_it_finds(
         self, client, django_assert_num_queries, django_capture_on_commit_callbacks
@@ -742,11 +792,15 @@ class TestNamedTopics:
             moutai = make_stock("600519", name="贵州茅台")
             for number in range(25):
                 make_article(title=f"贵州茅台公告{number}", tags=["贵州茅台"], stocks=[moutai])
-            make_article(title="白酒消息", tags=["五粮液"], stocks=[make_stock("000858", market="sz", name="五粮液")])
+            make_article(
+                title="白酒消息",
+                tags=["五粮液", "Wuliangye Yibin"],
+                stocks=[make_stock("000858", market="sz", name="五粮液")],
+            )
         client.get("/robots.txt")
         # The tags named, two counts, the page's ids (of one tier here), its articles, the stocks
         # named, the categories of the filter; and whether the tag and the stock named have pages.
-        for query, named in (("公告", 0), ("白酒", 0), ("贵州茅台", 2), ("五粮液", 2)):
+        for query, named in (("公告", 0), ("白酒", 0), ("贵州茅台", 2), ("五粮液", 2), ("Wuliangye Yibin 白酒", 1)):
             with django_assert_num_queries(7 + named):
                 client.get("/search/", {"q": query})
 

@@ -17,9 +17,9 @@ from django.utils.functional import cached_property
 from articles.models import Article
 from articles.sanitize import plain_text
 
-from .backends import Tags, current_backend, key_range, search_key
-from .names import folded, tags_named
-from .text import MAX_INDEXED_CHARACTERS, index_text, tag_token, term_words
+from .backends import current_backend, key_range, search_key
+from .names import folded, names_in, tags_named
+from .text import MAX_INDEXED_CHARACTERS, index_text, query_terms, tag_token
 
 INDEX_BATCH_SIZE = 500
 # Readers page through at most this many results, and the admin lists at most this many
@@ -157,40 +157,42 @@ class SearchResults:
     """Matches among ``candidates`` (a queryset) in two tiers, as Paginator wants them.
 
     Relevance is where the words are: articles with every term in the title come first, then those
-    with them anywhere else (or carrying a tag the query or a term of it names: ``tags``); within a
-    tier, newest first. Every query reads the index's matches in key order (newest first) and
-    checks each against ``candidates`` by primary key, stopping once it has what it needs, so a
-    page costs about the same whether a word is rare or in half of all articles. Counts stop at
-    MAX_RESULTS, and so do the pages (``truncated`` tells a reader).
+    with each term anywhere else or carried as a tag that stands for it (a tag a word written for
+    the term names, or a run of several words including one: ``tags``); within a tier, newest
+    first. Every query reads the index's matches in key order (newest first) and checks each
+    against ``candidates`` by primary key, stopping once it has what it needs, so a page costs
+    about the same whether a word is rare or in half of all articles. Counts stop at MAX_RESULTS,
+    and so do the pages (``truncated`` tells a reader).
     """
 
     def __init__(self, query, candidates, published_after=None, published_before=None):
         """``published_after`` and ``published_before``, when the candidates are narrowed to such
         dates, let the index skip the matches outside them instead of checking each."""
-        self.words = term_words(query)
-        self.terms = list(self.words)
-        self.query = " ".join((query or "").split())
+        self.terms = query_terms(query)
+        self._names = names_in(query)
         self.candidates = candidates
         self.keys = key_range(published_after, published_before)
 
     @cached_property
     def tags(self):
-        """The Tags named, case and width aside, by the query as a whole or by one of its words (names.tags_named)."""
-        words = [word for words in self.words.values() for word in words]
-        return tags_named([self.query, *words]) if self.terms else []
+        """The Tags that a word of the query, or a run of several of its words, names, case and
+        width aside (names.names_in, names.tags_named)."""
+        return tags_named([name for name, _ in self._names]) if self.terms else []
 
     @cached_property
     def _tag_ids(self):
-        """The ids of ``tags`` as backends.Tags: by each term, and by the whole query of several words."""
+        """For each term, in order, the ids of ``tags`` that stand for it: those named by a word
+        written for it, or by a run of words one of which is (Federal Reserve stands for both
+        federal and reserve, so 降息 alone must be in the text of an article carrying it)."""
         ids = {}
         for tag in self.tags:
             ids.setdefault(folded(tag.name), []).append(tag.pk)
-        by_term = tuple(
-            tuple(tag_id for word in dict.fromkeys(folded(word) for word in words) for tag_id in ids.get(word, ()))
-            for words in self.words.values()
-        )
-        whole = tuple(ids.get(folded(self.query), ())) if len(self.query.split()) > 1 else ()
-        return Tags(by_term, whole)
+        numbers = {term: number for number, term in enumerate(self.terms)}
+        by_term = [[] for _ in self.terms]
+        for name, terms in self._names:
+            for term in terms:
+                by_term[numbers[term]] += ids.get(folded(name), ())
+        return tuple(tuple(dict.fromkeys(tag_ids)) for tag_ids in by_term)
 
     def _matches(self, tier):
         """The FROM and WHERE of the ``tier``'s matches that are candidates, and their params."""

@@ -9,8 +9,6 @@ An entry's ``stocks`` are what its article is listed under: its stocks' codes an
 token for each of its tags (text.tag_token; the column kept its first name).
 """
 
-from typing import NamedTuple
-
 from django.db import connection
 
 from .text import phrase, tag_token
@@ -19,18 +17,6 @@ from .text import phrase, tag_token
 KEY_ID_RANGE = 10**9
 # Seconds up to the year 2255, so that a key fits in 64 bits; later dates share the last second.
 _MAX_KEY_SECONDS = 9_000_000_000
-
-
-class Tags(NamedTuple):
-    """The tags a query names, by id: ``by_term``, those each of its terms names (a tuple of ids
-    for each term, in order); ``whole``, those the query of several words names as a whole
-    (Federal Reserve). An article carrying one of them matches that term, or the whole query."""
-
-    by_term: tuple = ()
-    whole: tuple = ()
-
-
-NO_TAGS = Tags()
 
 
 def search_key(published_at, article_id):
@@ -92,10 +78,12 @@ class SqliteIndex(_Index):
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM articles_search_document WHERE article_id IN ({placeholders})", chunk)
 
-    def match_sql(self, terms, tier="anywhere", tags=NO_TAGS):
-        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest), or
-        the tags ``tags`` (a Tags) names."""
-        expression = _expression(terms, tags, _fts5_phrase, '"{}"', " AND ", " OR ")
+    def match_sql(self, terms, tier="anywhere", tag_ids=()):
+        """A condition on articles_search, and its params: every one of ``terms`` (query_terms'
+        tuples) in the ``tier`` (anywhere, title, rest), or carried as a tag standing for it:
+        ``tag_ids`` holds, for each term in order, the ids of such tags (SearchResults). A tag is
+        in no title, so it counts for anywhere and rest alone."""
+        expression = _expression(terms, tag_ids, _fts5_phrase, '"{}"', " AND ", " OR ")
         if tier == "title":
             expression = f"title : ({expression})"
         elif tier == "rest":
@@ -148,10 +136,12 @@ class PostgresIndex(_Index):
             )
         return super().newest_sql(matches, few)
 
-    def match_sql(self, terms, tier="anywhere", tags=NO_TAGS):
-        """A condition on articles_search: every term in the ``tier`` (anywhere, title, rest), or
-        the tags ``tags`` (a Tags) names."""
-        query = _expression(terms, tags, _tsquery_phrase, "{}", " & ", " | ")
+    def match_sql(self, terms, tier="anywhere", tag_ids=()):
+        """A condition on articles_search, and its params: every one of ``terms`` (query_terms'
+        tuples) in the ``tier`` (anywhere, title, rest), or carried as a tag standing for it:
+        ``tag_ids`` holds, for each term in order, the ids of such tags (SearchResults). A tag is
+        in no title, so it counts for anywhere and rest alone."""
+        query = _expression(terms, tag_ids, _tsquery_phrase, "{}", " & ", " | ")
         condition = {
             "anywhere": "articles_search.document @@ to_tsquery('simple', %s)",
             "title": "articles_search.title @@ to_tsquery('simple', %s)",
@@ -161,17 +151,16 @@ class PostgresIndex(_Index):
         return condition, [query] * condition.count("%s")
 
 
-def _expression(terms, tags, phrase_of, token_format, conjunction, disjunction):
-    """Every term's phrase, each or a tag it names, and all of them or a tag the query names, in
-    the syntax given: a phrase by ``phrase_of(term)``, a tag's token by ``token_format``."""
+def _expression(terms, tag_ids, phrase_of, token_format, conjunction, disjunction):
+    """Every term's phrase, each or the token of a tag standing for it (``tag_ids``, by term), in
+    the syntax given: a phrase by ``phrase_of(term)``, a tag's token by ``token_format``. A tag
+    named by a run of words stands for each of their terms, so it satisfies them together."""
 
-    def either(first, tag_ids):
-        alternatives = [first, *(token_format.format(tag_token(tag_id)) for tag_id in tag_ids)]
-        return f"({disjunction.join(alternatives)})" if len(alternatives) > 1 else first
+    def either(term, ids):
+        alternatives = [phrase_of(term), *(token_format.format(tag_token(tag_id)) for tag_id in ids)]
+        return f"({disjunction.join(alternatives)})" if len(alternatives) > 1 else alternatives[0]
 
-    by_term = tags.by_term or [()] * len(terms)
-    every = conjunction.join(either(phrase_of(term), tag_ids) for term, tag_ids in zip(terms, by_term, strict=True))
-    return either(f"({every})", tags.whole) if tags.whole else every
+    return conjunction.join(either(term, ids) for term, ids in zip(terms, tag_ids or [()] * len(terms), strict=True))
 
 
 def _fts5_phrase(term):

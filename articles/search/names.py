@@ -1,12 +1,14 @@
 """The tags and stocks a search query names: their articles match it (tags), and the results page
 links their pages (美联储 -> 标签：美联储; 600519, 贵州茅台 or SH600519 -> 股票：贵州茅台 600519（上海）).
 
-A name is the whole query's or one of its words' (贵州茅台 业绩 names 贵州茅台), and matches whole,
-case and width aside (Federal Reserve, federal reserve; ＡＡＰＬ and ６００５１９, as a Chinese input
-method types them in its full-width mode, which the search folds too): each lookup reads the index
-on the names' capitals (Tag and StockReference Meta.indexes), whatever the number of tags, stocks
-and articles. Whether a named tag or stock has a page is asked only once one is named: that check
-costs more to build than the lookups themselves, and most queries name none.
+A tag's name is one of the query's words (美联储 降息 names 美联储) or a run of several of them
+(Federal Reserve 降息 names Federal Reserve: names_in); a stock's, the whole query's or one of its
+words' (贵州茅台 业绩 names 贵州茅台). A name matches whole, case and width aside (Federal Reserve,
+federal reserve; ＡＡＰＬ and ６００５１９, as a Chinese input method types them in its full-width mode,
+which the search folds too): each lookup reads the index on the names' capitals (Tag and
+StockReference Meta.indexes), whatever the number of tags, stocks and articles. Whether a named
+tag or stock has a page is asked only once one is named: that check costs more to build than the
+lookups themselves, and most queries name none.
 """
 
 import unicodedata
@@ -18,7 +20,7 @@ from django.db.models.lookups import In
 from articles.models import StockReference, Tag, with_public_articles
 from articles.validators import MAX_STOCK_CODE_LENGTH, is_url_code
 
-from .text import MAX_QUERY_TERMS, code_with_exchange
+from .text import MAX_QUERY_TERMS, code_with_exchange, query_words
 
 # The most stocks a results page links: a name or a code shared by a few markets (中国平安 in
 # Shanghai and Hong Kong) shows each; more would push the results down.
@@ -45,17 +47,38 @@ def tags_named(names):
     return list(Tag.objects.filter(In(Upper("name"), [Upper(Value(name)) for name in names])).only("name", "slug"))
 
 
+def names_in(query):
+    """What ``query`` can name a tag by, in the query's order, as (name, terms): each of its words
+    that makes a term (text.query_words), with (that term,); and each run of several consecutive
+    words among its first MAX_QUERY_TERMS words (Federal Reserve in Federal Reserve 降息, or the
+    whole query), joined by a space, with the terms its words make, once each (a run whose words
+    make none is left out). From each word, the runs starting there come longest first, then the
+    word alone. At most 45 runs: with the words, the names tags_named looks up in one query."""
+    words = query_words(query)
+    names = []
+    for start, (word, term) in enumerate(words):
+        for stop in range(min(len(words), MAX_QUERY_TERMS), start + 1, -1):
+            terms = tuple(dict.fromkeys(term for _, term in words[start:stop] if term))
+            if terms:
+                names.append((" ".join(word for word, _ in words[start:stop]), terms))
+        if term:
+            names.append((word, (term,)))
+    return names
+
+
 def topics_named(query, tags):
-    """(tags, stocks) that ``query`` names, as a whole or by one of its words, and that have a page
-    (a public article is listed under them), for links: ``tags`` (tags_named's: each one's name is
-    the query's or a word's, case and width aside) in the order the query names them; the stocks
-    (at most MOST_STOCKS_NAMED, by market and code) with such a name, or such a code (AAPL, aapl,
-    ＡＡＰＬ, 600519, SH600519, 600519.SH): 贵州茅台 业绩 links 贵州茅台's page. One query, and one more
-    for each kind named."""
+    """(tags, stocks) that ``query`` names and that have a page (a public article is listed under
+    them), for links: ``tags`` (tags_named's of names_in(``query``): each one's name is a word of
+    the query or a run of them, case and width aside) in the order the query names them (names_in);
+    the stocks (at most MOST_STOCKS_NAMED, by market and code) whose name is the whole query or
+    one of its words, or whose code is such a word (AAPL, aapl, ＡＡＰＬ, 600519, SH600519,
+    600519.SH): 贵州茅台 业绩 links 贵州茅台's page. One query, and one more for each kind named."""
+    order = {}
+    for position, (name, _) in enumerate(names_in(query)):
+        order.setdefault(folded(name), position)
+    named_tags = sorted(tags, key=lambda tag: order.get(folded(tag.name), len(order)))
     words = (query or "").split()
     names = list(dict.fromkeys([" ".join(words), *words[:MAX_QUERY_TERMS]]))
-    order = {folded(name): position for position, name in reversed(list(enumerate(names)))}
-    named_tags = sorted(tags, key=lambda tag: order.get(folded(tag.name), len(names)))
     return _with_pages(Tag, named_tags), _with_pages(StockReference, list(_stocks_named(names)))
 
 

@@ -61,20 +61,28 @@ def index_text(text):
 
 
 def query_terms(query):
-    """The query's words, each a tuple of pieces (CJK runs, letter-and-digit runs); at most ten."""
-    return list(term_words(query))
+    """The query's terms, in its order: each a tuple of pieces (CJK runs, letter-and-digit runs),
+    as query_words makes them, once each (NIO and nio, or 601601 and SH601601, are one term)."""
+    return list(dict.fromkeys(term for _, term in query_words(query) if term))
 
 
-def term_words(query):
-    """{term: [the words of ``query`` written for it]} of query_terms(``query``), in its order:
-    NIO and nio, or 601601 and SH601601, are one term. A tag is found by the words as written."""
-    terms = {}
+def query_words(query):
+    """The words search reads of ``query``, in its order, as (word, term): its first
+    MAX_QUERY_LENGTH characters split at whitespace, each word with the term it is searched as,
+    its pieces (those of the bare code for a code written with its exchange: SH601601 ->
+    ("601601",)). The term is () for a word of no letter, digit or CJK character, and for a word
+    whose term would be one more than MAX_QUERY_TERMS. Tags are found by the words as written
+    (names.names_in)."""
+    words, terms = [], set()
     for word in (query or "")[:MAX_QUERY_LENGTH].split():
         code = code_with_exchange(word)
         term = tuple(_pieces(code[0] if code else word))
-        if term and (term in terms or len(terms) < MAX_QUERY_TERMS):
-            terms.setdefault(term, []).append(word)
-    return terms
+        if term not in terms and len(terms) == MAX_QUERY_TERMS:
+            term = ()
+        if term:
+            terms.add(term)
+        words.append((word, term))
+    return words
 
 
 def code_with_exchange(word):
