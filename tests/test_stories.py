@@ -70,6 +70,17 @@ class TestTheCorpus:
         breadcrumb = content.split('class="breadcrumb"')[1].split("</p>")[0]
         assert lead.category.get_absolute_url() in breadcrumb and copy.category.get_absolute_url() in breadcrumb
 
+    def test_lists_of_leads_read_no_story_and_a_category_s_list_reads_its_copy_s_lead_along(self, imported_corpus):
+        # A lead has no story: joining it read only NULLs; a copy's address is its lead's.
+        leads = Article.objects.listed().stories()
+        assert 'JOIN "articles_article"' not in str(leads.query)
+        assert LEAD in [article.info_code for article in leads]
+        copy = Article.objects.get(info_code=COPY)
+        in_category = Article.objects.listed().filter(category=copy.category)
+        assert 'LEFT OUTER JOIN "articles_article"' in str(in_category.query)
+        listed_copy = next(article for article in in_category if article.info_code == COPY)
+        assert listed_copy.story.info_code == LEAD
+
     def test_the_api_shows_it_once_and_a_category_its_own_copy(self, client, imported_corpus):
         copy = Article.objects.get(info_code=COPY)
         items = client.get("/api/v1/articles/", {"limit": 100}).json()["items"]
