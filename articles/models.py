@@ -435,6 +435,12 @@ class Article(models.Model):
     cover_list_image = models.ImageField(
         "列表封面小图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False, default="", db_default=""
     )
+    # The name of the cover it was made from. A release that knows neither column (before 0023 and
+    # 0026) replaces a cover and leaves both as they were: they no longer name the cover, and
+    # check_content finds the rendition. Empty for one made before 0026: not known to be current.
+    cover_list_source = models.CharField(
+        "列表封面小图的来源", max_length=100, blank=True, editable=False, default="", db_default=""
+    )
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
     source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)

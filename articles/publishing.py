@@ -10,8 +10,8 @@ stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishi
 
 Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
 unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
-save_topic, delete_topics, stock_references; check_unchanged_since, check_pin and may_publish for
-the admin's forms.
+save_topic, delete_topics, stock_references, store_cover, remake_list_cover; check_unchanged_since,
+check_pin and may_publish for the admin's forms; list_covers_to_remake for check_content.
 """
 
 import contextlib
@@ -1040,7 +1040,7 @@ def _prepare_cover(article):
     if article.cover_image:
         store_cover(article)
     else:
-        article.cover_thumbnail = article.cover_list_image = ""
+        article.cover_thumbnail = article.cover_list_image = article.cover_list_source = ""
 
 
 COVER_NOT_STORED = (
@@ -1078,14 +1078,51 @@ def store_cover(article):
             stored_name = field.storage.save(name, content, max_length=field.max_length)
             written[-1] = (field.storage, stored_name)
             setattr(article, field_name, stored_name)
+        article.cover_list_source = article.cover_image.name
     except OSError as error:
         for storage, name in written:
             _delete_quietly(storage, name)
         article.cover_image, article.cover_thumbnail, article.cover_list_image = cover, "", ""
+        article.cover_list_source = ""
         reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
         raise ValidationError(
             {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
         ) from error
+
+
+def list_covers_to_remake():
+    """The articles (a QuerySet) whose lists' rendition is not the one of their cover: missing (a
+    cover 0025 could not read, an article the release before 0023 added), made from a cover
+    replaced since or from an unknown one (cover_list_source: the release before 0023 replaced it,
+    or it was made before 0026), or left from a removed cover."""
+    made_from_another = ~models.Q(cover_list_source=models.F("cover_image"))
+    with_cover = ~models.Q(cover_image="") & (models.Q(cover_list_image="") | made_from_another)
+    return Article.objects.filter(with_cover | (models.Q(cover_image="") & ~models.Q(cover_list_image="")))
+
+
+def remake_list_cover(article):
+    """Make the lists' rendition of ``article``'s stored cover again, as store_cover makes it
+    (images.make_list_cover), or clear it if the article has no cover. Returns whether the row was
+    written: not when its cover was replaced meanwhile (the rendition made is deleted then).
+
+    Only the rendition's two columns are written: the article says what it said (its updated_at
+    and revisions are as they were), and cached pages show the former rendition until purged.
+    Raises OSError (PIL.UnidentifiedImageError among them) or ValueError when the cover's file
+    cannot be read: a database restored without its media.
+    """
+    cover = article.cover_image
+    unchanged = Article.objects.filter(pk=article.pk, cover_image=cover.name)
+    if not cover:
+        return bool(unchanged.update(cover_list_image="", cover_list_source=""))
+    with cover.open("rb"):
+        content = make_list_cover(cover)
+    field = Article._meta.get_field("cover_list_image")
+    stored = field.storage.save(field.generate_filename(article, content.name), content, max_length=field.max_length)
+    if unchanged.update(cover_list_image=stored, cover_list_source=cover.name):
+        article.cover_list_image, article.cover_list_source = stored, cover.name
+        return True
+    _delete_quietly(field.storage, stored)
+    return False
 
 
 def _delete_quietly(storage, name):
