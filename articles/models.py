@@ -543,12 +543,16 @@ class Article(models.Model):
     @property
     def lead(self):
         """The lead of its story, or None: it is no copy, or its lead's row is gone, deleted around
-        the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own."""
+        the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own.
+        Read once, found or not: a template asks for it several times."""
         if self.story_id is None:
             return None
         try:
             return self.story
         except Article.DoesNotExist:
+            # Remembered as select_related("story") leaves a lead whose row is gone; story_id stays
+            # (a save drops it), and setting another forgets this as it forgets a lead found.
+            self._meta.get_field("story").set_cached_value(self, None)
             return None
 
     def give_slug(self):

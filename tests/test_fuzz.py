@@ -430,6 +430,23 @@ def test_a_copy_whose_lead_was_deleted_around_the_foreign_key_is_a_story_of_its_
 
 
 @pytest.mark.django_db
+def test_a_copy_asks_once_for_a_lead_whose_row_is_gone(django_assert_num_queries):
+    """Article.lead remembers a lead it did not find, as it remembers one it found: a page asking
+    for it several times (its address, its template) reads it once."""
+    lead = make_article(info_code="NW2", title="央行降息")
+    make_article(info_code="NWC2", title="央行降息", story=lead)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+    copy = Article.objects.get(info_code="NWC2")
+
+    with django_assert_num_queries(1):
+        assert copy.lead is None and copy.lead is None
+        assert copy.get_absolute_url() == f"/news/NWC2/{copy.slug}/"
+    assert copy.story_id == lead.pk  # the link is dropped by a save, not by a read
+    Article.objects.filter(pk=copy.pk).update(story=None)  # the test database checks its links at the end
+
+
+@pytest.mark.django_db
 def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(client):
     """A user deleted in sqlite3's shell (which checks no foreign key unless told to) left the
     articles they published pointing at no row: every save of one was refused with a 500."""
