@@ -976,6 +976,42 @@ class TestNoStoredValueTakesAPageDown:
         assert "Every time is stored as Django writes it." in sound.getvalue()
 
     @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
+    def test_check_content_repairs_times_of_other_apps_tables_pages_read(self):
+        """A revision's time (历史 orders and shows them), a user's, a session's expiry (read on
+        every request carrying it): each is compared and ordered by SQL as text."""
+        from io import StringIO
+
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.core.management import CommandError, call_command
+        from reversion.models import Revision, Version
+
+        article = make_article()
+        editor = make_editor()
+        (version,) = Version.objects.get_for_object(article)
+        session = SessionStore()
+        session.create()
+        written = {
+            ("reversion_revision", "date_created", "id", version.revision_id): "2026-11-27T10:00:00+08:00",
+            ("auth_user", "date_joined", "id", editor.pk): "2026-11-26",
+            ("django_session", "expire_date", "session_key", session.session_key): "2099-01-01T00:00:00",
+        }
+        with connection.cursor() as cursor:
+            for (table, column, pk, key), text in written.items():
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE {pk} = %s", [text, key])
+
+        with pytest.raises(CommandError, match="3 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        revision = f"{Revision._meta.verbose_name} {version.revision_id}"
+        assert f"{revision}: date_created is stored as '2026-11-27T10:00:00+08:00'" in listed.getvalue()
+        assert f"{User._meta.verbose_name} {editor.pk}: date_joined is stored as '2026-11-26'" in listed.getvalue()
+        call_command("check_content", "--repair-times", stdout=(repaired := StringIO()))
+
+        assert "now '2026-11-27 02:00:00' (the same instant)" in repaired.getvalue()
+        assert Version.objects.get(pk=version.pk).revision.date_created == dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC)
+        assert SessionStore(session.session_key).exists(session.session_key)
+        call_command("check_content", stdout=StringIO())
+
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
     @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+08:00", "9999-12-31T20:00:00-05:00", "0001-01-01"])
     def test_check_content_lists_a_time_django_s_form_cannot_hold(self, text):
         """Before year 1 or after 9999 in UTC (a bare date is its midnight in Beijing): listed for

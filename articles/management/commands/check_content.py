@@ -19,7 +19,8 @@ DJANGO_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?")
 class Command(BaseCommand):
     help = (
         "List every stored article, category, tag and stock whose page cannot be addressed (a code or slug "
-        "the URLs cannot carry), and on SQLite every time stored in another form than Django writes "
+        "the URLs cannot carry), and on SQLite every time (of any installed app's table: revisions, users, "
+        "sessions, login attempts) stored in another form than Django writes "
         "(2026-11-27T10:00:00, a bare date, text: SQL wrote it); exits 1 if there is one. The database "
         "refuses such codes and slugs since migration 0012, which repaired those before it: this finds any "
         "that a database loaded around it still holds. --repair-times writes each time that names one in "
@@ -113,9 +114,15 @@ class Command(BaseCommand):
         return problems
 
     def check_times(self, repair):
-        """Each time column of the app's tables, read as stored (the converter reads any form)."""
+        """Each time column of every installed app's tables, read as stored (the converter reads
+        any form): the articles', and those other pages read too, by SQL's comparisons and order
+        as well as in Python (a revision's time in 历史, a login attempt's in axes' lockout, a
+        session's expiry on every request that carries one)."""
         problems = 0
-        for model in apps.get_app_config("articles").get_models():
+        tables = set(connection.introspection.table_names())
+        for model in apps.get_models():
+            if not model._meta.managed or model._meta.proxy or model._meta.db_table not in tables:
+                continue  # a view or another model's table; an app not migrated
             table, pk = model._meta.db_table, model._meta.pk.column
             for field in model._meta.concrete_fields:
                 if not isinstance(field, models.DateTimeField):
