@@ -405,7 +405,17 @@ class CompareAdminMixin:
     def unreadable_versions(self, request, version_ids, object_id=None):
         """A redirect saying why a version of ``version_ids`` cannot be read (versions.unreadable),
         or None when they can: to the 历史 of the article ``object_id`` (as in the URL), or for a
-        deleted one (None), to the list of deleted articles."""
+        deleted one (None), to the list of deleted articles.
+
+        Raises PermissionDenied first, saying nothing, to a user who may not open the page it
+        would redirect to (reversion's rules: the 历史 wants the view or change permission, the
+        list of deleted articles add and change): the message would wait for their next page."""
+        if object_id is None:
+            allowed = self.has_add_permission(request) and self.has_change_permission(request)
+        else:
+            allowed = self.has_view_or_change_permission(request)
+        if not allowed:
+            raise PermissionDenied
         problem = versions.unreadable(version_ids)
         if problem is None:
             return None

@@ -452,6 +452,12 @@ class Article(models.Model):
     cover_list_image = models.ImageField(
         "列表封面小图", upload_to="covers/thumbnails/%Y/%m/", blank=True, editable=False, default="", db_default=""
     )
+    # The name of the cover it was made from. A release that knows neither column (before 0023 and
+    # 0026) replaces a cover and leaves both as they were: they no longer name the cover, and
+    # check_content finds the rendition. Empty for one made before 0026: not known to be current.
+    cover_list_source = models.CharField(
+        "列表封面小图的来源", max_length=100, blank=True, editable=False, default="", db_default=""
+    )
 
     source_path = models.CharField("来源文件", max_length=1000, blank=True, editable=False)
     source_hash = models.CharField("来源文件哈希", max_length=64, blank=True, editable=False)
@@ -554,12 +560,16 @@ class Article(models.Model):
     @property
     def lead(self):
         """The lead of its story, or None: it is no copy, or its lead's row is gone, deleted around
-        the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own."""
+        the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own.
+        Read once, found or not: a template asks for it several times."""
         if self.story_id is None:
             return None
         try:
             return self.story
         except Article.DoesNotExist:
+            # Remembered as select_related("story") leaves a lead whose row is gone; story_id stays
+            # (a save drops it), and setting another forgets this as it forgets a lead found.
+            self._meta.get_field("story").set_cached_value(self, None)
             return None
 
     def give_slug(self):

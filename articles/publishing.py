@@ -10,8 +10,8 @@ stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishi
 
 Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
 unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
-save_topic, delete_topics, stock_references; check_unchanged_since, check_pin and may_publish for
-the admin's forms.
+save_topic, delete_topics, stock_references, store_cover, remake_list_cover; check_unchanged_since,
+check_pin and may_publish for the admin's forms; list_covers_to_remake for check_content.
 """
 
 import contextlib
@@ -56,6 +56,10 @@ CONTENT_FIELDS = ("title", "summary", "body", "cover_image")
 MOST_TOP_STORIES = 5
 # What the desk sets, not the article's content: a restore leaves them as they are.
 PIN_FIELDS = ("pin", "pin_order", "pinned_until")
+# SQLite takes at most 32,766 values to a statement (999 before 3.32; PostgreSQL's protocol 65,535):
+# a write naming many rows (a tag merge: a source's tag is on tens of thousands of articles) names
+# them, or writes their values, this many at a time.
+VALUES_PER_STATEMENT = 500
 NO_PUBLISH_PERMISSION = "你没有发布权限：不能发布或撤回文章，也不能修改已发布文章的发布时间。"
 CHANGE_PUBLISHED_PERMISSION = "articles.change_published_article"
 NO_CHANGE_PUBLISHED_PERMISSION = "已发布的文章只有编辑能修改：请把要改的地方告诉编辑。"
@@ -220,25 +224,34 @@ def _record_revision(article, user, comment, tagged=None, stocks=None):
 
     ``tagged`` and ``stocks``, for a new article: its tag rows and StockReferences as just written,
     recorded as they are instead of read back (two queries for every article the import writes)."""
-    now = timezone.now()
-    (revision_id,) = _insert_rows(Revision, [{"date_created": now, "user_id": user and user.pk, "comment": comment}])
-    instances = [article, *(article.tagged_items.all() if tagged is None else tagged)]
+    revision_id = _new_revision(user, comment)
     held = None if stocks is None else {"stocks": stocks}
+    tag_rows = article.tagged_items.all() if tagged is None else tagged
     _insert_rows(
-        Version,
-        [
-            {
-                "revision_id": revision_id,
-                "content_type_id": ContentType.objects.get_for_model(type(instance)).pk,
-                "object_id": str(instance.pk),
-                "db": router.db_for_write(type(instance), instance=instance),
-                "format": "json",
-                "serialized_data": _serialized(instance, held if instance is article else None),
-                "object_repr": str(instance),
-            }
-            for instance in instances
-        ],
+        Version, [_version_row(revision_id, article, held), *(_version_row(revision_id, row) for row in tag_rows)]
     )
+
+
+def _new_revision(user, comment):
+    """Insert a revision by ``user`` (None: the system) saying ``comment``; returns its id."""
+    (revision_id,) = _insert_rows(
+        Revision, [{"date_created": timezone.now(), "user_id": user and user.pk, "comment": comment}]
+    )
+    return revision_id
+
+
+def _version_row(revision_id, instance, held=None):
+    """The Version row of ``instance`` in the revision ``revision_id`` ({attname: value}), as
+    reversion writes it; ``held`` as _serialized's."""
+    return {
+        "revision_id": revision_id,
+        "content_type_id": ContentType.objects.get_for_model(type(instance)).pk,
+        "object_id": str(instance.pk),
+        "db": router.db_for_write(type(instance), instance=instance),
+        "format": "json",
+        "serialized_data": _serialized(instance, held),
+        "object_repr": str(instance),
+    }
 
 
 def _serialized(instance, held=None):
@@ -310,13 +323,17 @@ def _insert(objects):
 
 def _insert_rows(model, rows):
     """Insert ``rows`` of ``model`` given as {attname: value} (every concrete field but the primary
-    key), without making an instance of each (the revision's and a new article's relation rows);
-    returns their primary keys."""
+    key), without making an instance of each (the revision's and a new article's relation rows),
+    at most VALUES_PER_STATEMENT values to a statement; returns their primary keys."""
     if not rows:
         return []
     alias = router.db_for_write(model)
-    _, fields = _insert_statement(model, len(rows), alias)
-    keys = _insert_values(model, alias, [[row[field.attname] for field in fields] for row in rows])
+    _, fields = _insert_statement(model, 1, alias)
+    values = [[row[field.attname] for field in fields] for row in rows]
+    per_statement = max(1, VALUES_PER_STATEMENT // len(fields))
+    keys = []
+    for start in range(0, len(values), per_statement):
+        keys += _insert_values(model, alias, values[start : start + per_statement])
     return [key for (key,) in keys]
 
 
@@ -775,17 +792,20 @@ def merge_tags(kept, merged, *, user=None):
     _require(user, "articles.change_tag")
     _require(user, "articles.delete_tag")
     merged_ids = [tag.pk for tag in merged if tag.pk != kept.pk]
-    with transaction.atomic(), _revision():
-        article_ids = set(
-            TaggedArticle.objects.filter(tag_id__in=merged_ids).values_list("content_object_id", flat=True)
-        )
-        already_tagged = set(
-            TaggedArticle.objects.filter(tag=kept, content_object_id__in=article_ids).values_list(
-                "content_object_id", flat=True
-            )
+    with transaction.atomic():
+        of_merged = TaggedArticle.objects.filter(tag_id__in=merged_ids)
+        article_ids = sorted(set(of_merged.values_list("content_object_id", flat=True)))
+        # Which of them lack the kept tag, asked with a subquery: a source's tag is on tens of
+        # thousands of articles, more ids than SQLite takes to a statement.
+        untagged = of_merged.exclude(
+            content_object_id__in=TaggedArticle.objects.filter(tag=kept).values("content_object")
         )
         TaggedArticle.objects.bulk_create(
-            [TaggedArticle(tag=kept, content_object_id=article_id) for article_id in article_ids - already_tagged]
+            [
+                TaggedArticle(tag=kept, content_object_id=article_id)
+                for article_id in set(untagged.values_list("content_object_id", flat=True))
+            ],
+            batch_size=VALUES_PER_STATEMENT // 2,
         )
         _retire(Tag.objects.filter(pk__in=merged_ids), into=kept)
         Tag.objects.filter(pk__in=merged_ids).delete()
@@ -793,13 +813,20 @@ def merge_tags(kept, merged, *, user=None):
         # list it as related news.
         affected = {keys.tag(kept.pk), keys.tag_list(kept.pk), keys.SITE}
         affected.update(key for pk in merged_ids for key in (keys.tag(pk), keys.tag_list(pk)))
-        # Recorded with the kept tag (the revision follows tagged_items); each whole, so a save marks it edited.
-        for article in Article.objects.filter(pk__in=article_ids).iterator():
-            reversion.add_to_revision(article)
-            affected.update(keys.entering_related(article.published_at, [kept.pk], []))
+        # Recorded with the kept tag (their tag rows, as the registration follows them); each whole,
+        # so a save marks it edited. Not through reversion, which reads back every object recorded
+        # in one statement: more ids than SQLite takes for a source's tag.
+        revision_id = _new_revision(user, f"合并标签到“{kept.name}”") if article_ids else None
+        for start in range(0, len(article_ids), VALUES_PER_STATEMENT):
+            batch = Article.objects.filter(pk__in=article_ids[start : start + VALUES_PER_STATEMENT])
+            versions = []
+            for article in batch.prefetch_related("tagged_items"):
+                versions.append(_version_row(revision_id, article))
+                versions.extend(_version_row(revision_id, row) for row in article.tagged_items.all())
+                affected.update(keys.entering_related(article.published_at, [kept.pk], []))
+            _insert_rows(Version, versions)
         # Their index entries name the kept tag instead: a search for its name finds them.
         search.index_articles(article_ids)
-        _describe_revision(user, f"合并标签到“{kept.name}”")
         content_changed(affected)
 
 
@@ -1040,7 +1067,7 @@ def _prepare_cover(article):
     if article.cover_image:
         store_cover(article)
     else:
-        article.cover_thumbnail = article.cover_list_image = ""
+        article.cover_thumbnail = article.cover_list_image = article.cover_list_source = ""
 
 
 COVER_NOT_STORED = (
@@ -1078,14 +1105,51 @@ def store_cover(article):
             stored_name = field.storage.save(name, content, max_length=field.max_length)
             written[-1] = (field.storage, stored_name)
             setattr(article, field_name, stored_name)
+        article.cover_list_source = article.cover_image.name
     except OSError as error:
         for storage, name in written:
             _delete_quietly(storage, name)
         article.cover_image, article.cover_thumbnail, article.cover_list_image = cover, "", ""
+        article.cover_list_source = ""
         reason = "存储空间已满" if error.errno == errno.ENOSPC else "媒体文件夹无法写入"
         raise ValidationError(
             {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
         ) from error
+
+
+def list_covers_to_remake():
+    """The articles (a QuerySet) whose lists' rendition is not the one of their cover: missing (a
+    cover 0025 could not read, an article the release before 0023 added), made from a cover
+    replaced since or from an unknown one (cover_list_source: the release before 0023 replaced it,
+    or it was made before 0026), or left from a removed cover."""
+    made_from_another = ~models.Q(cover_list_source=models.F("cover_image"))
+    with_cover = ~models.Q(cover_image="") & (models.Q(cover_list_image="") | made_from_another)
+    return Article.objects.filter(with_cover | (models.Q(cover_image="") & ~models.Q(cover_list_image="")))
+
+
+def remake_list_cover(article):
+    """Make the lists' rendition of ``article``'s stored cover again, as store_cover makes it
+    (images.make_list_cover), or clear it if the article has no cover. Returns whether the row was
+    written: not when its cover was replaced meanwhile (the rendition made is deleted then).
+
+    Only the rendition's two columns are written: the article says what it said (its updated_at
+    and revisions are as they were), and cached pages show the former rendition until purged.
+    Raises OSError (PIL.UnidentifiedImageError among them) or ValueError when the cover's file
+    cannot be read: a database restored without its media.
+    """
+    cover = article.cover_image
+    unchanged = Article.objects.filter(pk=article.pk, cover_image=cover.name)
+    if not cover:
+        return bool(unchanged.update(cover_list_image="", cover_list_source=""))
+    with cover.open("rb"):
+        content = make_list_cover(cover)
+    field = Article._meta.get_field("cover_list_image")
+    stored = field.storage.save(field.generate_filename(article, content.name), content, max_length=field.max_length)
+    if unchanged.update(cover_list_image=stored, cover_list_source=cover.name):
+        article.cover_list_image, article.cover_list_source = stored, cover.name
+        return True
+    _delete_quietly(field.storage, stored)
+    return False
 
 
 def _delete_quietly(storage, name):

@@ -226,6 +226,37 @@ class TestUnreadableVersions:
             assert said == ["这个版本无法打开，不能查看、对照或恢复：它保存的数据里没有这篇文章。其他版本不受影响。"]
         assert not Article.objects.filter(pk=article.pk).exists()
 
+    @pytest.mark.parametrize(
+        ("page", "permissions"),
+        [("recover", ["view_article", "change_article"]), ("version", []), ("compare", ["delete_article"])],
+    )
+    def test_a_user_who_may_not_open_the_page_is_refused_before_anything_is_said(
+        self, client, article, page, permissions
+    ):
+        """The message of an unreadable version is for the page it leads to: one who may not open
+        it is refused first, and the message does not wait for their next page."""
+        from django.contrib.auth.models import Permission, User
+
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+        if page == "recover":
+            publishing.delete_articles(Article.objects.filter(pk=article.pk))
+            (older, *_) = Version.objects.get_deleted(Article)
+        self._store(older, "[]")
+        visitor = User.objects.create_user("visitor", is_staff=True)
+        visitor.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+        client.force_login(visitor)
+        history = _history_of(article)
+        url = {
+            "recover": f"/admin/articles/article/recover/{older.pk}/",
+            "version": f"{history}{older.pk}/",
+            "compare": f"{history}compare/?version_id1={older.pk}&version_id2={newer.pk}",
+        }[page]
+
+        response = client.get(url)
+
+        assert response.status_code == 403
+        assert list(get_messages(response.wsgi_request)) == []
+
     @pytest.mark.parametrize("written", ["²", "9" * 20, "9" * 5000])
     def test_a_version_id_no_version_can_have_is_the_library_s_to_answer(self, client, article, written):
         """A URL's id: a superscript digit, one beyond the column's integers (which SQLite's driver
@@ -427,6 +458,23 @@ def test_a_copy_whose_lead_was_deleted_around_the_foreign_key_is_a_story_of_its_
     url, data = change_form(client, copy)
     assert client.post(url, data).status_code == 302
     assert Article.objects.get(pk=copy.pk).story_id is None
+
+
+@pytest.mark.django_db
+def test_a_copy_asks_once_for_a_lead_whose_row_is_gone(django_assert_num_queries):
+    """Article.lead remembers a lead it did not find, as it remembers one it found: a page asking
+    for it several times (its address, its template) reads it once."""
+    lead = make_article(info_code="NW2", title="央行降息")
+    make_article(info_code="NWC2", title="央行降息", story=lead)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
+    copy = Article.objects.get(info_code="NWC2")
+
+    with django_assert_num_queries(1):
+        assert copy.lead is None and copy.lead is None
+        assert copy.get_absolute_url() == f"/news/NWC2/{copy.slug}/"
+    assert copy.story_id == lead.pk  # the link is dropped by a save, not by a read
+    Article.objects.filter(pk=copy.pk).update(story=None)  # the test database checks its links at the end
 
 
 @pytest.mark.django_db

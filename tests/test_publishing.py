@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from PIL import Image
 from reversion.models import Revision, Version
@@ -246,6 +247,33 @@ class TestPublishingRules:
         assert version.revision.comment == "合并标签到“港股”"
         tagged = version.revision.version_set.filter(content_type__model="taggedarticle")
         assert [entry.field_dict["tag_id"] for entry in tagged] == [kept.pk]
+
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's limit, by which Django batches there alone")
+    def test_a_tag_merge_stays_within_sqlite_s_values_to_a_statement(self, monkeypatch):
+        """A source's tag is on tens of thousands of articles; SQLite takes at most 32,766 values to a
+        statement. Here the limit is made small (20), not the articles many: Django's own batches
+        (a deletion's, bulk_create's) follow its max_query_params, finews' VALUES_PER_STATEMENT."""
+        from articles import search
+
+        monkeypatch.setattr(connection.features, "max_query_params", 20)
+        monkeypatch.setattr(publishing, "VALUES_PER_STATEMENT", 20)
+        monkeypatch.setattr(search, "INDEX_BATCH_SIZE", 20)
+        articles = [make_article(tags=["香港股市", *(["港股"] if number % 5 == 0 else [])]) for number in range(50)]
+        kept, merged = Tag.objects.get(name="港股"), Tag.objects.get(name="香港股市")
+        values = []
+
+        def count_values(execute, sql, params, many, context):
+            values.append(max(map(len, params), default=0) if many else len(params or ()))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count_values):
+            publishing.merge_tags(kept, [merged])
+
+        assert max(values) <= 20
+        assert sorted(Article.objects.filter(tagged_items__tag=kept).values_list("pk", flat=True)) == sorted(
+            article.pk for article in articles
+        )
+        assert {versions_of(article).last().revision.comment for article in articles} == {"合并标签到“港股”"}
 
 
 def gif_with_a_hidden_script():

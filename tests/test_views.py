@@ -307,7 +307,7 @@ class TestListCovers:
         """It serves and imports between migrate and the restart (and again after going back to
         it), and inserts an article without naming the column it knows nothing of."""
         names = {field.column: field for field in Article._meta.concrete_fields}
-        columns = [column for column in names if column not in ("id", "cover_list_image")]
+        columns = [column for column in names if column not in ("id", "cover_list_image", "cover_list_source")]
         written = {"info_code": "NW202611300000009999", "slug": "jiu-ban-ben-dao-ru"}
         selected = ", ".join("%s" if column in written else connection.ops.quote_name(column) for column in columns)
         with connection.cursor() as cursor:
@@ -317,7 +317,78 @@ class TestListCovers:
                 [*(written[column] for column in columns if column in written), covered.pk],
             )
 
-        assert Article.objects.get(info_code="NW202611300000009999").cover_list_image == ""
+        added = Article.objects.get(info_code="NW202611300000009999")
+        assert (added.cover_list_image, added.cover_list_source) == ("", "")
+
+    def test_check_content_remakes_the_rendition_of_a_cover_the_release_before_0023_replaced(self, covered):
+        """That release stores a new cover (under the same file name, as phones name photos) and its
+        thumbnail, and knows nothing of the rendition: lists showed the former picture."""
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        call_command("check_content", stdout=(sound := StringIO()))
+        assert "Every list cover is made from its article's cover." in sound.getvalue()
+        before = Article.objects.get(pk=covered.pk)
+        field = Article._meta.get_field("cover_image")
+        output = io.BytesIO()
+        Image.new("RGB", (800, 450), "red").save(output, format="PNG")
+        replaced = field.storage.save(field.generate_filename(before, "cover.png"), io.BytesIO(output.getvalue()))
+        Article.objects.filter(pk=covered.pk).update(cover_image=replaced)
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        assert (
+            f"文章 {covered.pk}: the list cover {before.cover_list_image.name} is made from "
+            f"{before.cover_image.name!r}, not from the cover {replaced!r}; --remake-list-covers makes it again"
+        ) in listed.getvalue()
+        call_command("check_content", "--remake-list-covers", stdout=(remade := StringIO()))
+
+        after = Article.objects.get(pk=covered.pk)
+        assert f": now {after.cover_list_image.name}" in remade.getvalue()
+        with Image.open(after.cover_list_image.path) as rendition:
+            assert rendition.size == (192, 128) and rendition.convert("RGB").getpixel((96, 64))[0] > 200  # red
+        assert (after.cover_list_source, after.updated_at) == (replaced, before.updated_at)
+        call_command("check_content", stdout=StringIO())
+
+    @pytest.mark.parametrize(
+        ("stored", "listed"),
+        [
+            ({"cover_list_image": ""}, "the cover {cover} has no list cover"),
+            ({"cover_list_source": ""}, "the list cover {rendition} is made from a cover not recorded"),
+            ({"cover_image": "", "cover_thumbnail": ""}, "the list cover {rendition} is left from a removed cover"),
+        ],
+    )
+    def test_check_content_remakes_a_rendition_missing_or_not_known_to_be_the_cover_s(self, covered, stored, listed):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        before = Article.objects.get(pk=covered.pk)
+        Article.objects.filter(pk=covered.pk).update(**stored)
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(err := StringIO()))
+        assert listed.format(cover=before.cover_image.name, rendition=before.cover_list_image.name) in err.getvalue()
+
+        call_command("check_content", "--remake-list-covers", stdout=StringIO())
+
+        after = Article.objects.get(pk=covered.pk)
+        assert after.cover_list_source == after.cover_image.name
+        assert bool(after.cover_list_image) == bool(after.cover_image)
+        call_command("check_content", stdout=StringIO())
+
+    def test_check_content_lists_a_rendition_it_cannot_remake(self, covered):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        article = Article.objects.get(pk=covered.pk)
+        Article.objects.filter(pk=covered.pk).update(cover_list_source="")
+        Path(article.cover_image.path).unlink()  # a database restored without its media
+
+        with pytest.raises(CommandError, match="1 rows need"):
+            call_command("check_content", "--remake-list-covers", stdout=StringIO(), stderr=(err := StringIO()))
+        assert f"文章 {covered.pk}: the list cover" in err.getvalue() and "its cover was not read" in err.getvalue()
 
     def test_a_cover_stored_before_the_rendition_is_listed_from_its_thumbnail(self, reader, covered):
         Article.objects.filter(pk=covered.pk).update(cover_list_image="")  # as before migration 0025
@@ -903,6 +974,42 @@ class TestNoStoredValueTakesAPageDown:
             assert client.get(url).status_code in (200, 301), url
         call_command("check_content", stdout=(sound := StringIO()))
         assert "Every time is stored as Django writes it." in sound.getvalue()
+
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
+    def test_check_content_repairs_times_of_other_apps_tables_pages_read(self):
+        """A revision's time (历史 orders and shows them), a user's, a session's expiry (read on
+        every request carrying it): each is compared and ordered by SQL as text."""
+        from io import StringIO
+
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.core.management import CommandError, call_command
+        from reversion.models import Revision, Version
+
+        article = make_article()
+        editor = make_editor()
+        (version,) = Version.objects.get_for_object(article)
+        session = SessionStore()
+        session.create()
+        written = {
+            ("reversion_revision", "date_created", "id", version.revision_id): "2026-11-27T10:00:00+08:00",
+            ("auth_user", "date_joined", "id", editor.pk): "2026-11-26",
+            ("django_session", "expire_date", "session_key", session.session_key): "2099-01-01T00:00:00",
+        }
+        with connection.cursor() as cursor:
+            for (table, column, pk, key), text in written.items():
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE {pk} = %s", [text, key])
+
+        with pytest.raises(CommandError, match="3 rows need"):
+            call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
+        revision = f"{Revision._meta.verbose_name} {version.revision_id}"
+        assert f"{revision}: date_created is stored as '2026-11-27T10:00:00+08:00'" in listed.getvalue()
+        assert f"{User._meta.verbose_name} {editor.pk}: date_joined is stored as '2026-11-26'" in listed.getvalue()
+        call_command("check_content", "--repair-times", stdout=(repaired := StringIO()))
+
+        assert "now '2026-11-27 02:00:00' (the same instant)" in repaired.getvalue()
+        assert Version.objects.get(pk=version.pk).revision.date_created == dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC)
+        assert SessionStore(session.session_key).exists(session.session_key)
+        call_command("check_content", stdout=StringIO())
 
     @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps any text in a time column")
     @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+08:00", "9999-12-31T20:00:00-05:00", "0001-01-01"])

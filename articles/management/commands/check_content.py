@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from articles import publishing
 from articles.models import Article, Category, StockReference, Tag
 
 # How Django writes a time into SQLite (naive UTC, USE_TZ): its SQL date functions (used by the
@@ -18,11 +19,14 @@ DJANGO_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?")
 class Command(BaseCommand):
     help = (
         "List every stored article, category, tag and stock whose page cannot be addressed (a code or slug "
-        "the URLs cannot carry), and on SQLite every time stored in another form than Django writes "
+        "the URLs cannot carry), and on SQLite every time (of any installed app's table: revisions, users, "
+        "sessions, login attempts) stored in another form than Django writes "
         "(2026-11-27T10:00:00, a bare date, text: SQL wrote it); exits 1 if there is one. The database "
         "refuses such codes and slugs since migration 0012, which repaired those before it: this finds any "
         "that a database loaded around it still holds. --repair-times writes each time that names one in "
-        "Django's form (the same instant; a date alone, its midnight in Beijing)."
+        "Django's form (the same instant; a date alone, its midnight in Beijing). It also lists every article "
+        "whose lists' cover rendition is missing or not made from its cover (the release before migration "
+        "0023 replaced the cover; made before 0026), which --remake-list-covers makes again."
     )
     # Reads every row: for deploys and operators, not for each start.
     requires_system_checks = []
@@ -34,14 +38,21 @@ class Command(BaseCommand):
             help="on SQLite, write each time SQL stored in another form in Django's (the same instant; a "
             "date alone is its midnight in Beijing); run purge_cache after it",
         )
+        parser.add_argument(
+            "--remake-list-covers",
+            action="store_true",
+            help="make each article's lists' cover rendition listed again from its cover (about 65 ms a "
+            "1600x1200 photo); run purge_cache after it",
+        )
 
-    def handle(self, *args, verbosity, repair_times, **options):
-        problems = self.check_addresses(verbosity) + self.check_copies()
+    def handle(self, *args, verbosity, repair_times, remake_list_covers, **options):
+        problems = self.check_addresses(verbosity) + self.check_copies() + self.check_list_covers(remake_list_covers)
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
             raise CommandError(f"{problems} rows need an operator or an editor (listed above)")
         self.stdout.write(self.style.SUCCESS("Every article, category, tag and stock has a URL."))
+        self.stdout.write(self.style.SUCCESS("Every list cover is made from its article's cover."))
         if connection.vendor == "sqlite":
             self.stdout.write(self.style.SUCCESS("Every time is stored as Django writes it."))
 
@@ -76,10 +87,42 @@ class Command(BaseCommand):
             )
         return problems
 
-    def check_times(self, repair):
-        """Each time column of the app's tables, read as stored (the converter reads any form)."""
+    def check_list_covers(self, remake):
+        """Articles whose lists' rendition is not their cover's (publishing.list_covers_to_remake),
+        made again if ``remake``, a batch at a time: a listing on SQLite may not read a table being written."""
         problems = 0
-        for model in apps.get_app_config("articles").get_models():
+        stale = publishing.list_covers_to_remake().only("pk", "cover_image", "cover_list_image", "cover_list_source")
+        last = 0
+        while batch := list(stale.filter(pk__gt=last).order_by("pk")[:200]):
+            last = batch[-1].pk
+            for article in batch:
+                where = f"{Article._meta.verbose_name} {article.pk}: " + _list_cover_state(article)
+                if not remake:
+                    problems += 1
+                    self.stderr.write(f"{where}; --remake-list-covers makes it again")
+                    continue
+                try:
+                    remade = publishing.remake_list_cover(article)
+                except (OSError, ValueError) as error:
+                    problems += 1
+                    self.stderr.write(f"{where}; its cover was not read ({error}): restore the media, or replace it")
+                    continue
+                if remade:
+                    self.stdout.write(f"{where}: now {article.cover_list_image.name or 'none'}")
+                else:
+                    self.stdout.write(f"{where}: left, its cover was replaced meanwhile; run this again")
+        return problems
+
+    def check_times(self, repair):
+        """Each time column of every installed app's tables, read as stored (the converter reads
+        any form): the articles', and those other pages read too, by SQL's comparisons and order
+        as well as in Python (a revision's time in 历史, a login attempt's in axes' lockout, a
+        session's expiry on every request that carries one)."""
+        problems = 0
+        tables = set(connection.introspection.table_names())
+        for model in apps.get_models():
+            if not model._meta.managed or model._meta.proxy or model._meta.db_table not in tables:
+                continue  # a view or another model's table; an app not migrated
             table, pk = model._meta.db_table, model._meta.pk.column
             for field in model._meta.concrete_fields:
                 if not isinstance(field, models.DateTimeField):
@@ -104,6 +147,17 @@ class Command(BaseCommand):
                     same = "its midnight in Beijing: pages showed 08:00" if was_a_date else "the same instant"
                     self.stdout.write(f"{where}: now {written!r} ({same})")
         return problems
+
+
+def _list_cover_state(article):
+    """How ``article``'s lists' rendition differs from its cover's, in words."""
+    rendition, source = article.cover_list_image.name, article.cover_list_source
+    if not article.cover_image:
+        return f"the list cover {rendition} is left from a removed cover"
+    if not rendition:
+        return f"the cover {article.cover_image.name} has no list cover"
+    made_from = repr(source) if source else "a cover not recorded (made before migration 0026)"
+    return f"the list cover {rendition} is made from {made_from}, not from the cover {article.cover_image.name!r}"
 
 
 def _in_django_form(text):
