@@ -20,6 +20,8 @@ _SEPARATOR_CHARACTERS = ",，、;；"
 _SEPARATORS = re.compile(rf"[{_SEPARATOR_CHARACTERS}\r\n]+")
 # What a quoted name opens with, and what closes it: Chinese input methods type “ ” for ".
 _QUOTES = {'"': '"', "“": "”"}
+# Spaces may come before a quote: 宏观, "宏观，A股" as typed after a comma and its space.
+_OPENING_QUOTE = re.compile(r'[^\S\r\n]*["“]')
 
 
 def parse_tags(text):
@@ -36,8 +38,9 @@ def parse_tags(text):
         if separator:
             position = separator.end()
             continue
-        if text[position] in _QUOTES:
-            name, position = _quoted(text, position)
+        opening = _OPENING_QUOTE.match(text, position)
+        if opening:
+            name, position = _quoted(text, opening.end() - 1)
         else:
             end = _SEPARATORS.search(text, position)
             end = end.start() if end else len(text)
