@@ -336,7 +336,7 @@ class TestListCovers:
         replaced = field.storage.save(field.generate_filename(before, "cover.png"), io.BytesIO(output.getvalue()))
         Article.objects.filter(pk=covered.pk).update(cover_image=replaced)
 
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
         assert (
             f"文章 {covered.pk}: the list cover {before.cover_list_image.name} is made from "
@@ -366,7 +366,7 @@ class TestListCovers:
 
         before = Article.objects.get(pk=covered.pk)
         Article.objects.filter(pk=covered.pk).update(**stored)
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", stdout=StringIO(), stderr=(err := StringIO()))
         assert listed.format(cover=before.cover_image.name, rendition=before.cover_list_image.name) in err.getvalue()
 
@@ -386,7 +386,7 @@ class TestListCovers:
         Article.objects.filter(pk=covered.pk).update(cover_list_source="")
         Path(article.cover_image.path).unlink()  # a database restored without its media
 
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", "--remake-list-covers", stdout=StringIO(), stderr=(err := StringIO()))
         assert f"文章 {covered.pk}: the list cover" in err.getvalue() and "its cover was not read" in err.getvalue()
 
@@ -959,7 +959,7 @@ class TestNoStoredValueTakesAPageDown:
         assert f"文章 {written.pk}: published_at is stored as '2026-11-27T10:00:00+08:00'" in listed.getvalue()
 
         out, err = StringIO(), StringIO()
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", "--repair-times", stdout=out, stderr=err)
 
         assert "now '2026-11-27 02:00:00' (the same instant)" in out.getvalue()
@@ -1024,7 +1024,7 @@ class TestNoStoredValueTakesAPageDown:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE articles_article SET published_at = %s WHERE id = %s", [text, article.pk])
 
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", "--repair-times", stdout=StringIO(), stderr=(listed := StringIO()))
         assert f"文章 {article.pk}: published_at is stored as {text!r}, not as Django writes" in listed.getvalue()
 
@@ -1040,7 +1040,7 @@ class TestNoStoredValueTakesAPageDown:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM articles_article WHERE id = %s", [lead.pk])
 
-        with pytest.raises(CommandError, match="1 rows need"):
+        with pytest.raises(CommandError, match="1 row needs"):
             call_command("check_content", stdout=StringIO(), stderr=(listed := StringIO()))
         assert f"文章 {copy.pk} is the copy of article {lead.pk}, which is gone" in listed.getvalue()
         publishing.save_article(Article.objects.get(pk=copy.pk))

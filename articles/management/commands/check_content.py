@@ -50,7 +50,9 @@ class Command(BaseCommand):
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
-            raise CommandError(f"{problems} rows need an operator or an editor (listed above)")
+            raise CommandError(
+                f"{problems} {'row needs' if problems == 1 else 'rows need'} an operator or an editor (listed above)"
+            )
         self.stdout.write(self.style.SUCCESS("Every article, category, tag and stock has a URL."))
         self.stdout.write(self.style.SUCCESS("Every list cover is made from its article's cover."))
         if connection.vendor == "sqlite":
