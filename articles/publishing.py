@@ -820,7 +820,7 @@ def merge_tags(kept, merged, *, user=None):
         for start in range(0, len(article_ids), VALUES_PER_STATEMENT):
             batch = Article.objects.filter(pk__in=article_ids[start : start + VALUES_PER_STATEMENT])
             versions = []
-            for article in batch.prefetch_related("tagged_items"):
+            for article in batch.prefetch_related("tagged_items", "stocks"):
                 versions.append(_version_row(revision_id, article))
                 versions.extend(_version_row(revision_id, row) for row in article.tagged_items.all())
                 affected.update(keys.entering_related(article.published_at, [kept.pk], []))

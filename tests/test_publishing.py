@@ -248,6 +248,25 @@ class TestPublishingRules:
         tagged = version.revision.version_set.filter(content_type__model="taggedarticle")
         assert [entry.field_dict["tag_id"] for entry in tagged] == [kept.pk]
 
+    def test_a_tag_merge_reads_its_articles_stocks_with_them(self):
+        """Its queries do not grow with the articles it records (a source's tag: tens of thousands)."""
+        from django.test.utils import CaptureQueriesContext
+
+        stock = make_stock()
+        counts = []
+        for many in (2, 8):
+            for _ in range(many):
+                make_article(tags=[f"合并{many}"], stocks=[stock])
+            make_article(tags=[f"留下{many}"])
+            kept, merged = Tag.objects.get(name=f"留下{many}"), Tag.objects.get(name=f"合并{many}")
+            with CaptureQueriesContext(connection) as queries:
+                publishing.merge_tags(kept, [merged])
+            counts.append(len(queries))
+
+        assert counts[0] == counts[1]
+        merged_one = Article.objects.filter(tagged_items__tag__name="留下8", stocks=stock).first()
+        assert versions_of(merged_one).last().field_dict["stocks"] == [stock.pk]
+
     @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's limit, by which Django batches there alone")
     def test_a_tag_merge_stays_within_sqlite_s_values_to_a_statement(self, monkeypatch):
         """A source's tag is on tens of thousands of articles; SQLite takes at most 32,766 values to a

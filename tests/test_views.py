@@ -284,6 +284,23 @@ class TestListCovers:
         assert not any(isinstance(operation, RunPython) for operation in schema_change.operations)
         assert covers.atomic is False and all(isinstance(operation, RunPython) for operation in covers.operations)
 
+    @pytest.mark.django_db(transaction=True)  # SQLite's schema editor works outside a transaction
+    def test_migration_0026_adds_its_column_without_copying_the_articles_table(self):
+        """Django's AddField of a NOT NULL column copies the whole table on SQLite, holding every
+        write of the release still serving (its editors', its import's) until the copy ends."""
+        import io
+
+        from django.core.management import call_command
+
+        output = io.StringIO()
+        call_command("sqlmigrate", "articles", "0026", stdout=output)
+        statements = [line for line in output.getvalue().splitlines() if line and not line.startswith("--")]
+
+        assert (
+            "ALTER TABLE articles_article ADD COLUMN cover_list_source varchar(100) DEFAULT '' NOT NULL;" in statements
+        )
+        assert not any(statement.startswith(("CREATE TABLE", "INSERT", "DROP TABLE")) for statement in statements)
+
     def test_migration_0025_leaves_a_cover_replaced_while_it_ran(self, covered, monkeypatch):
         from django.apps import apps
         from django.db.migrations.loader import MigrationLoader

@@ -4,10 +4,15 @@ restart (and again after going back to it), replaces a cover without knowing of 
 
 Not filled for stored renditions: which cover each was made from is not known (0025 made them
 while the release before could replace covers). check_content lists them, and
---remake-list-covers makes them again. A schema change alone, with a database default, as 0023's:
-the release before inserts articles without naming the column."""
+--remake-list-covers makes them again. A column with a database default, so that the release
+before inserts articles without naming it, added by ALTER TABLE on both databases: Django's
+AddField copies the whole articles table on SQLite for a NOT NULL column (0023 did), holding
+every write of the release still serving, and the import's, for as long as the copy takes."""
 
 from django.db import migrations, models
+
+ADD_COLUMN = "ALTER TABLE articles_article ADD COLUMN cover_list_source varchar(100) DEFAULT '' NOT NULL"
+DROP_COLUMN = "ALTER TABLE articles_article DROP COLUMN cover_list_source"
 
 
 class Migration(migrations.Migration):
@@ -16,16 +21,21 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="article",
-            name="cover_list_source",
-            field=models.CharField(
-                blank=True,
-                db_default="",
-                default="",
-                editable=False,
-                max_length=100,
-                verbose_name="列表封面小图的来源",
-            ),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(ADD_COLUMN, DROP_COLUMN)],
+            state_operations=[
+                migrations.AddField(
+                    model_name="article",
+                    name="cover_list_source",
+                    field=models.CharField(
+                        blank=True,
+                        db_default="",
+                        default="",
+                        editable=False,
+                        max_length=100,
+                        verbose_name="列表封面小图的来源",
+                    ),
+                ),
+            ],
         ),
     ]
