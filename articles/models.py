@@ -568,7 +568,7 @@ class Article(models.Model):
             return self.story
         except Article.DoesNotExist:
             # Remembered as select_related("story") leaves a lead whose row is gone; story_id stays
-            # until publishing.save_article clears it (_drop_links_to_rows_gone; Model.save()
+            # until publishing.save_article clears it (_drop_links_to_rows_gone; Django's own save
             # alone writes it back), and setting another forgets this as it forgets a lead found.
             self._meta.get_field("story").set_cached_value(self, None)
             return None
