@@ -266,9 +266,10 @@ class ArticleQuerySet(models.QuerySet):
         """Public articles with what a list item shows (title, time, category, summary, and for the
         copy of a story, its lead's address), in one query.
 
-        ``among``: the ids of the only articles wanted, a few (a rare tag's or stock's). They are
-        read by their keys and sorted, newest first, in terms no index serves: otherwise SQLite
-        walks the date index to save the sort, checking each article against the list.
+        ``among``: the ids of the only articles wanted, a few (a list, or a query set of them: a
+        sparse tag's, the stories new to a page). They are read by their keys and sorted, newest
+        first, in terms no index serves: otherwise SQLite walks the date index to save the sort,
+        checking each article against the list.
         """
         articles = self.published_bounded_elsewhere(by_status_index=among is None)
         if among is not None:

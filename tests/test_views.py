@@ -450,8 +450,9 @@ class TestListPages:
         assert footer == "金融消息 · 时间均为北京时间（GMT+8） · RSS 订阅"
 
     def test_tag_page(self, hidden_articles, django_assert_num_queries, reader):
-        # The ids of its few articles, and its news flow over the days it lists, once per content version.
-        with django_assert_num_queries(5):
+        # Whether it is sparse (the last article's key, once per content version, and an index probe
+        # into its mentions), the count, its page and its news flow over the days it lists.
+        with django_assert_num_queries(6):
             content = html_of(page(reader, "/tag/cai-lian-she-xin-wen/"))
 
         assert "“太保服务”质量行业认可" in content and "/tag/cai-lian-she-xin-wen/feed/" in content
@@ -475,10 +476,29 @@ class TestListPages:
         url = "/tag/cai-lian-she-xin-wen/"
         few = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
         cache.clear()
-        monkeypatch.setattr("articles.site.views.FEW_MENTIONS", 0)  # every tag read down the date index
+        monkeypatch.setattr("articles.site.views.SPARSE_TAG", 0)  # every tag read down the date index
         many = re.findall(r'href="(/news/[^"]+)"', html_of(page(client, url)))
 
         assert few == many and few
+
+    def test_only_a_sparse_tag_is_read_by_its_articles_keys(self, db, client):
+        """A tag on 25 of 30 articles is read down the date index (its first page is there at
+        once); one on 3 by its articles' keys (the index would be read to its end): 3 < sqrt(6 × 30)
+        < 25. Feeds alike."""
+        category = make_category()
+        for number in range(30):
+            make_article(
+                category=category, tags=(["常见"] if number < 25 else []) + (["少见"] if number % 10 == 0 else [])
+            )
+
+        for url, by_keys in (("/tag/chang-jian/", False), ("/tag/shao-jian/", True)):
+            for address in (url, f"{url}feed/"):
+                with CaptureQueriesContext(connection) as queries:
+                    assert client.get(address).status_code == 200
+                listing = next(
+                    query["sql"] for query in queries if "ORDER BY" in query["sql"] and "LIMIT" in query["sql"]
+                )
+                assert ("IN (SELECT" in listing) == by_keys, (address, listing)
 
     def test_stock_pages_list_its_public_stories_newest_first(self, db, client, monkeypatch):
         """Read from its StockListing rows, a stock's pages (deep ones from a kept anchor) and feed
