@@ -41,7 +41,7 @@ def test_every_post_but_the_broken_one_is_imported(corpus_dir):
     assert not succeeded, "a rejected file must make the command fail"
     assert f"rejected {corpus_dir / BROKEN_POST}: empty title" in stderr
     assert f"{post_count - 1} created" in stdout and "1 rejected" in stdout
-    assert stderr.splitlines()[-1].startswith(f"1 of {post_count} files were not imported")
+    assert stderr.splitlines()[-1].startswith(f"1 of {post_count} files were rejected")
     # East Money's own markup, which the allow-list takes out, only styled the text: no warning.
     east_money = "".join(path.read_text(encoding="utf-8") for path in corpus_dir.glob("*.md"))
     for styling in ('<span web="1" href=', 'class="em_stock_key_common"', "<center>", ' style="border:'):
@@ -54,7 +54,7 @@ def test_a_dry_run_does_not_point_to_an_import_record_it_did_not_write(corpus_di
 
     assert not succeeded and "Dry run, nothing written" in stdout
     assert not ImportRun.objects.exists()
-    assert "were not imported (each is named above with its reason): exit status 1" in stderr
+    assert "were rejected (each is named above with its reason): exit status 1" in stderr
     assert "导入记录" not in stderr
 
 
@@ -619,6 +619,35 @@ def test_summary_is_logged_for_operators(write_post, caplog):
     assert "import_posts finished files=1 created=1 dry_run=False" in caplog.text
 
 
+def test_the_readme_quotes_the_lines_the_corpus_gives(corpus_dir, caplog):
+    """Reference (Keeping in sync with the scraper) and Importing posts (Reports) quote what a run
+    of the real corpus into an empty database logs and prints last: an operator greps for them."""
+    readme = " ".join((BASE_DIR / "README.md").read_text(encoding="utf-8").split())
+    (logged,) = re.findall(r"`(import_posts finished [^`]+)`", readme)
+    (closing,) = re.findall(r"one more line \(`([^`]+?) …: exit status 1`\)", readme)
+    caplog.set_level("INFO", logger="articles.intake")
+
+    succeeded, stdout, stderr = run_import(corpus_dir)
+
+    assert not succeeded
+    assert logged in caplog.text
+    assert stderr.splitlines()[-1].startswith(closing)
+
+
+def test_the_closing_line_counts_the_rejected_files_not_a_conflict(write_post):
+    """A conflict is not imported either, but it is not what fails the run: the closing line that
+    gives the exit status counts the rejected files, and says so."""
+    run_import(write_post("2022-01-07-A1.md", post_text()))
+    write_post("2022-01-08-A1.md", post_text(body="<p>另一个文件的正文</p>"))
+    folder = write_post("2022-01-07-BAD1.md", "没有头信息").parent
+
+    succeeded, stdout, stderr = run_import(folder)
+
+    assert not succeeded
+    assert stdout.splitlines()[-1] == "3 files: 0 created, 0 updated, 1 unchanged, 1 conflict, 1 rejected"
+    assert stderr.splitlines()[-1].startswith("1 of 3 files were rejected (each is named above with its reason")
+
+
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses a SQLite file of its own; runs once, in the SQLite pass"
 )
@@ -642,7 +671,7 @@ def test_a_run_with_a_rejected_file_ends_with_a_summary_and_exit_status_1_not_a_
     assert result.returncode == 1
     assert result.stdout.splitlines()[-1] == "4 files: 3 created, 0 updated, 0 unchanged, 0 conflict, 1 rejected"
     assert f"rejected {folder / '2022-01-07-BAD1.md'}: " in result.stderr
-    assert result.stderr.splitlines()[-1].startswith("1 of 4 files were not imported (each is named above")
+    assert result.stderr.splitlines()[-1].startswith("1 of 4 files were rejected (each is named above")
     assert "CommandError" not in result.stderr and "Traceback" not in result.stderr
 
 

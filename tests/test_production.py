@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -86,14 +87,39 @@ def test_hsts_preload_is_the_operators_choice(tmp_path):
     assert chosen.stdout.splitlines()[-1].split() == ["63072000", "True"], chosen.stderr
 
 
+@pytest.mark.parametrize(("level", "logged"), [(None, ["INFO", "WARNING"]), ("WARNING", ["WARNING"])])
+def test_log_level_governs_the_import_s_lines_too(tmp_path, level, logged):
+    """The README's Settings: LOG_LEVEL, default INFO, for what goes to the journal. The import's
+    summary (an INFO line of articles.intake, logged by every cron run) follows it like the rest."""
+    environment = production_environment(tmp_path)
+    environment.pop("LOG_LEVEL", None)
+    if level:
+        environment["LOG_LEVEL"] = level
+    script = (
+        "import logging; logger = logging.getLogger('articles.intake');"
+        "logger.info('import_posts finished files=1'); logger.warning('import_posts --watch: gone')"
+    )
+    result = manage(environment, "shell", "-v", "0", "-c", script)
+    lines = [line for line in result.stdout.splitlines() if "logger=articles.intake" in line]
+    assert [line.split(" level=")[1].split()[0] for line in lines] == logged, result.stdout + result.stderr
+
+
 def test_the_retired_proxy_count_stops_the_start_and_names_its_replacement(tmp_path):
     result = manage(production_environment(tmp_path, PROXY_COUNT="1"), "check")
     assert result.returncode != 0 and "TRUSTED_PROXIES" in result.stderr
 
 
+def documented_health_answers():
+    """The answers the README's Reference gives /healthz: (200's body, 503's body)."""
+    text = " ".join((BASE_DIR / "README.md").read_text(encoding="utf-8").split())
+    (healthy, broken) = re.search(r"`/healthz` \(200 `(\{.*?\})`.*?, 503 `(\{.*?\})`", text).groups()
+    return json.loads(healthy), json.loads(broken)
+
+
 def test_health_endpoint(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == documented_health_answers()[0]
 
 
 def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
@@ -104,6 +130,7 @@ def test_health_endpoint_reports_a_broken_database(client, db, monkeypatch):
     monkeypatch.setattr("articles.operations.health.connection", BrokenConnection())
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "error"
+    assert response.json() == documented_health_answers()[1]
 
 
 @pytest.mark.skipif(
@@ -130,6 +157,10 @@ def test_gunicorn_serves_the_site_and_whitenoise_the_static_files(site_server, c
 
     css = get(f"/static/{hashed_css}")
     assert "max-age=315360000" in css.headers["Cache-Control"]
+    # As the README's Reference says it (the operator's reading of how long browsers keep them).
+    readme = " ".join((BASE_DIR / "README.md").read_text(encoding="utf-8").split())
+    (documented,) = re.findall(r"WhiteNoise serves the static files \(hashed names, [^`]*`([^`]+)`", readme)
+    assert css.headers["Cache-Control"] == documented
     assert css.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     # The site's user has its checkout as its home (deploy/): gunicorn writes nothing there.
     assert Path(server.environment["HOME"]).is_dir() and list(Path(server.environment["HOME"]).iterdir()) == []

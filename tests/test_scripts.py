@@ -3,6 +3,7 @@ on the server at the usual address, else on a throwaway server of its own; skipp
 only when PostgreSQL is not installed."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,6 +49,15 @@ def postgres_pass(*command, usual, **environment):
 def test_the_script_runs_the_postgresql_pass_through_the_chooser():
     script = (BASE_DIR / "scripts" / "test").read_text()
     assert '.venv/bin/python -m finews.testing.postgres .venv/bin/pytest "${parallel[@]}" "$@"' in script
+
+
+def test_the_readme_counts_the_script_s_workers_as_the_script_does():
+    """README, Tests: each pass runs as many workers as pytest-xdist's option in scripts/test makes
+    (on this project's 2-core machines two, on a laptop more)."""
+    script = (BASE_DIR / "scripts" / "test").read_text()
+    readme = " ".join((BASE_DIR / "README.md").read_text(encoding="utf-8").split())
+    (option,) = re.findall(r"parallel=\((-n \S+)", script)
+    assert f"then on PostgreSQL, one worker per core each (`{option}`)" in readme
 
 
 def test_with_nothing_at_the_usual_address_the_pass_runs_on_a_throwaway_server():

@@ -55,7 +55,7 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT", STATIC_ROOT)  # noqa: F405
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", MEDIA_ROOT)  # noqa: F405
 STORAGES = {
     **STORAGES,
-    # Hashed, compressed file names that browsers may cache for a year.
+    # Hashed, compressed file names that browsers may cache for good (WhiteNoise: ten years, immutable).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 if os.environ.get("MEDIA_STORAGE_BACKEND"):
@@ -72,7 +72,11 @@ if not os.environ.get("REDIS_URL", "").strip() and not environment_flag("LOCAL_M
 
 METRICS_ALLOWED_IPS = environment_list("METRICS_ALLOWED_IPS") or METRICS_ALLOWED_IPS  # noqa: F405
 
-LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "INFO")  # noqa: F405
+# Every logger: the import's and the caches' ("articles", which development keeps at INFO below a
+# quieter root) too, or LOG_LEVEL=WARNING would still log every import run.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING["root"]["level"] = LOG_LEVEL  # noqa: F405
+LOGGING["loggers"]["articles"]["level"] = LOG_LEVEL  # noqa: F405
 
 # Login throttling and /metrics must see the client's address, not a proxy's
 # (articles.operations.security.client_address).

@@ -13,7 +13,7 @@ logger = logging.getLogger("articles.intake")
 
 
 class FilesRejected(CommandError):
-    """Some files were not imported; each was named with its reason, and the summary written."""
+    """Some files were rejected; each was named with its reason, and the summary written."""
 
 
 class Command(BaseCommand):
@@ -110,10 +110,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(line))
         # A dry run records no 导入记录: say so only when this run wrote one.
         where = ", and listed in the admin's 导入记录" if run else ""
-        closing = (
-            f"{rejected} of {len(files)} files were not imported (each is named above with its reason{where}): "
-            "exit status 1"
-        )
+        # Rejected, not "not imported": a conflict is not imported either, and does not fail the run.
+        closing = f"{rejected} of {len(files)} files were rejected (each is named above with its reason{where}): exit status 1"
         self.stderr.write(self.style.ERROR(closing))
         raise FilesRejected(closing)
 
