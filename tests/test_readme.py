@@ -203,3 +203,22 @@ def test_the_suite_runs_from_the_instant_the_readme_names(tmp_path):
     assert moved.returncode == 0 and "2 passed" in moved.stdout, moved.stdout + moved.stderr
     naive = run(clock.split("+")[0])
     assert naive.returncode != 0 and "needs its UTC offset (+08:00 for Beijing)" in naive.stderr
+
+
+@pytest.mark.django_db
+def test_every_address_of_the_url_table_answers_on_the_sample_site(client):
+    """The Public site's table, as a newcomer tries it on the site of scripts/run-site: each address
+    written out in full (no `<slug>` to fill in) answers 200."""
+    from tests.conftest import SAMPLE_POSTS, run_import
+
+    assert run_import(SAMPLE_POSTS)[0]
+    rows = [line for line in readme_section("The public site").splitlines() if line.startswith("| `")]
+    addresses = [
+        address
+        for row in rows
+        for address in re.findall(r"`([^`]+)`", row.split(" | ")[0])
+        if "<" not in address and "…" not in address
+    ]
+    assert "/" in addresses and "/healthz" in addresses
+    answers = {address: client.get(address).status_code for address in addresses}
+    assert answers == dict.fromkeys(addresses, 200)
