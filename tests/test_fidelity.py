@@ -482,6 +482,28 @@ class TestStrayBytes:
         assert f"warning {path}: byte 0x{stray[0]:02X} at {where} does not decode; kept as U+FFFD" in stderr
         assert Article.objects.get().title == "人民币汇率X\ufffdY"
 
+    @pytest.mark.parametrize("strays", [5, 10, 11])
+    def test_a_short_post_with_stray_bytes_is_read_as_the_utf8_it_is(self, write_post, strays):
+        """A flash item of one line, as the corpus has them (北向资金净流入超40亿元): GB18030 reads
+        almost any bytes, and read it with fewer errors than UTF-8 once five stray bytes were in:
+        every character of the post was stored as mojibake. Up to ten are kept as U+FFFD, more
+        reject the file (README: Importing posts, Tolerant)."""
+        line = "北向资金净流入超40亿元"
+        text = post_text(title=f'"{line}"', body=f"{line}。")
+        raw = text.encode().replace("超40亿元。".encode(), "超".encode() + b"\x92" * strays + "40亿元。".encode())
+        path = write_post("2022-01-07-SHORT1.md", raw)
+
+        succeeded, stdout, stderr = run_import(path)
+
+        assert "decoded as GBK" not in stderr
+        if strays <= 10:
+            assert succeeded, stderr
+            article = Article.objects.get()
+            assert article.title == line and "超" + "\ufffd" * strays + "40亿元" in article.body
+        else:
+            assert not succeeded and not Article.objects.exists()
+            assert f"rejected {path}: not text in UTF-8 or GBK encoding: more than 10 bytes do not decode" in stderr
+
     def test_a_file_that_is_no_text_is_rejected_naming_the_first_byte(self, write_post):
         path = write_post("2022-01-07-BYTE3.md", post_text().encode() + b"\n" + bytes(range(128, 256)) * 20)
 

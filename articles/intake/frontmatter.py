@@ -40,8 +40,8 @@ def decode_post(raw):
 
     Line endings become ``\\n`` and control characters are removed, with a warning saying how
     many. Up to MAX_UNDECODABLE_BYTES bytes that do not decode become U+FFFD, each with a warning
-    naming its line and column (in UTF-8, or GBK if that reads the file with fewer); PostError
-    naming the first one otherwise.
+    naming its line and column (in UTF-8, or GBK if that reads the file with fewer and it is not
+    UTF-8 with a few stray bytes); PostError naming the first one otherwise.
     """
     warnings = []
     for bom, encoding in _BOMS:
@@ -57,7 +57,7 @@ def decode_post(raw):
         elif undecodable:
             encoding = "UTF-8"
             gbk_text, gbk_undecodable = _decoded(raw, "gb18030")
-            if len(gbk_undecodable) < len(undecodable):
+            if len(gbk_undecodable) < len(undecodable) and not _utf8_with_stray_bytes(raw):
                 text, undecodable, encoding = gbk_text, gbk_undecodable, "GBK"
                 warnings.append("decoded as GBK")
             if len(undecodable) > MAX_UNDECODABLE_BYTES:
@@ -73,6 +73,16 @@ def decode_post(raw):
     if len(kept) < len(text):
         warnings.append(f"{len(text) - len(kept)} control character(s) (invisible, not text) dropped")
     return kept, warnings
+
+
+def _utf8_with_stray_bytes(raw):
+    """Whether ``raw`` holds more well-formed multi-byte UTF-8 characters than bytes that are not.
+    GB18030 reads almost any bytes: a one-line flash item with five stray bytes read with fewer
+    errors as GBK, every character of it mojibake. GBK text read as UTF-8 has at most about half as
+    many well-formed characters as errors (every post of the corpus, encoded in GBK)."""
+    text = raw.decode("utf-8", errors="replace")
+    errors = text.count("\ufffd")
+    return sum(1 for character in text if character > "\x7f") - errors > errors
 
 
 def _decoded(raw, encoding):
