@@ -106,3 +106,25 @@ def test_without_postgresql_the_pass_is_skipped_saying_why_unless_required(tmp_p
     assert f"PostgreSQL pass skipped: {reason}" in skipped.stderr
     assert required.returncode == 1 and required.stdout == ""
     assert f"PostgreSQL is required: {reason}" in required.stderr
+
+
+@pytest.mark.parametrize("version", ["3.9", ""])
+def test_bootstrap_refuses_an_older_python_before_installing_anything(tmp_path, version):
+    """README: "Needs Python 3.11". An older python3 (a server's) is named at once, not failed on by pip."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "bootstrap").write_text((BASE_DIR / "scripts" / "bootstrap").read_text())
+    old_python = tmp_path / "python3"
+    old_python.write_text(f"#!/bin/sh\necho '{version}'\n")
+    old_python.chmod(0o755)
+
+    run = subprocess.run(
+        ["bash", "scripts/bootstrap"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHON": str(old_python)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert run.returncode == 1 and not (tmp_path / ".venv").exists()
+    assert f"is Python {version or 'of unknown version'}; finews needs 3.11 or newer" in run.stderr
