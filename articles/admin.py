@@ -152,7 +152,10 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
 
     def clean_tags(self):
         # Tag names are text by the rule of titles (sanitize.plain_label).
-        return [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
+        names = [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
+        # Refused here rather than by the save, which runs after the form is valid (a server error).
+        publishing.validate_tag_names(names)
+        return names
 
     def clean_summary(self):
         # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).

@@ -993,20 +993,29 @@ def _status_comment(before, article):
     return "撤回为草稿" if before == Article.Status.PUBLISHED else ""
 
 
-def _tag_objects(tags):
-    """Tags for ``tags``: Tag objects, or names (checked here) of tags found case-insensitively, as
-    taggit does, or created."""
-    names = [tag for tag in tags if isinstance(tag, str)]
+def validate_tag_names(names):
+    """Raise ValidationError naming each of ``names`` (new or existing tags' names) that no tag may
+    have: the admin's form checks them as the save will, so the editor reads why beside the field."""
     errors = []
+    longest = Tag._meta.get_field("name").max_length
     for name in names:
         try:
             validate_plain_text(name)
         except ValidationError as error:
             errors.extend(error.messages)
-        if len(name) > Tag._meta.get_field("name").max_length:
-            errors.append(f"标签“{name[:20]}…”太长了，最多 {Tag._meta.get_field('name').max_length} 个字。")
+        if len(name) > longest:
+            errors.append(f"标签“{name[:20]}…”太长了，最多 {longest} 个字。")
     if errors:
-        raise ValidationError({"tags": errors})
+        raise ValidationError(errors)
+
+
+def _tag_objects(tags):
+    """Tags for ``tags``: Tag objects, or names (checked here) of tags found case-insensitively, as
+    taggit does, or created."""
+    try:
+        validate_tag_names([tag for tag in tags if isinstance(tag, str)])
+    except ValidationError as error:
+        raise ValidationError({"tags": error.messages}) from None
     return [
         tag if isinstance(tag, Tag) else Tag.objects.filter(name__iexact=tag).first() or save_topic(Tag(name=tag))
         for tag in tags

@@ -130,6 +130,17 @@ class TestTagText:
         assert form.find("input", {"name": "tags"})["value"] == 'Federal Reserve，"宏观，A股"'
         assert "空格属于标签本身" in form.get_text()
 
+    def test_a_tag_too_long_is_said_beside_the_field_keeping_what_was_typed(self, client, editor):
+        # The save refused it after the form was valid: a server error, and the typed article lost.
+        typed = "宏观，" + "长" * 101
+        response = client.post("/admin/articles/article/add/", article_form(make_category(), tags=typed))
+
+        assert response.status_code == 200
+        page = BeautifulSoup(response.content.decode(), "lxml")
+        assert page.select_one(".field-tags .errorlist").get_text() == f"标签“{'长' * 20}…”太长了，最多 100 个字。"
+        assert page.select_one("#id_tags")["value"] == typed
+        assert not Article.objects.exists() and not Tag.objects.exists()
+
 
 class TestUnchangedSave:
     def _imported(self, write_post, names):
