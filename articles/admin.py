@@ -144,6 +144,15 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             except ValidationError as error:
                 self._update_errors(error)
 
+    def clean_published_at(self):
+        # The field shows the time to the second; one stored finer (发布 takes the moment, to the
+        # microsecond) came back cut to its second: an untouched form moved it and wrote a version.
+        typed = self.cleaned_data["published_at"]
+        stored = self.instance.published_at if self.instance.pk is not None else None
+        if typed is not None and stored is not None and typed == stored.replace(microsecond=0):
+            return stored
+        return typed
+
     def clean_title(self):
         title = self._as_label("标题", self.cleaned_data["title"])
         if not title:
