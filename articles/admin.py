@@ -326,8 +326,9 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
         # save_article writes nothing, updated_at included, for a form saved as it was opened:
-        # Django's "已保存…" would claim a save that did not happen.
-        if change and obj.updated_at == stored_at and not form.pin_changed():
+        # Django's "已保存…" would claim a save that did not happen. A button's step (提交审核,
+        # 退回修改) is written after it and says so itself: "没有改动" would contradict it.
+        if change and obj.updated_at == stored_at and not form.pin_changed() and not self.button_pressed(request):
             self.message_user(request, f"“{obj.title}”没有改动，未保存新版本。", messages.INFO)
             self.said_it(request)
         if getattr(form, "invisible_dropped", None):

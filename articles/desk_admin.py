@@ -286,6 +286,11 @@ class ReviewAdminMixin:
             return super().response_change(request, obj)
 
     @staticmethod
+    def button_pressed(request):
+        """Whether the save was one of the desk's buttons, whose message (after_button's) says what it did."""
+        return any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
+
+    @staticmethod
     def said_it(request):
         """Note that this save's own message says all it did (a pin, when nothing else changed)."""
         request.desk_said_it = True
@@ -295,8 +300,7 @@ class ReviewAdminMixin:
         """Django's response_add/response_change without their "成功修改了…" when the save's own
         message (after_button's, save_pin's) already said what it did: it would only say it again,
         or claim an edit a pin-only save did not make. Their redirects (保存并继续编辑 …) are kept."""
-        pressed = any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
-        request.desk_quiet = pressed or getattr(request, "desk_said_it", False)
+        request.desk_quiet = self.button_pressed(request) or getattr(request, "desk_said_it", False)
         try:
             yield
         finally:

@@ -489,6 +489,24 @@ class TestReview:
         publishing.submit_for_review(waiting, user=writer)
         assert Article.objects.get().review_note == ""
 
+    def test_returning_or_submitting_an_untouched_form_says_only_the_step(self, client, desk):
+        # The step is written after the save, which had nothing to write: its "没有改动，未保存新版本"
+        # beside "已退回" told the editor both that something was and was not done.
+        category = make_category()
+        writer = make_contributor()
+        waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=writer)
+        url, data = change_form(client, waiting)
+
+        returned = client.post(url, {**data, "_return": "退回修改", "return_note": "请核实数据。"}, follow=True)
+        assert said(returned) == ["已将“待审稿”退回给作者，退回意见：请核实数据。"]
+
+        client.force_login(writer)
+        url, data = change_form(client, waiting)
+        submitted = client.post(url, {**data, "_submit": "提交审核"}, follow=True)
+        assert said(submitted) == ["“待审稿”已提交审核：编辑批准后发布。"]
+        assert Article.objects.get().status == Article.Status.PENDING
+
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
         published = make_article(category=category, info_code="ED1")
