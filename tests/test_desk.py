@@ -729,6 +729,31 @@ class TestCompareVersions:
             and "Compare" not in page.title.get_text()
         )
 
+    def test_a_body_changed_in_its_markup_alone_is_a_change_and_reads_a_line_a_block(self, client, desk):
+        # Compared by its text alone, a heading made a paragraph, a word made bold or a link's
+        # address changed read 未变; and the text ran on, the heading into its paragraph.
+        article = make_article(
+            body='<h2>要点</h2><p>央行<a href="https://www.pbc.gov.cn/">宣布</a>降准。</p>'
+            "<table><tbody><tr><td><p>营收</p></td><td><p>利润</p></td></tr></tbody></table>"
+        )
+        edited = Article.objects.get(pk=article.pk)
+        edited.body = (
+            '<p>要点</p><p>央行<a href="https://example.com/">宣布</a><strong>降准</strong>。</p>'
+            '<table><tbody><tr><td colspan="2"><p>营收</p><p>利润</p></td></tr></tbody></table>'
+        )
+        publishing.save_article(edited, user=desk)
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        compare = f"{change_url(article)[:-7]}history/compare/?version_id1={older.pk}&version_id2={newer.pk}"
+        page = BeautifulSoup(client.get(compare).content.decode(), "lxml")
+
+        body = next(row for row in page.select(".desk-compare tbody tr") if row.th.contents[0].strip() == "正文")
+        assert "desk-changed" in body["class"] and "未变" not in body.th.get_text()
+        assert body.th.select_one(".help").get_text() == versions.MARKUP_ONLY
+        assert [str(cell.decode_contents()) for cell in body.select("td")] == [
+            "要点<br/>央行宣布降准。<br/>营收<br/>利润"
+        ] * 2
+
     def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
         article = make_article(tags=["旧标签"])
         edited = Article.objects.get(pk=article.pk)
