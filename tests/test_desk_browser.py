@@ -128,6 +128,35 @@ def test_a_paste_into_the_body_alone_is_kept_as_a_draft(open_as, live_server, ar
     expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("粘贴的一段")
 
 
+def test_a_refused_save_still_guards_what_was_typed(open_as, live_server, article):
+    # The conflict says "您的修改尚未保存" and suggests comparing: the form it shows was no longer
+    # guarded (leaving asked nothing, no local draft), and opening 历史 there lost the typed work.
+    first, _ = open_as(editor("zhangsan", last_name="张", first_name="三"))
+    second, dialogs = open_as(editor("lisi", last_name="李", first_name="四"))
+    first.goto(change_url(live_server, article))
+    second.goto(change_url(live_server, article))
+    first.fill("#id_title", "第一位编辑的标题")
+    first.click("input[name=_continue]")
+    expect(first.locator(".messagelist")).to_contain_text("已保存")
+    second.fill("#id_summary", "第二位编辑写的摘要")
+    second.click("input[name=_continue]")
+    expect(second.locator("#article_form .errorlist")).to_contain_text("已被编辑张三修改")
+    expect(second.locator("#id_summary")).to_have_value("第二位编辑写的摘要")
+
+    with second.expect_event("dialog") as asked:
+        second.close(run_before_unload=True)
+    assert asked.value.type == "beforeunload"
+    context = second.context
+    second.close()  # as a crash
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_summary")).to_have_value("第二位编辑写的摘要")
+    assert dialogs == ["beforeunload"]
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))

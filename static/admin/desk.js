@@ -71,6 +71,11 @@
     // Restored into the form (change_form.html) and not saved yet: still the editor's typed work.
     sessionStorage.removeItem(restoreKey);
     typed = true;
+  } else if (banner && banner.hasAttribute("data-refused")) {
+    // The save was refused (a conflict, a field's error): the form shows the typed work, not saved.
+    // Unguarded, leaving it (历史, to compare, as the conflict's message suggests) lost it all.
+    typed = true;
+    saveDraft();
   } else if (draft && draft.submitted) {
     localStorage.removeItem(key);
   } else if (draft && banner) {
