@@ -280,6 +280,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     readonly_fields = [
         "cover_preview",
         "body_as_read",
+        "tags_as_written",
         "responsible_editor_name",
         "edited_since_import",
         "source_path",
@@ -342,8 +343,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             self.message_user(request, reasons.body_left_out_on_save(*form.body_left_out), messages.WARNING)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        match = request.resolver_match
-        if match is None or match.url_name != "articles_article_revision":
+        if not self._on_revision_page(request):
             context["desk_buttons"] = self.desk_buttons(request, obj)
             context.update(self.editing_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -382,18 +382,28 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or self.has_change_permission(request, obj):
+        if self._on_revision_page(request):
+            # A version to restore: its body as readers read it (not its HTML source), its tags as
+            # the tag field writes them ("宏观，A股" quoted: joined by commas, it read as two tags).
+            shown = {"body": "body_as_read", "tags": "tags_as_written"}
+        elif obj is not None and not self.has_change_permission(request, obj):
+            # Shown, not edited (a 撰稿 on a published article): the body as readers see it, not its HTML.
+            shown = {"body": "body_as_read"}
+        else:
             return fieldsets
-        # Shown, not edited (a 撰稿 on a published article): the body as readers see it, not its HTML.
         return [
-            (name, {**options, "fields": ["body_as_read" if field == "body" else field for field in options["fields"]]})
+            (name, {**options, "fields": [shown.get(field, field) for field in options["fields"]]})
             for name, options in fieldsets
         ]
 
+    @staticmethod
+    def _on_revision_page(request):
+        match = request.resolver_match
+        return match is not None and match.url_name == "articles_article_revision"
+
     def get_readonly_fields(self, request, obj=None):
         fields = self._publishing_readonly_fields(request, obj)
-        match = request.resolver_match
-        if match is not None and match.url_name == "articles_article_revision":
+        if self._on_revision_page(request):
             # Saving a version restores it as it was (revision_view): nothing typed there would be kept.
             shown = [*ArticleAdminForm.Meta.fields, *publishing.PIN_FIELDS]
             return [*fields, *(name for name in shown if name not in fields)]
@@ -451,6 +461,10 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     @admin.display(description="正文")
     def body_as_read(self, article):
         return format_html('<div class="desk-body-as-read">{}</div>', body_as_shown(article.body))
+
+    @admin.display(description="标签")
+    def tags_as_written(self, article):
+        return tagging.format_tags(article.tags.all())
 
     @admin.display(description="责任编辑")
     def responsible_editor_name(self, article):

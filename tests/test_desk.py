@@ -754,6 +754,24 @@ class TestCompareVersions:
             "要点<br/>央行宣布降准。<br/>营收<br/>利润"
         ] * 2
 
+    def test_a_version_to_restore_shows_its_body_as_read_and_its_tags_as_typed(self, client, desk):
+        # Its body was its HTML source, and its tags joined by commas: "宏观，A股" read as two tags.
+        article = make_article(body="<h2>要点</h2><p><strong>降准</strong>0.25个百分点</p>", tags=["宏观，A股", "美股"])
+        edited = Article.objects.get(pk=article.pk)
+        edited.body = "<p>改写后的正文</p>"
+        publishing.save_article(edited, user=desk, tags=["美股"])
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+
+        page = BeautifulSoup(client.get(f"{change_url(article)[:-7]}history/{older.pk}/").content.decode(), "lxml")
+
+        body = page.select_one(".field-body_as_read .desk-body-as-read")
+        assert str(body.h2) == "<h2>要点</h2>" and body.strong.get_text() == "降准"
+        assert "&lt;h2&gt;" not in str(page)
+        assert page.select_one(".field-tags_as_written .readonly").get_text() == '"宏观，A股"，美股'
+        assert client.post(f"{change_url(article)[:-7]}history/{older.pk}/", {"_save": "保存"}).status_code == 302
+        restored = Article.objects.get()
+        assert restored.body == article.body and sorted(restored.tags.names()) == ["宏观，A股", "美股"]
+
     def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
         article = make_article(tags=["旧标签"])
         edited = Article.objects.get(pk=article.pk)
