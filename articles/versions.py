@@ -21,6 +21,7 @@ from reversion.models import Version
 
 from .models import Article, RetiredTag, StockReference, Tag, TaggedArticle
 from .sanitize import body_as_shown, plain_text
+from .tagging import format_tag
 from .validators import is_publication_time
 
 TEXT_FIELDS = [("title", "标题"), ("summary", "摘要"), ("body", "正文")]
@@ -55,7 +56,8 @@ def side_by_side(older, newer):
         rows.append(Row(label, *_marked(before, after), changed=before != after or markup_only, note=note))
     tags = _tag_names([older, newer])
     stocks = _stock_names([older, newer])
-    rows.append(_list_row("标签", tags[older.pk], tags[newer.pk]))
+    # Each tag as the tag field writes it: "宏观，A股" unquoted read as two tags.
+    rows.append(_list_row("标签", *([format_tag(name) for name in tags[version.pk]] for version in (older, newer))))
     rows.append(_list_row("相关股票", stocks[older.pk], stocks[newer.pk]))
     rows.append(_value_row("状态", *(_status(version) for version in (older, newer))))
     rows.append(_value_row("发布时间", *(_time(version) for version in (older, newer))))

@@ -784,6 +784,16 @@ class TestCompareVersions:
         tags = next(row for row in rows if row.label == "标签")
         assert (str(tags.before), str(tags.after), tags.changed) == ("<del>旧标签</del>", "", True)
 
+    def test_a_tag_holding_a_separator_is_compared_as_one_tag(self, desk):
+        article = make_article(tags=["宏观，A股"])
+        publishing.save_article(Article.objects.get(pk=article.pk), user=desk, tags=["宏观，A股", "美股"])
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        tags = next(row for row in versions.side_by_side(older, newer) if row.label == "标签")
+
+        quoted = "&quot;宏观，A股&quot;"
+        assert (str(tags.before), str(tags.after)) == (quoted, f"{quoted}、<ins>美股</ins>")
+
 
 class TestNewsroomForm:
     """The form and the list shaped for news: the story first, technical fields folded away."""
