@@ -498,6 +498,15 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 class TopicAdmin(admin.ModelAdmin):
     """Categories, tags and stocks, written through publishing like articles."""
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "slug":
+            # Left empty, it is made from the name's pinyin (publishing.save_topic), as its help
+            # text says: the form refused it empty ("这个字段是必填项"), the editor left to invent one.
+            field.required = False
+            field.help_text = field.help_text or "网址中使用的英文别名，留空则由名称的拼音生成。"
+        return field
+
     def save_model(self, request, obj, form, change):
         publishing.save_topic(obj, user=request.user)
 
