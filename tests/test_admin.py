@@ -588,6 +588,14 @@ class TestListsAndOtherAdmins:
         stored = {"category": Category, "tag": Tag}[model].objects.get(name="财经要闻")
         assert stored.slug == slug
 
+    def test_a_slug_that_cannot_be_one_says_what_a_slug_is(self, client, editor):
+        # Django's Chinese called it 有效“字段” (a valid "field"): no editor could tell what to type.
+        response = client.post(ADD_URL, article_form(make_category(), slug="央行降准"))
+
+        error = BeautifulSoup(response.content.decode(), "lxml").select_one(".field-slug .errorlist").get_text()
+        assert error.startswith("网址别名只能由英文字母、数字、下划线（_）和连字符（-）组成")
+        assert not Article.objects.exists()
+
     def test_admin_is_in_chinese(self, client, editor):
         make_article()
         content = client.get(CHANGELIST_URL).content.decode()
