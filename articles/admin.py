@@ -28,6 +28,7 @@ from .desk_admin import (
     ReviewAdminMixin,
     ReviewFormMixin,
     StatusFilter,
+    report_action,
 )
 from .editor import BodyEditorWidget
 from .intake import reasons
@@ -481,17 +482,36 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.action(description="发布所选文章", permissions=["publish"])
     def publish(self, request, queryset):
+        selected = queryset.count()
         count = publishing.set_status(queryset, Article.Status.PUBLISHED, user=request.user, comment="发布")
-        self.message_user(request, f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）",
+            changed=count,
+            selected=selected,
+            untouched="已经是已发布（或定时发布）的",
+        )
 
     @admin.action(description="撤回为草稿", permissions=["publish"])
     def withdraw(self, request, queryset):
+        selected = queryset.count()
         count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
-        self.message_user(request, f"已将 {count} 篇文章撤回为草稿，读者已看不到它们。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已将 {count} 篇文章撤回为草稿，读者已看不到它们",
+            changed=count,
+            selected=selected,
+            untouched="本来就是草稿",
+        )
 
     @admin.action(description="拆分同一新闻（各自成为单独的文章）", permissions=["change"])
     def split_stories(self, request, queryset):
         count = publishing.split_stories(queryset, user=request.user)
+        if count == 0:
+            self.message_user(request, "所选文章都不属于同一新闻，没有可拆分的。", messages.WARNING)
+            return
         self.message_user(request, f"已拆分 {count} 篇文章：它们各有自己的页面了。", messages.SUCCESS)
 
 

@@ -154,7 +154,14 @@ class PinAdminMixin:
         count = sum(
             publishing.unpin_article(article, user=request.user) for article in queryset.filter(pin__isnull=False)
         )
-        self.message_user(request, f"已取消 {count} 篇文章的置顶，它们回到最新列表。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已取消 {count} 篇文章的置顶，它们回到最新列表",
+            changed=count,
+            selected=queryset.count(),
+            untouched="没有置顶",
+        )
 
     def _pin(self, request, articles, kind):
         for article in articles:
@@ -164,6 +171,17 @@ class PinAdminMixin:
                 self.message_user(request, f"“{article.title}”未能置顶：{' '.join(_messages(error))}", messages.ERROR)
                 return
             self.message_user(request, _pinned_message(article, kind, None, replaced=changed[1:]), messages.SUCCESS)
+
+
+def report_action(model_admin, request, done, *, changed, selected, untouched):
+    """Tell the editor what a list action did: ``done`` (its message) for the ``changed`` articles,
+    and of the ``selected`` others that ``untouched`` says why it left them. "已发布 0 篇文章" alone,
+    in green, read as a success when every one chosen was left as it was."""
+    if changed == 0:
+        model_admin.message_user(request, f"所选的 {selected} 篇文章{untouched}，没有改动。", messages.WARNING)
+        return
+    left = f"；另外 {selected - changed} 篇{untouched}，没有改动" if selected > changed else ""
+    model_admin.message_user(request, f"{done}{left}。", messages.SUCCESS)
 
 
 def _pinned_message(article, kind, until, replaced=()):
@@ -348,7 +366,14 @@ class ReviewAdminMixin:
             user=request.user,
             comment="批准发布",
         )
-        self.message_user(request, f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）",
+            changed=count,
+            selected=queryset.count(),
+            untouched="不是待审稿件",
+        )
 
 
 def _keep_step(step, entry):

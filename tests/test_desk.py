@@ -507,6 +507,25 @@ class TestReview:
         assert said(submitted) == ["“待审稿”已提交审核：编辑批准后发布。"]
         assert Article.objects.get().status == Article.Status.PENDING
 
+    def test_a_list_action_says_which_chosen_articles_it_left_as_they_were(self, client, desk):
+        # "已发布 0 篇文章", a success in green, when every article chosen was published already.
+        published, draft = make_article(title="已发布的"), make_article(title="草稿", status=Article.Status.DRAFT)
+
+        def act(action, *articles):
+            response = client.post(
+                CHANGELIST_URL, {"action": action, "_selected_action": [a.pk for a in articles]}, follow=True
+            )
+            return [(message.level_tag, str(message)) for message in response.context["messages"]]
+
+        assert act("publish", published) == [("warning", "所选的 1 篇文章已经是已发布（或定时发布）的，没有改动。")]
+        assert act("approve", published, draft) == [("warning", "所选的 2 篇文章不是待审稿件，没有改动。")]
+        assert act("unpin", draft) == [("warning", "所选的 1 篇文章没有置顶，没有改动。")]
+        assert act("split_stories", draft) == [("warning", "所选文章都不属于同一新闻，没有可拆分的。")]
+        assert act("withdraw", published, draft) == [
+            ("success", "已将 1 篇文章撤回为草稿，读者已看不到它们；另外 1 篇本来就是草稿，没有改动。")
+        ]
+        assert Article.objects.filter(status=Article.Status.DRAFT).count() == 2
+
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
         published = make_article(category=category, info_code="ED1")
