@@ -157,6 +157,37 @@ def test_a_refused_save_still_guards_what_was_typed(open_as, live_server, articl
     assert dialogs == ["beforeunload"]
 
 
+def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, live_server, article):
+    # 注销 in another tab (or a session expired): the save led to the login page, the login back to
+    # the form as stored, and the draft, marked as sent, was dropped as if it had been saved.
+    page, dialogs = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.fill("#id_title", "会话结束前写的标题")
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/admin/")
+    other.click("#logout-form button")
+    other.wait_for_url("**/admin/logout/")
+    other.close()
+
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/login/**")
+    page.fill("#id_username", "xiaowang")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(change_url(live_server, article))
+
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_title")).to_have_value("会话结束前写的标题")
+    assert Article.objects.get(pk=article.pk).title == "原来的标题"
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    assert Article.objects.get(pk=article.pk).title == "会话结束前写的标题"
+    page.goto(change_url(live_server, article))
+    assert page.locator("#desk-draft").is_hidden()  # saved: nothing more to offer
+    assert dialogs == []
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))

@@ -11,6 +11,9 @@
   const skipped = new Set(["csrfmiddlewaretoken", "seen_updated_at", "return_note"]);
   let typed = false;
   let submitting = false;
+  // The version of the article the form was opened on ("" on a new article's form).
+  const seen = form.querySelector('input[name="seen_updated_at"]');
+  const seenVersion = () => (seen ? seen.value : "");
 
   function fields() {
     const values = {};
@@ -61,8 +64,14 @@
     // Kept until the page after the save: a save that fails shows the typed form again anyway.
     submitting = true;
     const stored = JSON.parse(localStorage.getItem(key) || "null") || { savedAt: Date.now() };
-    localStorage.setItem(key, JSON.stringify({ ...stored, fields: fields(), submitted: true }));
+    const sent = { ...stored, fields: fields(), submitted: true, typed, seen: seenVersion() };
+    localStorage.setItem(key, JSON.stringify(sent));
   });
+  // A form sent that the server never saved: the article is still the version the form was opened
+  // on (a save moves it). The session had ended (注销 in another tab, or expired): the login page
+  // came instead, then this form as stored, and the typed work was dropped as if saved.
+  const neverSaved = (sent) => sent.typed && Boolean(sent.seen) && sent.seen === seenVersion()
+    && JSON.stringify(sent.fields) !== JSON.stringify(fields());
 
   // A draft left by a closed tab or a crash is offered back; one whose form was sent is done with.
   const draft = JSON.parse(localStorage.getItem(key) || "null");
@@ -76,7 +85,7 @@
     // Unguarded, leaving it (历史, to compare, as the conflict's message suggests) lost it all.
     typed = true;
     saveDraft();
-  } else if (draft && draft.submitted) {
+  } else if (draft && draft.submitted && !neverSaved(draft)) {
     localStorage.removeItem(key);
   } else if (draft && banner) {
     banner.querySelector(".desk-draft-time").textContent = "保存于 " + new Date(draft.savedAt).toLocaleString("zh-CN");
