@@ -75,6 +75,12 @@ class PinFormMixin:
         super().__init__(*args, **kwargs)
         if "pin" in self.fields:
             self.fields["pin"].choices = [("", "不置顶"), *Article.Pin.choices]
+        for name in publishing.PIN_FIELDS:
+            if name in self.fields:
+                # Changed is what the editor changed on the form, not what differs from the stored
+                # pin: a 要闻 set from the list while the form was open made the conflict's "save
+                # again" unpin it, the form sending back the pin as it was opened.
+                self.fields[name].show_hidden_initial = True
 
     def clean(self):
         cleaned_data = super().clean()

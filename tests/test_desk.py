@@ -212,6 +212,23 @@ class TestPinsInTheAdmin:
         assert f"已设为头条，至 {until:%Y-%m-%d %H:%M} 自动取消" in response.content.decode()
         assert titles(Article.objects.pinned()) == ["央行宣布降准"]
 
+    def test_saving_again_after_a_pin_set_meanwhile_keeps_the_pin(self, client, desk):
+        # 设为要闻 from the list while the form was open: the save is refused (the article was
+        # changed), and saving again sent back the pin as the form was opened, which unpinned it.
+        article = make_article(title="要闻候选")
+        url, data = change_form(client, article)
+        publishing.pin_article(article, kind=TOP, user=make_editor("colleague"))
+        data["summary"] = "编辑写的摘要"
+
+        refused = client.post(url, data)
+        assert "已被编辑" in refused.content.decode()
+        again = BeautifulSoup(refused.content.decode(), "lxml").select_one('input[name="seen_updated_at"]')["value"]
+        response = client.post(url, {**data, "seen_updated_at": again}, follow=True)
+
+        stored = Article.objects.get()
+        assert stored.summary == "编辑写的摘要" and stored.pin == TOP
+        assert not [message for message in said(response) if "置顶" in message]
+
     def test_the_form_offers_no_pin_lead_or_top_story(self, client, desk):
         page = BeautifulSoup(client.get(change_url(make_article())).content.decode(), "lxml")
         options = [option.get_text() for option in page.select('select[name="pin"] option')]
