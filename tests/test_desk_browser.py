@@ -188,6 +188,30 @@ def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, li
     assert dialogs == []
 
 
+def test_a_new_article_sent_after_its_session_ended_is_offered_back(open_as, live_server):
+    page, dialogs = open_as(editor("xiaowang"))
+    add_url = f"{live_server.url}/admin/articles/article/add/"
+    page.goto(add_url)
+    page.fill("#id_title", "会话结束前写的新文章")
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/admin/")
+    other.click("#logout-form button")
+    other.wait_for_url("**/admin/logout/")
+    other.close()
+
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/login/**")
+    page.fill("#id_username", "xiaowang")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(add_url)
+
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_title")).to_have_value("会话结束前写的新文章")
+    assert not Article.objects.exists() and dialogs == []
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))

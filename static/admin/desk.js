@@ -67,10 +67,12 @@
     const sent = { ...stored, fields: fields(), submitted: true, typed, seen: seenVersion() };
     localStorage.setItem(key, JSON.stringify(sent));
   });
-  // A form sent that the server never saved: the article is still the version the form was opened
-  // on (a save moves it). The session had ended (注销 in another tab, or expired): the login page
-  // came instead, then this form as stored, and the typed work was dropped as if saved.
-  const neverSaved = (sent) => sent.typed && Boolean(sent.seen) && sent.seen === seenVersion()
+  // A form sent that the server never saved. The session had ended (注销 in another tab, or
+  // expired): the login page came instead, then this form as stored (or empty, a new article's),
+  // and the typed work was dropped as if saved. Known by the login page sending the editor here,
+  // or, for an article, by its version: still the one the form was opened on (a save moves it).
+  const afterLogin = new URL(document.referrer || location.href).pathname.endsWith("/admin/login/");
+  const neverSaved = (sent) => sent.typed && (afterLogin || (Boolean(sent.seen) && sent.seen === seenVersion()))
     && JSON.stringify(sent.fields) !== JSON.stringify(fields());
 
   // A draft left by a closed tab or a crash is offered back; one whose form was sent is done with.
