@@ -86,6 +86,8 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
     # When the article was last saved as this form shows it: a save in between is not overwritten
     # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
     seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Who is saving (ArticleAdmin.get_form): the conflict names them as 您自己, not by their name.
+    editor = None
 
     class Meta:
         model = Article
@@ -127,7 +129,7 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         except ValueError:
             raise forms.ValidationError("无法确认您打开的是哪个版本：请重新打开这篇文章。") from None
         try:
-            publishing.check_unchanged_since(self.instance.pk, seen_at)
+            publishing.check_unchanged_since(self.instance.pk, seen_at, user=self.editor)
         except publishing.ChangedSinceSeen as changed:
             # Said once: the form now carries the stored version, so saving again overwrites it knowingly.
             self.data = self.data.copy()
@@ -314,6 +316,11 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             if obj is not None and obj.status == Article.Status.PUBLISHED:
                 fields.append("published_at")
         return [*fields, *self.pin_readonly_fields(request)]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.editor = request.user  # a class made for this request (modelform_factory)
+        return form
 
     def get_changeform_initial_data(self, request):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}

@@ -675,6 +675,18 @@ class TestWhoIsEditing:
         assert f"已被编辑张三修改（{saved_at:%Y-%m-%d %H:%M:%S}）" in response.content.decode()
         assert Article.objects.get().title == "张三的更正"
 
+    def test_a_save_in_between_from_the_editor_s_other_window_names_them_as_themselves(self, client, desk):
+        # The same article open in two tabs: "已被编辑王小明修改" told 王小明 someone of their name had.
+        category = make_category()
+        article = make_article(category=category, info_code="ED1")
+        seen = seen_in(client.get(change_url(article)).content.decode())
+        client.post(change_url(article), article_form(category, title="另一个窗口里的标题", seen_updated_at=seen))
+
+        response = client.post(change_url(article), article_form(category, seen_updated_at=seen))
+
+        assert "这篇文章在您打开之后已被您自己（在另一个窗口或标签页中）修改（" in response.content.decode()
+        assert Article.objects.get().title == "另一个窗口里的标题"
+
 
 class TestBylines:
     """作者 and 责任编辑: on the page, in JSON-LD (author, editor) and in the feeds."""
