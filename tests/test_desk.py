@@ -376,6 +376,24 @@ class TestReview:
         with pytest.raises(PermissionDenied, match="只有编辑能修改"):
             publishing.save_article(Article.objects.get(), user=contributor)
 
+    def test_a_contributor_refused_reads_why_in_chinese(self, client, contributor):
+        # The version page offers 保存 (restore); pressed, it answered Django's "403 Forbidden".
+        article = make_article(title="已发布的稿件")
+        edited = Article.objects.get(pk=article.pk)
+        edited.title = "编辑改过的标题"
+        publishing.save_article(edited, user=make_editor("desk"))
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+
+        restored = client.post(f"{change_url(article)[:-7]}history/{older.pk}/", {"_save": "保存"})
+        changed = client.post(change_url(article), article_form(article.category, title="偷偷改掉"))
+
+        for response in (restored, changed):
+            page = BeautifulSoup(response.content.decode(), "lxml")
+            assert response.status_code == 403 and page.h1.get_text() == "没有权限"
+            assert "Forbidden" not in page.get_text()
+        assert "已发布的文章只有编辑能修改" in restored.content.decode()
+        assert Article.objects.get().title == "编辑改过的标题"
+
     def test_a_contributor_reads_a_published_body_as_readers_do(self, client, contributor):
         article = make_article(
             category=make_category(), info_code="ED1", body="<h2>要点</h2><p><strong>降准</strong></p>"
