@@ -254,8 +254,11 @@ class ReviewAdminMixin:
         if not publishing.may_publish(request.user):
             return {"submit": status == Article.Status.DRAFT}
         unpublished = status != Article.Status.PUBLISHED
+        # A scheduled article may be published now (apply_button takes the moment): without the
+        # button, the desk had to type the time of now into 发布时间.
+        scheduled = not unpublished and article.published_at > timezone.now()
         return {
-            "publish": unpublished,
+            "publish": unpublished or scheduled,
             "schedule": unpublished,
             "withdraw": not unpublished,
             "return": status == Article.Status.PENDING,

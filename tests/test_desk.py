@@ -472,6 +472,21 @@ class TestReview:
         comment = Version.objects.get_for_object(waiting).first().revision.comment
         assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
 
+    def test_a_scheduled_article_can_be_published_now(self, client, desk):
+        category = make_category()
+        later = (timezone.localtime() + dt.timedelta(hours=2)).replace(microsecond=0)
+        scheduled = make_article(category=category, info_code="ED1", published_at=later)
+        assert {"发布", "撤回"} <= set(buttons(client.get(change_url(scheduled)).content.decode()))
+
+        url, data = change_form(client, scheduled)
+        response = client.post(url, {**data, "_publish": "发布"}, follow=True)
+
+        article = Article.objects.published().get()
+        assert article.published_at <= timezone.now()
+        assert said(response) == [
+            f"已发布“{article.title}”，发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}。"
+        ]
+
     def test_a_plain_save_moving_a_published_article_later_says_readers_lose_it(self, client, desk):
         category = make_category()
         article = make_article(category=category, info_code="ED1", title="已发布")
