@@ -364,8 +364,8 @@ document.addEventListener(
 )
 
 // A paste is cleaned (cleanPastedHTML), then the schema drops what it cannot hold, silently: a
-// screenshot's data: image, the link around a picture, a quote around a list. The editor is told
-// what, as the source dialog tells it, from what was pasted and what the paste kept.
+// screenshot's data: image, the link around a picture, a <dl>. The editor is told what, as the
+// source dialog tells it, from what was pasted and what the paste kept.
 export const OfficePaste = Extension.create({
   name: "officePaste",
 
