@@ -28,6 +28,7 @@ from .desk_admin import (
     ReviewAdminMixin,
     ReviewFormMixin,
     StatusFilter,
+    report_action,
 )
 from .editor import BodyEditorWidget
 from .intake import reasons
@@ -85,6 +86,8 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
     # When the article was last saved as this form shows it: a save in between is not overwritten
     # unknowingly (publishing.check_unchanged_since). A string, to keep the microseconds.
     seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Who is saving (ArticleAdmin.get_form): the conflict names them as 您自己, not by their name.
+    editor = None
 
     class Meta:
         model = Article
@@ -126,7 +129,7 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         except ValueError:
             raise forms.ValidationError("无法确认您打开的是哪个版本：请重新打开这篇文章。") from None
         try:
-            publishing.check_unchanged_since(self.instance.pk, seen_at)
+            publishing.check_unchanged_since(self.instance.pk, seen_at, user=self.editor)
         except publishing.ChangedSinceSeen as changed:
             # Said once: the form now carries the stored version, so saving again overwrites it knowingly.
             self.data = self.data.copy()
@@ -144,6 +147,15 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             except ValidationError as error:
                 self._update_errors(error)
 
+    def clean_published_at(self):
+        # The field shows the time to the second; one stored finer (发布 takes the moment, to the
+        # microsecond) came back cut to its second: an untouched form moved it and wrote a version.
+        typed = self.cleaned_data["published_at"]
+        stored = self.instance.published_at if self.instance.pk is not None else None
+        if typed is not None and stored is not None and typed == stored.replace(microsecond=0):
+            return stored
+        return typed
+
     def clean_title(self):
         title = self._as_label("标题", self.cleaned_data["title"])
         if not title:
@@ -152,7 +164,10 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
 
     def clean_tags(self):
         # Tag names are text by the rule of titles (sanitize.plain_label).
-        return [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
+        names = [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
+        # Refused here rather than by the save, which runs after the form is valid (a server error).
+        publishing.validate_tag_names(names)
+        return names
 
     def clean_summary(self):
         # Text as typed: a summary holds no markup, so "<DXY>" is kept (sanitize.plain_label).
@@ -268,6 +283,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     readonly_fields = [
         "cover_preview",
         "body_as_read",
+        "tags_as_written",
         "responsible_editor_name",
         "edited_since_import",
         "source_path",
@@ -301,6 +317,11 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
                 fields.append("published_at")
         return [*fields, *self.pin_readonly_fields(request)]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.editor = request.user  # a class made for this request (modelform_factory)
+        return form
+
     def get_changeform_initial_data(self, request):
         return {"published_at": timezone.now(), **super().get_changeform_initial_data(request)}
 
@@ -314,8 +335,9 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
         self.after_button(request, obj)
         self.save_pin(request, obj, form)
         # save_article writes nothing, updated_at included, for a form saved as it was opened:
-        # Django's "已保存…" would claim a save that did not happen.
-        if change and obj.updated_at == stored_at and not form.pin_changed():
+        # Django's "已保存…" would claim a save that did not happen. A button's step (提交审核,
+        # 退回修改) is written after it and says so itself: "没有改动" would contradict it.
+        if change and obj.updated_at == stored_at and not form.pin_changed() and not self.button_pressed(request):
             self.message_user(request, f"“{obj.title}”没有改动，未保存新版本。", messages.INFO)
             self.said_it(request)
         if getattr(form, "invisible_dropped", None):
@@ -329,8 +351,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             self.message_user(request, reasons.body_left_out_on_save(*form.body_left_out), messages.WARNING)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        match = request.resolver_match
-        if match is None or match.url_name != "articles_article_revision":
+        if not self._on_revision_page(request):
             context["desk_buttons"] = self.desk_buttons(request, obj)
             context.update(self.editing_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -369,18 +390,28 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or self.has_change_permission(request, obj):
+        if self._on_revision_page(request):
+            # A version to restore: its body as readers read it (not its HTML source), its tags as
+            # the tag field writes them ("宏观，A股" quoted: joined by commas, it read as two tags).
+            shown = {"body": "body_as_read", "tags": "tags_as_written"}
+        elif obj is not None and not self.has_change_permission(request, obj):
+            # Shown, not edited (a 撰稿 on a published article): the body as readers see it, not its HTML.
+            shown = {"body": "body_as_read"}
+        else:
             return fieldsets
-        # Shown, not edited (a 撰稿 on a published article): the body as readers see it, not its HTML.
         return [
-            (name, {**options, "fields": ["body_as_read" if field == "body" else field for field in options["fields"]]})
+            (name, {**options, "fields": [shown.get(field, field) for field in options["fields"]]})
             for name, options in fieldsets
         ]
 
+    @staticmethod
+    def _on_revision_page(request):
+        match = request.resolver_match
+        return match is not None and match.url_name == "articles_article_revision"
+
     def get_readonly_fields(self, request, obj=None):
         fields = self._publishing_readonly_fields(request, obj)
-        match = request.resolver_match
-        if match is not None and match.url_name == "articles_article_revision":
+        if self._on_revision_page(request):
             # Saving a version restores it as it was (revision_view): nothing typed there would be kept.
             shown = [*ArticleAdminForm.Meta.fields, *publishing.PIN_FIELDS]
             return [*fields, *(name for name in shown if name not in fields)]
@@ -439,6 +470,10 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     def body_as_read(self, article):
         return format_html('<div class="desk-body-as-read">{}</div>', body_as_shown(article.body))
 
+    @admin.display(description="标签")
+    def tags_as_written(self, article):
+        return tagging.format_tags(article.tags.all())
+
     @admin.display(description="责任编辑")
     def responsible_editor_name(self, article):
         # Named as readers see it (roles.person_name), not by the account's user name.
@@ -454,22 +489,50 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
 
     @admin.action(description="发布所选文章", permissions=["publish"])
     def publish(self, request, queryset):
+        selected = queryset.count()
         count = publishing.set_status(queryset, Article.Status.PUBLISHED, user=request.user, comment="发布")
-        self.message_user(request, f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已发布 {count} 篇文章（发布时间在将来的文章会按时出现）",
+            changed=count,
+            selected=selected,
+            untouched="已经是已发布（或定时发布）的",
+        )
 
     @admin.action(description="撤回为草稿", permissions=["publish"])
     def withdraw(self, request, queryset):
+        selected = queryset.count()
         count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
-        self.message_user(request, f"已将 {count} 篇文章撤回为草稿，读者已看不到它们。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已将 {count} 篇文章撤回为草稿，读者已看不到它们",
+            changed=count,
+            selected=selected,
+            untouched="本来就是草稿",
+        )
 
     @admin.action(description="拆分同一新闻（各自成为单独的文章）", permissions=["change"])
     def split_stories(self, request, queryset):
         count = publishing.split_stories(queryset, user=request.user)
+        if count == 0:
+            self.message_user(request, "所选文章都不属于同一新闻，没有可拆分的。", messages.WARNING)
+            return
         self.message_user(request, f"已拆分 {count} 篇文章：它们各有自己的页面了。", messages.SUCCESS)
 
 
 class TopicAdmin(admin.ModelAdmin):
     """Categories, tags and stocks, written through publishing like articles."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "slug":
+            # Left empty, it is made from the name's pinyin (publishing.save_topic), as its help
+            # text says: the form refused it empty ("这个字段是必填项"), the editor left to invent one.
+            field.required = False
+            field.help_text = field.help_text or "网址中使用的英文别名，留空则由名称的拼音生成。"
+        return field
 
     def save_model(self, request, obj, form, change):
         publishing.save_topic(obj, user=request.user)

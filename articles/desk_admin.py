@@ -75,6 +75,12 @@ class PinFormMixin:
         super().__init__(*args, **kwargs)
         if "pin" in self.fields:
             self.fields["pin"].choices = [("", "不置顶"), *Article.Pin.choices]
+        for name in publishing.PIN_FIELDS:
+            if name in self.fields:
+                # Changed is what the editor changed on the form, not what differs from the stored
+                # pin: a 要闻 set from the list while the form was open made the conflict's "save
+                # again" unpin it, the form sending back the pin as it was opened.
+                self.fields[name].show_hidden_initial = True
 
     def clean(self):
         cleaned_data = super().clean()
@@ -154,7 +160,14 @@ class PinAdminMixin:
         count = sum(
             publishing.unpin_article(article, user=request.user) for article in queryset.filter(pin__isnull=False)
         )
-        self.message_user(request, f"已取消 {count} 篇文章的置顶，它们回到最新列表。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已取消 {count} 篇文章的置顶，它们回到最新列表",
+            changed=count,
+            selected=queryset.count(),
+            untouched="没有置顶",
+        )
 
     def _pin(self, request, articles, kind):
         for article in articles:
@@ -164,6 +177,17 @@ class PinAdminMixin:
                 self.message_user(request, f"“{article.title}”未能置顶：{' '.join(_messages(error))}", messages.ERROR)
                 return
             self.message_user(request, _pinned_message(article, kind, None, replaced=changed[1:]), messages.SUCCESS)
+
+
+def report_action(model_admin, request, done, *, changed, selected, untouched):
+    """Tell the editor what a list action did: ``done`` (its message) for the ``changed`` articles,
+    and of the ``selected`` others that ``untouched`` says why it left them. "已发布 0 篇文章" alone,
+    in green, read as a success when every one chosen was left as it was."""
+    if changed == 0:
+        model_admin.message_user(request, f"所选的 {selected} 篇文章{untouched}，没有改动。", messages.WARNING)
+        return
+    left = f"；另外 {selected - changed} 篇{untouched}，没有改动" if selected > changed else ""
+    model_admin.message_user(request, f"{done}{left}。", messages.SUCCESS)
 
 
 def _pinned_message(article, kind, until, replaced=()):
@@ -230,8 +254,11 @@ class ReviewAdminMixin:
         if not publishing.may_publish(request.user):
             return {"submit": status == Article.Status.DRAFT}
         unpublished = status != Article.Status.PUBLISHED
+        # A scheduled article may be published now (apply_button takes the moment): without the
+        # button, the desk had to type the time of now into 发布时间.
+        scheduled = not unpublished and article.published_at > timezone.now()
         return {
-            "publish": unpublished,
+            "publish": unpublished or scheduled,
             "schedule": unpublished,
             "withdraw": not unpublished,
             "return": status == Article.Status.PENDING,
@@ -286,6 +313,11 @@ class ReviewAdminMixin:
             return super().response_change(request, obj)
 
     @staticmethod
+    def button_pressed(request):
+        """Whether the save was one of the desk's buttons, whose message (after_button's) says what it did."""
+        return any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
+
+    @staticmethod
     def said_it(request):
         """Note that this save's own message says all it did (a pin, when nothing else changed)."""
         request.desk_said_it = True
@@ -295,8 +327,7 @@ class ReviewAdminMixin:
         """Django's response_add/response_change without their "成功修改了…" when the save's own
         message (after_button's, save_pin's) already said what it did: it would only say it again,
         or claim an edit a pin-only save did not make. Their redirects (保存并继续编辑 …) are kept."""
-        pressed = any(button in request.POST for button in (PUBLISH, SCHEDULE, WITHDRAW, SUBMIT, RETURN))
-        request.desk_quiet = pressed or getattr(request, "desk_said_it", False)
+        request.desk_quiet = self.button_pressed(request) or getattr(request, "desk_said_it", False)
         try:
             yield
         finally:
@@ -344,7 +375,14 @@ class ReviewAdminMixin:
             user=request.user,
             comment="批准发布",
         )
-        self.message_user(request, f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）。", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）",
+            changed=count,
+            selected=queryset.count(),
+            untouched="不是待审稿件",
+        )
 
 
 def _keep_step(step, entry):

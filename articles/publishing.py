@@ -438,23 +438,27 @@ class ChangedSinceSeen(ValidationError):
         self.stored_at = stored_at
 
 
-def _last_saved_by(article_pk):
+def _last_saved_by(article_pk, user=None):
     """Who made the article's latest revision, as the conflict message names them: 编辑 and a name,
-    or 导入或系统 when it has no user (the import, the API, a command)."""
+    您自己 when it is ``user`` (the editor asking: the form open in two windows), or 导入或系统 when
+    it has no user (the import, the API, a command)."""
     latest = Version.objects.get_for_object_reference(Article, article_pk).select_related("revision__user").first()
     if latest is None or latest.revision.user is None:
         return "导入或系统"
+    if user is not None and latest.revision.user_id == user.pk:
+        return "您自己（在另一个窗口或标签页中）"
     return f"编辑{person_name(latest.revision.user)}"
 
 
-def check_unchanged_since(article_pk, seen_at):
+def check_unchanged_since(article_pk, seen_at, user=None):
     """Raise ChangedSinceSeen unless the stored article was last saved at ``seen_at`` (when the
     editor's form was opened): another editor's save or an import in between would otherwise be
     silently overwritten. The row stays locked until the caller's transaction ends, so nothing
-    can be saved between this check and the caller's save (the admin's views are one transaction)."""
+    can be saved between this check and the caller's save (the admin's views are one transaction).
+    ``user``: the editor saving, named as 您自己 when the save in between was theirs."""
     stored_at = Article.objects.select_for_update().filter(pk=article_pk).values_list("updated_at", flat=True).first()
     if stored_at is not None and stored_at != seen_at:
-        raise ChangedSinceSeen(stored_at, _last_saved_by(article_pk))
+        raise ChangedSinceSeen(stored_at, _last_saved_by(article_pk, user))
 
 
 def _content_differs(article):
@@ -993,20 +997,29 @@ def _status_comment(before, article):
     return "撤回为草稿" if before == Article.Status.PUBLISHED else ""
 
 
-def _tag_objects(tags):
-    """Tags for ``tags``: Tag objects, or names (checked here) of tags found case-insensitively, as
-    taggit does, or created."""
-    names = [tag for tag in tags if isinstance(tag, str)]
+def validate_tag_names(names):
+    """Raise ValidationError naming each of ``names`` (new or existing tags' names) that no tag may
+    have: the admin's form checks them as the save will, so the editor reads why beside the field."""
     errors = []
+    longest = Tag._meta.get_field("name").max_length
     for name in names:
         try:
             validate_plain_text(name)
         except ValidationError as error:
             errors.extend(error.messages)
-        if len(name) > Tag._meta.get_field("name").max_length:
-            errors.append(f"标签“{name[:20]}…”太长了，最多 {Tag._meta.get_field('name').max_length} 个字。")
+        if len(name) > longest:
+            errors.append(f"标签“{name[:20]}…”太长了，最多 {longest} 个字。")
     if errors:
-        raise ValidationError({"tags": errors})
+        raise ValidationError(errors)
+
+
+def _tag_objects(tags):
+    """Tags for ``tags``: Tag objects, or names (checked here) of tags found case-insensitively, as
+    taggit does, or created."""
+    try:
+        validate_tag_names([tag for tag in tags if isinstance(tag, str)])
+    except ValidationError as error:
+        raise ValidationError({"tags": error.messages}) from None
     return [
         tag if isinstance(tag, Tag) else Tag.objects.filter(name__iexact=tag).first() or save_topic(Tag(name=tag))
         for tag in tags

@@ -8,6 +8,7 @@ a stored version cannot be read at all, before any page tries to.
 """
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,10 +20,15 @@ from reversion.errors import RevertError
 from reversion.models import Version
 
 from .models import Article, RetiredTag, StockReference, Tag, TaggedArticle
-from .sanitize import plain_text
+from .sanitize import body_as_shown, plain_text
+from .tagging import format_tag
 from .validators import is_publication_time
 
 TEXT_FIELDS = [("title", "标题"), ("summary", "摘要"), ("body", "正文")]
+# Where a body's line ends as a reader sees it: the editor writes no line breaks between blocks,
+# and their text ran on as one line (a heading into its paragraph, a table's cells into one word).
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|figcaption|tr)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
+MARKUP_ONLY = "文字没有改动，格式有改动（如标题、加粗、列表、链接地址、表格、图片）。"
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Row:
     before: str
     after: str
     changed: bool
+    note: str = ""
 
 
 def side_by_side(older, newer):
@@ -41,11 +48,16 @@ def side_by_side(older, newer):
     one Article, in that order; unchanged fields are rows too (``changed`` False)."""
     rows = []
     for name, label in TEXT_FIELDS:
-        before, after = (_text(version.field_dict.get(name) or "", name) for version in (older, newer))
-        rows.append(Row(label, *_marked(before, after), changed=before != after))
+        values = [version.field_dict.get(name) or "" for version in (older, newer)]
+        before, after = (_text(value, name) for value in values)
+        # The body is compared by its text; a change of its markup alone is a change all the same.
+        markup_only = name == "body" and before == after and body_as_shown(values[0]) != body_as_shown(values[1])
+        note = MARKUP_ONLY if markup_only else ""
+        rows.append(Row(label, *_marked(before, after), changed=before != after or markup_only, note=note))
     tags = _tag_names([older, newer])
     stocks = _stock_names([older, newer])
-    rows.append(_list_row("标签", tags[older.pk], tags[newer.pk]))
+    # Each tag as the tag field writes it: "宏观，A股" unquoted read as two tags.
+    rows.append(_list_row("标签", *([format_tag(name) for name in tags[version.pk]] for version in (older, newer))))
     rows.append(_list_row("相关股票", stocks[older.pk], stocks[newer.pk]))
     rows.append(_value_row("状态", *(_status(version) for version in (older, newer))))
     rows.append(_value_row("发布时间", *(_time(version) for version in (older, newer))))
@@ -83,8 +95,10 @@ def unreadable(version_ids):
 
 
 def _text(value, name):
-    # The body is compared as readers read it; its markup would bury a changed word in tags.
-    return plain_text(value, whitespace="lines") if name == "body" else value
+    # The body is compared as readers read it, a line a block; its markup would bury a changed word in tags.
+    if name != "body":
+        return value
+    return plain_text(_BLOCK_END.sub(lambda end: f"{end[0]}\n", value), whitespace="lines")
 
 
 def _marked(before, after):

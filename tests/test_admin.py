@@ -20,7 +20,7 @@ from reversion.models import Version
 
 from articles import publishing
 from articles.intake import reasons
-from articles.models import Article, ImportProblem, StockReference, Tag
+from articles.models import Article, Category, ImportProblem, StockReference, Tag
 from articles.roles import EDITOR_GROUP_NAME
 from tests.conftest import post_text, run_import
 from tests.factories import article_form, make_article, make_category, make_editor, make_stock
@@ -575,6 +575,26 @@ class TestListsAndOtherAdmins:
             for row in soup.select("#result_list tbody tr")
         }
         assert counts[{"category": "宏观新闻", "tag": "宏观", "stockreference": "601601"}[url.split("/")[-2]]] == "2"
+
+    @pytest.mark.parametrize("model, slug", [("category", "cai-jing-yao-wen"), ("tag", "cai-jing-yao-wen")])
+    def test_a_category_or_tag_added_without_a_slug_gets_its_name_s_pinyin(self, client, editor, model, slug):
+        # The help text says so; the form refused an empty 网址别名 ("这个字段是必填项").
+        page = BeautifulSoup(client.get(f"/admin/articles/{model}/add/").content.decode(), "lxml")
+        assert "留空则由名称的拼音生成" in page.select_one(".field-slug").get_text()
+
+        response = client.post(f"/admin/articles/{model}/add/", {"name": "财经要闻", "slug": "", "_save": "保存"})
+
+        assert response.status_code == 302
+        stored = {"category": Category, "tag": Tag}[model].objects.get(name="财经要闻")
+        assert stored.slug == slug
+
+    def test_a_slug_that_cannot_be_one_says_what_a_slug_is(self, client, editor):
+        # Django's Chinese called it 有效“字段” (a valid "field"): no editor could tell what to type.
+        response = client.post(ADD_URL, article_form(make_category(), slug="央行降准"))
+
+        error = BeautifulSoup(response.content.decode(), "lxml").select_one(".field-slug .errorlist").get_text()
+        assert error.startswith("网址别名只能由英文字母、数字、下划线（_）和连字符（-）组成")
+        assert not Article.objects.exists()
 
     def test_admin_is_in_chinese(self, client, editor):
         make_article()

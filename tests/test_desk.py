@@ -212,6 +212,23 @@ class TestPinsInTheAdmin:
         assert f"已设为头条，至 {until:%Y-%m-%d %H:%M} 自动取消" in response.content.decode()
         assert titles(Article.objects.pinned()) == ["央行宣布降准"]
 
+    def test_saving_again_after_a_pin_set_meanwhile_keeps_the_pin(self, client, desk):
+        # 设为要闻 from the list while the form was open: the save is refused (the article was
+        # changed), and saving again sent back the pin as the form was opened, which unpinned it.
+        article = make_article(title="要闻候选")
+        url, data = change_form(client, article)
+        publishing.pin_article(article, kind=TOP, user=make_editor("colleague"))
+        data["summary"] = "编辑写的摘要"
+
+        refused = client.post(url, data)
+        assert "已被编辑" in refused.content.decode()
+        again = BeautifulSoup(refused.content.decode(), "lxml").select_one('input[name="seen_updated_at"]')["value"]
+        response = client.post(url, {**data, "seen_updated_at": again}, follow=True)
+
+        stored = Article.objects.get()
+        assert stored.summary == "编辑写的摘要" and stored.pin == TOP
+        assert not [message for message in said(response) if "置顶" in message]
+
     def test_the_form_offers_no_pin_lead_or_top_story(self, client, desk):
         page = BeautifulSoup(client.get(change_url(make_article())).content.decode(), "lxml")
         options = [option.get_text() for option in page.select('select[name="pin"] option')]
@@ -359,6 +376,24 @@ class TestReview:
         with pytest.raises(PermissionDenied, match="只有编辑能修改"):
             publishing.save_article(Article.objects.get(), user=contributor)
 
+    def test_a_contributor_refused_reads_why_in_chinese(self, client, contributor):
+        # The version page offers 保存 (restore); pressed, it answered Django's "403 Forbidden".
+        article = make_article(title="已发布的稿件")
+        edited = Article.objects.get(pk=article.pk)
+        edited.title = "编辑改过的标题"
+        publishing.save_article(edited, user=make_editor("desk"))
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+
+        restored = client.post(f"{change_url(article)[:-7]}history/{older.pk}/", {"_save": "保存"})
+        changed = client.post(change_url(article), article_form(article.category, title="偷偷改掉"))
+
+        for response in (restored, changed):
+            page = BeautifulSoup(response.content.decode(), "lxml")
+            assert response.status_code == 403 and page.h1.get_text() == "没有权限"
+            assert "Forbidden" not in page.get_text()
+        assert "已发布的文章只有编辑能修改" in restored.content.decode()
+        assert Article.objects.get().title == "编辑改过的标题"
+
     def test_a_contributor_reads_a_published_body_as_readers_do(self, client, contributor):
         article = make_article(
             category=make_category(), info_code="ED1", body="<h2>要点</h2><p><strong>降准</strong></p>"
@@ -437,6 +472,21 @@ class TestReview:
         comment = Version.objects.get_for_object(waiting).first().revision.comment
         assert comment.startswith(f"批准发布（定时 {later:%Y-%m-%d %H:%M}）；")
 
+    def test_a_scheduled_article_can_be_published_now(self, client, desk):
+        category = make_category()
+        later = (timezone.localtime() + dt.timedelta(hours=2)).replace(microsecond=0)
+        scheduled = make_article(category=category, info_code="ED1", published_at=later)
+        assert {"发布", "撤回"} <= set(buttons(client.get(change_url(scheduled)).content.decode()))
+
+        url, data = change_form(client, scheduled)
+        response = client.post(url, {**data, "_publish": "发布"}, follow=True)
+
+        article = Article.objects.published().get()
+        assert article.published_at <= timezone.now()
+        assert said(response) == [
+            f"已发布“{article.title}”，发布时间 {timezone.localtime(article.published_at):%Y-%m-%d %H:%M}。"
+        ]
+
     def test_a_plain_save_moving_a_published_article_later_says_readers_lose_it(self, client, desk):
         category = make_category()
         article = make_article(category=category, info_code="ED1", title="已发布")
@@ -488,6 +538,43 @@ class TestReview:
 
         publishing.submit_for_review(waiting, user=writer)
         assert Article.objects.get().review_note == ""
+
+    def test_returning_or_submitting_an_untouched_form_says_only_the_step(self, client, desk):
+        # The step is written after the save, which had nothing to write: its "没有改动，未保存新版本"
+        # beside "已退回" told the editor both that something was and was not done.
+        category = make_category()
+        writer = make_contributor()
+        waiting = make_article(category=category, info_code="ED1", title="待审稿", status=Article.Status.DRAFT)
+        publishing.submit_for_review(waiting, user=writer)
+        url, data = change_form(client, waiting)
+
+        returned = client.post(url, {**data, "_return": "退回修改", "return_note": "请核实数据。"}, follow=True)
+        assert said(returned) == ["已将“待审稿”退回给作者，退回意见：请核实数据。"]
+
+        client.force_login(writer)
+        url, data = change_form(client, waiting)
+        submitted = client.post(url, {**data, "_submit": "提交审核"}, follow=True)
+        assert said(submitted) == ["“待审稿”已提交审核：编辑批准后发布。"]
+        assert Article.objects.get().status == Article.Status.PENDING
+
+    def test_a_list_action_says_which_chosen_articles_it_left_as_they_were(self, client, desk):
+        # "已发布 0 篇文章", a success in green, when every article chosen was published already.
+        published, draft = make_article(title="已发布的"), make_article(title="草稿", status=Article.Status.DRAFT)
+
+        def act(action, *articles):
+            response = client.post(
+                CHANGELIST_URL, {"action": action, "_selected_action": [a.pk for a in articles]}, follow=True
+            )
+            return [(message.level_tag, str(message)) for message in response.context["messages"]]
+
+        assert act("publish", published) == [("warning", "所选的 1 篇文章已经是已发布（或定时发布）的，没有改动。")]
+        assert act("approve", published, draft) == [("warning", "所选的 2 篇文章不是待审稿件，没有改动。")]
+        assert act("unpin", draft) == [("warning", "所选的 1 篇文章没有置顶，没有改动。")]
+        assert act("split_stories", draft) == [("warning", "所选文章都不属于同一新闻，没有可拆分的。")]
+        assert act("withdraw", published, draft) == [
+            ("success", "已将 1 篇文章撤回为草稿，读者已看不到它们；另外 1 篇本来就是草稿，没有改动。")
+        ]
+        assert Article.objects.filter(status=Article.Status.DRAFT).count() == 2
 
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
@@ -621,6 +708,18 @@ class TestWhoIsEditing:
         assert f"已被编辑张三修改（{saved_at:%Y-%m-%d %H:%M:%S}）" in response.content.decode()
         assert Article.objects.get().title == "张三的更正"
 
+    def test_a_save_in_between_from_the_editor_s_other_window_names_them_as_themselves(self, client, desk):
+        # The same article open in two tabs: "已被编辑王小明修改" told 王小明 someone of their name had.
+        category = make_category()
+        article = make_article(category=category, info_code="ED1")
+        seen = seen_in(client.get(change_url(article)).content.decode())
+        client.post(change_url(article), article_form(category, title="另一个窗口里的标题", seen_updated_at=seen))
+
+        response = client.post(change_url(article), article_form(category, seen_updated_at=seen))
+
+        assert "这篇文章在您打开之后已被您自己（在另一个窗口或标签页中）修改（" in response.content.decode()
+        assert Article.objects.get().title == "另一个窗口里的标题"
+
 
 class TestBylines:
     """作者 and 责任编辑: on the page, in JSON-LD (author, editor) and in the feeds."""
@@ -711,6 +810,49 @@ class TestCompareVersions:
             and "Compare" not in page.title.get_text()
         )
 
+    def test_a_body_changed_in_its_markup_alone_is_a_change_and_reads_a_line_a_block(self, client, desk):
+        # Compared by its text alone, a heading made a paragraph, a word made bold or a link's
+        # address changed read 未变; and the text ran on, the heading into its paragraph.
+        article = make_article(
+            body='<h2>要点</h2><p>央行<a href="https://www.pbc.gov.cn/">宣布</a>降准。</p>'
+            "<table><tbody><tr><td><p>营收</p></td><td><p>利润</p></td></tr></tbody></table>"
+        )
+        edited = Article.objects.get(pk=article.pk)
+        edited.body = (
+            '<p>要点</p><p>央行<a href="https://example.com/">宣布</a><strong>降准</strong>。</p>'
+            '<table><tbody><tr><td colspan="2"><p>营收</p><p>利润</p></td></tr></tbody></table>'
+        )
+        publishing.save_article(edited, user=desk)
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        compare = f"{change_url(article)[:-7]}history/compare/?version_id1={older.pk}&version_id2={newer.pk}"
+        page = BeautifulSoup(client.get(compare).content.decode(), "lxml")
+
+        body = next(row for row in page.select(".desk-compare tbody tr") if row.th.contents[0].strip() == "正文")
+        assert "desk-changed" in body["class"] and "未变" not in body.th.get_text()
+        assert body.th.select_one(".help").get_text() == versions.MARKUP_ONLY
+        assert [str(cell.decode_contents()) for cell in body.select("td")] == [
+            "要点<br/>央行宣布降准。<br/>营收<br/>利润"
+        ] * 2
+
+    def test_a_version_to_restore_shows_its_body_as_read_and_its_tags_as_typed(self, client, desk):
+        # Its body was its HTML source, and its tags joined by commas: "宏观，A股" read as two tags.
+        article = make_article(body="<h2>要点</h2><p><strong>降准</strong>0.25个百分点</p>", tags=["宏观，A股", "美股"])
+        edited = Article.objects.get(pk=article.pk)
+        edited.body = "<p>改写后的正文</p>"
+        publishing.save_article(edited, user=desk, tags=["美股"])
+        older = Version.objects.get_for_object(article).order_by("pk").first()
+
+        page = BeautifulSoup(client.get(f"{change_url(article)[:-7]}history/{older.pk}/").content.decode(), "lxml")
+
+        body = page.select_one(".field-body_as_read .desk-body-as-read")
+        assert str(body.h2) == "<h2>要点</h2>" and body.strong.get_text() == "降准"
+        assert "&lt;h2&gt;" not in str(page)
+        assert page.select_one(".field-tags_as_written .readonly").get_text() == '"宏观，A股"，美股'
+        assert client.post(f"{change_url(article)[:-7]}history/{older.pk}/", {"_save": "保存"}).status_code == 302
+        restored = Article.objects.get()
+        assert restored.body == article.body and sorted(restored.tags.names()) == ["宏观，A股", "美股"]
+
     def test_a_tag_deleted_since_is_shown_by_the_name_it_had(self, client, desk):
         article = make_article(tags=["旧标签"])
         edited = Article.objects.get(pk=article.pk)
@@ -722,6 +864,16 @@ class TestCompareVersions:
 
         tags = next(row for row in rows if row.label == "标签")
         assert (str(tags.before), str(tags.after), tags.changed) == ("<del>旧标签</del>", "", True)
+
+    def test_a_tag_holding_a_separator_is_compared_as_one_tag(self, desk):
+        article = make_article(tags=["宏观，A股"])
+        publishing.save_article(Article.objects.get(pk=article.pk), user=desk, tags=["宏观，A股", "美股"])
+        older, newer = Version.objects.get_for_object(article).order_by("pk")
+
+        tags = next(row for row in versions.side_by_side(older, newer) if row.label == "标签")
+
+        quoted = "&quot;宏观，A股&quot;"
+        assert (str(tags.before), str(tags.after)) == (quoted, f"{quoted}、<ins>美股</ins>")
 
 
 class TestNewsroomForm:

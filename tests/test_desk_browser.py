@@ -128,6 +128,90 @@ def test_a_paste_into_the_body_alone_is_kept_as_a_draft(open_as, live_server, ar
     expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("粘贴的一段")
 
 
+def test_a_refused_save_still_guards_what_was_typed(open_as, live_server, article):
+    # The conflict says "您的修改尚未保存" and suggests comparing: the form it shows was no longer
+    # guarded (leaving asked nothing, no local draft), and opening 历史 there lost the typed work.
+    first, _ = open_as(editor("zhangsan", last_name="张", first_name="三"))
+    second, dialogs = open_as(editor("lisi", last_name="李", first_name="四"))
+    first.goto(change_url(live_server, article))
+    second.goto(change_url(live_server, article))
+    first.fill("#id_title", "第一位编辑的标题")
+    first.click("input[name=_continue]")
+    expect(first.locator(".messagelist")).to_contain_text("已保存")
+    second.fill("#id_summary", "第二位编辑写的摘要")
+    second.click("input[name=_continue]")
+    expect(second.locator("#article_form .errorlist")).to_contain_text("已被编辑张三修改")
+    expect(second.locator("#id_summary")).to_have_value("第二位编辑写的摘要")
+
+    with second.expect_event("dialog") as asked:
+        second.close(run_before_unload=True)
+    assert asked.value.type == "beforeunload"
+    context = second.context
+    second.close()  # as a crash
+
+    page = context.new_page()
+    page.goto(change_url(live_server, article))
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_summary")).to_have_value("第二位编辑写的摘要")
+    assert dialogs == ["beforeunload"]
+
+
+def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, live_server, article):
+    # 注销 in another tab (or a session expired): the save led to the login page, the login back to
+    # the form as stored, and the draft, marked as sent, was dropped as if it had been saved.
+    page, dialogs = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.fill("#id_title", "会话结束前写的标题")
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/admin/")
+    other.click("#logout-form button")
+    other.wait_for_url("**/admin/logout/")
+    other.close()
+
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/login/**")
+    page.fill("#id_username", "xiaowang")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(change_url(live_server, article))
+
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_title")).to_have_value("会话结束前写的标题")
+    assert Article.objects.get(pk=article.pk).title == "原来的标题"
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+    assert Article.objects.get(pk=article.pk).title == "会话结束前写的标题"
+    page.goto(change_url(live_server, article))
+    assert page.locator("#desk-draft").is_hidden()  # saved: nothing more to offer
+    assert dialogs == []
+
+
+def test_a_new_article_sent_after_its_session_ended_is_offered_back(open_as, live_server):
+    page, dialogs = open_as(editor("xiaowang"))
+    add_url = f"{live_server.url}/admin/articles/article/add/"
+    page.goto(add_url)
+    page.fill("#id_title", "会话结束前写的新文章")
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/admin/")
+    other.click("#logout-form button")
+    other.wait_for_url("**/admin/logout/")
+    other.close()
+
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/login/**")
+    page.fill("#id_username", "xiaowang")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(add_url)
+
+    expect(page.locator("#desk-draft")).to_be_visible()
+    page.click(".desk-draft-restore")
+    expect(page.locator("#id_title")).to_have_value("会话结束前写的新文章")
+    assert not Article.objects.exists() and dialogs == []
+
+
 def test_a_discarded_draft_is_gone(open_as, live_server, article):
     page, _ = open_as(editor("xiaowang"))
     page.goto(change_url(live_server, article))

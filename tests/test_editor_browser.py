@@ -210,6 +210,30 @@ def paste(tab, html):
     )
 
 
+def test_a_paste_says_what_the_editor_left_out(page, live_server, write_post):  # noqa: F811
+    # The schema dropped a screenshot's data: image and the link around a picture, saying nothing:
+    # the server, which never saw them, had nothing to warn of.
+    article = imported_article(write_post, body="<p>原文</p>")
+    log_in(page, live_server)
+    errors = open_editor(page, live_server, article)
+    alert = page.locator(".prose-editor [role=alert]")
+    paste(
+        page,
+        '<p>走势：<a href="https://www.sse.com.cn/"><img src="/k.png" alt="K线"></a></p>'
+        '<p><img src="data:image/png;base64,iVBORw0KGgo=" alt="截图"></p>',
+    )
+    expect(alert).to_have_text(
+        "以下内容编辑器不支持，已去掉：1 处 href 属性（链接地址：“https://www.sse.com.cn/”）、"
+        "1 处 src 属性（图片地址：“data:image/png;base64,iVBORw0KGgo=”）"
+    )
+
+    # What only styled the text, or what the editor writes its own way, is no loss.
+    for name in ("word.html", "wps.html", "google-docs.html", "web.html"):
+        paste(page, (PASTES / name).read_text(encoding="utf-8"))
+        expect(alert).to_have_count(0)
+    assert [error for error in errors if "Failed to load resource" not in error] == []
+
+
 @pytest.mark.parametrize("name", ["word.html", "wps.html"])
 def test_a_paste_from_word_or_wps_keeps_its_lists_and_tables(page, live_server, write_post, name):  # noqa: F811
     article = imported_article(write_post, body="<p>原文</p>")

@@ -223,6 +223,9 @@ class TestHeaders:
         client.force_login(User.objects.create_superuser("boss", password="x"))
         response = client.post("/admin/articles/category/add/", {"name": "csrf"})
         assert response.status_code == 403
+        # In words an editor can act on: Django's own asked to set DEBUG=True.
+        page = response.content.decode()
+        assert "<h1>没有保存</h1>" in page and "DEBUG" not in page and "CSRF" not in page
 
 
 class TestContentSecurityPolicy:

@@ -11,6 +11,9 @@
   const skipped = new Set(["csrfmiddlewaretoken", "seen_updated_at", "return_note"]);
   let typed = false;
   let submitting = false;
+  // The version of the article the form was opened on ("" on a new article's form).
+  const seen = form.querySelector('input[name="seen_updated_at"]');
+  const seenVersion = () => (seen ? seen.value : "");
 
   function fields() {
     const values = {};
@@ -61,8 +64,16 @@
     // Kept until the page after the save: a save that fails shows the typed form again anyway.
     submitting = true;
     const stored = JSON.parse(localStorage.getItem(key) || "null") || { savedAt: Date.now() };
-    localStorage.setItem(key, JSON.stringify({ ...stored, fields: fields(), submitted: true }));
+    const sent = { ...stored, fields: fields(), submitted: true, typed, seen: seenVersion() };
+    localStorage.setItem(key, JSON.stringify(sent));
   });
+  // A form sent that the server never saved. The session had ended (注销 in another tab, or
+  // expired): the login page came instead, then this form as stored (or empty, a new article's),
+  // and the typed work was dropped as if saved. Known by the login page sending the editor here,
+  // or, for an article, by its version: still the one the form was opened on (a save moves it).
+  const afterLogin = new URL(document.referrer || location.href).pathname.endsWith("/admin/login/");
+  const neverSaved = (sent) => sent.typed && (afterLogin || (Boolean(sent.seen) && sent.seen === seenVersion()))
+    && JSON.stringify(sent.fields) !== JSON.stringify(fields());
 
   // A draft left by a closed tab or a crash is offered back; one whose form was sent is done with.
   const draft = JSON.parse(localStorage.getItem(key) || "null");
@@ -71,7 +82,12 @@
     // Restored into the form (change_form.html) and not saved yet: still the editor's typed work.
     sessionStorage.removeItem(restoreKey);
     typed = true;
-  } else if (draft && draft.submitted) {
+  } else if (banner && banner.hasAttribute("data-refused")) {
+    // The save was refused (a conflict, a field's error): the form shows the typed work, not saved.
+    // Unguarded, leaving it (历史, to compare, as the conflict's message suggests) lost it all.
+    typed = true;
+    saveDraft();
+  } else if (draft && draft.submitted && !neverSaved(draft)) {
     localStorage.removeItem(key);
   } else if (draft && banner) {
     banner.querySelector(".desk-draft-time").textContent = "保存于 " + new Date(draft.savedAt).toLocaleString("zh-CN");

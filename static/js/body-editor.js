@@ -5,7 +5,7 @@
 // OfficePaste: Word and WPS put list items on the clipboard as paragraphs with a typed marker
 // ("1.&nbsp;&nbsp;"), and Google Docs bold as styled spans; this turns them into the lists and marks
 // the editor has, by the rules articles/pasted.py applies to whatever reaches the server.
-import { Extension, Plugin } from "django-prose-editor/editor"
+import { Extension, Plugin, getHTMLFromFragment } from "django-prose-editor/editor"
 
 const HEADING_NAMES = { 2: "二级标题", 3: "三级标题", 4: "四级标题", 5: "五级标题", 6: "六级标题" }
 
@@ -203,6 +203,10 @@ export function cleanPastedHTML(html) {
 
 // The attribute that holds the address of a link and of an image.
 const ADDRESS_OF = { a: "href", img: "src" }
+// What the editor rewrites as its own rather than leaves out: a table's <thead> rows become its
+// first rows (their <th> cells kept), as the page shows them; and its marks, which it never drops
+// with their text, join when nested or side by side, and go when empty (Word's <b><o:p></o:p></b>).
+const REWRITTEN_BY_THE_EDITOR = new Set(["thead", "strong", "em", "u", "s", "sub", "sup", "code"])
 
 // The names of the elements and attributes of ``html``, with how many times each occurs, and the
 // addresses of its links and images (``addresses.href``, ``addresses.src``), in order.
@@ -213,6 +217,9 @@ function htmlNames(html) {
   const addresses = { href: [], src: [] }
   // A <style> or <meta> typed first is parsed into the head.
   for (const element of document.querySelectorAll("head *, body *")) {
+    // Office's namespaced elements (<o:p>) are markup, and an <a> without an address (Word's
+    // bookmarks, <a name="_Toc…">) links nowhere: neither is missed (nor named by the server).
+    if (element.localName.includes(":") || (element.localName === "a" && !element.hasAttribute("href"))) continue
     elements.set(element.localName, (elements.get(element.localName) || 0) + 1)
     for (const name of element.getAttributeNames()) attributes.set(name, (attributes.get(name) || 0) + 1)
     const address = ADDRESS_OF[element.localName]
@@ -249,7 +256,7 @@ function leftOutInChinese(typed, kept, rule) {
   for (const [name, count] of before.elements) {
     let lost = count - (after.elements.get(name) || 0)
     if (name in ADDRESS_OF) lost -= lostAddresses[ADDRESS_OF[name]].length
-    if (lost > 0 && !rule.unmissed_elements.includes(name)) {
+    if (lost > 0 && !rule.unmissed_elements.includes(name) && !REWRITTEN_BY_THE_EDITOR.has(name)) {
       items.push(`${lost} 个 <${name}>` + (name in rule.glosses ? `（${rule.glosses[name]}）` : ""))
     }
   }
@@ -356,10 +363,32 @@ document.addEventListener(
   true,
 )
 
+// A paste is cleaned (cleanPastedHTML), then the schema drops what it cannot hold, silently: a
+// screenshot's data: image, the link around a picture, a <dl>. The editor is told what, as the
+// source dialog tells it, from what was pasted and what the paste kept.
 export const OfficePaste = Extension.create({
   name: "officePaste",
 
   addProseMirrorPlugins() {
-    return [new Plugin({ props: { transformPastedHTML: cleanPastedHTML } })]
+    let pasted = null
+    return [
+      new Plugin({
+        props: {
+          transformPastedHTML(html) {
+            pasted = cleanPastedHTML(html)
+            return pasted
+          },
+          transformPasted(slice, view) {
+            // Plain text pastes come without HTML: nothing of theirs can be left out.
+            const wrapper = view.dom.closest(".prose-editor")
+            if (pasted !== null && wrapper) {
+              noticeLeftOut(wrapper, pasted, getHTMLFromFragment(slice.content, view.state.schema))
+            }
+            pasted = null
+            return slice
+          },
+        },
+      }),
+    ]
   },
 })
