@@ -107,6 +107,10 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         self.invisible_dropped = []
         if self.instance.pk is not None:
             self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
+        if "status" in self.fields:
+            # What the editor changed is told from what the form was opened with (as published_at's,
+            # a callable default, always is): see _as_stored_unless_changed.
+            self.fields["status"].show_hidden_initial = True
         stored_at = self.instance.published_at
         if "published_at" in self.fields and stored_at and not is_publication_time(stored_at):
             # Written around the write path (SQL): perhaps beyond what local time can show (year
@@ -147,11 +151,26 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             except ValidationError as error:
                 self._update_errors(error)
 
+    def _as_stored_unless_changed(self, name):
+        """The field's value as stored, unless the editor changed it on the form. The state of an
+        article (状态, 发布时间) is the desk's: after a conflict, saving again (which overwrites the
+        save in between knowingly) turned a colleague's 发布 back into a draft, or a 撤回 back into
+        a published article, though the form never showed it changed."""
+        stored = getattr(self.instance, name) if self.instance.pk is not None else None
+        if stored is not None and name not in self.changed_data:
+            return stored
+        return self.cleaned_data[name]
+
+    def clean_status(self):
+        return self._as_stored_unless_changed("status")
+
     def clean_published_at(self):
+        stored = self.instance.published_at
+        if stored is not None and not is_publication_time(stored):
+            return self.cleaned_data["published_at"]  # shown empty (__init__): the editor's to replace
+        typed = self._as_stored_unless_changed("published_at")
         # The field shows the time to the second; one stored finer (发布 takes the moment, to the
         # microsecond) came back cut to its second: an untouched form moved it and wrote a version.
-        typed = self.cleaned_data["published_at"]
-        stored = self.instance.published_at if self.instance.pk is not None else None
         if typed is not None and stored is not None and typed == stored.replace(microsecond=0):
             return stored
         return typed

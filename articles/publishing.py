@@ -430,8 +430,9 @@ class ChangedSinceSeen(ValidationError):
 
     def __init__(self, stored_at, who):
         super().__init__(
-            "这篇文章在您打开之后已被%(who)s修改（%(when)s）。您的修改尚未保存：再次保存会"
-            "覆盖那次修改；也可以先在新窗口打开这篇文章，对照最新版本。",
+            "这篇文章在您打开之后已被%(who)s修改（%(when)s）。您的修改尚未保存：再次保存会以表单为准"
+            "覆盖那次修改（状态、发布时间和置顶，您没有改的保持那次修改后的样子）；也可以先在新窗口打开"
+            "这篇文章，对照最新版本。",
             code="changed_since_seen",
             params={"who": who, "when": timezone.localtime(stored_at).strftime("%Y-%m-%d %H:%M:%S")},
         )

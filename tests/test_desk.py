@@ -229,6 +229,42 @@ class TestPinsInTheAdmin:
         assert stored.summary == "编辑写的摘要" and stored.pin == TOP
         assert not [message for message in said(response) if "置顶" in message]
 
+    @pytest.mark.parametrize(
+        "before, meanwhile",
+        [(Article.Status.DRAFT, Article.Status.PUBLISHED), (Article.Status.PUBLISHED, Article.Status.DRAFT)],
+    )
+    def test_saving_again_after_a_publish_or_withdraw_meanwhile_keeps_it(self, client, desk, before, meanwhile):
+        # A colleague's 发布 (or 撤回) while the form was open: saving again after the conflict
+        # sent back the status and time the form was opened with, which undid it unsaid.
+        article = make_article(title="待定稿", status=before)
+        url, data = change_form(client, article)
+        publishing.set_status(Article.objects.all(), meanwhile, user=make_editor("colleague"))
+        changed = Article.objects.get()
+        data["summary"] = "编辑写的摘要"
+
+        refused = client.post(url, data)
+        assert "已被编辑" in refused.content.decode()
+        again = BeautifulSoup(refused.content.decode(), "lxml").select_one('input[name="seen_updated_at"]')["value"]
+        client.post(url, {**data, "seen_updated_at": again})
+
+        stored = Article.objects.get()
+        assert stored.summary == "编辑写的摘要"
+        assert (stored.status, stored.published_at) == (meanwhile, changed.published_at)
+
+    def test_saving_again_keeps_the_status_the_editor_chose_on_the_form(self, client, desk):
+        article = make_article(title="待定稿", status=Article.Status.DRAFT)
+        url, data = change_form(client, article)
+        colleagues = Article.objects.get()
+        colleagues.summary = "同事的摘要"
+        publishing.save_article(colleagues, user=make_editor("colleague"))
+        data["status"] = Article.Status.PUBLISHED
+
+        refused = client.post(url, data)
+        again = BeautifulSoup(refused.content.decode(), "lxml").select_one('input[name="seen_updated_at"]')["value"]
+        client.post(url, {**data, "seen_updated_at": again})
+
+        assert Article.objects.get().status == Article.Status.PUBLISHED
+
     def test_the_form_offers_no_pin_lead_or_top_story(self, client, desk):
         page = BeautifulSoup(client.get(change_url(make_article())).content.decode(), "lxml")
         options = [option.get_text() for option in page.select('select[name="pin"] option')]
