@@ -196,8 +196,9 @@ def test_the_toolbar_makes_what_the_page_shows(page, live_server, write_post):  
     assert Article.objects.get().body == body and Article.objects.get().updated_at == saved.updated_at
 
 
-def paste(tab, html):
-    tab.locator(".ProseMirror[contenteditable=true]").click()
+def paste(tab, html, click=True):
+    if click:
+        tab.locator(".ProseMirror[contenteditable=true]").click()
     tab.evaluate(
         """html => {
             const data = new DataTransfer()
@@ -232,6 +233,30 @@ def test_a_paste_says_what_the_editor_left_out(page, live_server, write_post):  
         paste(page, (PASTES / name).read_text(encoding="utf-8"))
         expect(alert).to_have_count(0)
     assert [error for error in errors if "Failed to load resource" not in error] == []
+
+
+@pytest.mark.parametrize("over_everything", [False, True])
+def test_a_pasted_quote_around_a_list_keeps_its_quote(page, live_server, write_post, over_everything):  # noqa: F811
+    """Into an emptied body, or over all of it (全选): the list alone was kept, its quote gone."""
+    article = imported_article(write_post, body="<p>原文</p><p>第二段</p>")
+    log_in(page, live_server)
+    open_editor(page, live_server, article)
+    editable = page.locator(".ProseMirror[contenteditable=true]")
+    editable.locator("p").first.click()
+    page.keyboard.press("Control+A")
+    if not over_everything:
+        page.keyboard.press("Delete")
+    paste(page, "<blockquote><ul><li>一</li><li>二</li></ul></blockquote>", click=False)
+    expect(editable.locator("blockquote > ul > li")).to_have_count(2)
+    # Within a paragraph, pasted text still joins it (the slice is opened there as before).
+    editable.locator("li").last.click()
+    page.keyboard.press("End")
+    paste(page, "<p>补充</p>", click=False)
+    expect(editable.locator("li").last).to_have_text("二补充")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/articles/article/")
+
+    assert Article.objects.get().body == "<blockquote><ul><li><p>一</p></li><li><p>二补充</p></li></ul></blockquote>"
 
 
 @pytest.mark.parametrize("name", ["word.html", "wps.html"])

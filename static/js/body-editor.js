@@ -363,6 +363,18 @@ document.addEventListener(
   true,
 )
 
+// ProseMirror opens a pasted slice as deep as it goes, so that its first and last text join the
+// paragraph the caret is in; pasted into an empty one, or over everything (全选), a quote around a
+// list lost its quote (<blockquote><ul>…: the list alone was kept). With nothing to join, its
+// blocks go in whole.
+function asBlocksIntoNothing(slice, state) {
+  const { $from, from, to } = state.selection
+  const everything = from === 0 && to === state.doc.content.size
+  const intoNothing = everything || ($from.parent.isTextblock && $from.parent.content.size === 0)
+  if (!intoNothing || !(slice.openStart || slice.openEnd) || !slice.content.firstChild?.isBlock) return slice
+  return new slice.constructor(slice.content, 0, 0)
+}
+
 // A paste is cleaned (cleanPastedHTML), then the schema drops what it cannot hold, silently: a
 // screenshot's data: image, the link around a picture, a <dl>. The editor is told what, as the
 // source dialog tells it, from what was pasted and what the paste kept.
@@ -385,7 +397,7 @@ export const OfficePaste = Extension.create({
               noticeLeftOut(wrapper, pasted, getHTMLFromFragment(slice.content, view.state.schema))
             }
             pasted = null
-            return slice
+            return asBlocksIntoNothing(slice, view.state)
           },
         },
       }),
