@@ -19,12 +19,17 @@ from django.utils.safestring import mark_safe
 from reversion.errors import RevertError
 from reversion.models import Version
 
-from .models import Article, RetiredTag, StockReference, Tag, TaggedArticle
+from .models import Article, Category, RetiredTag, StockReference, Tag, TaggedArticle
 from .sanitize import body_as_shown, plain_text
 from .tagging import format_tag
 from .validators import is_publication_time
 
 TEXT_FIELDS = [("title", "标题"), ("summary", "摘要"), ("body", "正文")]
+# What else a restore brings back (publishing.restore_version), by the form's labels: shown before
+# the restore as well as the text (the category, or the address, a restore would move).
+VALUE_FIELDS = [
+    ("authors", "作者"), ("source_name", "来源"), ("source_url", "原文链接"), ("slug", "网址别名"), ("cover_image", "封面图"),
+]  # fmt: skip
 # Where a body's line ends as a reader sees it: the editor writes no line breaks between blocks,
 # and their text ran on as one line (a heading into its paragraph, a table's cells into one word).
 _BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|figcaption|tr)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
@@ -44,8 +49,9 @@ class Row:
 
 
 def side_by_side(older, newer):
-    """Rows for title, summary, body (as text), tags, stocks, status and time of two Versions of
-    one Article, in that order; unchanged fields are rows too (``changed`` False)."""
+    """Rows for title, summary, body (as text), tags, stocks, category, the VALUE_FIELDS, status
+    and time of two Versions of one Article, in that order; unchanged fields are rows too
+    (``changed`` False)."""
     rows = []
     for name, label in TEXT_FIELDS:
         values = [version.field_dict.get(name) or "" for version in (older, newer)]
@@ -59,6 +65,10 @@ def side_by_side(older, newer):
     # Each tag as the tag field writes it: "宏观，A股" unquoted read as two tags.
     rows.append(_list_row("标签", *([format_tag(name) for name in tags[version.pk]] for version in (older, newer))))
     rows.append(_list_row("相关股票", stocks[older.pk], stocks[newer.pk]))
+    categories = Category.objects.in_bulk({version.field_dict.get("category_id") for version in (older, newer)})
+    rows.append(_value_row("分类", *(_category(version, categories) for version in (older, newer))))
+    for name, label in VALUE_FIELDS:
+        rows.append(_value_row(label, *(str(version.field_dict.get(name) or "") for version in (older, newer))))
     rows.append(_value_row("状态", *(_status(version) for version in (older, newer))))
     rows.append(_value_row("发布时间", *(_time(version) for version in (older, newer))))
     return rows
@@ -132,6 +142,11 @@ def _value_row(label, before, after):
     if before == after:
         return Row(label, escape(before), escape(after), changed=False)
     return Row(label, _escaped(f"<del>{escape(before)}</del>"), _escaped(f"<ins>{escape(after)}</ins>"), changed=True)
+
+
+def _category(version, categories):
+    category_id = version.field_dict.get("category_id")
+    return categories[category_id].display_name if category_id in categories else f"编号 {category_id}（已删除）"
 
 
 def _status(version):

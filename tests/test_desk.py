@@ -814,6 +814,8 @@ class TestCompareVersions:
         edited = Article.objects.get(pk=article.pk)
         edited.title, edited.body = "央行宣布降准0.5个百分点", "<p>央行宣布降准。</p><p>银行股上涨。</p>"
         edited.status = Article.Status.DRAFT
+        # What a restore brings back besides the text: shown too (a restore moved it unseen).
+        edited.category, edited.authors = make_category("kuaixun", title="快讯"), "王小明"
         publishing.save_article(edited, user=desk, tags=["宏观", "银行"], stocks=[stock])
         older, newer = Version.objects.get_for_object(article).order_by("pk")
 
@@ -822,11 +824,18 @@ class TestCompareVersions:
         assert len(history.select('input[name="version_id2"]')) == 2
         compare = f"{change_url(article)[:-7]}history/compare/?version_id1={older.pk}&version_id2={newer.pk}"
         client.get(compare)
-        with django_assert_num_queries(16):  # one of them checks that both versions can be read
+        with django_assert_num_queries(17):  # one of them checks that both versions can be read
             page = BeautifulSoup(client.get(compare).content.decode(), "lxml")
 
         rows = {row.th.contents[0].strip(): row for row in page.select(".desk-compare tbody tr")}
-        assert list(rows) == ["标题", "摘要", "正文", "标签", "相关股票", "状态", "发布时间"]
+        assert list(rows) == [
+            "标题", "摘要", "正文", "标签", "相关股票", "分类", "作者", "来源", "原文链接", "网址别名", "封面图", "状态", "发布时间",
+        ]  # fmt: skip
+        assert (
+            rows["分类"].select_one("ins").get_text() == "快讯"
+            and rows["作者"].select_one("ins").get_text() == "王小明"
+        )
+        assert "desk-same" in rows["来源"]["class"] and "desk-same" in rows["网址别名"]["class"]
         title = rows["标题"].select("td")
         assert title[0].get_text() == "央行降准" and [ins.get_text() for ins in title[1].select("ins")] == [
             "宣布",
