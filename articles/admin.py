@@ -29,6 +29,7 @@ from .desk_admin import (
     ReviewFormMixin,
     StatusFilter,
     report_action,
+    still_pinned,
 )
 from .editor import BodyEditorWidget
 from .intake import reasons
@@ -522,6 +523,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     @admin.action(description="撤回为草稿", permissions=["publish"])
     def withdraw(self, request, queryset):
         selected = queryset.count()
+        pins = list(queryset.filter(status=Article.Status.PUBLISHED).values_list("pin", flat=True))
         count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
         report_action(
             self,
@@ -531,6 +533,8 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             selected=selected,
             untouched="本来就是草稿",
         )
+        if count and still_pinned(*pins):
+            self.message_user(request, still_pinned(*pins), messages.WARNING)
 
     @admin.action(description="拆分同一新闻（各自成为单独的文章）", permissions=["change"])
     def split_stories(self, request, queryset):

@@ -179,6 +179,16 @@ class PinAdminMixin:
             self.message_user(request, _pinned_message(article, kind, None, replaced=changed[1:]), messages.SUCCESS)
 
 
+def still_pinned(*pins):
+    """What to tell of withdrawn articles still pinned (``pins``: theirs, None for none): a pin
+    outlives a withdrawal, and the article would be 头条 or 要闻 again the moment it is republished."""
+    kept = [Article.Pin(pin).label for pin in pins if pin is not None]
+    if not kept:
+        return ""
+    which = f"它仍是{kept[0]}" if len(pins) == 1 else f"其中 {len(kept)} 篇仍置顶"
+    return f"{which}：再次发布就会回到首页，不需要时请“取消置顶”。"
+
+
 def report_action(model_admin, request, done, *, changed, selected, untouched):
     """Tell the editor what a list action did: ``done`` (its message) for the ``changed`` articles,
     and of the ``selected`` others that ``untouched`` says why it left them. "已发布 0 篇文章" alone,
@@ -294,7 +304,9 @@ class ReviewAdminMixin:
             self.message_user(request, f"已定时发布“{article.title}”：将于 {when} 出现在网站上。", messages.SUCCESS)
         elif WITHDRAW in request.POST:
             self.message_user(
-                request, f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。", messages.SUCCESS
+                request,
+                f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。{still_pinned(article.pin)}",
+                messages.SUCCESS,
             )
         elif article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():
             # A plain 保存 with a later 发布时间 takes a published article off the site until then.

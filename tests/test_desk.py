@@ -612,6 +612,20 @@ class TestReview:
         ]
         assert Article.objects.filter(status=Article.Status.DRAFT).count() == 2
 
+    def test_withdrawing_a_pinned_article_says_it_is_still_pinned(self, client, desk):
+        # The pin outlives the withdrawal: republished, the article is 头条 again at once.
+        lead, plain = make_article(title="头条稿"), make_article(title="普通稿")
+        publishing.pin_article(lead, kind=LEAD, user=desk)
+        url, data = change_form(client, lead)
+
+        withdrawn = said(client.post(url, {**data, "_withdraw": "撤回"}, follow=True))
+        assert withdrawn[-1].endswith("读者已看不到它。它仍是头条：再次发布就会回到首页，不需要时请“取消置顶”。")
+        publishing.set_status(Article.objects.all(), Article.Status.PUBLISHED, user=desk)
+        listed = client.post(
+            CHANGELIST_URL, {"action": "withdraw", "_selected_action": [lead.pk, plain.pk]}, follow=True
+        )
+        assert said(listed)[-1] == "其中 1 篇仍置顶：再次发布就会回到首页，不需要时请“取消置顶”。"
+
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
         published = make_article(category=category, info_code="ED1")
