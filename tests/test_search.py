@@ -243,6 +243,15 @@ class TestSearchForm:
             content = response.content.decode()
             assert 'name="q"' in content and "共找到" not in content
 
+    def test_a_search_address_without_its_slash_keeps_the_query(self, client, db):
+        make_article(title="贵州茅台股价重回2000元")
+        rebuild_index()
+
+        response = client.get("/search?q=%E8%8C%85%E5%8F%B0&start=2020-01-01", follow=True)
+
+        assert response.redirect_chain == [("/search/?q=%E8%8C%85%E5%8F%B0&start=2020-01-01", 301)]
+        assert "共找到 1 条结果" in response.content.decode()
+
     def test_long_query_gets_a_clear_error(self, client, db):
         content = client.get("/search/", {"q": "降" * 101}).content.decode()
         assert "搜索词太长了" in content
