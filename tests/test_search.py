@@ -204,6 +204,7 @@ class TestSearchForm:
         assert "共找到 25 条结果" in content and 'href="?q=%E5%A4%AE%E8%A1%8C&amp;page=2"' in content
         second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
         assert second.count('class="article-item"') == 5
+        assert 'href="/search/?q=%E5%A4%AE%E8%A1%8C" rel="prev"' in second, "page 1 without ?page=1"
 
     def test_results_read_their_times_as_lists_do(self, client, db):
         now = timezone.now()

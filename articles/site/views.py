@@ -91,6 +91,11 @@ class PageRangeMixin:
             other_parameters = self.request.GET.copy()
             other_parameters.pop("page", None)
             context["page_query"] = f"{other_parameters.urlencode()}&" if other_parameters else ""
+            # Page 1's one address has no page number (?page=1 is a redirect to it).
+            context["first_page"] = f"{self.request.path}?{other_parameters.urlencode()}".rstrip("?")
+            if page.number > 1 and context.get("canonical"):
+                # Each page is its own: a later page named as a copy of the first drops out of the index.
+                context["canonical"] = f"{context['canonical']}?page={page.number}"
         return context
 
 
