@@ -176,6 +176,9 @@ class TestSearchPage:
 
         assert codes(category="emnews") == {"202112082206727327", "202205302396671645"}
         assert codes(stock="00700") == {"202205302396671645"}
+        # As the search box reads a code: with its exchange, typed full-width.
+        for written in ("0700.HK", "hk00700", "００７００", " 00700 "):
+            assert codes(stock=written) == {"202205302396671645"}, written
         # One story (the emnews copy came first), in any category; the other category's copy within it.
         assert codes(start="2022-05-30", end="2022-05-30") == {"202205302396671645"}
         assert codes(category="zhongguozhengquanbao", start="2022-05-30") == {"202205302396671645"}
@@ -754,6 +757,9 @@ class TestNamedTopics:
             ("0700.HK", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("hk00700", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("aapl", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            # A US ticker as Chinese news writes it, 苹果(AAPL.O), and as brokers' apps do.
+            ("AAPL.O", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            ("aapl.us 业绩", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
             ("*ST海航", [("股票：*ST海航 600221（上海） →", "/stock/sh/600221/")]),
             # As a Chinese input method types them in its full-width mode (the search folds them too).
             ("ＡＡＰＬ", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
@@ -790,9 +796,13 @@ class TestNamedTopics:
         for query in ("0700.HK", "HK0700", "00700.hk"):
             assert found(query) == found("00700") != [], query
 
+    def test_a_us_ticker_written_with_its_exchange_finds_its_articles(self, client, topics):
+        for query in ("AAPL.O", "aapl.o", "ＡＡＰＬ．Ｏ", "AAPL.US"):
+            assert found(query) == found("AAPL") != [], query
+
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
         assert topic_links(client, "贵州茅台") and topic_links(client, "美联储"), "the whole names are linked"
-        for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息"):
+        for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息", "AAPL.N"):
             assert topic_links(client, query) == [], query
 
     def test_the_page_costs_the_same_queries_whatever_it_finds(
