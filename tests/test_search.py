@@ -256,6 +256,30 @@ class TestSearchForm:
         assert response.redirect_chain == [("/search/?q=%E8%8C%85%E5%8F%B0&start=2020-01-01", 301)]
         assert "共找到 1 条结果" in response.content.decode()
 
+    def test_filters_without_a_word_ask_for_one(self, client, db):
+        for filters in (
+            {"stock": "600519"},
+            {"q": " ", "category": make_category("emnews").slug},
+            {"start": "2022-01-07"},
+        ):
+            content = client.get("/search/", filters).content.decode()
+            assert "请在“关键词”里输入要找的词" in content and "共找到" not in content, filters
+        for query in ({}, {"q": ""}, {"q": "央行"}, {"q": "央行", "stock": "600519"}):
+            assert "请在“关键词”里输入要找的词" not in client.get("/search/", query).content.decode(), query
+
+    def test_a_query_of_nothing_searchable_says_so(self, client, db):
+        make_article(title="央行公告：降准！")
+        rebuild_index()
+
+        for query in ("！！！", "。，、", "😀", "\u200b", "(*^_^*)"):
+            response = client.get("/search/", {"q": query})
+            content = response.content.decode()
+            assert response.status_code == 200 and "共找到 0 条结果" in content, query
+            assert "搜索词里没有可以搜索的字：请输入中文、字母或数字" in content and "试试更短的词" not in content, (
+                query
+            )
+        assert "试试更短的词" in client.get("/search/", {"q": "加息"}).content.decode()
+
     def test_long_query_gets_a_clear_error(self, client, db):
         content = client.get("/search/", {"q": "降" * 101}).content.decode()
         assert "搜索词太长了" in content

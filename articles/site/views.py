@@ -672,7 +672,11 @@ class SearchView(PageRangeMixin, ListView):
     def get_context_data(self, **kwargs):
         # The filters stay unfolded when the reader chose one, or one is wrong.
         filters_open = any(self.form[name].value() or self.form[name].errors for name in SEARCH_FILTERS)
-        context = super().get_context_data(form=self.form, filters_open=filters_open, **kwargs)
+        # Filters chosen and no word: the page came back as it was, saying nothing.
+        filters_without_words = filters_open and self.form.is_valid() and not self.form.cleaned_data["q"].strip()
+        context = super().get_context_data(
+            form=self.form, filters_open=filters_open, filters_without_words=filters_without_words, **kwargs
+        )
         results = context["results"]
         if isinstance(self.object_list, SearchResults):
             terms = self.object_list.terms
@@ -689,6 +693,7 @@ class SearchView(PageRangeMixin, ListView):
                 named_tags=named_tags,
                 named_stocks=named_stocks,
                 query=self.query,
+                searchable=bool(terms),
                 suggestion=self.suggestion,
                 suggestion_query=self._with_query(self.suggestion) if self.suggestion else None,
                 searched=True,
