@@ -92,6 +92,27 @@ def test_a_wide_table_scrolls_in_its_own_box(page, live_server, hostile_site):  
     assert table[0] > table[1] <= PHONE_WIDTH and table[2] == "auto"
 
 
+def test_a_table_keeps_a_stock_s_short_name_on_one_line_on_a_phone(page, live_server):  # noqa: F811
+    # East Money's quote tables: a column was two characters wide (its 4em counted the padding),
+    # so 贵州茅台 and *ST海航 read as two lines each.
+    names = ["贵州茅台", "*ST海航", "腾讯控股", "宁德时代"]
+    head = "".join(f"<th>{name}</th>" for name in ("证券代码", "证券简称", "最新价", "涨跌幅", "成交额", "所属行业"))
+    rows = "".join(
+        f"<tr><td>60051{number}</td><td>{name}</td><td>1.23</td><td>+5.13</td><td>123456.78</td><td>航空机场</td></tr>"
+        for number, name in enumerate(names)
+    )
+    article = make_article(body=f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    lines = page.evaluate(
+        """[...document.querySelectorAll('.article-body td:nth-child(2)')].map(cell => {
+        const range = document.createRange(); range.selectNodeContents(cell);
+        return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size })"""
+    )
+    assert lines == [1, 1, 1, 1]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+
+
 @pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
 def test_the_keyboard_focus_ring_in_the_sideways_nav_is_whole(page, live_server, width):  # noqa: F811
     # The nav scrolls sideways, and a scrolling box clips what is drawn outside it: a ring drawn

@@ -4,6 +4,7 @@ charts that say when, the article page's side column, sharing, and the small thi
 import datetime as dt
 import json
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from bs4 import BeautifulSoup
@@ -118,6 +119,20 @@ class TestLive:
         assert first.select_one("a[rel=next]")["href"] == "?page=2"
         # Only the first page follows new items.
         assert first.select_one("[data-live]") and not second.select_one("[data-live]")
+
+    def test_page_links_and_canonical_addresses_are_the_pages_themselves(self, client):
+        category = make_category("busy")
+        for hours in range(45):
+            make_article(category=category, published_at=timezone.now() - dt.timedelta(hours=hours + 1))
+        url = category.get_absolute_url()
+
+        assert soup_of(client.get(url)).select_one("link[rel=canonical]")["href"] == f"http://testserver{url}"
+        for number in (2, 3):
+            soup = soup_of(client.get(url, {"page": number}))
+            assert soup.select_one("link[rel=canonical]")["href"] == f"http://testserver{url}?page={number}"
+            for link in soup.select(".pagination a"):
+                # Page 1 included: a link to ?page=1 was a redirect on every click.
+                assert client.get(urljoin(f"{url}?page={number}", link["href"])).status_code == 200, link
 
     def test_the_fragment_brings_what_is_newer_and_is_purged_like_a_page(self, client, committed, varnish):  # noqa: F811
         category = make_category("cailianshe")

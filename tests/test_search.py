@@ -176,6 +176,9 @@ class TestSearchPage:
 
         assert codes(category="emnews") == {"202112082206727327", "202205302396671645"}
         assert codes(stock="00700") == {"202205302396671645"}
+        # As the search box reads a code: with its exchange, typed full-width.
+        for written in ("0700.HK", "hk00700", "００７００", " 00700 "):
+            assert codes(stock=written) == {"202205302396671645"}, written
         # One story (the emnews copy came first), in any category; the other category's copy within it.
         assert codes(start="2022-05-30", end="2022-05-30") == {"202205302396671645"}
         assert codes(category="zhongguozhengquanbao", start="2022-05-30") == {"202205302396671645"}
@@ -204,6 +207,7 @@ class TestSearchForm:
         assert "共找到 25 条结果" in content and 'href="?q=%E5%A4%AE%E8%A1%8C&amp;page=2"' in content
         second = client.get("/search/", {"q": "央行", "page": 2}).content.decode()
         assert second.count('class="article-item"') == 5
+        assert 'href="/search/?q=%E5%A4%AE%E8%A1%8C" rel="prev"' in second, "page 1 without ?page=1"
 
     def test_results_read_their_times_as_lists_do(self, client, db):
         now = timezone.now()
@@ -242,6 +246,39 @@ class TestSearchForm:
             assert response.status_code == 200
             content = response.content.decode()
             assert 'name="q"' in content and "共找到" not in content
+
+    def test_a_search_address_without_its_slash_keeps_the_query(self, client, db):
+        make_article(title="贵州茅台股价重回2000元")
+        rebuild_index()
+
+        response = client.get("/search?q=%E8%8C%85%E5%8F%B0&start=2020-01-01", follow=True)
+
+        assert response.redirect_chain == [("/search/?q=%E8%8C%85%E5%8F%B0&start=2020-01-01", 301)]
+        assert "共找到 1 条结果" in response.content.decode()
+
+    def test_filters_without_a_word_ask_for_one(self, client, db):
+        for filters in (
+            {"stock": "600519"},
+            {"q": " ", "category": make_category("emnews").slug},
+            {"start": "2022-01-07"},
+        ):
+            content = client.get("/search/", filters).content.decode()
+            assert "请在“关键词”里输入要找的词" in content and "共找到" not in content, filters
+        for query in ({}, {"q": ""}, {"q": "央行"}, {"q": "央行", "stock": "600519"}):
+            assert "请在“关键词”里输入要找的词" not in client.get("/search/", query).content.decode(), query
+
+    def test_a_query_of_nothing_searchable_says_so(self, client, db):
+        make_article(title="央行公告：降准！")
+        rebuild_index()
+
+        for query in ("！！！", "。，、", "😀", "\u200b", "(*^_^*)"):
+            response = client.get("/search/", {"q": query})
+            content = response.content.decode()
+            assert response.status_code == 200 and "共找到 0 条结果" in content, query
+            assert "搜索词里没有可以搜索的字：请输入中文、字母或数字" in content and "试试更短的词" not in content, (
+                query
+            )
+        assert "试试更短的词" in client.get("/search/", {"q": "加息"}).content.decode()
 
     def test_long_query_gets_a_clear_error(self, client, db):
         content = client.get("/search/", {"q": "降" * 101}).content.decode()
@@ -744,6 +781,9 @@ class TestNamedTopics:
             ("0700.HK", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("hk00700", [("股票：腾讯控股 00700（香港） →", "/stock/hk/00700/")]),
             ("aapl", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            # A US ticker as Chinese news writes it, 苹果(AAPL.O), and as brokers' apps do.
+            ("AAPL.O", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
+            ("aapl.us 业绩", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
             ("*ST海航", [("股票：*ST海航 600221（上海） →", "/stock/sh/600221/")]),
             # As a Chinese input method types them in its full-width mode (the search folds them too).
             ("ＡＡＰＬ", [("股票：苹果 AAPL（纳斯达克） →", "/stock/nasdaq/AAPL/")]),
@@ -780,9 +820,13 @@ class TestNamedTopics:
         for query in ("0700.HK", "HK0700", "00700.hk"):
             assert found(query) == found("00700") != [], query
 
+    def test_a_us_ticker_written_with_its_exchange_finds_its_articles(self, client, topics):
+        for query in ("AAPL.O", "aapl.o", "ＡＡＰＬ．Ｏ", "AAPL.US"):
+            assert found(query) == found("AAPL") != [], query
+
     def test_no_link_for_a_part_of_a_name_another_market_or_a_page_that_does_not_exist(self, client, topics):
         assert topic_links(client, "贵州茅台") and topic_links(client, "美联储"), "the whole names are linked"
-        for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息"):
+        for query in ("茅台", "600519.SZ", "内部", "000001", "Federal", "60051.SH", "700.HK", "Federal 加息", "AAPL.N"):
             assert topic_links(client, query) == [], query
 
     def test_the_page_costs_the_same_queries_whatever_it_finds(

@@ -801,6 +801,29 @@ class TestFeedsAndSitemap:
         assert entries["无来源"].find("a:author", atom) is None
         assert entries["有来源"].findtext("a:published", namespaces=atom) == "2026-11-26T17:30:00+08:00"
 
+    def test_an_entry_is_updated_when_what_it_says_changed_as_its_page_says(
+        self, client, db, django_capture_on_commit_callbacks
+    ):
+        # Imported today, unchanged since 2022: a feed reader showed old news dated today.
+        article = make_article(title="旧闻", published_at=dt.datetime(2022, 5, 31, 10, 3, tzinfo=dt.UTC))
+
+        def updated():
+            atom = {"a": "http://www.w3.org/2005/Atom"}
+            feed = ElementTree.fromstring(page(client, "/feed.xml").content)
+            [entry] = [
+                entry
+                for entry in feed.findall("a:entry", atom)
+                if f"/news/{article.info_code}/" in entry.findtext("a:id", namespaces=atom)
+            ]
+            return entry.findtext("a:updated", namespaces=atom)
+
+        assert updated() == "2022-05-31T18:03:00+08:00"
+        changed = Article.objects.get(pk=article.pk)
+        changed.title = "旧闻（更正）"
+        with django_capture_on_commit_callbacks(execute=True):
+            publishing.save_article(changed)
+        assert timezone.now() - dt.datetime.fromisoformat(updated()) < dt.timedelta(minutes=1)
+
     def test_an_entry_without_a_summary_begins_the_article_s_text_in_a_fixed_number_of_queries(
         self, client, db, django_capture_on_commit_callbacks
     ):

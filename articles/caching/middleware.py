@@ -134,7 +134,9 @@ class PublicPageCacheMiddleware:
                 patch_cache_control(response, private=True)
             return response
         query = clean_query(request.GET)
-        kept = not request.path.startswith(self.UNKEPT_PREFIXES)
+        # /search?q=… (a browser's site search, an address typed by hand) is search too: its query
+        # must reach CommonMiddleware, which adds the slash and keeps it, not be cleaned away here.
+        kept = not f"{request.path}/".startswith(self.UNKEPT_PREFIXES)
         if PREVIEW_PARAMETER in request.GET:
             # Only an editor's session previews: a reader is sent to the page readers get.
             other = request.GET.copy()

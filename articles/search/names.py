@@ -17,7 +17,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Upper
 from django.db.models.lookups import In
 
-from articles.models import StockReference, Tag, with_public_articles
+from articles.models import Market, StockReference, Tag, with_public_articles
 from articles.validators import MAX_STOCK_CODE_LENGTH, is_url_code
 
 from .text import MAX_QUERY_TERMS, code_with_exchange, query_words
@@ -25,6 +25,17 @@ from .text import MAX_QUERY_TERMS, code_with_exchange, query_words
 # The most stocks a results page links: a name or a code shared by a few markets (中国平安 in
 # Shanghai and Hong Kong) shows each; more would push the results down.
 MOST_STOCKS_NAMED = 5
+# The markets of each exchange a code is written with (text.code_with_exchange).
+_EXCHANGE_MARKETS = {
+    "SH": [Market.SHANGHAI],
+    "SZ": [Market.SHENZHEN],
+    "HK": [Market.HONG_KONG],
+    "O": [Market.NASDAQ],
+    "OQ": [Market.NASDAQ],
+    "N": [Market.NYSE],
+    "A": [Market.AMEX],
+    "US": [Market.NASDAQ, Market.NYSE, Market.AMEX],
+}
 
 
 def folded(name):
@@ -71,7 +82,7 @@ def topics_named(query, tags):
     them), for links: ``tags`` (tags_named's of names_in(``query``): each one's name is a word of
     the query or a run of them, case and width aside) in the order the query names them (names_in);
     the stocks (at most MOST_STOCKS_NAMED, by market and code) whose name is the whole query or
-    one of its words, or whose code is such a word (AAPL, aapl, ＡＡＰＬ, 600519, SH600519,
+    one of its words, or whose code is such a word (AAPL, aapl, ＡＡＰＬ, AAPL.O, 600519, SH600519,
     600519.SH): 贵州茅台 业绩 links 贵州茅台's page. One query, and one more for each kind named."""
     order = {}
     for position, (name, _) in enumerate(names_in(query)):
@@ -93,8 +104,8 @@ def _stocks_named(names):
         named |= Q(code__in=codes)
     for written in filter(None, map(code_with_exchange, names)):
         code, exchange = written
-        # The exchange as our markets name it (sh, sz, hk); BJ names none of them.
-        named |= Q(code=code, market=exchange.lower())
+        if exchange in _EXCHANGE_MARKETS:  # BJ names none of our markets
+            named |= Q(code=code, market__in=_EXCHANGE_MARKETS[exchange])
     return StockReference.objects.filter(named).order_by("market", "code")[:MOST_STOCKS_NAMED]
 
 

@@ -34,6 +34,10 @@ _CODE_WITH_EXCHANGE = re.compile(r"(?:(SH|SZ|BJ|HK)[.:]?(\d{4,6})|(\d{4,6})\.(SH
 # The digits of a code by exchange: six in Shanghai, Shenzhen and Beijing; five at HKEX, which
 # Yahoo Finance and many readers write with four (0700.HK for 00700).
 _CODE_DIGITS = {"SH": (6,), "SZ": (6,), "BJ": (6,), "HK": (4, 5)}
+# A US ticker as Chinese financial news writes it, with Wind's and Reuters' exchange suffix: 苹果
+# (AAPL.O) on NASDAQ, 蔚来(NIO.N) on NYSE, .A on NYSE American; AAPL.US as brokers' apps write it.
+# East Money's class shares (BRK_A) keep their underscore.
+_US_CODE_WITH_EXCHANGE = re.compile(r"([A-Z]{1,5}(?:_[A-Z])?)\.(OQ|O|N|A|US)", re.IGNORECASE)
 MAX_QUERY_TERMS = 10
 # Bounded so that a several-megabyte post cannot exceed PostgreSQL's tsvector limits, and so that
 # every token keeps its true position there (positions stop at 16,383): a phrase is found in the
@@ -87,11 +91,14 @@ def query_words(query):
 
 def code_with_exchange(word):
     """(code, exchange) of a share's code written with its exchange (601601.SH -> ("601601",
-    "SH"); 0700.HK and HK00700 -> ("00700", "HK")), the exchange in capitals; None for any other
-    word, and for a code of the wrong length for its exchange (_CODE_DIGITS)."""
-    written = _CODE_WITH_EXCHANGE.fullmatch(unicodedata.normalize("NFKC", word))
+    "SH"); 0700.HK and HK00700 -> ("00700", "HK"); aapl.o -> ("AAPL", "O")), the exchange in
+    capitals; None for any other word, and for a code of the wrong length for its exchange
+    (_CODE_DIGITS)."""
+    word = unicodedata.normalize("NFKC", word)
+    written = _CODE_WITH_EXCHANGE.fullmatch(word)
     if written is None:
-        return None
+        us = _US_CODE_WITH_EXCHANGE.fullmatch(word)
+        return (us[1].upper(), us[2].upper()) if us else None
     exchange, code = (written[1], written[2]) if written[1] else (written[4], written[3])
     exchange = exchange.upper()
     if len(code) not in _CODE_DIGITS[exchange]:

@@ -84,7 +84,9 @@ class LatestFeed(Feed):
         return timezone.localtime(item.published_at)
 
     def item_updateddate(self, item):
-        return timezone.localtime(item.updated_at)
+        # When what it says changed, as its page's dateModified: not a save that changed no word
+        # (an import, a tag, a pin), which made feed readers show old news as updated today.
+        return timezone.localtime(item.content_modified_at)
 
     def item_categories(self, item):
         return [item.category.display_name]

@@ -1,10 +1,11 @@
 import datetime as dt
+import unicodedata
 
 from django import forms
 from django.utils import timezone
 
 from articles.models import Category
-from articles.search.text import MAX_QUERY_LENGTH
+from articles.search.text import MAX_QUERY_LENGTH, code_with_exchange
 
 # The dates a reader may ask for. Beyond them a day cannot be turned into a moment in Beijing, or
 # has no next day (and no news is there).
@@ -31,6 +32,12 @@ class SearchForm(forms.Form):
         for name in ("start", "end"):
             self.fields[name].error_messages["invalid"] = "请输入有效的日期，例如 2022-01-07。"
 
+    def clean_stock(self):
+        # A code as the search box reads one: typed full-width, or with its exchange (600519.SH, 0700.HK, AAPL.O).
+        written = unicodedata.normalize("NFKC", self.cleaned_data["stock"]).strip()
+        with_exchange = code_with_exchange(written)
+        return with_exchange[0] if with_exchange else written.upper()
+
     def clean_start(self):
         return self._within_range(self.cleaned_data["start"])
 
@@ -54,7 +61,7 @@ class SearchForm(forms.Form):
         if data.get("category"):
             articles = articles.filter(category=data["category"])
         if data.get("stock"):
-            articles = articles.filter(stocks__code=data["stock"].strip().upper())
+            articles = articles.filter(stocks__code=data["stock"])
         after, before = self.published_range()
         if after:
             articles = articles.filter(published_at__gte=after)

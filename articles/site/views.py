@@ -91,6 +91,11 @@ class PageRangeMixin:
             other_parameters = self.request.GET.copy()
             other_parameters.pop("page", None)
             context["page_query"] = f"{other_parameters.urlencode()}&" if other_parameters else ""
+            # Page 1's one address has no page number (?page=1 is a redirect to it).
+            context["first_page"] = f"{self.request.path}?{other_parameters.urlencode()}".rstrip("?")
+            if page.number > 1 and context.get("canonical"):
+                # Each page is its own: a later page named as a copy of the first drops out of the index.
+                context["canonical"] = f"{context['canonical']}?page={page.number}"
         return context
 
 
@@ -667,7 +672,11 @@ class SearchView(PageRangeMixin, ListView):
     def get_context_data(self, **kwargs):
         # The filters stay unfolded when the reader chose one, or one is wrong.
         filters_open = any(self.form[name].value() or self.form[name].errors for name in SEARCH_FILTERS)
-        context = super().get_context_data(form=self.form, filters_open=filters_open, **kwargs)
+        # Filters chosen and no word: the page came back as it was, saying nothing.
+        filters_without_words = filters_open and self.form.is_valid() and not self.form.cleaned_data["q"].strip()
+        context = super().get_context_data(
+            form=self.form, filters_open=filters_open, filters_without_words=filters_without_words, **kwargs
+        )
         results = context["results"]
         if isinstance(self.object_list, SearchResults):
             terms = self.object_list.terms
@@ -684,6 +693,7 @@ class SearchView(PageRangeMixin, ListView):
                 named_tags=named_tags,
                 named_stocks=named_stocks,
                 query=self.query,
+                searchable=bool(terms),
                 suggestion=self.suggestion,
                 suggestion_query=self._with_query(self.suggestion) if self.suggestion else None,
                 searched=True,
