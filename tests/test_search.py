@@ -284,6 +284,14 @@ class TestSearchForm:
         content = client.get("/search/", {"q": "降" * 101}).content.decode()
         assert "搜索词太长了" in content
 
+    def test_a_long_stock_code_or_a_nul_is_told_in_plain_chinese(self, client, db):
+        # Django's own Chinese: "确保该变量包含不超过 20 字符", "不允许是用空字符串" (sic).
+        long_code = client.get("/search/", {"q": "央行", "stock": "6" * 21}).content.decode()
+        nul = client.get("/search/", {"q": "央行\x00"}).content.decode()
+
+        assert "最多 20 个字符（现在是 21 个）" in long_code and "变量" not in long_code
+        assert "不能含有空字符（NUL，编码为 0 的控制字符）" in nul and "空字符串" not in nul
+
     def test_bad_dates_get_a_clear_error(self, client, db):
         content = client.get("/search/", {"q": "央行", "start": "2022-13-45"}).content.decode()
         assert "请输入有效的日期" in content
