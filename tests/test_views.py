@@ -867,6 +867,16 @@ class TestFeedsAndSitemap:
         for article in hidden_articles:
             assert article.get_absolute_url() not in content
 
+    def test_a_sitemap_s_lastmod_is_when_what_the_page_says_changed(self, client, db):
+        # Imported (saved) today, unchanged since 2022: lastmod said today, as the feeds did.
+        article = make_article(title="旧闻", published_at=dt.datetime(2022, 5, 31, 17, 3, tzinfo=dt.UTC))
+
+        entry = re.search(
+            rf"{article.get_absolute_url()}</loc><lastmod>([^<]+)<", html_of(page(client, "/sitemap.xml"))
+        )
+
+        assert entry.group(1) == "2022-06-01"  # Beijing's day: 01:03 on 1 June
+
     def test_sitemap_becomes_an_index_past_the_limit(
         self, reader, imported_corpus, monkeypatch, settings, django_assert_num_queries
     ):
@@ -894,7 +904,7 @@ class TestFeedsAndSitemap:
             # Oldest first: section N holds the Nth ten stories by publication, whichever end it is read from.
             wanted = stories[(number - 1) * 10 : number * 10]
             assert re.findall(r"<loc>http://testserver(\S+)</loc>", section) == [a.get_absolute_url() for a in wanted]
-            assert f"<lastmod>{timezone.localdate(wanted[0].updated_at).isoformat()}</lastmod>" in section
+            assert f"<lastmod>{timezone.localdate(wanted[0].content_modified_at).isoformat()}</lastmod>" in section
 
     def test_robots_points_at_the_sitemap(self, client, db):
         content = html_of(page(client, "/robots.txt"))

@@ -41,7 +41,7 @@ class ArticleSitemap(Sitemap):
             Article.objects.published_bounded_elsewhere()
             .stories()
             .order_by("-published_at", "-id")
-            .values("info_code", "slug", "updated_at")
+            .values("info_code", "slug", "published_at", "content_changed_at")
         )
 
     def location(self, row):
@@ -51,9 +51,12 @@ class ArticleSitemap(Sitemap):
         return remembered_reverse("articles:article", info_code=row["info_code"], slug=row["slug"])
 
     def lastmod(self, row):
+        # When what the page says last changed (Article.content_modified_at, the page's
+        # dateModified), not the row's last save: an import, a tag or a pin dated 2022's news today.
         # A date (Beijing's, as the pages show), which the template writes with isoformat: Django's
         # |date filter was a third of a section's time.
-        return timezone.localdate(row["updated_at"])
+        changed = row["content_changed_at"]
+        return timezone.localdate(max(row["published_at"], changed) if changed else row["published_at"])
 
 
 class TopicSitemap(Sitemap):
