@@ -1,4 +1,5 @@
 from django.urls import path, re_path, register_converter
+from django.views.generic import RedirectView
 
 from articles.validators import INFO_CODE_REGEX
 
@@ -33,6 +34,8 @@ urlpatterns = [
     path("7x24/new/<int:after>/<int:seen>/", views.LiveFragmentView.as_view(), name="live-new"),
     # The address of pages opened before the fragment knew ``seen`` (it is ``after`` then).
     path("7x24/new/<int:after>/", views.LiveFragmentView.as_view(), name="live-new"),
+    # The old site's home page by its file name (GitHub Pages answered both).
+    path("index.html", RedirectView.as_view(pattern_name="articles:home", permanent=True)),
     # The old Jekyll site's feed URL, kept so existing subscribers keep working.
     path("feed.xml", feeds.LatestFeed(), name="feed"),
 ]
@@ -42,10 +45,11 @@ urlpatterns = [
 old_site_urlpatterns = [
     # Jekyll splits a category line on spaces and joins the words as folders: "categories:
     # 21shijijingjibaodao  nancailicaitong" published under /21shijijingjibaodao/nancailicaitong/….
+    # GitHub Pages served a post without its .html too, and such links went around.
     re_path(
         r"^(?P<category>[^/]+(?:/[^/]+)*)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<name>"
         + INFO_CODE_REGEX
-        + r")\.html$",
+        + r"?)(?:\.html)?$",  # the shortest name: the .html is not the code's
         views.old_post_redirect,
         name="old-post",
     ),

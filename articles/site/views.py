@@ -744,8 +744,9 @@ def article_qr_code(request, info_code):
 
 
 def old_post_redirect(request, category, year, month, day, name):
-    """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html, where
-    <category> is one folder per word of the post's category line."""
+    """The old Jekyll URL of a post, /<category>/<YYYY>/<MM>/<DD>/<info code>.html (or without
+    .html, as GitHub Pages also answered), where <category> is one folder per word of the post's
+    category line."""
     article = get_object_or_404(Article.objects.published().only("info_code", "slug", "story"), info_code=name)
     return redirect(article, permanent=True)
 
