@@ -114,7 +114,10 @@ def _empty_cache():
     """Pages are cached; every test starts with an empty cache so query counts are comparable."""
     from django.core.cache import cache
 
+    from articles.caching import forget_process_copies
+
     cache.clear()
+    forget_process_copies()
     yield
     cache.clear()
 

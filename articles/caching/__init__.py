@@ -157,6 +157,10 @@ class ProcessCopies:
                 self._values.move_to_end(key)
         return found
 
+    def clear(self):
+        with self._lock:
+            self._values.clear()
+
     def keep(self, values, limit):
         """Keep ``values`` ({key: value}), then forget the least recently used beyond ``limit``."""
         with self._lock:
@@ -169,6 +173,14 @@ class ProcessCopies:
 
 _in_process = ProcessCopies()
 _records_in_process = ProcessCopies()
+
+
+def forget_process_copies():
+    """Forget what this process keeps beside the cache (version facts, records), as a cache.clear()
+    does not: the tests' clean start. A content version's number is never used twice by one
+    counter, but a test's counter starts again from a clock it may have moved."""
+    _in_process.clear()
+    _records_in_process.clear()
 
 
 def version_facts(key, compute):
@@ -356,5 +368,6 @@ __all__ = [
     "content_changed",
     "content_version",
     "current_version",
+    "forget_process_copies",
     "keys",
 ]
