@@ -5,11 +5,13 @@ still answers and shows it safely."""
 import datetime as dt
 import json
 import tracemalloc
+from io import StringIO
 
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -475,6 +477,41 @@ def test_a_copy_asks_once_for_a_lead_whose_row_is_gone(django_assert_num_queries
         assert copy.get_absolute_url() == f"/news/NWC2/{copy.slug}/"
     assert copy.story_id == lead.pk  # the link is dropped by a save, not by a read
     Article.objects.filter(pk=copy.pk).update(story=None)  # the test database checks its links at the end
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", ["itself", "cycle", "chain"])
+def test_a_copy_whose_story_is_itself_or_another_copy_is_a_story_of_its_own(client, shape):
+    """SQL can make an article its own copy, or two each other's (no save can: Article.clean): each
+    page redirected to the next for ever. Each answers as a story of its own, check_content lists
+    it, and the admin's form says in Chinese what to change."""
+    first = make_article(info_code="NW3", title="央行降准")
+    second = make_article(info_code="NW4", title="央行降息")
+    third = make_article(info_code="NW5", title="央行加息")
+    links = {
+        "itself": [(first, first)],
+        "cycle": [(first, second), (second, first)],
+        "chain": [(first, second), (second, third)],
+    }[shape]
+    for copy, story in links:
+        Article.objects.filter(pk=copy.pk).update(story=story)
+    client.force_login(make_editor())
+
+    copies = {copy.pk for copy, _ in links}
+    for article in Article.objects.filter(pk__in=copies, story__in=copies):
+        response = client.get(f"/news/{article.info_code}/", follow=True)
+        assert response.status_code == 200, article.info_code
+        assert response.redirect_chain == [(f"/news/{article.info_code}/{article.slug}/", 301)]
+        assert client.get(f"/api/v1/articles/{article.info_code}/").json()["info_code"] == article.info_code
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert f"文章 {first.pk} is the copy of article {links[0][1].pk}, itself " in errors.getvalue()
+    url, data = change_form(client, first)
+    response = client.post(url, data)
+    assert response.status_code == 200 and "同一新闻" in response.content.decode()
+    assert client.post(url, {**data, "story": ""}).status_code == 302
+    assert Article.objects.get(pk=first.pk).story_id is None
 
 
 @pytest.mark.django_db

@@ -87,6 +87,15 @@ class Command(BaseCommand):
                 f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, which is gone: the home page, "
                 "feeds, sitemap and search leave it out; save it in the admin and it is a story of its own"
             )
+        # Its story is itself or another copy (a ring, or a chain): its page shows it as a story
+        # of its own (Article.lead), and the lists leave it out.
+        for pk, story_id in Article.objects.filter(story__story__isnull=False).values_list("pk", "story_id").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, itself "
+                f"{'this article' if story_id == pk else 'a copy'}: the home page, feeds, sitemap and search leave "
+                "it out; choose its story's lead in the admin (同一新闻), or none"
+            )
         return problems
 
     def check_list_covers(self, remake):
