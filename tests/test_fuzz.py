@@ -515,6 +515,45 @@ def test_a_copy_whose_story_is_itself_or_another_copy_is_a_story_of_its_own(clie
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM articles_stocklisting WHERE article_id = %(mentioning)s",
+        "INSERT INTO articles_stocklisting (stock_id, article_id, published_at) "
+        "SELECT stock_id, %(other)s, published_at FROM articles_stocklisting WHERE article_id = %(mentioning)s",
+        "UPDATE articles_stocklisting SET published_at = %(later)s WHERE article_id = %(mentioning)s",
+    ],
+    ids=["missing", "not-mentioned", "another-time"],
+)
+def test_a_stock_s_list_out_of_step_with_its_articles_is_listed_and_repaired(client, damage):
+    """A stock's page reads its StockListing rows, which only publishing writes beside the
+    article's stocks: rows SQL deleted, added or moved left a stock's page empty, or listing news
+    that never named it, and no save put them back (they are written when the stocks change)."""
+    stock = make_stock("601601", name="中国太保")
+    mentioning = make_article(info_code="S1", title="中国太保业绩", stocks=[stock])
+    other = make_article(info_code="S2", title="央行降准")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            damage,
+            {
+                "mentioning": mentioning.pk,
+                "other": other.pk,
+                "later": connection.ops.adapt_datetimefield_value(timezone.now()),
+            },
+        )
+
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert "stock lists are out of step" in errors.getvalue()
+    call_command("check_content", "--repair-stock-listings", stdout=StringIO(), stderr=StringIO())
+    call_command("check_content", stdout=StringIO(), stderr=StringIO())
+
+    page = BeautifulSoup(client.get("/stock/sh/601601/").content.decode(), "lxml")
+    assert [link.get_text() for link in page.select(".article-item-title")] == ["中国太保业绩"]
+
+
+@pytest.mark.django_db
 def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(client):
     """A user deleted in sqlite3's shell (which checks no foreign key unless told to) left the
     articles they published pointing at no row: every save of one was refused with a 500."""

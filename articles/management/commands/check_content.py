@@ -39,14 +39,21 @@ class Command(BaseCommand):
             "date alone is its midnight in Beijing); run purge_cache after it",
         )
         parser.add_argument(
+            "--repair-stock-listings",
+            action="store_true",
+            help="write again the stock lists (StockListing) of each article listed out of step with its stocks; "
+            "run purge_cache after it",
+        )
+        parser.add_argument(
             "--remake-list-covers",
             action="store_true",
             help="make each article's lists' cover rendition listed again from its cover (about 65 ms a "
             "1600x1200 photo); run purge_cache after it",
         )
 
-    def handle(self, *args, verbosity, repair_times, remake_list_covers, **options):
+    def handle(self, *args, verbosity, repair_times, repair_stock_listings, remake_list_covers, **options):
         problems = self.check_addresses(verbosity) + self.check_copies() + self.check_list_covers(remake_list_covers)
+        problems += self.check_stock_listings(repair_stock_listings)
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
@@ -96,6 +103,20 @@ class Command(BaseCommand):
                 f"{'this article' if story_id == pk else 'a copy'}: the home page, feeds, sitemap and search leave "
                 "it out; choose its story's lead in the admin (同一新闻), or none"
             )
+        return problems
+
+    def check_stock_listings(self, repair):
+        """Articles whose stock lists (StockListing, what a stock's page reads) are not their
+        stocks at their time (publishing.stock_listings_out_of_step), written again if ``repair``."""
+        problems = 0
+        for pk in publishing.stock_listings_out_of_step():
+            where = f"{Article._meta.verbose_name} {pk}: its stock lists are out of step with its stocks or its time"
+            if repair:
+                publishing.relist_under_stocks(pk)
+                self.stdout.write(f"{where}: written again")
+            else:
+                problems += 1
+                self.stderr.write(f"{where} (a stock's page omits it, or lists it wrongly); --repair-stock-listings")
         return problems
 
     def check_list_covers(self, remake):
