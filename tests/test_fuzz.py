@@ -554,6 +554,27 @@ def test_a_stock_s_list_out_of_step_with_its_articles_is_listed_and_repaired(cli
 
 
 @pytest.mark.django_db
+def test_a_status_no_version_of_the_site_wrote(client):
+    """A status that is none of the choices (SQL): the article is no reader's, check_content
+    lists it, and its form says so in Chinese; the form's select showed none chosen, and saving
+    it as shown was refused with 这个字段是必填项 (a browser sent the first choice unsaid)."""
+    article = make_article(info_code="S3", title="央行降准")
+    Article.objects.filter(pk=article.pk).update(status="Published")
+    client.force_login(make_editor())
+
+    assert client.get(article.get_absolute_url()).status_code == 404
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert f"文章 {article.pk} has the status 'Published', none of draft, pending, published" in errors.getvalue()
+    url, data = change_form(client, article)
+    page = BeautifulSoup(client.get(url).content.decode(), "lxml")
+    assert "存储的状态“Published”不是可选的状态" in page.select_one(".field-status").get_text()
+    assert client.post(url, {**data, "status": "published"}).status_code == 302
+    assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
+
+
+@pytest.mark.django_db
 def test_an_article_whose_responsible_editor_s_row_is_gone_is_saved_without_one(client):
     """A user deleted in sqlite3's shell (which checks no foreign key unless told to) left the
     articles they published pointing at no row: every save of one was refused with a 500."""

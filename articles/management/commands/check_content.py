@@ -53,7 +53,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, verbosity, repair_times, repair_stock_listings, remake_list_covers, **options):
         problems = self.check_addresses(verbosity) + self.check_copies() + self.check_list_covers(remake_list_covers)
-        problems += self.check_stock_listings(repair_stock_listings)
+        problems += self.check_stock_listings(repair_stock_listings) + self.check_statuses()
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
@@ -102,6 +102,19 @@ class Command(BaseCommand):
                 f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, itself "
                 f"{'this article' if story_id == pk else 'a copy'}: the home page, feeds, sitemap and search leave "
                 "it out; choose its story's lead in the admin (同一新闻), or none"
+            )
+        return problems
+
+    def check_statuses(self):
+        """Articles whose status is none of the choices (SQL wrote it): no reader sees them, and the
+        admin asks the editor to choose one."""
+        problems = 0
+        known = Article.Status.values
+        for pk, status in Article.objects.exclude(status__in=known).values_list("pk", "status").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} has the status {status!r}, none of {', '.join(known)}: "
+                "no reader sees it; choose one in the admin"
             )
         return problems
 
