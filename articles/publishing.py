@@ -1153,9 +1153,15 @@ def stock_listings_out_of_step():
             mentions.filter(stockreference_id=models.OuterRef("stock_id"), article_id=models.OuterRef("article_id"))
         )
     ).values_list("article_id", flat=True)
-    mistimed = StockListing.objects.exclude(published_at=models.F("article__published_at")).values_list(
-        "article_id", flat=True
-    )
+    # Compared again as times: on SQLite a time SQL wrote in another form (check_content's
+    # --repair-times) differs as text from the same instant.
+    mistimed = [
+        article_id
+        for article_id, listed_at, published_at in StockListing.objects.exclude(
+            published_at=models.F("article__published_at")
+        ).values_list("article_id", "published_at", "article__published_at")
+        if listed_at != published_at
+    ]
     return sorted({*missing, *not_mentioned, *mistimed})
 
 
