@@ -193,6 +193,11 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         return title
 
     def clean_tags(self):
+        shown = self.initial.get("tags")
+        if shown is not None and self.data.get(self.add_prefix("tags")) == tagging.format_tags(shown):
+            # Sent as shown: the tags as stored, even one whose name (SQL's: empty, spaces around
+            # it) the text cannot carry back, which the text would have dropped or moved unsaid.
+            return list(shown)
         # Tag names are text by the rule of titles (sanitize.plain_label).
         names = [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
         # Refused here rather than by the save, which runs after the form is valid (a server error).

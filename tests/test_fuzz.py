@@ -25,7 +25,7 @@ from articles.intake.frontmatter import PostError, parse_front_matter
 from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
 from articles.intake.posts import parse_post
 from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
-from articles.models import Article, ImportRun
+from articles.models import Article, ImportRun, Tag
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
 from tests.factories import make_article, make_category, make_editor, make_stock
@@ -600,6 +600,24 @@ def test_an_article_whose_category_s_row_is_gone(client):
     other = make_category("cailianshe")
     assert client.post(url, {**data, "category": other.pk}).status_code == 302
     assert client.get(Article.objects.get(pk=article.pk).get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stored", ["", "   ", " 宏观 "])
+def test_a_tag_name_no_save_makes_is_kept_by_a_save_that_leaves_the_tags(client, stored):
+    """A tag renamed by SQL to a name the tag text cannot carry (empty, spaces around it): saving
+    one of its articles with only the title changed dropped the tag from it, or moved it to
+    another tag, unsaid. Tags the editor left as shown stay as stored."""
+    article = make_article(title="央行降准", tags=["宏观", "银行"])
+    Tag.objects.filter(name="宏观").update(name=stored)
+    client.force_login(make_editor())
+
+    url, data = change_form(client, article)
+    assert client.post(url, {**data, "title": "央行宣布降准"}).status_code == 302
+
+    saved = Article.objects.get(pk=article.pk)
+    assert saved.title == "央行宣布降准"
+    assert sorted(saved.tags.values_list("name", flat=True)) == sorted([stored, "银行"])
 
 
 @pytest.mark.django_db
