@@ -112,6 +112,14 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
             # What the editor changed is told from what the form was opened with (as published_at's,
             # a callable default, always is): see _as_stored_unless_changed.
             self.fields["status"].show_hidden_initial = True
+        stored_status = self.instance.status
+        if "status" in self.fields and stored_status not in Article.Status.values:
+            # Written around the write path (SQL): no choice of the select, which showed none chosen
+            # (a browser sends the first). Named as stored, for the editor to choose.
+            self.initial["status"] = None
+            self.fields[
+                "status"
+            ].help_text = f"存储的状态“{stored_status}”不是可选的状态（草稿、待审、已发布）：请重新选择。"
         stored_at = self.instance.published_at
         if "published_at" in self.fields and stored_at and not is_publication_time(stored_at):
             # Written around the write path (SQL): perhaps beyond what local time can show (year
@@ -163,6 +171,8 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         return self.cleaned_data[name]
 
     def clean_status(self):
+        if self.instance.status not in Article.Status.values:
+            return self.cleaned_data["status"]  # none chosen (__init__): the editor's to choose
         return self._as_stored_unless_changed("status")
 
     def clean_published_at(self):
@@ -183,6 +193,11 @@ class ArticleAdminForm(ReviewFormMixin, PinFormMixin, forms.ModelForm):
         return title
 
     def clean_tags(self):
+        shown = self.initial.get("tags")
+        if shown is not None and self.data.get(self.add_prefix("tags")) == tagging.format_tags(shown):
+            # Sent as shown: the tags as stored, even one whose name (SQL's: empty, spaces around
+            # it) the text cannot carry back, which the text would have dropped or moved unsaid.
+            return list(shown)
         # Tag names are text by the rule of titles (sanitize.plain_label).
         names = [name for name in (self._as_label("标签", name) for name in self.cleaned_data["tags"]) if name]
         # Refused here rather than by the save, which runs after the form is valid (a server error).

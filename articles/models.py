@@ -562,17 +562,22 @@ class Article(models.Model):
     def lead(self):
         """The lead of its story, or None: it is no copy, or its lead's row is gone, deleted around
         the foreign key (sqlite3's shell checks none unless told to): then it is a story of its own.
-        Read once, found or not: a template asks for it several times."""
-        if self.story_id is None:
+        Read once, found or not: a template asks for it several times.
+
+        A story that is the article itself or another copy (no save makes one: clean(); SQL can)
+        is no lead either: each page of such a ring redirected to the next for ever. check_content
+        lists them for an editor."""
+        if self.story_id is None or self.story_id == self.pk:
             return None
         try:
-            return self.story
+            story = self.story
         except Article.DoesNotExist:
             # Remembered as select_related("story") leaves a lead whose row is gone; story_id stays
             # until publishing.save_article clears it (_drop_links_to_rows_gone; Django's own save
             # alone writes it back), and setting another forgets this as it forgets a lead found.
             self._meta.get_field("story").set_cached_value(self, None)
             return None
+        return story if story is not None and story.story_id is None else None
 
     def give_slug(self):
         """Give an article saved without a slug the one of its title. Called by save(), and by

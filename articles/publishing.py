@@ -11,7 +11,8 @@ stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishi
 Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
 unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
 save_topic, delete_topics, stock_references, store_cover, remake_list_cover; check_unchanged_since,
-check_pin and may_publish for the admin's forms; list_covers_to_remake for check_content.
+check_pin and may_publish for the admin's forms; list_covers_to_remake, stock_listings_out_of_step
+and relist_under_stocks for check_content.
 """
 
 import contextlib
@@ -1067,6 +1068,10 @@ def _list_under_stocks(article, stock_ids, before):
             [{"stock_id": pk, "article_id": article.pk, "published_at": article.published_at} for pk in stock_ids],
         )
         return
+    _rewrite_stock_listings(article, stock_ids)
+
+
+def _rewrite_stock_listings(article, stock_ids):
     StockListing.objects.filter(article=article).exclude(stock_id__in=stock_ids).delete()
     StockListing.objects.bulk_create(
         [StockListing(stock_id=pk, article=article, published_at=article.published_at) for pk in stock_ids],
@@ -1129,6 +1134,50 @@ def store_cover(article):
         raise ValidationError(
             {"cover_image": ValidationError(COVER_NOT_STORED, code="not_stored", params={"reason": reason})}
         ) from error
+
+
+def stock_listings_out_of_step():
+    """The ids of the articles (a sorted list) whose StockListing rows are not one for each stock
+    they mention, at their publication time: SQL deleted, added or moved one. A stock's page reads
+    those rows alone, and a save writes them only when the stocks or the time change."""
+    mentions = Article.stocks.through.objects
+    missing = mentions.exclude(
+        models.Exists(
+            StockListing.objects.filter(
+                stock_id=models.OuterRef("stockreference_id"), article_id=models.OuterRef("article_id")
+            )
+        )
+    ).values_list("article_id", flat=True)
+    not_mentioned = StockListing.objects.exclude(
+        models.Exists(
+            mentions.filter(stockreference_id=models.OuterRef("stock_id"), article_id=models.OuterRef("article_id"))
+        )
+    ).values_list("article_id", flat=True)
+    # Compared again as times: on SQLite a time SQL wrote in another form (check_content's
+    # --repair-times) differs as text from the same instant.
+    mistimed = [
+        article_id
+        for article_id, listed_at, published_at in StockListing.objects.exclude(
+            published_at=models.F("article__published_at")
+        ).values_list("article_id", "published_at", "article__published_at")
+        if listed_at != published_at
+    ]
+    return sorted({*missing, *not_mentioned, *mistimed})
+
+
+def relist_under_stocks(article_id):
+    """Write the StockListing rows of the article ``article_id`` again from its stocks and time
+    (its rows alone, if the article is gone)."""
+    with transaction.atomic():
+        article = Article.objects.filter(pk=article_id).only("pk", "published_at").first()
+        listed = set(StockListing.objects.filter(article_id=article_id).values_list("stock_id", flat=True))
+        if article is None:
+            StockListing.objects.filter(article_id=article_id).delete()
+            content_changed({keys.stock(pk) for pk in listed})
+            return
+        stock_ids = sorted(article.stocks.values_list("pk", flat=True))
+        _rewrite_stock_listings(article, stock_ids)
+        content_changed({keys.stock(pk) for pk in listed | set(stock_ids)})
 
 
 def list_covers_to_remake():

@@ -5,11 +5,13 @@ still answers and shows it safely."""
 import datetime as dt
 import json
 import tracemalloc
+from io import StringIO
 
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -23,10 +25,10 @@ from articles.intake.frontmatter import PostError, parse_front_matter
 from articles.intake.importer import WRITE_FAILURE, Outcome, PostImporter
 from articles.intake.posts import parse_post
 from articles.intake.stocks import _CODE_PATTERNS, extract_stocks
-from articles.models import Article, ImportRun
+from articles.models import Article, ImportRun, Tag
 from articles.sanitize import sanitize_html
 from tests.conftest import post_text
-from tests.factories import make_article, make_editor, make_stock
+from tests.factories import make_article, make_category, make_editor, make_stock
 from tests.test_editor import change_form
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -475,6 +477,147 @@ def test_a_copy_asks_once_for_a_lead_whose_row_is_gone(django_assert_num_queries
         assert copy.get_absolute_url() == f"/news/NWC2/{copy.slug}/"
     assert copy.story_id == lead.pk  # the link is dropped by a save, not by a read
     Article.objects.filter(pk=copy.pk).update(story=None)  # the test database checks its links at the end
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", ["itself", "cycle", "chain"])
+def test_a_copy_whose_story_is_itself_or_another_copy_is_a_story_of_its_own(client, shape):
+    """SQL can make an article its own copy, or two each other's (no save can: Article.clean): each
+    page redirected to the next for ever. Each answers as a story of its own, check_content lists
+    it, and the admin's form says in Chinese what to change."""
+    first = make_article(info_code="NW3", title="央行降准")
+    second = make_article(info_code="NW4", title="央行降息")
+    third = make_article(info_code="NW5", title="央行加息")
+    links = {
+        "itself": [(first, first)],
+        "cycle": [(first, second), (second, first)],
+        "chain": [(first, second), (second, third)],
+    }[shape]
+    for copy, story in links:
+        Article.objects.filter(pk=copy.pk).update(story=story)
+    client.force_login(make_editor())
+
+    copies = {copy.pk for copy, _ in links}
+    for article in Article.objects.filter(pk__in=copies, story__in=copies):
+        response = client.get(f"/news/{article.info_code}/", follow=True)
+        assert response.status_code == 200, article.info_code
+        assert response.redirect_chain == [(f"/news/{article.info_code}/{article.slug}/", 301)]
+        assert client.get(f"/api/v1/articles/{article.info_code}/").json()["info_code"] == article.info_code
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert f"文章 {first.pk} is the copy of article {links[0][1].pk}, itself " in errors.getvalue()
+    url, data = change_form(client, first)
+    response = client.post(url, data)
+    assert response.status_code == 200 and "同一新闻" in response.content.decode()
+    assert client.post(url, {**data, "story": ""}).status_code == 302
+    assert Article.objects.get(pk=first.pk).story_id is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM articles_stocklisting WHERE article_id = %(mentioning)s",
+        "INSERT INTO articles_stocklisting (stock_id, article_id, published_at) "
+        "SELECT stock_id, %(other)s, published_at FROM articles_stocklisting WHERE article_id = %(mentioning)s",
+        "UPDATE articles_stocklisting SET published_at = %(later)s WHERE article_id = %(mentioning)s",
+    ],
+    ids=["missing", "not-mentioned", "another-time"],
+)
+def test_a_stock_s_list_out_of_step_with_its_articles_is_listed_and_repaired(client, damage):
+    """A stock's page reads its StockListing rows, which only publishing writes beside the
+    article's stocks: rows SQL deleted, added or moved left a stock's page empty, or listing news
+    that never named it, and no save put them back (they are written when the stocks change)."""
+    stock = make_stock("601601", name="中国太保")
+    mentioning = make_article(info_code="S1", title="中国太保业绩", stocks=[stock])
+    other = make_article(info_code="S2", title="央行降准")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            damage,
+            {
+                "mentioning": mentioning.pk,
+                "other": other.pk,
+                "later": connection.ops.adapt_datetimefield_value(timezone.now()),
+            },
+        )
+
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert "stock lists are out of step" in errors.getvalue()
+    call_command("check_content", "--repair-stock-listings", stdout=StringIO(), stderr=StringIO())
+    call_command("check_content", stdout=StringIO(), stderr=StringIO())
+
+    page = BeautifulSoup(client.get("/stock/sh/601601/").content.decode(), "lxml")
+    assert [link.get_text() for link in page.select(".article-item-title")] == ["中国太保业绩"]
+
+
+@pytest.mark.django_db
+def test_a_status_no_version_of_the_site_wrote(client):
+    """A status that is none of the choices (SQL): the article is no reader's, check_content
+    lists it, and its form says so in Chinese; the form's select showed none chosen, and saving
+    it as shown was refused with 这个字段是必填项 (a browser sent the first choice unsaid)."""
+    article = make_article(info_code="S3", title="央行降准")
+    Article.objects.filter(pk=article.pk).update(status="Published")
+    client.force_login(make_editor())
+
+    assert client.get(article.get_absolute_url()).status_code == 404
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    assert f"文章 {article.pk} has the status 'Published', none of draft, pending, published" in errors.getvalue()
+    url, data = change_form(client, article)
+    page = BeautifulSoup(client.get(url).content.decode(), "lxml")
+    assert "存储的状态“Published”不是可选的状态" in page.select_one(".field-status").get_text()
+    assert client.post(url, {**data, "status": "published"}).status_code == 302
+    assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
+
+
+@pytest.mark.django_db
+def test_an_article_whose_category_s_row_is_gone(client):
+    """A category deleted in sqlite3's shell (which checks no foreign key unless told to) left its
+    articles in none: every list, the admin's included, leaves them out (they are read joined to
+    their category). check_content names each, with its form's address, where 分类 asks for one."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL checks every foreign key")
+    category = make_category("gone")
+    article = make_article(info_code="C1", title="央行降准", category=category)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.execute("DELETE FROM articles_category WHERE id = %s", [category.pk])
+        cursor.execute("PRAGMA foreign_keys = ON")
+    client.force_login(make_editor())
+
+    errors = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_content", stdout=StringIO(), stderr=errors)
+    change = f"/admin/articles/article/{article.pk}/change/"
+    assert f"文章 {article.pk} is in category {category.pk}, which is gone" in errors.getvalue()
+    assert change in errors.getvalue()
+    url, data = change_form(client, article)
+    assert "这个字段是必填项" in client.post(url, data).content.decode()  # 分类 shows none: choose one
+    other = make_category("cailianshe")
+    assert client.post(url, {**data, "category": other.pk}).status_code == 302
+    assert client.get(Article.objects.get(pk=article.pk).get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stored", ["", "   ", " 宏观 "])
+def test_a_tag_name_no_save_makes_is_kept_by_a_save_that_leaves_the_tags(client, stored):
+    """A tag renamed by SQL to a name the tag text cannot carry (empty, spaces around it): saving
+    one of its articles with only the title changed dropped the tag from it, or moved it to
+    another tag, unsaid. Tags the editor left as shown stay as stored."""
+    article = make_article(title="央行降准", tags=["宏观", "银行"])
+    Tag.objects.filter(name="宏观").update(name=stored)
+    client.force_login(make_editor())
+
+    url, data = change_form(client, article)
+    assert client.post(url, {**data, "title": "央行宣布降准"}).status_code == 302
+
+    saved = Article.objects.get(pk=article.pk)
+    assert saved.title == "央行宣布降准"
+    assert sorted(saved.tags.values_list("name", flat=True)) == sorted([stored, "银行"])
 
 
 @pytest.mark.django_db

@@ -39,14 +39,21 @@ class Command(BaseCommand):
             "date alone is its midnight in Beijing); run purge_cache after it",
         )
         parser.add_argument(
+            "--repair-stock-listings",
+            action="store_true",
+            help="write again the stock lists (StockListing) of each article listed out of step with its stocks; "
+            "run purge_cache after it",
+        )
+        parser.add_argument(
             "--remake-list-covers",
             action="store_true",
             help="make each article's lists' cover rendition listed again from its cover (about 65 ms a "
             "1600x1200 photo); run purge_cache after it",
         )
 
-    def handle(self, *args, verbosity, repair_times, remake_list_covers, **options):
+    def handle(self, *args, verbosity, repair_times, repair_stock_listings, remake_list_covers, **options):
         problems = self.check_addresses(verbosity) + self.check_copies() + self.check_list_covers(remake_list_covers)
+        problems += self.check_stock_listings(repair_stock_listings) + self.check_statuses() + self.check_categories()
         if connection.vendor == "sqlite":
             problems += self.check_times(repair_times)
         if problems:
@@ -87,6 +94,56 @@ class Command(BaseCommand):
                 f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, which is gone: the home page, "
                 "feeds, sitemap and search leave it out; save it in the admin and it is a story of its own"
             )
+        # Its story is itself or another copy (a ring, or a chain): its page shows it as a story
+        # of its own (Article.lead), and the lists leave it out.
+        for pk, story_id in Article.objects.filter(story__story__isnull=False).values_list("pk", "story_id").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} is the copy of article {story_id}, itself "
+                f"{'this article' if story_id == pk else 'a copy'}: the home page, feeds, sitemap and search leave "
+                "it out; choose its story's lead in the admin (同一新闻), or none"
+            )
+        return problems
+
+    def check_categories(self):
+        """Articles whose category's row is gone, deleted around the foreign key (sqlite3's shell
+        checks none unless told to): every list, the admin's too, reads articles joined to their
+        category and leaves them out, so the form's address is given."""
+        problems = 0
+        orphans = Article.objects.exclude(category_id__in=Category.objects.values("pk"))
+        for pk, category_id in orphans.values_list("pk", "category_id").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} is in category {category_id}, which is gone: no page and no list "
+                f"of the admin shows it; choose its category at /admin/articles/article/{pk}/change/"
+            )
+        return problems
+
+    def check_statuses(self):
+        """Articles whose status is none of the choices (SQL wrote it): no reader sees them, and the
+        admin asks the editor to choose one."""
+        problems = 0
+        known = Article.Status.values
+        for pk, status in Article.objects.exclude(status__in=known).values_list("pk", "status").iterator():
+            problems += 1
+            self.stderr.write(
+                f"{Article._meta.verbose_name} {pk} has the status {status!r}, none of {', '.join(known)}: "
+                "no reader sees it; choose one in the admin"
+            )
+        return problems
+
+    def check_stock_listings(self, repair):
+        """Articles whose stock lists (StockListing, what a stock's page reads) are not their
+        stocks at their time (publishing.stock_listings_out_of_step), written again if ``repair``."""
+        problems = 0
+        for pk in publishing.stock_listings_out_of_step():
+            where = f"{Article._meta.verbose_name} {pk}: its stock lists are out of step with its stocks or its time"
+            if repair:
+                publishing.relist_under_stocks(pk)
+                self.stdout.write(f"{where}: written again")
+            else:
+                problems += 1
+                self.stderr.write(f"{where} (a stock's page omits it, or lists it wrongly); --repair-stock-listings")
         return problems
 
     def check_list_covers(self, remake):
