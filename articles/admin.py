@@ -28,6 +28,7 @@ from .desk_admin import (
     ReviewAdminMixin,
     ReviewFormMixin,
     StatusFilter,
+    copies_left_behind,
     report_action,
     still_pinned,
 )
@@ -538,7 +539,7 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
     @admin.action(description="撤回为草稿", permissions=["publish"])
     def withdraw(self, request, queryset):
         selected = queryset.count()
-        pins = list(queryset.filter(status=Article.Status.PUBLISHED).values_list("pin", flat=True))
+        withdrawn = dict(queryset.filter(status=Article.Status.PUBLISHED).values_list("pk", "pin"))
         count = publishing.set_status(queryset, Article.Status.DRAFT, user=request.user, comment="撤回为草稿")
         report_action(
             self,
@@ -548,8 +549,9 @@ class ArticleAdmin(CompareAdminMixin, EditingAdminMixin, ReviewAdminMixin, PinAd
             selected=selected,
             untouched="本来就是草稿",
         )
-        if count and still_pinned(*pins):
-            self.message_user(request, still_pinned(*pins), messages.WARNING)
+        for note in (still_pinned(*withdrawn.values()), copies_left_behind(withdrawn)) if count else ():
+            if note:
+                self.message_user(request, note, messages.WARNING)
 
     @admin.action(description="拆分同一新闻（各自成为单独的文章）", permissions=["change"])
     def split_stories(self, request, queryset):

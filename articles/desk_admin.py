@@ -189,6 +189,19 @@ def still_pinned(*pins):
     return f"{which}：再次发布就会回到首页，不需要时请“取消置顶”。"
 
 
+def copies_left_behind(lead_ids):
+    """What to tell of withdrawn articles (``lead_ids``) that published copies name as their story:
+    a copy's address leads to its story's page, and lists show a story by its lead, so readers
+    lose the copies with the lead. Said, not prevented: a retraction must not wait."""
+    count = Article.objects.published().filter(story_id__in=lead_ids).count()
+    if not count:
+        return ""
+    return (
+        f"另有 {count} 篇已发布的文章与它是同一新闻：它们的地址转到撤回的这篇，也不在列表里；"
+        "要让读者还能看到它们，请先对它们“拆分同一新闻”。"
+    )
+
+
 def report_action(model_admin, request, done, *, changed, selected, untouched):
     """Tell the editor what a list action did: ``done`` (its message) for the ``changed`` articles,
     and of the ``selected`` others that ``untouched`` says why it left them. "已发布 0 篇文章" alone,
@@ -305,7 +318,8 @@ class ReviewAdminMixin:
         elif WITHDRAW in request.POST:
             self.message_user(
                 request,
-                f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。{still_pinned(article.pin)}",
+                f"已撤回“{article.title}”（原发布时间 {when}），读者已看不到它。{still_pinned(article.pin)}"
+                f"{copies_left_behind([article.pk])}",
                 messages.SUCCESS,
             )
         elif article.status == Article.Status.PUBLISHED and article.published_at > timezone.now():

@@ -626,6 +626,22 @@ class TestReview:
         )
         assert said(listed)[-1] == "其中 1 篇仍置顶：再次发布就会回到首页，不需要时请“取消置顶”。"
 
+    def test_withdrawing_a_story_s_lead_says_its_published_copies_go_with_it(self, client, desk):
+        # A copy's address leads to its lead's page and lists show the lead: withdrawn, the lead
+        # took its copies off the site unsaid.
+        lead = make_article(title="主稿")
+        make_article(title="副本", story=lead)
+        url, data = change_form(client, lead)
+
+        withdrawn = said(client.post(url, {**data, "_withdraw": "撤回"}, follow=True))
+        assert withdrawn[-1].endswith(
+            "另有 1 篇已发布的文章与它是同一新闻：它们的地址转到撤回的这篇，也不在列表里；"
+            "要让读者还能看到它们，请先对它们“拆分同一新闻”。"
+        )
+        publishing.set_status(Article.objects.filter(pk=lead.pk), Article.Status.PUBLISHED, user=desk)
+        listed = client.post(CHANGELIST_URL, {"action": "withdraw", "_selected_action": [lead.pk]}, follow=True)
+        assert said(listed)[-1].startswith("另有 1 篇已发布的文章与它是同一新闻")
+
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
         published = make_article(category=category, info_code="ED1")
