@@ -395,6 +395,8 @@ class ReviewAdminMixin:
 
     @admin.action(description="批准发布（按各自的发布时间）", permissions=["publish"])
     def approve(self, request, queryset):
+        # Counted before: the list's own filters (编辑过 否) may no longer match what was approved.
+        selected = queryset.count()
         count = publishing.set_status(
             queryset.filter(status=Article.Status.PENDING),
             Article.Status.PUBLISHED,
@@ -406,7 +408,7 @@ class ReviewAdminMixin:
             request,
             f"已批准发布 {count} 篇稿件（发布时间在将来的会按时出现）",
             changed=count,
-            selected=queryset.count(),
+            selected=selected,
             untouched="不是待审稿件",
         )
 

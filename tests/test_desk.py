@@ -612,6 +612,20 @@ class TestReview:
         ]
         assert Article.objects.filter(status=Article.Status.DRAFT).count() == 2
 
+    def test_approving_from_a_filtered_list_counts_the_articles_chosen_before_it(self, client, desk):
+        # The list filtered by 编辑过 否 (fresh imports): approval marks an article edited, so the
+        # selection counted after it had lost the approved ones and told of 1 left where 2 were.
+        pending = make_article(title="待审", status=Article.Status.PENDING)
+        drafts = [make_article(title=f"草稿{n}", status=Article.Status.DRAFT) for n in range(2)]
+        response = client.post(
+            f"{CHANGELIST_URL}?edited_since_import__exact=0",
+            {"action": "approve", "_selected_action": [a.pk for a in (pending, *drafts)]},
+            follow=True,
+        )
+        assert said(response) == [
+            "已批准发布 1 篇稿件（发布时间在将来的会按时出现）；另外 2 篇不是待审稿件，没有改动。"
+        ]
+
     def test_withdrawing_a_pinned_article_says_it_is_still_pinned(self, client, desk):
         # The pin outlives the withdrawal: republished, the article is 头条 again at once.
         lead, plain = make_article(title="头条稿"), make_article(title="普通稿")
