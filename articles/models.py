@@ -605,7 +605,13 @@ class Article(models.Model):
         """When what the article says last changed (its title, summary, body or cover): the
         publication time, or a later change of them (JSON-LD dateModified; never the time of an
         import that changed nothing a reader reads)."""
-        return max(self.published_at, self.content_changed_at or self.published_at)
+        return content_modified_at(self.published_at, self.content_changed_at)
+
+
+def content_modified_at(published_at, content_changed_at):
+    """Article.content_modified_at of an article's two times (aware datetimes;
+    ``content_changed_at`` None: never changed), for lists that read them as values (the sitemap)."""
+    return max(published_at, content_changed_at or published_at)
 
 
 class StockListing(models.Model):

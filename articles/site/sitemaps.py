@@ -5,7 +5,7 @@ from django.utils.functional import cached_property
 
 from articles.caching import keys
 from articles.caching.middleware import mark_paginated
-from articles.models import Article, Category, Tag, remembered_reverse, with_public_articles
+from articles.models import Article, Category, Tag, content_modified_at, remembered_reverse, with_public_articles
 
 from .pagination import ArticlePaginator, CountedPaginator
 
@@ -55,8 +55,7 @@ class ArticleSitemap(Sitemap):
         # dateModified), not the row's last save: an import, a tag or a pin dated 2022's news today.
         # A date (Beijing's, as the pages show), which the template writes with isoformat: Django's
         # |date filter was a third of a section's time.
-        changed = row["content_changed_at"]
-        return timezone.localdate(max(row["published_at"], changed) if changed else row["published_at"])
+        return timezone.localdate(content_modified_at(row["published_at"], row["content_changed_at"]))
 
 
 class TopicSitemap(Sitemap):
