@@ -56,8 +56,9 @@ DAYS_KEY = "finews:days:{version}:{year}-{month}"
 ARTICLE_FACTS_KEY = "finews:article:{version}:{pk}"
 ARTICLE_KEY = "finews:article:{version}:code:{info_code}"
 RELATED_COUNT = 5
-# A tag in fewer than sqrt(SPARSE_TAG × all articles) of them has its list read from its own
-# articles (among_few); a stock's list is read from its StockListing rows (ArticleQuerySet.under_stock).
+# A tag in at most isqrt(SPARSE_TAG × all articles) of them (the highest key standing for "all") has
+# its list read from its own articles (among_few); a stock's list is read from its StockListing rows
+# (ArticleQuerySet.under_stock).
 SPARSE_TAG = 6
 # Related articles are looked for among those published this close to the article: news is
 # related to what happened around it, and the query then costs the same at any database size.
@@ -192,7 +193,8 @@ class HomeView(TemplateView):
 
 def highest_key():
     """The key of the last article written (0: none): every story up to it the page knows of
-    (live_url). Read once per content version, for the home and 7×24 pages alike."""
+    (live_url), and the count of all articles a tag's list is measured against (among_few). Read
+    once per content version, for the home, 7×24 and tag pages and feeds alike."""
     return version_facts(
         HIGHEST_KEY.format(version=current_version()),
         lambda: Article.objects.aggregate(highest=Max("id"))["highest"] or 0,
