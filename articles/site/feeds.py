@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
 from articles.caching import keys
-from articles.models import Article, Category, StockReference, Tag, TaggedArticle, with_public_articles
+from articles.models import Article, Category, StockReference, Tag, with_public_articles
 from articles.sanitize import CONTROL_CHARACTERS, text_excerpt, without_control_characters
 
-from .views import among_few
+from .views import tagged
 
 FEED_SIZE = 20
 
@@ -120,9 +120,7 @@ class TagFeed(LatestFeed):
         return obj.get_absolute_url()
 
     def articles(self, obj):
-        # Read as the tag's page reads it (among_few): a rare tag's few articles by their ids.
-        mentions = TaggedArticle.objects.filter(tag=obj).values_list("content_object_id", flat=True)
-        return among_few(Article.objects.listed(), mentions).once_per_story(tagged_items__tag=obj)
+        return tagged(Article.objects.listed(), obj)
 
     def list_keys(self, obj):
         return [keys.tag(obj.pk), keys.tag_list(obj.pk)]

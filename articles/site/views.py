@@ -351,6 +351,13 @@ def among_few(articles, mentions):
     return Article.objects.listed(among=mentions)
 
 
+def tagged(articles, tag):
+    """The articles of ``tag`` among ``articles`` (the public list, newest first), each story once,
+    read down the date index or by their keys as among_few chooses: its page and its feed alike."""
+    mentions = TaggedArticle.objects.filter(tag=tag).values_list("content_object_id", flat=True)
+    return among_few(articles, mentions).once_per_story(tagged_items__tag=tag)
+
+
 class CategoryIndexView(TemplateView):
     template_name = "articles/category_index.html"
 
@@ -383,8 +390,7 @@ class CategoryView(ArticleListView):
 class TagView(ArticleListView):
     def filter_articles(self, queryset):
         self.tag = get_object_or_404(with_public_articles(Tag.objects.all()), slug=self.kwargs["slug"])
-        mentions = TaggedArticle.objects.filter(tag=self.tag).values_list("content_object_id", flat=True)
-        return among_few(queryset, mentions).once_per_story(tagged_items__tag=self.tag)
+        return tagged(queryset, self.tag)
 
     def get_context_data(self, **kwargs):
         keys.depends_on(keys.tag(self.tag.pk), keys.tag_list(self.tag.pk))
