@@ -18,6 +18,7 @@ import reversion
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -181,7 +182,8 @@ class PinAdminMixin:
 
 def still_pinned(*pins):
     """What to tell of withdrawn articles still pinned (``pins``: theirs, None for none): a pin
-    outlives a withdrawal, and the article would be 头条 or 要闻 again the moment it is republished."""
+    outlives a withdrawal, and the article would be 头条 or 要闻 again the moment it is republished.
+    A sentence, or "" when none is pinned."""
     kept = [Article.Pin(pin).label for pin in pins if pin is not None]
     if not kept:
         return ""
@@ -192,12 +194,17 @@ def still_pinned(*pins):
 def copies_left_behind(lead_ids):
     """What to tell of withdrawn articles (``lead_ids``) that published copies name as their story:
     a copy's address leads to its story's page, and lists show a story by its lead, so readers
-    lose the copies with the lead. Said, not prevented: a retraction must not wait."""
-    count = Article.objects.published().filter(story_id__in=lead_ids).count()
-    if not count:
+    lose the copies with the lead. Said, not prevented: a retraction must not wait. A sentence, or
+    "" when no published copy names them."""
+    copies = Article.objects.published().filter(story_id__in=lead_ids)
+    found = copies.aggregate(count=Count("pk"), leads=Count("story_id", distinct=True))
+    if not found["count"]:
         return ""
+    # As still_pinned: "它" for the one article withdrawn, not for several.
+    which = "它" if len(lead_ids) == 1 else f"撤回的其中 {found['leads']} 篇"
+    where = "撤回的这篇" if len(lead_ids) == 1 else "撤回的文章"
     return (
-        f"另有 {count} 篇已发布的文章与它是同一新闻：它们的地址转到撤回的这篇，也不在列表里；"
+        f"另有 {found['count']} 篇已发布的文章与{which}是同一新闻：它们的地址转到{where}，也不在列表里；"
         "要让读者还能看到它们，请先对它们“拆分同一新闻”。"
     )
 

@@ -656,6 +656,20 @@ class TestReview:
         listed = client.post(CHANGELIST_URL, {"action": "withdraw", "_selected_action": [lead.pk]}, follow=True)
         assert said(listed)[-1].startswith("另有 1 篇已发布的文章与它是同一新闻")
 
+    def test_withdrawing_several_leads_from_the_list_names_them_as_several(self, client, desk):
+        # "与它是同一新闻……撤回的这篇" told of one article when two leads were withdrawn.
+        leads = [make_article(title=f"主稿{n}") for n in range(2)]
+        for lead in leads:
+            make_article(title=f"{lead.title}副本", story=lead)
+
+        listed = client.post(
+            CHANGELIST_URL, {"action": "withdraw", "_selected_action": [lead.pk for lead in leads]}, follow=True
+        )
+        assert said(listed)[-1] == (
+            "另有 2 篇已发布的文章与撤回的其中 2 篇是同一新闻：它们的地址转到撤回的文章，也不在列表里；"
+            "要让读者还能看到它们，请先对它们“拆分同一新闻”。"
+        )
+
     def test_buttons_that_do_not_fit_the_article_are_form_errors(self, client, desk):
         category = make_category()
         published = make_article(category=category, info_code="ED1")
