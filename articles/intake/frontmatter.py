@@ -76,7 +76,8 @@ def decode_post(raw):
 
 
 def _utf8_with_stray_bytes(raw):
-    """Whether ``raw`` holds more well-formed multi-byte UTF-8 characters than bytes that are not.
+    """Whether ``raw`` (bytes) holds more well-formed multi-byte UTF-8 characters than undecodable
+    stretches (each one U+FFFD when decoded with errors="replace": a stray byte, a cut sequence).
     GB18030 reads almost any bytes: a one-line flash item with five stray bytes read with fewer
     errors as GBK, every character of it mojibake. GBK text read as UTF-8 has at most about half as
     many well-formed characters as errors (every post of the corpus, encoded in GBK)."""
