@@ -11,7 +11,7 @@ stay thin: a ModelAdmin or a command only gathers its input. tests/test_publishi
 Functions: save_article, set_status, submit_for_review, return_for_revision, pin_article,
 unpin_article, join_story, split_stories, delete_articles, restore_version, merge_tags,
 save_topic, delete_topics, stock_references, store_cover, remake_list_cover; check_unchanged_since,
-check_pin and may_publish for the admin's forms; list_covers_to_remake, stock_listings_out_of_step
+check_pin, validate_tag_names and may_publish for the admin's forms; list_covers_to_remake, stock_listings_out_of_step
 and relist_under_stocks for check_content.
 """
 
