@@ -31,8 +31,9 @@ VALUE_FIELDS = [
     ("authors", "作者"), ("source_name", "来源"), ("source_url", "原文链接"), ("slug", "网址别名"), ("cover_image", "封面图"),
 ]  # fmt: skip
 # Where a body's line ends as a reader sees it: the editor writes no line breaks between blocks,
-# and their text ran on as one line (a heading into its paragraph, a table's cells into one word).
-_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|figcaption|tr)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
+# and their text ran on as one line (a heading into its paragraph, a table's cells into one word:
+# the editor's cells hold a <p> each, imported ones bare text).
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|figcaption|tr|td|th)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
 MARKUP_ONLY = "文字没有改动，格式有改动（如标题、加粗、列表、链接地址、表格、图片）。"
 
 
