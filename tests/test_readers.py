@@ -559,7 +559,9 @@ class TestStocksWithNames:
 
 
 class TestArticleSideColumn:
-    def test_stocks_with_their_news_flow_hot_stocks_and_the_latest_of_the_category(self, client):
+    def test_stocks_with_their_news_flow_hot_stocks_and_the_latest_of_the_category(self, client, time_machine):
+        # On a day of its own: a CI run's hot list held other rows of the last 24 hours (蔚来, 新能源).
+        time_machine.move_to(dt.datetime(2031, 6, 2, 6, tzinfo=dt.UTC), tick=True)
         category = make_category("cailianshe", title="财联社")
         stock = make_stock("601601", name="中国太保")
         hour = keys.hour_start(timezone.now())
