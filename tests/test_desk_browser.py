@@ -157,12 +157,9 @@ def test_a_refused_save_still_guards_what_was_typed(open_as, live_server, articl
     assert dialogs == ["beforeunload"]
 
 
-def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, live_server, article):
-    # 注销 in another tab (or a session expired): the save led to the login page, the login back to
-    # the form as stored, and the draft, marked as sent, was dropped as if it had been saved.
-    page, dialogs = open_as(editor("xiaowang"))
-    page.goto(change_url(live_server, article))
-    page.fill("#id_title", "会话结束前写的标题")
+def save_after_logging_out_elsewhere(page, live_server, back_to):
+    """注销 in another tab of the editor's, then 保存 on ``page``: the login page comes instead of a
+    save; logging in again leads back to ``back_to`` (the form's address)."""
     other = page.context.new_page()
     other.goto(f"{live_server.url}/admin/")
     other.click("#logout-form button")
@@ -174,7 +171,16 @@ def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, li
     page.fill("#id_username", "xiaowang")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(change_url(live_server, article))
+    page.wait_for_url(back_to)
+
+
+def test_a_save_that_met_an_ended_session_offers_the_typed_work_back(open_as, live_server, article):
+    # 注销 in another tab (or a session expired): the save led to the login page, the login back to
+    # the form as stored, and the draft, marked as sent, was dropped as if it had been saved.
+    page, dialogs = open_as(editor("xiaowang"))
+    page.goto(change_url(live_server, article))
+    page.fill("#id_title", "会话结束前写的标题")
+    save_after_logging_out_elsewhere(page, live_server, back_to=change_url(live_server, article))
 
     expect(page.locator("#desk-draft")).to_be_visible()
     page.click(".desk-draft-restore")
@@ -193,18 +199,7 @@ def test_a_new_article_sent_after_its_session_ended_is_offered_back(open_as, liv
     add_url = f"{live_server.url}/admin/articles/article/add/"
     page.goto(add_url)
     page.fill("#id_title", "会话结束前写的新文章")
-    other = page.context.new_page()
-    other.goto(f"{live_server.url}/admin/")
-    other.click("#logout-form button")
-    other.wait_for_url("**/admin/logout/")
-    other.close()
-
-    page.click("input[name=_save]")
-    page.wait_for_url("**/admin/login/**")
-    page.fill("#id_username", "xiaowang")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(add_url)
+    save_after_logging_out_elsewhere(page, live_server, back_to=add_url)
 
     expect(page.locator("#desk-draft")).to_be_visible()
     page.click(".desk-draft-restore")
